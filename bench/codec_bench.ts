@@ -1,0 +1,107 @@
+// Codec benchmarks. Each group has a baseline: a plain loop that only scans the same bytes for
+// SOH. Run: deno task bench (or deno bench bench/codec_bench.ts).
+import { encodeMessage, FixEncoder } from "../src/message/encoder.ts";
+import { FixMessage } from "../src/message/fix_message.ts";
+import { decodeMessage, FixFramer } from "../src/message/framer.ts";
+
+const BATCH = 1000;
+
+function newOrder(i: number): FixMessage {
+  return new FixMessage("D")
+    .set(49, "TEST1").set(56, "TEST2").set(34, i).set(52, "20261124-10:00:00.000")
+    .set(11, `ord-${i}`).set(21, "1").set(55, "EUR/USD").set(54, "1")
+    .set(60, "20261124-10:00:00.000").set(38, "1000").set(40, "2").set(44, "1.08215")
+    .set(59, "0");
+}
+
+function execReport(i: number): FixMessage {
+  const m = new FixMessage("8")
+    .set(49, "TEST2").set(56, "TEST1").set(34, i).set(52, "20261124-10:00:00.000")
+    .set(37, `o-${i}`).set(11, `ord-${i}`).set(17, `e-${i}`).set(150, "0").set(39, "0")
+    .set(55, "EUR/USD").set(54, "1").set(38, "1000").set(151, "1000").set(14, "0").set(6, "0");
+  for (const [id, role] of [["BRK", 1], ["CLT", 3], ["EXCH", 22]] as const) {
+    m.addGroupEntry(453).set(448, id).set(447, "D").set(452, role);
+  }
+  return m.set(60, "20261124-10:00:00.000");
+}
+
+function stream(make: (i: number) => FixMessage): Uint8Array {
+  const enc = new FixEncoder("FIX.4.4", 1 << 20);
+  for (let i = 1; i <= BATCH; i++) enc.append(make(i));
+  return enc.take();
+}
+
+const orders = stream(newOrder);
+const reports = stream(execReport);
+let sink = 0;
+
+function scan(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 1) n++;
+  return n;
+}
+
+function decodeAll(bytes: Uint8Array): number {
+  const f = new FixFramer();
+  f.push(bytes);
+  let n = 0;
+  for (let r = f.next(); r !== undefined; r = f.next()) {
+    if (!(r instanceof Uint8Array)) throw r;
+    const m = decodeMessage(r);
+    // Field access a session and an application do: header plus a few body fields.
+    n += m.intOr(34, 0) + m.msgType.length + (m.get(49)?.length ?? 0) + (m.get(11)?.length ?? 0);
+    n += (m.get(55)?.length ?? 0) + (m.get(44)?.length ?? 0);
+  }
+  return n;
+}
+
+Deno.bench("baseline: scan NewOrderSingle bytes for SOH (x1000)", {
+  group: "decode NewOrderSingle",
+  baseline: true,
+}, () => {
+  sink += scan(orders);
+});
+Deno.bench("frame + checksum + decode + field access (x1000)", {
+  group: "decode NewOrderSingle",
+}, () => {
+  sink += decodeAll(orders);
+});
+
+Deno.bench("baseline: scan ExecutionReport bytes for SOH (x1000)", {
+  group: "decode ExecutionReport with parties",
+  baseline: true,
+}, () => {
+  sink += scan(reports);
+});
+Deno.bench("frame + checksum + decode + field access (x1000)", {
+  group: "decode ExecutionReport with parties",
+}, () => {
+  sink += decodeAll(reports);
+});
+
+const prebuiltOrder = newOrder(1);
+const prebuiltReport = execReport(1);
+const enc = new FixEncoder("FIX.4.4", 1 << 20);
+Deno.bench("baseline: scan NewOrderSingle bytes for SOH (x1000)", {
+  group: "encode",
+  baseline: true,
+}, () => {
+  sink += scan(orders);
+});
+Deno.bench("encode NewOrderSingle into a reused buffer (x1000)", { group: "encode" }, () => {
+  enc.reset();
+  for (let i = 0; i < BATCH; i++) enc.append(prebuiltOrder);
+  sink += enc.length;
+});
+Deno.bench("encode ExecutionReport with parties (x1000)", { group: "encode" }, () => {
+  enc.reset();
+  for (let i = 0; i < BATCH; i++) enc.append(prebuiltReport);
+  sink += enc.length;
+});
+Deno.bench("encodeMessage NewOrderSingle to a fresh array (x1000)", { group: "encode" }, () => {
+  for (let i = 0; i < BATCH; i++) sink += encodeMessage(prebuiltOrder).length;
+});
+
+globalThis.addEventListener("unload", () => {
+  if (sink === -1) throw new Error("unreachable");
+});

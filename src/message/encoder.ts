@@ -1,0 +1,294 @@
+/**
+ * Byte-level FIX encoding into a reused buffer. BodyLength(9) and CheckSum(10) are computed over
+ * the bytes written, so non-ASCII text (EncodedText) is counted right.
+ *
+ * @module
+ */
+
+import { DEFAULT_DATA_FIELDS } from "./data_fields.ts";
+import type { FieldMap, FixMessage } from "./fix_message.ts";
+
+const SOH = 1;
+const DATA_TAGS: ReadonlySet<number> = new Set(DEFAULT_DATA_FIELDS.values());
+const TEXT = new TextEncoder();
+
+/** Header tags, every version (FIX.4.0 to FIXT.1.1), excluding 8, 9 and 35. */
+const HEADER_TAGS = [
+  49,
+  56,
+  115,
+  128,
+  90,
+  91,
+  34,
+  50,
+  142,
+  57,
+  143,
+  116,
+  144,
+  129,
+  145,
+  43,
+  97,
+  52,
+  122,
+  212,
+  213,
+  347,
+  369,
+  627,
+  1128,
+  1129,
+  1156,
+  1130,
+  1131,
+  1132,
+  1133,
+];
+const TRAILER_TAGS = [93, 89];
+const KIND = new Uint8Array(2048); // 0 body, 1 header, 2 trailer, 3 skipped (8, 9, 35, 10)
+for (const t of HEADER_TAGS) KIND[t] = 1;
+for (const t of TRAILER_TAGS) KIND[t] = 2;
+KIND[8] = 3;
+KIND[9] = 3;
+KIND[10] = 3;
+KIND[35] = 3;
+
+function kindOf(tag: number): number {
+  return tag < 2048 ? KIND[tag] : 0;
+}
+
+/**
+ * Whether a tag belongs to the standard header of any FIX version.
+ *
+ * @param tag The tag.
+ * @returns True for header tags, including 8, 9 and 35.
+ * @example
+ * ```ts
+ * import { isHeaderTag } from "@fixwire/engine";
+ * isHeaderTag(34); // true
+ * ```
+ */
+export function isHeaderTag(tag: number): boolean {
+  const k = kindOf(tag);
+  return k === 1 || tag === 8 || tag === 9 || tag === 35;
+}
+
+const PREFIX_CACHE: (Uint8Array | undefined)[] = [];
+function tagPrefix(tag: number): Uint8Array {
+  let p = tag < 10000 ? PREFIX_CACHE[tag] : undefined;
+  if (p === undefined) {
+    p = TEXT.encode(`${tag}=`);
+    if (tag < 10000) PREFIX_CACHE[tag] = p;
+  }
+  return p;
+}
+
+/**
+ * Encodes messages back to back into one growing, reused buffer: the batch a session persists
+ * and writes with one call.
+ *
+ * @example
+ * ```ts
+ * import { FixEncoder, FixMessage } from "@fixwire/engine";
+ * const enc = new FixEncoder("FIX.4.4");
+ * const msg = new FixMessage("0").set(49, "A").set(56, "B").set(34, 1)
+ *   .set(52, "20261124-10:00:00.000");
+ * const start = enc.append(msg);
+ * const bytes = enc.view(start, enc.length); // 8=FIX.4.4|9=...|35=0|...|10=...|
+ * ```
+ */
+export class FixEncoder {
+  #buf: Uint8Array;
+  #len = 0;
+  #beginString: string;
+
+  /**
+
+   * Creates an instance.
+   * @param beginString BeginString(8) used when a message has none.
+   * @param initialSize Initial buffer size in bytes.
+   */
+  constructor(beginString: string, initialSize = 64 * 1024) {
+    this.#beginString = beginString;
+    this.#buf = new Uint8Array(initialSize);
+  }
+
+  /** Bytes written since the last `reset`/`take`. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /**
+   * A view of encoded bytes, valid until the next `append`, `reset` or `take`.
+   *
+   * @param start First byte.
+   * @param end End (exclusive).
+   * @returns The view.
+   */
+  view(start: number, end: number): Uint8Array {
+    return this.#buf.subarray(start, end);
+  }
+
+  /** Forgets everything written; the buffer is reused. */
+  reset(): void {
+    this.#len = 0;
+  }
+
+  /**
+   * Returns a copy of everything written and resets.
+   *
+   * @returns The bytes.
+   */
+  take(): Uint8Array {
+    const out = this.#buf.slice(0, this.#len);
+    this.#len = 0;
+    return out;
+  }
+
+  #ensure(extra: number): void {
+    const need = this.#len + extra;
+    if (need <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+  }
+
+  #writeAscii(s: string): void {
+    this.#ensure(s.length);
+    const buf = this.#buf;
+    let p = this.#len;
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    this.#len = p;
+  }
+
+  #writeValue(tag: number, s: string): void {
+    const n = s.length;
+    this.#ensure(n + 1);
+    const buf = this.#buf;
+    let p = this.#len;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 128) {
+        this.#len = p;
+        this.#writeUtf8(s.slice(i));
+        return;
+      }
+      if (c === SOH && !DATA_TAGS.has(tag)) {
+        throw new TypeError(`Cannot encode tag ${tag}: the value contains SOH`);
+      }
+      buf[p++] = c;
+    }
+    this.#len = p;
+  }
+
+  #writeUtf8(s: string): void {
+    this.#ensure(s.length * 3 + 1);
+    const r = TEXT.encodeInto(s, this.#buf.subarray(this.#len));
+    this.#len += r.written;
+  }
+
+  #writeField(map: FieldMap, i: number): void {
+    const tag = map.ownTagAt(i);
+    const prefix = tagPrefix(tag);
+    this.#ensure(prefix.length);
+    this.#buf.set(prefix, this.#len);
+    this.#len += prefix.length;
+    const raw = map.rawValueAt(i);
+    if (raw !== undefined) {
+      const n = raw[2] - raw[1];
+      this.#ensure(n + 1);
+      this.#buf.set(raw[0].subarray(raw[1], raw[2]), this.#len);
+      this.#len += n;
+    } else {
+      this.#writeValue(tag, map.ownValueAt(i));
+    }
+    this.#ensure(1);
+    this.#buf[this.#len++] = SOH;
+    const entries = map.ownGroupAt(i);
+    if (entries) {
+      for (const e of entries) {
+        for (let k = 0; k < e.size; k++) this.#writeField(e, k);
+      }
+    }
+  }
+
+  /**
+   * Encodes one message at the end of the buffer: 8, 9, 35, the other header fields, the body,
+   * the trailer and CheckSum(10). Fields 9 and 10 of the message are ignored and recomputed.
+   *
+   * @param msg The message; it must have MsgType(35).
+   * @param beginString BeginString(8) when the message has none; defaults to the encoder's.
+   * @returns The offset where the message starts; it ends at `length`.
+   * @throws {TypeError} When MsgType is missing or a non-data value contains SOH.
+   */
+  append(msg: FixMessage, beginString?: string): number {
+    const msgType = msg.get(35);
+    if (msgType === undefined || msgType.length === 0) {
+      throw new TypeError("Cannot encode message: MsgType(35) is missing");
+    }
+    const begin = msg.get(8) ?? beginString ?? this.#beginString;
+    const start = this.#len;
+    // Reserve room for "8=<begin>|9=<len>|", then write from 35 on.
+    const reserve = begin.length + 16;
+    this.#ensure(reserve);
+    this.#len += reserve;
+    const bodyStart = this.#len;
+    this.#writeAscii("35=");
+    this.#writeValue(35, msgType);
+    this.#ensure(1);
+    this.#buf[this.#len++] = SOH;
+    const n = msg.size;
+    for (let i = 0; i < n; i++) if (kindOf(msg.ownTagAt(i)) === 1) this.#writeField(msg, i);
+    for (let i = 0; i < n; i++) if (kindOf(msg.ownTagAt(i)) === 0) this.#writeField(msg, i);
+    for (let i = 0; i < n; i++) if (kindOf(msg.ownTagAt(i)) === 2) this.#writeField(msg, i);
+    const bodyLength = this.#len - bodyStart;
+    const head = `8=${begin}\x019=${bodyLength}\x01`;
+    const headStart = bodyStart - head.length;
+    const buf = this.#buf;
+    for (let i = 0; i < head.length; i++) buf[headStart + i] = head.charCodeAt(i);
+    if (headStart !== start) {
+      buf.copyWithin(start, headStart, this.#len);
+      this.#len -= headStart - start;
+    }
+    let sum = 0;
+    const end = this.#len;
+    for (let i = start; i < end; i++) sum += buf[i];
+    sum &= 255;
+    this.#ensure(7);
+    const b = this.#buf;
+    b[end] = 49; // 1
+    b[end + 1] = 48; // 0
+    b[end + 2] = 61; // =
+    b[end + 3] = 48 + Math.floor(sum / 100);
+    b[end + 4] = 48 + Math.floor(sum / 10) % 10;
+    b[end + 5] = 48 + sum % 10;
+    b[end + 6] = SOH;
+    this.#len = end + 7;
+    return start;
+  }
+}
+
+const SHARED = new FixEncoder("FIX.4.4", 4096);
+
+/**
+ * Encodes one message into a fresh byte array.
+ *
+ * @param msg The message.
+ * @param beginString BeginString(8) when the message has none (default `FIX.4.4`).
+ * @returns The encoded bytes.
+ * @throws {TypeError} When MsgType is missing or a non-data value contains SOH.
+ * @example
+ * ```ts
+ * import { encodeMessage, FixMessage } from "@fixwire/engine";
+ * const bytes = encodeMessage(new FixMessage("0").set(49, "A").set(56, "B"), "FIX.4.2");
+ * ```
+ */
+export function encodeMessage(msg: FixMessage, beginString = "FIX.4.4"): Uint8Array {
+  SHARED.reset();
+  SHARED.append(msg, beginString);
+  return SHARED.take();
+}

@@ -1,0 +1,889 @@
+/**
+ * The FIX message model: ordered fields with typed accessors and nested repeating groups.
+ *
+ * A decoded message keeps the bytes it came from and turns a value into a string only when it
+ * is read, so the session layer reads MsgSeqNum, MsgType and the CompIDs without building
+ * strings for the body.
+ *
+ * @module
+ */
+
+import {
+  formatUtcDateOnly,
+  formatUtcTimestamp,
+  isMonthYear,
+  parseDateOnly,
+  type ParsedTimestamp,
+  parseUtcTimestamp,
+  type TimestampPrecision,
+} from "./timestamps.ts";
+
+/** The layout of a repeating group: what starts an entry and which tags belong to it. */
+export interface GroupSpec {
+  /** The first tag of every entry. */
+  readonly delimiterTag: number;
+  /** The tags of an entry (the delimiter included), in order. */
+  readonly memberTags: readonly number[];
+  /** Layouts of groups nested in an entry, by their NumInGroup tag. */
+  readonly nested?: ReadonlyMap<number, GroupSpec>;
+}
+
+/** Anything that knows group layouts per message type, such as a `Dictionary`. */
+export interface GroupLayoutSource {
+  /**
+   * Finds the layout of a group.
+   *
+   * @param msgType The MsgType(35) the group is in.
+   * @param countTag The group's NumInGroup tag.
+   * @returns The layout, or `undefined` when unknown.
+   */
+  groupLayout(msgType: string, countTag: number): GroupSpec | undefined;
+}
+
+/** A field value accepted by setters: strings as is, numbers as decimal text, booleans as Y/N. */
+export type FieldValue = string | number | boolean;
+
+const SINGLE_CHARS: string[] = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i));
+const UTF8 = new TextDecoder();
+
+/** Converts a number to FIX decimal text, never in exponent notation. */
+export function numberToFixText(n: number): string {
+  if (!Number.isFinite(n)) throw new RangeError(`Cannot write number: "${n}" is not finite`);
+  const s = String(n);
+  if (s.indexOf("e") < 0) return s;
+  if (Number.isInteger(n)) return BigInt(n).toString();
+  return n.toFixed(20).replace(/0+$/, "").replace(/\.$/, "");
+}
+
+function toText(value: FieldValue): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? "Y" : "N";
+  return numberToFixText(value);
+}
+
+function decodeBytes(raw: Uint8Array, start: number, end: number): string {
+  const len = end - start;
+  if (len === 1) {
+    const c = raw[start];
+    if (c < 128) return SINGLE_CHARS[c];
+  }
+  if (len <= 24) {
+    let s = "";
+    for (let i = start; i < end; i++) {
+      const c = raw[i];
+      if (c >= 128) return UTF8.decode(raw.subarray(start, end));
+      s += SINGLE_CHARS[c];
+    }
+    return s;
+  }
+  for (let i = start; i < end; i++) {
+    if (raw[i] >= 128) return UTF8.decode(raw.subarray(start, end));
+  }
+  return String.fromCharCode.apply(null, raw.subarray(start, end) as unknown as number[]);
+}
+
+function isDecimal(s: string): boolean {
+  let i = 0;
+  const n = s.length;
+  if (n === 0) return false;
+  if (s.charCodeAt(0) === 45) i = 1;
+  let digitsSeen = 0, dot = false;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (dot) return false;
+      dot = true;
+    } else if (c >= 48 && c <= 57) digitsSeen++;
+    else return false;
+  }
+  return digitsSeen > 0;
+}
+
+function fieldTypeError(tag: number, kind: string, value: string): TypeError {
+  return new TypeError(`Cannot read tag ${tag} as ${kind}: value "${value}" is invalid`);
+}
+
+/**
+ * An ordered list of fields, possibly with nested repeating groups. `FixMessage` and every
+ * group entry are field maps.
+ *
+ * @example
+ * ```ts
+ * import { FieldMap } from "@fixwire/engine";
+ * const entry = new FieldMap().set(448, "BROKER").set(447, "D").set(452, 1);
+ * entry.get(448); // "BROKER"
+ * ```
+ */
+export class FieldMap {
+  #tags: number[] = [];
+  #vals: (string | undefined)[] = [];
+  #starts: number[] | undefined;
+  #ends: number[] | undefined;
+  #raw: Uint8Array | undefined;
+  #groups: (FieldMap[] | undefined)[] | undefined;
+  #flat: [number[], string[]] | undefined;
+  #owner: FieldMap | undefined;
+
+  /**
+   * Internal: adopt decoded fields. Used by the decoder.
+   *
+   * @param raw The message bytes.
+   * @param tags Tags in wire order.
+   * @param starts Value start offsets.
+   * @param ends Value end offsets.
+   * @returns This map.
+   */
+  protected adopt(raw: Uint8Array, tags: number[], starts: number[], ends: number[]): this {
+    this.#raw = raw;
+    this.#tags = tags;
+    this.#starts = starts;
+    this.#ends = ends;
+    this.#vals = new Array(tags.length);
+    return this;
+  }
+
+  #valueAtIndex(i: number): string {
+    let v = this.#vals[i];
+    if (v === undefined) {
+      v = decodeBytes(this.#raw!, this.#starts![i], this.#ends![i]);
+      this.#vals[i] = v;
+    }
+    return v;
+  }
+
+  #indexOf(tag: number): number {
+    const tags = this.#tags;
+    for (let i = 0; i < tags.length; i++) if (tags[i] === tag) return i;
+    return -1;
+  }
+
+  /**
+   * Internal: the raw bytes of the value at field index `i`, when decoded and not modified.
+   *
+   * @param i The field index in this map.
+   * @returns `[bytes, start, end]` or `undefined`.
+   */
+  rawValueAt(i: number): [Uint8Array, number, number] | undefined {
+    if (this.#vals[i] !== undefined || this.#raw === undefined) return undefined;
+    return [this.#raw, this.#starts![i], this.#ends![i]];
+  }
+
+  /** Number of fields directly in this map (group entries not counted). */
+  get size(): number {
+    return this.#tags.length;
+  }
+
+  /**
+   * The tag of the field at index `i` of this map (groups not expanded).
+   *
+   * @param i The index.
+   * @returns The tag.
+   */
+  ownTagAt(i: number): number {
+    return this.#tags[i];
+  }
+
+  /**
+   * The value of the field at index `i` of this map (groups not expanded).
+   *
+   * @param i The index.
+   * @returns The value.
+   */
+  ownValueAt(i: number): string {
+    return this.#valueAtIndex(i);
+  }
+
+  /**
+   * The group entries attached to the field at index `i`, if it is a structured group.
+   *
+   * @param i The index.
+   * @returns The entries, or `undefined`.
+   */
+  ownGroupAt(i: number): readonly FieldMap[] | undefined {
+    return this.#groups?.[i];
+  }
+
+  /**
+   * Whether the tag is present.
+   *
+   * @param tag The tag.
+   * @returns True when present.
+   */
+  has(tag: number): boolean {
+    return this.#indexOf(tag) >= 0;
+  }
+
+  /**
+   * Reads a value as text.
+   *
+   * @param tag The tag.
+   * @returns The first value of that tag, or `undefined`.
+   */
+  get(tag: number): string | undefined {
+    const i = this.#indexOf(tag);
+    return i < 0 ? undefined : this.#valueAtIndex(i);
+  }
+
+  /**
+   * Reads every value of a tag that appears more than once.
+   *
+   * @param tag The tag.
+   * @returns The values in order.
+   */
+  getAll(tag: number): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.#tags.length; i++) {
+      if (this.#tags[i] === tag) out.push(this.#valueAtIndex(i));
+    }
+    return out;
+  }
+
+  /**
+   * Sets a value, replacing the first occurrence or appending.
+   *
+   * @param tag The tag (a positive integer).
+   * @param value The value.
+   * @returns This map, for chaining.
+   * @throws {RangeError} When the tag is not a positive integer.
+   */
+  set(tag: number, value: FieldValue): this {
+    const i = this.#indexOf(tag);
+    if (i >= 0) {
+      this.#vals[i] = toText(value);
+      this.#invalidate();
+      return this;
+    }
+    return this.add(tag, value);
+  }
+
+  /**
+   * Appends a field even if the tag is present.
+   *
+   * @param tag The tag (a positive integer).
+   * @param value The value.
+   * @returns This map.
+   * @throws {RangeError} When the tag is not a positive integer.
+   */
+  add(tag: number, value: FieldValue): this {
+    if (!Number.isInteger(tag) || tag <= 0) {
+      throw new RangeError(`Cannot set field: tag "${tag}" is not a positive integer`);
+    }
+    this.#tags.push(tag);
+    this.#vals.push(toText(value));
+    this.#starts?.push(0);
+    this.#ends?.push(0);
+    this.#groups?.push(undefined);
+    this.#invalidate();
+    return this;
+  }
+
+  /**
+   * Removes every occurrence of a tag (and its group entries).
+   *
+   * @param tag The tag.
+   * @returns True when something was removed.
+   */
+  remove(tag: number): boolean {
+    let removed = false;
+    for (let i = this.#tags.length - 1; i >= 0; i--) {
+      if (this.#tags[i] !== tag) continue;
+      this.#tags.splice(i, 1);
+      this.#vals.splice(i, 1);
+      this.#starts?.splice(i, 1);
+      this.#ends?.splice(i, 1);
+      this.#groups?.splice(i, 1);
+      removed = true;
+    }
+    if (removed) this.#invalidate();
+    return removed;
+  }
+
+  /**
+   * Reads an integer.
+   *
+   * @param tag The tag.
+   * @returns The value, or `undefined` when absent.
+   * @throws {TypeError} When the value is not an integer.
+   */
+  getInt(tag: number): number | undefined {
+    const i = this.#indexOf(tag);
+    if (i < 0) return undefined;
+    const v = this.#intAtIndex(i);
+    if (Number.isNaN(v)) throw fieldTypeError(tag, "int", this.#valueAtIndex(i));
+    return v;
+  }
+
+  #intAtIndex(i: number): number {
+    const s = this.#vals[i];
+    if (s !== undefined) {
+      if (s.length === 0 || s.length > 16) return Number.NaN;
+      let v = 0, k = 0, neg = false;
+      if (s.charCodeAt(0) === 45) {
+        neg = true;
+        k = 1;
+        if (s.length === 1) return Number.NaN;
+      }
+      for (; k < s.length; k++) {
+        const c = s.charCodeAt(k) - 48;
+        if (c < 0 || c > 9) return Number.NaN;
+        v = v * 10 + c;
+      }
+      return neg ? -v : v;
+    }
+    const raw = this.#raw!;
+    let p = this.#starts![i];
+    const end = this.#ends![i];
+    if (p === end || end - p > 16) return Number.NaN;
+    let neg = false;
+    if (raw[p] === 45) {
+      neg = true;
+      p++;
+      if (p === end) return Number.NaN;
+    }
+    let v = 0;
+    for (; p < end; p++) {
+      const c = raw[p] - 48;
+      if (c < 0 || c > 9) return Number.NaN;
+      v = v * 10 + c;
+    }
+    return neg ? -v : v;
+  }
+
+  /**
+   * Reads an integer without throwing: `NaN` when malformed, `fallback` when absent. For hot
+   * paths such as the session layer.
+   *
+   * @param tag The tag.
+   * @param fallback Returned when the tag is absent.
+   * @returns The value, `NaN` or `fallback`.
+   */
+  intOr(tag: number, fallback: number): number {
+    const i = this.#indexOf(tag);
+    return i < 0 ? fallback : this.#intAtIndex(i);
+  }
+
+  /**
+   * Sets an integer.
+   *
+   * @param tag The tag.
+   * @param value An integer.
+   * @returns This map.
+   * @throws {RangeError} When the value is not a safe integer.
+   */
+  setInt(tag: number, value: number): this {
+    if (!Number.isSafeInteger(value)) {
+      throw new RangeError(`Cannot set tag ${tag}: "${value}" is not an integer`);
+    }
+    return this.set(tag, String(value));
+  }
+
+  /**
+   * Reads a float (Price, Qty, Amt...) as a JavaScript number. Use `getDecimal` to keep the
+   * exact text.
+   *
+   * @param tag The tag.
+   * @returns The value, or `undefined` when absent.
+   * @throws {TypeError} When the value is not a decimal.
+   */
+  getFloat(tag: number): number | undefined {
+    const s = this.get(tag);
+    if (s === undefined) return undefined;
+    if (!isDecimal(s)) throw fieldTypeError(tag, "float", s);
+    return Number(s);
+  }
+
+  /**
+   * Reads a decimal exactly as sent.
+   *
+   * @param tag The tag.
+   * @returns The decimal text, or `undefined` when absent.
+   * @throws {TypeError} When the value is not a decimal.
+   */
+  getDecimal(tag: number): string | undefined {
+    const s = this.get(tag);
+    if (s === undefined) return undefined;
+    if (!isDecimal(s)) throw fieldTypeError(tag, "decimal", s);
+    return s;
+  }
+
+  /**
+   * Sets a decimal from exact text (kept as is) or a number (written without exponent).
+   *
+   * @param tag The tag.
+   * @param value Decimal text such as `"101.250"`, or a number.
+   * @returns This map.
+   * @throws {TypeError} When the text is not a decimal.
+   */
+  setDecimal(tag: number, value: string | number): this {
+    const s = typeof value === "number" ? numberToFixText(value) : value;
+    if (!isDecimal(s)) throw new TypeError(`Cannot set tag ${tag}: "${s}" is not a decimal`);
+    return this.set(tag, s);
+  }
+
+  /**
+   * Reads a char.
+   *
+   * @param tag The tag.
+   * @returns The character, or `undefined` when absent.
+   * @throws {TypeError} When the value is not one character.
+   */
+  getChar(tag: number): string | undefined {
+    const s = this.get(tag);
+    if (s === undefined) return undefined;
+    if (s.length !== 1) throw fieldTypeError(tag, "char", s);
+    return s;
+  }
+
+  /**
+   * Reads a boolean (`Y` or `N`).
+   *
+   * @param tag The tag.
+   * @returns The value, or `undefined` when absent.
+   * @throws {TypeError} When the value is neither Y nor N.
+   */
+  getBoolean(tag: number): boolean | undefined {
+    const s = this.get(tag);
+    if (s === undefined) return undefined;
+    if (s === "Y") return true;
+    if (s === "N") return false;
+    throw fieldTypeError(tag, "boolean", s);
+  }
+
+  /**
+   * Reads a UTCTimestamp.
+   *
+   * @param tag The tag.
+   * @returns Epoch ms and sub-millisecond nanoseconds, or `undefined` when absent.
+   * @throws {TypeError} When the value is not a UTCTimestamp.
+   */
+  getUtcTimestamp(tag: number): ParsedTimestamp | undefined {
+    const s = this.get(tag);
+    if (s === undefined) return undefined;
+    const t = parseUtcTimestamp(s);
+    if (t === undefined) throw fieldTypeError(tag, "UTCTimestamp", s);
+    return t;
+  }
+
+  /**
+   * Sets a UTCTimestamp.
+   *
+   * @param tag The tag.
+   * @param epochMs Epoch milliseconds.
+   * @param precision `s`, `ms` (default), `us` or `ns`.
+   * @param subMsNanos Nanoseconds beyond the millisecond, for `us` and `ns`.
+   * @returns This map.
+   */
+  setUtcTimestamp(
+    tag: number,
+    epochMs: number,
+    precision: TimestampPrecision = "ms",
+    subMsNanos = 0,
+  ): this {
+    return this.set(tag, formatUtcTimestamp(epochMs, precision, subMsNanos));
+  }
+
+  /**
+   * Reads a UTCDateOnly as epoch ms at midnight UTC.
+   *
+   * @param tag The tag.
+   * @returns Epoch ms, or `undefined` when absent.
+   * @throws {TypeError} When the value is not `YYYYMMDD`.
+   */
+  getUtcDateOnly(tag: number): number | undefined {
+    const s = this.get(tag);
+    if (s === undefined) return undefined;
+    const d = parseDateOnly(s);
+    if (d === undefined) throw fieldTypeError(tag, "UTCDateOnly", s);
+    return d;
+  }
+
+  /**
+   * Sets a UTCDateOnly from epoch ms.
+   *
+   * @param tag The tag.
+   * @param epochMs Any time within the day.
+   * @returns This map.
+   */
+  setUtcDateOnly(tag: number, epochMs: number): this {
+    return this.set(tag, formatUtcDateOnly(epochMs));
+  }
+
+  /**
+   * Reads a LocalMktDate (`YYYYMMDD` in the market's time zone, kept as text).
+   *
+   * @param tag The tag.
+   * @returns The date text, or `undefined` when absent.
+   * @throws {TypeError} When the value is not a valid `YYYYMMDD`.
+   */
+  getLocalMktDate(tag: number): string | undefined {
+    const s = this.get(tag);
+    if (s === undefined) return undefined;
+    if (parseDateOnly(s) === undefined) throw fieldTypeError(tag, "LocalMktDate", s);
+    return s;
+  }
+
+  /**
+   * Sets a LocalMktDate.
+   *
+   * @param tag The tag.
+   * @param date `YYYYMMDD`.
+   * @returns This map.
+   * @throws {TypeError} When the date is invalid.
+   */
+  setLocalMktDate(tag: number, date: string): this {
+    if (parseDateOnly(date) === undefined) {
+      throw new TypeError(`Cannot set tag ${tag}: "${date}" is not a YYYYMMDD date`);
+    }
+    return this.set(tag, date);
+  }
+
+  /**
+   * Reads a MonthYear (`YYYYMM`, `YYYYMMDD` or `YYYYMMwN`).
+   *
+   * @param tag The tag.
+   * @returns The text, or `undefined` when absent.
+   * @throws {TypeError} When the value is not a MonthYear.
+   */
+  getMonthYear(tag: number): string | undefined {
+    const s = this.get(tag);
+    if (s === undefined) return undefined;
+    if (!isMonthYear(s)) throw fieldTypeError(tag, "MonthYear", s);
+    return s;
+  }
+
+  /**
+   * Sets a MonthYear.
+   *
+   * @param tag The tag.
+   * @param value `YYYYMM`, `YYYYMMDD` or `YYYYMMwN`.
+   * @returns This map.
+   * @throws {TypeError} When the value is invalid.
+   */
+  setMonthYear(tag: number, value: string): this {
+    if (!isMonthYear(value)) {
+      throw new TypeError(`Cannot set tag ${tag}: "${value}" is not a MonthYear`);
+    }
+    return this.set(tag, value);
+  }
+
+  /**
+   * Reads a multiple-value field (space separated).
+   *
+   * @param tag The tag.
+   * @returns The values; empty when absent.
+   */
+  getMultipleValues(tag: number): string[] {
+    const s = this.get(tag);
+    return s === undefined || s.length === 0 ? [] : s.split(" ");
+  }
+
+  /**
+   * Sets a multiple-value field.
+   *
+   * @param tag The tag.
+   * @param values The values; none may contain a space.
+   * @returns This map.
+   * @throws {TypeError} When a value is empty or contains a space.
+   */
+  setMultipleValues(tag: number, values: readonly string[]): this {
+    for (const v of values) {
+      if (v.length === 0 || v.includes(" ")) {
+        throw new TypeError(`Cannot set tag ${tag}: value "${v}" is empty or has a space`);
+      }
+    }
+    return this.set(tag, values.join(" "));
+  }
+
+  /**
+   * Reads the entries of a repeating group. On a decoded message the group's fields are
+   * gathered into entries on first access, using `layout`.
+   *
+   * @param countTag The NumInGroup tag, e.g. `Tag.NoPartyIDs`.
+   * @param layout The group's layout (for example from `dictionary.groupLayout`). Needed only
+   * for groups that were decoded and not yet read.
+   * @returns The entries; empty when the group is absent.
+   * @throws {TypeError} When the group must be structured and no layout is given.
+   */
+  getGroups(countTag: number, layout?: GroupSpec): readonly FieldMap[] {
+    const i = this.#indexOf(countTag);
+    if (i < 0) return [];
+    const existing = this.#groups?.[i];
+    if (existing) return existing;
+    if (!layout) {
+      if (i + 1 >= this.#tags.length) return [];
+      throw new TypeError(`Cannot read group ${countTag}: pass its layout (from the dictionary)`);
+    }
+    return this.#structure(i, layout);
+  }
+
+  #structure(i: number, layout: GroupSpec): FieldMap[] {
+    const members = allMembers(layout);
+    const entries: FieldMap[] = [];
+    let k = i + 1;
+    const tags = this.#tags;
+    while (k < tags.length && tags[k] === layout.delimiterTag) {
+      const entry = new FieldMap();
+      entry.#owner = this;
+      entry.#raw = this.#raw;
+      if (this.#starts) {
+        entry.#starts = [];
+        entry.#ends = [];
+      }
+      do {
+        entry.#tags.push(tags[k]);
+        entry.#vals.push(this.#vals[k]);
+        if (this.#starts) {
+          entry.#starts!.push(this.#starts[k]);
+          entry.#ends!.push(this.#ends![k]);
+        }
+        k++;
+      } while (k < tags.length && tags[k] !== layout.delimiterTag && members.has(tags[k]));
+      entries.push(entry);
+    }
+    const n = k - (i + 1);
+    if (n > 0) {
+      tags.splice(i + 1, n);
+      this.#vals.splice(i + 1, n);
+      this.#starts?.splice(i + 1, n);
+      this.#ends?.splice(i + 1, n);
+      this.#groups?.splice(i + 1, n);
+    }
+    this.#groups ??= new Array(tags.length);
+    this.#groups[i] = entries;
+    this.#invalidate();
+    return entries;
+  }
+
+  /**
+   * Appends a new entry to a repeating group, creating the NumInGroup field when absent and
+   * keeping its count equal to the number of entries.
+   *
+   * @param countTag The NumInGroup tag.
+   * @param layout The layout, needed when the group came from a decoded message.
+   * @returns The new, empty entry: set its delimiter field first.
+   */
+  addGroupEntry(countTag: number, layout?: GroupSpec): FieldMap {
+    let i = this.#indexOf(countTag);
+    if (i < 0) {
+      this.add(countTag, "0");
+      i = this.#tags.length - 1;
+    }
+    let entries = this.#groups?.[i];
+    if (!entries) {
+      if (!layout && i + 1 < this.#tags.length && this.#valueAtIndex(i) !== "0") {
+        throw new TypeError(
+          `Cannot add to group ${countTag}: pass its layout (from the dictionary)`,
+        );
+      }
+      entries = this.#structure(i, layout ?? { delimiterTag: -1, memberTags: [] });
+    }
+    const entry = new FieldMap();
+    entry.#owner = this;
+    entries.push(entry);
+    this.#vals[i] = String(entries.length);
+    this.#invalidate();
+    return entry;
+  }
+
+  /**
+   * Removes one entry from a repeating group and updates the count (removing the NumInGroup
+   * field when no entry is left).
+   *
+   * @param countTag The NumInGroup tag.
+   * @param index The entry's index.
+   * @returns True when an entry was removed.
+   */
+  removeGroupEntry(countTag: number, index: number): boolean {
+    const i = this.#indexOf(countTag);
+    const entries = i < 0 ? undefined : this.#groups?.[i];
+    if (!entries || index < 0 || index >= entries.length) return false;
+    entries.splice(index, 1);
+    if (entries.length === 0) this.remove(countTag);
+    else this.#vals[i] = String(entries.length);
+    this.#invalidate();
+    return true;
+  }
+
+  #flatten(): [number[], string[]] {
+    if (!this.#groups) {
+      const vals: string[] = new Array(this.#tags.length);
+      for (let i = 0; i < vals.length; i++) vals[i] = this.#valueAtIndex(i);
+      return [this.#tags, vals];
+    }
+    const tags: number[] = [], vals: string[] = [];
+    const walk = (m: FieldMap) => {
+      for (let i = 0; i < m.#tags.length; i++) {
+        tags.push(m.#tags[i]);
+        vals.push(m.#valueAtIndex(i));
+        const g = m.#groups?.[i];
+        if (g) { for (const e of g) walk(e); }
+      }
+    };
+    walk(this);
+    return [tags, vals];
+  }
+
+  #flatView(): [number[], string[]] {
+    return this.#flat ??= this.#flatten();
+  }
+
+  #invalidate(): void {
+    // deno-lint-ignore no-this-alias
+    let m: FieldMap | undefined = this;
+    while (m !== undefined) {
+      m.#flat = undefined;
+      m = m.#owner;
+    }
+  }
+
+  /** Number of fields with groups expanded, as on the wire. */
+  get fieldCount(): number {
+    return this.#groups ? this.#flatView()[0].length : this.#tags.length;
+  }
+
+  /**
+   * The tag at a wire-order index (groups expanded).
+   *
+   * @param index 0-based.
+   * @returns The tag.
+   */
+  tagAt(index: number): number {
+    return this.#groups ? this.#flatView()[0][index] : this.#tags[index];
+  }
+
+  /**
+   * The value at a wire-order index (groups expanded).
+   *
+   * @param index 0-based.
+   * @returns The value.
+   */
+  valueAt(index: number): string {
+    return this.#groups ? this.#flatView()[1][index] : this.#valueAtIndex(index);
+  }
+
+  /**
+   * Iterates `[tag, value]` pairs in wire order (groups expanded).
+   *
+   * @returns The iterator.
+   */
+  *[Symbol.iterator](): IterableIterator<[number, string]> {
+    const n = this.fieldCount;
+    for (let i = 0; i < n; i++) yield [this.tagAt(i), this.valueAt(i)];
+  }
+
+  /**
+   * Copies fields (and group entries) into another map.
+   *
+   * @param target The map to append to.
+   * @returns The target.
+   */
+  protected copyInto<T extends FieldMap>(target: T): T {
+    for (let i = 0; i < this.#tags.length; i++) {
+      target.add(this.#tags[i], this.#valueAtIndex(i));
+      const g = this.#groups?.[i];
+      if (g) {
+        target.#groups ??= new Array(target.#tags.length);
+        target.#groups[target.#tags.length - 1] = g.map((e) => {
+          const copy = e.copyInto(new FieldMap());
+          copy.#owner = target;
+          return copy;
+        });
+      }
+    }
+    return target;
+  }
+}
+
+function allMembers(layout: GroupSpec): Set<number> {
+  const set = new Set<number>(layout.memberTags);
+  set.add(layout.delimiterTag);
+  if (layout.nested) {
+    for (const [count, spec] of layout.nested) {
+      set.add(count);
+      for (const t of allMembers(spec)) set.add(t);
+    }
+  }
+  return set;
+}
+
+/**
+ * A FIX message: header, body and trailer fields in order. The encoder writes BeginString(8),
+ * BodyLength(9) and MsgType(35) first, other header fields next, the body, and CheckSum(10)
+ * last, whatever order they were set in.
+ *
+ * @example
+ * ```ts
+ * import { FixMessage, MsgType, Tag } from "@fixwire/engine";
+ * const order = new FixMessage(MsgType.NewOrderSingle)
+ *   .set(Tag.ClOrdID, "ord-1")
+ *   .set(Tag.Side, "1")
+ *   .setDecimal(Tag.OrderQty, "100")
+ *   .set(Tag.OrdType, "2")
+ *   .setDecimal(Tag.Price, "101.25");
+ * order.msgType; // "D"
+ * ```
+ */
+export class FixMessage extends FieldMap {
+  /**
+   * Creates an instance.
+   * @param msgType MsgType(35), set as the first field when given.
+   */
+  constructor(msgType?: string) {
+    super();
+    if (msgType !== undefined) this.set(35, msgType);
+  }
+
+  /**
+   * Internal: builds a message over decoded fields. Use `decodeMessage`.
+   *
+   * @param raw The frame.
+   * @param tags Tags.
+   * @param starts Value starts.
+   * @param ends Value ends.
+   * @returns The message.
+   */
+  static fromDecoded(
+    raw: Uint8Array,
+    tags: number[],
+    starts: number[],
+    ends: number[],
+  ): FixMessage {
+    return new FixMessage().adopt(raw, tags, starts, ends);
+  }
+
+  /**
+   * Builds a message from `[tag, value]` pairs in the given order.
+   *
+   * @param pairs The fields.
+   * @returns The message.
+   * @example
+   * ```ts
+   * import { FixMessage } from "@fixwire/engine";
+   * const hb = FixMessage.fromPairs([[35, "0"], [112, "T1"]]);
+   * ```
+   */
+  static fromPairs(pairs: Iterable<readonly [number, FieldValue]>): FixMessage {
+    const m = new FixMessage();
+    for (const [t, v] of pairs) m.add(t, v);
+    return m;
+  }
+
+  /** MsgType(35), or an empty string when absent. */
+  get msgType(): string {
+    return this.get(35) ?? "";
+  }
+
+  /** MsgSeqNum(34), or `NaN` when absent or malformed. */
+  get seqNum(): number {
+    return this.intOr(34, Number.NaN);
+  }
+
+  /**
+   * A deep copy that no longer references the decoded bytes.
+   *
+   * @returns The copy.
+   */
+  clone(): FixMessage {
+    return this.copyInto(new FixMessage());
+  }
+}

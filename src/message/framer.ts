@@ -1,0 +1,319 @@
+/**
+ * The streaming FIX framer: a pure push parser shared by every transport, and the decoder that
+ * turns one frame into a {@linkcode FixMessage} in a single pass over its bytes.
+ *
+ * @module
+ */
+
+import { DEFAULT_DATA_FIELDS } from "./data_fields.ts";
+import { FixParseError } from "./errors.ts";
+import { FixMessage } from "./fix_message.ts";
+
+const SOH = 1;
+const BLOCK = 64 * 1024;
+const MAX_BEGIN_STRING = 16;
+
+/** Options of {@linkcode FixFramer}. */
+export interface FramerOptions {
+  /** Largest accepted message in bytes (default 1 MiB). */
+  maxMessageSize?: number;
+}
+
+/**
+ * Splits a byte stream into whole FIX messages. Feed TCP chunks with `push`, then call `next`
+ * until it returns `undefined`. Garbled input yields a {@linkcode FixParseError} and the framer
+ * resynchronises on the next `8=FIX`, keeping the messages that follow.
+ *
+ * Frames are views into the framer's internal blocks, which are never overwritten: a frame stays
+ * valid as long as it is referenced, with no copy per message.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage, FixFramer, FixMessage } from "@fixwire/engine";
+ * const framer = new FixFramer();
+ * framer.push(encodeMessage(new FixMessage("0").set(49, "A").set(56, "B")));
+ * const frame = framer.next(); // a Uint8Array holding the whole message
+ * ```
+ */
+export class FixFramer {
+  #buf: Uint8Array = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
+  #base = 0; // stream offset of #buf[0]
+  #max: number;
+
+  /**
+
+   * Creates an instance.
+   * @param options The maximum message size.
+   */
+  constructor(options: FramerOptions = {}) {
+    this.#max = options.maxMessageSize ?? 1 << 20;
+  }
+
+  /** Bytes received and not yet returned as frames. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * Adds received bytes. The chunk is copied, so the caller may reuse it.
+   *
+   * @param chunk Bytes from the connection.
+   */
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    if (n === 0) return;
+    if (this.#end + n > this.#buf.length) {
+      const pending = this.#end - this.#start;
+      const next = new Uint8Array(Math.max(BLOCK, (pending + n) * 2));
+      next.set(this.#buf.subarray(this.#start, this.#end));
+      this.#base += this.#start;
+      this.#buf = next;
+      this.#start = 0;
+      this.#end = pending;
+    }
+    this.#buf.set(chunk, this.#end);
+    this.#end += n;
+  }
+
+  /** Discards everything buffered (after a disconnect). */
+  clear(): void {
+    this.#base += this.#end;
+    this.#buf = new Uint8Array(0);
+    this.#start = 0;
+    this.#end = 0;
+  }
+
+  #error(reason: string, at: number, tag?: number): FixParseError {
+    return new FixParseError(reason, { offset: this.#base + at, tag });
+  }
+
+  /** Skips to the next `8=FIX` after `from`; keeps a possible partial match at the end. */
+  #resync(from: number): void {
+    const buf = this.#buf;
+    const end = this.#end;
+    for (let i = from; i + 4 < end; i++) {
+      if (
+        buf[i] === 56 && buf[i + 1] === 61 && buf[i + 2] === 70 && buf[i + 3] === 73 &&
+        buf[i + 4] === 88
+      ) {
+        this.#start = i;
+        return;
+      }
+    }
+    // No complete "8=FIX" found: keep the last 4 bytes if they could start one.
+    let keep = Math.max(from, end - 4);
+    while (keep < end && buf[keep] !== 56) keep++;
+    this.#start = keep;
+  }
+
+  /**
+   * Returns the next whole message, a parse error for garbled input, or `undefined` when more
+   * bytes are needed.
+   *
+   * @returns A frame (from `8=` to the SOH after the checksum), an error, or `undefined`.
+   */
+  next(): Uint8Array | FixParseError | undefined {
+    const buf = this.#buf;
+    const start = this.#start;
+    const end = this.#end;
+    if (start === end) return undefined;
+    // "8=FIX"
+    const prefixAvail = Math.min(5, end - start);
+    const expect = [56, 61, 70, 73, 88];
+    for (let i = 0; i < prefixAvail; i++) {
+      if (buf[start + i] !== expect[i]) {
+        this.#resync(start + 1);
+        return this.#error("message does not start with 8=FIX", start, 8);
+      }
+    }
+    if (prefixAvail < 5) return undefined;
+    let p = start + 5;
+    while (p < end && buf[p] !== SOH) {
+      if (p - start > MAX_BEGIN_STRING) {
+        this.#resync(start + 1);
+        return this.#error("BeginString is too long", start, 8);
+      }
+      p++;
+    }
+    if (p >= end) return undefined;
+    // "9=<digits>|"
+    if (p + 3 > end) return undefined;
+    if (buf[p + 1] !== 57 || buf[p + 2] !== 61) {
+      this.#resync(start + 1);
+      return this.#error("BodyLength(9) is not the second field", p + 1, 9);
+    }
+    let q = p + 3;
+    let bodyLength = 0;
+    while (q < end && buf[q] !== SOH) {
+      const d = buf[q] - 48;
+      if (d < 0 || d > 9 || q - p > 12) {
+        this.#resync(start + 1);
+        return this.#error("BodyLength(9) is not a number", q, 9);
+      }
+      bodyLength = bodyLength * 10 + d;
+      q++;
+    }
+    if (q >= end) return undefined;
+    if (q === p + 3) {
+      this.#resync(start + 1);
+      return this.#error("BodyLength(9) is empty", q, 9);
+    }
+    const bodyStart = q + 1;
+    const total = bodyStart - start + bodyLength + 7;
+    if (total > this.#max) {
+      this.#resync(start + 1);
+      return this.#error(`message exceeds the maximum size of ${this.#max} bytes`, start, 9);
+    }
+    const trailer = bodyStart + bodyLength;
+    if (end < trailer + 7) {
+      if (this.#earlyMismatch(bodyStart, end)) {
+        this.#resync(start + 1);
+        return this.#error("BodyLength(9) does not match the message", start, 9);
+      }
+      return undefined;
+    }
+    if (
+      buf[trailer - 1] !== SOH || buf[trailer] !== 49 || buf[trailer + 1] !== 48 ||
+      buf[trailer + 2] !== 61 || buf[trailer + 6] !== SOH
+    ) {
+      this.#resync(start + 1);
+      return this.#error("BodyLength(9) does not match the message", trailer, 9);
+    }
+    const d1 = buf[trailer + 3] - 48, d2 = buf[trailer + 4] - 48, d3 = buf[trailer + 5] - 48;
+    let sum = 0;
+    for (let i = start; i < trailer; i++) sum += buf[i];
+    sum &= 255;
+    this.#start = trailer + 7;
+    if (
+      d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9 ||
+      d1 * 100 + d2 * 10 + d3 !== sum
+    ) {
+      return this.#error("CheckSum(10) does not match", trailer, 10);
+    }
+    return buf.subarray(start, trailer + 7);
+  }
+
+  /** True when a complete message boundary is visible before the declared end. */
+  #earlyMismatch(from: number, end: number): boolean {
+    const buf = this.#buf;
+    for (let i = from; i + 12 < end; i++) {
+      if (
+        buf[i] === SOH && buf[i + 1] === 49 && buf[i + 2] === 48 && buf[i + 3] === 61 &&
+        buf[i + 7] === SOH && buf[i + 8] === 56 && buf[i + 9] === 61 && buf[i + 10] === 70 &&
+        buf[i + 11] === 73 && buf[i + 12] === 88
+      ) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * Decodes one frame (as returned by {@linkcode FixFramer.next}) in one pass, recording tag
+ * numbers and value offsets; values become strings only when read. Length-prefixed data fields
+ * (RawData, XmlData, EncodedText...) may contain SOH.
+ *
+ * @param frame The whole message bytes. The message keeps a reference to them.
+ * @param dataFields LENGTH tag to DATA tag pairs (default: every pair of every FIX version).
+ * @returns The message.
+ * @throws {FixParseError} When a tag is not a number, a `=` is missing or a data field's
+ * length is wrong.
+ * @example
+ * ```ts
+ * import { decodeMessage, encodeMessage, FixMessage } from "@fixwire/engine";
+ * const bytes = encodeMessage(new FixMessage("0").set(49, "A").set(56, "B"));
+ * decodeMessage(bytes).get(49); // "A"
+ * ```
+ */
+export function decodeMessage(
+  frame: Uint8Array,
+  dataFields: ReadonlyMap<number, number> = DEFAULT_DATA_FIELDS,
+): FixMessage {
+  const tags: number[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const n = frame.length;
+  let p = 0;
+  let dataTag = -1;
+  let dataLen = 0;
+  while (p < n) {
+    const tagStart = p;
+    let tag = 0;
+    let c = frame[p];
+    while (c !== 61) {
+      const d = c - 48;
+      if (d < 0 || d > 9) {
+        throw new FixParseError(
+          c === SOH ? "field has no '='" : "tag is not a number",
+          { offset: p },
+        );
+      }
+      tag = tag * 10 + d;
+      if (++p >= n) throw new FixParseError("field has no '='", { offset: tagStart });
+      c = frame[p];
+    }
+    if (p === tagStart || tag === 0) {
+      throw new FixParseError("tag is not a number", { offset: tagStart });
+    }
+    p++;
+    const vStart = p;
+    if (tag === dataTag) {
+      p += dataLen;
+      if (p >= n || frame[p] !== SOH) {
+        throw new FixParseError("data field length does not match", { offset: vStart, tag });
+      }
+      dataTag = -1;
+    } else {
+      while (p < n && frame[p] !== SOH) p++;
+      if (p >= n) {
+        throw new FixParseError("field is not terminated by SOH", { offset: vStart, tag });
+      }
+    }
+    tags.push(tag);
+    starts.push(vStart);
+    ends.push(p);
+    const linked = dataFields.get(tag);
+    if (linked !== undefined) {
+      let len = 0;
+      let ok = p > vStart && p - vStart < 10;
+      for (let i = vStart; i < p && ok; i++) {
+        const d = frame[i] - 48;
+        if (d < 0 || d > 9) ok = false;
+        else len = len * 10 + d;
+      }
+      if (!ok) {
+        throw new FixParseError("length field is not a number", { offset: vStart, tag });
+      }
+      dataTag = linked;
+      dataLen = len;
+    }
+    p++;
+  }
+  return FixMessage.fromDecoded(frame, tags, starts, ends);
+}
+
+/**
+ * Decodes a frame without throwing: returns the error instead.
+ *
+ * @param frame The message bytes.
+ * @param dataFields LENGTH tag to DATA tag pairs.
+ * @returns The message or the parse error.
+ * @example
+ * ```ts
+ * import { tryDecodeMessage } from "@fixwire/engine";
+ * const result = tryDecodeMessage(new TextEncoder().encode("8=FIX.4.4\x01x=1\x01"));
+ * result instanceof Error; // true
+ * ```
+ */
+export function tryDecodeMessage(
+  frame: Uint8Array,
+  dataFields: ReadonlyMap<number, number> = DEFAULT_DATA_FIELDS,
+): FixMessage | FixParseError {
+  try {
+    return decodeMessage(frame, dataFields);
+  } catch (e) {
+    if (e instanceof FixParseError) return e;
+    return new FixParseError(String(e), { offset: 0 });
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * FIX time formats: UTCTimestamp, UTCDateOnly, UTCTimeOnly. Pure functions on epoch
+ * milliseconds; no clock is read here.
+ *
+ * @module
+ */
+
+/** Sub-second precision of a UTCTimestamp. */
+export type TimestampPrecision = "s" | "ms" | "us" | "ns";
+
+function pad2(n: number): string {
+  return n < 10 ? "0" + n : "" + n;
+}
+function pad3(n: number): string {
+  return n < 10 ? "00" + n : n < 100 ? "0" + n : "" + n;
+}
+
+let cachedSecond = Number.NaN;
+let cachedPrefix = "";
+
+/**
+ * Formats epoch milliseconds as a FIX UTCTimestamp `YYYYMMDD-HH:MM:SS[.sss[sss[sss]]]`.
+ * The date-and-second prefix is cached, so formatting many stamps within a second is cheap.
+ *
+ * @param epochMs Epoch milliseconds.
+ * @param precision Digits after the seconds; `us` and `ns` extend with `subMsNanos`.
+ * @param subMsNanos Nanoseconds beyond the millisecond (0..999999), for `us`/`ns`.
+ * @returns The timestamp text.
+ * @throws {RangeError} When `epochMs` is not a finite time.
+ * @example
+ * ```ts
+ * import { formatUtcTimestamp } from "@fixwire/engine";
+ * formatUtcTimestamp(0, "ms"); // "19700101-00:00:00.000"
+ * ```
+ */
+export function formatUtcTimestamp(
+  epochMs: number,
+  precision: TimestampPrecision = "ms",
+  subMsNanos = 0,
+): string {
+  if (!Number.isFinite(epochMs)) throw new RangeError(`Cannot format timestamp: "${epochMs}"`);
+  const ms = Math.floor(epochMs);
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    const d = new Date(second * 1000);
+    cachedPrefix = `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}-${
+      pad2(d.getUTCHours())
+    }:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+    cachedSecond = second;
+  }
+  if (precision === "s") return cachedPrefix;
+  const milli = pad3(ms - second * 1000);
+  if (precision === "ms") return `${cachedPrefix}.${milli}`;
+  const sub = Math.max(0, Math.min(999_999, Math.floor(subMsNanos)));
+  if (precision === "us") return `${cachedPrefix}.${milli}${pad3(Math.floor(sub / 1000))}`;
+  return `${cachedPrefix}.${milli}${String(sub).padStart(6, "0")}`;
+}
+
+/** A parsed UTCTimestamp. */
+export interface ParsedTimestamp {
+  /** Epoch milliseconds (sub-millisecond digits truncated). */
+  epochMs: number;
+  /** Nanoseconds beyond the millisecond, 0..999999. */
+  subMsNanos: number;
+}
+
+function digits(s: string, from: number, count: number): number {
+  let v = 0;
+  for (let i = from; i < from + count; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Parses a FIX UTCTimestamp (`YYYYMMDD-HH:MM:SS` with optional 3, 6 or 9 fraction digits, or
+ * any fraction length up to 9).
+ *
+ * @param text The timestamp.
+ * @returns The time, or `undefined` when the text is not a valid UTCTimestamp.
+ * @example
+ * ```ts
+ * import { parseUtcTimestamp } from "@fixwire/engine";
+ * parseUtcTimestamp("19700101-00:00:01.500")?.epochMs; // 1500
+ * ```
+ */
+export function parseUtcTimestamp(text: string): ParsedTimestamp | undefined {
+  if (
+    text.length < 17 || text.charCodeAt(8) !== 45 || text.charCodeAt(11) !== 58 ||
+    text.charCodeAt(14) !== 58
+  ) return undefined;
+  const y = digits(text, 0, 4), mo = digits(text, 4, 2), d = digits(text, 6, 2);
+  const h = digits(text, 9, 2), mi = digits(text, 12, 2), s = digits(text, 15, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59) {
+    return undefined;
+  }
+  if (s < 0 || s > 60) return undefined;
+  let fracMs = 0, subMsNanos = 0;
+  if (text.length > 17) {
+    if (text.charCodeAt(17) !== 46) return undefined;
+    const n = text.length - 18;
+    if (n < 1 || n > 9) return undefined;
+    const f = digits(text, 18, n);
+    if (f < 0) return undefined;
+    const nanos = f * 10 ** (9 - n);
+    fracMs = Math.floor(nanos / 1_000_000);
+    subMsNanos = nanos - fracMs * 1_000_000;
+  }
+  const base = Date.UTC(y, mo - 1, d, h, mi, Math.min(s, 59));
+  const check = new Date(base);
+  if (check.getUTCDate() !== d) return undefined;
+  return { epochMs: base + (s === 60 ? 1000 : 0) + fracMs, subMsNanos };
+}
+
+/**
+ * Formats epoch milliseconds as a FIX UTCDateOnly `YYYYMMDD`.
+ *
+ * @param epochMs Epoch milliseconds.
+ * @returns The date text.
+ * @example
+ * ```ts
+ * import { formatUtcDateOnly } from "@fixwire/engine";
+ * formatUtcDateOnly(0); // "19700101"
+ * ```
+ */
+export function formatUtcDateOnly(epochMs: number): string {
+  return formatUtcTimestamp(epochMs, "s").slice(0, 8);
+}
+
+/**
+ * Parses a `YYYYMMDD` date (UTCDateOnly or LocalMktDate) to epoch ms at midnight UTC.
+ *
+ * @param text The date.
+ * @returns Epoch ms, or `undefined` when invalid.
+ * @example
+ * ```ts
+ * import { parseDateOnly } from "@fixwire/engine";
+ * parseDateOnly("19700102"); // 86400000
+ * ```
+ */
+export function parseDateOnly(text: string): number | undefined {
+  if (text.length !== 8) return undefined;
+  const y = digits(text, 0, 4), mo = digits(text, 4, 2), d = digits(text, 6, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31) return undefined;
+  const ms = Date.UTC(y, mo - 1, d);
+  return new Date(ms).getUTCDate() === d ? ms : undefined;
+}
+
+/**
+ * Checks a FIX MonthYear: `YYYYMM`, `YYYYMMDD` or `YYYYMMwN` (week 1 to 5).
+ *
+ * @param text The value.
+ * @returns True when valid.
+ * @example
+ * ```ts
+ * import { isMonthYear } from "@fixwire/engine";
+ * isMonthYear("202612w2"); // true
+ * ```
+ */
+export function isMonthYear(text: string): boolean {
+  if (text.length !== 6 && text.length !== 8) return false;
+  const y = digits(text, 0, 4), mo = digits(text, 4, 2);
+  if (y < 0 || mo < 1 || mo > 12) return false;
+  if (text.length === 6) return true;
+  if (text.charCodeAt(6) === 119) { // 'w'
+    const w = digits(text, 7, 1);
+    return w >= 1 && w <= 5;
+  }
+  const d = digits(text, 6, 2);
+  return d >= 1 && d <= 31;
+}

@@ -1,0 +1,78 @@
+/**
+ * Transport ports: how bytes move. A transport knows nothing about FIX; framing lives in the
+ * codec and reconnect policy in the initiator.
+ *
+ * @module
+ */
+
+/** Where to connect to or listen on. */
+export interface Endpoint {
+  /** Host name or IP address. */
+  host: string;
+  /** TCP port; 0 when listening picks a free port. */
+  port: number;
+}
+
+/** Options for {@linkcode Transport.connect}. */
+export interface ConnectOptions {
+  /** Aborts the connect attempt; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * One bidirectional byte stream.
+ *
+ * Inbound bytes are read by iterating the connection (one reader only). `write` resolves when
+ * the bytes were accepted by the underlying stream: that is the backpressure point. `closed`
+ * resolves with the close reason and never rejects.
+ */
+export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
+  /** The local address, `host:port`. */
+  readonly localAddr: string;
+  /** The peer's address, `host:port`. */
+  readonly remoteAddr: string;
+  /** The peer's IP address, for allow-lists. */
+  readonly remoteHost: string;
+  /**
+   * Writes bytes. Resolves when accepted; rejects with a `ConnectionError` once closed.
+   *
+   * @param bytes The bytes; the caller must not modify them until the promise settles.
+   */
+  write(bytes: Uint8Array): Promise<void>;
+  /**
+   * Closes the connection. Idempotent.
+   *
+   * @param reason Why it was closed, reported by `closed`.
+   */
+  close(reason?: string): void;
+  /** Resolves with the reason once the connection is closed; never rejects. */
+  readonly closed: Promise<string>;
+}
+
+/** Accepts inbound connections: an async iterable of connections. */
+export interface Listener extends AsyncIterable<Connection>, AsyncDisposable {
+  /** The address actually listened on (the real port when 0 was asked). */
+  readonly addr: Endpoint;
+  /** Stops listening. Idempotent. Connections already accepted stay open. */
+  close(): void;
+}
+
+/** Opens and accepts connections: TCP, TLS or in-memory. */
+export interface Transport {
+  /**
+   * Opens a connection.
+   *
+   * @param endpoint Where to connect.
+   * @param options Abort signal.
+   * @returns The open connection.
+   * @throws {ConnectionError} When the connection cannot be opened.
+   */
+  connect(endpoint: Endpoint, options?: ConnectOptions): Promise<Connection>;
+  /**
+   * Starts listening.
+   *
+   * @param endpoint The address and port (0 for any free port).
+   * @returns The listener.
+   */
+  listen(endpoint: Endpoint): Promise<Listener>;
+}

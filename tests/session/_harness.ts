@@ -1,0 +1,186 @@
+// Test harness: a FixSession over an in-memory connection with a ManualClock, and a scripted
+// peer that sends exact messages and records what the session sent.
+import assert from "node:assert/strict";
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from "../../src/config/settings.ts";
+import { FixEncoder } from "../../src/message/encoder.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
+import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
+import { SessionId } from "../../src/session_id.ts";
+import type { SessionEvent } from "../../src/session/events.ts";
+import {
+  FixSession,
+  type FixSessionOptions,
+  type SessionRole,
+} from "../../src/session/fix_session.ts";
+import { MemorySeqStoreFactory } from "./_shim.ts";
+import type { SeqStore } from "../../src/store.ts";
+import type { Connection } from "../../src/transport.ts";
+import { ManualClock, memoryConnectionPair } from "./_shim.ts";
+
+/** 2026-11-24 10:00:00.000 UTC */
+export const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
+
+export interface Harness {
+  clock: ManualClock;
+  store: SeqStore;
+  session: FixSession;
+  peer: Peer;
+  events: SessionEvent[];
+  done: Promise<string>;
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  role?: SessionRole;
+  begin?: string;
+  settings?: Partial<SessionSettings>;
+  handler?: FixSessionOptions["handler"];
+  validate?: FixSessionOptions["validate"];
+  supportsMsgType?: FixSessionOptions["supportsMsgType"];
+  store?: SeqStore;
+  /** Do not attach a connection yet. */
+  detached?: boolean;
+}
+
+/** The scripted counterparty: CompID PEER talking to FW. */
+export class Peer {
+  readonly conn: Connection;
+  readonly clock: ManualClock;
+  readonly begin: string;
+  readonly received: FixMessage[] = [];
+  readonly raw: string[] = [];
+  seq = 1;
+  #taken = 0;
+  #framer = new FixFramer();
+  #reading: Promise<void>;
+
+  constructor(conn: Connection, clock: ManualClock, begin: string) {
+    this.conn = conn;
+    this.clock = clock;
+    this.begin = begin;
+    this.#reading = (async () => {
+      for await (const chunk of conn) {
+        this.#framer.push(chunk);
+        for (let f = this.#framer.next(); f !== undefined; f = this.#framer.next()) {
+          if (!(f instanceof Uint8Array)) throw f;
+          this.raw.push(new TextDecoder().decode(f).replaceAll("\x01", "|"));
+          this.received.push(decodeMessage(f.slice()));
+        }
+      }
+    })();
+  }
+
+  /** Builds a message from the peer with exact header fields. */
+  build(
+    msgType: string,
+    fields: [number, string | number][] = [],
+    opts: { seq?: number; sendingTime?: number; possDup?: boolean; orig?: number } = {},
+  ): FixMessage {
+    const m = new FixMessage(msgType).set(49, "PEER").set(56, "FW");
+    m.set(34, opts.seq ?? this.seq++);
+    if (opts.possDup) m.set(43, "Y");
+    m.set(52, formatUtcTimestamp(opts.sendingTime ?? this.clock.now()));
+    if (opts.orig !== undefined) m.set(122, formatUtcTimestamp(opts.orig));
+    for (const [t, v] of fields) m.set(t, v);
+    return m;
+  }
+
+  /** Sends a message from the peer. */
+  async send(
+    msgType: string,
+    fields: [number, string | number][] = [],
+    opts: { seq?: number; sendingTime?: number; possDup?: boolean; orig?: number } = {},
+  ): Promise<void> {
+    await this.sendMessage(this.build(msgType, fields, opts));
+  }
+
+  async sendMessage(m: FixMessage): Promise<void> {
+    const enc = new FixEncoder(this.begin);
+    enc.append(m);
+    await this.conn.write(enc.take());
+  }
+
+  async sendBytes(s: string): Promise<void> {
+    await this.conn.write(new TextEncoder().encode(s.replaceAll("|", "\x01")));
+  }
+
+  /** Messages received since the last call, as `35=..|...` without 8, 9, 10. */
+  take(): string[] {
+    const out = this.received.slice(this.#taken).map((m) => body(m));
+    this.#taken = this.received.length;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.conn.close("test done");
+    await this.#reading.catch(() => {});
+  }
+}
+
+/** A message without 8, 9 and 10, as `35=0|49=FW|...|`. */
+export function body(m: FixMessage): string {
+  let s = "";
+  for (const [t, v] of m) if (t !== 8 && t !== 9 && t !== 10) s += `${t}=${v}|`;
+  return s;
+}
+
+/** SendingTime text at `T0 + ms`. */
+export function ts(ms: number): string {
+  return formatUtcTimestamp(T0 + ms);
+}
+
+export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
+  const clock = new ManualClock(T0);
+  const begin = opts.begin ?? "FIX.4.4";
+  const id = new SessionId("FW", "PEER");
+  const store = opts.store ?? await new MemorySeqStoreFactory().open(id, { nowMs: T0 });
+  const events: SessionEvent[] = [];
+  const session = new FixSession({
+    id,
+    beginString: begin,
+    role: opts.role ?? "acceptor",
+    settings: { ...DEFAULT_SESSION_SETTINGS, heartbeatIntervalSeconds: 30, ...opts.settings },
+    store,
+    clock,
+    handler: { ...opts.handler, onEvent: (e) => events.push(e) },
+    validate: opts.validate,
+    supportsMsgType: opts.supportsMsgType,
+  });
+  const [a, b] = memoryConnectionPair();
+  const peer = new Peer(b, clock, begin);
+  const done = opts.detached ? Promise.resolve("") : session.attach(a);
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await clock.advance(0);
+  };
+  await settle();
+  return {
+    clock,
+    store,
+    session,
+    peer,
+    events,
+    done,
+    settle,
+    close: async () => {
+      session.dropConnection("test done");
+      await peer.close();
+      a.close("test done");
+      await settle();
+      await session.idle();
+      session.closeEvents();
+      await store.close();
+    },
+  };
+}
+
+/** An acceptor session already established with the peer (Logon exchanged, seq 1 each). */
+export async function established(opts: HarnessOptions = {}): Promise<Harness> {
+  const h = await harness({ role: "acceptor", ...opts });
+  await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.settle();
+  assert.equal(h.session.state, "established");
+  h.peer.take();
+  return h;
+}

@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { BusinessRejectError, MessageRejectError } from "../../src/errors.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { established, harness, T0, ts } from "./_harness.ts";
+
+Deno.test("initiator sends Logon with HeartBtInt, EncryptMethod and credentials", async () => {
+  const h = await harness({
+    role: "initiator",
+    settings: { username: "user", password: "pw" },
+  });
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|553=user|554=pw|`,
+  ]);
+  assert.equal(h.session.state, "waitingForConfirmLogon");
+  await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.settle();
+  assert.equal(h.session.state, "established");
+  assert.equal(h.session.nextTargetSeqNum, 2);
+  await h.close();
+});
+
+Deno.test("initiator for FIXT.1.1 sends DefaultApplVerID", async () => {
+  const h = await harness({ role: "initiator", begin: "FIXT.1.1" });
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|1137=9|`]);
+  await h.close();
+});
+
+Deno.test("initiator disconnects when the confirming Logon does not come in time", async () => {
+  const h = await harness({ role: "initiator", settings: { logonTimeoutMs: 5000 } });
+  await h.clock.advance(4999);
+  assert.equal(h.session.state, "waitingForConfirmLogon");
+  await h.clock.advance(1);
+  await h.settle();
+  assert.equal(await h.done, "Logon timeout");
+  assert.equal(h.session.state, "nonGracefullyTerminated");
+  await h.close();
+});
+
+Deno.test("acceptor answers Logon with the same HeartBtInt", async () => {
+  const h = await harness();
+  await h.peer.send("A", [[98, 0], [108, 45]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=45|`]);
+  assert.equal(h.session.heartbeatIntervalSeconds, 45);
+  assert.deepEqual(
+    h.events.filter((e) => e.type === "stateChanged").map((e) => e.type === "stateChanged" && e.to),
+    ["waitingForLogon", "established"],
+  );
+  await h.close();
+});
+
+Deno.test("acceptor disconnects when the first message is not a Logon", async () => {
+  const h = await harness();
+  await h.peer.send("0");
+  await h.settle();
+  assert.match(await h.done, /First message is not a Logon/);
+  assert.deepEqual(h.peer.take(), []);
+  await h.close();
+});
+
+Deno.test("acceptor refuses wrong credentials with Logout and leaves the store untouched", async () => {
+  const h = await harness({ settings: { username: "u", password: "right" } });
+  await h.peer.send("A", [[98, 0], [108, 30], [553, "u"], [554, "wrong"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=5|49=FW|56=PEER|34=1|52=${ts(0)}|58=Invalid username or password|`,
+  ]);
+  assert.equal(await h.done, "Invalid username or password");
+  assert.equal(h.store.state.nextSenderSeqNum, 1);
+  assert.equal(h.store.state.nextTargetSeqNum, 1);
+  await h.close();
+});
+
+Deno.test("acceptor refuses an invalid HeartBtInt with Logout", async () => {
+  const h = await harness();
+  await h.peer.send("A", [[98, 0], [108, "x"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=5|49=FW|56=PEER|34=1|52=${ts(0)}|58=Invalid HeartBtInt(108)|`,
+  ]);
+  await h.done;
+  await h.close();
+});
+
+Deno.test("session sends a Heartbeat after HeartBtInt seconds of silence", async () => {
+  const h = await established();
+  await h.clock.advance(29_999);
+  assert.deepEqual(h.peer.take(), []);
+  await h.clock.advance(1);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=0|49=FW|56=PEER|34=2|52=${ts(30_000)}|`]);
+  await h.close();
+});
+
+Deno.test("session sends TestRequest after HeartBtInt plus transmission time, then disconnects", async () => {
+  const h = await established();
+  await h.clock.advance(30_000); // our heartbeat
+  h.peer.take();
+  await h.clock.advance(6_000); // 36 s = 30 s * 120 %
+  await h.settle();
+  const [tr] = h.peer.take();
+  assert.match(
+    tr,
+    new RegExp(`^35=1\\|49=FW\\|56=PEER\\|34=3\\|52=${ts(36_000)}\\|112=TEST-1-\\d+\\|$`),
+  );
+  await h.clock.advance(36_000);
+  await h.settle();
+  const out = h.peer.take();
+  assert.equal(
+    out.at(-1),
+    `35=5|49=FW|56=PEER|34=${out.length + 3}|52=${
+      ts(72_000)
+    }|58=Heartbeat timeout: no answer to TestRequest|`,
+  );
+  assert.match(await h.done, /Heartbeat timeout/);
+  await h.close();
+});
+
+Deno.test("session answers TestRequest with a Heartbeat echoing TestReqID", async () => {
+  const h = await established();
+  await h.peer.send("1", [[112, "abc"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=0|49=FW|56=PEER|34=2|52=${ts(0)}|112=abc|`]);
+  await h.close();
+});
+
+Deno.test("session sends ResendRequest when MsgSeqNum is too high, once per gap", async () => {
+  const h = await established();
+  await h.peer.send("D", [[11, "a"]], { seq: 5 });
+  await h.peer.send("D", [[11, "b"]], { seq: 6 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=0|`]);
+  assert.equal(h.session.nextTargetSeqNum, 2);
+  await h.close();
+});
+
+Deno.test("held messages are delivered in order once the gap is filled", async () => {
+  const seen: string[] = [];
+  const h = await established({
+    handler: { onMessage: (m) => void seen.push(m.get(11)!) },
+  });
+  await h.peer.send("D", [[11, "c"]], { seq: 4 });
+  await h.settle();
+  await h.peer.send("D", [[11, "a"]], { seq: 2, possDup: true, orig: T0 });
+  await h.peer.send("D", [[11, "b"]], { seq: 3, possDup: true, orig: T0 });
+  await h.settle();
+  assert.deepEqual(seen, ["a", "b", "c"]);
+  assert.equal(h.session.nextTargetSeqNum, 5);
+  await h.close();
+});
+
+Deno.test("MsgSeqNum too low without PossDupFlag ends the session with Logout", async () => {
+  const h = await established();
+  await h.peer.send("0", [], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=5|49=FW|56=PEER|34=2|52=${ts(0)}|58=MsgSeqNum too low, expecting 2 but received 1|`,
+  ]);
+  await h.done;
+  await h.close();
+});
+
+Deno.test("MsgSeqNum too low with PossDupFlag is ignored", async () => {
+  const h = await established();
+  await h.peer.send("D", [[11, "x"]], { seq: 1, possDup: true, orig: T0 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), []);
+  assert.equal(h.session.state, "established");
+  await h.close();
+});
+
+Deno.test("PossDup without OrigSendingTime gets a Reject and advances", async () => {
+  const h = await established();
+  await h.peer.send("D", [[11, "x"]], { possDup: true });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${
+      ts(0)
+    }|45=2|371=122|372=D|373=1|58=Required tag missing: OrigSendingTime(122)|`,
+  ]);
+  assert.equal(h.session.nextTargetSeqNum, 3);
+  await h.close();
+});
+
+Deno.test("session answers ResendRequest with PossDup resends and merged gap fills", async () => {
+  const h = await established();
+  await h.session.put(new FixMessage("D").set(11, "o1")); // 2
+  await h.clock.advance(30_000); // heartbeat 3
+  await h.session.put(new FixMessage("D").set(11, "o2")); // 4
+  await h.settle();
+  h.peer.take();
+  await h.clock.advance(1000);
+  await h.peer.send("2", [[7, 1], [16, 0]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=4|49=FW|56=PEER|34=1|52=${ts(31_000)}|43=Y|122=${ts(31_000)}|123=Y|36=2|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(31_000)}|43=Y|122=${ts(0)}|11=o1|`,
+    `35=4|49=FW|56=PEER|34=3|52=${ts(31_000)}|43=Y|122=${ts(31_000)}|123=Y|36=4|`,
+    `35=D|49=FW|56=PEER|34=4|52=${ts(31_000)}|43=Y|122=${ts(30_000)}|11=o2|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("application handler rejections become Reject and BusinessMessageReject", async () => {
+  const h = await established({
+    handler: {
+      onMessage: (m) => {
+        if (m.get(11) === "r") {
+          throw new MessageRejectError("bad side", { reason: 5, refTagId: 54 });
+        }
+        throw new BusinessRejectError("unknown security", { reason: 2, refTagId: 55 });
+      },
+    },
+  });
+  await h.peer.send("D", [[11, "r"]]);
+  await h.peer.send("D", [[11, "b"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|371=54|372=D|373=5|58=bad side|`,
+    `35=j|49=FW|56=PEER|34=3|52=${ts(0)}|45=3|372=D|380=2|371=55|58=unknown security|`,
+  ]);
+  assert.equal(h.session.nextTargetSeqNum, 4);
+  await h.close();
+});
+
+Deno.test("Logout started by us waits for the answer and ends correctly terminated", async () => {
+  const h = await established();
+  const out = h.session.logout("bye");
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=2|52=${ts(0)}|58=bye|`]);
+  assert.equal(h.session.state, "waitingForConfirmLogout");
+  await h.peer.send("5");
+  await h.settle();
+  await out;
+  assert.equal(h.session.state, "correctlyTerminated");
+  assert.equal(h.store.state.correctlyTerminated, true);
+  await h.close();
+});
+
+Deno.test("Logout started by the peer is answered", async () => {
+  const h = await established();
+  await h.peer.send("5", [[58, "eod"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=2|52=${ts(0)}|`]);
+  assert.match(await h.done, /logout by peer: eod/);
+  assert.equal(h.session.state, "correctlyTerminated");
+  await h.close();
+});
