@@ -1067,6 +1067,7 @@ export class FixSession {
     }
     this.#logonCount++;
     this.#store.setCorrectlyTerminated(false);
+    const lastSentBeforeLogon = this.#store.state.nextSenderSeqNum - 1;
     if (this.#role === "acceptor") {
       const answer = new FixMessage("A").set(98, "0").set(108, hb);
       if (this.#sentResetFlag) answer.set(141, "Y");
@@ -1093,13 +1094,13 @@ export class FixSession {
       this.#advanceTarget(seq);
     }
     if (this.#s.enableNextExpectedMsgSeqNum && this.#verNum >= 44 && next789 > 0) {
-      const nextSender = this.#store.state.nextSenderSeqNum;
-      if (next789 < nextSender) {
+      const last = this.#role === "acceptor" ? lastSentBeforeLogon : lastSentBeforeLogon - 1;
+      if (next789 <= last) {
         this.#log.info("peer missed messages (NextExpectedMsgSeqNum); resending", {
           from: next789,
-          to: nextSender - 1,
+          to: last,
         });
-        this.#answerResend(next789, nextSender - 1);
+        this.#answerResend(next789, last);
       }
     }
     this.#releaseQueued();

@@ -1,0 +1,395 @@
+import assert from "node:assert/strict";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { MessageExpiredError } from "../../src/session/fix_session.ts";
+import { established, harness, T0, ts } from "./_harness.ts";
+
+Deno.test("FIX.4.0 and FIX.4.1 ResendRequests use EndSeqNo 999999", async () => {
+  for (const begin of ["FIX.4.0", "FIX.4.1"]) {
+    const h = await established({ begin });
+    await h.peer.send("0", [], { seq: 4 });
+    await h.settle();
+    assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=999999|`], begin);
+    await h.close();
+  }
+});
+
+Deno.test("ResendRequestBlockSize splits our ResendRequests", async () => {
+  const h = await established({ settings: { resendRequestBlockSize: 2 } });
+  await h.peer.send("0", [], { seq: 7 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=3|`]);
+  await h.peer.send("0", [], { seq: 2, possDup: true, orig: T0 });
+  await h.peer.send("0", [], { seq: 3, possDup: true, orig: T0 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=3|52=${ts(0)}|7=4|16=5|`]);
+  await h.peer.send("4", [[123, "Y"], [36, 7]], { seq: 4, possDup: true, orig: T0 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), []);
+  assert.equal(h.session.nextTargetSeqNum, 8);
+  await h.close();
+});
+
+Deno.test("a Logon whose MsgSeqNum is too high is accepted and followed by a ResendRequest", async () => {
+  const h = await harness();
+  await h.peer.send("A", [[98, 0], [108, 30]], { seq: 5 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|`,
+    `35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=1|16=0|`,
+  ]);
+  assert.equal(h.session.state, "established");
+  await h.peer.send("4", [[123, "Y"], [36, 6]], { seq: 1, possDup: true, orig: T0 });
+  await h.settle();
+  assert.equal(h.session.nextTargetSeqNum, 6);
+  await h.close();
+});
+
+Deno.test("a Logon whose MsgSeqNum is too low is refused unless IgnoreSeqNumTooLowAtLogon", async () => {
+  for (const ignore of [false, true]) {
+    const h = await harness({ detached: true, settings: { ignoreSeqNumTooLowAtLogon: ignore } });
+    h.store.setNextTargetSeqNum(10);
+    await h.close();
+    const h2 = await harness({ store: h.store, settings: { ignoreSeqNumTooLowAtLogon: ignore } });
+    await h2.peer.send("A", [[98, 0], [108, 30]], { seq: 3 });
+    await h2.settle();
+    const out = h2.peer.take();
+    if (ignore) assert.equal(h2.session.state, "established");
+    else {
+      assert.deepEqual(out, [
+        `35=5|49=FW|56=PEER|34=1|52=${ts(0)}|58=MsgSeqNum too low, expecting 10 but received 3|`,
+      ]);
+    }
+    await h2.close();
+  }
+});
+
+Deno.test("GapFill with NewSeqNo above expected moves expected forward", async () => {
+  const h = await established();
+  await h.peer.send("4", [[123, "Y"], [36, 10]], { seq: 2 });
+  await h.settle();
+  assert.equal(h.session.nextTargetSeqNum, 10);
+  assert.deepEqual(h.peer.take(), []);
+  await h.close();
+});
+
+Deno.test("GapFill with NewSeqNo not above MsgSeqNum gets a Reject", async () => {
+  const h = await established();
+  await h.peer.send("4", [[123, "Y"], [36, 2]], { seq: 2 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${
+      ts(0)
+    }|45=2|371=36|372=4|373=5|58=Value is incorrect (out of range) for this tag: NewSeqNo 2|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("GapFill with a too-high MsgSeqNum is handled as a gap", async () => {
+  const h = await established();
+  await h.peer.send("4", [[123, "Y"], [36, 9]], { seq: 5 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=0|`]);
+  assert.equal(h.session.nextTargetSeqNum, 2);
+  await h.close();
+});
+
+Deno.test("GapFill with a too-low MsgSeqNum and no PossDup ends the session", async () => {
+  const h = await established();
+  await h.peer.send("4", [[123, "Y"], [36, 9]], { seq: 1 });
+  await h.settle();
+  assert.match(h.peer.take()[0], /^35=5\|.*58=MsgSeqNum too low, expecting 2 but received 1\|$/);
+  await h.done;
+  await h.close();
+});
+
+Deno.test("SequenceReset-Reset ignores MsgSeqNum and moves expected up", async () => {
+  const h = await established();
+  await h.peer.send("4", [[36, 20]], { seq: 999 });
+  await h.settle();
+  assert.equal(h.session.nextTargetSeqNum, 20);
+  await h.peer.send("4", [[36, 20]], { seq: 1 });
+  await h.settle();
+  assert.equal(h.session.nextTargetSeqNum, 20);
+  assert.deepEqual(h.peer.take(), []);
+  await h.peer.send("4", [[123, "N"], [36, 5]], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${
+      ts(0)
+    }|45=1|371=36|372=4|373=5|58=Value is incorrect (out of range) for this tag: NewSeqNo 5 < expected 20|`,
+  ]);
+  assert.equal(h.session.nextTargetSeqNum, 20);
+  await h.close();
+});
+
+Deno.test("Reject in FIX.4.0 carries only RefSeqNum and Text", async () => {
+  const h = await established({ begin: "FIX.4.0" });
+  await h.peer.send("D", [[11, "x"]], { possDup: true });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|58=Required tag missing: OrigSendingTime(122)|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("OrigSendingTime later than SendingTime gets a Reject", async () => {
+  const h = await established();
+  await h.peer.send("D", [[11, "x"]], { possDup: true, orig: T0 + 1000 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${
+      ts(0)
+    }|45=2|371=122|372=D|373=10|58=SendingTime accuracy problem: OrigSendingTime is later|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("validation problems get a Reject and unknown MsgTypes a BusinessMessageReject", async () => {
+  const h = await established({
+    validate: (m) => m.has(54) ? [] : [{ reason: 1, tag: 54, text: "Required tag missing" }],
+    supportsMsgType: (t) => t === "D",
+  });
+  await h.peer.send("D", [[11, "x"]]);
+  await h.peer.send("ZZ", [[54, "1"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|371=54|372=D|373=1|58=Required tag missing|`,
+    `35=j|49=FW|56=PEER|34=3|52=${ts(0)}|45=3|372=ZZ|380=3|58=Unsupported MsgType "ZZ"|`,
+  ]);
+  assert.equal(h.session.nextTargetSeqNum, 4);
+  await h.close();
+});
+
+Deno.test("garbled messages are ignored without advancing the sequence number", async () => {
+  const h = await established();
+  await h.peer.sendBytes("8=FIX.4.4|9=5|35=0|10=000|");
+  await h.peer.sendBytes("junk|");
+  await h.settle();
+  assert.equal(h.session.nextTargetSeqNum, 2);
+  assert.equal(h.events.filter((e) => e.type === "garbled").length, 2);
+  await h.peer.send("0");
+  await h.settle();
+  assert.equal(h.session.nextTargetSeqNum, 3);
+  assert.deepEqual(h.peer.take(), []);
+  await h.close();
+});
+
+Deno.test("CompID mismatch gets Reject, Logout and disconnect", async () => {
+  const h = await established();
+  const m = h.peer.build("0").set(49, "OTHER");
+  await h.peer.sendMessage(m);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|371=49|372=0|373=9|58=CompID problem|`,
+    `35=5|49=FW|56=PEER|34=3|52=${ts(0)}|58=CompID problem|`,
+  ]);
+  await h.done;
+  await h.close();
+});
+
+Deno.test("BeginString mismatch gets Logout and disconnect", async () => {
+  const h = await established();
+  await h.peer.sendMessage(h.peer.build("0").set(8, "FIX.4.2"));
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=5|49=FW|56=PEER|34=2|52=${
+      ts(0)
+    }|58=Incorrect BeginString: expected FIX.4.4, received FIX.4.2|`,
+  ]);
+  await h.done;
+  await h.close();
+});
+
+Deno.test("SendingTime outside the window gets Reject and Logout, unless switched off", async () => {
+  const h = await established();
+  await h.peer.send("0", [], { sendingTime: T0 - 121_000 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|371=52|372=0|373=10|58=SendingTime accuracy problem|`,
+    `35=5|49=FW|56=PEER|34=3|52=${ts(0)}|58=SendingTime accuracy problem|`,
+  ]);
+  await h.close();
+  const off = await established({ settings: { checkSendingTimeAccuracy: false } });
+  await off.peer.send("0", [], { sendingTime: T0 - 121_000 });
+  await off.settle();
+  assert.deepEqual(off.peer.take(), []);
+  assert.equal(off.session.state, "established");
+  await off.close();
+});
+
+Deno.test("Logon with ResetSeqNumFlag resets both sides and is answered with 141=Y", async () => {
+  const first = await established();
+  await first.session.put(new FixMessage("D").set(11, "a"));
+  await first.settle();
+  first.session.dropConnection("drop");
+  await first.done;
+  const store = first.store;
+  assert.equal(store.state.nextSenderSeqNum, 3);
+  const h = await harness({ store });
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
+  assert.equal(h.session.nextSenderSeqNum, 2);
+  assert.equal(h.session.nextTargetSeqNum, 2);
+  await h.close();
+});
+
+Deno.test("an unauthenticated Logon with ResetSeqNumFlag never resets the store", async () => {
+  const first = await established({ settings: { password: "pw" } }).catch(() => undefined);
+  assert.equal(first, undefined); // established() cannot log on without the password
+  const h = await harness({ detached: true });
+  h.store.setNextSenderSeqNum(7);
+  h.store.setNextTargetSeqNum(9);
+  await h.close();
+  const h2 = await harness({ store: h.store, settings: { password: "pw" } });
+  await h2.peer.send("A", [[98, 0], [108, 30], [141, "Y"], [554, "bad"]], { seq: 1 });
+  await h2.settle();
+  assert.equal(h2.store.state.nextSenderSeqNum, 7);
+  assert.equal(h2.store.state.nextTargetSeqNum, 9);
+  await h2.close();
+});
+
+Deno.test("ForceSeqNumReset=always makes the initiator send ResetSeqNumFlag", async () => {
+  const h = await harness({ role: "initiator", settings: { forceSeqNumReset: "always" } });
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
+  await h.close();
+});
+
+Deno.test("a Logon with ResetSeqNumFlag while established resets sequence numbers", async () => {
+  const h = await established();
+  await h.peer.send("0");
+  await h.settle();
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
+  assert.equal(h.session.nextTargetSeqNum, 2);
+  assert.equal(h.session.nextSenderSeqNum, 2);
+  await h.close();
+});
+
+Deno.test("NextExpectedMsgSeqNum in Logon triggers a resend of what the peer missed", async () => {
+  const first = await established({ settings: { enableNextExpectedMsgSeqNum: true } });
+  await first.session.put(new FixMessage("D").set(11, "a")); // 2
+  await first.settle();
+  first.session.dropConnection("drop");
+  await first.done;
+  const h = await harness({ store: first.store, settings: { enableNextExpectedMsgSeqNum: true } });
+  h.peer.seq = 2;
+  await h.peer.send("A", [[98, 0], [108, 30], [789, 2]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=3|52=${ts(0)}|98=0|108=30|789=3|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(0)}|43=Y|122=${ts(0)}|11=a|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("messages put before logon are delivered in order once established", async () => {
+  const h = await harness();
+  const p1 = h.session.put(new FixMessage("D").set(11, "a"));
+  const p2 = h.session.put(new FixMessage("D").set(11, "b"));
+  assert.equal(h.session.queuedMessages, 2);
+  await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.settle();
+  await Promise.all([p1, p2]);
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(0)}|11=a|`,
+    `35=D|49=FW|56=PEER|34=3|52=${ts(0)}|11=b|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("RejectMessageWhileNoConnection rejects queued messages older than MessageTimeToLive", async () => {
+  const h = await harness({
+    settings: { rejectMessageWhileNoConnection: true, messageTimeToLiveMs: 1000 },
+  });
+  const old = h.session.put(new FixMessage("D").set(11, "old"));
+  await h.clock.advance(1500);
+  const fresh = h.session.put(new FixMessage("D").set(11, "fresh"));
+  await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.settle();
+  await assert.rejects(old, MessageExpiredError);
+  await fresh;
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=1|52=${ts(1500)}|98=0|108=30|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(1500)}|11=fresh|`,
+  ]);
+  assert.equal(h.events.filter((e) => e.type === "messageRejected").length, 1);
+  await h.close();
+});
+
+Deno.test("resend answers honour ResendMessagesLimit, the veto hook and duplicate limits", async () => {
+  const h = await established({
+    settings: { resendMessagesLimit: 2, duplicateResendRequestLimit: 1 },
+    handler: { onResend: (m) => m.get(11) !== "veto" },
+  });
+  for (const id of ["a", "veto", "c"]) await h.session.put(new FixMessage("D").set(11, id));
+  await h.settle();
+  h.peer.take();
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=D|49=FW|56=PEER|34=2|52=${ts(0)}|43=Y|122=${ts(0)}|11=a|`,
+    `35=4|49=FW|56=PEER|34=3|52=${ts(0)}|43=Y|122=${ts(0)}|123=Y|36=4|`,
+  ]);
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), []);
+  await h.close();
+});
+
+Deno.test("ResendMessagesBlockSize sends the answer in blocks", async () => {
+  const h = await established({ settings: { resendMessagesBlockSize: 2 } });
+  for (const id of ["a", "b", "c"]) await h.session.put(new FixMessage("D").set(11, id));
+  await h.settle();
+  h.peer.take();
+  await h.peer.send("2", [[7, 2], [16, 4]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take().map((s) => s.match(/11=(\w)/)?.[1]), ["a", "b", "c"]);
+  await h.close();
+});
+
+Deno.test("FIXT.1.1 acceptor answers with DefaultApplVerID and application messages flow", async () => {
+  const seen: string[] = [];
+  const h = await established({
+    begin: "FIXT.1.1",
+    handler: { onMessage: (m) => void seen.push(m.get(1128) ?? "default") },
+  });
+  await h.peer.send("D", [[1128, "9"], [11, "x"]]);
+  await h.peer.send("D", [[11, "y"]]);
+  await h.settle();
+  assert.deepEqual(seen, ["9", "default"]);
+  await h.close();
+});
+
+Deno.test("a Logout arriving with a gap is answered and the session closes", async () => {
+  const h = await established();
+  await h.peer.send("5", [], { seq: 9 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=2|52=${ts(0)}|`]);
+  await h.done;
+  assert.equal(h.session.state, "correctlyTerminated");
+  await h.close();
+});
+
+Deno.test("Logout times out when the peer does not answer", async () => {
+  const h = await established({ settings: { logoutTimeoutMs: 2000 } });
+  const out = h.session.logout();
+  await h.clock.advance(1999);
+  assert.equal(h.session.state, "waitingForConfirmLogout");
+  await h.clock.advance(1);
+  await h.settle();
+  await out;
+  assert.equal(await h.done, "Logout timeout");
+  await h.close();
+});
+
+Deno.test("AllowMessageWithoutPossDupFlag ignores too-low messages", async () => {
+  const h = await established({ settings: { allowMessageWithoutPossDupFlag: true } });
+  await h.peer.send("0", [], { seq: 1 });
+  await h.settle();
+  assert.equal(h.session.state, "established");
+  assert.deepEqual(h.peer.take(), []);
+  await h.close();
+});
