@@ -113,3 +113,187 @@ export interface SeqStoreFactory {
    */
   open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore>;
 }
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * A transient store in memory: for tests and sessions that need no persistence.
+ *
+ * @example
+ * ```ts
+ * import { MemorySeqStore } from "@fixwire/engine";
+ * const store = new MemorySeqStore(0);
+ * store.appendOutgoing(1, new Uint8Array([56]));
+ * await store.flush();
+ * store.state.nextSenderSeqNum; // 2
+ * ```
+ */
+export class MemorySeqStore implements SeqStore {
+  #state: SeqState;
+  #messages = new Map<number, Uint8Array>();
+  #closed = false;
+
+  /**
+   * Creates an empty store.
+   *
+   * @param creationTimeMs The session's creation time.
+   */
+  constructor(creationTimeMs: number) {
+    this.#state = {
+      nextSenderSeqNum: 1,
+      nextTargetSeqNum: 1,
+      creationTimeMs,
+      correctlyTerminated: false,
+    };
+  }
+
+  /** The current state. */
+  get state(): Readonly<SeqState> {
+    return this.#state;
+  }
+
+  /** Number of stored outgoing messages. */
+  get size(): number {
+    return this.#messages.size;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("Cannot use store: it is closed");
+  }
+
+  /**
+   * Stores a copy of an outgoing message.
+   *
+   * @param seqNum MsgSeqNum.
+   * @param bytes The bytes.
+   */
+  appendOutgoing(seqNum: number, bytes: Uint8Array): void {
+    this.#assertOpen();
+    this.#messages.set(seqNum, bytes.slice());
+    this.#state.nextSenderSeqNum = seqNum + 1;
+  }
+
+  /** No inbound log in memory. */
+  appendIncoming(): void {}
+
+  /**
+   * Sets the next sender number.
+   *
+   * @param seqNum The number.
+   */
+  setNextSenderSeqNum(seqNum: number): void {
+    this.#assertOpen();
+    this.#state.nextSenderSeqNum = seqNum;
+  }
+
+  /**
+   * Sets the next target number.
+   *
+   * @param seqNum The number.
+   */
+  setNextTargetSeqNum(seqNum: number): void {
+    this.#assertOpen();
+    this.#state.nextTargetSeqNum = seqNum;
+  }
+
+  /**
+   * Sets the correctly-terminated marker.
+   *
+   * @param value The marker.
+   */
+  setCorrectlyTerminated(value: boolean): void {
+    this.#assertOpen();
+    this.#state.correctlyTerminated = value;
+  }
+
+  /** Nothing to do in memory. */
+  flush(): Promise<void> {
+    return RESOLVED;
+  }
+
+  /**
+   * Reads stored messages in a range.
+   *
+   * @param from First number.
+   * @param to Last number.
+   * @returns The messages, ascending.
+   */
+  async *readOutgoing(from: number, to: number): AsyncIterable<StoredMessage> {
+    const keys = [...this.#messages.keys()].filter((k) => k >= from && k <= to).sort((a, b) =>
+      a - b
+    );
+    for (const k of keys) {
+      const bytes = this.#messages.get(k);
+      if (bytes) yield { seqNum: k, bytes };
+    }
+  }
+
+  /**
+   * Resets to 1/1 and forgets messages.
+   *
+   * @param creationTimeMs New creation time.
+   */
+  reset(creationTimeMs: number): Promise<void> {
+    this.#assertOpen();
+    this.#messages.clear();
+    this.#state = {
+      nextSenderSeqNum: 1,
+      nextTargetSeqNum: 1,
+      creationTimeMs,
+      correctlyTerminated: false,
+    };
+    return RESOLVED;
+  }
+
+  /** Closes the store. Idempotent. */
+  close(): Promise<void> {
+    this.#closed = true;
+    return RESOLVED;
+  }
+
+  /** Same as `close`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Opens memory stores, one per session id. Reopening a session (in the same factory) returns
+ * its state as it was closed, like a persistent store would within one process.
+ *
+ * @example
+ * ```ts
+ * import { MemorySeqStoreFactory, SessionId } from "@fixwire/engine";
+ * const store = await new MemorySeqStoreFactory().open(new SessionId("A", "B"), { nowMs: 0 });
+ * ```
+ */
+export class MemorySeqStoreFactory implements SeqStoreFactory {
+  #stores = new Map<string, { state: SeqState; messages: StoredMessage[] }>();
+
+  /**
+   * Opens a session's memory store.
+   *
+   * @param id The session.
+   * @param options The creation time.
+   * @returns The store.
+   */
+  async open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore> {
+    const store = new MemorySeqStore(options.nowMs);
+    const saved = this.#stores.get(id.key);
+    if (saved) {
+      for (const m of saved.messages) store.appendOutgoing(m.seqNum, m.bytes);
+      store.setNextSenderSeqNum(saved.state.nextSenderSeqNum);
+      store.setNextTargetSeqNum(saved.state.nextTargetSeqNum);
+      store.setCorrectlyTerminated(saved.state.correctlyTerminated);
+    }
+    const close = store.close.bind(store);
+    const stores = this.#stores;
+    store.close = async () => {
+      const messages: StoredMessage[] = [];
+      for await (const m of store.readOutgoing(1, Number.MAX_SAFE_INTEGER)) messages.push(m);
+      stores.set(id.key, { state: { ...store.state }, messages });
+      await close();
+    };
+    return await Promise.resolve(store);
+  }
+}

@@ -13,10 +13,10 @@ import {
   type FixSessionOptions,
   type SessionRole,
 } from "../../src/session/fix_session.ts";
-import { MemorySeqStoreFactory } from "./_shim.ts";
+import { MemorySeqStoreFactory } from "../../src/store.ts";
 import type { SeqStore } from "../../src/store.ts";
 import type { Connection } from "../../src/transport.ts";
-import { ManualClock, memoryConnectionPair } from "./_shim.ts";
+import { ManualClock, memoryConnectionPair } from "../../src/testing.ts";
 
 /** 2026-11-24 10:00:00.000 UTC */
 export const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
@@ -29,7 +29,7 @@ export interface Harness {
   events: SessionEvent[];
   done: Promise<string>;
   settle(): Promise<void>;
-  close(): Promise<void>;
+  close(options?: { keepStore?: boolean }): Promise<void>;
 }
 
 export interface HarnessOptions {
@@ -163,14 +163,14 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     events,
     done,
     settle,
-    close: async () => {
+    close: async (o = {}) => {
       session.dropConnection("test done");
       await peer.close();
       a.close("test done");
       await settle();
       await session.idle();
       session.closeEvents();
-      await store.close();
+      if (!o.keepStore && !opts.store) await store.close();
     },
   };
 }

@@ -48,7 +48,7 @@ Deno.test("a Logon whose MsgSeqNum is too low is refused unless IgnoreSeqNumTooL
   for (const ignore of [false, true]) {
     const h = await harness({ detached: true, settings: { ignoreSeqNumTooLowAtLogon: ignore } });
     h.store.setNextTargetSeqNum(10);
-    await h.close();
+    await h.close({ keepStore: true });
     const h2 = await harness({ store: h.store, settings: { ignoreSeqNumTooLowAtLogon: ignore } });
     await h2.peer.send("A", [[98, 0], [108, 30]], { seq: 3 });
     await h2.settle();
@@ -60,6 +60,7 @@ Deno.test("a Logon whose MsgSeqNum is too low is refused unless IgnoreSeqNumTooL
       ]);
     }
     await h2.close();
+    await h.store.close();
   }
 });
 
@@ -240,13 +241,14 @@ Deno.test("an unauthenticated Logon with ResetSeqNumFlag never resets the store"
   const h = await harness({ detached: true });
   h.store.setNextSenderSeqNum(7);
   h.store.setNextTargetSeqNum(9);
-  await h.close();
+  await h.close({ keepStore: true });
   const h2 = await harness({ store: h.store, settings: { password: "pw" } });
   await h2.peer.send("A", [[98, 0], [108, 30], [141, "Y"], [554, "bad"]], { seq: 1 });
   await h2.settle();
   assert.equal(h2.store.state.nextSenderSeqNum, 7);
   assert.equal(h2.store.state.nextTargetSeqNum, 9);
   await h2.close();
+  await h.store.close();
 });
 
 Deno.test("ForceSeqNumReset=always makes the initiator send ResetSeqNumFlag", async () => {
