@@ -1,0 +1,156 @@
+/**
+ * The engine-wide timer: any number of session timers multiplexed onto one timer of the
+ * underlying clock.
+ *
+ * @module
+ */
+
+import type { Clock, TimerHandle } from "../clock.ts";
+
+interface Entry {
+  atMs: number;
+  order: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.atMs < b.atMs || (a.atMs === b.atMs && a.order < b.order);
+}
+
+/**
+ * A {@linkcode Clock} that keeps its timers in a min-heap and arms exactly one timer of the
+ * underlying clock, for the earliest. Sessions re-arm lazily (only when a timer fires), so
+ * steady traffic costs no timer operations at all.
+ *
+ * @example
+ * ```ts
+ * import { SystemClock, TimerScheduler } from "@fixwire/engine";
+ * const scheduler = new TimerScheduler(new SystemClock());
+ * const t = scheduler.setTimer(scheduler.now() + 1000, () => {});
+ * t.cancel();
+ * scheduler.close();
+ * ```
+ */
+export class TimerScheduler implements Clock {
+  readonly #clock: Clock;
+  #heap: Entry[] = [];
+  #order = 0;
+  #armed: TimerHandle | undefined;
+  #armedAtMs = Number.POSITIVE_INFINITY;
+  #closed = false;
+
+  /**
+   * Creates a scheduler over a clock.
+   *
+   * @param clock The underlying clock.
+   */
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Returns the underlying clock's time. */
+  now(): number {
+    return this.#clock.now();
+  }
+
+  /** Timers waiting (cancelled ones may be counted until they reach the top). */
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  /**
+   * Schedules `fn` at `atMs`.
+   *
+   * @param atMs Due time.
+   * @param fn Callback; exceptions are swallowed so one session cannot stop the others.
+   * @returns A cancellable handle.
+   */
+  setTimer(atMs: number, fn: () => void): TimerHandle {
+    const e: Entry = { atMs, order: this.#order++, fn, cancelled: false };
+    if (this.#closed) return { cancel() {} };
+    this.#push(e);
+    this.#arm();
+    return {
+      cancel: () => {
+        e.cancelled = true;
+      },
+    };
+  }
+
+  /** Cancels everything; later timers are ignored. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#heap = [];
+    this.#armed?.cancel();
+    this.#armed = undefined;
+  }
+
+  #arm(): void {
+    while (this.#heap.length > 0 && this.#heap[0].cancelled) this.#pop();
+    const top = this.#heap[0];
+    if (!top) {
+      this.#armed?.cancel();
+      this.#armed = undefined;
+      this.#armedAtMs = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (this.#armed && this.#armedAtMs <= top.atMs) return;
+    this.#armed?.cancel();
+    this.#armedAtMs = top.atMs;
+    this.#armed = this.#clock.setTimer(top.atMs, this.#fire);
+  }
+
+  readonly #fire = (): void => {
+    this.#armed = undefined;
+    this.#armedAtMs = Number.POSITIVE_INFINITY;
+    const now = this.#clock.now();
+    while (this.#heap.length > 0 && !this.#closed) {
+      const top = this.#heap[0];
+      if (top.cancelled) {
+        this.#pop();
+        continue;
+      }
+      if (top.atMs > now) break;
+      this.#pop();
+      try {
+        top.fn();
+      } catch {
+        // A timer callback must not throw; never let one stop the others.
+      }
+    }
+    if (!this.#closed) this.#arm();
+  };
+
+  #push(e: Entry): void {
+    const h = this.#heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]];
+      i = p;
+    }
+  }
+
+  #pop(): Entry | undefined {
+    const h = this.#heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      while (true) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l], h[m])) m = l;
+        if (r < h.length && before(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { TimerScheduler } from "../../src/engine/scheduler.ts";
+import { ManualClock } from "../../src/testing.ts";
+
+Deno.test("scheduler multiplexes many timers onto one underlying timer, in order", async () => {
+  const clock = new ManualClock(0);
+  const s = new TimerScheduler(clock);
+  const fired: string[] = [];
+  s.setTimer(300, () => fired.push("c"));
+  s.setTimer(100, () => fired.push("a"));
+  s.setTimer(200, () => fired.push("b1"));
+  s.setTimer(200, () => fired.push("b2"));
+  assert.equal(clock.pendingTimers, 1);
+  assert.equal(clock.nextTimerAtMs, 100);
+  await clock.advance(200);
+  assert.deepEqual(fired, ["a", "b1", "b2"]);
+  assert.equal(clock.pendingTimers, 1);
+  assert.equal(clock.nextTimerAtMs, 300);
+  await clock.advance(100);
+  assert.deepEqual(fired, ["a", "b1", "b2", "c"]);
+  assert.equal(clock.pendingTimers, 0);
+  s.close();
+});
+
+Deno.test("scheduler re-arms for an earlier timer and skips cancelled ones", async () => {
+  const clock = new ManualClock(0);
+  const s = new TimerScheduler(clock);
+  const fired: number[] = [];
+  const late = s.setTimer(1000, () => fired.push(1000));
+  s.setTimer(500, () => fired.push(clock.now()));
+  assert.equal(clock.nextTimerAtMs, 500);
+  assert.equal(clock.pendingTimers, 1);
+  late.cancel();
+  s.setTimer(700, () => s.setTimer(clock.now() + 1, () => fired.push(clock.now())));
+  await clock.advance(2000);
+  assert.deepEqual(fired, [500, 701]);
+  assert.equal(clock.pendingTimers, 0);
+  s.close();
+});
+
+Deno.test("a throwing timer does not stop the others; close cancels everything", async () => {
+  const clock = new ManualClock(0);
+  const s = new TimerScheduler(clock);
+  const fired: number[] = [];
+  s.setTimer(10, () => {
+    throw new Error("boom");
+  });
+  s.setTimer(10, () => fired.push(1));
+  s.setTimer(50, () => fired.push(2));
+  await clock.advance(10);
+  assert.deepEqual(fired, [1]);
+  s.close();
+  await clock.advance(100);
+  assert.deepEqual(fired, [1]);
+  assert.equal(clock.pendingTimers, 0);
+});
