@@ -27,6 +27,8 @@ export interface Harness {
   session: FixSession;
   peer: Peer;
   events: SessionEvent[];
+  /** Number of writes the session made on its connection. */
+  counter: { writes: number };
   done: Promise<string>;
   settle(): Promise<void>;
   close(options?: { keepStore?: boolean }): Promise<void>;
@@ -149,6 +151,12 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     supportsMsgType: opts.supportsMsgType,
   });
   const [a, b] = memoryConnectionPair();
+  const write = a.write.bind(a);
+  const counter = { writes: 0 };
+  a.write = (bytes: Uint8Array) => {
+    counter.writes++;
+    return write(bytes);
+  };
   const peer = new Peer(b, clock, begin);
   const done = opts.detached ? Promise.resolve("") : session.attach(a);
   const settle = async () => {
@@ -161,6 +169,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     session,
     peer,
     events,
+    counter,
     done,
     settle,
     close: async (o = {}) => {

@@ -246,3 +246,41 @@ Deno.test("Logout started by the peer is answered", async () => {
   assert.equal(h.session.state, "correctlyTerminated");
   await h.close();
 });
+
+Deno.test("the application handler is awaited before the next message is delivered", async () => {
+  const log: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const h = await established({
+    handler: {
+      onMessage: async (m) => {
+        log.push(`start ${m.get(11)}`);
+        if (m.get(11) === "a") await gate;
+        log.push(`end ${m.get(11)}`);
+      },
+    },
+  });
+  await h.peer.send("D", [[11, "a"]]);
+  await h.peer.send("D", [[11, "b"]]);
+  await h.settle();
+  assert.deepEqual(log, ["start a"]);
+  release();
+  await h.settle();
+  assert.deepEqual(log, ["start a", "end a", "start b", "end b"]);
+  await h.close();
+});
+
+Deno.test("messages put in one turn go out in one write, persisted first", async () => {
+  const h = await established();
+  const writesBefore = h.counter.writes;
+  const p = Promise.all([1, 2, 3].map((i) => h.session.put(new FixMessage("D").set(11, `m${i}`))));
+  assert.equal(h.store.state.nextSenderSeqNum, 5);
+  await p;
+  await h.settle();
+  assert.equal(h.counter.writes - writesBefore, 1);
+  assert.equal(h.peer.take().length, 3);
+  const stored: number[] = [];
+  for await (const m of h.store.readOutgoing(1, 10)) stored.push(m.seqNum);
+  assert.deepEqual(stored, [2, 3, 4]);
+  await h.close();
+});
