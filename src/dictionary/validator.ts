@@ -1,0 +1,365 @@
+/**
+ * Validation of a message against a dictionary. Returns every problem found, each with its
+ * SessionRejectReason(373) code and tag, so the session can answer with a Reject.
+ *
+ * @module
+ */
+
+import type { ValidationSettings } from "../config/settings.ts";
+import type { Dictionary, FieldDef, GroupLayout, Layout } from "./dictionary.ts";
+
+/** A flat view of a message's fields in wire order (a `FixMessage` is one). */
+export interface FieldView {
+  /** Number of fields. */
+  readonly fieldCount: number;
+  /**
+   * The tag at an index.
+   *
+   * @param index 0-based.
+   */
+  tagAt(index: number): number;
+  /**
+   * The value at an index.
+   *
+   * @param index 0-based.
+   */
+  valueAt(index: number): string;
+}
+
+/** One problem found by validation. */
+export interface ValidationProblem {
+  /** SessionRejectReason(373). */
+  reason: number;
+  /** The tag at fault, RefTagID(371). */
+  tag: number | undefined;
+  /** A readable description, for Text(58). */
+  text: string;
+}
+
+/** SessionRejectReason(373) codes used by validation. */
+export const RejectReason = {
+  InvalidTagNumber: 0,
+  RequiredTagMissing: 1,
+  TagNotDefinedForMessageType: 2,
+  UndefinedTag: 3,
+  TagWithoutValue: 4,
+  ValueIncorrect: 5,
+  IncorrectDataFormat: 6,
+  CompIdProblem: 9,
+  SendingTimeAccuracy: 10,
+  InvalidMsgType: 11,
+  TagAppearsMoreThanOnce: 13,
+  TagOutOfOrder: 14,
+  RepeatingGroupOutOfOrder: 15,
+  IncorrectNumInGroup: 16,
+  DelimiterInValue: 17,
+} as const;
+
+function digitsOnly(v: string, from = 0): boolean {
+  if (v.length <= from) return false;
+  for (let i = from; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+function isDecimal(v: string): boolean {
+  let i = v.charCodeAt(0) === 45 ? 1 : 0;
+  let digits = 0, dot = false;
+  for (; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 46 && !dot) dot = true;
+    else if (c >= 48 && c <= 57) digits++;
+    else return false;
+  }
+  return digits > 0;
+}
+
+function isDate(v: string, from: number): boolean {
+  if (!digitsOnly(v.slice(from, from + 8))) return false;
+  const m = Number(v.slice(from + 4, from + 6)), d = Number(v.slice(from + 6, from + 8));
+  return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+function isTime(v: string, from: number): boolean {
+  if (v.length < from + 8 || v[from + 2] !== ":" || v[from + 5] !== ":") return false;
+  const h = Number(v.slice(from, from + 2)), mi = Number(v.slice(from + 3, from + 5));
+  const s = Number(v.slice(from + 6, from + 8));
+  if (!(h <= 23 && mi <= 59 && s <= 60)) return false;
+  if (
+    !digitsOnly(v.slice(from, from + 2) + v.slice(from + 3, from + 5) + v.slice(from + 6, from + 8))
+  ) return false;
+  const rest = v.slice(from + 8);
+  if (rest === "") return true;
+  return rest[0] === "." && rest.length >= 2 && rest.length <= 10 && digitsOnly(rest, 1);
+}
+
+/**
+ * Checks a value's format against a FIX type.
+ *
+ * @param type The FIX type, e.g. `INT`, `PRICE`, `UTCTIMESTAMP`.
+ * @param value The value.
+ * @returns True when the value has the right format.
+ * @example
+ * ```ts
+ * import { isValidFormat } from "@fixwire/engine";
+ * isValidFormat("UTCTIMESTAMP", "20261124-10:00:00.000"); // true
+ * isValidFormat("INT", "1.5"); // false
+ * ```
+ */
+export function isValidFormat(type: string, value: string): boolean {
+  switch (type) {
+    case "INT":
+      return digitsOnly(value, value.charCodeAt(0) === 45 ? 1 : 0);
+    case "LENGTH":
+    case "NUMINGROUP":
+    case "SEQNUM":
+    case "TAGNUM":
+    case "DAYOFMONTH":
+      return digitsOnly(value);
+    case "FLOAT":
+    case "QTY":
+    case "PRICE":
+    case "PRICEOFFSET":
+    case "AMT":
+    case "PERCENTAGE":
+      return isDecimal(value);
+    case "CHAR":
+      return value.length === 1;
+    case "BOOLEAN":
+      return value === "Y" || value === "N";
+    case "UTCTIMESTAMP":
+    case "TIME":
+      return value.length >= 17 && value[8] === "-" && isDate(value, 0) && isTime(value, 9);
+    case "UTCTIMEONLY":
+      return isTime(value, 0);
+    case "UTCDATEONLY":
+    case "UTCDATE":
+    case "LOCALMKTDATE":
+    case "DATE":
+      return value.length === 8 && isDate(value, 0);
+    case "MONTHYEAR":
+      return (value.length === 6 && digitsOnly(value)) ||
+        (value.length === 8 && (isDate(value, 0) || /^\d{6}w[1-5]$/.test(value)));
+    default:
+      return true;
+  }
+}
+
+const MULTI = new Set(["MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"]);
+
+class Walker {
+  readonly problems: ValidationProblem[] = [];
+  i = 0;
+  constructor(
+    readonly msg: FieldView,
+    readonly transport: Dictionary,
+    readonly app: Dictionary,
+    readonly o: ValidationSettings,
+  ) {}
+
+  add(reason: number, tag: number | undefined, text: string): void {
+    this.problems.push({ reason, tag, text });
+  }
+
+  def(tag: number, inBody: boolean): FieldDef | undefined {
+    return (inBody ? this.app : this.transport).field(tag) ?? this.app.field(tag) ??
+      this.transport.field(tag);
+  }
+
+  checkValue(tag: number, value: string, def: FieldDef | undefined): void {
+    if (value.length === 0) {
+      if (this.o.prohibitTagsWithoutValue) {
+        this.add(4, tag, `Tag specified without a value (${tag})`);
+      }
+      return;
+    }
+    if (!def || !this.o.verifyTagsValues) return;
+    if (def.type !== "DATA" && def.type !== "XMLDATA" && value.indexOf("\x01") >= 0) {
+      this.add(17, tag, `Non-data value includes field delimiter (${tag})`);
+      return;
+    }
+    if (!isValidFormat(def.type, value)) {
+      this.add(6, tag, `Incorrect data format for value (${def.name}(${tag})=${value})`);
+      return;
+    }
+    if (def.values) {
+      if (MULTI.has(def.type)) {
+        for (const part of value.split(" ")) {
+          if (!def.values.has(part)) {
+            this.add(
+              5,
+              tag,
+              `Value is incorrect (out of range) for this tag (${def.name}(${tag})=${value})`,
+            );
+            return;
+          }
+        }
+      } else if (!def.values.has(value)) {
+        this.add(
+          5,
+          tag,
+          `Value is incorrect (out of range) for this tag (${def.name}(${tag})=${value})`,
+        );
+      }
+    }
+  }
+
+  /** Walks one group starting at the field after its count field. */
+  group(g: GroupLayout, count: number, inBody: boolean): void {
+    const msg = this.msg;
+    let entries = 0;
+    while (this.i < msg.fieldCount) {
+      const tag = msg.tagAt(this.i);
+      if (tag !== g.delimiterTag) {
+        if (entries === 0 && count > 0 && g.allTags.has(tag)) {
+          this.add(
+            15,
+            tag,
+            `Repeating group fields out of order (group ${g.countTag} must start with ${g.delimiterTag})`,
+          );
+          // Skip the misordered fields of this group.
+          while (this.i < msg.fieldCount && g.allTags.has(msg.tagAt(this.i))) this.i++;
+        }
+        break;
+      }
+      entries++;
+      const seen = new Set<number>();
+      do {
+        const t = msg.tagAt(this.i);
+        const v = msg.valueAt(this.i);
+        if (seen.has(t) && this.o.prohibitDuplicatedTags) {
+          this.add(13, t, `Tag appears more than once (${t})`);
+        }
+        seen.add(t);
+        this.checkValue(t, v, this.def(t, inBody));
+        this.i++;
+        const nested = g.nested.get(t);
+        if (nested) this.group(nested, Number(v), inBody);
+      } while (
+        this.i < msg.fieldCount && msg.tagAt(this.i) !== g.delimiterTag &&
+        g.memberTags.includes(msg.tagAt(this.i))
+      );
+      if (this.o.checkRequiredTags) {
+        for (const r of g.requiredTags) {
+          if (!seen.has(r)) this.add(1, r, `Required tag missing (${r} in group ${g.countTag})`);
+        }
+      }
+    }
+    if (this.o.verifyRepeatingGroupBounds && entries !== count) {
+      this.add(
+        16,
+        g.countTag,
+        `Incorrect NumInGroup count for repeating group (${g.countTag}: ${count} declared, ${entries} found)`,
+      );
+    }
+  }
+}
+
+/**
+ * Validates a message. For FIXT.1.1 pass the transport dictionary as `dict` and the
+ * application dictionary (from ApplVerID or DefaultApplVerID) as `appDict`.
+ *
+ * @param msg The message (a `FixMessage` or any `FieldView`).
+ * @param dict The dictionary (transport dictionary for FIXT.1.1).
+ * @param options Which checks run.
+ * @param appDict The application dictionary for FIXT.1.1 application messages.
+ * @returns Every problem found; empty when valid.
+ * @example
+ * ```ts
+ * import { DEFAULT_VALIDATION_SETTINGS, FixMessage, loadDictionary, validateMessage } from "@fixwire/engine";
+ * const dict = await loadDictionary("FIX.4.4");
+ * const m = FixMessage.fromPairs([[8, "FIX.4.4"], [9, "5"], [35, "D"], [49, "A"], [56, "B"],
+ *   [34, 1], [52, "20261124-10:00:00"], [11, "x"], [10, "000"]]);
+ * validateMessage(m, dict, DEFAULT_VALIDATION_SETTINGS).map((p) => p.reason); // [1, 1, 1]
+ * ```
+ */
+export function validateMessage(
+  msg: FieldView,
+  dict: Dictionary,
+  options: ValidationSettings,
+  appDict?: Dictionary,
+): ValidationProblem[] {
+  if (!options.enabled) return [];
+  let msgType: string | undefined;
+  for (let k = 0; k < msg.fieldCount && k < 4; k++) {
+    if (msg.tagAt(k) === 35) msgType = msg.valueAt(k);
+  }
+  if (msgType === undefined) {
+    for (let k = 0; k < msg.fieldCount; k++) if (msg.tagAt(k) === 35) msgType = msg.valueAt(k);
+  }
+  const transportMsg = msgType === undefined ? undefined : dict.message(msgType);
+  const app = transportMsg || !appDict ? dict : appDict;
+  const def = msgType === undefined ? undefined : app.message(msgType);
+  const w = new Walker(msg, dict, app, options);
+  if (msgType === undefined) {
+    w.add(1, 35, "Required tag missing (MsgType(35))");
+    return w.problems;
+  }
+  if (!def) {
+    w.add(11, 35, `Invalid MsgType (${msgType})`);
+    return w.problems;
+  }
+  const seenHeader = new Set<number>();
+  const seenBody = new Set<number>();
+  const seenTrailer = new Set<number>();
+  let phase = 0; // 0 header, 1 body, 2 trailer
+  while (w.i < msg.fieldCount) {
+    const tag = msg.tagAt(w.i);
+    const value = msg.valueAt(w.i);
+    const isHeader = dict.isHeaderTag(tag);
+    const isTrailer = tag === 10 || dict.isTrailerTag(tag);
+    let layout: Layout;
+    let seen: Set<number>;
+    if (isHeader && !def.tags.has(tag)) {
+      if (phase > 0 && options.verifyFieldsOrder) {
+        w.add(14, tag, `Tag specified out of required order (header tag ${tag} after the body)`);
+      }
+      layout = dict.header;
+      seen = seenHeader;
+    } else if (isTrailer) {
+      phase = 2;
+      layout = dict.trailer;
+      seen = seenTrailer;
+    } else {
+      if (phase === 2 && options.verifyFieldsOrder) {
+        w.add(14, tag, `Tag specified out of required order (body tag ${tag} after the trailer)`);
+      }
+      phase = Math.max(phase, 1);
+      layout = def;
+      seen = seenBody;
+    }
+    if (seen.has(tag) && options.prohibitDuplicatedTags) {
+      w.add(13, tag, `Tag appears more than once (${tag})`);
+    }
+    seen.add(tag);
+    const fdef = w.def(tag, layout === def);
+    if (!fdef) {
+      if (options.prohibitUndefinedTags) {
+        w.add(
+          tag >= 5000 ? 3 : 0,
+          tag,
+          tag >= 5000 ? `Undefined tag (${tag})` : `Invalid tag number (${tag})`,
+        );
+      }
+    } else if (layout === def && !def.tags.has(tag) && options.prohibitUnknownTags) {
+      w.add(2, tag, `Tag not defined for this message type (${fdef.name}(${tag}) in ${msgType})`);
+    }
+    w.checkValue(tag, value, fdef);
+    w.i++;
+    const g = layout.groups.get(tag);
+    if (g) w.group(g, Number(value), layout === def);
+  }
+  if (options.checkRequiredTags) {
+    for (const r of dict.header.requiredTags) {
+      if (!seenHeader.has(r) && r !== 8 && r !== 9 && r !== 35) {
+        w.add(1, r, `Required tag missing (${dict.fieldName(r) ?? r}(${r}))`);
+      }
+    }
+    for (const r of def.requiredTags) {
+      if (!seenBody.has(r)) w.add(1, r, `Required tag missing (${app.fieldName(r) ?? r}(${r}))`);
+    }
+  }
+  return w.problems;
+}
