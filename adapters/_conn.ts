@@ -1,0 +1,170 @@
+// Private: a Connection over a Deno.Conn, shared by the TCP and TLS adapters.
+import { ConnectionError } from "../src/errors.ts";
+import type { Connection } from "../src/transport.ts";
+
+const READ_SIZE = 64 * 1024;
+
+function addr(a: Deno.Addr): string {
+  return a.transport === "tcp" || a.transport === "udp" ? `${a.hostname}:${a.port}` : String(a);
+}
+
+/** Wraps a Deno connection: one reusable read buffer, serialized writes, idempotent close. */
+export class DenoConnection implements Connection {
+  readonly localAddr: string;
+  readonly remoteAddr: string;
+  readonly remoteHost: string;
+  readonly closed: Promise<string>;
+  #conn: Deno.Conn;
+  #done = false;
+  #reason = "closed";
+  #resolveClosed!: (reason: string) => void;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+    this.localAddr = addr(conn.localAddr);
+    this.remoteAddr = addr(conn.remoteAddr);
+    const ra = conn.remoteAddr;
+    this.remoteHost = ra.transport === "tcp" ? ra.hostname : this.remoteAddr;
+    this.closed = new Promise((r) => this.#resolveClosed = r);
+  }
+
+  /**
+   * Reads chunks. A yielded chunk is valid until the next iteration step: the buffer is reused
+   * (the FIX framer copies what it keeps).
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const buf = new Uint8Array(READ_SIZE);
+    while (!this.#done) {
+      let n: number | null;
+      try {
+        n = await this.#conn.read(buf);
+      } catch (e) {
+        this.close(
+          this.#done ? this.#reason : `read failed: ${e instanceof Error ? e.message : e}`,
+        );
+        return;
+      }
+      if (n === null) {
+        this.close("peer closed");
+        return;
+      }
+      yield buf.subarray(0, n);
+    }
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#done) {
+      return Promise.reject(
+        new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`),
+      );
+    }
+    const next = this.#writing.then(async () => {
+      let off = 0;
+      while (off < bytes.length) {
+        if (this.#done) {
+          throw new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`);
+        }
+        try {
+          off += await this.#conn.write(bytes.subarray(off));
+        } catch (e) {
+          this.close(`write failed: ${e instanceof Error ? e.message : e}`);
+          throw new ConnectionError(`Cannot write to ${this.remoteAddr}`, { cause: e });
+        }
+      }
+    });
+    this.#writing = next.catch(() => {});
+    return next;
+  }
+
+  close(reason = "closed"): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#reason = reason;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the other side.
+    }
+    this.#resolveClosed(reason);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+/** Wraps a Deno listener as an async iterable of connections. */
+export class DenoListener {
+  readonly addr: { host: string; port: number };
+  #listener: Deno.Listener;
+  #closed = false;
+  #wrap: (c: Deno.Conn) => Connection;
+
+  constructor(listener: Deno.Listener, wrap: (c: Deno.Conn) => Connection) {
+    this.#listener = listener;
+    this.#wrap = wrap;
+    const a = listener.addr as Deno.NetAddr;
+    this.addr = { host: a.hostname, port: a.port };
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
+    while (!this.#closed) {
+      let c: Deno.Conn;
+      try {
+        c = await this.#listener.accept();
+      } catch {
+        return; // closed
+      }
+      try {
+        yield this.#wrap(c);
+      } catch {
+        c.close();
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+/** Runs a connect with an abort signal, closing a late connection. */
+export async function connectWithSignal<T extends Deno.Conn>(
+  open: () => Promise<T>,
+  where: string,
+  signal?: AbortSignal,
+): Promise<T> {
+  signal?.throwIfAborted();
+  const attempt = open().catch((e) => {
+    throw new ConnectionError(`Cannot connect to ${where}: ${e instanceof Error ? e.message : e}`, {
+      cause: e,
+    });
+  });
+  if (!signal) return await attempt;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([attempt, aborted]);
+  } catch (e) {
+    attempt.then((c) => c.close(), () => {});
+    throw e;
+  } finally {
+    signal.removeEventListener("abort", onAbort!);
+  }
+}

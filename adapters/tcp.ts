@@ -1,0 +1,70 @@
+/**
+ * TCP transport: `Deno.connect` / `Deno.listen`, with TCP_NODELAY on every connection.
+ * The engine's default.
+ *
+ * @example
+ * ```ts
+ * import { TcpTransport } from "@fixwire/engine/tcp";
+ * const tcp = new TcpTransport();
+ * const listener = await tcp.listen({ host: "127.0.0.1", port: 0 });
+ * const client = await tcp.connect(listener.addr);
+ * client.close();
+ * listener.close();
+ * ```
+ *
+ * @module
+ */
+
+import type {
+  Connection,
+  ConnectOptions,
+  Endpoint,
+  Listener,
+  Transport,
+} from "../src/transport.ts";
+import { connectWithSignal, DenoConnection, DenoListener } from "./_conn.ts";
+
+/**
+ * Plain TCP.
+ *
+ * @example
+ * ```ts
+ * import { TcpTransport } from "@fixwire/engine/tcp";
+ * const transport = new TcpTransport();
+ * ```
+ */
+export class TcpTransport implements Transport {
+  /**
+   * Opens a TCP connection with TCP_NODELAY.
+   *
+   * @param endpoint Host and port.
+   * @param options Abort signal.
+   * @returns The connection.
+   * @throws {ConnectionError} When the connection cannot be opened.
+   */
+  async connect(endpoint: Endpoint, options: ConnectOptions = {}): Promise<Connection> {
+    const conn = await connectWithSignal(
+      () => Deno.connect({ hostname: endpoint.host, port: endpoint.port }),
+      `${endpoint.host}:${endpoint.port}`,
+      options.signal,
+    );
+    conn.setNoDelay(true);
+    return new DenoConnection(conn);
+  }
+
+  /**
+   * Listens on a TCP port; accepted connections get TCP_NODELAY.
+   *
+   * @param endpoint Host and port (0 for any free port).
+   * @returns The listener.
+   */
+  listen(endpoint: Endpoint): Promise<Listener> {
+    const l = Deno.listen({ hostname: endpoint.host, port: endpoint.port });
+    return Promise.resolve(
+      new DenoListener(l, (c) => {
+        (c as Deno.TcpConn).setNoDelay(true);
+        return new DenoConnection(c);
+      }),
+    );
+  }
+}
