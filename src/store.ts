@@ -278,8 +278,8 @@ export class MemorySeqStoreFactory implements SeqStoreFactory {
    * @returns The store.
    */
   async open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore> {
-    const store = new MemorySeqStore(options.nowMs);
     const saved = this.#stores.get(id.key);
+    const store = new MemorySeqStore(saved?.state.creationTimeMs ?? options.nowMs);
     if (saved) {
       for (const m of saved.messages) store.appendOutgoing(m.seqNum, m.bytes);
       store.setNextSenderSeqNum(saved.state.nextSenderSeqNum);

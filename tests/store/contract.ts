@@ -1,0 +1,152 @@
+// One contract suite, run unchanged against every SeqStore adapter.
+import assert from "node:assert/strict";
+import { SessionId } from "../../src/session_id.ts";
+import type { SeqStore, SeqStoreFactory } from "../../src/store.ts";
+
+const te = new TextEncoder();
+
+/** A raw FIX message with correct BodyLength and CheckSum. */
+export function fixBytes(seq: number, extra = ""): Uint8Array {
+  const body =
+    `35=D\x0149=A\x0156=B\x0134=${seq}\x0152=20261124-10:00:00.000\x0111=ord${seq}\x01${extra}`;
+  const head = `8=FIX.4.4\x019=${te.encode(body).length}\x01`;
+  const all = te.encode(head + body);
+  let sum = 0;
+  for (const b of all) sum += b;
+  const out = new Uint8Array(all.length + 7);
+  out.set(all);
+  out.set(te.encode(`10=${String(sum % 256).padStart(3, "0")}\x01`), all.length);
+  return out;
+}
+
+async function read(store: SeqStore, from: number, to: number): Promise<number[]> {
+  const out: number[] = [];
+  for await (const m of store.readOutgoing(from, to)) {
+    assert.deepEqual(m.bytes, fixBytes(m.seqNum));
+    out.push(m.seqNum);
+  }
+  return out;
+}
+
+export interface ContractTarget {
+  /** Returns a factory over the same underlying storage each time (a "restart"). */
+  factory(): SeqStoreFactory;
+  /** Whether a second open of the same session while open must be refused. */
+  exclusive: boolean;
+}
+
+export function runSeqStoreContract(
+  name: string,
+  setup: () => Promise<ContractTarget & { cleanup(): Promise<void> }>,
+): void {
+  Deno.test(`${name} store contract`, async (t) => {
+    const target = await setup();
+    const id = new SessionId("A", "B");
+    try {
+      await t.step("a new store starts at 1/1 with its creation time", async () => {
+        const s = await target.factory().open(new SessionId("NEW", "X"), { nowMs: 1234 });
+        assert.equal(s.state.nextSenderSeqNum, 1);
+        assert.equal(s.state.nextTargetSeqNum, 1);
+        assert.equal(s.state.creationTimeMs, 1234);
+        assert.equal(s.state.correctlyTerminated, false);
+        await s.close();
+      });
+
+      await t.step("messages and numbers survive a reopen", async () => {
+        const s = await target.factory().open(id, { nowMs: 1 });
+        for (let i = 1; i <= 5; i++) s.appendOutgoing(i, fixBytes(i));
+        s.setNextTargetSeqNum(42);
+        await s.flush();
+        assert.equal(s.state.nextSenderSeqNum, 6);
+        await s.close();
+        const again = await target.factory().open(id, { nowMs: 99 });
+        assert.equal(again.state.nextSenderSeqNum, 6);
+        assert.equal(again.state.nextTargetSeqNum, 42);
+        assert.equal(again.state.creationTimeMs, 1);
+        assert.deepEqual(await read(again, 1, 5), [1, 2, 3, 4, 5]);
+        await again.close();
+      });
+
+      await t.step("readOutgoing serves a range and skips numbers with no message", async () => {
+        const s = await target.factory().open(id, { nowMs: 1 });
+        s.setNextSenderSeqNum(8); // 6 and 7 were session messages, not stored
+        s.appendOutgoing(8, fixBytes(8));
+        await s.flush();
+        assert.deepEqual(await read(s, 4, 100), [4, 5, 8]);
+        assert.deepEqual(await read(s, 6, 7), []);
+        assert.equal(s.state.nextSenderSeqNum, 9);
+        await s.close();
+      });
+
+      await t.step("unflushed messages are readable too", async () => {
+        const s = await target.factory().open(id, { nowMs: 1 });
+        s.appendOutgoing(9, fixBytes(9));
+        assert.deepEqual(await read(s, 9, 9), [9]);
+        await s.close(); // close flushes
+        const again = await target.factory().open(id, { nowMs: 1 });
+        assert.deepEqual(await read(again, 9, 9), [9]);
+        await again.close();
+      });
+
+      await t.step("the correctly-terminated marker persists", async () => {
+        const s = await target.factory().open(id, { nowMs: 1 });
+        s.setCorrectlyTerminated(true);
+        await s.flush();
+        await s.close();
+        const again = await target.factory().open(id, { nowMs: 1 });
+        assert.equal(again.state.correctlyTerminated, true);
+        again.setCorrectlyTerminated(false);
+        await again.close();
+      });
+
+      await t.step("a large batch and a large message round-trip", async () => {
+        const s = await target.factory().open(id, { nowMs: 1 });
+        for (let i = 10; i < 1010; i++) s.appendOutgoing(i, fixBytes(i));
+        const big = fixBytes(1010, `58=${"x".repeat(200_000)}\x01`);
+        s.appendOutgoing(1010, big);
+        await s.flush();
+        await s.close();
+        const again = await target.factory().open(id, { nowMs: 1 });
+        assert.equal(again.state.nextSenderSeqNum, 1011);
+        const got: Uint8Array[] = [];
+        for await (const m of again.readOutgoing(1005, 1010)) got.push(m.bytes);
+        assert.equal(got.length, 6);
+        assert.deepEqual(got[5], big);
+        await again.close();
+      });
+
+      await t.step("reset starts at 1/1 and forgets messages", async () => {
+        const s = await target.factory().open(id, { nowMs: 1 });
+        await s.reset(777);
+        assert.equal(s.state.nextSenderSeqNum, 1);
+        assert.equal(s.state.nextTargetSeqNum, 1);
+        assert.equal(s.state.creationTimeMs, 777);
+        assert.deepEqual(await read(s, 1, 2000), []);
+        s.appendOutgoing(1, fixBytes(1));
+        await s.close();
+        const again = await target.factory().open(id, { nowMs: 1 });
+        assert.equal(again.state.creationTimeMs, 777);
+        assert.deepEqual(await read(again, 1, 2000), [1]);
+        await again.close();
+      });
+
+      await t.step("close is idempotent", async () => {
+        const s = await target.factory().open(id, { nowMs: 1 });
+        await s.close();
+        await s.close();
+      });
+
+      if (target.exclusive) {
+        await t.step("a second owner of the same session is refused", async () => {
+          const s = await target.factory().open(id, { nowMs: 1 });
+          await assert.rejects(target.factory().open(id, { nowMs: 1 }), /Cannot open store/);
+          await s.close();
+          const again = await target.factory().open(id, { nowMs: 1 });
+          await again.close();
+        });
+      }
+    } finally {
+      await target.cleanup();
+    }
+  });
+}
