@@ -8,6 +8,19 @@
  * data dictionaries of every FIX version, and a deterministic session state machine.
  *
  * @example
+ * ```ts ignore
+ * import { FixEngine, FixMessage, FIXVersion, MsgType, SessionId, Tag } from "@fixwire/engine";
+ * await using engine = new FixEngine({ config: { LogDirectory: "./fixwire-store" } });
+ * const session = engine.createSession(new SessionId("TEST1", "TEST2"), "FIX44", FIXVersion.FIX44);
+ * session.setListener({ onMessage: (m) => console.log(m.msgType) });
+ * await session.connect(30, "127.0.0.1", 8901);
+ * await session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+ * await session.put(new FixMessage(MsgType.NewOrderSingle).set(Tag.ClOrdID, "ord-1"));
+ * await session.disconnect("done");
+ * ```
+ *
+ * The codec on its own:
+ *
  * ```ts
  * import { decodeMessage, encodeMessage, FixMessage, MsgType, Tag } from "@fixwire/engine";
  * const order = new FixMessage(MsgType.NewOrderSingle)
@@ -92,3 +105,51 @@ export {
   type SessionHandler,
   type SessionRole,
 } from "./src/session/fix_session.ts";
+export {
+  type CreateSessionOptions,
+  FixEngine,
+  type FixEngineOptions,
+} from "./src/engine/fix_engine.ts";
+export { type InitiatorOptions, Session } from "./src/engine/session.ts";
+export {
+  applVerIdOf,
+  beginStringOf,
+  FIXVersion,
+  parseFixVersion,
+} from "./src/engine/fix_version.ts";
+export { TimerScheduler } from "./src/engine/scheduler.ts";
+export {
+  ACCEPT_ALL_SESSIONS_MANAGER,
+  type AcceptorDecision,
+  type SessionListener,
+  type SessionsManager,
+  type UnregisteredAcceptorRequest,
+} from "./src/sessions_manager.ts";
+export { MemorySeqStore, MemorySeqStoreFactory } from "./src/store.ts";
+export { ConfigError, parseProperties, type PropertyEntry } from "./src/config/properties.ts";
+export { Configuration } from "./src/config/resolve.ts";
+export {
+  type CompactMember,
+  Dictionary,
+  type DictionaryData,
+  dictionaryDataFromXml,
+  type FieldDef,
+  type GroupLayout,
+  type Layout,
+  type MessageDef,
+} from "./src/dictionary/dictionary.ts";
+export {
+  applVerIdToVersion,
+  type FixVersionName,
+  loadDictionary,
+  loadDictionaryFile,
+  parseDictionaryXml,
+} from "./src/dictionary/load.ts";
+export {
+  type FieldView,
+  isValidFormat,
+  RejectReason,
+  validateMessage,
+  type ValidationProblem,
+} from "./src/dictionary/validator.ts";
+export { DictionaryError, parseXml, type XmlElement } from "./src/dictionary/xml.ts";

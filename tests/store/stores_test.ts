@@ -7,6 +7,7 @@ import {
 import type { Logger } from "../../src/logger.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { KvSeqStoreFactory } from "../../adapters/kv_store.ts";
 import { fixBytes, runSeqStoreContract } from "./contract.ts";
 
 runSeqStoreContract("memory", () => {
@@ -115,4 +116,45 @@ Deno.test("file store takes over a lock left by a dead process", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+runSeqStoreContract("kv (:memory:)", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let n = 0;
+  return {
+    // Each "restart" is a new process: a new owner id.
+    factory: () => new KvSeqStoreFactory(kv, { ownerId: `owner-${n++}` }),
+    exclusive: true,
+    cleanup: () => Promise.resolve(kv.close()),
+  };
+});
+
+runSeqStoreContract("kv (file)", async () => {
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/fix.kv`);
+  return {
+    factory: () => new KvSeqStoreFactory(kv),
+    exclusive: true,
+    cleanup: async () => {
+      kv.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+});
+
+Deno.test("kv store: a flush fails once another process took the session over", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let now = 0;
+  const a = await new KvSeqStoreFactory(kv, { ownerId: "a", leaseMs: 100, now: () => now })
+    .open(new SessionId("A", "B"), { nowMs: 0 });
+  now = 1000; // a's lease expired
+  const b = await new KvSeqStoreFactory(kv, { ownerId: "b", leaseMs: 100, now: () => now })
+    .open(new SessionId("A", "B"), { nowMs: 0 });
+  a.appendOutgoing(1, fixBytes(1));
+  await assert.rejects(a.flush(), /owned by another process/);
+  b.appendOutgoing(1, fixBytes(1));
+  await b.flush();
+  await b.close();
+  await a.close().catch(() => {});
+  kv.close();
 });

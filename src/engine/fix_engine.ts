@@ -1,0 +1,498 @@
+/**
+ * `FixEngine`: creates sessions, listens for acceptors, routes incoming Logons, asks the
+ * `SessionsManager` about unregistered acceptors, and owns the engine-wide timer.
+ *
+ * @module
+ */
+
+import { type Clock, SystemClock } from "../clock.ts";
+import { Configuration } from "../config/resolve.ts";
+import type { EngineSettings, SessionSettings } from "../config/settings.ts";
+import type { Dictionary } from "../dictionary/dictionary.ts";
+import { applVerIdToVersion, loadDictionary } from "../dictionary/load.ts";
+import { validateMessage } from "../dictionary/validator.ts";
+import { type Logger, SILENT_LOGGER } from "../logger.ts";
+import type { FixMessage } from "../message/fix_message.ts";
+import { decodeMessage, FixFramer } from "../message/framer.ts";
+import { FixParseError } from "../message/errors.ts";
+import { SessionId } from "../session_id.ts";
+import { FixSession, type MessageProblem, type SessionRole } from "../session/fix_session.ts";
+import {
+  ACCEPT_ALL_SESSIONS_MANAGER,
+  type SessionListener,
+  type SessionsManager,
+} from "../sessions_manager.ts";
+import type { SeqStore, SeqStoreFactory } from "../store.ts";
+import type { Connection, Endpoint, Listener, Transport } from "../transport.ts";
+import { defaultStoreFactory, defaultTransport } from "./defaults.ts";
+import { applVerIdOf, beginStringOf, type FIXVersion, parseFixVersion } from "./fix_version.ts";
+import { TimerScheduler } from "./scheduler.ts";
+import { Session, type SessionContext } from "./session.ts";
+
+/** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
+export interface FixEngineOptions {
+  /** Transport for initiators and listeners (default: TCP). */
+  transport?: Transport;
+  /** Store factory (default: file store in `LogDirectory`). */
+  storeFactory?: SeqStoreFactory;
+  /** Engine-wide hooks (default: accept every unregistered acceptor, if allowed). */
+  sessionsManager?: SessionsManager;
+  /** Logger (default: silent). */
+  logger?: Logger;
+  /** Clock (default: the system clock). */
+  clock?: Clock;
+  /** Configuration: a properties file path, a parsed `Configuration`, or key/value pairs. */
+  config?: string | Configuration | Record<string, string | number | boolean>;
+  /** Engine settings that override the configuration. */
+  settings?: Partial<EngineSettings>;
+}
+
+/** Options of {@linkcode FixEngine.createSession}. */
+export interface CreateSessionOptions {
+  /** Settings that override the configuration for this session. */
+  settings?: Partial<SessionSettings>;
+  /** Application callbacks. */
+  listener?: SessionListener;
+}
+
+/**
+ * The FIX engine.
+ *
+ * @example
+ * ```ts ignore
+ * import { FixEngine, FIXVersion, SessionId } from "@fixwire/engine";
+ * await using engine = new FixEngine({ config: { ListenPort: 8901 } });
+ * const acceptor = engine.createSession(new SessionId("TEST2", "TEST1"), "FIX44", FIXVersion.FIX44);
+ * await acceptor.connect();
+ * ```
+ */
+export class FixEngine implements AsyncDisposable {
+  readonly #config: Configuration;
+  readonly #settings: EngineSettings;
+  readonly #transport: Transport;
+  readonly #storeFactory: SeqStoreFactory;
+  readonly #manager: SessionsManager;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #scheduler: TimerScheduler;
+  readonly #sessions = new Map<string, Session>();
+  readonly #acceptors = new Map<string, Session>();
+  readonly #listeners: Listener[] = [];
+  readonly #accepting = new Set<Promise<void>>();
+  readonly #dictionaries = new Map<string, Promise<Dictionary>>();
+  #listening: Promise<void> | undefined;
+  #stopped = false;
+
+  /**
+   * Creates an engine. A properties file path is read synchronously here.
+   *
+   * @param options Transport, store, manager, logger, clock and configuration.
+   * @throws {ConfigError} When the configuration has a bad value.
+   */
+  constructor(options: FixEngineOptions = {}) {
+    this.#log = options.logger ?? SILENT_LOGGER;
+    const cfg = options.config;
+    this.#config = cfg instanceof Configuration
+      ? cfg
+      : typeof cfg === "string"
+      ? Configuration.fromText(Deno.readTextFileSync(cfg), { fileName: cfg, logger: this.#log })
+      : cfg
+      ? Configuration.fromObject(cfg, { logger: this.#log })
+      : new Configuration();
+    this.#settings = this.#config.engineSettings(options.settings);
+    this.#clock = options.clock ?? new SystemClock();
+    this.#scheduler = new TimerScheduler(this.#clock);
+    this.#transport = options.transport ?? defaultTransport(this.#settings);
+    this.#storeFactory = options.storeFactory ?? defaultStoreFactory(this.#settings, this.#log);
+    this.#manager = options.sessionsManager ?? ACCEPT_ALL_SESSIONS_MANAGER;
+  }
+
+  /** The resolved engine settings. */
+  get settings(): Readonly<EngineSettings> {
+    return this.#settings;
+  }
+
+  /** The addresses the engine listens on (real ports when 0 was configured). */
+  get listenAddresses(): Endpoint[] {
+    return this.#listeners.map((l) => l.addr);
+  }
+
+  /** Every session not finalized. */
+  get sessions(): Session[] {
+    return [...this.#sessions.values()];
+  }
+
+  /**
+   * Finds a session.
+   *
+   * @param id The session id.
+   * @returns The session or `undefined`.
+   */
+  getSession(id: SessionId): Session | undefined {
+    return this.#sessions.get(id.toString());
+  }
+
+  /**
+   * Creates a session.
+   *
+   * @param id Our SenderCompID, the counterparty's CompID and an optional qualifier.
+   * @param dictionary A dictionary name (`FIX44`, `FIX50SP2`...), for FIX Antenna compatibility;
+   * the session validates against the dictionary of `version`.
+   * @param version The FIX version, e.g. `FIXVersion.FIX44`.
+   * @param options Settings overrides and the listener.
+   * @returns The session, not yet connected.
+   * @throws {Error} When a session with the same id exists or the engine is stopped.
+   */
+  createSession(
+    id: SessionId,
+    dictionary: string,
+    version: FIXVersion,
+    options: CreateSessionOptions = {},
+  ): Session {
+    if (this.#stopped) throw new Error("Cannot create session: the engine is stopped");
+    const key = id.toString();
+    if (this.#sessions.has(key)) {
+      throw new Error(`Cannot create session: session "${key}" already exists`);
+    }
+    const v = parseFixVersion(version);
+    if (dictionary !== "") parseFixVersion(dictionary);
+    const settings = this.#config.sessionSettings(
+      id.sender,
+      id.target,
+      id.qualifier,
+      options.settings,
+    );
+    if (v.startsWith("FIX.5") && options.settings?.defaultApplVerId === undefined) {
+      settings.defaultApplVerId = applVerIdOf(v);
+    }
+    const session = new Session(id, v, settings, this.#context(), options.listener);
+    this.#sessions.set(key, session);
+    this.#manager.onSessionCreated?.(id);
+    return session;
+  }
+
+  #context(): SessionContext {
+    return {
+      clock: this.#scheduler,
+      logger: this.#log,
+      transport: this.#transport,
+      openStore: (id) =>
+        this.#storeFactory.open(id, {
+          nowMs: this.#clock.now(),
+          logIncoming: this.#config.sessionSettings(id.sender, id.target, id.qualifier).logIncoming,
+        }),
+      makeCore: (session, store, role, settings) => this.#makeCore(session, store, role, settings),
+      registerAcceptor: (session) => this.#registerAcceptor(session),
+      forget: (session) => {
+        const key = session.id.toString();
+        this.#sessions.delete(key);
+        if (this.#acceptors.get(key) === session) this.#acceptors.delete(key);
+        this.#manager.onSessionDestroyed?.(session.id);
+      },
+    };
+  }
+
+  #dictionary(version: string): Promise<Dictionary> {
+    let d = this.#dictionaries.get(version);
+    if (!d) {
+      d = loadDictionary(version as Parameters<typeof loadDictionary>[0]);
+      this.#dictionaries.set(version, d);
+    }
+    return d;
+  }
+
+  async #makeCore(
+    session: Session,
+    store: SeqStore,
+    role: SessionRole,
+    settings: SessionSettings,
+  ): Promise<FixSession> {
+    const version = session.version;
+    const begin = beginStringOf(version);
+    const transportDict = await this.#dictionary(begin === "FIXT.1.1" ? "FIXT.1.1" : version);
+    const defaultApp = begin === "FIXT.1.1" ? await this.#dictionary(version) : transportDict;
+    const appDicts = new Map<string, Dictionary>([[applVerIdOf(version), defaultApp]]);
+    if (begin === "FIXT.1.1") {
+      for (const code of ["7", "8", "9"]) {
+        const name = applVerIdToVersion(code);
+        if (name) appDicts.set(code, await this.#dictionary(name));
+      }
+    }
+    const appDictOf = (m: FixMessage): Dictionary | undefined => {
+      if (begin !== "FIXT.1.1") return transportDict;
+      const code = m.get(1128) ?? settings.defaultApplVerId;
+      return appDicts.get(code);
+    };
+    const validation = settings.validation;
+    const listener = session.listener;
+    return new FixSession({
+      id: session.id,
+      beginString: begin,
+      role,
+      settings,
+      store,
+      clock: this.#scheduler,
+      logger: this.#log,
+      handler: {
+        onMessage: listener.onMessage ? (m) => session.listener.onMessage!(m) : undefined,
+        onResend: (m) => session.listener.onResend?.(m) ?? true,
+        onEvent: (e) => session.listener.onEvent?.(e),
+      },
+      validate: validation.enabled
+        ? (m): MessageProblem[] => {
+          const app = appDictOf(m);
+          if (!app) return [{ reason: 11, tag: 1128, text: "Unknown ApplVerID" }];
+          return begin === "FIXT.1.1"
+            ? validateMessage(m, transportDict, validation, app)
+            : validateMessage(m, transportDict, validation);
+        }
+        : undefined,
+      supportsMsgType: (t, m) => appDictOf(m)?.message(t) !== undefined,
+    });
+  }
+
+  #registerAcceptor(session: Session): Promise<void> {
+    this.#acceptors.set(session.id.toString(), session);
+    return this.start();
+  }
+
+  /**
+   * Starts listening on the configured ports (`ListenPort`, and per-session `ListenPort`s).
+   * Called automatically when the first acceptor is registered. Idempotent.
+   *
+   * @returns Resolves when listening.
+   */
+  start(): Promise<void> {
+    if (this.#stopped) return Promise.reject(new Error("Cannot start: the engine is stopped"));
+    this.#listening ??= (async () => {
+      const ports = new Set(this.#settings.listenPorts);
+      for (const s of this.#sessions.values()) {
+        if (s.settings.listenPort !== undefined) ports.add(s.settings.listenPort);
+      }
+      for (const port of ports) {
+        const listener = await this.#transport.listen({
+          host: this.#settings.listenAddress,
+          port,
+        });
+        this.#listeners.push(listener);
+        this.#log.info("listening", { host: listener.addr.host, port: listener.addr.port });
+        this.#acceptLoop(listener);
+      }
+    })();
+    return this.#listening;
+  }
+
+  async #acceptLoop(listener: Listener): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        const p = this.#onConnection(conn).catch((e) => {
+          this.#log.error("incoming connection failed", { error: `${e}` });
+          conn.close(`${e}`);
+        });
+        this.#accepting.add(p);
+        p.finally(() => this.#accepting.delete(p));
+      }
+    } catch (e) {
+      if (!this.#stopped) this.#log.error("listener failed", { error: `${e}` });
+    }
+  }
+
+  /** Reads the first message of an incoming connection and routes it to its acceptor. */
+  async #onConnection(conn: Connection): Promise<void> {
+    const remote = conn.remoteAddr;
+    const framer = new FixFramer();
+    const frame = await this.#readFirstFrame(conn, framer);
+    if (frame === undefined) {
+      this.#log.warn("connection closed before a Logon", { remote });
+      conn.close("no Logon");
+      return;
+    }
+    let logon: FixMessage;
+    try {
+      logon = decodeMessage(frame);
+    } catch (e) {
+      this.#log.warn("first message is garbled; closing", { remote, error: `${e}` });
+      conn.close("garbled first message");
+      return;
+    }
+    if (logon.msgType !== "A") {
+      this.#log.warn("first message is not a Logon; closing", { remote, msgType: logon.msgType });
+      conn.close("first message is not a Logon");
+      return;
+    }
+    const sender = logon.get(56), target = logon.get(49);
+    if (!sender || !target) {
+      this.#log.warn("Logon without CompIDs; closing", { remote });
+      conn.close("Logon without CompIDs");
+      return;
+    }
+    const qualifier = logon.get(9012);
+    let id: SessionId;
+    try {
+      id = new SessionId(sender, target, qualifier || undefined);
+    } catch (e) {
+      this.#log.warn("Logon with invalid CompIDs; closing", { remote, error: `${e}` });
+      conn.close("invalid CompIDs");
+      return;
+    }
+    let session = this.#acceptors.get(id.toString());
+    if (!session) {
+      session = await this.#unregistered(id, logon, conn);
+      if (!session) return;
+    }
+    const begin = beginStringOf(session.version);
+    if (logon.get(8) !== begin) {
+      this.#log.warn("Logon with a wrong BeginString; closing", {
+        session: id.toString(),
+        expected: begin,
+        received: logon.get(8),
+      });
+      conn.close("wrong BeginString");
+      return;
+    }
+    const allowed = session.settings.allowedSourceAddresses;
+    if (allowed.length > 0 && !allowed.includes(conn.remoteHost)) {
+      this.#log.warn("Logon from a source address not allowed; closing", {
+        session: id.toString(),
+        remote,
+      });
+      conn.close("source address not allowed");
+      return;
+    }
+    if (session.connected) {
+      this.#log.warn("second connection for a connected session; closing it", {
+        session: id.toString(),
+        remote,
+      });
+      conn.close("session already connected");
+      return;
+    }
+    this.#log.info("Logon routed to acceptor", { session: id.toString(), remote });
+    await session.acceptConnection(conn, framer, frame);
+  }
+
+  async #readFirstFrame(conn: Connection, framer: FixFramer): Promise<Uint8Array | undefined> {
+    const timeoutMs = 30_000;
+    const timer = this.#scheduler.setTimer(this.#clock.now() + timeoutMs, () => {
+      conn.close("Logon timeout");
+    });
+    try {
+      const it = conn[Symbol.asyncIterator]();
+      while (true) {
+        const f = framer.next();
+        if (f instanceof Uint8Array) return f;
+        if (f instanceof FixParseError) {
+          this.#log.warn("garbled bytes before Logon", { error: f.message });
+          continue;
+        }
+        const r = await it.next();
+        if (r.done) return undefined;
+        framer.push(r.value);
+      }
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  async #unregistered(
+    id: SessionId,
+    logon: FixMessage,
+    conn: Connection,
+  ): Promise<Session | undefined> {
+    if (!this.#settings.createUnregisteredAcceptorSession) {
+      this.#log.warn("Logon for an unregistered acceptor refused", {
+        session: id.toString(),
+        remote: conn.remoteAddr,
+      });
+      conn.close("unknown session");
+      return undefined;
+    }
+    const decide = this.#manager.onUnregisteredAcceptor;
+    const abort = new AbortController();
+    const timeoutMs = this.#settings.unregisteredAcceptorDecisionTimeoutMs;
+    let timer: { cancel(): void } | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.#scheduler.setTimer(this.#clock.now() + timeoutMs, () => {
+        const err = new Error(`SessionsManager did not decide within ${timeoutMs} ms`);
+        abort.abort(err);
+        reject(err);
+      });
+    });
+    timeout.catch(() => {});
+    let decision;
+    try {
+      decision = decide
+        ? await Promise.race([
+          Promise.resolve(decide({
+            sessionId: id,
+            beginString: logon.get(8) ?? "",
+            logon,
+            remoteAddress: conn.remoteAddr,
+          }, { signal: abort.signal })),
+          timeout,
+        ])
+        : { accept: true as const };
+    } catch (e) {
+      decision = { accept: false as const, reason: `${e instanceof Error ? e.message : e}` };
+    } finally {
+      timer?.cancel();
+    }
+    if (!decision.accept) {
+      this.#log.warn("unregistered acceptor refused by the SessionsManager", {
+        session: id.toString(),
+        reason: decision.reason,
+      });
+      conn.close(decision.reason);
+      return undefined;
+    }
+    const version = versionOfLogon(logon);
+    if (!version) {
+      conn.close("unsupported BeginString");
+      return undefined;
+    }
+    if (this.#sessions.has(id.toString())) {
+      conn.close("session exists but is not an acceptor");
+      return undefined;
+    }
+    const session = this.createSession(id, "", version, {
+      settings: decision.settings,
+      listener: decision.listener,
+    });
+    await session.connect();
+    this.#log.info("unregistered acceptor created", { session: id.toString() });
+    return session;
+  }
+
+  /**
+   * Logs out every established session gracefully, finalizes every session, closes listeners
+   * and the engine timer. Idempotent.
+   *
+   * @returns Resolves when everything is closed.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const l of this.#listeners) l.close();
+    await Promise.all([...this.#sessions.values()].map((s) => s.stopForEngine()));
+    await Promise.allSettled([...this.#accepting]);
+    this.#scheduler.close();
+  }
+
+  /** Same as `stop`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+function versionOfLogon(logon: FixMessage): FIXVersion | undefined {
+  const begin = logon.get(8);
+  if (begin === "FIXT.1.1") {
+    const v = applVerIdToVersion(logon.get(1137) ?? "9");
+    return v ? parseFixVersion(v) : undefined;
+  }
+  try {
+    return begin ? parseFixVersion(begin) : undefined;
+  } catch {
+    return undefined;
+  }
+}

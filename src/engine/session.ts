@@ -1,0 +1,498 @@
+/**
+ * The public session handle: connect as initiator or acceptor, send, observe, disconnect,
+ * reset, finalize.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import type { SessionSettings } from "../config/settings.ts";
+import type { Logger } from "../logger.ts";
+import type { FixMessage } from "../message/fix_message.ts";
+import type { FixFramer } from "../message/framer.ts";
+import type { SessionId } from "../session_id.ts";
+import type { SessionEvent, SessionState } from "../session/events.ts";
+import type { FixSession, SessionRole } from "../session/fix_session.ts";
+import type { SeqStore } from "../store.ts";
+import type { Connection, Endpoint, Transport } from "../transport.ts";
+import type { SessionListener } from "../sessions_manager.ts";
+import type { FIXVersion } from "./fix_version.ts";
+
+/** What a session needs from its engine. Internal. */
+export interface SessionContext {
+  clock: Clock;
+  logger: Logger;
+  transport: Transport;
+  openStore(id: SessionId): Promise<SeqStore>;
+  makeCore(
+    session: Session,
+    store: SeqStore,
+    role: SessionRole,
+    settings: SessionSettings,
+  ): Promise<FixSession>;
+  registerAcceptor(session: Session): Promise<void>;
+  forget(session: Session): void;
+}
+
+/** Options of an initiator's `connect`. */
+export interface InitiatorOptions {
+  /** A backup address to switch to when the primary fails. */
+  backup?: Endpoint;
+}
+
+/**
+ * One FIX session, created by `FixEngine.createSession`.
+ *
+ * @example
+ * ```ts ignore
+ * const session = engine.createSession(new SessionId("TEST1", "TEST2"), "FIX44", FIXVersion.FIX44);
+ * session.connect(30, "127.0.0.1", 8901);
+ * await session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+ * await session.put(order);
+ * await session.disconnect("end of day");
+ * await session.finalize();
+ * ```
+ */
+export class Session implements AsyncDisposable {
+  readonly #id: SessionId;
+  readonly #version: FIXVersion;
+  readonly #settings: SessionSettings;
+  readonly #ctx: SessionContext;
+  #listener: SessionListener;
+  #role: SessionRole | undefined;
+  #core: FixSession | undefined;
+  #store: SeqStore | undefined;
+  #ready: Promise<FixSession> | undefined;
+  #finalized = false;
+  #stopInitiator = false;
+  #initiatorLoop: Promise<void> | undefined;
+  #abort = new AbortController();
+  #wakeUp: (() => void) | undefined;
+
+  /**
+   * Creates a session handle; use `FixEngine.createSession`.
+   *
+   * @param id The session id.
+   * @param version The FIX version.
+   * @param settings Resolved settings.
+   * @param ctx Engine services.
+   * @param listener Application callbacks.
+   */
+  constructor(
+    id: SessionId,
+    version: FIXVersion,
+    settings: SessionSettings,
+    ctx: SessionContext,
+    listener: SessionListener = {},
+  ) {
+    this.#id = id;
+    this.#version = version;
+    this.#settings = settings;
+    this.#ctx = ctx;
+    this.#listener = listener;
+  }
+
+  /** The session id. */
+  get id(): SessionId {
+    return this.#id;
+  }
+
+  /** The FIX version. */
+  get version(): FIXVersion {
+    return this.#version;
+  }
+
+  /** The resolved settings (read-only view). */
+  get settings(): Readonly<SessionSettings> {
+    return this.#settings;
+  }
+
+  /** The application callbacks. */
+  get listener(): SessionListener {
+    return this.#listener;
+  }
+
+  /** Initiator, acceptor, or `undefined` before `connect`. */
+  get role(): SessionRole | undefined {
+    return this.#role;
+  }
+
+  /** The current state. */
+  get state(): SessionState {
+    return this.#core?.state ?? "initial";
+  }
+
+  /** The next outgoing MsgSeqNum (after `connect`), else `NaN`. */
+  get nextSenderSeqNum(): number {
+    return this.#core?.nextSenderSeqNum ?? Number.NaN;
+  }
+
+  /** The next expected inbound MsgSeqNum (after `connect`), else `NaN`. */
+  get nextTargetSeqNum(): number {
+    return this.#core?.nextTargetSeqNum ?? Number.NaN;
+  }
+
+  /** Whether `finalize` was called. */
+  get finalized(): boolean {
+    return this.#finalized;
+  }
+
+  /**
+   * Sets the application callbacks (before `connect`).
+   *
+   * @param listener The callbacks.
+   */
+  setListener(listener: SessionListener): void {
+    this.#assertUsable("set listener");
+    this.#listener = listener;
+  }
+
+  #assertUsable(action: string): void {
+    if (this.#finalized) {
+      throw new Error(`Cannot ${action}: session "${this.#id}" is finalized`);
+    }
+  }
+
+  #prepare(role: SessionRole): Promise<FixSession> {
+    if (this.#role !== undefined && this.#role !== role) {
+      throw new Error(`Cannot connect as ${role}: session "${this.#id}" is an ${this.#role}`);
+    }
+    this.#role = role;
+    this.#ready ??= (async () => {
+      this.#store = await this.#ctx.openStore(this.#id);
+      const core = await this.#ctx.makeCore(this, this.#store, role, this.#settings);
+      this.#core = core;
+      return core;
+    })();
+    return this.#ready;
+  }
+
+  /**
+   * Starts the session. With no arguments it registers an acceptor: the engine listens and links
+   * the counterparty's Logon to it. With a heartbeat interval, host and port it starts an
+   * initiator in the background: connect, Logon, wait for the confirming Logon, and reconnect
+   * after failures (`Reconnect.Interval`, `Reconnect.MaxTries`).
+   *
+   * @param heartbeatSeconds HeartBtInt(108) (initiators).
+   * @param host The counterparty's host (initiators).
+   * @param port The counterparty's port (initiators).
+   * @param options A backup address.
+   * @returns Resolves when the acceptor is listening, or at once for an initiator.
+   * @throws {Error} When finalized or already connected.
+   */
+  async connect(
+    heartbeatSeconds?: number,
+    host?: string,
+    port?: number,
+    options: InitiatorOptions = {},
+  ): Promise<void> {
+    this.#assertUsable("connect");
+    if (heartbeatSeconds === undefined) {
+      const core = await this.#prepare("acceptor");
+      if (
+        core.state === "initial" || core.state === "correctlyTerminated" ||
+        core.state === "nonGracefullyTerminated"
+      ) {
+        core.setState("waitingForLogon");
+      }
+      await this.#ctx.registerAcceptor(this);
+      return;
+    }
+    if (host === undefined || port === undefined) {
+      throw new TypeError("Cannot connect initiator: host and port are required");
+    }
+    if (this.#initiatorLoop) {
+      throw new Error(`Cannot connect: session "${this.#id}" is already connecting`);
+    }
+    const core = await this.#prepare("initiator");
+    core.setHeartbeatInterval(heartbeatSeconds);
+    this.#stopInitiator = false;
+    const primary = { host, port };
+    const backup = options.backup ??
+      (this.#settings.backupHost !== undefined && this.#settings.backupPort !== undefined
+        ? { host: this.#settings.backupHost, port: this.#settings.backupPort }
+        : undefined);
+    this.#initiatorLoop = this.#runInitiator(core, primary, backup).finally(() => {
+      this.#initiatorLoop = undefined;
+    });
+  }
+
+  async #runInitiator(core: FixSession, primary: Endpoint, backup?: Endpoint): Promise<void> {
+    const log = this.#ctx.logger;
+    const maxTries = this.#settings.reconnectMaxTries;
+    let failures = 0;
+    let useBackup = false;
+    core.setState("waitingForConnect");
+    while (!this.#stopInitiator && !this.#finalized) {
+      const endpoint = useBackup && backup ? backup : primary;
+      let conn: Connection | undefined;
+      try {
+        conn = await this.#ctx.transport.connect(endpoint, { signal: this.#abort.signal });
+      } catch (e) {
+        log.warn("initiator connect failed", {
+          session: this.#id.toString(),
+          endpoint: `${endpoint.host}:${endpoint.port}`,
+          error: `${e}`,
+        });
+      }
+      if (this.#stopInitiator || this.#finalized) {
+        conn?.close("session stopped");
+        break;
+      }
+      let established = false;
+      if (conn) {
+        await this.#resetIfTerminated(core);
+        const sub = core.events();
+        const watch = (async () => {
+          for await (const ev of sub) {
+            if (ev.type === "logon") {
+              established = true;
+              break;
+            }
+          }
+        })();
+        await core.attach(conn);
+        await sub.return?.();
+        await watch;
+        if (core.state === "correctlyTerminated") break;
+      }
+      if (established) failures = 0;
+      failures++;
+      if (backup) useBackup = !useBackup;
+      if (maxTries >= 0 && failures > maxTries) {
+        const reason = `gave up after ${failures} failed attempts`;
+        log.error("initiator gave up reconnecting", { session: this.#id.toString(), reason });
+        core.setState("nonGracefullyTerminated");
+        core.emitExternal({
+          type: "reconnectFailed",
+          atMs: this.#ctx.clock.now(),
+          attempts: failures,
+          reason,
+        });
+        break;
+      }
+      if (this.#stopInitiator || this.#finalized) break;
+      core.setState("reconnecting");
+      await this.#pause(this.#settings.reconnectIntervalMs);
+    }
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = this.#ctx.clock.setTimer(this.#ctx.clock.now() + ms, () => {
+        this.#wakeUp = undefined;
+        resolve();
+      });
+      this.#wakeUp = () => {
+        timer.cancel();
+        this.#wakeUp = undefined;
+        resolve();
+      };
+    });
+  }
+
+  async #resetIfTerminated(core: FixSession): Promise<void> {
+    const st = core.store.state;
+    if (st.correctlyTerminated && !this.#settings.intradayLogoutTolerance) {
+      this.#ctx.logger.info("fresh sequence numbers after a correct termination", {
+        session: this.#id.toString(),
+      });
+      await core.store.reset(this.#ctx.clock.now());
+    }
+  }
+
+  /**
+   * Links an accepted connection whose Logon was routed here. Internal: called by the engine.
+   *
+   * @param conn The connection.
+   * @param framer The framer that read the Logon, with anything buffered after it.
+   * @param logonFrame The Logon's bytes.
+   * @returns Resolves when the connection ends.
+   */
+  async acceptConnection(
+    conn: Connection,
+    framer: FixFramer,
+    logonFrame: Uint8Array,
+  ): Promise<void> {
+    const core = await this.#prepare("acceptor");
+    await this.#resetIfTerminated(core);
+    await core.attach(conn, { framer, firstFrames: [logonFrame] });
+    if (!this.#finalized && this.#role === "acceptor") core.setState("waitingForLogon");
+  }
+
+  /** Whether a connection is attached (acceptor routing refuses a second one). */
+  get connected(): boolean {
+    const s = this.state;
+    return s === "waitingForLogon" && this.#core?.hasConnection === true ||
+      s === "waitingForConfirmLogon" || s === "established" || s === "waitingForConfirmLogout";
+  }
+
+  /**
+   * Sends an application message, now if established, otherwise once established (late
+   * delivery), or rejects it by the `RejectMessageWhileNoConnection` rules.
+   *
+   * @param message The message.
+   * @returns Resolves when the message is persisted and handed to the connection.
+   * @throws {Error} When the session is finalized.
+   */
+  put(message: FixMessage): Promise<void> {
+    if (this.#finalized) {
+      return Promise.reject(
+        new Error(`Cannot send message: session "${this.#id}" is finalized`),
+      );
+    }
+    if (this.#core) return this.#core.put(message);
+    if (!this.#ready) this.#prepareLazily();
+    return this.#ready!.then((core) => core.put(message));
+  }
+
+  #prepareLazily(): void {
+    // put() before connect(): open the store so the message can be queued, role decided later.
+    this.#ready = (async () => {
+      this.#store = await this.#ctx.openStore(this.#id);
+      const core = await this.#ctx.makeCore(
+        this,
+        this.#store,
+        this.#role ?? "initiator",
+        this.#settings,
+      );
+      this.#core = core;
+      return core;
+    })();
+  }
+
+  /**
+   * Subscribes to the session's events (state changes, logon, logout, gaps, rejects...).
+   *
+   * @returns An async iterator of events from now on; ends when the session is finalized.
+   */
+  events(): AsyncIterableIterator<SessionEvent> {
+    this.#assertUsable("subscribe to events");
+    if (this.#core) return this.#core.events();
+    const ready = this.#ready ?? this.#prepare(this.#role ?? "initiator");
+    let inner: AsyncIterableIterator<SessionEvent> | undefined;
+    const it: AsyncIterableIterator<SessionEvent> = {
+      next: async () => {
+        inner ??= (await ready).events();
+        return inner.next();
+      },
+      return: async () => {
+        await inner?.return?.();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+
+  /**
+   * Waits until the session reaches a state.
+   *
+   * @param state The state, e.g. `"established"`.
+   * @param options Abort signal (use `AbortSignal.timeout`).
+   * @returns Resolves when reached.
+   * @throws The signal's reason when aborted.
+   */
+  async waitFor(state: SessionState, options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertUsable("wait");
+    if (state === "initial" && !this.#ready) return;
+    const core = this.#core ?? await (this.#ready ?? this.#prepare(this.#role ?? "initiator"));
+    await core.waitFor(state, options);
+  }
+
+  /**
+   * Logs out gracefully: sends Logout, waits for the answer (or `LogoutTimeFrame`), disconnects,
+   * and stops reconnecting. The session ends correctly terminated.
+   *
+   * @param reason Text(58) of the Logout.
+   * @returns Resolves when disconnected.
+   */
+  async disconnect(reason?: string): Promise<void> {
+    this.#assertUsable("disconnect");
+    this.#stopInitiator = true;
+    this.#wakeUp?.();
+    await this.#core?.logout(reason);
+    await this.#initiatorLoop;
+  }
+
+  /**
+   * Drops the connection without a Logout exchange and stops reconnecting. The session stays
+   * not correctly terminated: its sequence numbers continue on the next connect.
+   *
+   * @param reason Logged.
+   * @returns Resolves when disconnected.
+   */
+  async disconnectNonGracefully(reason = "disconnected non-gracefully"): Promise<void> {
+    this.#assertUsable("disconnect");
+    this.#stopInitiator = true;
+    this.#abort.abort(new Error(reason));
+    this.#abort = new AbortController();
+    this.#wakeUp?.();
+    this.#core?.dropConnection(reason);
+    await this.#initiatorLoop;
+  }
+
+  /**
+   * Drops the link (as if the network failed) without stopping an initiator's reconnects. For
+   * tests and operators.
+   *
+   * @param reason Logged.
+   */
+  dropConnection(reason = "connection dropped"): void {
+    this.#assertUsable("drop connection");
+    this.#core?.dropConnection(reason);
+  }
+
+  /**
+   * Resets both sequence numbers to 1 and clears the stored messages.
+   *
+   * @returns Resolves when the store is reset.
+   * @throws {Error} When connected or finalized.
+   */
+  async resetSeqNumLocal(): Promise<void> {
+    this.#assertUsable("reset sequence numbers");
+    const core = this.#core ?? await (this.#ready ?? this.#prepare(this.#role ?? "initiator"));
+    if (core.hasConnection) {
+      throw new Error(`Cannot reset sequence numbers: session "${this.#id}" is connected`);
+    }
+    await core.store.reset(this.#ctx.clock.now());
+  }
+
+  /**
+   * Releases the session: stops reconnecting, drops any connection, closes the store and ends
+   * event subscriptions. Call exactly once; any later use is an error.
+   *
+   * @returns Resolves when released.
+   * @throws {Error} When already finalized.
+   */
+  async finalize(): Promise<void> {
+    this.#assertUsable("finalize");
+    this.#finalized = true;
+    this.#stopInitiator = true;
+    this.#abort.abort(new Error("session finalized"));
+    this.#wakeUp?.();
+    const core = this.#core ?? (this.#ready ? await this.#ready.catch(() => undefined) : undefined);
+    core?.dropConnection("session finalized");
+    await this.#initiatorLoop;
+    await core?.idle();
+    core?.closeEvents();
+    await this.#store?.close();
+    this.#ctx.forget(this);
+  }
+
+  /** Finalizes unless already finalized. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#finalized) await this.finalize();
+  }
+
+  /**
+   * Graceful logout if established, used by `FixEngine.stop`. Internal.
+   *
+   * @returns Resolves when disconnected.
+   */
+  async stopForEngine(): Promise<void> {
+    if (this.#finalized) return;
+    if (this.state === "established") await this.disconnect("engine stopping");
+    await this.finalize();
+  }
+}

@@ -1,0 +1,270 @@
+import assert from "node:assert/strict";
+import { FixEngine } from "../../src/engine/fix_engine.ts";
+import { FIXVersion } from "../../src/engine/fix_version.ts";
+import type { Session } from "../../src/engine/session.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { SessionId } from "../../src/session_id.ts";
+import type { SessionsManager } from "../../src/sessions_manager.ts";
+import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { MemoryTransport } from "../../src/testing.ts";
+import type { SessionEvent } from "../../src/session/events.ts";
+
+const timeout = () => ({ signal: AbortSignal.timeout(5000) });
+
+interface Pair {
+  transport: MemoryTransport;
+  acceptorEngine: FixEngine;
+  initiatorEngine: FixEngine;
+  acceptor: Session;
+  initiator: Session;
+  port: number;
+  received: FixMessage[];
+  close(): Promise<void>;
+}
+
+async function pair(
+  opts: {
+    acceptorConfig?: Record<string, string | number | boolean>;
+    initiatorConfig?: Record<string, string | number | boolean>;
+    manager?: SessionsManager;
+    registerAcceptor?: boolean;
+    version?: FIXVersion;
+  } = {},
+): Promise<Pair> {
+  const transport = new MemoryTransport();
+  const acceptorEngine = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", ...opts.acceptorConfig },
+    sessionsManager: opts.manager,
+  });
+  const initiatorEngine = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { "Reconnect.Interval": 10, ...opts.initiatorConfig },
+  });
+  const version = opts.version ?? FIXVersion.FIX44;
+  const received: FixMessage[] = [];
+  let acceptor: Session | undefined;
+  if (opts.registerAcceptor !== false) {
+    acceptor = acceptorEngine.createSession(new SessionId("ACC", "INI"), "", version);
+    acceptor.setListener({
+      onMessage: async (m) => {
+        received.push(m);
+        await acceptor!.put(
+          new FixMessage("8").set(11, m.get(11)!).set(37, "o").set(17, "e")
+            .set(150, "0").set(39, "0").set(55, "X").set(54, "1").set(151, 0).set(14, 0).set(6, 0),
+        );
+      },
+    });
+    await acceptor.connect();
+  } else {
+    await acceptorEngine.start();
+  }
+  const port = acceptorEngine.listenAddresses[0].port;
+  const initiator = initiatorEngine.createSession(new SessionId("INI", "ACC"), "", version);
+  return {
+    transport,
+    acceptorEngine,
+    initiatorEngine,
+    acceptor: acceptor!,
+    initiator,
+    port,
+    received,
+    close: async () => {
+      await initiatorEngine.stop();
+      await acceptorEngine.stop();
+    },
+  };
+}
+
+function order(id: string): FixMessage {
+  return new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1")
+    .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "1");
+}
+
+function collect(s: Session): SessionEvent[] {
+  const out: SessionEvent[] = [];
+  const l = s.listener;
+  s.setListener({ ...l, onEvent: (e) => out.push(e) });
+  return out;
+}
+
+Deno.test("engine: initiator and acceptor log on and exchange orders", async () => {
+  const p = await pair();
+  const reports: string[] = [];
+  p.initiator.setListener({ onMessage: (m) => void reports.push(m.get(11)!) });
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  await Promise.all(["a", "b", "c"].map((id) => p.initiator.put(order(id))));
+  while (reports.length < 3) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(reports, ["a", "b", "c"]);
+  assert.deepEqual(p.received.map((m) => m.get(11)), ["a", "b", "c"]);
+  await p.close();
+});
+
+Deno.test("engine: creating a second session with the same id is an error", async () => {
+  const engine = new FixEngine({
+    transport: new MemoryTransport(),
+    storeFactory: new MemorySeqStoreFactory(),
+  });
+  engine.createSession(new SessionId("A", "B"), "FIX44", FIXVersion.FIX44);
+  assert.throws(
+    () => engine.createSession(new SessionId("A", "B"), "FIX44", FIXVersion.FIX44),
+    /Cannot create session: session "A->B" already exists/,
+  );
+  await engine.stop();
+});
+
+Deno.test("engine: finalize twice and use after finalize are errors", async () => {
+  const engine = new FixEngine({
+    transport: new MemoryTransport(),
+    storeFactory: new MemorySeqStoreFactory(),
+  });
+  const s = engine.createSession(new SessionId("A", "B"), "FIX44", FIXVersion.FIX44);
+  await s.finalize();
+  await assert.rejects(s.finalize(), /Cannot finalize: session "A->B" is finalized/);
+  await assert.rejects(s.put(order("x")), /Cannot send message: session "A->B" is finalized/);
+  assert.equal(engine.getSession(new SessionId("A", "B")), undefined);
+  await engine.stop();
+});
+
+Deno.test("engine: the initiator reconnects after a drop and the gap is resent", async () => {
+  const p = await pair();
+  const reports: string[] = [];
+  p.initiator.setListener({ onMessage: (m) => void reports.push(m.get(11)!) });
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  await p.initiator.put(order("a"));
+  while (reports.length < 1) await new Promise((r) => setTimeout(r, 1));
+  p.acceptor.dropConnection("test drop");
+  await p.initiator.waitFor("reconnecting", timeout());
+  // Sent while the link is down: delivered late, once established again.
+  const late = p.initiator.put(order("b"));
+  await p.initiator.waitFor("established", timeout());
+  await late;
+  while (reports.length < 2) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(p.received.map((m) => m.get(11)), ["a", "b"]);
+  assert.deepEqual(reports, ["a", "b"]);
+  assert.equal(p.acceptor.state, "established");
+  await p.close();
+});
+
+Deno.test("engine: the initiator gives up after Reconnect.MaxTries", async () => {
+  const transport = new MemoryTransport();
+  const engine = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { "Reconnect.MaxTries": 2, "Reconnect.Interval": 1 },
+  });
+  const s = engine.createSession(new SessionId("INI", "ACC"), "FIX44", FIXVersion.FIX44);
+  const events = collect(s);
+  await s.connect(30, "127.0.0.1", 9);
+  await s.waitFor("nonGracefullyTerminated", timeout());
+  const failed = events.find((e) => e.type === "reconnectFailed");
+  assert.ok(failed && failed.type === "reconnectFailed");
+  assert.equal(failed.attempts, 3);
+  await engine.stop();
+});
+
+Deno.test("engine: an acceptor waits for Logon again after a drop and continues numbers", async () => {
+  const p = await pair();
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  await p.initiator.put(order("a"));
+  while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+  const seqBefore = p.acceptor.nextTargetSeqNum;
+  p.initiator.dropConnection("test drop");
+  await p.acceptor.waitFor("waitingForLogon", timeout());
+  await p.initiator.waitFor("established", timeout());
+  await p.acceptor.waitFor("established", timeout());
+  assert.equal(p.acceptor.nextTargetSeqNum, seqBefore + 1); // the new Logon
+  await p.close();
+});
+
+Deno.test("engine: a wrong password is refused and the store is untouched", async () => {
+  const p = await pair({
+    acceptorConfig: { "Session.ACC/INI.Password": "right" },
+    initiatorConfig: { Password: "wrong", "Reconnect.MaxTries": 0 },
+  });
+  const events = collect(p.initiator);
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("nonGracefullyTerminated", timeout());
+  const logout = events.find((e) => e.type === "disconnected");
+  assert.ok(logout);
+  assert.equal(p.acceptor.nextSenderSeqNum, 1);
+  assert.equal(p.acceptor.nextTargetSeqNum, 1);
+  await p.close();
+});
+
+Deno.test("engine: unknown CompIDs are refused when unregistered acceptors are disabled", async () => {
+  const p = await pair({ registerAcceptor: false, initiatorConfig: { "Reconnect.MaxTries": 0 } });
+  const events = collect(p.initiator);
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("nonGracefullyTerminated", timeout());
+  assert.ok(events.some((e) => e.type === "disconnected"));
+  assert.equal(p.acceptorEngine.sessions.length, 0);
+  await p.close();
+});
+
+Deno.test("engine: a custom SessionsManager refuses or accepts unregistered acceptors", async () => {
+  const asked: string[] = [];
+  const manager: SessionsManager = {
+    onUnregisteredAcceptor: async ({ sessionId }) => {
+      asked.push(sessionId.toString());
+      await Promise.resolve();
+      return sessionId.target === "INI"
+        ? { accept: true }
+        : { accept: false, reason: "unknown counterparty" };
+    },
+  };
+  const p = await pair({
+    registerAcceptor: false,
+    manager,
+    acceptorConfig: { CreateUnregisteredAcceptorSession: true },
+    initiatorConfig: { "Reconnect.MaxTries": 0 },
+  });
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  assert.deepEqual(asked, ["ACC->INI"]);
+  assert.equal(p.acceptorEngine.sessions.length, 1);
+  const other = p.initiatorEngine.createSession(
+    new SessionId("STRANGER", "ACC"),
+    "",
+    FIXVersion.FIX44,
+  );
+  await other.connect(30, "127.0.0.1", p.port);
+  await other.waitFor("nonGracefullyTerminated", timeout());
+  assert.deepEqual(asked, ["ACC->INI", "ACC->STRANGER"]);
+  assert.equal(p.acceptorEngine.sessions.length, 1);
+  await p.close();
+});
+
+Deno.test("engine: graceful disconnect ends correctly terminated; next start uses fresh numbers", async () => {
+  const p = await pair();
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  await p.initiator.put(order("a"));
+  while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+  await p.initiator.disconnect("bye");
+  assert.equal(p.initiator.state, "correctlyTerminated");
+  await p.acceptor.waitFor("waitingForLogon", timeout());
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  assert.equal(p.initiator.nextSenderSeqNum, 2);
+  assert.equal(p.acceptor.nextTargetSeqNum, 2);
+  await p.close();
+});
+
+Deno.test("engine: resetSeqNumLocal resets a disconnected session", async () => {
+  const p = await pair();
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  await p.initiator.put(order("a"));
+  await p.initiator.disconnectNonGracefully("test");
+  assert.equal(p.initiator.nextSenderSeqNum, 3);
+  await p.initiator.resetSeqNumLocal();
+  assert.equal(p.initiator.nextSenderSeqNum, 1);
+  assert.equal(p.initiator.nextTargetSeqNum, 1);
+  await p.close();
+});
