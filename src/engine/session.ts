@@ -158,12 +158,7 @@ export class Session implements AsyncDisposable {
       throw new Error(`Cannot connect as ${role}: session "${this.#id}" is an ${this.#role}`);
     }
     this.#role = role;
-    this.#ready ??= (async () => {
-      this.#store = await this.#ctx.openStore(this.#id);
-      const core = await this.#ctx.makeCore(this, this.#store, role, this.#settings);
-      this.#core = core;
-      return core;
-    })();
+    this.#ready ??= this.#open(role);
     return this.#ready;
   }
 
@@ -347,18 +342,23 @@ export class Session implements AsyncDisposable {
   }
 
   #prepareLazily(): void {
-    // put() before connect(): open the store so the message can be queued, role decided later.
-    this.#ready = (async () => {
+    // put() before connect(): open the store so the message can be queued.
+    this.#ready = this.#open(this.#role ?? "initiator");
+  }
+
+  /** Opens the store and builds the core; a failure (store owned elsewhere) can be retried. */
+  async #open(role: SessionRole): Promise<FixSession> {
+    try {
       this.#store = await this.#ctx.openStore(this.#id);
-      const core = await this.#ctx.makeCore(
-        this,
-        this.#store,
-        this.#role ?? "initiator",
-        this.#settings,
-      );
+      const core = await this.#ctx.makeCore(this, this.#store, role, this.#settings);
       this.#core = core;
       return core;
-    })();
+    } catch (e) {
+      this.#ready = undefined;
+      await this.#store?.close().catch(() => {});
+      this.#store = undefined;
+      throw e;
+    }
   }
 
   /**
