@@ -317,6 +317,22 @@ export class Dictionary {
         if (len !== undefined && this.#fields.get(len)?.type === "LENGTH") out.set(len, f.tag);
       }
     }
+    // Pairs by position: a LENGTH field right before a DATA field in any layout.
+    const isData = (t: number) => {
+      const type = this.#fields.get(t)?.type;
+      return type === "DATA" || type === "XMLDATA";
+    };
+    const walk = (tags: readonly number[], groups: ReadonlyMap<number, GroupLayout>) => {
+      for (let i = 0; i + 1 < tags.length; i++) {
+        if (this.#fields.get(tags[i])?.type === "LENGTH" && isData(tags[i + 1])) {
+          out.set(tags[i], tags[i + 1]);
+        }
+      }
+      for (const g of groups.values()) walk(g.memberTags, g.nested);
+    };
+    walk(this.header.memberTags, this.header.groups);
+    walk(this.trailer.memberTags, this.trailer.groups);
+    for (const m of this.#messages.values()) walk(m.memberTags, m.groups);
     if (this.#fields.has(93) && this.#fields.has(89)) out.set(93, 89);
     if (this.#fields.has(95) && this.#fields.has(96)) out.set(95, 96);
     this.#dataFields = out;

@@ -90,6 +90,7 @@ export const DEFAULT_DATA_FIELDS: ReadonlyMap<number, number> = new Map([
   [41710, 41711],
   [41806, 41807],
   [41811, 41812],
+  [41873, 41874],
   [41969, 41970],
   [42025, 42026],
   [42171, 42172],

@@ -156,3 +156,17 @@ Deno.test("broken dictionaries get errors naming the file, line and problem", ()
     });
   }
 });
+
+Deno.test("the encoder's header tags are exactly the union of every dictionary's header", async () => {
+  const { isHeaderTag } = await import("../../src/message/encoder.ts");
+  const union = new Set<number>();
+  for (const v of ALL) {
+    const d = await loadDictionary(v);
+    for (const t of d.header.memberTags) union.add(t);
+    for (const g of d.header.groups.values()) for (const t of g.allTags) union.add(t);
+  }
+  for (const t of union) assert.ok(isHeaderTag(t), `${t} is a header tag`);
+  for (let t = 1; t < 2000; t++) {
+    if (isHeaderTag(t)) assert.ok(union.has(t), `${t} is not a header tag`);
+  }
+});
