@@ -79,6 +79,7 @@ export class FixEngine implements AsyncDisposable {
   readonly #acceptors = new Map<string, Session>();
   readonly #listeners: Listener[] = [];
   readonly #accepting = new Set<Promise<void>>();
+  readonly #acceptLoops: Promise<void>[] = [];
   readonly #dictionaries = new Map<string, Promise<Dictionary>>();
   #listening: Promise<void> | undefined;
   #stopped = false;
@@ -276,7 +277,7 @@ export class FixEngine implements AsyncDisposable {
         });
         this.#listeners.push(listener);
         this.#log.info("listening", { host: listener.addr.host, port: listener.addr.port });
-        this.#acceptLoop(listener);
+        this.#acceptLoops.push(this.#acceptLoop(listener));
       }
     })();
     return this.#listening;
@@ -473,6 +474,9 @@ export class FixEngine implements AsyncDisposable {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const l of this.#listeners) l.close();
+    await this.#listening?.catch(() => {});
+    for (const l of this.#listeners) l.close();
+    await Promise.all(this.#acceptLoops);
     await Promise.all([...this.#sessions.values()].map((s) => s.stopForEngine()));
     await Promise.allSettled([...this.#accepting]);
     this.#scheduler.close();

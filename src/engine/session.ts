@@ -293,6 +293,7 @@ export class Session implements AsyncDisposable {
         session: this.#id.toString(),
       });
       await core.store.reset(this.#ctx.clock.now());
+      core.announceResetOnNextLogon();
     }
   }
 

@@ -169,6 +169,7 @@ export class FixSession {
   #duplicateResendCount = 0;
   #logonCount = 0;
   #sentResetFlag = false;
+  #announceReset = false;
   #logoutText: string | undefined;
   #weStartedLogout = false;
   #authenticated = false;
@@ -330,6 +331,14 @@ export class FixSession {
     this.#emit(event);
   }
 
+  /**
+   * Makes the next Logon (initiators) carry ResetSeqNumFlag(141)=Y, so the counterparty resets
+   * too. The engine calls it after starting fresh numbers following a correct termination.
+   */
+  announceResetOnNextLogon(): void {
+    this.#announceReset = true;
+  }
+
   /** Whether a connection is attached. */
   get hasConnection(): boolean {
     return this.#conn !== undefined;
@@ -416,9 +425,10 @@ export class FixSession {
     if (reset) {
       await this.#resetSequences();
       if (this.#conn !== conn) return;
-      logon.set(141, "Y");
     }
-    this.#sentResetFlag = reset;
+    if (reset || this.#announceReset) logon.set(141, "Y");
+    this.#announceReset = false;
+    this.#sentResetFlag = reset || logon.get(141) === "Y";
     this.#addCredentials(logon);
     if (this.#begin === "FIXT.1.1") logon.set(1137, this.#s.defaultApplVerId);
     if (this.#s.enableNextExpectedMsgSeqNum && this.#verNum >= 44) {
@@ -750,6 +760,17 @@ export class FixSession {
     const msgType = msg.msgType;
     const awaitingLogon = this.#state === "waitingForLogon" ||
       this.#state === "waitingForConfirmLogon";
+    if (this.#state === "waitingForConfirmLogon" && msgType === "5") {
+      const text = msg.get(58);
+      this.#log.warn("Logon rejected by the counterparty", {
+        session: this.#id.toString(),
+        text,
+      });
+      this.#emit({ type: "logout", atMs: this.#clock.now(), text, initiatedByUs: false });
+      this.#closeReason ??= `Logon rejected${text ? `: ${text}` : ""}`;
+      this.disconnect(this.#closeReason);
+      return undefined;
+    }
     if (awaitingLogon && msgType !== "A") {
       this.#log.warn("first message is not a Logon; disconnecting", {
         session: this.#id.toString(),

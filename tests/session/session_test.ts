@@ -284,3 +284,14 @@ Deno.test("messages put in one turn go out in one write, persisted first", async
   assert.deepEqual(stored, [2, 3, 4]);
   await h.close();
 });
+
+Deno.test("initiator reports a Logout answering its Logon as a rejected logon", async () => {
+  const h = await harness({ role: "initiator" });
+  h.peer.take();
+  await h.peer.send("5", [[58, "Invalid password"]]);
+  await h.settle();
+  assert.equal(await h.done, "Logon rejected: Invalid password");
+  const logout = h.events.find((e) => e.type === "logout");
+  assert.ok(logout && logout.type === "logout" && logout.text === "Invalid password");
+  await h.close();
+});

@@ -1,0 +1,399 @@
+// Interoperability with QuickFIX C++ (Debian's libquickfix) as a real counterparty, in both
+// directions, for FIX.4.2, FIX.4.4 and FIXT.1.1 (FIX.5.0 SP2). Run: deno task test:interop
+import assert from "node:assert/strict";
+import { TlsTransport } from "../../adapters/tls.ts";
+import { FixEngine } from "../../src/engine/fix_engine.ts";
+import { FIXVersion } from "../../src/engine/fix_version.ts";
+import type { Session } from "../../src/engine/session.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { SessionId } from "../../src/session_id.ts";
+import type { SessionEvent } from "../../src/session/events.ts";
+import type { Transport } from "../../src/transport.ts";
+import { freePort, type PeerEvent, QuickFixPeer } from "./peer_process.ts";
+
+const VERSIONS = [
+  ["FIX.4.2", FIXVersion.FIX42],
+  ["FIX.4.4", FIXVersion.FIX44],
+  ["FIXT.1.1", FIXVersion.FIX50SP2],
+] as const;
+type Begin = typeof VERSIONS[number][0];
+
+const fixtures = new URL("../fixtures/tls/", import.meta.url).pathname;
+
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const signal = AbortSignal.timeout(ms);
+  while (!cond()) {
+    if (signal.aborted) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function order(id: string): FixMessage {
+  return new FixMessage("D").set(11, id).set(21, "1").set(55, "EUR/USD").set(54, "1")
+    .setUtcTimestamp(60, Date.now()).set(38, 100).set(40, "1");
+}
+
+function report(o: FixMessage, n: number): FixMessage {
+  return new FixMessage("8").set(37, `O-${o.get(11)}`).set(17, `E-${n}`).set(11, o.get(11)!)
+    .set(20, "0").set(150, "0").set(39, "0").set(55, o.get(55) ?? "X").set(54, "1")
+    .set(151, o.get(38) ?? "0").set(14, "0").set(6, "0");
+}
+
+interface Side {
+  engine: FixEngine;
+  session: Session;
+  received: FixMessage[];
+  events: SessionEvent[];
+  port: number;
+}
+
+/** fixwire as acceptor FW, answering orders from QF. */
+async function fixwireAcceptor(
+  dir: string,
+  version: FIXVersion,
+  opts: {
+    config?: Record<string, string | number | boolean>;
+    transport?: Transport;
+    port?: number;
+  } = {},
+): Promise<Side> {
+  const port = opts.port ?? freePort();
+  const engine = new FixEngine({
+    transport: opts.transport,
+    config: { ListenPort: port, ListenAddress: "127.0.0.1", LogDirectory: dir, ...opts.config },
+  });
+  const received: FixMessage[] = [];
+  const events: SessionEvent[] = [];
+  const session = engine.createSession(new SessionId("FW", "QF"), "", version);
+  let n = 0;
+  // Messages from QF in FIX.4.2 carry ExecTransType; harmless in later versions' reports.
+  session.setListener({
+    onMessage: (m) => {
+      received.push(m);
+      if (m.msgType === "D") {
+        const r = report(m, ++n);
+        if (version !== FIXVersion.FIX42) r.remove(20);
+        session.put(r);
+      }
+    },
+    onEvent: (e) => void events.push(e),
+  });
+  await session.connect();
+  return { engine, session, received, events, port };
+}
+
+/** fixwire as initiator FW connecting to QF. */
+function fixwireInitiator(
+  dir: string,
+  version: FIXVersion,
+  port: number,
+  opts: { config?: Record<string, string | number | boolean>; transport?: Transport; hb?: number } =
+    {},
+): Side {
+  const engine = new FixEngine({
+    transport: opts.transport,
+    config: {
+      LogDirectory: dir,
+      "Reconnect.Interval": 200,
+      "Reconnect.MaxTries": 50,
+      ...opts.config,
+    },
+  });
+  const received: FixMessage[] = [];
+  const events: SessionEvent[] = [];
+  const session = engine.createSession(new SessionId("FW", "QF"), "", version);
+  session.setListener({
+    onMessage: (m) => void received.push(m),
+    onEvent: (e) => void events.push(e),
+  });
+  session.connect(opts.hb ?? 30, "127.0.0.1", port);
+  return { engine, session, received, events, port };
+}
+
+const isAppIn = (type: string) => (e: PeerEvent) => e.ev === "app_in" && e.type === type;
+
+for (const [begin, version] of VERSIONS) {
+  Deno.test(`interop ${begin}: fixwire initiator, QuickFIX acceptor`, async (t) => {
+    const dir = await Deno.makeTempDir();
+    const port = freePort();
+    const qf = new QuickFixPeer({
+      role: "acceptor",
+      beginString: begin as Begin,
+      senderCompId: "QF",
+      targetCompId: "FW",
+      port,
+      dir: `${dir}/qf`,
+    });
+    await qf.start();
+    let fw = fixwireInitiator(`${dir}/fw`, version, port);
+    try {
+      await t.step("logon, 10,000 orders answered in order, checked on arrival", async () => {
+        await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+        await qf.waitFor((e) => e.ev === "logon");
+        for (let i = 1; i <= 10_000; i++) fw.session.put(order(`f${i}`));
+        await until(() => fw.received.length >= 10_000, "10,000 execution reports");
+        const ids = fw.received.map((m) => m.get(11));
+        assert.deepEqual(ids, Array.from({ length: 10_000 }, (_, i) => `f${i + 1}`));
+        const qfIds = qf.events.filter(isAppIn("D")).map((e) => e.clordid);
+        assert.deepEqual(qfIds, ids);
+      });
+
+      await t.step(
+        "QuickFIX killed mid-flow and restarted: gap resent, every order exactly once",
+        async () => {
+          const before = qf.events.filter(isAppIn("D")).length;
+          for (let i = 1; i <= 3000; i++) fw.session.put(order(`k${i}`));
+          await qf.waitForCount(isAppIn("D"), before + 500);
+          await qf.kill();
+          await fw.session.waitFor("reconnecting", { signal: AbortSignal.timeout(10_000) });
+          const restartAt = qf.events.length;
+          await qf.start();
+          await qf.waitFor((e) => e.ev === "logon", 20_000, restartAt);
+          await until(
+            () =>
+              fw.received.filter((m) => m.get(11)!.startsWith("k")).length >= 3000 ||
+              new Set(qf.events.filter(isAppIn("D")).map((e) => e.clordid)).size >= 13_000,
+            "every order after the restart",
+          );
+          await until(
+            () => new Set(qf.events.filter(isAppIn("D")).map((e) => e.clordid)).size >= 13_000,
+            "QuickFIX to see every order",
+          );
+          const seen = new Map<string, PeerEvent[]>();
+          for (const e of qf.events.filter(isAppIn("D"))) {
+            seen.set(e.clordid!, [...(seen.get(e.clordid!) ?? []), e]);
+          }
+          for (let i = 1; i <= 3000; i++) assert.ok(seen.has(`k${i}`), `k${i} lost`);
+          for (const [id, es] of seen) {
+            // A repeat can only be a resend the peer could not know it had processed.
+            if (es.length > 1) assert.ok(es.slice(1).every((e) => e.possdup), `${id} duplicated`);
+          }
+          assert.ok(
+            qf.events.slice(restartAt).some((e) => e.ev === "admin_out" && e.type === "2") ||
+              qf.events.slice(restartAt).some((e) => e.ev === "app_in" && e.possdup),
+            "the gap was requested and resent with PossDupFlag",
+          );
+          // fixwire delivered every QuickFIX message exactly once (by MsgSeqNum), and every order
+          // got its report. (QuickFIX itself may answer an order twice: it cannot know it had
+          // processed a resent order whose inbound number it had not persisted before the kill.)
+          const seqs = fw.received.map((m) => m.get(34)!);
+          assert.equal(new Set(seqs).size, seqs.length, "a message was delivered twice");
+          await until(
+            () =>
+              new Set(fw.received.map((m) => m.get(11)!).filter((id) => id[0] === "k")).size ===
+                3000,
+            "a report for every order",
+          );
+        },
+      );
+
+      await t.step(
+        "heartbeats and TestRequest with HeartBtInt 1 s over a quiet period",
+        async () => {
+          await fw.session.disconnect("switch to 1 s heartbeats");
+          await qf.waitFor((e) => e.ev === "logout");
+          const from = qf.events.length;
+          fw.session.connect(1, "127.0.0.1", port);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          await qf.waitFor((e) => e.ev === "admin_in" && e.type === "0", 5_000, from);
+          await qf.waitFor((e) => e.ev === "admin_out" && e.type === "0", 5_000, from);
+          await new Promise((r) => setTimeout(r, 2500));
+          assert.equal(fw.session.state, "established");
+          assert.ok(
+            qf.events.slice(from).filter((e) => e.ev === "admin_in" && e.type === "0").length >= 2,
+          );
+        },
+      );
+
+      await t.step("fixwire stopped non-gracefully and restarted from its file store", async () => {
+        const seqBefore = fw.session.nextSenderSeqNum;
+        await fw.session.disconnectNonGracefully("simulated crash");
+        await fw.engine.stop();
+        fw = fixwireInitiator(`${dir}/fw`, version, port);
+        await fw.session.waitFor("established", { signal: AbortSignal.timeout(20_000) });
+        assert.ok(fw.session.nextSenderSeqNum > seqBefore, "sequence numbers continued");
+        fw.session.put(order("after-restart"));
+        await until(
+          () => fw.received.some((m) => m.get(11) === "after-restart"),
+          "report after restart",
+        );
+      });
+
+      await t.step("ResetSeqNumFlag at logon resets both sides", async () => {
+        await fw.session.disconnect("reset next");
+        await fw.engine.stop();
+        const from = qf.events.length;
+        fw = fixwireInitiator(`${dir}/fw`, version, port, {
+          config: { ForceSeqNumReset: "always" },
+        });
+        await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+        const logon = await qf.waitFor((e) => e.ev === "admin_out" && e.type === "A", 5000, from);
+        assert.equal(logon.seq, 1);
+        assert.equal(logon.reset, "Y");
+        assert.equal(fw.session.nextTargetSeqNum, 2);
+      });
+
+      await t.step("logout on both sides", async () => {
+        const from = qf.events.length;
+        await fw.session.disconnect("done");
+        assert.equal(fw.session.state, "correctlyTerminated");
+        await qf.waitFor((e) => e.ev === "logout", 5000, from);
+      });
+    } finally {
+      await fw.engine.stop();
+      await qf.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`interop ${begin}: QuickFIX initiator, fixwire acceptor`, async (t) => {
+    const dir = await Deno.makeTempDir();
+    let fw = await fixwireAcceptor(`${dir}/fw`, version);
+    const port = fw.port;
+    const qf = new QuickFixPeer({
+      role: "initiator",
+      beginString: begin as Begin,
+      senderCompId: "QF",
+      targetCompId: "FW",
+      port,
+      dir: `${dir}/qf`,
+    });
+    try {
+      await qf.start();
+      await t.step("logon, 10,000 orders answered in order, checked on arrival", async () => {
+        await qf.waitFor((e) => e.ev === "logon");
+        await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+        await qf.send("orders 10000 q");
+        await qf.waitForCount(isAppIn("8"), 10_000);
+        const expected = Array.from({ length: 10_000 }, (_, i) => `q${i + 1}`);
+        assert.deepEqual(fw.received.map((m) => m.get(11)), expected);
+        assert.deepEqual(qf.events.filter(isAppIn("8")).map((e) => e.clordid), expected);
+      });
+
+      await t.step(
+        "fixwire stopped non-gracefully mid-flow and restarted: nothing lost",
+        async () => {
+          await qf.send("orders 3000 r");
+          await until(() => fw.received.length >= 10_500, "some of the burst");
+          await fw.session.disconnectNonGracefully("simulated crash");
+          await fw.engine.stop();
+          const kept = fw.received;
+          fw = await fixwireAcceptor(`${dir}/fw`, version, { port });
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(20_000) });
+          await until(
+            () => new Set([...kept, ...fw.received].map((m) => m.get(11))).size >= 13_000,
+            "every order across the restart",
+          );
+          const all = [...kept, ...fw.received].map((m) => m.get(11)!);
+          for (let i = 1; i <= 3000; i++) assert.ok(all.includes(`r${i}`), `r${i} lost`);
+          const again = fw.received.filter((m) => kept.some((k) => k.get(11) === m.get(11)));
+          assert.ok(again.every((m) => m.get(43) === "Y"), "repeats only as PossDup resends");
+          await qf.waitForCount((e) => isAppIn("8")(e) && e.clordid!.startsWith("r"), 3000);
+        },
+      );
+
+      await t.step("a wrong password is refused with a Logout the peer sees", async () => {
+        await fw.engine.stop();
+        fw = await fixwireAcceptor(`${dir}/fw2`, version, {
+          port,
+          config: { "Session.FW/QF.Password": "right" },
+        });
+        const from = qf.events.length;
+        await qf.stop();
+        const bad = new QuickFixPeer({ ...qf.config, dir: `${dir}/qf-bad` }, [
+          "--password",
+          "wrong",
+        ]);
+        await bad.start();
+        const logout = await bad.waitFor((e) => e.ev === "admin_in" && e.type === "5", 15_000);
+        assert.match(logout.text ?? "", /Invalid username or password/);
+        assert.equal(fw.session.nextTargetSeqNum, 1, "the store was not touched");
+        await bad.stop();
+        void from;
+      });
+
+      await t.step("unknown CompIDs are refused: no logon ever happens", async () => {
+        const stranger = new QuickFixPeer({
+          ...qf.config,
+          senderCompId: "STRANGER",
+          dir: `${dir}/qf-stranger`,
+        });
+        await stranger.start();
+        await new Promise((r) => setTimeout(r, 2500));
+        assert.ok(stranger.events.some((e) => e.ev === "admin_out" && e.type === "A"));
+        assert.ok(!stranger.events.some((e) => e.ev === "logon"));
+        assert.equal(fw.engine.sessions.length, 1);
+        await stranger.stop();
+      });
+    } finally {
+      await fw.engine.stop();
+      await qf.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("interop TLS: fixwire initiator over TLS to a QuickFIX SSL acceptor", async () => {
+  const dir = await Deno.makeTempDir();
+  const port = freePort();
+  const qf = new QuickFixPeer({
+    role: "acceptor",
+    beginString: "FIX.4.4",
+    senderCompId: "QF",
+    targetCompId: "FW",
+    port,
+    dir: `${dir}/qf`,
+    ssl: { cert: `${fixtures}server.pem`, key: `${fixtures}server.key` },
+  });
+  await qf.start();
+  const fw = fixwireInitiator(`${dir}/fw`, FIXVersion.FIX44, port, {
+    transport: new TlsTransport({
+      caCerts: [Deno.readTextFileSync(`${fixtures}ca.pem`)],
+      hostname: "localhost",
+    }),
+  });
+  try {
+    await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+    for (let i = 1; i <= 100; i++) fw.session.put(order(`t${i}`));
+    await until(() => fw.received.length >= 100, "100 reports over TLS");
+    assert.deepEqual(
+      fw.received.map((m) => m.get(11)),
+      Array.from({ length: 100 }, (_, i) => `t${i + 1}`),
+    );
+    await fw.session.disconnect("done");
+  } finally {
+    await fw.engine.stop();
+    await qf.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("interop TLS: QuickFIX SSL initiator to a fixwire TLS acceptor", async () => {
+  const dir = await Deno.makeTempDir();
+  const fw = await fixwireAcceptor(`${dir}/fw`, FIXVersion.FIX44, {
+    transport: new TlsTransport({
+      cert: Deno.readTextFileSync(`${fixtures}server.pem`),
+      key: Deno.readTextFileSync(`${fixtures}server.key`),
+    }),
+  });
+  const qf = new QuickFixPeer({
+    role: "initiator",
+    beginString: "FIX.4.4",
+    senderCompId: "QF",
+    targetCompId: "FW",
+    port: fw.port,
+    dir: `${dir}/qf`,
+    ssl: { ca: `${fixtures}ca.pem` },
+  });
+  try {
+    await qf.start();
+    await qf.waitFor((e) => e.ev === "logon", 15_000);
+    await qf.send("orders 100 s");
+    await qf.waitForCount(isAppIn("8"), 100);
+    assert.equal(fw.received.length, 100);
+  } finally {
+    await qf.stop();
+    await fw.engine.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,218 @@
+// A QuickFIX C++ counterparty for fixwire's interop tests.
+//
+//   peer --config FILE --role acceptor|initiator [--ssl] [--password PW]
+//
+// Answers every NewOrderSingle (35=D) with an ExecutionReport (35=8), for FIX.4.2, FIX.4.4 and
+// FIXT.1.1/FIX.5.0SP2. Prints one JSON line per event on stdout. Reads commands on stdin:
+//   orders N PREFIX   send N NewOrderSingle (ClOrdID PREFIX1..PREFIXN) on every logged-on session
+//   logout            log every session out
+//   quit              stop and exit 0 (also on end of input)
+// With --password PW, a Logon whose Password(554) differs is refused (RejectLogon).
+#include <quickfix/Application.h>
+#include <quickfix/FileLog.h>
+#include <quickfix/FileStore.h>
+#include <quickfix/Message.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/SocketAcceptor.h>
+#include <quickfix/SocketInitiator.h>
+#include <quickfix/SSLSocketAcceptor.h>
+#include <quickfix/SSLSocketInitiator.h>
+
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+
+static std::mutex outMutex;
+
+static std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') { o += '\\'; o += c; }
+    else if (c == '\x01') o += '|';
+    else if (static_cast<unsigned char>(c) < 32) o += ' ';
+    else o += c;
+  }
+  return o;
+}
+
+static void emit(const std::string& json) {
+  std::lock_guard<std::mutex> lock(outMutex);
+  std::cout << json << std::endl;
+}
+
+static std::string field(const FIX::FieldMap& m, int tag) {
+  return m.isSetField(tag) ? m.getField(tag) : std::string();
+}
+
+class Peer : public FIX::Application {
+ public:
+  explicit Peer(std::string password) : password_(std::move(password)) {}
+  std::set<FIX::SessionID> sessions;
+  std::mutex sessionsMutex;
+
+  void onCreate(const FIX::SessionID& id) override {
+    emit("{\"ev\":\"create\",\"session\":\"" + esc(id.toString()) + "\"}");
+  }
+  void onLogon(const FIX::SessionID& id) override {
+    { std::lock_guard<std::mutex> l(sessionsMutex); sessions.insert(id); }
+    emit("{\"ev\":\"logon\",\"session\":\"" + esc(id.toString()) + "\"}");
+  }
+  void onLogout(const FIX::SessionID& id) override {
+    { std::lock_guard<std::mutex> l(sessionsMutex); sessions.erase(id); }
+    emit("{\"ev\":\"logout\",\"session\":\"" + esc(id.toString()) + "\"}");
+  }
+  void toAdmin(FIX::Message& m, const FIX::SessionID&) override {
+    const std::string type = m.getHeader().getField(35);
+    if (type == "A" && !password_.empty()) m.setField(554, password_);
+    emit("{\"ev\":\"admin_out\",\"type\":\"" + esc(type) + "\",\"seq\":" +
+         m.getHeader().getField(34) + ",\"text\":\"" + esc(field(m, 58)) + "\",\"reset\":\"" +
+         esc(field(m, 141)) + "\"}");
+  }
+  void toApp(FIX::Message& m, const FIX::SessionID&) throw(FIX::DoNotSend) override {
+    emit("{\"ev\":\"app_out\",\"type\":\"" + esc(m.getHeader().getField(35)) + "\",\"seq\":" +
+         m.getHeader().getField(34) + "}");
+  }
+  void fromAdmin(const FIX::Message& m, const FIX::SessionID&)
+      throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
+             FIX::RejectLogon) override {
+    const std::string type = m.getHeader().getField(35);
+    emit("{\"ev\":\"admin_in\",\"type\":\"" + esc(type) + "\",\"seq\":" +
+         m.getHeader().getField(34) + ",\"possdup\":" +
+         (field(m.getHeader(), 43) == "Y" ? "true" : "false") + ",\"text\":\"" +
+         esc(field(m, 58)) + "\",\"gapfill\":\"" + esc(field(m, 123)) + "\",\"newseqno\":\"" +
+         esc(field(m, 36)) + "\"}");
+    if (type == "A" && !expectPassword_.empty() && field(m, 554) != expectPassword_) {
+      throw FIX::RejectLogon("Invalid password");
+    }
+  }
+  void fromApp(const FIX::Message& m, const FIX::SessionID& id)
+      throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
+             FIX::UnsupportedMessageType) override {
+    const auto& h = m.getHeader();
+    const std::string type = h.getField(35);
+    emit("{\"ev\":\"app_in\",\"type\":\"" + esc(type) + "\",\"seq\":" + h.getField(34) +
+         ",\"possdup\":" + (field(h, 43) == "Y" ? "true" : "false") + ",\"clordid\":\"" +
+         esc(field(m, 11)) + "\"}");
+    if (type != "D") return;
+    // An application checks possible duplicates: a resent order it already answered is ignored.
+    {
+      std::lock_guard<std::mutex> l(answeredMutex_);
+      if (!answered_.insert(field(m, 11)).second && field(h, 43) == "Y") return;
+    }
+    FIX::Message er;
+    er.getHeader().setField(35, "8");
+    const std::string begin = id.getBeginString().getValue();
+    const std::string clOrdId = field(m, 11);
+    er.setField(37, "O-" + clOrdId);
+    er.setField(17, "E-" + std::to_string(++execId_));
+    er.setField(11, clOrdId);
+    if (begin == "FIX.4.2") er.setField(20, "0");
+    er.setField(150, "0");
+    er.setField(39, "0");
+    er.setField(55, m.isSetField(55) ? m.getField(55) : std::string("X"));
+    er.setField(54, m.isSetField(54) ? m.getField(54) : std::string("1"));
+    er.setField(151, m.isSetField(38) ? m.getField(38) : std::string("0"));
+    er.setField(14, "0");
+    er.setField(6, "0");
+    try {
+      FIX::Session::sendToTarget(er, id);
+    } catch (std::exception& e) {
+      emit("{\"ev\":\"error\",\"text\":\"" + esc(e.what()) + "\"}");
+    }
+  }
+  void expectPassword(const std::string& pw) { expectPassword_ = pw; }
+
+ private:
+  std::string password_;
+  std::string expectPassword_;
+  std::atomic<long> execId_{0};
+  std::mutex answeredMutex_;
+  std::set<std::string> answered_;
+};
+
+static FIX::Message newOrder(const FIX::SessionID& id, const std::string& clOrdId) {
+  FIX::Message m;
+  m.getHeader().setField(35, "D");
+  m.setField(11, clOrdId);
+  m.setField(21, "1");
+  m.setField(55, "EUR/USD");
+  m.setField(54, "1");
+  m.setField(60, FIX::UtcTimeStampField(60).getString());
+  m.setField(38, "100");
+  m.setField(40, "1");
+  (void)id;
+  return m;
+}
+
+int main(int argc, char** argv) {
+  std::string config, role = "acceptor", password, expect;
+  bool ssl = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) config = argv[++i];
+    else if (a == "--role" && i + 1 < argc) role = argv[++i];
+    else if (a == "--password" && i + 1 < argc) password = argv[++i];
+    else if (a == "--expect-password" && i + 1 < argc) expect = argv[++i];
+    else if (a == "--ssl") ssl = true;
+  }
+  try {
+    FIX::SessionSettings settings(config);
+    Peer app(password);
+    app.expectPassword(expect);
+    FIX::FileStoreFactory store(settings);
+    FIX::FileLogFactory log(settings);
+    std::unique_ptr<FIX::Acceptor> acceptor;
+    std::unique_ptr<FIX::Initiator> initiator;
+    if (role == "acceptor") {
+      if (ssl) acceptor.reset(new FIX::SSLSocketAcceptor(app, store, settings, log));
+      else acceptor.reset(new FIX::SocketAcceptor(app, store, settings, log));
+      acceptor->start();
+    } else {
+      if (ssl) initiator.reset(new FIX::SSLSocketInitiator(app, store, settings, log));
+      else initiator.reset(new FIX::SocketInitiator(app, store, settings, log));
+      initiator->start();
+    }
+    emit("{\"ev\":\"ready\"}");
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      std::istringstream in(line);
+      std::string cmd;
+      in >> cmd;
+      if (cmd == "orders") {
+        long n = 0;
+        std::string prefix;
+        in >> n >> prefix;
+        std::set<FIX::SessionID> ids;
+        { std::lock_guard<std::mutex> l(app.sessionsMutex); ids = app.sessions; }
+        for (const auto& id : ids) {
+          for (long k = 1; k <= n; ++k) {
+            FIX::Message m = newOrder(id, prefix + std::to_string(k));
+            FIX::Session::sendToTarget(m, id);
+          }
+        }
+        emit("{\"ev\":\"sent\",\"count\":" + std::to_string(n * (long)ids.size()) + "}");
+      } else if (cmd == "logout") {
+        std::set<FIX::SessionID> ids;
+        { std::lock_guard<std::mutex> l(app.sessionsMutex); ids = app.sessions; }
+        for (const auto& id : ids) {
+          FIX::Session* s = FIX::Session::lookupSession(id);
+          if (s) s->logout("peer logout");
+        }
+      } else if (cmd == "quit") {
+        break;
+      }
+    }
+    if (acceptor) acceptor->stop();
+    if (initiator) initiator->stop();
+    emit("{\"ev\":\"stopped\"}");
+    return 0;
+  } catch (std::exception& e) {
+    emit(std::string("{\"ev\":\"fatal\",\"text\":\"") + esc(e.what()) + "\"}");
+    return 1;
+  }
+}

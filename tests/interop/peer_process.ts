@@ -1,0 +1,216 @@
+// Runs the QuickFIX counterparty (tests/interop/peer) as a child process, with a generated
+// QuickFIX .cfg, and reads its JSON event lines.
+
+/** One event line printed by the peer. */
+export interface PeerEvent {
+  ev: string;
+  type?: string;
+  seq?: number;
+  possdup?: boolean;
+  clordid?: string;
+  text?: string;
+  session?: string;
+  gapfill?: string;
+  newseqno?: string;
+  reset?: string;
+  count?: number;
+}
+
+/** Options of a QuickFIX session config. */
+export interface PeerConfig {
+  role: "acceptor" | "initiator";
+  beginString: "FIX.4.2" | "FIX.4.4" | "FIXT.1.1";
+  senderCompId: string;
+  targetCompId: string;
+  port: number;
+  dir: string;
+  heartbeatSeconds?: number;
+  resetOnLogon?: boolean;
+  ssl?: { cert?: string; key?: string; ca?: string };
+}
+
+/** A QuickFIX .cfg for one session. */
+export function quickfixConfig(o: PeerConfig): string {
+  const lines = [
+    "[DEFAULT]",
+    `ConnectionType=${o.role}`,
+    `FileStorePath=${o.dir}/store`,
+    `FileLogPath=${o.dir}/log`,
+    "StartTime=00:00:00",
+    "EndTime=00:00:00",
+    "NonStopSession=Y",
+    `HeartBtInt=${o.heartbeatSeconds ?? 30}`,
+    "ReconnectInterval=1",
+    "UseDataDictionary=N",
+    "ValidateUserDefinedFields=N",
+    "CheckLatency=N",
+    `ResetOnLogon=${o.resetOnLogon ? "Y" : "N"}`,
+    "SocketReuseAddress=Y",
+    "SocketNodelay=Y",
+    "PersistMessages=Y",
+  ];
+  if (o.ssl) {
+    lines.push("SSLProtocol=+TLSv1.2 +TLSv1.3");
+    if (o.ssl.cert) lines.push(`ServerCertificateFile=${o.ssl.cert}`);
+    if (o.ssl.key) lines.push(`ServerCertificateKeyFile=${o.ssl.key}`);
+    if (o.ssl.ca) lines.push(`CertificationAuthoritiesFile=${o.ssl.ca}`);
+    lines.push("CertificateVerifyLevel=0");
+  }
+  lines.push(
+    "",
+    "[SESSION]",
+    `BeginString=${o.beginString}`,
+    `SenderCompID=${o.senderCompId}`,
+    `TargetCompID=${o.targetCompId}`,
+  );
+  if (o.beginString === "FIXT.1.1") lines.push("DefaultApplVerID=FIX.5.0SP2");
+  if (o.role === "acceptor") lines.push(`SocketAcceptPort=${o.port}`);
+  else lines.push("SocketConnectHost=127.0.0.1", `SocketConnectPort=${o.port}`);
+  return lines.join("\n") + "\n";
+}
+
+/** The built peer binary. */
+export const PEER_BINARY = new URL("./peer/build/peer", import.meta.url).pathname;
+
+/** A running QuickFIX peer. */
+export class QuickFixPeer implements AsyncDisposable {
+  readonly events: PeerEvent[] = [];
+  readonly config: PeerConfig;
+  #child: Deno.ChildProcess | undefined;
+  #stdin: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #reading: Promise<void> | undefined;
+  #waiters = new Set<() => void>();
+  #extraArgs: string[];
+
+  constructor(config: PeerConfig, extraArgs: string[] = []) {
+    this.config = config;
+    this.#extraArgs = extraArgs;
+  }
+
+  /** Starts (or restarts) the process; its file store persists in `config.dir`. */
+  async start(): Promise<void> {
+    await Deno.mkdir(this.config.dir, { recursive: true });
+    const cfg = `${this.config.dir}/peer.cfg`;
+    await Deno.writeTextFile(cfg, quickfixConfig(this.config));
+    const args = ["--config", cfg, "--role", this.config.role, ...this.#extraArgs];
+    if (this.config.ssl) args.push("--ssl");
+    this.#child = new Deno.Command(PEER_BINARY, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#stdin = this.#child.stdin.getWriter();
+    const stdout = this.#child.stdout.pipeThrough(new TextDecoderStream());
+    this.#reading = (async () => {
+      let buf = "";
+      for await (const chunk of stdout) {
+        buf += chunk;
+        let nl;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          try {
+            this.events.push(JSON.parse(line));
+          } catch {
+            this.events.push({ ev: "unparsed", text: line });
+          }
+          for (const w of this.#waiters) w();
+        }
+      }
+    })();
+    await this.waitFor((e) => e.ev === "ready" || e.ev === "fatal", 10_000, this.events.length);
+    if (this.events.some((e) => e.ev === "fatal")) {
+      throw new Error(`QuickFIX peer failed: ${JSON.stringify(this.events.at(-1))}`);
+    }
+  }
+
+  /** Waits until an event (from index `from`) matches. */
+  async waitFor(pred: (e: PeerEvent) => boolean, ms = 15_000, from = 0): Promise<PeerEvent> {
+    const signal = AbortSignal.timeout(ms);
+    while (true) {
+      const found = this.events.slice(from).find(pred);
+      if (found) return found;
+      if (signal.aborted) {
+        throw new Error(
+          `Timed out waiting for a QuickFIX event; last: ${JSON.stringify(this.events.slice(-3))}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, 50);
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+        this.#waiters.add(done);
+      });
+      this.#waiters.clear();
+    }
+  }
+
+  /** Waits until `count` events match. */
+  async waitForCount(pred: (e: PeerEvent) => boolean, count: number, ms = 30_000): Promise<void> {
+    const signal = AbortSignal.timeout(ms);
+    while (this.events.filter(pred).length < count) {
+      if (signal.aborted) {
+        throw new Error(`Timed out: ${this.events.filter(pred).length}/${count} events`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Sends a command line. */
+  async send(line: string): Promise<void> {
+    await this.#stdin!.write(new TextEncoder().encode(line + "\n"));
+  }
+
+  /** Kills the process with SIGKILL. */
+  async kill(): Promise<void> {
+    if (!this.#child) return;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await this.#finish();
+  }
+
+  /** Asks the process to quit and waits. */
+  async stop(): Promise<void> {
+    if (!this.#child) return;
+    try {
+      await this.send("quit");
+    } catch {
+      // Already closed.
+    }
+    const t = setTimeout(() => {
+      try {
+        this.#child?.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 5000);
+    await this.#finish();
+    clearTimeout(t);
+  }
+
+  async #finish(): Promise<void> {
+    const child = this.#child!;
+    this.#child = undefined;
+    await this.#stdin?.close().catch(() => {});
+    await child.status;
+    await this.#reading;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
