@@ -293,6 +293,7 @@ export class Session implements AsyncDisposable {
         session: this.#id.toString(),
       });
       await core.store.reset(this.#ctx.clock.now());
+      core.resequenceLateMessages();
       core.announceResetOnNextLogon();
     }
   }
@@ -457,6 +458,7 @@ export class Session implements AsyncDisposable {
       throw new Error(`Cannot reset sequence numbers: session "${this.#id}" is connected`);
     }
     await core.store.reset(this.#ctx.clock.now());
+    core.resequenceLateMessages();
   }
 
   /**

@@ -81,7 +81,8 @@ export interface FixSessionOptions {
   eventQueueSize?: number;
 }
 
-interface Queued {
+/** A message put while not established: persisted with its number, delivered by resend. */
+interface LateMessage {
   message: FixMessage;
   enqueuedAtMs: number;
   resolve: () => void;
@@ -161,7 +162,9 @@ export class FixSession {
   #batchWaiters: (() => void)[] = [];
   #batchFailers: ((e: Error) => void)[] = [];
   #batch: Promise<void> | undefined;
-  #pendingApp: Queued[] = [];
+  #late = new Map<number, LateMessage>();
+  #held: LateMessage[] = [];
+  #scratch: FixEncoder;
   #early = new Map<number, FixMessage>();
   #resendTarget = 0; // highest seq known missing+1 (exclusive) while a gap is outstanding
   #resendRequestedUpTo = 0; // last seq covered by our outstanding ResendRequest (0 = infinity)
@@ -195,6 +198,7 @@ export class FixSession {
     this.#supports = options.supportsMsgType;
     this.#events = new EventHub(options.eventQueueSize ?? 1024);
     this.#encoder = new FixEncoder(this.#begin);
+    this.#scratch = new FixEncoder(this.#begin, 4096);
     this.#hbMs = this.#s.heartbeatIntervalSeconds * 1000;
     const m = /^FIX\.(\d)\.(\d)$/.exec(this.#begin);
     this.#verNum = m ? Number(m[1]) * 10 + Number(m[2]) : 50;
@@ -237,7 +241,7 @@ export class FixSession {
 
   /** Application messages waiting for the session to be established. */
   get queuedMessages(): number {
-    return this.#pendingApp.length;
+    return this.#late.size + this.#held.length;
   }
 
   /**
@@ -586,9 +590,12 @@ export class FixSession {
   // Outbound
 
   /**
-   * Sends an application message. In states other than established it is queued and sent once
-   * the session is established (or rejected, with `rejectMessageWhileNoConnection`, when older
-   * than `messageTimeToLiveMs`).
+   * Sends an application message. When the session is not established the message is late
+   * delivered, as FIX Antenna and QuickFIX do: it is persisted now with the next sequence
+   * number, and the counterparty receives it (PossDupFlag=Y) through the ResendRequest that our
+   * next Logon's higher number triggers. With `rejectMessageWhileNoConnection`, a late message
+   * older than `messageTimeToLiveMs` at that point is not sent: its number is covered by a gap
+   * fill and the promise rejects with {@linkcode MessageExpiredError}.
    *
    * @param message The message; header fields 34, 49, 52 and 56 are set by the session.
    * @returns Resolves when persisted and handed to the connection.
@@ -597,15 +604,53 @@ export class FixSession {
     if (message.msgType === "") {
       return Promise.reject(new TypeError("Cannot send message: MsgType(35) is missing"));
     }
-    if (this.#state !== "established" || this.#pendingApp.length > 0) {
-      const p = new Promise<void>((resolve, reject) => {
-        this.#pendingApp.push({ message, enqueuedAtMs: this.#clock.now(), resolve, reject });
-      });
-      p.catch(() => {});
-      return p;
-    }
+    if (this.#state !== "established") return this.#putLate(message, this.#clock.now());
     this.#sendSequenced(message, true);
     return this.#batchPromise();
+  }
+
+  #putLate(message: FixMessage, enqueuedAtMs: number): Promise<void> {
+    const seq = this.#persistLate(message);
+    const p = new Promise<void>((resolve, reject) => {
+      this.#late.set(seq, { message, enqueuedAtMs, resolve, reject });
+    });
+    p.catch(() => {});
+    this.#store.flush().catch((e) => this.#storeFailed(e));
+    return p;
+  }
+
+  #persistLate(message: FixMessage): number {
+    const seq = this.#store.state.nextSenderSeqNum;
+    this.#stampHeader(message, seq);
+    this.#scratch.reset();
+    const start = this.#scratch.append(message, this.#begin);
+    this.#store.appendOutgoing(seq, this.#scratch.view(start, this.#scratch.length));
+    return seq;
+  }
+
+  /**
+   * Gives late messages new sequence numbers after the store was reset (a fresh start after a
+   * correct termination, or `resetSeqNumLocal`), so they are still delivered.
+   */
+  resequenceLateMessages(): void {
+    const late = [...this.#late.entries()].sort((a, b) => a[0] - b[0]);
+    this.#late.clear();
+    for (const [, l] of late) this.#held.push(l);
+    if (this.#state === "established") this.#sendHeld();
+  }
+
+  /** Sends late messages whose numbers were reset, after the (reset) Logon exchange. */
+  #sendHeld(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const l of held) {
+      if (this.#expireLate(0, l)) continue;
+      l.message.remove(43);
+      l.message.remove(122);
+      this.#sendSequenced(l.message, true);
+      this.#batchWaiters.push(l.resolve);
+      this.#batchFailers.push(l.reject);
+    }
   }
 
   /** One promise per batch, shared by every message put in the same turn. */
@@ -620,23 +665,22 @@ export class FixSession {
     return this.#batch;
   }
 
-  #releaseQueued(): void {
-    const queue = this.#pendingApp;
-    this.#pendingApp = [];
+  /** Whether a late message has outlived `messageTimeToLiveMs`; rejects it if so. */
+  #expireLate(seq: number, late: LateMessage): boolean {
     const now = this.#clock.now();
-    for (const q of queue) {
-      if (
-        this.#s.rejectMessageWhileNoConnection && now - q.enqueuedAtMs > this.#s.messageTimeToLiveMs
-      ) {
-        const reason = `message expired after ${now - q.enqueuedAtMs} ms while not connected`;
-        this.#emit({ type: "messageRejected", atMs: now, message: q.message, reason });
-        q.reject(new MessageExpiredError(`Cannot send message: ${reason}`));
-        continue;
-      }
-      this.#sendSequenced(q.message, true);
-      this.#batchWaiters.push(q.resolve);
-      this.#batchFailers.push(q.reject);
+    const age = now - late.enqueuedAtMs;
+    if (!this.#s.rejectMessageWhileNoConnection || age <= this.#s.messageTimeToLiveMs) {
+      return false;
     }
+    const reason = `message ${seq} expired after ${age} ms while not connected`;
+    this.#log.warn("late message expired; covered by a gap fill", {
+      session: this.#id.toString(),
+      seq,
+      ageMs: age,
+    });
+    this.#emit({ type: "messageRejected", atMs: now, message: late.message, reason });
+    late.reject(new MessageExpiredError(`Cannot send message: ${reason}`));
+    return true;
   }
 
   #stampHeader(m: FixMessage, seq: number): void {
@@ -1124,7 +1168,8 @@ export class FixSession {
         this.#answerResend(next789, last);
       }
     }
-    this.#releaseQueued();
+    if (this.#late.size > 0 && (peerReset || this.#sentResetFlag)) this.resequenceLateMessages();
+    this.#sendHeld();
     this.#armTimer();
   }
 
@@ -1278,6 +1323,17 @@ export class FixSession {
         continue;
       }
       const type = original.msgType;
+      const late = this.#late.get(stored.seqNum);
+      if (late) this.#late.delete(stored.seqNum);
+      if (late && this.#expireLate(stored.seqNum, late)) {
+        if (gapStart < 0) gapStart = stored.seqNum;
+        next = stored.seqNum + 1;
+        continue;
+      }
+      if (late) {
+        this.#batchWaiters.push(late.resolve);
+        this.#batchFailers.push(late.reject);
+      }
       if (isAdminMsgType(type) || this.#handler.onResend?.(original) === false) {
         if (gapStart < 0) gapStart = stored.seqNum;
         next = stored.seqNum + 1;

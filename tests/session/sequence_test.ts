@@ -286,23 +286,28 @@ Deno.test("NextExpectedMsgSeqNum in Logon triggers a resend of what the peer mis
   await h.close();
 });
 
-Deno.test("messages put before logon are delivered in order once established", async () => {
+Deno.test("messages put before logon are persisted and delivered by resend once established", async () => {
   const h = await harness();
   const p1 = h.session.put(new FixMessage("D").set(11, "a"));
   const p2 = h.session.put(new FixMessage("D").set(11, "b"));
   assert.equal(h.session.queuedMessages, 2);
+  assert.equal(h.store.state.nextSenderSeqNum, 3); // persisted with their numbers
   await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=3|52=${ts(0)}|98=0|108=30|`]);
+  await h.peer.send("2", [[7, 1], [16, 0]]);
   await h.settle();
   await Promise.all([p1, p2]);
   assert.deepEqual(h.peer.take(), [
-    `35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|`,
-    `35=D|49=FW|56=PEER|34=2|52=${ts(0)}|11=a|`,
-    `35=D|49=FW|56=PEER|34=3|52=${ts(0)}|11=b|`,
+    `35=D|49=FW|56=PEER|34=1|52=${ts(0)}|43=Y|122=${ts(0)}|11=a|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(0)}|43=Y|122=${ts(0)}|11=b|`,
+    `35=4|49=FW|56=PEER|34=3|52=${ts(0)}|43=Y|122=${ts(0)}|123=Y|36=4|`,
   ]);
+  assert.equal(h.session.queuedMessages, 0);
   await h.close();
 });
 
-Deno.test("RejectMessageWhileNoConnection rejects queued messages older than MessageTimeToLive", async () => {
+Deno.test("RejectMessageWhileNoConnection: an expired late message is gap filled and rejected", async () => {
   const h = await harness({
     settings: { rejectMessageWhileNoConnection: true, messageTimeToLiveMs: 1000 },
   });
@@ -311,13 +316,30 @@ Deno.test("RejectMessageWhileNoConnection rejects queued messages older than Mes
   const fresh = h.session.put(new FixMessage("D").set(11, "fresh"));
   await h.peer.send("A", [[98, 0], [108, 30]]);
   await h.settle();
+  await h.peer.send("2", [[7, 1], [16, 0]]);
+  await h.settle();
   await assert.rejects(old, MessageExpiredError);
   await fresh;
   assert.deepEqual(h.peer.take(), [
-    `35=A|49=FW|56=PEER|34=1|52=${ts(1500)}|98=0|108=30|`,
-    `35=D|49=FW|56=PEER|34=2|52=${ts(1500)}|11=fresh|`,
+    `35=A|49=FW|56=PEER|34=3|52=${ts(1500)}|98=0|108=30|`,
+    `35=4|49=FW|56=PEER|34=1|52=${ts(1500)}|43=Y|122=${ts(1500)}|123=Y|36=2|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(1500)}|43=Y|122=${ts(1500)}|11=fresh|`,
+    `35=4|49=FW|56=PEER|34=3|52=${ts(1500)}|43=Y|122=${ts(1500)}|123=Y|36=4|`,
   ]);
   assert.equal(h.events.filter((e) => e.type === "messageRejected").length, 1);
+  await h.close();
+});
+
+Deno.test("late messages are re-sequenced after a ResetSeqNumFlag Logon", async () => {
+  const h = await harness();
+  const p = h.session.put(new FixMessage("D").set(11, "a"));
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]]);
+  await h.settle();
+  await p;
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(0)}|11=a|`,
+  ]);
   await h.close();
 });
 
