@@ -80,6 +80,7 @@ export class FixEngine implements AsyncDisposable {
   readonly #listeners: Listener[] = [];
   readonly #accepting = new Set<Promise<void>>();
   readonly #acceptLoops: Promise<void>[] = [];
+  readonly #listenPorts = new Set<number>();
   readonly #dictionaries = new Map<string, Promise<Dictionary>>();
   #listening: Promise<void> | undefined;
   #stopped = false;
@@ -252,9 +253,11 @@ export class FixEngine implements AsyncDisposable {
     });
   }
 
-  #registerAcceptor(session: Session): Promise<void> {
+  async #registerAcceptor(session: Session): Promise<void> {
     this.#acceptors.set(session.id.toString(), session);
-    return this.start();
+    await this.start();
+    const port = session.settings.listenPort;
+    if (port !== undefined) await this.#listenOn(port);
   }
 
   /**
@@ -270,17 +273,22 @@ export class FixEngine implements AsyncDisposable {
       for (const s of this.#sessions.values()) {
         if (s.settings.listenPort !== undefined) ports.add(s.settings.listenPort);
       }
-      for (const port of ports) {
-        const listener = await this.#transport.listen({
-          host: this.#settings.listenAddress,
-          port,
-        });
-        this.#listeners.push(listener);
-        this.#log.info("listening", { host: listener.addr.host, port: listener.addr.port });
-        this.#acceptLoops.push(this.#acceptLoop(listener));
-      }
+      for (const port of ports) await this.#listenOn(port);
     })();
     return this.#listening;
+  }
+
+  async #listenOn(port: number): Promise<void> {
+    if (port !== 0 && this.#listenPorts.has(port)) return;
+    this.#listenPorts.add(port);
+    const listener = await this.#transport.listen({ host: this.#settings.listenAddress, port });
+    if (this.#stopped) {
+      listener.close();
+      return;
+    }
+    this.#listeners.push(listener);
+    this.#log.info("listening", { host: listener.addr.host, port: listener.addr.port });
+    this.#acceptLoops.push(this.#acceptLoop(listener));
   }
 
   async #acceptLoop(listener: Listener): Promise<void> {
@@ -415,8 +423,8 @@ export class FixEngine implements AsyncDisposable {
     const timeout = new Promise<never>((_, reject) => {
       timer = this.#scheduler.setTimer(this.#clock.now() + timeoutMs, () => {
         const err = new Error(`SessionsManager did not decide within ${timeoutMs} ms`);
+        reject(err); // settle the race first, then tell the manager to give up
         abort.abort(err);
-        reject(err);
       });
     });
     timeout.catch(() => {});

@@ -268,3 +268,109 @@ Deno.test("engine: resetSeqNumLocal resets a disconnected session", async () => 
   assert.equal(p.initiator.nextTargetSeqNum, 1);
   await p.close();
 });
+
+Deno.test("engine: the initiator switches to the backup address when the primary fails", async () => {
+  const transport = new MemoryTransport();
+  const server = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 7002, ListenAddress: "127.0.0.1" },
+  });
+  const acc = server.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
+  await acc.connect();
+  const client = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { "Reconnect.Interval": 1, BackupHost: "127.0.0.1", BackupPort: 7002 },
+  });
+  const ini = client.createSession(new SessionId("INI", "ACC"), "", FIXVersion.FIX44);
+  const events = collect(ini);
+  await ini.connect(30, "127.0.0.1", 7001); // nothing listens on the primary
+  await ini.waitFor("established", timeout());
+  assert.ok(events.some((e) => e.type === "stateChanged" && e.to === "reconnecting"));
+  await client.stop();
+  await server.stop();
+});
+
+Deno.test("engine: a Logon from a source address not allowed is refused", async () => {
+  const p = await pair({
+    acceptorConfig: { "Session.ACC/INI.AllowedSourceAddresses": "10.1.1.1" },
+    initiatorConfig: { "Reconnect.MaxTries": 0 },
+  });
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("nonGracefullyTerminated", timeout());
+  assert.equal(p.acceptor.state, "waitingForLogon");
+  assert.equal(p.acceptor.nextTargetSeqNum, 1);
+  await p.close();
+});
+
+Deno.test("engine: a SessionsManager that does not decide in time refuses the Logon", async () => {
+  let aborted = false;
+  const p = await pair({
+    registerAcceptor: false,
+    manager: {
+      onUnregisteredAcceptor: (_req, { signal }) =>
+        new Promise((resolve) => {
+          signal.addEventListener("abort", () => {
+            aborted = true;
+            resolve({ accept: true });
+          });
+        }),
+    },
+    acceptorConfig: {
+      CreateUnregisteredAcceptorSession: true,
+      UnregisteredAcceptorDecisionTimeout: 20,
+    },
+    initiatorConfig: { "Reconnect.MaxTries": 0 },
+  });
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("nonGracefullyTerminated", timeout());
+  assert.equal(aborted, true);
+  assert.equal(p.acceptorEngine.sessions.length, 0);
+  await p.close();
+});
+
+Deno.test("engine: an acceptor with its own ListenPort is reachable there", async () => {
+  const transport = new MemoryTransport();
+  const engine = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 7100, ListenAddress: "127.0.0.1", "Session.ACC2/INI.ListenPort": 7101 },
+  });
+  const a1 = engine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
+  await a1.connect();
+  const a2 = engine.createSession(new SessionId("ACC2", "INI"), "", FIXVersion.FIX44);
+  await a2.connect();
+  assert.deepEqual(engine.listenAddresses.map((a) => a.port).sort(), [7100, 7101]);
+  const client = new FixEngine({ transport, storeFactory: new MemorySeqStoreFactory() });
+  const ini = client.createSession(new SessionId("INI", "ACC2"), "", FIXVersion.FIX44);
+  await ini.connect(30, "127.0.0.1", 7101);
+  await a2.waitFor("established", timeout());
+  await client.stop();
+  await engine.stop();
+});
+
+Deno.test("engine: RejectMessageWhileNoConnection rejects an expired late message via put()", async () => {
+  const p = await pair({
+    initiatorConfig: { RejectMessageWhileNoConnection: true, MessageTimeToLive: 1 },
+  });
+  const late = p.initiator.put(order("late"));
+  await new Promise((r) => setTimeout(r, 5));
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await assert.rejects(late, /expired/);
+  await p.initiator.waitFor("established", timeout());
+  await p.initiator.put(order("fresh"));
+  while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(p.received.map((m) => m.get(11)), ["fresh"]);
+  await p.close();
+});
+
+Deno.test("engine: credentials in configurable tags", async () => {
+  const p = await pair({
+    acceptorConfig: { "Session.ACC/INI.Password": "pw", "Session.ACC/INI.PasswordTag": 9100 },
+    initiatorConfig: { Password: "pw", PasswordTag: 9100 },
+  });
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  await p.close();
+});
