@@ -76,7 +76,8 @@ export class SessionNotFoundError extends Error {
  * @example
  * ```ts
  * import { MessageRejectError } from "@fixwire/engine";
- * throw new MessageRejectError("Value is incorrect for tag 54", { reason: 5, refTagId: 54 });
+ * const err = new MessageRejectError("Value is incorrect for tag 54", { reason: 5, refTagId: 54 });
+ * // throw err from a session listener's onMessage to send a Reject
  * ```
  */
 export class MessageRejectError extends Error {
@@ -107,7 +108,8 @@ export class MessageRejectError extends Error {
  * @example
  * ```ts
  * import { BusinessRejectError } from "@fixwire/engine";
- * throw new BusinessRejectError("Unknown security", { reason: 2, refTagId: 55 });
+ * const err = new BusinessRejectError("Unknown security", { reason: 2, refTagId: 55 });
+ * // throw err from a session listener's onMessage to send a BusinessMessageReject
  * ```
  */
 export class BusinessRejectError extends Error {
