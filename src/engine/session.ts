@@ -475,6 +475,7 @@ export class Session implements AsyncDisposable {
     this.#abort.abort(new Error("session finalized"));
     this.#wakeUp?.();
     const core = this.#core ?? (this.#ready ? await this.#ready.catch(() => undefined) : undefined);
+    core?.abandonLateMessages(`session "${this.#id}" was finalized`);
     core?.dropConnection("session finalized");
     await this.#initiatorLoop;
     await core?.idle();

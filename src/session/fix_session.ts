@@ -593,12 +593,13 @@ export class FixSession {
    * Sends an application message. When the session is not established the message is late
    * delivered, as FIX Antenna and QuickFIX do: it is persisted now with the next sequence
    * number, and the counterparty receives it (PossDupFlag=Y) through the ResendRequest that our
-   * next Logon's higher number triggers. With `rejectMessageWhileNoConnection`, a late message
+   * next Logon's higher number triggers; the promise resolves once it is persisted. With
+   * `rejectMessageWhileNoConnection` the promise settles on delivery instead, and a late message
    * older than `messageTimeToLiveMs` at that point is not sent: its number is covered by a gap
    * fill and the promise rejects with {@linkcode MessageExpiredError}.
    *
    * @param message The message; header fields 34, 49, 52 and 56 are set by the session.
-   * @returns Resolves when persisted and handed to the connection.
+   * @returns Resolves when persisted and handed to the connection (late: when persisted).
    */
   put(message: FixMessage): Promise<void> {
     if (message.msgType === "") {
@@ -611,12 +612,32 @@ export class FixSession {
 
   #putLate(message: FixMessage, enqueuedAtMs: number): Promise<void> {
     const seq = this.#persistLate(message);
+    const persisted = this.#store.flush();
+    persisted.catch((e) => this.#storeFailed(e));
+    if (!this.#s.rejectMessageWhileNoConnection) {
+      // Delivery is guaranteed by the protocol once persisted: resolve now, so that a handler
+      // awaiting put() never blocks the reading that the delivery itself depends on.
+      this.#late.set(seq, { message, enqueuedAtMs, resolve: () => {}, reject: () => {} });
+      return persisted;
+    }
     const p = new Promise<void>((resolve, reject) => {
       this.#late.set(seq, { message, enqueuedAtMs, resolve, reject });
     });
     p.catch(() => {});
-    this.#store.flush().catch((e) => this.#storeFailed(e));
     return p;
+  }
+
+  /**
+   * Settles every late message's promise with an error (the session is being finalized). The
+   * messages stay stored and are resent after the next logon.
+   *
+   * @param reason Why.
+   */
+  abandonLateMessages(reason: string): void {
+    const err = new Error(`Cannot confirm delivery: ${reason}; the message stays stored`);
+    for (const l of this.#late.values()) l.reject(err);
+    for (const l of this.#held) l.reject(err);
+    this.#held = [];
   }
 
   #persistLate(message: FixMessage): number {

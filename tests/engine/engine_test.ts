@@ -7,12 +7,14 @@ import { SessionId } from "../../src/session_id.ts";
 import type { SessionsManager } from "../../src/sessions_manager.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { MemoryTransport } from "../../src/testing.ts";
+import { TcpTransport } from "../../adapters/tcp.ts";
+import type { Transport } from "../../src/transport.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 
 const timeout = () => ({ signal: AbortSignal.timeout(5000) });
 
 interface Pair {
-  transport: MemoryTransport;
+  transport: Transport;
   acceptorEngine: FixEngine;
   initiatorEngine: FixEngine;
   acceptor: Session;
@@ -22,7 +24,8 @@ interface Pair {
   close(): Promise<void>;
 }
 
-async function pair(
+async function makePair(
+  kind: "memory" | "tcp",
   opts: {
     acceptorConfig?: Record<string, string | number | boolean>;
     initiatorConfig?: Record<string, string | number | boolean>;
@@ -31,7 +34,7 @@ async function pair(
     version?: FIXVersion;
   } = {},
 ): Promise<Pair> {
-  const transport = new MemoryTransport();
+  const transport = kind === "memory" ? new MemoryTransport() : new TcpTransport();
   const acceptorEngine = new FixEngine({
     transport,
     storeFactory: new MemorySeqStoreFactory(),
@@ -78,6 +81,18 @@ async function pair(
   };
 }
 
+type PairOptions = Parameters<typeof makePair>[1];
+
+/** Runs a test over the in-memory transport and over real TCP on 127.0.0.1. */
+function bothTransports(
+  name: string,
+  fn: (pair: (o?: PairOptions) => Promise<Pair>) => Promise<void>,
+) {
+  for (const kind of ["memory", "tcp"] as const) {
+    Deno.test(`${name} (${kind})`, () => fn((o) => makePair(kind, o)));
+  }
+}
+
 function order(id: string): FixMessage {
   return new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1")
     .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "1");
@@ -90,7 +105,7 @@ function collect(s: Session): SessionEvent[] {
   return out;
 }
 
-Deno.test("engine: initiator and acceptor log on and exchange orders", async () => {
+bothTransports("engine: initiator and acceptor log on and exchange orders", async (pair) => {
   const p = await pair();
   const reports: string[] = [];
   p.initiator.setListener({ onMessage: (m) => void reports.push(m.get(11)!) });
@@ -129,26 +144,29 @@ Deno.test("engine: finalize twice and use after finalize are errors", async () =
   await engine.stop();
 });
 
-Deno.test("engine: the initiator reconnects after a drop and the gap is resent", async () => {
-  const p = await pair();
-  const reports: string[] = [];
-  p.initiator.setListener({ onMessage: (m) => void reports.push(m.get(11)!) });
-  await p.initiator.connect(30, "127.0.0.1", p.port);
-  await p.initiator.waitFor("established", timeout());
-  await p.initiator.put(order("a"));
-  while (reports.length < 1) await new Promise((r) => setTimeout(r, 1));
-  p.acceptor.dropConnection("test drop");
-  await p.initiator.waitFor("reconnecting", timeout());
-  // Sent while the link is down: delivered late, once established again.
-  const late = p.initiator.put(order("b"));
-  await p.initiator.waitFor("established", timeout());
-  await late;
-  while (reports.length < 2) await new Promise((r) => setTimeout(r, 1));
-  assert.deepEqual(p.received.map((m) => m.get(11)), ["a", "b"]);
-  assert.deepEqual(reports, ["a", "b"]);
-  assert.equal(p.acceptor.state, "established");
-  await p.close();
-});
+bothTransports(
+  "engine: the initiator reconnects after a drop and the gap is resent",
+  async (pair) => {
+    const p = await pair();
+    const reports: string[] = [];
+    p.initiator.setListener({ onMessage: (m) => void reports.push(m.get(11)!) });
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("established", timeout());
+    await p.initiator.put(order("a"));
+    while (reports.length < 1) await new Promise((r) => setTimeout(r, 1));
+    p.acceptor.dropConnection("test drop");
+    await p.initiator.waitFor("reconnecting", timeout());
+    // Sent while the link is down: delivered late, once established again.
+    const late = p.initiator.put(order("b"));
+    await p.initiator.waitFor("established", timeout());
+    await late;
+    while (reports.length < 2) await new Promise((r) => setTimeout(r, 1));
+    assert.deepEqual(p.received.map((m) => m.get(11)), ["a", "b"]);
+    assert.deepEqual(reports, ["a", "b"]);
+    assert.equal(p.acceptor.state, "established");
+    await p.close();
+  },
+);
 
 Deno.test("engine: the initiator gives up after Reconnect.MaxTries", async () => {
   const transport = new MemoryTransport();
@@ -167,22 +185,25 @@ Deno.test("engine: the initiator gives up after Reconnect.MaxTries", async () =>
   await engine.stop();
 });
 
-Deno.test("engine: an acceptor waits for Logon again after a drop and continues numbers", async () => {
-  const p = await pair();
-  await p.initiator.connect(30, "127.0.0.1", p.port);
-  await p.initiator.waitFor("established", timeout());
-  await p.initiator.put(order("a"));
-  while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
-  const seqBefore = p.acceptor.nextTargetSeqNum;
-  p.initiator.dropConnection("test drop");
-  await p.acceptor.waitFor("waitingForLogon", timeout());
-  await p.initiator.waitFor("established", timeout());
-  await p.acceptor.waitFor("established", timeout());
-  assert.equal(p.acceptor.nextTargetSeqNum, seqBefore + 1); // the new Logon
-  await p.close();
-});
+bothTransports(
+  "engine: an acceptor waits for Logon again after a drop and continues numbers",
+  async (pair) => {
+    const p = await pair();
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("established", timeout());
+    await p.initiator.put(order("a"));
+    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+    const seqBefore = p.acceptor.nextTargetSeqNum;
+    p.initiator.dropConnection("test drop");
+    await p.acceptor.waitFor("waitingForLogon", timeout());
+    await p.initiator.waitFor("established", timeout());
+    await p.acceptor.waitFor("established", timeout());
+    assert.equal(p.acceptor.nextTargetSeqNum, seqBefore + 1); // the new Logon
+    await p.close();
+  },
+);
 
-Deno.test("engine: a wrong password is refused and the store is untouched", async () => {
+bothTransports("engine: a wrong password is refused and the store is untouched", async (pair) => {
   const p = await pair({
     acceptorConfig: { "Session.ACC/INI.Password": "right" },
     initiatorConfig: { Password: "wrong", "Reconnect.MaxTries": 0 },
@@ -197,66 +218,75 @@ Deno.test("engine: a wrong password is refused and the store is untouched", asyn
   await p.close();
 });
 
-Deno.test("engine: unknown CompIDs are refused when unregistered acceptors are disabled", async () => {
-  const p = await pair({ registerAcceptor: false, initiatorConfig: { "Reconnect.MaxTries": 0 } });
-  const events = collect(p.initiator);
-  await p.initiator.connect(30, "127.0.0.1", p.port);
-  await p.initiator.waitFor("nonGracefullyTerminated", timeout());
-  assert.ok(events.some((e) => e.type === "disconnected"));
-  assert.equal(p.acceptorEngine.sessions.length, 0);
-  await p.close();
-});
+bothTransports(
+  "engine: unknown CompIDs are refused when unregistered acceptors are disabled",
+  async (pair) => {
+    const p = await pair({ registerAcceptor: false, initiatorConfig: { "Reconnect.MaxTries": 0 } });
+    const events = collect(p.initiator);
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("nonGracefullyTerminated", timeout());
+    assert.ok(events.some((e) => e.type === "disconnected"));
+    assert.equal(p.acceptorEngine.sessions.length, 0);
+    await p.close();
+  },
+);
 
-Deno.test("engine: a custom SessionsManager refuses or accepts unregistered acceptors", async () => {
-  const asked: string[] = [];
-  const manager: SessionsManager = {
-    onUnregisteredAcceptor: async ({ sessionId }) => {
-      asked.push(sessionId.toString());
-      await Promise.resolve();
-      return sessionId.target === "INI"
-        ? { accept: true }
-        : { accept: false, reason: "unknown counterparty" };
-    },
-  };
-  const p = await pair({
-    registerAcceptor: false,
-    manager,
-    acceptorConfig: { CreateUnregisteredAcceptorSession: true },
-    initiatorConfig: { "Reconnect.MaxTries": 0 },
-  });
-  await p.initiator.connect(30, "127.0.0.1", p.port);
-  await p.initiator.waitFor("established", timeout());
-  assert.deepEqual(asked, ["ACC->INI"]);
-  assert.equal(p.acceptorEngine.sessions.length, 1);
-  const other = p.initiatorEngine.createSession(
-    new SessionId("STRANGER", "ACC"),
-    "",
-    FIXVersion.FIX44,
-  );
-  await other.connect(30, "127.0.0.1", p.port);
-  await other.waitFor("nonGracefullyTerminated", timeout());
-  assert.deepEqual(asked, ["ACC->INI", "ACC->STRANGER"]);
-  assert.equal(p.acceptorEngine.sessions.length, 1);
-  await p.close();
-});
+bothTransports(
+  "engine: a custom SessionsManager refuses or accepts unregistered acceptors",
+  async (pair) => {
+    const asked: string[] = [];
+    const manager: SessionsManager = {
+      onUnregisteredAcceptor: async ({ sessionId }) => {
+        asked.push(sessionId.toString());
+        await Promise.resolve();
+        return sessionId.target === "INI"
+          ? { accept: true }
+          : { accept: false, reason: "unknown counterparty" };
+      },
+    };
+    const p = await pair({
+      registerAcceptor: false,
+      manager,
+      acceptorConfig: { CreateUnregisteredAcceptorSession: true },
+      initiatorConfig: { "Reconnect.MaxTries": 0 },
+    });
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("established", timeout());
+    assert.deepEqual(asked, ["ACC->INI"]);
+    assert.equal(p.acceptorEngine.sessions.length, 1);
+    const other = p.initiatorEngine.createSession(
+      new SessionId("STRANGER", "ACC"),
+      "",
+      FIXVersion.FIX44,
+    );
+    await other.connect(30, "127.0.0.1", p.port);
+    await other.waitFor("nonGracefullyTerminated", timeout());
+    assert.deepEqual(asked, ["ACC->INI", "ACC->STRANGER"]);
+    assert.equal(p.acceptorEngine.sessions.length, 1);
+    await p.close();
+  },
+);
 
-Deno.test("engine: graceful disconnect ends correctly terminated; next start uses fresh numbers", async () => {
-  const p = await pair();
-  await p.initiator.connect(30, "127.0.0.1", p.port);
-  await p.initiator.waitFor("established", timeout());
-  await p.initiator.put(order("a"));
-  while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
-  await p.initiator.disconnect("bye");
-  assert.equal(p.initiator.state, "correctlyTerminated");
-  await p.acceptor.waitFor("waitingForLogon", timeout());
-  await p.initiator.connect(30, "127.0.0.1", p.port);
-  await p.initiator.waitFor("established", timeout());
-  assert.equal(p.initiator.nextSenderSeqNum, 2);
-  assert.equal(p.acceptor.nextTargetSeqNum, 2);
-  await p.close();
-});
+bothTransports(
+  "engine: graceful disconnect ends correctly terminated; next start uses fresh numbers",
+  async (pair) => {
+    const p = await pair();
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("established", timeout());
+    await p.initiator.put(order("a"));
+    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+    await p.initiator.disconnect("bye");
+    assert.equal(p.initiator.state, "correctlyTerminated");
+    await p.acceptor.waitFor("waitingForLogon", timeout());
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("established", timeout());
+    assert.equal(p.initiator.nextSenderSeqNum, 2);
+    assert.equal(p.acceptor.nextTargetSeqNum, 2);
+    await p.close();
+  },
+);
 
-Deno.test("engine: resetSeqNumLocal resets a disconnected session", async () => {
+bothTransports("engine: resetSeqNumLocal resets a disconnected session", async (pair) => {
   const p = await pair();
   await p.initiator.connect(30, "127.0.0.1", p.port);
   await p.initiator.waitFor("established", timeout());
@@ -292,7 +322,7 @@ Deno.test("engine: the initiator switches to the backup address when the primary
   await server.stop();
 });
 
-Deno.test("engine: a Logon from a source address not allowed is refused", async () => {
+bothTransports("engine: a Logon from a source address not allowed is refused", async (pair) => {
   const p = await pair({
     acceptorConfig: { "Session.ACC/INI.AllowedSourceAddresses": "10.1.1.1" },
     initiatorConfig: { "Reconnect.MaxTries": 0 },
@@ -304,31 +334,34 @@ Deno.test("engine: a Logon from a source address not allowed is refused", async 
   await p.close();
 });
 
-Deno.test("engine: a SessionsManager that does not decide in time refuses the Logon", async () => {
-  let aborted = false;
-  const p = await pair({
-    registerAcceptor: false,
-    manager: {
-      onUnregisteredAcceptor: (_req, { signal }) =>
-        new Promise((resolve) => {
-          signal.addEventListener("abort", () => {
-            aborted = true;
-            resolve({ accept: true });
-          });
-        }),
-    },
-    acceptorConfig: {
-      CreateUnregisteredAcceptorSession: true,
-      UnregisteredAcceptorDecisionTimeout: 20,
-    },
-    initiatorConfig: { "Reconnect.MaxTries": 0 },
-  });
-  await p.initiator.connect(30, "127.0.0.1", p.port);
-  await p.initiator.waitFor("nonGracefullyTerminated", timeout());
-  assert.equal(aborted, true);
-  assert.equal(p.acceptorEngine.sessions.length, 0);
-  await p.close();
-});
+bothTransports(
+  "engine: a SessionsManager that does not decide in time refuses the Logon",
+  async (pair) => {
+    let aborted = false;
+    const p = await pair({
+      registerAcceptor: false,
+      manager: {
+        onUnregisteredAcceptor: (_req, { signal }) =>
+          new Promise((resolve) => {
+            signal.addEventListener("abort", () => {
+              aborted = true;
+              resolve({ accept: true });
+            });
+          }),
+      },
+      acceptorConfig: {
+        CreateUnregisteredAcceptorSession: true,
+        UnregisteredAcceptorDecisionTimeout: 20,
+      },
+      initiatorConfig: { "Reconnect.MaxTries": 0 },
+    });
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("nonGracefullyTerminated", timeout());
+    assert.equal(aborted, true);
+    assert.equal(p.acceptorEngine.sessions.length, 0);
+    await p.close();
+  },
+);
 
 Deno.test("engine: an acceptor with its own ListenPort is reachable there", async () => {
   const transport = new MemoryTransport();
@@ -350,22 +383,25 @@ Deno.test("engine: an acceptor with its own ListenPort is reachable there", asyn
   await engine.stop();
 });
 
-Deno.test("engine: RejectMessageWhileNoConnection rejects an expired late message via put()", async () => {
-  const p = await pair({
-    initiatorConfig: { RejectMessageWhileNoConnection: true, MessageTimeToLive: 1 },
-  });
-  const late = p.initiator.put(order("late"));
-  await new Promise((r) => setTimeout(r, 5));
-  await p.initiator.connect(30, "127.0.0.1", p.port);
-  await assert.rejects(late, /expired/);
-  await p.initiator.waitFor("established", timeout());
-  await p.initiator.put(order("fresh"));
-  while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
-  assert.deepEqual(p.received.map((m) => m.get(11)), ["fresh"]);
-  await p.close();
-});
+bothTransports(
+  "engine: RejectMessageWhileNoConnection rejects an expired late message via put()",
+  async (pair) => {
+    const p = await pair({
+      initiatorConfig: { RejectMessageWhileNoConnection: true, MessageTimeToLive: 1 },
+    });
+    const late = p.initiator.put(order("late"));
+    await new Promise((r) => setTimeout(r, 5));
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await assert.rejects(late, /expired/);
+    await p.initiator.waitFor("established", timeout());
+    await p.initiator.put(order("fresh"));
+    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+    assert.deepEqual(p.received.map((m) => m.get(11)), ["fresh"]);
+    await p.close();
+  },
+);
 
-Deno.test("engine: credentials in configurable tags", async () => {
+bothTransports("engine: credentials in configurable tags", async (pair) => {
   const p = await pair({
     acceptorConfig: { "Session.ACC/INI.Password": "pw", "Session.ACC/INI.PasswordTag": 9100 },
     initiatorConfig: { Password: "pw", PasswordTag: 9100 },
