@@ -82,6 +82,7 @@ export class FixEngine implements AsyncDisposable {
   readonly #acceptLoops: Promise<void>[] = [];
   readonly #listenPorts = new Set<number>();
   readonly #dictionaries = new Map<string, Promise<Dictionary>>();
+  readonly #custom = new WeakMap<Session, Dictionary>();
   #listening: Promise<void> | undefined;
   #stopped = false;
 
@@ -138,8 +139,9 @@ export class FixEngine implements AsyncDisposable {
    * Creates a session.
    *
    * @param id Our SenderCompID, the counterparty's CompID and an optional qualifier.
-   * @param dictionary A dictionary name (`FIX44`, `FIX50SP2`...), for FIX Antenna compatibility;
-   * the session validates against the dictionary of `version`.
+   * @param dictionary A dictionary name (`FIX44`, `FIX50SP2`...; the session then validates
+   * against the generated dictionary of `version`), or a `Dictionary` loaded from a venue's XML
+   * with `loadDictionaryFile` (custom fields, messages and groups).
    * @param version The FIX version, e.g. `FIXVersion.FIX44`.
    * @param options Settings overrides and the listener.
    * @returns The session, not yet connected.
@@ -147,7 +149,7 @@ export class FixEngine implements AsyncDisposable {
    */
   createSession(
     id: SessionId,
-    dictionary: string,
+    dictionary: string | Dictionary,
     version: FIXVersion,
     options: CreateSessionOptions = {},
   ): Session {
@@ -157,7 +159,7 @@ export class FixEngine implements AsyncDisposable {
       throw new Error(`Cannot create session: session "${key}" already exists`);
     }
     const v = parseFixVersion(version);
-    if (dictionary !== "") parseFixVersion(dictionary);
+    if (typeof dictionary === "string" && dictionary !== "") parseFixVersion(dictionary);
     const settings = this.#config.sessionSettings(
       id.sender,
       id.target,
@@ -169,6 +171,7 @@ export class FixEngine implements AsyncDisposable {
     }
     const session = new Session(id, v, settings, this.#context(), options.listener);
     this.#sessions.set(key, session);
+    if (typeof dictionary !== "string") this.#custom.set(session, dictionary);
     this.#manager.onSessionCreated?.(id);
     return session;
   }
@@ -211,13 +214,16 @@ export class FixEngine implements AsyncDisposable {
   ): Promise<FixSession> {
     const version = session.version;
     const begin = beginStringOf(version);
-    const transportDict = await this.#dictionary(begin === "FIXT.1.1" ? "FIXT.1.1" : version);
-    const defaultApp = begin === "FIXT.1.1" ? await this.#dictionary(version) : transportDict;
+    const custom = this.#custom.get(session);
+    const transportDict = begin !== "FIXT.1.1" && custom
+      ? custom
+      : await this.#dictionary(begin === "FIXT.1.1" ? "FIXT.1.1" : version);
+    const defaultApp = begin === "FIXT.1.1" ? custom ?? await this.#dictionary(version) : transportDict;
     const appDicts = new Map<string, Dictionary>([[applVerIdOf(version), defaultApp]]);
     if (begin === "FIXT.1.1") {
       for (const code of ["7", "8", "9"]) {
         const name = applVerIdToVersion(code);
-        if (name) appDicts.set(code, await this.#dictionary(name));
+        if (name && !appDicts.has(code)) appDicts.set(code, await this.#dictionary(name));
       }
     }
     const appDictOf = (m: FixMessage): Dictionary | undefined => {

@@ -410,3 +410,92 @@ bothTransports("engine: credentials in configurable tags", async (pair) => {
   await p.initiator.waitFor("established", timeout());
   await p.close();
 });
+
+bothTransports(
+  "engine: IntradayLogoutTolerance keeps numbers across a correct logout",
+  async (pair) => {
+    const p = await pair({
+      acceptorConfig: { IntradayLogoutTolerance: true },
+      initiatorConfig: { IntradayLogoutTolerance: true },
+    });
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("established", timeout());
+    await p.initiator.put(order("a"));
+    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+    await p.initiator.disconnect("lunch");
+    await p.acceptor.waitFor("waitingForLogon", timeout());
+    const next = p.initiator.nextSenderSeqNum;
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("established", timeout());
+    assert.equal(p.initiator.nextSenderSeqNum, next + 1); // continued: the new Logon only
+    await p.close();
+  },
+);
+
+bothTransports(
+  "engine: inbound messages are validated against the session's dictionary",
+  async (pair) => {
+    const p = await pair();
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("established", timeout());
+    const rejects: SessionEvent[] = [];
+    p.acceptor.setListener({ ...p.acceptor.listener, onEvent: (e) => void rejects.push(e) });
+    await p.initiator.put(new FixMessage("D").set(11, "no-side")); // Side, TransactTime... missing
+    await p.initiator.put(order("ok"));
+    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+    const sent = rejects.find((e) => e.type === "rejectSent");
+    assert.ok(sent && sent.type === "rejectSent" && sent.reason === 1, JSON.stringify(sent));
+    assert.deepEqual(p.received.map((m) => m.get(11)), ["ok"]);
+    await p.close();
+  },
+);
+
+Deno.test("engine: a custom venue dictionary is used for validation", async () => {
+  const { parseDictionaryXml } = await import("../../src/dictionary/load.ts");
+  const venue = parseDictionaryXml(
+    `<fix type='FIX' major='4' minor='4'><header>
+      <field name='BeginString' required='Y'/><field name='BodyLength' required='Y'/>
+      <field name='MsgType' required='Y'/><field name='SenderCompID' required='Y'/>
+      <field name='TargetCompID' required='Y'/><field name='MsgSeqNum' required='Y'/>
+      <field name='PossDupFlag' required='N'/><field name='SendingTime' required='Y'/>
+      <field name='OrigSendingTime' required='N'/>
+     </header><trailer><field name='CheckSum' required='Y'/></trailer><messages>
+      <message name='Heartbeat' msgtype='0' msgcat='admin'/>
+      <message name='Logon' msgtype='A' msgcat='admin'/>
+      <message name='VenueOrder' msgtype='U1' msgcat='app'><field name='VenueCode' required='Y'/></message>
+     </messages><components/><fields>
+      <field number='8' name='BeginString' type='STRING'/><field number='9' name='BodyLength' type='LENGTH'/>
+      <field number='35' name='MsgType' type='STRING'/><field number='49' name='SenderCompID' type='STRING'/>
+      <field number='56' name='TargetCompID' type='STRING'/><field number='34' name='MsgSeqNum' type='SEQNUM'/>
+      <field number='43' name='PossDupFlag' type='BOOLEAN'/><field number='52' name='SendingTime' type='UTCTIMESTAMP'/>
+      <field number='122' name='OrigSendingTime' type='UTCTIMESTAMP'/><field number='10' name='CheckSum' type='STRING'/>
+      <field number='5001' name='VenueCode' type='STRING'/>
+     </fields></fix>`,
+    "venue.xml",
+  );
+  const transport = new MemoryTransport();
+  const server = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
+  });
+  const got: string[] = [];
+  const acc = server.createSession(new SessionId("ACC", "INI"), venue, FIXVersion.FIX44, {
+    listener: { onMessage: (m) => void got.push(m.get(5001) ?? "") },
+  });
+  const events: SessionEvent[] = [];
+  acc.setListener({ ...acc.listener, onEvent: (e) => void events.push(e) });
+  await acc.connect();
+  const client = new FixEngine({ transport, storeFactory: new MemorySeqStoreFactory() });
+  const ini = client.createSession(new SessionId("INI", "ACC"), "", FIXVersion.FIX44);
+  await ini.connect(30, "127.0.0.1", server.listenAddresses[0].port);
+  await ini.waitFor("established", timeout());
+  await ini.put(new FixMessage("U1"));
+  await ini.put(new FixMessage("U1").set(5001, "XPAR"));
+  const deadline = AbortSignal.timeout(5000);
+  while (got.length < 1 && !deadline.aborted) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(got, ["XPAR"]);
+  assert.ok(events.some((e) => e.type === "rejectSent" && e.reason === 1));
+  await client.stop();
+  await server.stop();
+});

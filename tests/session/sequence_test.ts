@@ -417,3 +417,61 @@ Deno.test("AllowMessageWithoutPossDupFlag ignores too-low messages", async () =>
   assert.deepEqual(h.peer.take(), []);
   await h.close();
 });
+
+Deno.test("an unanswered TestRequest disconnects without Logout when configured so", async () => {
+  const h = await established({ settings: { logoutOnHeartbeatTimeout: false } });
+  await h.clock.advance(36_000);
+  h.peer.take();
+  await h.clock.advance(36_000);
+  await h.settle();
+  assert.ok(h.peer.take().every((m) => !m.startsWith("35=5|")));
+  assert.match(await h.done, /Heartbeat timeout/);
+  await h.close();
+});
+
+Deno.test("FIX.4.1 ResendRequest with EndSeqNo 999999 means everything sent", async () => {
+  const h = await established({ begin: "FIX.4.1" });
+  await h.session.put(new FixMessage("D").set(11, "a"));
+  await h.settle();
+  h.peer.take();
+  await h.peer.send("2", [[7, 2], [16, 999999]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=D|49=FW|56=PEER|34=2|52=${ts(0)}|43=Y|122=${ts(0)}|11=a|`]);
+  await h.close();
+});
+
+Deno.test("ForceSeqNumReset=first resets on the first logon only", async () => {
+  const h = await harness({ role: "initiator", settings: { forceSeqNumReset: "first" } });
+  assert.match(h.peer.take()[0], /\|141=Y\|$/);
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]]);
+  await h.settle();
+  assert.equal(h.session.state, "established");
+  h.session.dropConnection("drop");
+  await h.done;
+  await h.peer.close();
+  const [a, b] = (await import("../../src/testing.ts")).memoryConnectionPair();
+  const second = h.session.attach(a);
+  const frames: string[] = [];
+  const reader = (async () => {
+    for await (const chunk of b) frames.push(new TextDecoder().decode(chunk));
+  })();
+  await h.settle();
+  assert.equal(frames.length, 1);
+  assert.ok(!frames[0].includes("\x01141=Y\x01"), frames[0]);
+  assert.match(frames[0], /\x0134=2\x01/);
+  h.session.dropConnection("done");
+  await second;
+  b.close();
+  await reader;
+  await h.close();
+});
+
+Deno.test("FIX.4.0 answers an unsupported MsgType with a Reject, not a BusinessMessageReject", async () => {
+  const h = await established({ begin: "FIX.4.0", supportsMsgType: () => false });
+  await h.peer.send("D", [[11, "x"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|58=Invalid MsgType "D"|`,
+  ]);
+  await h.close();
+});
