@@ -218,7 +218,9 @@ export class FixEngine implements AsyncDisposable {
     const transportDict = begin !== "FIXT.1.1" && custom
       ? custom
       : await this.#dictionary(begin === "FIXT.1.1" ? "FIXT.1.1" : version);
-    const defaultApp = begin === "FIXT.1.1" ? custom ?? await this.#dictionary(version) : transportDict;
+    const defaultApp = begin === "FIXT.1.1"
+      ? custom ?? await this.#dictionary(version)
+      : transportDict;
     const appDicts = new Map<string, Dictionary>([[applVerIdOf(version), defaultApp]]);
     if (begin === "FIXT.1.1") {
       for (const code of ["7", "8", "9"]) {
