@@ -458,7 +458,7 @@ Deno.test("ForceSeqNumReset=first resets on the first logon only", async () => {
   await h.settle();
   assert.equal(frames.length, 1);
   assert.ok(!frames[0].includes("\x01141=Y\x01"), frames[0]);
-  assert.match(frames[0], /\x0134=2\x01/);
+  assert.ok(frames[0].includes("\x0134=2\x01"), frames[0]);
   h.session.dropConnection("done");
   await second;
   b.close();
