@@ -155,6 +155,8 @@ export class FixSession {
   #testReqCounter = 0;
   #logonDeadlineMs = -1;
   #logoutDeadlineMs = -1;
+  /** A Logout the peer sent with a sequence gap: answered once the gap is filled or times out. */
+  #peerLogout: FixMessage | undefined;
   #timer: TimerHandle | undefined;
   #timerAtMs = -1;
   #flushing = false;
@@ -406,6 +408,7 @@ export class FixSession {
     this.#testRequestSentAtMs = -1;
     this.#logonDeadlineMs = -1;
     this.#logoutDeadlineMs = -1;
+    this.#peerLogout = undefined;
     const now = this.#clock.now();
     this.#lastReceivedAtMs = now;
     this.#lastSentAtMs = now;
@@ -872,9 +875,22 @@ export class FixSession {
     const expected = this.#store.state.nextTargetSeqNum;
     if (seq > expected) {
       if (msgType === "5") {
-        this.#log.warn("Logout received with a sequence gap", { expected, received: seq });
-        this.#onLogout(msg);
-        return undefined;
+        if (this.#weStartedLogout || this.#state !== "established") {
+          // The confirming Logout: the session ends; the gap is requested on the next logon.
+          this.#log.warn("Logout received with a sequence gap", { expected, received: seq });
+          this.#onLogout(msg);
+          return undefined;
+        }
+        // The peer logs out while we miss messages: request them first, answer the Logout once
+        // they are in (or when the logout timeout ends the wait), as the session layer says.
+        this.#log.warn("Logout received with a sequence gap; requesting the gap before answering", {
+          session: this.#id.toString(),
+          expected,
+          received: seq,
+        });
+        this.#peerLogout = msg;
+        this.#logoutDeadlineMs = this.#clock.now() + this.#s.logoutTimeoutMs;
+        this.#armTimer();
       }
       this.#onGap(msg, expected, seq);
       return undefined;
@@ -903,6 +919,12 @@ export class FixSession {
       this.#early.delete(next);
       const r = this.#processExpected(held, held.msgType);
       if (r) return r.then(() => this.#drainEarly());
+    }
+    const logout = this.#peerLogout;
+    if (logout && this.#conn && this.#store.state.nextTargetSeqNum > logout.intOr(34, 0)) {
+      // The gap before the peer's Logout is filled (its own number came as a gap fill).
+      this.#onLogout(logout);
+      return undefined;
     }
     this.#checkGapFilled();
     return undefined;
@@ -1212,6 +1234,7 @@ export class FixSession {
   }
 
   #onLogout(msg: FixMessage): void {
+    this.#peerLogout = undefined;
     const text = msg.get(58);
     const byUs = this.#weStartedLogout;
     if (!byUs) {
@@ -1491,6 +1514,15 @@ export class FixSession {
     }
     if (this.#logoutDeadlineMs >= 0 && now >= this.#logoutDeadlineMs) {
       this.#logoutDeadlineMs = -1;
+      const logout = this.#peerLogout;
+      if (logout) {
+        this.#log.warn("gap before the peer's Logout not filled in time; answering it", {
+          session: this.#id.toString(),
+          expected: this.#store.state.nextTargetSeqNum,
+        });
+        this.#onLogout(logout);
+        return;
+      }
       this.#closeReason ??= "Logout timeout";
       this.disconnect("Logout timeout");
       return;

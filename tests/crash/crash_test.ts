@@ -94,6 +94,9 @@ for (const kind of ["file", "kv"]) {
         (await new Response(last.stderr).arrayBuffer()) as ArrayBuffer,
       );
       assert.equal(status.code, 0, err);
+      // The child exits once its Logout is confirmed or timed out; the parent may still be
+      // delivering what it read before that Logout.
+      await parent.waitFor("waitingForLogon", { signal: AbortSignal.timeout(10_000) });
       const stored = await storedOrders(dir, kind);
       assert.equal(new Set(received).size, received.length, "duplicates delivered");
       assert.deepEqual(received, stored, "delivered exactly what was persisted, in order");

@@ -60,7 +60,13 @@ async function fixwireAcceptor(
   const port = opts.port ?? freePort();
   const engine = new FixEngine({
     transport: opts.transport,
-    config: { ListenPort: port, ListenAddress: "127.0.0.1", LogDirectory: dir, ...opts.config },
+    config: {
+      ListenPort: port,
+      ListenAddress: "127.0.0.1",
+      LogDirectory: dir,
+      IntradayLogoutTolerance: true, // as QuickFIX (ResetOnLogout=N)
+      ...opts.config,
+    },
   });
   const received: FixMessage[] = [];
   const events: SessionEvent[] = [];
@@ -96,6 +102,8 @@ function fixwireInitiator(
       LogDirectory: dir,
       "Reconnect.Interval": 200,
       "Reconnect.MaxTries": 50,
+      // QuickFIX keeps sequence numbers across a Logout (ResetOnLogout=N): do the same.
+      IntradayLogoutTolerance: true,
       ...opts.config,
     },
   });
@@ -169,9 +177,8 @@ for (const [begin, version] of VERSIONS) {
             if (es.length > 1) assert.ok(es.slice(1).every((e) => e.possdup), `${id} duplicated`);
           }
           assert.ok(
-            qf.events.slice(restartAt).some((e) => e.ev === "admin_out" && e.type === "2") ||
-              qf.events.slice(restartAt).some((e) => e.ev === "app_in" && e.possdup),
-            "the gap was requested and resent with PossDupFlag",
+            qf.events.slice(restartAt).some((e) => e.ev === "admin_out" && e.type === "2"),
+            "QuickFIX requested the gap",
           );
           // fixwire delivered every QuickFIX message exactly once (by MsgSeqNum), and every order
           // got its report. (QuickFIX itself may answer an order twice: it cannot know it had
@@ -202,6 +209,48 @@ for (const [begin, version] of VERSIONS) {
           assert.ok(
             qf.events.slice(from).filter((e) => e.ev === "admin_in" && e.type === "0").length >= 2,
           );
+        },
+      );
+
+      await t.step(
+        "SequenceReset-GapFill when the resent range holds session messages",
+        async () => {
+          // QuickFIX forgets what it received since a point (its expected number is set back,
+          // its own numbers kept): it asks again for a range that holds our Logout and Logon,
+          // which come as SequenceReset-GapFill, and the orders, resent with PossDupFlag.
+          const store = `${dir}/qf/store`;
+          const seqFile = async () => {
+            for await (const f of Deno.readDir(store)) {
+              if (f.name.endsWith(".seqnums")) return `${store}/${f.name}`;
+            }
+            throw new Error("no QuickFIX seqnums file");
+          };
+          const parse = async () =>
+            (await Deno.readTextFile(await seqFile())).split(":").map((x) => Number(x.trim()));
+          const [, expectedBefore] = await parse();
+          await fw.session.disconnect("session messages for the range");
+          await qf.waitFor((e) => e.ev === "logout", 5000, qf.events.length - 1);
+          fw.session.connect(30, "127.0.0.1", port);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          const count = fw.received.length;
+          for (let i = 1; i <= 5; i++) fw.session.put(order(`g${i}`));
+          await until(() => fw.received.length >= count + 5, "5 reports");
+          await qf.kill();
+          const [sender] = await parse();
+          const pad = (n: number) => String(n).padStart(10, "0");
+          await Deno.writeTextFile(await seqFile(), `${pad(sender)} : ${pad(expectedBefore)}`);
+          const from = qf.events.length;
+          await qf.start();
+          await qf.waitFor(
+            (e) => e.ev === "admin_in" && e.type === "4" && e.gapfill === "Y",
+            20_000,
+            from,
+          );
+          await qf.waitForCount((e) => isAppIn("D")(e) && e.clordid!.startsWith("g"), 10);
+          const again = qf.events.slice(from).filter((e) => isAppIn("D")(e));
+          assert.deepEqual(again.map((e) => e.clordid), ["g1", "g2", "g3", "g4", "g5"]);
+          assert.ok(again.every((e) => e.possdup), "resent with PossDupFlag");
+          await until(() => fw.session.state === "established", "established again");
         },
       );
 
@@ -239,6 +288,44 @@ for (const [begin, version] of VERSIONS) {
         assert.equal(fw.session.state, "correctlyTerminated");
         await qf.waitFor((e) => e.ev === "logout", 5000, from);
       });
+
+      await t.step("QuickFIX refuses a wrong password and unknown CompIDs", async () => {
+        await fw.engine.stop();
+        await qf.stop();
+        const strict = new QuickFixPeer({ ...qf.config, dir: `${dir}/qf-strict` }, [
+          "--expect-password",
+          "right",
+        ]);
+        await strict.start();
+        try {
+          const bad = fixwireInitiator(`${dir}/fw-bad`, version, port, {
+            config: { Password: "wrong", "Reconnect.MaxTries": 0 },
+          });
+          await bad.session.waitFor("nonGracefullyTerminated", {
+            signal: AbortSignal.timeout(15_000),
+          });
+          const logout = bad.events.find((e) => e.type === "logout");
+          assert.ok(logout && logout.type === "logout", JSON.stringify(bad.events));
+          assert.match(logout.text ?? "", /Invalid password/);
+          assert.ok(!strict.events.some((e) => e.ev === "logon"));
+          await bad.engine.stop();
+          const engine = new FixEngine({
+            config: { LogDirectory: `${dir}/fw-stranger`, "Reconnect.MaxTries": 0 },
+          });
+          const stranger = engine.createSession(new SessionId("STRANGER", "QF"), "", version);
+          const events: SessionEvent[] = [];
+          stranger.setListener({ onEvent: (e) => void events.push(e) });
+          await stranger.connect(30, "127.0.0.1", port);
+          await stranger.waitFor("nonGracefullyTerminated", {
+            signal: AbortSignal.timeout(15_000),
+          });
+          assert.ok(!events.some((e) => e.type === "logon"));
+          await until(() => events.some((e) => e.type === "reconnectFailed"), "giving up");
+          await engine.stop();
+        } finally {
+          await strict.stop();
+        }
+      });
     } finally {
       await fw.engine.stop();
       await qf.stop();
@@ -270,6 +357,73 @@ for (const [begin, version] of VERSIONS) {
         assert.deepEqual(qf.events.filter(isAppIn("8")).map((e) => e.clordid), expected);
       });
 
+      await t.step("QuickFIX killed mid-flow and restarted: gaps resent both ways", async () => {
+        const seqs = () => fw.received.map((m) => m.get(34)!);
+        const before = fw.received.length;
+        await qf.send("orders 3000 p");
+        await until(() => fw.received.length >= before + 300, "part of the burst");
+        await qf.kill();
+        await fw.session.waitFor("waitingForLogon", { signal: AbortSignal.timeout(10_000) });
+        const restartAt = qf.events.length;
+        await qf.start();
+        await qf.waitFor((e) => e.ev === "logon", 20_000, restartAt);
+        await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+        await qf.send("orders 10 z");
+        await qf.waitForCount((e) => isAppIn("8")(e) && e.clordid!.startsWith("z"), 10);
+        assert.ok(fw.received.some((m) => m.get(11) === "z10"));
+        // fixwire delivered every QuickFIX message exactly once, by MsgSeqNum.
+        assert.equal(new Set(seqs()).size, seqs().length, "a message was delivered twice");
+        // QuickFIX's orders reached the application once each and in order, those it had
+        // stored before the kill through the gap fixwire requested at the new Logon.
+        const ps = fw.received.map((m) => m.get(11)!).filter((id) => id.startsWith("p"));
+        assert.ok(ps.length >= 300, `${ps.length} orders`);
+        const nums = ps.map((id) => Number(id.slice(1)));
+        assert.ok(nums.every((n, i) => i === 0 || n > nums[i - 1]), "orders out of order");
+        assert.equal(new Set(nums).size, nums.length, "an order was delivered twice");
+        // Reports QuickFIX never read before the kill were requested and resent by fixwire.
+        const requested = qf.events.slice(restartAt).some((e) =>
+          e.ev === "admin_out" && e.type === "2"
+        );
+        const resent = qf.events.slice(restartAt).some((e) =>
+          (e.ev === "app_in" && e.possdup) || (e.ev === "admin_in" && e.type === "4")
+        );
+        assert.ok(!requested || resent, "a ResendRequest was answered");
+      });
+
+      await t.step("heartbeats with HeartBtInt 1 s over a quiet period", async () => {
+        await qf.stop();
+        const quiet = new QuickFixPeer({ ...qf.config, heartbeatSeconds: 1 });
+        await quiet.start();
+        try {
+          await quiet.waitFor((e) => e.ev === "logon", 15_000);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+          await new Promise((r) => setTimeout(r, 2500)); // the acceptor adopted HeartBtInt 1 s
+          assert.ok(quiet.events.filter((e) => e.ev === "admin_in" && e.type === "0").length >= 2);
+          assert.ok(quiet.events.filter((e) => e.ev === "admin_out" && e.type === "0").length >= 2);
+          assert.equal(fw.session.state, "established");
+        } finally {
+          await quiet.stop();
+        }
+      });
+
+      await t.step("ResetSeqNumFlag at logon from QuickFIX resets fixwire", async () => {
+        const reset = new QuickFixPeer({ ...qf.config, resetOnLogon: true });
+        await reset.start();
+        try {
+          await reset.waitFor((e) => e.ev === "logon", 15_000);
+          const answer = await reset.waitFor((e) => e.ev === "admin_in" && e.type === "A", 5000);
+          assert.equal(answer.seq, 1);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+          assert.equal(fw.session.nextTargetSeqNum, 2);
+          assert.equal(fw.session.nextSenderSeqNum, 2);
+        } finally {
+          await reset.stop();
+        }
+        const from = qf.events.length;
+        await qf.start();
+        await qf.waitFor((e) => e.ev === "logon", 15_000, from);
+      });
+
       await t.step(
         "fixwire stopped non-gracefully mid-flow and restarted: nothing lost",
         async () => {
@@ -281,7 +435,11 @@ for (const [begin, version] of VERSIONS) {
           fw = await fixwireAcceptor(`${dir}/fw`, version, { port });
           await fw.session.waitFor("established", { signal: AbortSignal.timeout(20_000) });
           await until(
-            () => new Set([...kept, ...fw.received].map((m) => m.get(11))).size >= 13_000,
+            () => {
+              const ids = new Set([...kept, ...fw.received].map((m) => m.get(11)));
+              for (let i = 1; i <= 3000; i++) if (!ids.has(`r${i}`)) return false;
+              return true;
+            },
             "every order across the restart",
           );
           const all = [...kept, ...fw.received].map((m) => m.get(11)!);

@@ -387,12 +387,65 @@ Deno.test("FIXT.1.1 acceptor answers with DefaultApplVerID and application messa
   await h.close();
 });
 
-Deno.test("a Logout arriving with a gap is answered and the session closes", async () => {
+Deno.test("a Logout arriving with a gap gets the gap requested, then is answered", async () => {
+  const seen: string[] = [];
+  const h = await established({ handler: { onMessage: (m) => void seen.push(m.get(11)!) } });
+  await h.peer.send("5", [], { seq: 4 });
+  await h.settle();
+  // No answer yet: the missing 2..3 are requested first.
+  assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=0|`]);
+  assert.equal(h.session.state, "established");
+  await h.peer.send("D", [[11, "a"]], { seq: 2, possDup: true, orig: T0 });
+  await h.peer.send("D", [[11, "b"]], { seq: 3, possDup: true, orig: T0 });
+  // The peer's own Logout comes back as a gap fill, as every engine resends session messages.
+  await h.peer.send("4", [[123, "Y"], [36, 5]], { seq: 4, possDup: true, orig: T0 });
+  await h.settle();
+  assert.deepEqual(seen, ["a", "b"]);
+  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=3|52=${ts(0)}|`]);
+  assert.match(await h.done, /logout by peer/);
+  assert.equal(h.session.state, "correctlyTerminated");
+  assert.equal(h.store.state.nextTargetSeqNum, 5);
+  await h.close();
+});
+
+Deno.test("a Logout arriving with a gap is answered in order when the gap is resent", async () => {
   const h = await established();
+  await h.peer.send("5", [[58, "eod"]], { seq: 3 });
+  await h.settle();
+  h.peer.take();
+  await h.peer.send("0", [], { seq: 2, possDup: true, orig: T0 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=3|52=${ts(0)}|`]);
+  assert.match(await h.done, /logout by peer: eod/);
+  assert.equal(h.store.state.nextTargetSeqNum, 4);
+  await h.close();
+});
+
+Deno.test("a Logout arriving with a gap is answered at the logout timeout when the gap stays open", async () => {
+  const h = await established({ settings: { logoutTimeoutMs: 2000 } });
   await h.peer.send("5", [], { seq: 9 });
   await h.settle();
-  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=2|52=${ts(0)}|`]);
+  assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=0|`]);
+  await h.clock.advance(1999);
+  assert.deepEqual(h.peer.take(), []);
+  await h.clock.advance(1);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=3|52=${ts(2000)}|`]);
   await h.done;
+  assert.equal(h.session.state, "correctlyTerminated");
+  await h.close();
+});
+
+Deno.test("a confirming Logout with a gap ends the session at once", async () => {
+  const h = await established();
+  const out = h.session.logout("bye");
+  await h.settle();
+  h.peer.take();
+  await h.peer.send("5", [], { seq: 7 });
+  await h.settle();
+  await out;
+  assert.deepEqual(h.peer.take(), []);
+  assert.equal(await h.done, "logout confirmed");
   assert.equal(h.session.state, "correctlyTerminated");
   await h.close();
 });
