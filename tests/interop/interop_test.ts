@@ -10,6 +10,7 @@ import { SessionId } from "../../src/session_id.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import type { Transport } from "../../src/transport.ts";
 import { freePort, type PeerEvent, QuickFixPeer } from "./peer_process.ts";
+import { MutingTransport } from "./_muting_transport.ts";
 
 const VERSIONS = [
   ["FIX.4.2", FIXVersion.FIX42],
@@ -118,6 +119,46 @@ function fixwireInitiator(
   return { engine, session, received, events, port };
 }
 
+/**
+ * Each engine sees the other fall silent in turn (its plain Heartbeats are dropped) and must
+ * probe it with a TestRequest; the answer is a Heartbeat echoing the TestReqID, and the session
+ * stays up on both sides.
+ */
+async function testRequestsBothWays(
+  mute: MutingTransport,
+  qf: QuickFixPeer,
+  session: Session,
+): Promise<void> {
+  const start = qf.events.length;
+  const echoed = (probes: { type: string; testReqId?: string }[]) =>
+    probes.filter((p) => p.type === "0" && p.testReqId !== undefined).map((p) => p.testReqId);
+  const asked = (probes: { type: string; testReqId?: string }[]) =>
+    probes.filter((p) => p.type === "1").map((p) => p.testReqId);
+  // fixwire falls silent: QuickFIX sends a TestRequest, fixwire answers it.
+  let sentFrom = mute.sent.length, receivedFrom = mute.received.length;
+  mute.muteOut = true;
+  await qf.waitFor((e) => e.ev === "admin_out" && e.type === "1", 10_000, start);
+  await until(() => echoed(mute.sent.slice(sentFrom)).length > 0, "fixwire's answer", 10_000);
+  mute.muteOut = false;
+  const qfIds = asked(mute.received.slice(receivedFrom));
+  assert.ok(qfIds.length > 0);
+  assert.ok(echoed(mute.sent.slice(sentFrom)).every((id) => qfIds.includes(id)), "echo");
+  assert.equal(session.state, "established");
+  // QuickFIX falls silent: fixwire sends a TestRequest, QuickFIX answers it.
+  const from = qf.events.length;
+  sentFrom = mute.sent.length;
+  receivedFrom = mute.received.length;
+  mute.muteIn = true;
+  await qf.waitFor((e) => e.ev === "admin_in" && e.type === "1", 10_000, from);
+  await until(() => echoed(mute.received.slice(receivedFrom)).length > 0, "QuickFIX's answer");
+  mute.muteIn = false;
+  const fwIds = asked(mute.sent.slice(sentFrom));
+  assert.ok(fwIds.length > 0);
+  assert.ok(echoed(mute.received.slice(receivedFrom)).every((id) => fwIds.includes(id)), "echo");
+  assert.equal(session.state, "established");
+  assert.ok(!qf.events.slice(start).some((e) => e.ev === "logout"), "nobody logged out");
+}
+
 const isAppIn = (type: string) => (e: PeerEvent) => e.ev === "app_in" && e.type === type;
 
 for (const [begin, version] of VERSIONS) {
@@ -133,7 +174,8 @@ for (const [begin, version] of VERSIONS) {
       dir: `${dir}/qf`,
     });
     await qf.start();
-    let fw = fixwireInitiator(`${dir}/fw`, version, port);
+    const mute = new MutingTransport();
+    let fw = fixwireInitiator(`${dir}/fw`, version, port, { transport: mute });
     try {
       await t.step("logon, 10,000 orders answered in order, checked on arrival", async () => {
         await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
@@ -204,8 +246,7 @@ for (const [begin, version] of VERSIONS) {
           await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
           await qf.waitFor((e) => e.ev === "admin_in" && e.type === "0", 5_000, from);
           await qf.waitFor((e) => e.ev === "admin_out" && e.type === "0", 5_000, from);
-          await new Promise((r) => setTimeout(r, 2500));
-          assert.equal(fw.session.state, "established");
+          await testRequestsBothWays(mute, qf, fw.session);
           assert.ok(
             qf.events.slice(from).filter((e) => e.ev === "admin_in" && e.type === "0").length >= 2,
           );
@@ -335,7 +376,8 @@ for (const [begin, version] of VERSIONS) {
 
   Deno.test(`interop ${begin}: QuickFIX initiator, fixwire acceptor`, async (t) => {
     const dir = await Deno.makeTempDir();
-    let fw = await fixwireAcceptor(`${dir}/fw`, version);
+    const mute = new MutingTransport();
+    let fw = await fixwireAcceptor(`${dir}/fw`, version, { transport: mute });
     const port = fw.port;
     const qf = new QuickFixPeer({
       role: "initiator",
@@ -390,21 +432,25 @@ for (const [begin, version] of VERSIONS) {
         assert.ok(!requested || resent, "a ResendRequest was answered");
       });
 
-      await t.step("heartbeats with HeartBtInt 1 s over a quiet period", async () => {
-        await qf.stop();
-        const quiet = new QuickFixPeer({ ...qf.config, heartbeatSeconds: 1 });
-        await quiet.start();
-        try {
-          await quiet.waitFor((e) => e.ev === "logon", 15_000);
-          await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
-          await new Promise((r) => setTimeout(r, 2500)); // the acceptor adopted HeartBtInt 1 s
-          assert.ok(quiet.events.filter((e) => e.ev === "admin_in" && e.type === "0").length >= 2);
-          assert.ok(quiet.events.filter((e) => e.ev === "admin_out" && e.type === "0").length >= 2);
-          assert.equal(fw.session.state, "established");
-        } finally {
-          await quiet.stop();
-        }
-      });
+      await t.step(
+        "heartbeats and TestRequest with HeartBtInt 1 s over a quiet period",
+        async () => {
+          await qf.stop();
+          const quiet = new QuickFixPeer({ ...qf.config, heartbeatSeconds: 1 });
+          await quiet.start();
+          try {
+            await quiet.waitFor((e) => e.ev === "logon", 15_000);
+            await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+            // The acceptor adopted HeartBtInt 1 s: Heartbeats flow both ways.
+            await quiet.waitForCount((e) => e.ev === "admin_in" && e.type === "0", 2, 10_000);
+            await quiet.waitForCount((e) => e.ev === "admin_out" && e.type === "0", 2, 10_000);
+            await testRequestsBothWays(mute, quiet, fw.session);
+            assert.equal(fw.session.state, "established");
+          } finally {
+            await quiet.stop();
+          }
+        },
+      );
 
       await t.step("ResetSeqNumFlag at logon from QuickFIX resets fixwire", async () => {
         const reset = new QuickFixPeer({ ...qf.config, resetOnLogon: true });
