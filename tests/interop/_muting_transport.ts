@@ -2,7 +2,7 @@
 // TestRequest) in either direction, so each engine sees a silent counterparty and must probe it
 // with a TestRequest. It records the Heartbeats and TestRequests that pass.
 import { TcpTransport } from "../../adapters/tcp.ts";
-import { FixFramer } from "../../src/message/framer.ts";
+import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import type {
   Connection,
   ConnectOptions,
@@ -17,13 +17,11 @@ export interface Probe {
   testReqId: string | undefined;
 }
 
-const decoder = new TextDecoder();
-
 function probeOf(frame: Uint8Array): Probe | undefined {
-  const text = decoder.decode(frame);
-  const type = /\x0135=([01])\x01/.exec(text)?.[1] as "0" | "1" | undefined;
-  if (!type) return undefined;
-  return { type, testReqId: /\x01112=([^\x01]*)\x01/.exec(text)?.[1] };
+  const m = decodeMessage(frame.slice());
+  const type = m.msgType;
+  if (type !== "0" && type !== "1") return undefined;
+  return { type, testReqId: m.get(112) };
 }
 
 /** TCP with switches that drop plain Heartbeats sent or received by fixwire. */
