@@ -496,6 +496,23 @@ for (const [begin, version] of VERSIONS) {
         },
       );
 
+      await t.step("logout on both sides", async () => {
+        const from = qf.events.length;
+        const fwFrom = fw.events.length;
+        await qf.send("logout");
+        await qf.waitFor((e) => e.ev === "logout", 10_000, from);
+        await until(
+          () => fw.events.slice(fwFrom).some((e) => e.type === "logout" && !e.initiatedByUs),
+          "fixwire's logout event",
+        );
+        assert.ok(qf.events.slice(from).some((e) => e.ev === "admin_in" && e.type === "5"));
+        assert.ok(
+          fw.events.slice(fwFrom).some((e) =>
+            e.type === "stateChanged" && e.to === "correctlyTerminated"
+          ),
+        );
+      });
+
       await t.step("a wrong password is refused with a Logout the peer sees", async () => {
         await fw.engine.stop();
         fw = await fixwireAcceptor(`${dir}/fw2`, version, {
@@ -523,7 +540,8 @@ for (const [begin, version] of VERSIONS) {
           dir: `${dir}/qf-stranger`,
         });
         await stranger.start();
-        await new Promise((r) => setTimeout(r, 2500));
+        // QuickFIX reports the dropped connection after its Logon as a logout.
+        await stranger.waitFor((e) => e.ev === "logout", 15_000);
         assert.ok(stranger.events.some((e) => e.ev === "admin_out" && e.type === "A"));
         assert.ok(!stranger.events.some((e) => e.ev === "logon"));
         assert.equal(fw.engine.sessions.length, 1);
