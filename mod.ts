@@ -76,7 +76,12 @@ export {
   type GroupSpec,
   numberToFixText,
 } from "./src/message/fix_message.ts";
-export { encodeMessage, FixEncoder, isHeaderTag } from "./src/message/encoder.ts";
+export {
+  encodeMessage,
+  type EncoderOptions,
+  FixEncoder,
+  isHeaderTag,
+} from "./src/message/encoder.ts";
 export {
   decodeMessage,
   FixFramer,
@@ -151,5 +156,6 @@ export {
   RejectReason,
   validateMessage,
   type ValidationProblem,
+  type ValidatorOptions,
 } from "./src/dictionary/validator.ts";
 export { DictionaryError, parseXml, type XmlElement } from "./src/dictionary/xml.ts";

@@ -26,6 +26,31 @@ export interface FieldView {
   valueAt(index: number): string;
 }
 
+/**
+ * Validation switches: the session's {@linkcode ValidationSettings} plus finer switches within
+ * `verifyTagsValues`. `verifyTagsValues: false` still turns off every value check; with it on,
+ * each finer switch (default `true`) turns off its own check.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_VALIDATION_SETTINGS, FixMessage, loadDictionary, validateMessage } from "@fixwire/engine";
+ * const dict = await loadDictionary("FIX.4.4");
+ * const m = FixMessage.fromPairs([[8, "FIX.4.4"], [9, "5"], [35, "0"], [49, "A"], [56, "B"],
+ *   [34, 1], [52, "20261124-10:00:00"], [10, "000"]]);
+ * validateMessage(m, dict, { ...DEFAULT_VALIDATION_SETTINGS, verifyTagsEnumerations: false });
+ * ```
+ */
+export interface ValidatorOptions extends ValidationSettings {
+  /** Check value formats against the field types, reason 6 (`Validation.VerifyTagsFormat`). */
+  verifyTagsFormat?: boolean;
+  /** Check values against the enumerations, reason 5 (`Validation.VerifyTagsEnumerations`). */
+  verifyTagsEnumerations?: boolean;
+  /** Reject SOH in non-data values, reason 17 (`Validation.ProhibitDelimiterInValues`). */
+  prohibitDelimiterInValues?: boolean;
+  /** Reject a MsgType the dictionary does not define, reason 11 (`Validation.VerifyMsgType`). */
+  verifyMsgType?: boolean;
+}
+
 /** One problem found by validation. */
 export interface ValidationProblem {
   /** SessionRejectReason(373). */
@@ -147,17 +172,27 @@ export function isValidFormat(type: string, value: string): boolean {
   }
 }
 
+const FIRST_NAMES = ["BeginString", "BodyLength", "MsgType"];
+const FIELD_NAMES: Record<number, string> = { 8: "BeginString", 9: "BodyLength", 10: "CheckSum" };
+
 const MULTI = new Set(["MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"]);
 
 class Walker {
   readonly problems: ValidationProblem[] = [];
   i = 0;
+  readonly checkFormat: boolean;
+  readonly checkEnums: boolean;
+  readonly checkDelimiter: boolean;
   constructor(
     readonly msg: FieldView,
     readonly transport: Dictionary,
     readonly app: Dictionary,
-    readonly o: ValidationSettings,
-  ) {}
+    readonly o: ValidatorOptions,
+  ) {
+    this.checkFormat = o.verifyTagsValues && o.verifyTagsFormat !== false;
+    this.checkEnums = o.verifyTagsValues && o.verifyTagsEnumerations !== false;
+    this.checkDelimiter = o.verifyTagsValues && o.prohibitDelimiterInValues !== false;
+  }
 
   add(reason: number, tag: number | undefined, text: string): void {
     this.problems.push({ reason, tag, text });
@@ -175,16 +210,18 @@ class Walker {
       }
       return;
     }
-    if (!def || !this.o.verifyTagsValues) return;
+    if (!def) return;
     if (def.type !== "DATA" && def.type !== "XMLDATA" && value.indexOf("\x01") >= 0) {
-      this.add(17, tag, `Non-data value includes field delimiter (${tag})`);
+      if (this.checkDelimiter) {
+        this.add(17, tag, `Non-data value includes field delimiter (${tag})`);
+      }
       return;
     }
-    if (!isValidFormat(def.type, value)) {
+    if (this.checkFormat && !isValidFormat(def.type, value)) {
       this.add(6, tag, `Incorrect data format for value (${def.name}(${tag})=${value})`);
       return;
     }
-    if (def.values) {
+    if (def.values && this.checkEnums) {
       if (MULTI.has(def.type)) {
         for (const part of value.split(" ")) {
           if (!def.values.has(part)) {
@@ -263,7 +300,7 @@ class Walker {
  *
  * @param msg The message (a `FixMessage` or any `FieldView`).
  * @param dict The dictionary (transport dictionary for FIXT.1.1).
- * @param options Which checks run.
+ * @param options Which checks run (a session's `ValidationSettings` or finer switches).
  * @param appDict The application dictionary for FIXT.1.1 application messages.
  * @returns Every problem found; empty when valid.
  * @example
@@ -278,7 +315,7 @@ class Walker {
 export function validateMessage(
   msg: FieldView,
   dict: Dictionary,
-  options: ValidationSettings,
+  options: ValidatorOptions,
   appDict?: Dictionary,
 ): ValidationProblem[] {
   if (!options.enabled) return [];
@@ -298,16 +335,37 @@ export function validateMessage(
     return w.problems;
   }
   if (!def) {
-    w.add(11, 35, `Invalid MsgType (${msgType})`);
+    if (options.verifyMsgType !== false) w.add(11, 35, `Invalid MsgType (${msgType})`);
     return w.problems;
   }
   const seenHeader = new Set<number>();
   const seenBody = new Set<number>();
   const seenTrailer = new Set<number>();
   let phase = 0; // 0 header, 1 body, 2 trailer
+  let leading = true; // every field so far is 8, 9 or 35, in that order
+  let lastRank = -1;
+  const last = msg.fieldCount - 1;
   while (w.i < msg.fieldCount) {
     const tag = msg.tagAt(w.i);
     const value = msg.valueAt(w.i);
+    const rank = tag === 8 ? 0 : tag === 9 ? 1 : tag === 35 ? 2 : -1;
+    if (rank >= 0) {
+      if ((!leading || rank <= lastRank) && options.verifyFieldsOrder) {
+        w.add(
+          14,
+          tag,
+          `Tag specified out of required order (${FIRST_NAMES[rank]}(${tag}) must be field ${
+            rank + 1
+          })`,
+        );
+      }
+      lastRank = rank;
+    } else {
+      leading = false;
+      if (tag === 10 && w.i !== last && options.verifyFieldsOrder) {
+        w.add(14, 10, "Tag specified out of required order (CheckSum(10) must be the last field)");
+      }
+    }
     const isHeader = dict.isHeaderTag(tag);
     const isTrailer = tag === 10 || dict.isTrailerTag(tag);
     let layout: Layout;
@@ -352,14 +410,18 @@ export function validateMessage(
     if (g) w.group(g, Number(value), layout === def);
   }
   if (options.checkRequiredTags) {
+    const missing = (r: number, d: Dictionary) =>
+      w.add(1, r, `Required tag missing (${d.fieldName(r) ?? FIELD_NAMES[r] ?? r}(${r}))`);
+    if (!seenHeader.has(8)) missing(8, dict);
+    if (!seenHeader.has(9)) missing(9, dict);
     for (const r of dict.header.requiredTags) {
-      if (!seenHeader.has(r) && r !== 8 && r !== 9 && r !== 35) {
-        w.add(1, r, `Required tag missing (${dict.fieldName(r) ?? r}(${r}))`);
-      }
+      if (!seenHeader.has(r) && r !== 8 && r !== 9 && r !== 35) missing(r, dict);
     }
-    for (const r of def.requiredTags) {
-      if (!seenBody.has(r)) w.add(1, r, `Required tag missing (${app.fieldName(r) ?? r}(${r}))`);
+    for (const r of def.requiredTags) if (!seenBody.has(r)) missing(r, app);
+    for (const r of dict.trailer.requiredTags) {
+      if (!seenTrailer.has(r) && r !== 10) missing(r, dict);
     }
+    if (!seenTrailer.has(10)) missing(10, dict);
   }
   return w.problems;
 }

@@ -9,8 +9,43 @@ import { DEFAULT_DATA_FIELDS } from "./data_fields.ts";
 import type { FieldMap, FixMessage } from "./fix_message.ts";
 
 const SOH = 1;
-const DATA_TAGS: ReadonlySet<number> = new Set(DEFAULT_DATA_FIELDS.values());
 const TEXT = new TextEncoder();
+
+/** The DATA tags of each data-field map, built once per map. */
+const DATA_TAGS_OF = new WeakMap<ReadonlyMap<number, number>, ReadonlySet<number>>();
+function dataTagsOf(dataFields: ReadonlyMap<number, number>): ReadonlySet<number> {
+  let set = DATA_TAGS_OF.get(dataFields);
+  if (set === undefined) {
+    set = new Set(dataFields.values());
+    DATA_TAGS_OF.set(dataFields, set);
+  }
+  return set;
+}
+
+/**
+ * Options of {@linkcode FixEncoder} and {@linkcode encodeMessage}.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage, FixMessage, parseDictionaryXml } from "@fixwire/engine";
+ * const venue = parseDictionaryXml(
+ *   "<fix type='FIX' major='4' minor='4'><header/><trailer/><messages/><fields>" +
+ *     "<field number='5020' name='BlobLen' type='LENGTH'/>" +
+ *     "<field number='5021' name='Blob' type='DATA'/></fields></fix>",
+ *   "venue.xml",
+ * );
+ * const msg = new FixMessage("U2").set(5020, 3).set(5021, "a\x01b");
+ * const bytes = encodeMessage(msg, "FIX.4.4", { dataFields: venue.dataFields() });
+ * ```
+ */
+export interface EncoderOptions {
+  /**
+   * LENGTH tag to DATA tag pairs: values of the DATA tags may contain SOH (default
+   * {@linkcode DEFAULT_DATA_FIELDS}). Pass `dictionary.dataFields()` for a dictionary with
+   * custom data fields.
+   */
+  dataFields?: ReadonlyMap<number, number>;
+}
 
 /** Header tags, union of every version (FIX.4.0 to FIXT.1.1), excluding 8, 9 and 35. */
 const HEADER_TAGS = [
@@ -103,16 +138,19 @@ export class FixEncoder {
   #buf: Uint8Array;
   #len = 0;
   #beginString: string;
+  #dataTags: ReadonlySet<number>;
 
   /**
-
    * Creates an instance.
+   *
    * @param beginString BeginString(8) used when a message has none.
    * @param initialSize Initial buffer size in bytes.
+   * @param options The data-field pairs whose values may contain SOH.
    */
-  constructor(beginString: string, initialSize = 64 * 1024) {
+  constructor(beginString: string, initialSize = 64 * 1024, options: EncoderOptions = {}) {
     this.#beginString = beginString;
     this.#buf = new Uint8Array(initialSize);
+    this.#dataTags = dataTagsOf(options.dataFields ?? DEFAULT_DATA_FIELDS);
   }
 
   /** Bytes written since the last `reset`/`take`. */
@@ -177,7 +215,7 @@ export class FixEncoder {
         this.#writeUtf8(s.slice(i));
         return;
       }
-      if (c === SOH && !DATA_TAGS.has(tag)) {
+      if (c === SOH && !this.#dataTags.has(tag)) {
         throw new TypeError(`Cannot encode tag ${tag}: the value contains SOH`);
       }
       buf[p++] = c;
@@ -279,6 +317,7 @@ const SHARED = new FixEncoder("FIX.4.4", 4096);
  *
  * @param msg The message.
  * @param beginString BeginString(8) when the message has none (default `FIX.4.4`).
+ * @param options The data-field pairs whose values may contain SOH.
  * @returns The encoded bytes.
  * @throws {TypeError} When MsgType is missing or a non-data value contains SOH.
  * @example
@@ -287,8 +326,15 @@ const SHARED = new FixEncoder("FIX.4.4", 4096);
  * const bytes = encodeMessage(new FixMessage("0").set(49, "A").set(56, "B"), "FIX.4.2");
  * ```
  */
-export function encodeMessage(msg: FixMessage, beginString = "FIX.4.4"): Uint8Array {
-  SHARED.reset();
-  SHARED.append(msg, beginString);
-  return SHARED.take();
+export function encodeMessage(
+  msg: FixMessage,
+  beginString = "FIX.4.4",
+  options: EncoderOptions = {},
+): Uint8Array {
+  const enc = options.dataFields === undefined || options.dataFields === DEFAULT_DATA_FIELDS
+    ? SHARED
+    : new FixEncoder(beginString, 4096, options);
+  enc.reset();
+  enc.append(msg, beginString);
+  return enc.take();
 }

@@ -239,17 +239,27 @@ export class FieldMap {
   }
 
   /**
-   * Sets a value, replacing the first occurrence or appending.
+   * Sets a value, replacing the first occurrence or appending. The NumInGroup tag of a
+   * structured group (one built with `addGroupEntry` or read with `getGroups`) always equals
+   * its number of entries: setting it to that number is a no-op, any other value is refused.
    *
    * @param tag The tag (a positive integer).
    * @param value The value.
    * @returns This map, for chaining.
-   * @throws {RangeError} When the tag is not a positive integer.
+   * @throws {RangeError} When the tag is not a positive integer, or is the NumInGroup tag of a
+   * structured group and the value differs from its number of entries.
    */
   set(tag: number, value: FieldValue): this {
     const i = this.#indexOf(tag);
     if (i >= 0) {
-      this.#vals[i] = toText(value);
+      const text = toText(value);
+      const entries = this.#groups?.[i];
+      if (entries !== undefined && text !== String(entries.length)) {
+        throw new RangeError(
+          `Cannot set tag ${tag} to "${text}": it counts a group of ${entries.length} entries; use addGroupEntry or removeGroupEntry`,
+        );
+      }
+      this.#vals[i] = text;
       this.#invalidate();
       return this;
     }

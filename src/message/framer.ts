@@ -12,17 +12,36 @@ import { FixMessage } from "./fix_message.ts";
 const SOH = 1;
 const BLOCK = 64 * 1024;
 const MAX_BEGIN_STRING = 16;
+const BEGIN = [56, 61, 70, 73, 88]; // "8=FIX"
+const MAX_TAG_DIGITS = 9;
 
-/** Options of {@linkcode FixFramer}. */
+/**
+ * Options of {@linkcode FixFramer}.
+ *
+ * @example
+ * ```ts
+ * import { FixFramer, loadDictionary } from "@fixwire/engine";
+ * const dict = await loadDictionary("FIX.4.4");
+ * const framer = new FixFramer({ maxMessageSize: 64 * 1024, dataFields: dict.dataFields() });
+ * ```
+ */
 export interface FramerOptions {
   /** Largest accepted message in bytes (default 1 MiB). */
   maxMessageSize?: number;
+  /**
+   * LENGTH tag to DATA tag pairs, whose values may contain SOH and anything else (default
+   * {@linkcode DEFAULT_DATA_FIELDS}); pass `dictionary.dataFields()` for custom pairs. The
+   * framer skips data values when it looks for an early CheckSum(10) in a partly received
+   * message, so a value holding `10=000<SOH>8=FIX` is never mistaken for a message boundary.
+   */
+  dataFields?: ReadonlyMap<number, number>;
 }
 
 /**
  * Splits a byte stream into whole FIX messages. Feed TCP chunks with `push`, then call `next`
- * until it returns `undefined`. Garbled input yields a {@linkcode FixParseError} and the framer
- * resynchronises on the next `8=FIX`, keeping the messages that follow.
+ * until it returns `undefined`. Garbled input yields one {@linkcode FixParseError} per garbled
+ * run (its `reason`, `tag` and stream `offset` say what and where) and the framer resynchronises
+ * on the next `8=FIX`, keeping the messages that follow.
  *
  * Frames are views into the framer's internal blocks, which are never overwritten: a frame stays
  * valid as long as it is referenced, with no copy per message.
@@ -41,14 +60,24 @@ export class FixFramer {
   #end = 0;
   #base = 0; // stream offset of #buf[0]
   #max: number;
+  #dataFields: ReadonlyMap<number, number>;
+  // Progress of the field walk over a partly received message, in stream offsets, so each
+  // `next` call only looks at the bytes that arrived since the last one.
+  #walkMsg = -1; // stream offset of the message being walked
+  #walkAt = 0; // stream offset of the next field to read
+  #walkDataTag = -1; // DATA tag announced by the last LENGTH field
+  #walkDataLen = 0;
+  #walkRaw = false; // a malformed field was met: fall back to a byte scan
+  #skipping = false; // garbage was reported and no `8=FIX` has been seen since
 
   /**
-
    * Creates an instance.
-   * @param options The maximum message size.
+   *
+   * @param options The maximum message size and the data-field pairs.
    */
   constructor(options: FramerOptions = {}) {
     this.#max = options.maxMessageSize ?? 1 << 20;
+    this.#dataFields = options.dataFields ?? DEFAULT_DATA_FIELDS;
   }
 
   /** Bytes received and not yet returned as frames. */
@@ -79,6 +108,7 @@ export class FixFramer {
 
   /** Discards everything buffered (after a disconnect). */
   clear(): void {
+    this.#skipping = false;
     this.#base += this.#end;
     this.#buf = new Uint8Array(0);
     this.#start = 0;
@@ -89,23 +119,37 @@ export class FixFramer {
     return new FixParseError(reason, { offset: this.#base + at, tag });
   }
 
-  /** Skips to the next `8=FIX` after `from`; keeps a possible partial match at the end. */
+  /**
+   * Skips to the next `8=FIX` after `from`; keeps a possible partial match at the end. Until
+   * one is found, further garbage is skipped without another error: one error per garbled run.
+   */
   #resync(from: number): void {
+    const buf = this.#buf;
+    const end = this.#end;
+    const next = this.#findBegin(from);
+    if (next >= 0) {
+      this.#start = next;
+      this.#skipping = false;
+      return;
+    }
+    // No complete "8=FIX" found: keep the last 4 bytes if they could start one.
+    let keep = Math.max(from, end - 4);
+    while (keep < end && buf[keep] !== 56) keep++;
+    this.#start = keep;
+    this.#skipping = true;
+  }
+
+  /** The index of the next complete `8=FIX` at or after `from`, or -1. */
+  #findBegin(from: number): number {
     const buf = this.#buf;
     const end = this.#end;
     for (let i = from; i + 4 < end; i++) {
       if (
         buf[i] === 56 && buf[i + 1] === 61 && buf[i + 2] === 70 && buf[i + 3] === 73 &&
         buf[i + 4] === 88
-      ) {
-        this.#start = i;
-        return;
-      }
+      ) return i;
     }
-    // No complete "8=FIX" found: keep the last 4 bytes if they could start one.
-    let keep = Math.max(from, end - 4);
-    while (keep < end && buf[keep] !== 56) keep++;
-    this.#start = keep;
+    return -1;
   }
 
   /**
@@ -121,14 +165,16 @@ export class FixFramer {
     if (start === end) return undefined;
     // "8=FIX"
     const prefixAvail = Math.min(5, end - start);
-    const expect = [56, 61, 70, 73, 88];
     for (let i = 0; i < prefixAvail; i++) {
-      if (buf[start + i] !== expect[i]) {
+      if (buf[start + i] !== BEGIN[i]) {
+        const reported = this.#skipping;
         this.#resync(start + 1);
+        if (reported) return this.next();
         return this.#error("message does not start with 8=FIX", start, 8);
       }
     }
     if (prefixAvail < 5) return undefined;
+    this.#skipping = false;
     let p = start + 5;
     while (p < end && buf[p] !== SOH) {
       if (p - start > MAX_BEGIN_STRING) {
@@ -168,9 +214,9 @@ export class FixFramer {
     }
     const trailer = bodyStart + bodyLength;
     if (end < trailer + 7) {
-      if (this.#earlyMismatch(bodyStart, end)) {
+      if (this.#earlyCheckSum(start, bodyStart, trailer)) {
         this.#resync(start + 1);
-        return this.#error("BodyLength(9) does not match the message", start, 9);
+        return this.#error("BodyLength(9) does not match the message", p + 1, 9);
       }
       return undefined;
     }
@@ -178,8 +224,16 @@ export class FixFramer {
       buf[trailer - 1] !== SOH || buf[trailer] !== 49 || buf[trailer + 1] !== 48 ||
       buf[trailer + 2] !== 61 || buf[trailer + 6] !== SOH
     ) {
+      // No CheckSum(10) anywhere in the frame: it is missing. Until the next message begins,
+      // a CheckSum may still arrive, which makes it a BodyLength(9) problem instead.
+      const next = this.#findBegin(start + 1);
+      if (!this.#hasCheckSum(bodyStart - 1, next < 0 ? end : next)) {
+        if (next < 0 && end - start <= this.#max) return undefined;
+        this.#resync(start + 1);
+        return this.#error("CheckSum(10) is missing", trailer, 10);
+      }
       this.#resync(start + 1);
-      return this.#error("BodyLength(9) does not match the message", trailer, 9);
+      return this.#error("BodyLength(9) does not match the message", p + 1, 9);
     }
     const d1 = buf[trailer + 3] - 48, d2 = buf[trailer + 4] - 48, d3 = buf[trailer + 5] - 48;
     let sum = 0;
@@ -195,10 +249,100 @@ export class FixFramer {
     return buf.subarray(start, trailer + 7);
   }
 
-  /** True when a complete message boundary is visible before the declared end. */
-  #earlyMismatch(from: number, end: number): boolean {
+  /** True when `<SOH>10=` appears in `buf[from, to)`: the frame has a CheckSum somewhere. */
+  #hasCheckSum(from: number, to: number): boolean {
     const buf = this.#buf;
-    for (let i = from; i + 12 < end; i++) {
+    for (let i = from; i + 3 < to; i++) {
+      if (buf[i] === SOH && buf[i + 1] === 49 && buf[i + 2] === 48 && buf[i + 3] === 61) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * True when a whole CheckSum(10) field followed by `8=FIX` is visible before the declared end
+   * (`trailer`) of a partly received message: its BodyLength is too large. Walks field by field
+   * from the body, skipping the values of data fields, and resumes where the previous call
+   * stopped.
+   */
+  #earlyCheckSum(start: number, bodyStart: number, trailer: number): boolean {
+    const buf = this.#buf;
+    const base = this.#base;
+    const limit = this.#end;
+    if (this.#walkMsg !== base + start) {
+      this.#walkMsg = base + start;
+      this.#walkAt = base + bodyStart;
+      this.#walkDataTag = -1;
+      this.#walkRaw = false;
+    }
+    let f = this.#walkAt - base;
+    if (this.#walkRaw) return this.#scanBoundary(f - 1, trailer);
+    while (f < limit && f < trailer) {
+      let p = f;
+      let tag = 0;
+      while (p < limit && buf[p] !== 61) {
+        const d = buf[p] - 48;
+        if (d < 0 || d > 9 || p - f >= MAX_TAG_DIGITS) {
+          this.#walkRaw = true;
+          return this.#scanBoundary(f - 1, trailer);
+        }
+        tag = tag * 10 + d;
+        p++;
+      }
+      if (p >= limit) return false;
+      if (p === f) {
+        this.#walkRaw = true;
+        return this.#scanBoundary(f - 1, trailer);
+      }
+      let e = p + 1;
+      if (tag === this.#walkDataTag) {
+        e += this.#walkDataLen;
+        if (e >= limit) return false;
+        if (buf[e] !== SOH) {
+          this.#walkRaw = true;
+          return this.#scanBoundary(f - 1, trailer);
+        }
+        this.#walkDataTag = -1;
+      } else {
+        while (e < limit && buf[e] !== SOH) e++;
+        if (e >= limit) return false;
+      }
+      if (tag === 10) {
+        if (e + 5 >= limit) return false;
+        if (
+          buf[e + 1] === 56 && buf[e + 2] === 61 && buf[e + 3] === 70 && buf[e + 4] === 73 &&
+          buf[e + 5] === 88
+        ) return true;
+      }
+      const linked = this.#dataFields.get(tag);
+      if (linked !== undefined) {
+        let len = 0;
+        let ok = e > p + 1 && e - p - 1 < 10;
+        for (let i = p + 1; i < e && ok; i++) {
+          const d = buf[i] - 48;
+          if (d < 0 || d > 9) ok = false;
+          else len = len * 10 + d;
+        }
+        if (ok) {
+          this.#walkDataTag = linked;
+          this.#walkDataLen = len;
+        }
+      }
+      f = e + 1;
+      this.#walkAt = base + f;
+    }
+    return false;
+  }
+
+  /**
+   * Byte scan for `<SOH>10=ddd<SOH>8=FIX` starting before the declared end, for fields that
+   * cannot be walked.
+   */
+  #scanBoundary(from: number, trailer: number): boolean {
+    const buf = this.#buf;
+    const limit = this.#end;
+    for (let i = from; i + 12 < limit && i + 1 < trailer; i++) {
       if (
         buf[i] === SOH && buf[i + 1] === 49 && buf[i + 2] === 48 && buf[i + 3] === 61 &&
         buf[i + 7] === SOH && buf[i + 8] === 56 && buf[i + 9] === 61 && buf[i + 10] === 70 &&

@@ -8,6 +8,12 @@ import {
 } from "../../src/dictionary/load.ts";
 import { DictionaryError } from "../../src/dictionary/xml.ts";
 import { DEFAULT_DATA_FIELDS } from "../../src/message/data_fields.ts";
+import { encodeMessage, FixEncoder } from "../../src/message/encoder.ts";
+import { FixParseError } from "../../src/message/errors.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { decodeMessage, FixFramer, tryDecodeMessage } from "../../src/message/framer.ts";
+import { validateMessage } from "../../src/dictionary/validator.ts";
+import { DEFAULT_VALIDATION_SETTINGS } from "../../src/config/settings.ts";
 import { generate, VERSIONS } from "../../tools/gen_dictionaries.ts";
 
 const ALL: FixVersionName[] = [
@@ -169,4 +175,78 @@ Deno.test("the encoder's header tags are exactly the union of every dictionary's
   for (let t = 1; t < 2000; t++) {
     if (isHeaderTag(t)) assert.ok(union.has(t), `${t} is not a header tag`);
   }
+});
+
+const BLOB_VENUE = `<fix type='FIX' major='4' minor='4' servicepack='0'>
+ <header>
+  <field name='BeginString' required='Y'/><field name='BodyLength' required='Y'/>
+  <field name='MsgType' required='Y'/>
+ </header>
+ <trailer><field name='CheckSum' required='Y'/></trailer>
+ <messages>
+  <message name='VenueBlob' msgtype='U2' msgcat='app'>
+   <field name='VenueCode' required='Y'/>
+   <field name='VenuePayloadSize' required='N'/>
+   <field name='VenuePayload' required='N'/>
+  </message>
+ </messages>
+ <fields>
+  <field number='8' name='BeginString' type='STRING'/>
+  <field number='9' name='BodyLength' type='LENGTH'/>
+  <field number='35' name='MsgType' type='STRING'/>
+  <field number='10' name='CheckSum' type='STRING'/>
+  <field number='5001' name='VenueCode' type='STRING'/>
+  <field number='5020' name='VenuePayloadSize' type='LENGTH'/>
+  <field number='5021' name='VenuePayload' type='DATA'/>
+ </fields>
+</fix>`;
+
+Deno.test("a custom LENGTH/DATA pair carries SOH through encode, frame and decode", () => {
+  const d = parseDictionaryXml(BLOB_VENUE, "blob.xml");
+  const dataFields = d.dataFields();
+  assert.equal(dataFields.get(5020), 5021);
+  assert.equal(DEFAULT_DATA_FIELDS.has(5020), false);
+  const payload = "x\x0110=000\x018=FIX.4.4\x019=5\x01y";
+  const m = new FixMessage("U2").set(5001, "V").set(5020, payload.length).set(5021, payload);
+  // The standard pairs do not know the custom DATA tag: SOH in its value is refused.
+  assert.throws(() => encodeMessage(m), TypeError);
+  assert.throws(() => new FixEncoder("FIX.4.4").append(m), TypeError);
+  const enc = new FixEncoder("FIX.4.4", 1024, { dataFields });
+  enc.append(m);
+  const firstEnd = enc.length;
+  enc.append(new FixMessage("0").set(34, 2));
+  const stream = enc.take();
+  assert.deepEqual(
+    encodeMessage(m, "FIX.4.4", { dataFields }),
+    stream.subarray(0, firstEnd),
+  );
+  // Every split of the stream frames both messages; the decoder reads the payload whole.
+  for (let at = 0; at <= stream.length; at++) {
+    const framer = new FixFramer({ dataFields });
+    const got: Uint8Array[] = [];
+    for (const part of [stream.subarray(0, at), stream.subarray(at)]) {
+      framer.push(part);
+      for (let r = framer.next(); r !== undefined; r = framer.next()) {
+        assert.ok(r instanceof Uint8Array, `split at ${at}: ${r}`);
+        got.push(r);
+      }
+    }
+    assert.equal(got.length, 2, `split at ${at}`);
+    const decoded = decodeMessage(got[0], dataFields);
+    assert.equal(decoded.get(5021), payload);
+    assert.equal(decoded.get(5001), "V");
+    assert.equal(decodeMessage(got[1], dataFields).get(34), "2");
+  }
+  // Without the pair the decoder splits the payload at its SOHs and meets "y" as a tag.
+  const frame = new FixFramer({ dataFields });
+  frame.push(stream);
+  const first = frame.next() as Uint8Array;
+  const broken = tryDecodeMessage(first);
+  assert.ok(broken instanceof FixParseError);
+  assert.equal(broken.reason, "tag is not a number");
+  // And it validates clean against its dictionary.
+  assert.deepEqual(
+    validateMessage(decodeMessage(first, dataFields), d, DEFAULT_VALIDATION_SETTINGS),
+    [],
+  );
 });

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { DEFAULT_VALIDATION_SETTINGS, type ValidationSettings } from "../../src/config/settings.ts";
-import { loadDictionary } from "../../src/dictionary/load.ts";
-import { type FieldView, validateMessage } from "../../src/dictionary/validator.ts";
+import { loadDictionary, parseDictionaryXml } from "../../src/dictionary/load.ts";
+import {
+  type FieldView,
+  validateMessage,
+  type ValidatorOptions,
+} from "../../src/dictionary/validator.ts";
 
 function view(pairs: [number, string | number][]): FieldView {
   return {
@@ -113,22 +117,157 @@ Deno.test("nested groups are walked and counted", async () => {
   assert.deepEqual(await check([...BODY, ...wrongNested]), [[16, 802]]);
 });
 
-Deno.test("every check can be switched off", async () => {
-  const off: Partial<ValidationSettings> = {
-    checkRequiredTags: false,
-    prohibitTagsWithoutValue: false,
-    verifyTagsValues: false,
-    prohibitDuplicatedTags: false,
-    verifyFieldsOrder: false,
-    verifyRepeatingGroupBounds: false,
-  };
-  assert.deepEqual(await check(BODY.filter(([t]) => t !== 54), off), []);
-  assert.deepEqual(await check(replace(11, ""), off), []);
-  assert.deepEqual(await check(replace(54, "Z"), off), []);
-  assert.deepEqual(await check([...BODY, [11, "again"]], off), []);
-  assert.deepEqual(await check([...BODY, [453, 2], [448, "A"]], off), []);
-  assert.deepEqual(await check([...BODY, [9999, "y"]]), []); // undefined tags allowed by default
-  assert.deepEqual(await check(replace(54, "Z"), { enabled: false }), []);
+type Pairs = [number, string | number][];
+
+async function checkAll(pairs: Pairs, opts: Partial<ValidatorOptions> = {}) {
+  const dict = await loadDictionary("FIX.4.4");
+  return validateMessage(view(pairs), dict, { ...DEFAULT_VALIDATION_SETTINGS, ...opts })
+    .map((p) => [p.reason, p.tag]);
+}
+
+const full = (body: Pairs = BODY, header: Pairs = HEADER): Pairs => [
+  ...header,
+  ...body,
+  ...TRAILER,
+];
+const VALUE_PROBLEMS = full([
+  ...BODY.map(([t, v]): [number, string | number] => [
+    t,
+    t === 54 ? "Z" : t === 38 ? "1e3" : v,
+  ]),
+  [58, "a\x01b"],
+]);
+
+Deno.test("each validation switch is proven on (reported) and off (not reported)", async (t) => {
+  const cases: {
+    name: keyof ValidatorOptions;
+    pairs: Pairs;
+    on: (number | undefined)[][];
+    off?: (number | undefined)[][];
+  }[] = [
+    { name: "enabled", pairs: full(replace(54, "Z")), on: [[5, 54]] },
+    { name: "checkRequiredTags", pairs: full(BODY.filter(([t]) => t !== 54)), on: [[1, 54]] },
+    { name: "checkRequiredTags", pairs: [...HEADER, ...BODY], on: [[1, 10]] },
+    { name: "prohibitUnknownTags", pairs: full([...BODY, [112, "x"]]), on: [[2, 112]] },
+    { name: "prohibitUndefinedTags", pairs: full([...BODY, [9999, "y"]]), on: [[3, 9999]] },
+    { name: "prohibitUndefinedTags", pairs: full([...BODY, [4999, "y"]]), on: [[0, 4999]] },
+    { name: "prohibitTagsWithoutValue", pairs: full(replace(11, "")), on: [[4, 11]] },
+    { name: "verifyTagsValues", pairs: VALUE_PROBLEMS, on: [[5, 54], [6, 38], [17, 58]] },
+    {
+      name: "verifyTagsFormat",
+      pairs: VALUE_PROBLEMS,
+      on: [[5, 54], [6, 38], [17, 58]],
+      off: [[5, 54], [17, 58]],
+    },
+    {
+      name: "verifyTagsEnumerations",
+      pairs: VALUE_PROBLEMS,
+      on: [[5, 54], [6, 38], [17, 58]],
+      off: [[6, 38], [17, 58]],
+    },
+    {
+      name: "prohibitDelimiterInValues",
+      pairs: VALUE_PROBLEMS,
+      on: [[5, 54], [6, 38], [17, 58]],
+      off: [[5, 54], [6, 38]],
+    },
+    {
+      name: "verifyMsgType",
+      pairs: full([], HEADER.map(([t, v]): [number, string | number] => [t, t === 35 ? "ZZ" : v])),
+      on: [[11, 35]],
+    },
+    { name: "prohibitDuplicatedTags", pairs: full([...BODY, [11, "again"]]), on: [[13, 11]] },
+    {
+      name: "verifyFieldsOrder",
+      pairs: full([...BODY, [52, "20261124-10:00:00.000"]], HEADER.slice(0, 6)),
+      on: [[14, 52]],
+    },
+    {
+      name: "verifyFieldsOrder",
+      pairs: full(BODY, [HEADER[1], HEADER[0], ...HEADER.slice(2)]),
+      on: [[14, 8]],
+    },
+    {
+      name: "verifyRepeatingGroupBounds",
+      pairs: full([...BODY, [453, 2], [448, "A"], [447, "D"], [452, 1]]),
+      on: [[16, 453]],
+    },
+  ];
+  for (const c of cases) {
+    await t.step(`${c.name}: ${JSON.stringify(c.on)}`, async () => {
+      assert.deepEqual(await checkAll(c.pairs, { [c.name]: true }), c.on, "on");
+      assert.deepEqual(await checkAll(c.pairs, { [c.name]: false }), c.off ?? [], "off");
+    });
+  }
+  // The defaults: unknown and undefined tags are allowed, every other check is on.
+  assert.deepEqual(await checkAll(full([...BODY, [9999, "y"], [112, "x"]])), []);
+  assert.deepEqual(await checkAll(VALUE_PROBLEMS), [[5, 54], [6, 38], [17, 58]]);
+  // verifyTagsValues still turns every value check off, whatever the finer switches say.
+  assert.deepEqual(
+    await checkAll(VALUE_PROBLEMS, {
+      verifyTagsValues: false,
+      verifyTagsFormat: true,
+      verifyTagsEnumerations: true,
+      prohibitDelimiterInValues: true,
+    }),
+    [],
+  );
+});
+
+Deno.test("8, 9 and 35 must be the first three fields in order and 10 the last", async () => {
+  const [b, l, t] = HEADER;
+  const rest = HEADER.slice(3);
+  assert.deepEqual(await checkAll(full(BODY, [b, t, l, ...rest])), [[14, 9]]);
+  assert.deepEqual(await checkAll(full(BODY, [b, l, rest[0], t, ...rest.slice(1)])), [[14, 35]]);
+  assert.deepEqual(await checkAll(full(BODY, [l, b, t, ...rest])), [[14, 8]]);
+  assert.deepEqual(await checkAll(full(BODY, [rest[0], b, l, t, ...rest.slice(1)])), [
+    [14, 8],
+    [14, 9],
+    [14, 35],
+  ]);
+  // CheckSum before the last field: it is out of order, and so is the body field after it.
+  assert.deepEqual(await checkAll([...HEADER, ...BODY, ...TRAILER, [58, "x"]]), [
+    [14, 10],
+    [14, 58],
+  ]);
+  assert.deepEqual(
+    await checkAll([...HEADER, ...BODY, ...TRAILER, [58, "x"]], { verifyFieldsOrder: false }),
+    [],
+  );
+});
+
+Deno.test("missing BeginString, BodyLength and CheckSum are reported as required tags", async () => {
+  assert.deepEqual(await checkAll(full(BODY, HEADER.slice(1))), [[1, 8]]);
+  assert.deepEqual(await checkAll(full(BODY, [HEADER[0], ...HEADER.slice(2)])), [[1, 9]]);
+  assert.deepEqual(await checkAll([...HEADER, ...BODY]), [[1, 10]]);
+  assert.deepEqual(await checkAll(HEADER.slice(2).concat(BODY)), [[1, 8], [1, 9], [1, 10]]);
+  assert.deepEqual(
+    await checkAll(HEADER.slice(2).concat(BODY), { checkRequiredTags: false }),
+    [],
+  );
+  // A required trailer field of a custom dictionary.
+  const dict = parseDictionaryXml(
+    `<fix type='FIX' major='4' minor='4'>
+      <header><field name='BeginString' required='Y'/><field name='BodyLength' required='Y'/>
+       <field name='MsgType' required='Y'/></header>
+      <trailer><field name='SignatureLength' required='Y'/><field name='Signature' required='Y'/>
+       <field name='CheckSum' required='Y'/></trailer>
+      <messages><message name='Heartbeat' msgtype='0' msgcat='admin'/></messages>
+      <fields><field number='8' name='BeginString' type='STRING'/>
+       <field number='9' name='BodyLength' type='LENGTH'/>
+       <field number='35' name='MsgType' type='STRING'/>
+       <field number='93' name='SignatureLength' type='LENGTH'/>
+       <field number='89' name='Signature' type='DATA'/>
+       <field number='10' name='CheckSum' type='STRING'/></fields>
+    </fix>`,
+    "signed.xml",
+  );
+  const hb: Pairs = [[8, "FIX.4.4"], [9, 5], [35, "0"]];
+  const problems = (pairs: Pairs) =>
+    validateMessage(view(pairs), dict, DEFAULT_VALIDATION_SETTINGS).map((p) => [p.reason, p.tag]);
+  assert.deepEqual(problems([...hb, [93, 1], [89, "s"], [10, "000"]]), []);
+  assert.deepEqual(problems([...hb, [10, "000"]]), [[1, 93], [1, 89]]);
+  assert.deepEqual(problems(hb), [[1, 93], [1, 89], [1, 10]]);
 });
 
 Deno.test("FIXT.1.1 validates application messages with the application dictionary", async () => {

@@ -2,8 +2,14 @@ import assert from "node:assert/strict";
 import { encodeMessage, FixEncoder } from "../../src/message/encoder.ts";
 import { FixParseError } from "../../src/message/errors.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
-import { decodeMessage, FixFramer, tryDecodeMessage } from "../../src/message/framer.ts";
+import {
+  decodeMessage,
+  FixFramer,
+  type FramerOptions,
+  tryDecodeMessage,
+} from "../../src/message/framer.ts";
 import { formatMessage } from "../../src/message/printer.ts";
+import { loadDictionary } from "../../src/dictionary/load.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -137,61 +143,234 @@ function frames(f: FixFramer): (string | FixParseError)[] {
   return out;
 }
 
-Deno.test("framer reports garbage before a message and resynchronises", () => {
-  const f = new FixFramer();
-  const good = raw("35=0|34=1|");
-  f.push(te.encode("garbage\x01more"));
-  f.push(good);
-  const out = frames(f);
-  assert.equal(out.length, 2);
-  assert.ok(out[0] instanceof FixParseError);
-  assert.equal((out[0] as FixParseError).offset, 0);
-  assert.equal(out[1], text(good));
-});
-
-Deno.test("framer reports a bad CheckSum and keeps the next message", () => {
-  const bad = raw("35=0|34=1|");
-  bad[bad.length - 2] = bad[bad.length - 2] === 48 ? 49 : 48;
-  const good = raw("35=0|34=2|");
-  const f = new FixFramer();
-  f.push(bad);
-  f.push(good);
-  const out = frames(f);
-  assert.ok(out[0] instanceof FixParseError && out[0].tag === 10);
-  assert.equal(out[1], text(good));
-  assert.equal(out.length, 2);
-});
-
-Deno.test("framer reports a wrong BodyLength and keeps the next message", () => {
-  const good = raw("35=0|34=2|");
-  for (const delta of [-3, 3]) {
-    const s = text(raw("35=0|34=1|")).replace(/9=(\d+)/, (_, n) => `9=${Number(n) + delta}`);
-    const f = new FixFramer();
-    f.push(te.encode(s.replaceAll("|", "\x01")));
-    f.push(good);
-    f.push(good);
-    const out = frames(f);
-    assert.ok(out[0] instanceof FixParseError, `delta ${delta}`);
-    assert.equal((out[0] as FixParseError).tag, 9);
-    assert.deepEqual(out.slice(1), [text(good), text(good)], `delta ${delta}`);
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
   }
+  return out;
+}
+
+/** A frame as text, or an error as `{ reason, tag, offset }`. */
+type Framed = string | { reason: string; tag: number | undefined; offset: number };
+
+/** Feeds `stream` to a new framer in two chunks split at `at`, and returns what came out. */
+function frameSplit(stream: Uint8Array, at: number, options?: FramerOptions): Framed[] {
+  const f = new FixFramer(options);
+  const out: Framed[] = [];
+  for (const part of [stream.subarray(0, at), stream.subarray(at)]) {
+    f.push(part);
+    for (let r = f.next(); r !== undefined; r = f.next()) {
+      out.push(
+        r instanceof Uint8Array ? text(r) : { reason: r.reason, tag: r.tag, offset: r.offset },
+      );
+    }
+  }
+  return out;
+}
+
+/** Asserts that every split of `stream` yields exactly `expected`. */
+function assertEverySplit(
+  stream: Uint8Array,
+  expected: Framed[],
+  options?: FramerOptions,
+  splits?: number[],
+): void {
+  for (const at of splits ?? Array.from({ length: stream.length + 1 }, (_, i) => i)) {
+    assert.deepEqual(frameSplit(stream, at, options), expected, `split at ${at}`);
+  }
+}
+
+const GOOD1 = raw("35=0|34=1|");
+const GOOD2 = raw("35=0|34=2|");
+const L = GOOD1.length;
+
+function withLength(body: string, delta: number): Uint8Array {
+  const s = text(raw(body)).replace(/9=(\d+)/, (_, n) => `9=${Number(n) + delta}`);
+  return te.encode(s.replaceAll("|", "\x01"));
+}
+
+Deno.test("framer reports each garbled kind with reason, tag and offset, and keeps the next message", async (t) => {
+  const between = (bad: Uint8Array) => concat(GOOD1, bad, GOOD2);
+  const err = (reason: string, offset: number, tag: number) => ({
+    reason,
+    tag,
+    offset,
+  });
+  await t.step("no 8=FIX at the start", () => {
+    assertEverySplit(between(te.encode("garbage\x01more")), [
+      text(GOOD1),
+      err("message does not start with 8=FIX", L, 8),
+      text(GOOD2),
+    ]);
+  });
+  await t.step("garbage with a partial 8= in it is one error", () => {
+    assertEverySplit(between(te.encode("x8=F\x018=FI8")), [
+      text(GOOD1),
+      err("message does not start with 8=FIX", L, 8),
+      text(GOOD2),
+    ]);
+  });
+  for (const delta of [-5, -3, -1, 1, 3, 100]) {
+    await t.step(`BodyLength ${delta > 0 ? "+" : ""}${delta}`, () => {
+      // The offset is that of the BodyLength field, after "8=FIX.4.4<SOH>".
+      const stream = between(withLength("35=0|34=9|58=hello|", delta));
+      const expected = [
+        text(GOOD1),
+        err("BodyLength(9) does not match the message", L + 10, 9),
+        text(GOOD2),
+      ];
+      if (delta === 100) {
+        // Declared end beyond the stream: found early from the CheckSum followed by 8=FIX.
+        assert.deepEqual(frameSplit(stream, stream.length), expected);
+        assert.deepEqual(frameSplit(stream, 0), expected);
+      } else {
+        assertEverySplit(stream, expected);
+      }
+    });
+  }
+  await t.step("bad CheckSum", () => {
+    const bad = raw("35=0|34=9|");
+    bad[bad.length - 2] = bad[bad.length - 2] === 48 ? 49 : 48;
+    assertEverySplit(between(bad), [
+      text(GOOD1),
+      err("CheckSum(10) does not match", L + bad.length - 7, 10),
+      text(GOOD2),
+    ]);
+  });
+  await t.step("non-numeric CheckSum", () => {
+    const bad = te.encode(
+      text(raw("35=0|34=9|")).replace(/10=\d{3}/, "10=0x0").replaceAll(
+        "|",
+        "\x01",
+      ),
+    );
+    assertEverySplit(between(bad), [
+      text(GOOD1),
+      err("CheckSum(10) does not match", L + bad.length - 7, 10),
+      text(GOOD2),
+    ]);
+  });
+  await t.step("missing CheckSum", () => {
+    const bad = te.encode("8=FIX.4.4\x019=10\x0135=0\x0134=9\x01");
+    assertEverySplit(between(bad), [
+      text(GOOD1),
+      err("CheckSum(10) is missing", L + bad.length, 10),
+      text(GOOD2),
+    ]);
+    // With an empty field where the CheckSum should be.
+    const bad2 = te.encode("8=FIX.4.4\x019=5\x0135=0\x01\x01");
+    assertEverySplit(between(bad2), [
+      text(GOOD1),
+      err("CheckSum(10) is missing", L + bad2.length - 1, 10),
+      text(GOOD2),
+    ]);
+  });
+  await t.step("BodyLength not a number, empty, or not the second field", () => {
+    assertEverySplit(between(te.encode("8=FIX.4.4\x019=x5\x0135=0\x0110=000\x01")), [
+      text(GOOD1),
+      err("BodyLength(9) is not a number", L + 12, 9),
+      text(GOOD2),
+    ]);
+    assertEverySplit(between(te.encode("8=FIX.4.4\x019=\x0135=0\x0110=000\x01")), [
+      text(GOOD1),
+      err("BodyLength(9) is empty", L + 12, 9),
+      text(GOOD2),
+    ]);
+    assertEverySplit(between(te.encode("8=FIX.4.4\x0135=0\x019=5\x0110=000\x01")), [
+      text(GOOD1),
+      err("BodyLength(9) is not the second field", L + 10, 9),
+      text(GOOD2),
+    ]);
+  });
+  await t.step("non-numeric tag: framed, then refused by the decoder at its offset", () => {
+    const bad = raw("35=0|3x=1|");
+    const out = frameSplit(between(bad), 0);
+    assert.deepEqual(out, [text(GOOD1), text(bad), text(GOOD2)]);
+    const r = tryDecodeMessage(bad);
+    assert.ok(r instanceof FixParseError);
+    // "8=FIX.4.4|" 10, "9=10|" 5, "35=0|" 5, then "3x": the 'x' is at 21.
+    assert.deepEqual([r.reason, r.tag, r.offset], ["tag is not a number", undefined, 21]);
+    assert.equal(decodeMessage(GOOD2).get(34), "2");
+  });
+  await t.step("message over maxMessageSize", () => {
+    const big = raw("35=0|58=" + "x".repeat(2000) + "|");
+    assertEverySplit(between(big), [
+      text(GOOD1),
+      err("message exceeds the maximum size of 1000 bytes", L, 9),
+      text(GOOD2),
+    ], { maxMessageSize: 1000 });
+  });
+  await t.step("the default maximum is 1 MiB, inclusive", () => {
+    const sized = (total: number) => {
+      const m = raw("35=0|58=" + "x".repeat(total - 36) + "|");
+      assert.equal(m.length, total);
+      return m;
+    };
+    const max = 1 << 20;
+    const exact = sized(max);
+    const over = sized(max + 1);
+    const stream = concat(GOOD1, exact, over, GOOD2);
+    const expected = [
+      text(GOOD1),
+      text(exact),
+      err(`message exceeds the maximum size of ${max} bytes`, L + max, 9),
+      text(GOOD2),
+    ];
+    for (const at of [0, L + 5, L + max, L + max + 30, L + 2 * max, stream.length - 3]) {
+      const out = frameSplit(stream, at);
+      assert.deepEqual(
+        out.map((o) => typeof o === "string" ? o.length : o),
+        expected.map((o) => typeof o === "string" ? o.length : o),
+        `split at ${at}`,
+      );
+      assert.equal(out[1], expected[1]);
+    }
+  });
 });
 
-Deno.test("framer reports a missing CheckSum, a non-numeric BodyLength and oversize", () => {
-  const good = raw("35=0|34=2|");
-  const cases = [
-    te.encode("8=FIX.4.4\x019=5\x0135=0\x01\x01"), // 10= missing
-    te.encode("8=FIX.4.4\x019=x5\x0135=0\x0110=000\x01"),
-    raw("35=0|58=" + "x".repeat(2000) + "|"),
-  ];
-  for (const c of cases) {
-    const f = new FixFramer({ maxMessageSize: 1000 });
-    f.push(c);
-    f.push(good);
-    const out = frames(f);
-    assert.ok(out[0] instanceof FixParseError, text(c).slice(0, 40));
-    assert.equal(out.at(-1), text(good));
+Deno.test("framer never takes 10=...8=FIX inside a data field for a message boundary", () => {
+  const fake = "<x>\x0110=000\x018=FIX.4.4\x019=5\x0135=0\x0110=000\x01</x>";
+  const n = te.encode(fake).length;
+  const withXml = raw(`35=n|49=A|56=B|34=2|212=${n}|213=${fake}|`);
+  const withRaw = raw(`35=D|49=A|56=B|34=3|95=${n}|96=${fake}|11=x|`);
+  const stream = concat(GOOD1, withXml, withRaw, GOOD2);
+  const expected = [text(GOOD1), text(withXml), text(withRaw), text(GOOD2)];
+  assertEverySplit(stream, expected);
+  // Every split into three chunks too.
+  for (let i = 0; i <= stream.length; i += 3) {
+    for (let j = i; j <= stream.length; j += 7) {
+      const f = new FixFramer();
+      const got: (string | FixParseError)[] = [];
+      for (const part of [stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)]) {
+        f.push(part);
+        got.push(...frames(f));
+      }
+      assert.deepEqual(got, expected, `split at ${i} and ${j}`);
+    }
   }
+  assert.equal(decodeMessage(withXml).get(213), fake);
+});
+
+Deno.test("framer skips custom data fields given by its dataFields option", () => {
+  const fake = "a\x0110=000\x018=FIX.4.4\x01b";
+  const n = te.encode(fake).length;
+  const msg = raw(`35=U1|5010=${n}|5011=${fake}|`);
+  const stream = concat(msg, GOOD2);
+  const at = msg.length - 10; // the custom data value has arrived, the real CheckSum has not
+  const custom = new Map([[5010, 5011]]);
+  assert.deepEqual(frameSplit(stream, at, { dataFields: custom }), [text(msg), text(GOOD2)]);
+  assert.equal(decodeMessage(msg, custom).get(5011), fake);
+  // Without the pair the value's 10=000|8=FIX looks like the end of the message.
+  const out = frameSplit(stream, at);
+  assert.deepEqual(out[0], {
+    reason: "BodyLength(9) does not match the message",
+    tag: 9,
+    offset: 10,
+  });
+  assert.equal(out.at(-1), text(GOOD2));
 });
 
 Deno.test("decoder rejects a non-numeric tag with FixParseError", () => {
@@ -287,4 +466,57 @@ Deno.test("printer shows | for SOH, names tags and masks passwords", () => {
   const bytes = raw("35=A|34=5|554=secret|");
   assert.match(formatMessage(bytes), /\|35=A\|34=5\|554=\*\*\*\|10=/);
   assert.match(formatMessage(decodeMessage(bytes), { names }), /\|MsgSeqNum\(34\)=5\|554=\*\*\*\|/);
+});
+
+Deno.test("printer names every field of raw bytes with a real dictionary, data fields included", async () => {
+  const fix44 = await loadDictionary("FIX.4.4");
+  const bytes = raw(
+    "35=A|34=5|49=A|56=B|52=20261124-10:00:00.000|95=6|96=a\x0134=9|98=0|108=30|554=pw|",
+  );
+  assert.equal(
+    formatMessage(bytes, { names: fix44 }),
+    "BeginString(8)=FIX.4.4|BodyLength(9)=79|MsgType(35)=A|MsgSeqNum(34)=5|" +
+      "SenderCompID(49)=A|TargetCompID(56)=B|SendingTime(52)=20261124-10:00:00.000|" +
+      "RawDataLength(95)=6|RawData(96)=a|34=9|EncryptMethod(98)=0|HeartBtInt(108)=30|" +
+      "Password(554)=***|CheckSum(10)=001|",
+  );
+  // The decoded message prints the same, and a custom separator replaces every SOH.
+  assert.equal(
+    formatMessage(decodeMessage(bytes), { names: fix44 }),
+    formatMessage(bytes, { names: fix44 }),
+  );
+  assert.equal(
+    formatMessage(bytes, { names: fix44, separator: " " }),
+    formatMessage(bytes, { names: fix44 }).replaceAll("|", " "),
+  );
+  // Two messages back to back, an unknown tag, and a custom data pair.
+  const custom = raw("35=U1|9001=x|5010=3|5011=c\x01d|");
+  assert.match(
+    formatMessage(concat(bytes, custom), {
+      names: fix44,
+      dataFields: new Map([...fix44.dataFields(), [5010, 5011]]),
+    }),
+    /\|CheckSum\(10\)=\d{3}\|BeginString\(8\)=FIX\.4\.4\|.*\|MsgType\(35\)=U1\|9001=x\|5010=3\|5011=c\|d\|CheckSum\(10\)=\d{3}\|$/,
+  );
+});
+
+Deno.test("setting the NumInGroup tag of a structured group refuses a count that differs", () => {
+  const m = new FixMessage("8").set(11, "a");
+  m.addGroupEntry(453).set(448, "BRK").set(447, "D").set(452, 1);
+  assert.throws(() => m.set(453, 5), (e) => {
+    assert.ok(e instanceof RangeError);
+    assert.match(e.message, /Cannot set tag 453 to "5": it counts a group of 1 entries/);
+    return true;
+  });
+  assert.throws(() => m.setInt(453, 0), RangeError);
+  m.set(453, 1); // the same count is accepted
+  assert.match(text(encodeMessage(m)), /\|11=a\|453=1\|448=BRK\|447=D\|452=1\|10=/);
+  m.addGroupEntry(453).set(448, "CLT");
+  assert.equal(m.get(453), "2");
+  // A decoded group, once structured, is guarded the same way; before that it is plain text.
+  const d = decodeMessage(encodeMessage(m));
+  d.set(453, 2);
+  d.getGroups(453, { delimiterTag: 448, memberTags: [448, 447, 452] });
+  assert.throws(() => d.set(453, 3), RangeError);
+  assert.match(text(encodeMessage(d)), /\|453=2\|448=BRK\|447=D\|452=1\|448=CLT\|10=/);
 });
