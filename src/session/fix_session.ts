@@ -48,7 +48,9 @@ export interface SessionHandler {
    */
   onResend?(message: FixMessage): boolean;
   /**
-   * Checks a Logon's credentials (acceptors). Return a reason to refuse it.
+   * Checks a Logon's credentials (acceptors), after the configured Username/Password and before
+   * any other check; also asked for a counterparty's ResetSeqNumFlag Logon while established.
+   * Return a reason to refuse it.
    */
   authenticate?(logon: FixMessage): string | undefined;
   /** Hears every event synchronously, in order with message delivery. Must not throw. */
@@ -73,7 +75,12 @@ export interface FixSessionOptions {
   logger?: Logger;
   /** Application callbacks. */
   handler?: SessionHandler;
-  /** Validates an inbound message; returns problems, first one is reported. */
+  /**
+   * Validates an inbound message; returns problems, first one is reported. Runs on application
+   * messages and on Logon (a problem refuses it), Heartbeat, TestRequest and ResendRequest (a
+   * problem gets a Reject and the message is not acted on); never on Reject, SequenceReset or
+   * Logout, whose refusal could not be recovered from.
+   */
   validate?: (message: FixMessage) => MessageProblem[];
   /** Whether an application MsgType is supported (unknown types get BusinessMessageReject). */
   supportsMsgType?: (msgType: string, message: FixMessage) => boolean;
@@ -177,7 +184,11 @@ export class FixSession {
   #announceReset = false;
   #logoutText: string | undefined;
   #weStartedLogout = false;
-  #authenticated = false;
+  /** True while the store is being reset: `put` holds messages until the reset Logon is out. */
+  #resetting = false;
+  /** A sequence reset we started while established waits for the peer's ResetSeqNumFlag Logon. */
+  #resetPending = false;
+  #resetWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #closeReason: string | undefined;
   #detachResolve: ((reason: string) => void) | undefined;
   #detached: Promise<void> = Promise.resolve();
@@ -399,8 +410,11 @@ export class FixSession {
     this.#conn = conn;
     this.#framer = options.framer ?? new FixFramer({ maxMessageSize: this.#s.maxMessageSize });
     this.#closeReason = undefined;
-    this.#authenticated = false;
     this.#weStartedLogout = false;
+    this.#resetPending = false;
+    // A repeated ResendRequest on a new connection is a new request, never a duplicate.
+    this.#lastResendKey = "";
+    this.#duplicateResendCount = 0;
     this.#logoutText = undefined;
     this.#early.clear();
     this.#resendTarget = 0;
@@ -430,7 +444,7 @@ export class FixSession {
     const reset = force === "always" || (force === "first" && this.#logonCount === 0);
     const logon = new FixMessage("A").set(98, "0").set(108, this.#hbMs / 1000);
     if (reset) {
-      await this.#resetSequences();
+      await this.#resetStore();
       if (this.#conn !== conn) return;
     }
     if (reset || this.#announceReset) logon.set(141, "Y");
@@ -452,10 +466,29 @@ export class FixSession {
     if (this.#s.password !== undefined) logon.set(this.#s.passwordTag, this.#s.password);
   }
 
-  /** Resets both sequence numbers to 1 and clears the message store. */
-  async #resetSequences(): Promise<void> {
+  /**
+   * Resets both sequence numbers to 1 and clears the message store. Messages put meanwhile are
+   * held and sent after the reset Logon (see `#sendHeld`).
+   */
+  async #resetStore(): Promise<void> {
     this.#log.info("sequence numbers reset", { session: this.#id.toString() });
-    await this.#store.reset(this.#clock.now());
+    // Our numbers start again: a ResendRequest for the same range is a new request.
+    this.#lastResendKey = "";
+    this.#duplicateResendCount = 0;
+    this.#resetting = true;
+    try {
+      await this.#store.reset(this.#clock.now());
+    } finally {
+      this.#resetting = false;
+    }
+  }
+
+  /** Forgets held early messages and outstanding gaps (the peer's numbers start again). */
+  #clearInboundGap(): void {
+    this.#early.clear();
+    this.#resendTarget = 0;
+    this.#resendRequestedUpTo = 0;
+    this.#peerLogout = undefined;
   }
 
   async #readLoop(conn: Connection, firstFrames: Uint8Array[]): Promise<void> {
@@ -514,6 +547,12 @@ export class FixSession {
       this.setState("nonGracefullyTerminated");
     }
     this.#closeReason ??= reason;
+    this.#resetPending = false;
+    const resetWaiters = this.#resetWaiters;
+    this.#resetWaiters = [];
+    for (const w of resetWaiters) {
+      w.reject(new Error(`Cannot reset sequence numbers: ${this.#closeReason}`));
+    }
     this.#log.info("session disconnected", {
       session: this.#id.toString(),
       reason: this.#closeReason,
@@ -608,9 +647,17 @@ export class FixSession {
     if (message.msgType === "") {
       return Promise.reject(new TypeError("Cannot send message: MsgType(35) is missing"));
     }
+    if (this.#resetting) return this.#hold(message);
     if (this.#state !== "established") return this.#putLate(message, this.#clock.now());
     this.#sendSequenced(message, true);
     return this.#batchPromise();
+  }
+
+  /** Holds a message put while the store is being reset; sent after the reset Logon. */
+  #hold(message: FixMessage): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#held.push({ message, enqueuedAtMs: this.#clock.now(), resolve, reject });
+    });
   }
 
   #putLate(message: FixMessage, enqueuedAtMs: number): Promise<void> {
@@ -847,18 +894,24 @@ export class FixSession {
       this.#fatal(`First message is not a Logon (MsgType ${msgType})`, false);
       return undefined;
     }
+    // Until a Logon is accepted nothing it carries may change the store: refusals use an
+    // unsequenced Logout (`#refuseLogon`).
     if (msg.get(8) !== this.#begin) {
-      this.#fatal(`Incorrect BeginString: expected ${this.#begin}, received ${msg.get(8)}`);
+      const text = `Incorrect BeginString: expected ${this.#begin}, received ${msg.get(8)}`;
+      if (awaitingLogon) this.#refuseLogon(text);
+      else this.#fatal(text);
       return undefined;
     }
     const seq = msg.intOr(34, Number.NaN);
     if (!(seq > 0)) {
-      this.#fatal("MsgSeqNum(34) is missing or invalid");
+      if (awaitingLogon) this.#refuseLogon("MsgSeqNum(34) is missing or invalid");
+      else this.#fatal("MsgSeqNum(34) is missing or invalid");
       return undefined;
     }
     if (msg.get(49) !== this.#id.target || msg.get(56) !== this.#id.sender) {
-      if (msgType === "A" && !this.#authenticated) {
-        this.#fatal("CompID problem", false);
+      if (awaitingLogon) {
+        // Not the counterparty we expect: no Logout at all, just the disconnect.
+        this.#refuseLogon("CompID problem", false);
         return undefined;
       }
       this.#sendReject(msg, 9, msg.get(49) !== this.#id.target ? 49 : 56, "CompID problem");
@@ -871,8 +924,10 @@ export class FixSession {
       return undefined;
     }
     if (!this.#checkSendingTime(msg)) return undefined;
-    if (msgType === "2") this.#onResendRequest(msg);
     const expected = this.#store.state.nextTargetSeqNum;
+    // Answered whatever its number, so validated here rather than in `#processExpected`; a
+    // rejected one still takes its place in the sequence below.
+    if (msgType === "2" && !this.#rejectInvalid(msg, false)) this.#onResendRequest(msg);
     if (seq > expected) {
       if (msgType === "5") {
         if (this.#weStartedLogout || this.#state !== "established") {
@@ -960,6 +1015,7 @@ export class FixSession {
         return undefined;
       }
     }
+    if ((msgType === "0" || msgType === "1") && this.#rejectInvalid(msg, true)) return undefined;
     switch (msgType) {
       case "0":
         this.#advanceTarget(seq);
@@ -1050,27 +1106,45 @@ export class FixSession {
         error: `${e}`,
       });
       this.#emit({ type: "error", atMs: this.#clock.now(), error: e });
+      // FIX.4.0 and FIX.4.1 have no BusinessMessageReject: their Reject(3) is the only way to
+      // tell the counterparty the message was not processed.
       if (this.#verNum >= 42) {
         this.#sendBusinessReject(msg, 4, undefined, "Application not available");
-      }
+      } else this.#sendReject(msg, 99, undefined, "Application not available");
     }
   }
 
-  #checkSendingTime(msg: FixMessage): boolean {
-    if (!this.#s.checkSendingTimeAccuracy || msg.get(43) === "Y") return true;
-    const t = parseUtcTimestamp(msg.get(52) ?? "");
-    if (t === undefined) {
-      this.#advanceIfExpected(msg);
-      this.#sendReject(msg, 1, 52, "SendingTime(52) is missing or invalid");
-      return false;
-    }
-    if (Math.abs(t.epochMs - this.#clock.now()) > this.#s.reasonableDelayMs) {
-      this.#advanceIfExpected(msg);
-      this.#sendReject(msg, 10, 52, "SendingTime accuracy problem");
-      this.#fatal("SendingTime accuracy problem");
-      return false;
-    }
+  /**
+   * Runs the `validate` hook on a session message; a problem gets a Reject and the message is
+   * not acted on. Returns true when rejected.
+   */
+  #rejectInvalid(msg: FixMessage, advance: boolean): boolean {
+    const p = this.#validate?.(msg)[0];
+    if (p === undefined) return false;
+    if (advance) this.#advanceTarget(msg.intOr(34, 0));
+    this.#sendReject(msg, p.reason, p.tag, p.text);
     return true;
+  }
+
+  /** What is wrong with SendingTime(52), if anything: [SessionRejectReason, Text]. */
+  #sendingTimeProblem(msg: FixMessage): [number, string] | undefined {
+    if (!this.#s.checkSendingTimeAccuracy || msg.get(43) === "Y") return undefined;
+    const t = parseUtcTimestamp(msg.get(52) ?? "");
+    if (t === undefined) return [1, "SendingTime(52) is missing or invalid"];
+    if (Math.abs(t.epochMs - this.#clock.now()) > this.#s.reasonableDelayMs) {
+      return [10, "SendingTime accuracy problem"];
+    }
+    return undefined;
+  }
+
+  #checkSendingTime(msg: FixMessage): boolean {
+    const problem = this.#sendingTimeProblem(msg);
+    if (problem === undefined) return true;
+    const [reason, text] = problem;
+    this.#advanceIfExpected(msg);
+    this.#sendReject(msg, reason, 52, text);
+    if (reason === 10) this.#fatal(text);
+    return false;
   }
 
   #advanceIfExpected(msg: FixMessage): void {
@@ -1118,65 +1192,70 @@ export class FixSession {
   // Logon and logout
 
   async #onLogon(msg: FixMessage, seq: number): Promise<void> {
-    if (this.#state === "established") {
-      if (msg.get(141) === "Y") {
-        this.#log.info("sequence reset by Logon while established", {
-          session: this.#id.toString(),
-        });
-        await this.#resetSequences();
-        this.#store.setNextTargetSeqNum(seq + 1);
-        const answer = new FixMessage("A").set(98, "0").set(108, this.#hbMs / 1000).set(141, "Y");
-        this.#sendAdmin(answer);
-        this.#emit({ type: "logon", atMs: this.#clock.now(), reset: true });
+    if (this.#state === "established") return this.#onLogonWhileEstablished(msg, seq);
+    if (this.#state !== "waitingForLogon" && this.#state !== "waitingForConfirmLogon") {
+      this.#log.warn("Logon received while logging out; ignored", { seq });
+      this.#advanceIfExpected(msg);
+      return;
+    }
+    const conn = this.#conn;
+    const acceptor = this.#role === "acceptor";
+    // Credentials first: until they pass, nothing the Logon carries reaches the store. Every
+    // refusal below is an unsequenced Logout, so a refused Logon never changes the store.
+    if (acceptor) {
+      const refusal = this.#checkCredentials(msg);
+      if (refusal !== undefined) {
+        this.#refuseLogon(refusal);
         return;
       }
-      this.#log.warn("Logon received while established; ignored", { seq });
-      this.#advanceIfExpected(msg);
+    }
+    const problem = this.#validate?.(msg)[0];
+    if (problem !== undefined) {
+      this.#refuseLogon(problem.text);
       return;
     }
     const hb = msg.intOr(108, Number.NaN);
     if (!(hb >= 0) || !Number.isInteger(hb)) {
-      this.#fatal("Invalid HeartBtInt(108)", this.#role === "acceptor");
+      this.#refuseLogon("Invalid HeartBtInt(108)", acceptor);
       return;
     }
-    if (this.#role === "acceptor") {
-      const refusal = this.#checkCredentials(msg);
-      if (refusal !== undefined) {
-        this.#log.warn("Logon refused", { session: this.#id.toString(), reason: refusal });
-        // Unauthenticated: the Logout does not touch the store.
-        this.#sendUnsequencedLogout(refusal);
-        this.disconnect(refusal);
-        return;
-      }
-      this.#hbMs = hb * 1000;
+    const timeProblem = this.#sendingTimeProblem(msg);
+    if (timeProblem !== undefined) {
+      this.#refuseLogon(timeProblem[1]);
+      return;
     }
-    this.#authenticated = true;
-    if (!this.#checkSendingTime(msg)) return;
     const peerReset = msg.get(141) === "Y";
+    if (peerReset && seq !== 1) {
+      this.#refuseLogon(`Logon with ResetSeqNumFlag must have MsgSeqNum 1, received ${seq}`);
+      return;
+    }
     const force = this.#s.forceSeqNumReset;
-    if (this.#role === "acceptor") {
-      const wantReset = peerReset || force === "always" ||
-        (force === "first" && this.#logonCount === 0);
-      if (wantReset) await this.#resetSequences();
-      this.#sentResetFlag = wantReset;
+    const resetNow = acceptor &&
+      (peerReset || force === "always" || (force === "first" && this.#logonCount === 0));
+    const targetReset = !acceptor && peerReset && !this.#sentResetFlag;
+    const expected = resetNow || targetReset ? 1 : this.#store.state.nextTargetSeqNum;
+    if (seq < expected && !this.#s.ignoreSeqNumTooLowAtLogon) {
+      this.#refuseLogon(`MsgSeqNum too low, expecting ${expected} but received ${seq}`);
+      return;
+    }
+    // Accepted.
+    if (acceptor) {
+      this.#hbMs = hb * 1000;
+      if (resetNow) {
+        await this.#resetStore();
+        if (this.#conn !== conn) return;
+      }
+      this.#sentResetFlag = resetNow;
     } else if (this.#sentResetFlag && !peerReset) {
       this.#log.warn("Logon answer lacks ResetSeqNumFlag(141)=Y", { seq });
-    } else if (peerReset && !this.#sentResetFlag) {
+    } else if (targetReset) {
+      // An unrequested ResetSeqNumFlag in the answer: the peer's numbers start again at 1.
       this.#store.setNextTargetSeqNum(1);
-    }
-    const expected = this.#store.state.nextTargetSeqNum;
-    if (peerReset && seq !== 1) {
-      this.#fatal(`Logon with ResetSeqNumFlag must have MsgSeqNum 1, received ${seq}`);
-      return;
-    }
-    if (seq < expected && !this.#s.ignoreSeqNumTooLowAtLogon) {
-      this.#fatal(`MsgSeqNum too low, expecting ${expected} but received ${seq}`);
-      return;
     }
     this.#logonCount++;
     this.#store.setCorrectlyTerminated(false);
     const lastSentBeforeLogon = this.#store.state.nextSenderSeqNum - 1;
-    if (this.#role === "acceptor") {
+    if (acceptor) {
       const answer = new FixMessage("A").set(98, "0").set(108, hb);
       if (this.#sentResetFlag) answer.set(141, "Y");
       if (this.#begin === "FIXT.1.1") answer.set(1137, this.#s.defaultApplVerId);
@@ -1202,7 +1281,7 @@ export class FixSession {
       this.#advanceTarget(seq);
     }
     if (this.#s.enableNextExpectedMsgSeqNum && this.#verNum >= 44 && next789 > 0) {
-      const last = this.#role === "acceptor" ? lastSentBeforeLogon : lastSentBeforeLogon - 1;
+      const last = acceptor ? lastSentBeforeLogon : lastSentBeforeLogon - 1;
       if (next789 <= last) {
         this.#log.info("peer missed messages (NextExpectedMsgSeqNum); resending", {
           from: next789,
@@ -1211,9 +1290,151 @@ export class FixSession {
         this.#answerResend(next789, last);
       }
     }
-    if (this.#late.size > 0 && (peerReset || this.#sentResetFlag)) this.resequenceLateMessages();
-    this.#sendHeld();
+    if (peerReset || this.#sentResetFlag) this.#sendAfterReset();
+    else this.#sendHeld();
     this.#armTimer();
+  }
+
+  /**
+   * A Logon while established: with ResetSeqNumFlag(141)=Y and MsgSeqNum 1 it resets both
+   * sides' numbers, either answering the reset we started or starting one by the peer.
+   */
+  async #onLogonWhileEstablished(msg: FixMessage, seq: number): Promise<void> {
+    if (msg.get(141) !== "Y") {
+      this.#log.warn("Logon received while established; ignored", { seq });
+      this.#advanceIfExpected(msg);
+      return;
+    }
+    if (seq !== 1) {
+      this.#fatal(`Logon with ResetSeqNumFlag must have MsgSeqNum 1, received ${seq}`);
+      return;
+    }
+    if (this.#resetPending) {
+      // The answer to `resetSequences`: our store is reset already; the peer's numbers too now.
+      this.#resetPending = false;
+      this.#logonDeadlineMs = -1;
+      this.#clearInboundGap();
+      this.#store.setNextTargetSeqNum(2);
+      this.#scheduleFlush();
+      this.#emit({ type: "logon", atMs: this.#clock.now(), reset: true });
+      const waiters = this.#resetWaiters;
+      this.#resetWaiters = [];
+      for (const w of waiters) w.resolve();
+      this.#armTimer();
+      return;
+    }
+    // The peer resets: checked like a first Logon, refused with a numbered Logout (the session
+    // is established) and before anything is reset.
+    if (this.#role === "acceptor") {
+      const refusal = this.#checkCredentials(msg);
+      if (refusal !== undefined) {
+        this.#fatal(refusal);
+        return;
+      }
+    }
+    const problem = this.#validate?.(msg)[0];
+    if (problem !== undefined) {
+      this.#fatal(problem.text);
+      return;
+    }
+    this.#log.info("sequence reset by Logon while established", {
+      session: this.#id.toString(),
+    });
+    const conn = this.#conn;
+    await this.#resetStore();
+    if (this.#conn !== conn) return;
+    this.#clearInboundGap();
+    this.#store.setNextTargetSeqNum(seq + 1);
+    const answer = this.#resetLogon(false);
+    if (answer.has(789)) answer.set(789, seq + 1);
+    this.#sendAdmin(answer);
+    this.#sentResetFlag = true;
+    this.#emit({ type: "logon", atMs: this.#clock.now(), reset: true });
+    this.#sendAfterReset();
+    // A `resetSequences` called while this reset was under way is satisfied by it.
+    const waiters = this.#resetWaiters;
+    this.#resetWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  /** A Logon with ResetSeqNumFlag(141)=Y for a reset while established (ours or an answer). */
+  #resetLogon(ours: boolean): FixMessage {
+    const logon = new FixMessage("A").set(98, "0").set(108, this.#hbMs / 1000).set(141, "Y");
+    if (ours && this.#role === "initiator") this.#addCredentials(logon);
+    if (this.#begin === "FIXT.1.1") logon.set(1137, this.#s.defaultApplVerId);
+    if (this.#s.enableNextExpectedMsgSeqNum && this.#verNum >= 44) logon.set(789, 1);
+    return logon;
+  }
+
+  /** After a reset Logon: late messages (older) get new numbers, then messages held meanwhile. */
+  #sendAfterReset(): void {
+    const heldDuringReset = this.#held;
+    this.#held = [];
+    if (this.#late.size > 0) this.resequenceLateMessages();
+    this.#held.push(...heldDuringReset);
+    this.#sendHeld();
+  }
+
+  /**
+   * Resets both sides' sequence numbers while established: clears our store, sends a Logon
+   * with ResetSeqNumFlag(141)=Y and MsgSeqNum 1, and waits for the counterparty's Logon with
+   * ResetSeqNumFlag=Y. Until that arrives, the counterparty's messages keep their old numbers;
+   * ours already use the new ones. When no answer comes within `logonTimeoutMs` the session
+   * ends with a Logout.
+   *
+   * @param options Abort signal for the wait (the reset itself is not undone).
+   * @returns Resolves when the counterparty has confirmed the reset.
+   * @throws {Error} When the session is not established, or the connection ends first.
+   * @throws The signal's reason when aborted.
+   * @example
+   * ```ts ignore
+   * await session.resetSequences({ signal: AbortSignal.timeout(10_000) });
+   * session.nextSenderSeqNum; // 2
+   * ```
+   */
+  async resetSequences(options: { signal?: AbortSignal } = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    const conn = this.#conn;
+    if (!conn || this.#state !== "established") {
+      throw new Error(
+        `Cannot reset sequence numbers: session "${this.#id}" is not established`,
+      );
+    }
+    const confirmed = new Promise<void>((resolve, reject) => {
+      this.#resetWaiters.push({ resolve, reject });
+    });
+    confirmed.catch(() => {}); // settled at disconnect even when nobody awaits it any more
+    if (!this.#resetPending && !this.#resetting) {
+      this.#resetPending = true;
+      const target = this.#store.state.nextTargetSeqNum;
+      try {
+        await this.#resetStore();
+      } catch (e) {
+        this.#storeFailed(e);
+        throw e;
+      }
+      if (this.#conn === conn && this.#resetPending) {
+        // The peer's numbers change only when its reset Logon arrives.
+        this.#store.setNextTargetSeqNum(target);
+        this.#sendAdmin(this.#resetLogon(true));
+        this.#sentResetFlag = true;
+        this.#logonDeadlineMs = this.#clock.now() + this.#s.logonTimeoutMs;
+        this.#armTimer();
+        this.#sendAfterReset();
+      }
+    }
+    const signal = options.signal;
+    if (!signal) return confirmed;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([confirmed, aborted]);
+    } finally {
+      signal.removeEventListener("abort", onAbort!);
+    }
   }
 
   #checkCredentials(msg: FixMessage): string | undefined {
@@ -1225,6 +1446,14 @@ export class FixSession {
       return "Invalid username or password";
     }
     return this.#handler.authenticate?.(msg);
+  }
+
+  /** Refuses a Logon not yet accepted: an unsequenced Logout and a disconnect. */
+  #refuseLogon(text: string, sendLogout = true): void {
+    this.#log.warn("Logon refused", { session: this.#id.toString(), reason: text });
+    this.#closeReason ??= text;
+    if (sendLogout) this.#sendUnsequencedLogout(text);
+    this.disconnect(text);
   }
 
   #sendUnsequencedLogout(text: string): void {
@@ -1343,6 +1572,12 @@ export class FixSession {
 
   #resendChain: Promise<void> = Promise.resolve();
 
+  /**
+   * Resends `begin..last` from the store. With `resendMessagesBlockSize` N > 0 the answer goes
+   * out in blocks of N resent messages (with the gap fills between them): each block is handed
+   * to the connection in one write, and the next block is read from the store only once that
+   * write was accepted. With 0 messages are queued as they are read.
+   */
   async #resend(begin: number, last: number): Promise<void> {
     const conn = this.#conn;
     let gapStart = -1;
@@ -1350,9 +1585,33 @@ export class FixSession {
     let next = begin;
     let inBlock = 0;
     const block = this.#s.resendMessagesBlockSize;
+    let pending: FixMessage[] = [];
+    let pendingLate: LateMessage[] = [];
+    const out = (m: FixMessage) => {
+      if (block > 0) pending.push(m);
+      else this.#sendRaw(m);
+    };
+    const waitFor = (late: LateMessage) => {
+      if (block > 0) pendingLate.push(late);
+      else {
+        this.#batchWaiters.push(late.resolve);
+        this.#batchFailers.push(late.reject);
+      }
+    };
+    const sendBlock = () => {
+      for (const m of pending) this.#encoder.append(m, this.#begin);
+      for (const l of pendingLate) {
+        this.#batchWaiters.push(l.resolve);
+        this.#batchFailers.push(l.reject);
+      }
+      pending = [];
+      pendingLate = [];
+      this.#scheduleFlush();
+      return this.#whenWritten();
+    };
     const fill = (upTo: number) => {
       if (gapStart < 0) return;
-      this.#sendGapFill(gapStart, upTo);
+      out(this.#gapFill(gapStart, upTo));
       gapStart = -1;
     };
     for await (const stored of this.#store.readOutgoing(begin, last)) {
@@ -1374,10 +1633,7 @@ export class FixSession {
         next = stored.seqNum + 1;
         continue;
       }
-      if (late) {
-        this.#batchWaiters.push(late.resolve);
-        this.#batchFailers.push(late.reject);
-      }
+      if (late) waitFor(late);
       if (isAdminMsgType(type) || this.#handler.onResend?.(original) === false) {
         if (gapStart < 0) gapStart = stored.seqNum;
         next = stored.seqNum + 1;
@@ -1388,17 +1644,19 @@ export class FixSession {
       original.set(43, "Y");
       if (orig !== undefined) original.set(122, orig);
       original.set(52, formatUtcTimestamp(this.#clock.now(), this.#s.timestampPrecision));
-      this.#sendRaw(original);
+      out(original);
       resent++;
       next = stored.seqNum + 1;
       if (block > 0 && ++inBlock >= block) {
         inBlock = 0;
-        await this.#whenWritten();
+        await sendBlock();
+        if (this.#conn !== conn) return;
       }
     }
     if (this.#conn !== conn) return;
     if (next <= last && gapStart < 0) gapStart = next;
     fill(last + 1);
+    if (block > 0) sendBlock();
     this.#emit({
       type: "resendAnswered",
       atMs: this.#clock.now(),
@@ -1409,11 +1667,12 @@ export class FixSession {
     await this.#whenWritten();
   }
 
-  #sendGapFill(from: number, newSeqNo: number): void {
+  /** A SequenceReset-GapFill numbered `from`, moving the peer to `newSeqNo`. */
+  #gapFill(from: number, newSeqNo: number): FixMessage {
     const m = new FixMessage("4").set(123, "Y").set(36, newSeqNo);
     this.#stampHeader(m, from);
     m.set(43, "Y").set(122, m.get(52)!);
-    this.#sendRaw(m);
+    return m;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1509,6 +1768,11 @@ export class FixSession {
     if (!this.#conn) return;
     if (this.#logonDeadlineMs >= 0 && now >= this.#logonDeadlineMs) {
       this.#logonDeadlineMs = -1;
+      if (this.#resetPending) {
+        // Established: the numbered Logout tells the peer why the session ends.
+        this.#fatal("Logon timeout: sequence reset not confirmed");
+        return;
+      }
       this.#fatal("Logon timeout", false);
       return;
     }

@@ -29,8 +29,18 @@ export interface Harness {
   events: SessionEvent[];
   /** Number of writes the session made on its connection. */
   counter: { writes: number };
+  /** Every write the session made, as its messages without 8, 9 and 10. */
+  written: string[][];
+  /** Resolves with the close reason of the current connection. */
   done: Promise<string>;
   settle(): Promise<void>;
+  /**
+   * Holds the session's writes unresolved (they are recorded in `written` at once, and reach
+   * the peer on release) until the returned function is called.
+   */
+  holdWrites(): () => void;
+  /** Drops the current connection and attaches the same session to a new one (a new `peer`). */
+  reconnect(): Promise<void>;
   close(options?: { keepStore?: boolean }): Promise<void>;
 }
 
@@ -150,38 +160,84 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     validate: opts.validate,
     supportsMsgType: opts.supportsMsgType,
   });
-  const [a, b] = memoryConnectionPair();
-  const write = a.write.bind(a);
   const counter = { writes: 0 };
-  a.write = (bytes: Uint8Array) => {
-    counter.writes++;
-    return write(bytes);
+  const written: string[][] = [];
+  let gate: Promise<void> | undefined;
+  const connect = (): [Connection, Peer] => {
+    const [a, b] = memoryConnectionPair();
+    const write = a.write.bind(a);
+    a.write = async (bytes: Uint8Array) => {
+      counter.writes++;
+      written.push(frames(bytes));
+      if (gate) await gate;
+      return write(bytes);
+    };
+    return [a, new Peer(b, clock, begin)];
   };
-  const peer = new Peer(b, clock, begin);
-  const done = opts.detached ? Promise.resolve("") : session.attach(a);
+  let [conn, peer] = connect();
   const settle = async () => {
     for (let i = 0; i < 5; i++) await clock.advance(0);
   };
-  await settle();
-  return {
+  const h: Harness = {
     clock,
     store,
     session,
     peer,
     events,
     counter,
-    done,
+    written,
+    done: opts.detached ? Promise.resolve("") : session.attach(conn),
     settle,
+    holdWrites: () => {
+      let release!: () => void;
+      gate = new Promise<void>((r) => release = r);
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+    reconnect: async () => {
+      session.dropConnection("reconnect");
+      await h.done;
+      await peer.close();
+      [conn, peer] = connect();
+      h.peer = peer;
+      h.done = session.attach(conn);
+      await settle();
+    },
     close: async (o = {}) => {
       session.dropConnection("test done");
       await peer.close();
-      a.close("test done");
+      conn.close("test done");
       await settle();
       await session.idle();
       session.closeEvents();
       if (!o.keepStore && !opts.store) await store.close();
     },
   };
+  await settle();
+  return h;
+}
+
+/** The messages of one write, each without 8, 9 and 10. */
+function frames(bytes: Uint8Array): string[] {
+  const framer = new FixFramer();
+  framer.push(bytes);
+  const out: string[] = [];
+  for (let f = framer.next(); f !== undefined; f = framer.next()) {
+    if (!(f instanceof Uint8Array)) throw f;
+    out.push(body(decodeMessage(f.slice())));
+  }
+  return out;
+}
+
+/** A store (closed by the caller) whose next sender and target numbers are `sender`/`target`. */
+export async function storeAt(sender: number, target: number): Promise<SeqStore> {
+  const store = await new MemorySeqStoreFactory().open(new SessionId("FW", "PEER"), { nowMs: T0 });
+  store.setNextSenderSeqNum(sender);
+  store.setNextTargetSeqNum(target);
+  await store.flush();
+  return store;
 }
 
 /** An acceptor session already established with the peer (Logon exchanged, seq 1 each). */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { MessageExpiredError } from "../../src/session/fix_session.ts";
-import { established, harness, T0, ts } from "./_harness.ts";
+import { established, harness, storeAt, T0, ts } from "./_harness.ts";
 
 Deno.test("FIX.4.0 and FIX.4.1 ResendRequests use EndSeqNo 999999", async () => {
   for (const begin of ["FIX.4.0", "FIX.4.1"]) {
@@ -9,6 +9,16 @@ Deno.test("FIX.4.0 and FIX.4.1 ResendRequests use EndSeqNo 999999", async () => 
     await h.peer.send("0", [], { seq: 4 });
     await h.settle();
     assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=999999|`], begin);
+    await h.close();
+  }
+});
+
+Deno.test("FIX.4.2, FIX.4.4 and FIXT.1.1 ResendRequests use EndSeqNo 0", async () => {
+  for (const begin of ["FIX.4.2", "FIX.4.4", "FIXT.1.1"]) {
+    const h = await established({ begin });
+    await h.peer.send("0", [], { seq: 4 });
+    await h.settle();
+    assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=0|`], begin);
     await h.close();
   }
 });
@@ -147,7 +157,8 @@ Deno.test("OrigSendingTime later than SendingTime gets a Reject", async () => {
 
 Deno.test("validation problems get a Reject and unknown MsgTypes a BusinessMessageReject", async () => {
   const h = await established({
-    validate: (m) => m.has(54) ? [] : [{ reason: 1, tag: 54, text: "Required tag missing" }],
+    validate: (m) =>
+      m.msgType !== "D" || m.has(54) ? [] : [{ reason: 1, tag: 54, text: "Required tag missing" }],
     supportsMsgType: (t) => t === "D",
   });
   await h.peer.send("D", [[11, "x"]]);
@@ -236,25 +247,35 @@ Deno.test("Logon with ResetSeqNumFlag resets both sides and is answered with 141
 });
 
 Deno.test("an unauthenticated Logon with ResetSeqNumFlag never resets the store", async () => {
-  const first = await established({ settings: { password: "pw" } }).catch(() => undefined);
-  assert.equal(first, undefined); // established() cannot log on without the password
-  const h = await harness({ detached: true });
-  h.store.setNextSenderSeqNum(7);
-  h.store.setNextTargetSeqNum(9);
-  await h.close({ keepStore: true });
-  const h2 = await harness({ store: h.store, settings: { password: "pw" } });
-  await h2.peer.send("A", [[98, 0], [108, 30], [141, "Y"], [554, "bad"]], { seq: 1 });
-  await h2.settle();
-  assert.equal(h2.store.state.nextSenderSeqNum, 7);
-  assert.equal(h2.store.state.nextTargetSeqNum, 9);
-  await h2.close();
-  await h.store.close();
+  const store = await storeAt(7, 9);
+  const h = await harness({ store, settings: { password: "pw" } });
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"], [554, "bad"]], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=5|49=FW|56=PEER|34=7|52=${ts(0)}|58=Invalid username or password|`,
+  ]);
+  assert.equal(h.store.state.nextSenderSeqNum, 7);
+  assert.equal(h.store.state.nextTargetSeqNum, 9);
+  await h.close();
+  await store.close();
 });
 
-Deno.test("ForceSeqNumReset=always makes the initiator send ResetSeqNumFlag", async () => {
-  const h = await harness({ role: "initiator", settings: { forceSeqNumReset: "always" } });
+Deno.test("ForceSeqNumReset=always makes the initiator reset its store and send ResetSeqNumFlag", async () => {
+  const store = await storeAt(7, 9);
+  const h = await harness({ role: "initiator", store, settings: { forceSeqNumReset: "always" } });
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
+  assert.equal(store.state.nextSenderSeqNum, 2);
+  assert.equal(store.state.nextTargetSeqNum, 1);
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]]);
+  await h.settle();
+  assert.equal(h.session.state, "established");
+  assert.equal(store.state.nextTargetSeqNum, 2);
+  // "always": the next logon resets again.
+  h.peer.seq = 1;
+  await h.reconnect();
   assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
   await h.close();
+  await store.close();
 });
 
 Deno.test("a Logon with ResetSeqNumFlag while established resets sequence numbers", async () => {
@@ -363,23 +384,53 @@ Deno.test("resend answers honour ResendMessagesLimit, the veto hook and duplicat
   await h.close();
 });
 
-Deno.test("ResendMessagesBlockSize sends the answer in blocks", async () => {
-  const h = await established({ settings: { resendMessagesBlockSize: 2 } });
-  for (const id of ["a", "b", "c"]) await h.session.put(new FixMessage("D").set(11, id));
-  await h.settle();
-  h.peer.take();
-  await h.peer.send("2", [[7, 2], [16, 4]]);
-  await h.settle();
-  assert.deepEqual(h.peer.take().map((s) => s.match(/11=(\w)/)?.[1]), ["a", "b", "c"]);
-  await h.close();
+Deno.test("ResendMessagesBlockSize writes one block and reads on only once it is accepted", async () => {
+  for (const block of [2, 0]) {
+    const h = await established({ settings: { resendMessagesBlockSize: block } });
+    for (const id of ["a", "b", "c"]) await h.session.put(new FixMessage("D").set(11, id));
+    await h.session.put(new FixMessage("0").set(112, "x")); // 5, a session message
+    await h.settle();
+    h.peer.take();
+    const before = h.written.length;
+    const release = h.holdWrites();
+    await h.peer.send("2", [[7, 2], [16, 0]]);
+    await h.settle();
+    const resent = (id: string, seq: number) =>
+      `35=D|49=FW|56=PEER|34=${seq}|52=${ts(0)}|43=Y|122=${ts(0)}|11=${id}|`;
+    const fill = `35=4|49=FW|56=PEER|34=5|52=${ts(0)}|43=Y|122=${ts(0)}|123=Y|36=6|`;
+    if (block === 2) {
+      // The first write is still pending: only the first block has been handed over.
+      assert.deepEqual(h.written.slice(before), [[resent("a", 2), resent("b", 3)]]);
+      release();
+      await h.settle();
+      assert.deepEqual(h.written.slice(before), [
+        [resent("a", 2), resent("b", 3)],
+        [resent("c", 4), fill],
+      ]);
+    } else {
+      // Unlimited: messages are queued as they are read, without waiting for a write.
+      release();
+      await h.settle();
+      assert.deepEqual(h.written.slice(before).flat(), [
+        resent("a", 2),
+        resent("b", 3),
+        resent("c", 4),
+        fill,
+      ]);
+    }
+    await h.close();
+  }
 });
 
 Deno.test("FIXT.1.1 acceptor answers with DefaultApplVerID and application messages flow", async () => {
   const seen: string[] = [];
-  const h = await established({
+  const h = await harness({
     begin: "FIXT.1.1",
     handler: { onMessage: (m) => void seen.push(m.get(1128) ?? "default") },
   });
+  await h.peer.send("A", [[98, 0], [108, 30], [1137, "9"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|1137=9|`]);
   await h.peer.send("D", [[1128, "9"], [11, "x"]]);
   await h.peer.send("D", [[11, "y"]]);
   await h.settle();
@@ -494,29 +545,17 @@ Deno.test("FIX.4.1 ResendRequest with EndSeqNo 999999 means everything sent", as
 });
 
 Deno.test("ForceSeqNumReset=first resets on the first logon only", async () => {
-  const h = await harness({ role: "initiator", settings: { forceSeqNumReset: "first" } });
-  assert.match(h.peer.take()[0], /\|141=Y\|$/);
+  const store = await storeAt(7, 9);
+  const h = await harness({ role: "initiator", store, settings: { forceSeqNumReset: "first" } });
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
   await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]]);
   await h.settle();
   assert.equal(h.session.state, "established");
-  h.session.dropConnection("drop");
-  await h.done;
-  await h.peer.close();
-  const [a, b] = (await import("../../src/testing.ts")).memoryConnectionPair();
-  const second = h.session.attach(a);
-  const frames: string[] = [];
-  const reader = (async () => {
-    for await (const chunk of b) frames.push(new TextDecoder().decode(chunk));
-  })();
-  await h.settle();
-  assert.equal(frames.length, 1);
-  assert.ok(!frames[0].includes("\x01141=Y\x01"), frames[0]);
-  assert.ok(frames[0].includes("\x0134=2\x01"), frames[0]);
-  h.session.dropConnection("done");
-  await second;
-  b.close();
-  await reader;
+  await h.reconnect();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=2|52=${ts(0)}|98=0|108=30|`]);
+  assert.equal(store.state.nextTargetSeqNum, 2);
   await h.close();
+  await store.close();
 });
 
 Deno.test("FIX.4.0 answers an unsupported MsgType with a Reject, not a BusinessMessageReject", async () => {
@@ -525,6 +564,103 @@ Deno.test("FIX.4.0 answers an unsupported MsgType with a Reject, not a BusinessM
   await h.settle();
   assert.deepEqual(h.peer.take(), [
     `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|58=Invalid MsgType "D"|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("a ResendRequest repeated after a reconnect is answered, not dropped as a duplicate", async () => {
+  const h = await established({ settings: { duplicateResendRequestLimit: 1 } });
+  await h.session.put(new FixMessage("D").set(11, "a")); // 2
+  await h.settle();
+  h.peer.take();
+  const resent = `35=D|49=FW|56=PEER|34=2|52=${ts(0)}|43=Y|122=${ts(0)}|11=a|`;
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [resent]);
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), []); // over the limit on this connection
+  await h.reconnect();
+  h.peer.seq = 4;
+  await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=3|52=${ts(0)}|98=0|108=30|`,
+    resent,
+    `35=4|49=FW|56=PEER|34=3|52=${ts(0)}|43=Y|122=${ts(0)}|123=Y|36=4|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("IncomingQueueSize bounds held messages; the ones dropped are recovered by the resend", async () => {
+  const seen: string[] = [];
+  const h = await established({
+    settings: { incomingQueueSize: 2 },
+    handler: { onMessage: (m) => void seen.push(m.get(11)!) },
+  });
+  for (const [id, seq] of [["e", 5], ["f", 6], ["g", 7]] as const) {
+    await h.peer.send("D", [[11, id]], { seq });
+  }
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=0|`]);
+  for (const [id, seq] of [["b", 2], ["c", 3], ["d", 4]] as const) {
+    await h.peer.send("D", [[11, id]], { seq, possDup: true, orig: T0 });
+  }
+  await h.settle();
+  // 5 and 6 were held; 7 was beyond the queue and dropped.
+  assert.deepEqual(seen, ["b", "c", "d", "e", "f"]);
+  assert.equal(h.session.nextTargetSeqNum, 7);
+  for (const [id, seq] of [["e", 5], ["f", 6], ["g", 7]] as const) {
+    await h.peer.send("D", [[11, id]], { seq, possDup: true, orig: T0 });
+  }
+  await h.settle();
+  assert.deepEqual(seen, ["b", "c", "d", "e", "f", "g"]);
+  assert.equal(h.session.nextTargetSeqNum, 8);
+  assert.deepEqual(h.peer.take(), []);
+  await h.close();
+});
+
+Deno.test("a run of session messages in a resend range becomes one GapFill between resent messages", async () => {
+  const h = await established();
+  await h.session.put(new FixMessage("D").set(11, "a")); // 2
+  for (const id of ["t1", "t2", "t3"]) await h.peer.send("1", [[112, id]]); // Heartbeats 3, 4, 5
+  await h.settle();
+  await h.session.put(new FixMessage("D").set(11, "b")); // 6
+  await h.settle();
+  assert.equal(h.peer.take().length, 5);
+  await h.clock.advance(500);
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=D|49=FW|56=PEER|34=2|52=${ts(500)}|43=Y|122=${ts(0)}|11=a|`,
+    `35=4|49=FW|56=PEER|34=3|52=${ts(500)}|43=Y|122=${ts(500)}|123=Y|36=6|`,
+    `35=D|49=FW|56=PEER|34=6|52=${ts(500)}|43=Y|122=${ts(0)}|11=b|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("MessageTimeToLive: a late message exactly TTL old is sent, one 1 ms older is not", async () => {
+  const h = await harness({
+    settings: { rejectMessageWhileNoConnection: true, messageTimeToLiveMs: 1000 },
+  });
+  const old = h.session.put(new FixMessage("D").set(11, "old")); // 1, put at T0
+  await h.clock.advance(1);
+  const edge = h.session.put(new FixMessage("D").set(11, "edge")); // 2, put at T0 + 1
+  await h.clock.advance(1000);
+  await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.peer.send("2", [[7, 1], [16, 0]]);
+  await h.settle();
+  await assert.rejects(old, {
+    name: "MessageExpiredError",
+    message: "Cannot send message: message 1 expired after 1001 ms while not connected",
+  });
+  await edge;
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=3|52=${ts(1001)}|98=0|108=30|`,
+    `35=4|49=FW|56=PEER|34=1|52=${ts(1001)}|43=Y|122=${ts(1001)}|123=Y|36=2|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(1001)}|43=Y|122=${ts(1)}|11=edge|`,
+    `35=4|49=FW|56=PEER|34=3|52=${ts(1001)}|43=Y|122=${ts(1001)}|123=Y|36=4|`,
   ]);
   await h.close();
 });
