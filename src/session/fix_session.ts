@@ -86,6 +86,11 @@ export interface FixSessionOptions {
   supportsMsgType?: (msgType: string, message: FixMessage) => boolean;
   /** Per-session event queue size. */
   eventQueueSize?: number;
+  /**
+   * LENGTH tag to DATA tag pairs of the session's dictionaries (default: every standard pair),
+   * so a venue's own data fields may carry SOH.
+   */
+  dataFields?: ReadonlyMap<number, number>;
 }
 
 /** A message put while not established: persisted with its number, delivered by resend. */
@@ -148,6 +153,7 @@ export class FixSession {
   readonly #handler: SessionHandler;
   readonly #validate: ((m: FixMessage) => MessageProblem[]) | undefined;
   readonly #supports: ((t: string, m: FixMessage) => boolean) | undefined;
+  readonly #dataFields: ReadonlyMap<number, number> | undefined;
   readonly #events: EventHub<SessionEvent>;
   readonly #encoder: FixEncoder;
   readonly #verNum: number; // 40..44, 50 for FIXT
@@ -209,9 +215,10 @@ export class FixSession {
     this.#handler = options.handler ?? {};
     this.#validate = options.validate;
     this.#supports = options.supportsMsgType;
+    this.#dataFields = options.dataFields;
     this.#events = new EventHub(options.eventQueueSize ?? 1024);
-    this.#encoder = new FixEncoder(this.#begin);
-    this.#scratch = new FixEncoder(this.#begin, 4096);
+    this.#encoder = new FixEncoder(this.#begin, undefined, { dataFields: options.dataFields });
+    this.#scratch = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
     this.#hbMs = this.#s.heartbeatIntervalSeconds * 1000;
     const m = /^FIX\.(\d)\.(\d)$/.exec(this.#begin);
     this.#verNum = m ? Number(m[1]) * 10 + Number(m[2]) : 50;
@@ -408,7 +415,10 @@ export class FixSession {
   ): Promise<string> {
     if (this.#conn) throw new Error(`Cannot attach: session "${this.#id}" is already connected`);
     this.#conn = conn;
-    this.#framer = options.framer ?? new FixFramer({ maxMessageSize: this.#s.maxMessageSize });
+    this.#framer = options.framer ?? new FixFramer({
+      maxMessageSize: this.#s.maxMessageSize,
+      dataFields: this.#dataFields,
+    });
     this.#closeReason = undefined;
     this.#weStartedLogout = false;
     this.#resetPending = false;
@@ -851,7 +861,7 @@ export class FixSession {
   #onFrame(frame: Uint8Array): Promise<void> | undefined {
     let msg: FixMessage;
     try {
-      msg = decodeMessage(frame);
+      msg = decodeMessage(frame, this.#dataFields);
     } catch (e) {
       this.#garbled(e instanceof Error ? e : new Error(String(e)));
       return undefined;
@@ -1619,7 +1629,7 @@ export class FixSession {
       if (stored.seqNum > next && gapStart < 0) gapStart = next;
       let original: FixMessage;
       try {
-        original = decodeMessage(stored.bytes);
+        original = decodeMessage(stored.bytes, this.#dataFields);
       } catch {
         if (gapStart < 0) gapStart = stored.seqNum;
         next = stored.seqNum + 1;

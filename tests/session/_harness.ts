@@ -51,6 +51,7 @@ export interface HarnessOptions {
   handler?: FixSessionOptions["handler"];
   validate?: FixSessionOptions["validate"];
   supportsMsgType?: FixSessionOptions["supportsMsgType"];
+  dataFields?: FixSessionOptions["dataFields"];
   store?: SeqStore;
   /** Do not attach a connection yet. */
   detached?: boolean;
@@ -65,20 +66,27 @@ export class Peer {
   readonly raw: string[] = [];
   seq = 1;
   #taken = 0;
-  #framer = new FixFramer();
+  #framer: FixFramer;
   #reading: Promise<void>;
 
-  constructor(conn: Connection, clock: ManualClock, begin: string) {
+  constructor(
+    conn: Connection,
+    clock: ManualClock,
+    begin: string,
+    dataFields?: ReadonlyMap<number, number>,
+  ) {
+    const framer = new FixFramer({ dataFields });
+    this.#framer = framer;
     this.conn = conn;
     this.clock = clock;
     this.begin = begin;
     this.#reading = (async () => {
       for await (const chunk of conn) {
-        this.#framer.push(chunk);
-        for (let f = this.#framer.next(); f !== undefined; f = this.#framer.next()) {
+        framer.push(chunk);
+        for (let f = framer.next(); f !== undefined; f = framer.next()) {
           if (!(f instanceof Uint8Array)) throw f;
           this.raw.push(new TextDecoder().decode(f).replaceAll("\x01", "|"));
-          this.received.push(decodeMessage(f.slice()));
+          this.received.push(decodeMessage(f.slice(), dataFields));
         }
       }
     })();
@@ -159,6 +167,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     handler: { ...opts.handler, onEvent: (e) => events.push(e) },
     validate: opts.validate,
     supportsMsgType: opts.supportsMsgType,
+    dataFields: opts.dataFields,
   });
   const counter = { writes: 0 };
   const written: string[][] = [];
@@ -168,11 +177,11 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     const write = a.write.bind(a);
     a.write = async (bytes: Uint8Array) => {
       counter.writes++;
-      written.push(frames(bytes));
+      written.push(frames(bytes, opts.dataFields));
       if (gate) await gate;
       return write(bytes);
     };
-    return [a, new Peer(b, clock, begin)];
+    return [a, new Peer(b, clock, begin, opts.dataFields)];
   };
   let [conn, peer] = connect();
   const settle = async () => {
@@ -220,13 +229,13 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
 }
 
 /** The messages of one write, each without 8, 9 and 10. */
-function frames(bytes: Uint8Array): string[] {
-  const framer = new FixFramer();
+function frames(bytes: Uint8Array, dataFields?: ReadonlyMap<number, number>): string[] {
+  const framer = new FixFramer({ dataFields });
   framer.push(bytes);
   const out: string[] = [];
   for (let f = framer.next(); f !== undefined; f = framer.next()) {
     if (!(f instanceof Uint8Array)) throw f;
-    out.push(body(decodeMessage(f.slice())));
+    out.push(body(decodeMessage(f.slice(), dataFields)));
   }
   return out;
 }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { BusinessRejectError, MessageRejectError } from "../../src/errors.ts";
+import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
+import type { FixSession } from "../../src/session/fix_session.ts";
 import { established, harness, T0, ts } from "./_harness.ts";
 
 Deno.test("initiator sends Logon with HeartBtInt, EncryptMethod and credentials", async () => {
@@ -354,4 +356,33 @@ Deno.test("SendingTime exactly ReasonableDelayInMs away is accepted, 1 ms more i
     assert.equal(await h.done, "SendingTime accuracy problem");
     await h.close();
   }
+});
+
+Deno.test("session frames, decodes and encodes a venue's own data field holding SOH", async () => {
+  // A venue dictionary pairs LENGTH 5020 with DATA 5021; its value holds SOH and "10=".
+  const dataFields = new Map([[5020, 5021]]);
+  const seen: string[] = [];
+  const value = "a\x0110=000\x01b";
+  let session: FixSession | undefined;
+  const h = await established({
+    dataFields,
+    handler: {
+      onMessage: (m) => {
+        seen.push(m.get(5021)!);
+        void session!.put(
+          new FixMessage("8").set(11, "x").set(5020, value.length).set(5021, value),
+        );
+      },
+    },
+  });
+  session = h.session;
+  const m = h.peer.build("D", [[11, "x"], [5020, value.length], [5021, value]]);
+  await h.peer.conn.write(encodeMessage(m, "FIX.4.4", { dataFields }));
+  await h.settle();
+  assert.deepEqual(seen, [value]);
+  assert.equal(h.store.state.nextTargetSeqNum, 3);
+  // The answer went out with the SOH inside the value, framed whole by a framer that knows it.
+  const answer = h.peer.received.find((r) => r.msgType === "8");
+  assert.equal(answer?.get(5021), value);
+  await h.close();
 });
