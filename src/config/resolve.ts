@@ -351,6 +351,31 @@ export class Configuration {
     qualifier?: string,
     overrides: Partial<SessionSettings> = {},
   ): SessionSettings {
+    return this.#resolveSession(sender, target, qualifier, overrides);
+  }
+
+  /**
+   * The settings of a session not known yet (an incoming connection before its Logon): the
+   * top-level session keys and `Session.Default`, over the built-in defaults.
+   *
+   * @returns A fresh settings object.
+   * @example
+   * ```ts
+   * import { Configuration } from "@fixwire/engine";
+   * const cfg = Configuration.fromObject({ "Session.Default.LogonTimeFrame": 2000 });
+   * cfg.defaultSessionSettings().logonTimeoutMs; // 2000
+   * ```
+   */
+  defaultSessionSettings(): SessionSettings {
+    return this.#resolveSession(undefined, undefined, undefined, {});
+  }
+
+  #resolveSession(
+    sender: string | undefined,
+    target: string | undefined,
+    qualifier: string | undefined,
+    overrides: Partial<SessionSettings>,
+  ): SessionSettings {
     const s = { ...DEFAULT_SESSION_SETTINGS } as Record<string, unknown>;
     const v = { ...DEFAULT_SESSION_SETTINGS.validation } as Record<string, unknown>;
     const apply = (m: Map<string, Parsed> | undefined) => {
@@ -362,8 +387,10 @@ export class Configuration {
     };
     apply(this.#top);
     apply(this.#defaults);
-    if (qualifier !== undefined) apply(this.#sessions.get(sessionKey(sender, target)));
-    apply(this.#sessions.get(sessionKey(sender, target, qualifier)));
+    if (sender !== undefined && target !== undefined) {
+      if (qualifier !== undefined) apply(this.#sessions.get(sessionKey(sender, target)));
+      apply(this.#sessions.get(sessionKey(sender, target, qualifier)));
+    }
     const validation = { ...(v as unknown as ValidationSettings), ...overrides.validation };
     return {
       ...(s as unknown as SessionSettings),

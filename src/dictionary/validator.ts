@@ -183,6 +183,8 @@ class Walker {
   readonly checkFormat: boolean;
   readonly checkEnums: boolean;
   readonly checkDelimiter: boolean;
+  /** FIX.4.0 and 4.1 type free text as "char": only FIX.4.2 on means one character. */
+  readonly charIsText: boolean;
   constructor(
     readonly msg: FieldView,
     readonly transport: Dictionary,
@@ -192,6 +194,7 @@ class Walker {
     this.checkFormat = o.verifyTagsValues && o.verifyTagsFormat !== false;
     this.checkEnums = o.verifyTagsValues && o.verifyTagsEnumerations !== false;
     this.checkDelimiter = o.verifyTagsValues && o.prohibitDelimiterInValues !== false;
+    this.charIsText = app.beginString === "FIX.4.0" || app.beginString === "FIX.4.1";
   }
 
   add(reason: number, tag: number | undefined, text: string): void {
@@ -217,7 +220,8 @@ class Walker {
       }
       return;
     }
-    if (this.checkFormat && !isValidFormat(def.type, value)) {
+    const type = def.type === "CHAR" && this.charIsText ? "STRING" : def.type;
+    if (this.checkFormat && !isValidFormat(type, value)) {
       this.add(6, tag, `Incorrect data format for value (${def.name}(${tag})=${value})`);
       return;
     }

@@ -12,11 +12,19 @@ import type { Dictionary } from "../dictionary/dictionary.ts";
 import { applVerIdToVersion, loadDictionary } from "../dictionary/load.ts";
 import { validateMessage } from "../dictionary/validator.ts";
 import { type Logger, SILENT_LOGGER } from "../logger.ts";
-import type { FixMessage } from "../message/fix_message.ts";
+import { DEFAULT_DATA_FIELDS } from "../message/data_fields.ts";
+import { encodeMessage } from "../message/encoder.ts";
+import { FixMessage } from "../message/fix_message.ts";
 import { decodeMessage, FixFramer } from "../message/framer.ts";
 import { FixParseError } from "../message/errors.ts";
+import { formatUtcTimestamp } from "../message/timestamps.ts";
 import { SessionId } from "../session_id.ts";
-import { FixSession, type MessageProblem, type SessionRole } from "../session/fix_session.ts";
+import {
+  FixSession,
+  type FixSessionOptions,
+  type MessageProblem,
+  type SessionRole,
+} from "../session/fix_session.ts";
 import {
   ACCEPT_ALL_SESSIONS_MANAGER,
   type SessionListener,
@@ -28,6 +36,15 @@ import { defaultStoreFactory, defaultTransport } from "./defaults.ts";
 import { applVerIdOf, beginStringOf, type FIXVersion, parseFixVersion } from "./fix_version.ts";
 import { TimerScheduler } from "./scheduler.ts";
 import { Session, type SessionContext } from "./session.ts";
+
+/**
+ * The Logon tag carrying the session qualifier (FIX Antenna's `logonMessageSessionQualifierTag`
+ * default): initiators whose `SessionId` has a qualifier send it, acceptors route on it.
+ */
+const SESSION_QUALIFIER_TAG = 9012;
+
+/** The refusal text sent in the Logout answering a Logon with wrong credentials. */
+const BAD_CREDENTIALS = "Invalid username or password";
 
 /** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
 export interface FixEngineOptions {
@@ -83,6 +100,7 @@ export class FixEngine implements AsyncDisposable {
   readonly #listenPorts = new Set<number>();
   readonly #dictionaries = new Map<string, Promise<Dictionary>>();
   readonly #custom = new WeakMap<Session, Dictionary>();
+  readonly #firstLogonTimeoutMs: number;
   #listening: Promise<void> | undefined;
   #stopped = false;
 
@@ -103,6 +121,7 @@ export class FixEngine implements AsyncDisposable {
       ? Configuration.fromObject(cfg, { logger: this.#log })
       : new Configuration();
     this.#settings = this.#config.engineSettings(options.settings);
+    this.#firstLogonTimeoutMs = this.#config.defaultSessionSettings().logonTimeoutMs;
     this.#clock = options.clock ?? new SystemClock();
     this.#scheduler = new TimerScheduler(this.#clock);
     this.#transport = options.transport ?? defaultTransport(this.#settings);
@@ -181,10 +200,10 @@ export class FixEngine implements AsyncDisposable {
       clock: this.#scheduler,
       logger: this.#log,
       transport: this.#transport,
-      openStore: (id) =>
+      openStore: (id, settings) =>
         this.#storeFactory.open(id, {
           nowMs: this.#clock.now(),
-          logIncoming: this.#config.sessionSettings(id.sender, id.target, id.qualifier).logIncoming,
+          logIncoming: settings.logIncoming,
         }),
       makeCore: (session, store, role, settings) => this.#makeCore(session, store, role, settings),
       registerAcceptor: (session) => this.#registerAcceptor(session),
@@ -235,7 +254,8 @@ export class FixEngine implements AsyncDisposable {
     };
     const validation = settings.validation;
     const listener = session.listener;
-    return new FixSession({
+    const qualifier = session.id.qualifier;
+    const options: FixSessionOptions = {
       id: session.id,
       beginString: begin,
       role,
@@ -258,7 +278,13 @@ export class FixEngine implements AsyncDisposable {
         }
         : undefined,
       supportsMsgType: (t, m) => appDictOf(m)?.message(t) !== undefined,
-    });
+      logonFields: qualifier === undefined ? [] : [[SESSION_QUALIFIER_TAG, qualifier]],
+      // A venue dictionary may add LENGTH/DATA pairs of its own.
+      dataFields: custom
+        ? new Map([...DEFAULT_DATA_FIELDS, ...custom.dataFields()])
+        : DEFAULT_DATA_FIELDS,
+    };
+    return new FixSession(options);
   }
 
   async #registerAcceptor(session: Session): Promise<void> {
@@ -343,7 +369,7 @@ export class FixEngine implements AsyncDisposable {
       conn.close("Logon without CompIDs");
       return;
     }
-    const qualifier = logon.get(9012);
+    const qualifier = logon.get(SESSION_QUALIFIER_TAG);
     let id: SessionId;
     try {
       id = new SessionId(sender, target, qualifier || undefined);
@@ -353,28 +379,22 @@ export class FixEngine implements AsyncDisposable {
       return;
     }
     let session = this.#acceptors.get(id.toString());
-    if (!session) {
+    if (session) {
+      const begin = beginStringOf(session.version);
+      // Nothing stored changes before this: a refused Logon leaves the session as it was.
+      const seq = session.nextSenderSeqNum;
+      const admitted = await this.#admit(
+        id,
+        logon,
+        conn,
+        begin,
+        session.settings,
+        Number.isNaN(seq) ? 1 : seq,
+      );
+      if (!admitted) return;
+    } else {
       session = await this.#unregistered(id, logon, conn);
       if (!session) return;
-    }
-    const begin = beginStringOf(session.version);
-    if (logon.get(8) !== begin) {
-      this.#log.warn("Logon with a wrong BeginString; closing", {
-        session: id.toString(),
-        expected: begin,
-        received: logon.get(8),
-      });
-      conn.close("wrong BeginString");
-      return;
-    }
-    const allowed = session.settings.allowedSourceAddresses;
-    if (allowed.length > 0 && !allowed.includes(conn.remoteHost)) {
-      this.#log.warn("Logon from a source address not allowed; closing", {
-        session: id.toString(),
-        remote,
-      });
-      conn.close("source address not allowed");
-      return;
     }
     if (session.connected) {
       this.#log.warn("second connection for a connected session; closing it", {
@@ -388,11 +408,76 @@ export class FixEngine implements AsyncDisposable {
     await session.acceptConnection(conn, framer, frame);
   }
 
+  /**
+   * Checks a routed Logon before anything stored changes: BeginString, source address and
+   * credentials. Closes the connection (after a Logout for wrong credentials) when refused.
+   *
+   * @returns Whether the Logon may be handed to the session.
+   */
+  async #admit(
+    id: SessionId,
+    logon: FixMessage,
+    conn: Connection,
+    begin: string,
+    settings: Readonly<SessionSettings>,
+    logoutSeqNum: number,
+  ): Promise<boolean> {
+    const session = id.toString();
+    const remote = conn.remoteAddr;
+    if (logon.get(8) !== begin) {
+      this.#log.warn("Logon with a wrong BeginString; closing", {
+        session,
+        expected: begin,
+        received: logon.get(8),
+      });
+      conn.close("wrong BeginString");
+      return false;
+    }
+    const allowed = settings.allowedSourceAddresses;
+    if (allowed.length > 0 && !allowed.includes(conn.remoteHost)) {
+      this.#log.warn("Logon from a source address not allowed; closing", { session, remote });
+      conn.close("source address not allowed");
+      return false;
+    }
+    const badUser = settings.username !== undefined &&
+      logon.get(settings.usernameTag) !== settings.username;
+    const badPassword = settings.password !== undefined &&
+      logon.get(settings.passwordTag) !== settings.password;
+    if (badUser || badPassword) {
+      this.#log.warn("Logon refused: invalid credentials", { session, remote });
+      await this.#refuse(conn, id, begin, settings, logoutSeqNum, BAD_CREDENTIALS);
+      return false;
+    }
+    return true;
+  }
+
+  /** Answers a refused Logon with a Logout that touches no store, then closes. */
+  async #refuse(
+    conn: Connection,
+    id: SessionId,
+    begin: string,
+    settings: Readonly<SessionSettings>,
+    seqNum: number,
+    text: string,
+  ): Promise<void> {
+    const logout = new FixMessage("5").set(49, id.sender).set(56, id.target).set(34, seqNum)
+      .set(52, formatUtcTimestamp(this.#clock.now(), settings.timestampPrecision))
+      .set(58, text);
+    try {
+      await conn.write(encodeMessage(logout, begin));
+    } catch (e) {
+      this.#log.warn("Logout write failed", { session: id.toString(), error: `${e}` });
+    }
+    conn.close(text);
+  }
+
   async #readFirstFrame(conn: Connection, framer: FixFramer): Promise<Uint8Array | undefined> {
-    const timeoutMs = 30_000;
-    const timer = this.#scheduler.setTimer(this.#clock.now() + timeoutMs, () => {
+    const dueAtMs = this.#clock.now() + this.#firstLogonTimeoutMs;
+    const timer = this.#scheduler.setTimer(dueAtMs, () => {
+      this.#log.warn("no Logon within LogonTimeFrame; closing", { remote: conn.remoteAddr });
       conn.close("Logon timeout");
     });
+    this.#log.debug("waiting for the first Logon", { remote: conn.remoteAddr, dueAtMs });
     try {
       const it = conn[Symbol.asyncIterator]();
       while (true) {
@@ -459,7 +544,8 @@ export class FixEngine implements AsyncDisposable {
         session: id.toString(),
         reason: decision.reason,
       });
-      conn.close(decision.reason);
+      const settings = this.#config.sessionSettings(id.sender, id.target, id.qualifier);
+      await this.#refuse(conn, id, logon.get(8) || "FIX.4.4", settings, 1, decision.reason);
       return undefined;
     }
     const version = versionOfLogon(logon);
@@ -471,6 +557,14 @@ export class FixEngine implements AsyncDisposable {
       conn.close("session exists but is not an acceptor");
       return undefined;
     }
+    // Checked before the session and its store exist: a refusal creates and changes nothing.
+    const settings = this.#config.sessionSettings(
+      id.sender,
+      id.target,
+      id.qualifier,
+      decision.settings,
+    );
+    if (!await this.#admit(id, logon, conn, beginStringOf(version), settings, 1)) return undefined;
     const session = this.createSession(id, "", version, {
       settings: decision.settings,
       listener: decision.listener,

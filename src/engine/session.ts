@@ -23,7 +23,7 @@ export interface SessionContext {
   clock: Clock;
   logger: Logger;
   transport: Transport;
-  openStore(id: SessionId): Promise<SeqStore>;
+  openStore(id: SessionId, settings: Readonly<SessionSettings>): Promise<SeqStore>;
   makeCore(
     session: Session,
     store: SeqStore,
@@ -61,7 +61,12 @@ export class Session implements AsyncDisposable {
   #listener: SessionListener;
   #role: SessionRole | undefined;
   #core: FixSession | undefined;
+  /** The role the core is built for (set when building starts; `#role` is set by `connect`). */
+  #coreRole: SessionRole | undefined;
+  /** Called synchronously when the core exists (or with `undefined` when finalized first). */
+  #coreWaiters: ((core: FixSession | undefined) => void)[] = [];
   #store: SeqStore | undefined;
+  #storeReady: Promise<SeqStore> | undefined;
   #ready: Promise<FixSession> | undefined;
   #finalized = false;
   #stopInitiator = false;
@@ -122,14 +127,14 @@ export class Session implements AsyncDisposable {
     return this.#core?.state ?? "initial";
   }
 
-  /** The next outgoing MsgSeqNum (after `connect`), else `NaN`. */
+  /** The next outgoing MsgSeqNum (once the store is open), else `NaN`. */
   get nextSenderSeqNum(): number {
-    return this.#core?.nextSenderSeqNum ?? Number.NaN;
+    return this.#store?.state.nextSenderSeqNum ?? Number.NaN;
   }
 
-  /** The next expected inbound MsgSeqNum (after `connect`), else `NaN`. */
+  /** The next expected inbound MsgSeqNum (once the store is open), else `NaN`. */
   get nextTargetSeqNum(): number {
-    return this.#core?.nextTargetSeqNum ?? Number.NaN;
+    return this.#store?.state.nextTargetSeqNum ?? Number.NaN;
   }
 
   /** Whether `finalize` was called. */
@@ -156,6 +161,11 @@ export class Session implements AsyncDisposable {
   #prepare(role: SessionRole): Promise<FixSession> {
     if (this.#role !== undefined && this.#role !== role) {
       throw new Error(`Cannot connect as ${role}: session "${this.#id}" is an ${this.#role}`);
+    }
+    if (this.#coreRole !== undefined && this.#coreRole !== role) {
+      throw new Error(
+        `Cannot connect as ${role}: session "${this.#id}" queued messages as an ${this.#coreRole} before connect`,
+      );
     }
     this.#role = role;
     this.#ready ??= this.#open(role);
@@ -328,6 +338,9 @@ export class Session implements AsyncDisposable {
    * Sends an application message, now if established, otherwise once established (late
    * delivery), or rejects it by the `RejectMessageWhileNoConnection` rules.
    *
+   * Before `connect`, the message is queued for an initiator (an acceptor `connect` afterwards
+   * is refused).
+   *
    * @param message The message.
    * @returns Resolves when the message is persisted and handed to the connection.
    * @throws {Error} When the session is finalized.
@@ -348,39 +361,88 @@ export class Session implements AsyncDisposable {
     this.#ready = this.#open(this.#role ?? "initiator");
   }
 
-  /** Opens the store and builds the core; a failure (store owned elsewhere) can be retried. */
+  /** Opens the store once; a failure (store owned elsewhere) can be retried. */
+  #openStore(): Promise<SeqStore> {
+    this.#storeReady ??= this.#ctx.openStore(this.#id, this.#settings).then(
+      (store) => this.#store = store,
+      (e) => {
+        this.#storeReady = undefined;
+        throw e;
+      },
+    );
+    return this.#storeReady;
+  }
+
+  /** Opens the store and builds the core; a failure can be retried. */
   async #open(role: SessionRole): Promise<FixSession> {
+    this.#coreRole = role;
     try {
-      this.#store = await this.#ctx.openStore(this.#id);
-      const core = await this.#ctx.makeCore(this, this.#store, role, this.#settings);
+      const store = await this.#openStore();
+      const core = await this.#ctx.makeCore(this, store, role, this.#settings);
       this.#core = core;
+      for (const w of this.#coreWaiters.splice(0)) w(core);
       return core;
     } catch (e) {
       this.#ready = undefined;
+      this.#coreRole = undefined;
       await this.#store?.close().catch(() => {});
       this.#store = undefined;
+      this.#storeReady = undefined;
       throw e;
     }
   }
 
+  /** The core once `connect` (or `put`) built it; `undefined` when finalized first. */
+  #whenCore(signal?: AbortSignal): Promise<FixSession | undefined> {
+    if (this.#core) return Promise.resolve(this.#core);
+    if (this.#finalized) return Promise.resolve(undefined);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.#coreWaiters.indexOf(waiter);
+        if (i >= 0) this.#coreWaiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      const waiter = (core: FixSession | undefined) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(core);
+      };
+      this.#coreWaiters.push(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
   /**
-   * Subscribes to the session's events (state changes, logon, logout, gaps, rejects...).
+   * Subscribes to the session's events (state changes, logon, logout, gaps, rejects...). Before
+   * `connect` it subscribes as soon as `connect` builds the session, so no event is missed, and
+   * leaves the role open.
    *
    * @returns An async iterator of events from now on; ends when the session is finalized.
    */
   events(): AsyncIterableIterator<SessionEvent> {
     this.#assertUsable("subscribe to events");
     if (this.#core) return this.#core.events();
-    const ready = this.#ready ?? this.#prepare(this.#role ?? "initiator");
     let inner: AsyncIterableIterator<SessionEvent> | undefined;
+    let ended = false;
+    const bound = Promise.withResolvers<void>();
+    const bind = (core: FixSession | undefined) => {
+      if (core && !ended) inner = core.events();
+      bound.resolve();
+    };
+    this.#coreWaiters.push(bind);
+    const done: IteratorResult<SessionEvent> = { value: undefined, done: true };
     const it: AsyncIterableIterator<SessionEvent> = {
       next: async () => {
-        inner ??= (await ready).events();
-        return inner.next();
+        if (!inner && !ended) await bound.promise;
+        return inner && !ended ? inner.next() : done;
       },
       return: async () => {
+        ended = true;
+        const i = this.#coreWaiters.indexOf(bind);
+        if (i >= 0) this.#coreWaiters.splice(i, 1);
+        bound.resolve();
         await inner?.return?.();
-        return { value: undefined, done: true };
+        return done;
       },
       [Symbol.asyncIterator]: () => it,
     };
@@ -388,17 +450,22 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Waits until the session reaches a state.
+   * Waits until the session reaches a state. Before `connect` it waits for `connect`, leaving
+   * the role open.
    *
    * @param state The state, e.g. `"established"`.
    * @param options Abort signal (use `AbortSignal.timeout`).
    * @returns Resolves when reached.
    * @throws The signal's reason when aborted.
+   * @throws {Error} When the session is finalized before reaching the state.
    */
   async waitFor(state: SessionState, options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertUsable("wait");
-    if (state === "initial" && !this.#ready) return;
-    const core = this.#core ?? await (this.#ready ?? this.#prepare(this.#role ?? "initiator"));
+    if (state === "initial" && !this.#core) return;
+    const core = this.#core ?? await this.#whenCore(options.signal);
+    if (!core) {
+      throw new Error(`Cannot wait for "${state}": session "${this.#id}" is finalized`);
+    }
     await core.waitFor(state, options);
   }
 
@@ -446,19 +513,21 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Resets both sequence numbers to 1 and clears the stored messages.
+   * Resets both sequence numbers to 1 and clears the stored messages. Before `connect` it only
+   * opens the store, leaving the role open.
    *
    * @returns Resolves when the store is reset.
    * @throws {Error} When connected or finalized.
    */
   async resetSeqNumLocal(): Promise<void> {
     this.#assertUsable("reset sequence numbers");
-    const core = this.#core ?? await (this.#ready ?? this.#prepare(this.#role ?? "initiator"));
-    if (core.hasConnection) {
+    const store = await this.#openStore();
+    const core = this.#core;
+    if (core?.hasConnection) {
       throw new Error(`Cannot reset sequence numbers: session "${this.#id}" is connected`);
     }
-    await core.store.reset(this.#ctx.clock.now());
-    core.resequenceLateMessages();
+    await store.reset(this.#ctx.clock.now());
+    core?.resequenceLateMessages();
   }
 
   /**
@@ -475,6 +544,8 @@ export class Session implements AsyncDisposable {
     this.#abort.abort(new Error("session finalized"));
     this.#wakeUp?.();
     const core = this.#core ?? (this.#ready ? await this.#ready.catch(() => undefined) : undefined);
+    await this.#storeReady?.catch(() => undefined);
+    for (const w of this.#coreWaiters.splice(0)) w(undefined);
     core?.abandonLateMessages(`session "${this.#id}" was finalized`);
     core?.dropConnection("session finalized");
     await this.#initiatorLoop;

@@ -91,6 +91,8 @@ export interface FixSessionOptions {
    * so a venue's own data fields may carry SOH.
    */
   dataFields?: ReadonlyMap<number, number>;
+  /** Fields added to every Logon an initiator sends, e.g. the session qualifier (9012). */
+  logonFields?: readonly (readonly [tag: number, value: string])[];
 }
 
 /** A message put while not established: persisted with its number, delivered by resend. */
@@ -154,6 +156,7 @@ export class FixSession {
   readonly #validate: ((m: FixMessage) => MessageProblem[]) | undefined;
   readonly #supports: ((t: string, m: FixMessage) => boolean) | undefined;
   readonly #dataFields: ReadonlyMap<number, number> | undefined;
+  readonly #logonFields: readonly (readonly [number, string])[];
   readonly #events: EventHub<SessionEvent>;
   readonly #encoder: FixEncoder;
   readonly #verNum: number; // 40..44, 50 for FIXT
@@ -216,6 +219,7 @@ export class FixSession {
     this.#validate = options.validate;
     this.#supports = options.supportsMsgType;
     this.#dataFields = options.dataFields;
+    this.#logonFields = options.logonFields ?? [];
     this.#events = new EventHub(options.eventQueueSize ?? 1024);
     this.#encoder = new FixEncoder(this.#begin, undefined, { dataFields: options.dataFields });
     this.#scratch = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
@@ -472,6 +476,7 @@ export class FixSession {
   }
 
   #addCredentials(logon: FixMessage): void {
+    for (const [tag, value] of this.#logonFields) logon.set(tag, value);
     if (this.#s.username !== undefined) logon.set(this.#s.usernameTag, this.#s.username);
     if (this.#s.password !== undefined) logon.set(this.#s.passwordTag, this.#s.password);
   }

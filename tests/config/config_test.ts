@@ -153,3 +153,17 @@ Deno.test("the example properties file loads with no warnings", async () => {
   assert.deepEqual(cfg.engineSettings().listenPorts, [8901]);
   assert.equal(cfg.sessionSettings("TEST2", "TEST1").heartbeatIntervalSeconds, 30);
 });
+
+Deno.test("defaultSessionSettings takes top-level and Session.Default keys, never per-session ones", () => {
+  const cfg = Configuration.fromText([
+    "LogonTimeFrame=1000",
+    "Session.Default.LogonTimeFrame=2000",
+    "Session.A/B.LogonTimeFrame=3000",
+    "Session.Default.HeartbeatInterval=15",
+  ].join("\n"));
+  const d = cfg.defaultSessionSettings();
+  assert.equal(d.logonTimeoutMs, 2000);
+  assert.equal(d.heartbeatIntervalSeconds, 15);
+  assert.equal(cfg.sessionSettings("A", "B").logonTimeoutMs, 3000);
+  assert.equal(new Configuration().defaultSessionSettings().logonTimeoutMs, 5000);
+});

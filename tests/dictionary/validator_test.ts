@@ -295,3 +295,30 @@ Deno.test("FIXT.1.1 validates application messages with the application dictiona
   ], [10, "000"]]);
   assert.deepEqual(validateMessage(hb, t11, DEFAULT_VALIDATION_SETTINGS, sp2), []);
 });
+
+Deno.test("FIX.4.0 and FIX.4.1 take their char-typed text fields as text; FIX.4.2 on, one character", async () => {
+  for (const begin of ["FIX.4.0", "FIX.4.1"] as const) {
+    const dict = await loadDictionary(begin);
+    assert.equal(dict.field(11)?.type, "CHAR", "ClOrdID is typed char in the spec");
+    const msg = view([
+      [8, begin],
+      [9, 100],
+      [35, "D"],
+      [49, "A"],
+      [56, "B"],
+      [34, 2],
+      [52, "20261124-10:00:00"],
+      [11, "ord-1"],
+      [21, "1"],
+      [55, "EUR/USD"],
+      [54, "1"],
+      [38, "1000"],
+      [40, "1"],
+      [10, "000"],
+    ]);
+    assert.deepEqual(validateMessage(msg, dict, DEFAULT_VALIDATION_SETTINGS), [], begin);
+  }
+  // From FIX.4.2 a CHAR is one character: a two-character Side is a format error.
+  const problems = await check(replace(54, "12"));
+  assert.deepEqual(problems, [[6, 54]]);
+});

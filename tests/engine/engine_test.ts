@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Clock } from "../../src/clock.ts";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
 import type { Session } from "../../src/engine/session.ts";
@@ -6,10 +7,12 @@ import { FixMessage } from "../../src/message/fix_message.ts";
 import { SessionId } from "../../src/session_id.ts";
 import type { SessionsManager } from "../../src/sessions_manager.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
-import { MemoryTransport } from "../../src/testing.ts";
+import { ManualClock, MemoryTransport } from "../../src/testing.ts";
 import { TcpTransport } from "../../adapters/tcp.ts";
 import type { Transport } from "../../src/transport.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
+import type { Logger } from "../../src/logger.ts";
+import { Inbox, nextEvent } from "./_waits.ts";
 
 const timeout = () => ({ signal: AbortSignal.timeout(5000) });
 
@@ -20,7 +23,8 @@ interface Pair {
   acceptor: Session;
   initiator: Session;
   port: number;
-  received: FixMessage[];
+  /** Orders delivered to the acceptor (each answered with an ExecutionReport). */
+  received: Inbox;
   close(): Promise<void>;
 }
 
@@ -32,6 +36,7 @@ async function makePair(
     manager?: SessionsManager;
     registerAcceptor?: boolean;
     version?: FIXVersion;
+    initiatorClock?: Clock;
   } = {},
 ): Promise<Pair> {
   const transport = kind === "memory" ? new MemoryTransport() : new TcpTransport();
@@ -45,9 +50,10 @@ async function makePair(
     transport,
     storeFactory: new MemorySeqStoreFactory(),
     config: { "Reconnect.Interval": 10, ...opts.initiatorConfig },
+    clock: opts.initiatorClock,
   });
   const version = opts.version ?? FIXVersion.FIX44;
-  const received: FixMessage[] = [];
+  const received = new Inbox();
   let acceptor: Session | undefined;
   if (opts.registerAcceptor !== false) {
     acceptor = acceptorEngine.createSession(new SessionId("ACC", "INI"), "", version);
@@ -107,14 +113,14 @@ function collect(s: Session): SessionEvent[] {
 
 bothTransports("engine: initiator and acceptor log on and exchange orders", async (pair) => {
   const p = await pair();
-  const reports: string[] = [];
-  p.initiator.setListener({ onMessage: (m) => void reports.push(m.get(11)!) });
+  const reports = new Inbox();
+  p.initiator.setListener({ onMessage: reports.push });
   await p.initiator.connect(30, "127.0.0.1", p.port);
   await p.initiator.waitFor("established", timeout());
   await Promise.all(["a", "b", "c"].map((id) => p.initiator.put(order(id))));
-  while (reports.length < 3) await new Promise((r) => setTimeout(r, 1));
-  assert.deepEqual(reports, ["a", "b", "c"]);
-  assert.deepEqual(p.received.map((m) => m.get(11)), ["a", "b", "c"]);
+  await reports.waitFor(3, timeout());
+  assert.deepEqual(reports.ids, ["a", "b", "c"]);
+  assert.deepEqual(p.received.ids, ["a", "b", "c"]);
   await p.close();
 });
 
@@ -145,24 +151,37 @@ Deno.test("engine: finalize twice and use after finalize are errors", async () =
 });
 
 bothTransports(
-  "engine: the initiator reconnects after a drop and the gap is resent",
+  "engine: the initiator reconnects after a drop and the gap is resent with PossDupFlag",
   async (pair) => {
     const p = await pair();
-    const reports: string[] = [];
-    p.initiator.setListener({ onMessage: (m) => void reports.push(m.get(11)!) });
+    const reports = new Inbox();
+    p.initiator.setListener({ onMessage: reports.push });
     await p.initiator.connect(30, "127.0.0.1", p.port);
     await p.initiator.waitFor("established", timeout());
     await p.initiator.put(order("a"));
-    while (reports.length < 1) await new Promise((r) => setTimeout(r, 1));
+    await reports.waitFor(1, timeout());
     p.acceptor.dropConnection("test drop");
     await p.initiator.waitFor("reconnecting", timeout());
-    // Sent while the link is down: delivered late, once established again.
+    // Sent while the link is down: stored as MsgSeqNum 3; the new Logon is 4, so the acceptor
+    // sees a gap, asks for 3 and gets the order resent.
+    const lateSeq = p.initiator.nextSenderSeqNum;
+    const gap = nextEvent(p.acceptor, "gapDetected", timeout());
+    const resent = nextEvent(p.initiator, "resendAnswered", timeout());
     const late = p.initiator.put(order("b"));
     await p.initiator.waitFor("established", timeout());
     await late;
-    while (reports.length < 2) await new Promise((r) => setTimeout(r, 1));
-    assert.deepEqual(p.received.map((m) => m.get(11)), ["a", "b"]);
-    assert.deepEqual(reports, ["a", "b"]);
+    assert.deepEqual(await gap.then((e) => [e.expected, e.received]), [lateSeq, lateSeq + 1]);
+    const answered = await resent;
+    assert.equal(answered.begin, lateSeq);
+    assert.equal(answered.resent, 1);
+    await reports.waitFor(2, timeout());
+    assert.deepEqual(p.received.ids, ["a", "b"]);
+    const b = p.received.messages[1];
+    assert.equal(b.get(34), String(lateSeq));
+    assert.equal(b.get(43), "Y", "the late order arrives as a resend (PossDupFlag=Y)");
+    assert.ok(b.get(122) !== undefined, "the resend carries OrigSendingTime(122)");
+    assert.equal(p.received.messages[0].get(43), undefined);
+    assert.deepEqual(reports.ids, ["a", "b"]);
     assert.equal(p.acceptor.state, "established");
     await p.close();
   },
@@ -189,10 +208,12 @@ bothTransports(
   "engine: an acceptor waits for Logon again after a drop and continues numbers",
   async (pair) => {
     const p = await pair();
+    const reports = new Inbox();
+    p.initiator.setListener({ onMessage: reports.push });
     await p.initiator.connect(30, "127.0.0.1", p.port);
     await p.initiator.waitFor("established", timeout());
     await p.initiator.put(order("a"));
-    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+    await reports.waitFor(1, timeout()); // both sides are quiet: nothing in flight
     const seqBefore = p.acceptor.nextTargetSeqNum;
     p.initiator.dropConnection("test drop");
     await p.acceptor.waitFor("waitingForLogon", timeout());
@@ -259,7 +280,9 @@ bothTransports(
       "",
       FIXVersion.FIX44,
     );
+    const refused = nextEvent(other, "logout", timeout());
     await other.connect(30, "127.0.0.1", p.port);
+    assert.equal((await refused).text, "unknown counterparty", "the reason is sent in a Logout");
     await other.waitFor("nonGracefullyTerminated", timeout());
     assert.deepEqual(asked, ["ACC->INI", "ACC->STRANGER"]);
     assert.equal(p.acceptorEngine.sessions.length, 1);
@@ -274,7 +297,7 @@ bothTransports(
     await p.initiator.connect(30, "127.0.0.1", p.port);
     await p.initiator.waitFor("established", timeout());
     await p.initiator.put(order("a"));
-    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+    await p.received.waitFor(1, timeout());
     await p.initiator.disconnect("bye");
     assert.equal(p.initiator.state, "correctlyTerminated");
     await p.acceptor.waitFor("waitingForLogon", timeout());
@@ -386,17 +409,20 @@ Deno.test("engine: an acceptor with its own ListenPort is reachable there", asyn
 bothTransports(
   "engine: RejectMessageWhileNoConnection rejects an expired late message via put()",
   async (pair) => {
+    const clock = new ManualClock(Date.now());
     const p = await pair({
       initiatorConfig: { RejectMessageWhileNoConnection: true, MessageTimeToLive: 1 },
+      initiatorClock: clock,
     });
     const late = p.initiator.put(order("late"));
-    await new Promise((r) => setTimeout(r, 5));
+    late.catch(() => {});
+    await clock.advance(2); // older than MessageTimeToLive
     await p.initiator.connect(30, "127.0.0.1", p.port);
     await assert.rejects(late, /expired/);
     await p.initiator.waitFor("established", timeout());
     await p.initiator.put(order("fresh"));
-    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
-    assert.deepEqual(p.received.map((m) => m.get(11)), ["fresh"]);
+    await p.received.waitFor(1, timeout());
+    assert.deepEqual(p.received.ids, ["fresh"]);
     await p.close();
   },
 );
@@ -421,7 +447,7 @@ bothTransports(
     await p.initiator.connect(30, "127.0.0.1", p.port);
     await p.initiator.waitFor("established", timeout());
     await p.initiator.put(order("a"));
-    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+    await p.received.waitFor(1, timeout());
     await p.initiator.disconnect("lunch");
     await p.acceptor.waitFor("waitingForLogon", timeout());
     const next = p.initiator.nextSenderSeqNum;
@@ -442,10 +468,10 @@ bothTransports(
     p.acceptor.setListener({ ...p.acceptor.listener, onEvent: (e) => void rejects.push(e) });
     await p.initiator.put(new FixMessage("D").set(11, "no-side")); // Side, TransactTime... missing
     await p.initiator.put(order("ok"));
-    while (p.received.length < 1) await new Promise((r) => setTimeout(r, 1));
+    await p.received.waitFor(1, timeout());
     const sent = rejects.find((e) => e.type === "rejectSent");
     assert.ok(sent && sent.type === "rejectSent" && sent.reason === 1, JSON.stringify(sent));
-    assert.deepEqual(p.received.map((m) => m.get(11)), ["ok"]);
+    assert.deepEqual(p.received.ids, ["ok"]);
     await p.close();
   },
 );
@@ -479,9 +505,9 @@ Deno.test("engine: a custom venue dictionary is used for validation", async () =
     storeFactory: new MemorySeqStoreFactory(),
     config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
   });
-  const got: string[] = [];
+  const got = new Inbox();
   const acc = server.createSession(new SessionId("ACC", "INI"), venue, FIXVersion.FIX44, {
-    listener: { onMessage: (m) => void got.push(m.get(5001) ?? "") },
+    listener: { onMessage: got.push },
   });
   const events: SessionEvent[] = [];
   acc.setListener({ ...acc.listener, onEvent: (e) => void events.push(e) });
@@ -492,10 +518,101 @@ Deno.test("engine: a custom venue dictionary is used for validation", async () =
   await ini.waitFor("established", timeout());
   await ini.put(new FixMessage("U1"));
   await ini.put(new FixMessage("U1").set(5001, "XPAR"));
-  const deadline = AbortSignal.timeout(5000);
-  while (got.length < 1 && !deadline.aborted) await new Promise((r) => setTimeout(r, 1));
-  assert.deepEqual(got, ["XPAR"]);
+  await got.waitFor(1, timeout());
+  assert.deepEqual(got.messages.map((m) => m.get(5001)), ["XPAR"]);
   assert.ok(events.some((e) => e.type === "rejectSent" && e.reason === 1));
   await client.stop();
   await server.stop();
+});
+
+Deno.test("engine: waitFor, events and resetSeqNumLocal before connect leave the role open", async () => {
+  const transport = new MemoryTransport();
+  const server = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
+  });
+  const acc = server.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
+  const established = acc.waitFor("established", timeout());
+  const events = acc.events();
+  await acc.resetSeqNumLocal();
+  assert.equal(acc.role, undefined);
+  assert.equal(acc.state, "initial");
+  assert.equal(acc.nextSenderSeqNum, 1);
+  await acc.connect(); // threw "is an initiator" before
+  assert.equal(acc.role, "acceptor");
+  const client = new FixEngine({ transport, storeFactory: new MemorySeqStoreFactory() });
+  const ini = client.createSession(new SessionId("INI", "ACC"), "", FIXVersion.FIX44);
+  await ini.connect(30, "127.0.0.1", server.listenAddresses[0].port);
+  await established;
+  // The subscription taken before connect saw the session from its first state change on.
+  const seen: string[] = [];
+  for await (const e of events) {
+    if (e.type === "stateChanged") seen.push(`${e.from}->${e.to}`);
+    if (e.type === "logon") break;
+  }
+  assert.deepEqual(seen, ["initial->waitingForLogon", "waitingForLogon->established"]);
+  await client.stop();
+  await server.stop();
+});
+
+Deno.test("engine: waitFor before connect rejects when the session is finalized first", async () => {
+  const engine = new FixEngine({
+    transport: new MemoryTransport(),
+    storeFactory: new MemorySeqStoreFactory(),
+  });
+  const s = engine.createSession(new SessionId("A", "B"), "", FIXVersion.FIX44);
+  const waiting = s.waitFor("established", timeout());
+  const events = s.events();
+  await s.finalize();
+  await assert.rejects(waiting, /Cannot wait for "established": session "A->B" is finalized/);
+  assert.deepEqual(await events.next(), { value: undefined, done: true });
+  await engine.stop();
+});
+
+Deno.test("engine: an acceptor connect after put() before connect is refused clearly", async () => {
+  const engine = new FixEngine({
+    transport: new MemoryTransport(),
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
+  });
+  const s = engine.createSession(new SessionId("A", "B"), "", FIXVersion.FIX44);
+  await s.put(order("queued"));
+  await assert.rejects(
+    s.connect(),
+    /Cannot connect as acceptor: session "A->B" queued messages as an initiator before connect/,
+  );
+  await engine.stop();
+});
+
+Deno.test("engine: a connection that sends no Logon is closed after LogonTimeFrame", async () => {
+  const transport = new MemoryTransport();
+  const clock = new ManualClock(1_000_000);
+  const waiting = Promise.withResolvers<number>();
+  const noop = () => {};
+  const logger: Logger = {
+    debug: (message, fields) => {
+      if (message === "waiting for the first Logon") waiting.resolve(fields?.dueAtMs as number);
+    },
+    info: noop,
+    warn: noop,
+    error: noop,
+  };
+  const engine = new FixEngine({
+    transport,
+    clock,
+    logger,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogonTimeFrame: 1500 },
+  });
+  await engine.start();
+  const conn = await transport.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
+  let closed = false;
+  conn.closed.then(() => closed = true);
+  assert.equal(await waiting.promise, 1_001_500);
+  await clock.advance(1499);
+  assert.equal(closed, false, "still open 1 ms before LogonTimeFrame");
+  await clock.advance(1);
+  assert.equal(await conn.closed, "peer closed");
+  await engine.stop();
 });
