@@ -166,6 +166,18 @@ const CATALOGUE: Record<string, KeySpec> = {
     parse: bool,
   },
   "Validation.VerifyTagsValues": { scope: "validation", field: "verifyTagsValues", parse: bool },
+  "Validation.VerifyTagsFormat": { scope: "validation", field: "verifyTagsFormat", parse: bool },
+  "Validation.VerifyTagsEnumerations": {
+    scope: "validation",
+    field: "verifyTagsEnumerations",
+    parse: bool,
+  },
+  "Validation.ProhibitDelimiterInValues": {
+    scope: "validation",
+    field: "prohibitDelimiterInValues",
+    parse: bool,
+  },
+  "Validation.VerifyMsgType": { scope: "validation", field: "verifyMsgType", parse: bool },
   "Validation.ProhibitDuplicatedTags": {
     scope: "validation",
     field: "prohibitDuplicatedTags",

@@ -31,6 +31,14 @@ export interface ValidationSettings {
   verifyFieldsOrder: boolean;
   /** Check NumInGroup counts against the entries (`Validation.VerifyRepeatingGroupBounds`). */
   verifyRepeatingGroupBounds: boolean;
+  /** With `verifyTagsValues`: value formats, reason 6 (`Validation.VerifyTagsFormat`, default on). */
+  verifyTagsFormat?: boolean;
+  /** With `verifyTagsValues`: enumerations, reason 5 (`Validation.VerifyTagsEnumerations`). */
+  verifyTagsEnumerations?: boolean;
+  /** With `verifyTagsValues`: SOH in non-data values, reason 17 (`Validation.ProhibitDelimiterInValues`). */
+  prohibitDelimiterInValues?: boolean;
+  /** Reject a MsgType the dictionary does not define, reason 11 (`Validation.VerifyMsgType`). */
+  verifyMsgType?: boolean;
 }
 
 /** Settings of one session. Every field has a built-in default in `DEFAULT_SESSION_SETTINGS`. */

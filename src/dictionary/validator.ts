@@ -40,16 +40,7 @@ export interface FieldView {
  * validateMessage(m, dict, { ...DEFAULT_VALIDATION_SETTINGS, verifyTagsEnumerations: false });
  * ```
  */
-export interface ValidatorOptions extends ValidationSettings {
-  /** Check value formats against the field types, reason 6 (`Validation.VerifyTagsFormat`). */
-  verifyTagsFormat?: boolean;
-  /** Check values against the enumerations, reason 5 (`Validation.VerifyTagsEnumerations`). */
-  verifyTagsEnumerations?: boolean;
-  /** Reject SOH in non-data values, reason 17 (`Validation.ProhibitDelimiterInValues`). */
-  prohibitDelimiterInValues?: boolean;
-  /** Reject a MsgType the dictionary does not define, reason 11 (`Validation.VerifyMsgType`). */
-  verifyMsgType?: boolean;
-}
+export type ValidatorOptions = ValidationSettings;
 
 /** One problem found by validation. */
 export interface ValidationProblem {

@@ -531,6 +531,31 @@ export class Session implements AsyncDisposable {
   }
 
   /**
+   * Resets sequence numbers while established: sends a Logon with ResetSeqNumFlag(141)=Y and
+   * MsgSeqNum 1, and resolves when the counterparty confirms with its own 141=Y Logon.
+   * Messages put meanwhile follow the reset. Without an answer within `LogonTimeFrame` the
+   * session logs out and the promise rejects.
+   *
+   * @param options Abort signal.
+   * @returns Resolves once both sides start again at 1.
+   * @throws {Error} When not established, finalized, or the counterparty does not confirm.
+   * @example
+   * ```ts ignore
+   * await session.resetSequenceNumbers({ signal: AbortSignal.timeout(10_000) });
+   * ```
+   */
+  async resetSequenceNumbers(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertUsable("reset sequence numbers");
+    const core = this.#core;
+    if (!core || core.state !== "established") {
+      throw new Error(
+        `Cannot reset sequence numbers: session "${this.#id}" is ${core?.state ?? "initial"}`,
+      );
+    }
+    await core.resetSequences(options);
+  }
+
+  /**
    * Releases the session: stops reconnecting, drops any connection, closes the store and ends
    * event subscriptions. Call exactly once; any later use is an error.
    *

@@ -45,6 +45,10 @@ Deno.test("configuration parses every key type", () => {
     "ForceSeqNumReset=true",
     "AllowedSourceAddresses=10.0.0.1, 10.0.0.2",
     "Validation.VerifyTagsValues=N",
+    "Validation.VerifyTagsFormat=N",
+    "Validation.VerifyTagsEnumerations=Y",
+    "Validation.ProhibitDelimiterInValues=N",
+    "Validation.VerifyMsgType=N",
     "TimestampsPrecision=us",
   ].join("\n"));
   const e = cfg.engineSettings();
@@ -57,6 +61,10 @@ Deno.test("configuration parses every key type", () => {
   assert.deepEqual(s.allowedSourceAddresses, ["10.0.0.1", "10.0.0.2"]);
   assert.equal(s.validation.verifyTagsValues, false);
   assert.equal(s.validation.checkRequiredTags, true);
+  assert.equal(s.validation.verifyTagsFormat, false);
+  assert.equal(s.validation.verifyTagsEnumerations, true);
+  assert.equal(s.validation.prohibitDelimiterInValues, false);
+  assert.equal(s.validation.verifyMsgType, false);
   assert.equal(s.timestampPrecision, "us");
 });
 

@@ -616,3 +616,26 @@ Deno.test("engine: a connection that sends no Logon is closed after LogonTimeFra
   assert.equal(await conn.closed, "peer closed");
   await engine.stop();
 });
+
+bothTransports("engine: resetSequenceNumbers resets both sides mid-session", async (pair) => {
+  const p = await pair();
+  const reports = new Inbox();
+  p.initiator.setListener({ onMessage: reports.push });
+  await assert.rejects(p.initiator.resetSequenceNumbers(), /is initial/);
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  await Promise.all(["a", "b", "c"].map((id) => p.initiator.put(order(id))));
+  await reports.waitFor(3, timeout());
+  assert.equal(p.initiator.nextSenderSeqNum, 5);
+  await p.initiator.resetSequenceNumbers(timeout());
+  // Both Logons with 141=Y carried MsgSeqNum 1.
+  assert.equal(p.initiator.nextSenderSeqNum, 2);
+  assert.equal(p.initiator.nextTargetSeqNum, 2);
+  assert.equal(p.acceptor.nextSenderSeqNum, 2);
+  assert.equal(p.acceptor.nextTargetSeqNum, 2);
+  await p.initiator.put(order("d"));
+  await reports.waitFor(4, timeout());
+  assert.deepEqual(p.received.ids, ["a", "b", "c", "d"]);
+  assert.equal(p.initiator.state, "established");
+  await p.close();
+});
