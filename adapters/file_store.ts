@@ -5,7 +5,8 @@
  *   read it), appended in one write per batch;
  * - `state.txt`: one fixed-width line with the next sender and target numbers, the creation
  *   time and the correctly-terminated marker, rewritten in place;
- * - `incoming.log` (when enabled): inbound messages, raw;
+ * - `incoming.log` (when the session logs incoming messages): inbound messages, raw, read back
+ *   with `readIncoming()`;
  * - `owner.lock`: the owning process id, so two processes never own one session.
  *
  * Durability (`sync`):
@@ -14,9 +15,15 @@
  * - `"batch"`: `fdatasync` after each batch. Survives a power cut; costs one sync per batch.
  * - `"message"`: one write and one `fdatasync` per message. Slowest; the strictest.
  *
- * On open the log is scanned: a torn last record (a crash mid-write) is cut off and logged; it is
- * never served in a resend. Damage anywhere else is reported as {@linkcode StoreCorruptError}
- * instead of being silently reset. The next sender number is one past the last complete record.
+ * In `"batch"` and `"message"` modes the folders are synced too when files are created (open)
+ * or renamed (reset), so a power cut cannot lose a new file's directory entry. Where a platform
+ * cannot sync a directory, that is logged once as a warning.
+ *
+ * On open the logs are scanned: a torn last record (a crash mid-write) is cut off and logged; it
+ * is never served in a resend. Bad bytes followed by a complete record (damage in the middle,
+ * which no crash produces) are reported as {@linkcode StoreCorruptError} instead of being
+ * silently dropped or reset; {@linkcode readFileStore} tells the two apart the same way. The next
+ * sender number is one past the last complete record.
  *
  * @example
  * ```ts
@@ -95,8 +102,12 @@ interface Record {
   end: number;
 }
 
-/** Parses one record at `p`: returns it, `"torn"` when incomplete, or a problem text. */
-function parseRecord(buf: Uint8Array, p: number): Record | "torn" | string {
+/**
+ * Parses one record at `p`: returns it, `"torn"` when it runs past the end, or a problem text.
+ * `strict` (the outgoing log) also checks CheckSum(10) and requires MsgSeqNum(34); the inbound
+ * log keeps what the counterparty sent, so only the framing is checked there.
+ */
+function parseRecord(buf: Uint8Array, p: number, strict: boolean): Record | "torn" | string {
   const n = buf.length;
   const need = (k: number) => p + k <= n;
   if (!need(2)) return "torn";
@@ -122,6 +133,7 @@ function parseRecord(buf: Uint8Array, p: number): Record | "torn" | string {
   ) {
     return "BodyLength(9) does not match";
   }
+  if (!strict) return { seq: 0, start: p, end: trailer + 7 };
   let sum = 0;
   for (let i = p; i < trailer; i++) sum += buf[i];
   const cks = (buf[trailer + 3] - 48) * 100 + (buf[trailer + 4] - 48) * 10 +
@@ -141,16 +153,46 @@ function parseRecord(buf: Uint8Array, p: number): Record | "torn" | string {
   return { seq, start: p, end: trailer + 7 };
 }
 
-function hasLaterMessage(buf: Uint8Array, from: number): boolean {
-  for (let i = from + 1; i + 4 < buf.length; i++) {
-    if (
-      buf[i] === 56 && buf[i + 1] === 61 && buf[i + 2] === 70 && buf[i + 3] === 73 &&
-      buf[i + 4] === 88
-    ) {
+/** Whether a complete, valid record starts anywhere after `from`. */
+function hasLaterRecord(buf: Uint8Array, from: number, strict: boolean): boolean {
+  for (let i = from + 1; i + 1 < buf.length; i++) {
+    if (buf[i] === 56 && buf[i + 1] === 61 && typeof parseRecord(buf, i, strict) === "object") {
       return true;
     }
   }
   return false;
+}
+
+/** A scanned log: its complete records and where the good part ends. */
+interface ScannedLog {
+  records: Record[];
+  /** Length of the good part; bytes after it are a torn last write. */
+  end: number;
+}
+
+/**
+ * Scans a log. Bad bytes with no complete record after them are a torn last write (a crash
+ * mid-write, or a power cut before the data reached the disk): `end` stops before them. Bad bytes
+ * followed by a complete record are damage in the middle of the log: no crash produces that.
+ *
+ * @throws {StoreCorruptError} On damage in the middle of the log.
+ */
+function scanLog(buf: Uint8Array, path: string, strict: boolean): ScannedLog {
+  const records: Record[] = [];
+  let p = 0;
+  while (p < buf.length) {
+    const r = parseRecord(buf, p, strict);
+    if (typeof r === "object") {
+      records.push(r);
+      p = r.end;
+      continue;
+    }
+    if (hasLaterRecord(buf, p, strict)) {
+      throw new StoreCorruptError(path, p, r === "torn" ? "record is cut short" : r);
+    }
+    break;
+  }
+  return { records, end: p };
 }
 
 function formatState(s: SeqState): Uint8Array {
@@ -169,6 +211,22 @@ function parseState(text: string, path: string): SeqState {
     creationTimeMs: Number(m[3]),
     correctlyTerminated: m[4] === "1",
   };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parentOf(path: string): string {
+  const trimmed = path.replace(/[\\/]+$/, "");
+  const at = Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\"));
+  if (at < 0) return ".";
+  return at === 0 ? trimmed.slice(0, 1) : trimmed.slice(0, at);
 }
 
 function pidAlive(pid: number): boolean {
@@ -201,6 +259,7 @@ export class FileSeqStore implements SeqStore {
   #stateDirty = false;
   #closed = false;
   #lockPath: string;
+  #dirSyncWarned = false;
 
   /**
    * Opens (recovering) the store in `dir`. Use the factory.
@@ -217,8 +276,15 @@ export class FileSeqStore implements SeqStore {
     this.#log = options.logger;
     this.#logIncoming = options.logIncoming;
     Deno.mkdirSync(dir, { recursive: true });
+    if (this.#sync !== "none") this.#syncDir(parentOf(dir));
     this.#lockPath = `${dir}/owner.lock`;
     this.#lock();
+    const opened: Deno.FsFile[] = [];
+    const open = (path: string, o: Deno.OpenOptions) => {
+      const f = Deno.openSync(path, o);
+      opened.push(f);
+      return f;
+    };
     try {
       const statePath = `${dir}/state.txt`;
       let state: SeqState;
@@ -234,18 +300,26 @@ export class FileSeqStore implements SeqStore {
         };
       }
       const logPath = `${dir}/outgoing.log`;
-      this.#out = Deno.openSync(logPath, { read: true, append: true, create: true });
-      this.#size = this.#recover(logPath);
+      this.#out = open(logPath, { read: true, append: true, create: true });
+      const log = this.#recover(this.#out, logPath, true);
+      this.#size = log.end;
+      for (const r of log.records) this.#index.set(r.seq, [r.start, r.end]);
       let last = 0;
       for (const k of this.#index.keys()) if (k > last) last = k;
       if (last + 1 > state.nextSenderSeqNum) state.nextSenderSeqNum = last + 1;
       this.#state = state;
-      this.#stateFile = Deno.openSync(statePath, { read: true, write: true, create: true });
+      this.#stateFile = open(statePath, { read: true, write: true, create: true });
       this.#writeState();
+      if (this.#sync !== "none") this.#stateFile.syncDataSync();
       if (this.#logIncoming) {
-        this.#in = Deno.openSync(`${dir}/incoming.log`, { append: true, create: true });
+        const inPath = `${dir}/incoming.log`;
+        this.#in = open(inPath, { read: true, append: true, create: true });
+        this.#recover(this.#in, inPath, false);
       }
+      // The files may be new: make their directory entries durable too.
+      if (this.#sync !== "none") this.#syncDir(dir);
     } catch (e) {
+      for (const f of opened) f.close();
       this.#unlock();
       throw e;
     }
@@ -279,28 +353,46 @@ export class FileSeqStore implements SeqStore {
     }
   }
 
-  #recover(path: string): number {
+  /**
+   * Scans a log and cuts off a torn last write (logged).
+   *
+   * @throws {StoreCorruptError} On damage in the middle of the log.
+   */
+  #recover(file: Deno.FsFile, path: string, strict: boolean): ScannedLog {
     const buf = Deno.readFileSync(path);
-    let p = 0;
-    while (p < buf.length) {
-      const r = parseRecord(buf, p);
-      if (typeof r === "object") {
-        this.#index.set(r.seq, [r.start, r.end]);
-        p = r.end;
-        continue;
-      }
-      if (r === "torn" || !hasLaterMessage(buf, p)) {
-        this.#log.warn("store recovered from a torn last write", {
-          file: path,
-          offset: p,
-          droppedBytes: buf.length - p,
-        });
-        Deno.truncateSync(path, p);
-        return p;
-      }
-      throw new StoreCorruptError(path, p, r);
+    const log = scanLog(buf, path, strict);
+    if (log.end < buf.length) {
+      this.#log.warn("store recovered from a torn last write", {
+        file: path,
+        offset: log.end,
+        droppedBytes: buf.length - log.end,
+      });
+      file.truncateSync(log.end);
+      if (this.#sync !== "none") file.syncSync();
     }
-    return p;
+    return log;
+  }
+
+  /**
+   * Makes a directory's entries (files created or renamed in it) durable. Where the platform
+   * cannot sync a directory (Windows cannot open one), logs a warning once and goes on.
+   */
+  #syncDir(path: string): void {
+    let dir: Deno.FsFile | undefined;
+    try {
+      dir = Deno.openSync(path, { read: true });
+      dir.syncSync();
+    } catch (e) {
+      if (!this.#dirSyncWarned) {
+        this.#dirSyncWarned = true;
+        this.#log.warn("cannot sync a directory on this platform; a power cut may lose new files", {
+          dir: path,
+          error: `${e}`,
+        });
+      }
+    } finally {
+      dir?.close();
+    }
   }
 
   /** The current state. */
@@ -341,7 +433,7 @@ export class FileSeqStore implements SeqStore {
    * @param bytes The raw message.
    */
   appendIncoming(bytes: Uint8Array): void {
-    if (this.#in) this.#inPending.push(bytes.slice());
+    if (this.#in && !this.#closed) this.#inPending.push(bytes.slice());
   }
 
   /**
@@ -426,7 +518,14 @@ export class FileSeqStore implements SeqStore {
       if (this.#sync !== "none") this.#stateFile.syncDataSync();
     }
     if (this.#in && this.#inPending.length > 0) {
-      for (const b of this.#inPending) this.#writeAll(this.#in, b);
+      const all = new Uint8Array(this.#inPending.reduce((n, b) => n + b.length, 0));
+      let at = 0;
+      for (const b of this.#inPending) {
+        all.set(b, at);
+        at += b.length;
+      }
+      this.#writeAll(this.#in, all);
+      if (this.#sync !== "none") this.#in.syncDataSync();
       this.#inPending.length = 0;
     }
   }
@@ -466,8 +565,28 @@ export class FileSeqStore implements SeqStore {
   }
 
   /**
+   * Reads `incoming.log` (and the unflushed inbound messages). A torn last write is skipped.
+   *
+   * @returns The inbound messages, in arrival order.
+   * @throws {StoreCorruptError} When the log is damaged in the middle.
+   */
+  async *readIncoming(): AsyncIterable<Uint8Array> {
+    const pending = [...this.#inPending];
+    const path = `${this.#dir}/incoming.log`;
+    let buf: Uint8Array;
+    try {
+      buf = await Deno.readFile(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      buf = new Uint8Array();
+    }
+    for (const r of scanLog(buf, path, false).records) yield buf.subarray(r.start, r.end);
+    for (const b of pending) yield b;
+  }
+
+  /**
    * Starts a new sequence: the old log is kept as `outgoing.<creationTime>.log`, numbers go to
-   * 1 and the creation time is set.
+   * 1 and the creation time is set. The inbound log is kept.
    *
    * @param creationTimeMs The new creation time.
    */
@@ -477,9 +596,15 @@ export class FileSeqStore implements SeqStore {
     const logPath = `${this.#dir}/outgoing.log`;
     this.#out.close();
     if (this.#size > 0) {
-      Deno.renameSync(logPath, `${this.#dir}/outgoing.${this.#state.creationTimeMs}.log`);
+      let archive = `${this.#dir}/outgoing.${this.#state.creationTimeMs}.log`;
+      for (let n = 1; exists(archive); n++) {
+        archive = `${this.#dir}/outgoing.${this.#state.creationTimeMs}-${n}.log`;
+      }
+      Deno.renameSync(logPath, archive);
     }
     this.#out = Deno.openSync(logPath, { read: true, append: true, create: true, truncate: false });
+    // The rename and the new log are directory changes: sync them before the new state.
+    if (this.#sync !== "none") this.#syncDir(this.#dir);
     this.#size = 0;
     this.#index.clear();
     this.#state = {
@@ -564,12 +689,27 @@ export class FileSeqStoreFactory implements SeqStoreFactory {
   }
 }
 
+/** What {@linkcode readFileStore} found in a store folder. */
+export interface FileStoreContents {
+  /** The state line, or `undefined` when there is no `state.txt`. */
+  state: SeqState | undefined;
+  /** The complete stored outgoing messages, in log order. */
+  messages: StoredMessage[];
+  /** Bytes of a torn last write after the last complete message (0 when none). */
+  tornBytes: number;
+}
+
 /**
- * Reads a store folder without opening it for writing: the state and every stored message.
- * For operator tools.
+ * Reads a store folder without opening it for writing and without taking its lock, so it works
+ * on a session that is running: the state and every stored outgoing message. For operator tools.
+ * It tells damage apart the way opening the store does: a torn last write is left out, reported
+ * in `tornBytes` and logged; damage in the middle of the log throws.
  *
  * @param dir The session's folder.
+ * @param options Where a torn last write is logged.
  * @returns The state and the raw messages.
+ * @throws {StoreCorruptError} When `outgoing.log` is damaged in the middle, or `state.txt` is
+ *   unreadable.
  * @example
  * ```ts ignore
  * import { readFileStore } from "@fixwire/engine/file-store";
@@ -578,21 +718,31 @@ export class FileSeqStoreFactory implements SeqStoreFactory {
  */
 export async function readFileStore(
   dir: string,
-): Promise<{ state: SeqState | undefined; messages: StoredMessage[]; tornBytes: number }> {
+  options: { logger?: Logger } = {},
+): Promise<FileStoreContents> {
   let state: SeqState | undefined;
   try {
     state = parseState(await Deno.readTextFile(`${dir}/state.txt`), `${dir}/state.txt`);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  const buf = await Deno.readFile(`${dir}/outgoing.log`).catch(() => new Uint8Array());
-  const messages: StoredMessage[] = [];
-  let p = 0;
-  while (p < buf.length) {
-    const r = parseRecord(buf, p);
-    if (typeof r !== "object") break;
-    messages.push({ seqNum: r.seq, bytes: buf.subarray(r.start, r.end) });
-    p = r.end;
+  const path = `${dir}/outgoing.log`;
+  let buf: Uint8Array;
+  try {
+    buf = await Deno.readFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    buf = new Uint8Array();
   }
-  return { state, messages, tornBytes: buf.length - p };
+  const log = scanLog(buf, path, true);
+  const tornBytes = buf.length - log.end;
+  if (tornBytes > 0) {
+    (options.logger ?? SILENT_LOGGER).warn("store has a torn last write", {
+      file: path,
+      offset: log.end,
+      droppedBytes: tornBytes,
+    });
+  }
+  const messages = log.records.map((r) => ({ seqNum: r.seq, bytes: buf.subarray(r.start, r.end) }));
+  return { state, messages, tornBytes };
 }

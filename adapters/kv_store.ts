@@ -1,8 +1,20 @@
 /**
- * A store on Deno KV (`Deno.openKv(path)` locally, or a KV Connect URL). Every flush is one
- * atomic commit holding the batch's messages, the sequence numbers and the owner lease, so they
- * commit together; a versionstamp check on the owner key guarantees that two engine processes
- * never own the same session. Messages above KV's 64 KiB value limit are split into chunks.
+ * A store on Deno KV (`Deno.openKv(path)` locally, or a KV Connect URL).
+ *
+ * - Every flush is one atomic commit holding the batch's messages, the sequence numbers and the
+ *   owner lease. A batch beyond KV's per-commit limits (1000 mutations, 800 KiB) is committed in
+ *   several atomic steps, in order; each step holds whole messages and the sender number that
+ *   goes with them, so after a crash the store holds a prefix of the batch and a matching next
+ *   sender number.
+ * - Messages above KV's 64 KiB value limit are split into 60 KiB chunks, committed with the
+ *   message. One message must fit one commit: a message over {@linkcode KV_MAX_MESSAGE_BYTES}
+ *   is refused (the flush rejects and nothing of its batch is committed).
+ * - Single owner: a versionstamp check on the owner key guarantees that two engine processes
+ *   never own the same session. The owner lease is renewed by every flush and by a timer at a
+ *   third of the lease, so an idle session stays owned; a crashed owner's lease runs out after
+ *   `leaseMs`.
+ * - With `logIncoming`, inbound messages are kept too (read them with `readIncoming()`).
+ * - {@linkcode readKvStore} reads a session without taking its lease, for operator tools.
  *
  * Needs `--unstable-kv`. Importing the root module never does.
  *
@@ -19,6 +31,7 @@
  * @module
  */
 
+import type { Clock, TimerHandle } from "../src/clock.ts";
 import { type Logger, SILENT_LOGGER } from "../src/logger.ts";
 import type { SessionId } from "../src/session_id.ts";
 import type {
@@ -35,36 +48,202 @@ export interface KvStoreOptions {
   prefix?: Deno.KvKeyPart[];
   /** This process's owner id (default: random). */
   ownerId?: string;
-  /** How long an owner lease lasts without a flush, ms (default 15000). */
+  /**
+   * How long an owner lease lasts, ms (default 15000). The lease is renewed every `leaseMs / 3`
+   * while the store is open, so another process can take the session over only once this one
+   * closed it, or crashed (or stalled) for `leaseMs`.
+   */
   leaseMs?: number;
-  /** Time source for leases (default `Date.now`). */
-  now?: () => number;
-  /** Logger. */
+  /**
+   * Time source and timer for leases (default: the system clock, with timers that do not keep
+   * the process alive).
+   */
+  clock?: Clock;
+  /** Where lease problems are logged. */
   logger?: Logger;
 }
 
-const CHUNK = 60 * 1024;
-const MAX_MUTATIONS = 900;
-const MAX_BYTES = 700 * 1024;
+/**
+ * The largest message the KV store accepts, in bytes (768 KiB): one message and its chunks must
+ * fit in one KV commit (800 KiB with keys). A very long key prefix lowers it slightly; the
+ * store's `maxMessageBytes` tells the exact value.
+ */
+export const KV_MAX_MESSAGE_BYTES: number = 768 * 1024;
 
-interface Owner {
+const CHUNK = 60 * 1024;
+// Deno KV's limits per atomic commit.
+const KV_MAX_MUTATIONS = 1000;
+const KV_MAX_MUTATION_BYTES = 800 * 1024;
+const KV_MAX_KEY_BYTES = 80 * 1024;
+// Room left for estimation error (object values are V8-serialized; we estimate their size).
+const MARGIN_BYTES = 4 * 1024;
+const OBJECT_VALUE_BYTES = 256;
+const enc = new TextEncoder();
+
+/** The owner record of a session. */
+export interface KvOwner {
+  /** The owning process's id. */
   ownerId: string;
+  /** When the lease runs out unless renewed (epoch ms, owner's clock). */
   expiresAtMs: number;
 }
+
+interface Chunked {
+  chunks: number;
+  length: number;
+}
+
+/** A set (or, with `remove`, a delete) and the value's estimated size. */
+type Mutation = { key: Deno.KvKey; value: unknown; bytes: number; remove?: true };
+
+/** Mutations that must commit together, and their estimated cost. */
+interface Unit {
+  mutations: Mutation[];
+  bytes: number;
+  keyBytes: number;
+  /** The outgoing MsgSeqNum it stores, if any. */
+  seqNum?: number;
+}
+
+/** An upper estimate of a key's encoded size (KV's tuple encoding). */
+function keySize(key: Deno.KvKey): number {
+  let n = 0;
+  for (const part of key) {
+    if (typeof part === "string") n += enc.encode(part).length * 2 + 2;
+    else if (part instanceof Uint8Array) n += part.length * 2 + 2;
+    else if (typeof part === "bigint") n += 2 + Math.ceil(part.toString(16).length / 2);
+    else n += 9;
+  }
+  return n;
+}
+
+function mutation(key: Deno.KvKey, value: unknown): Mutation {
+  const bytes = value instanceof Uint8Array ? value.length : OBJECT_VALUE_BYTES;
+  return { key, value, bytes };
+}
+
+function unitOf(mutations: Mutation[], seqNum?: number): Unit {
+  let bytes = 0, keyBytes = 0;
+  for (const m of mutations) {
+    const k = keySize(m.key);
+    keyBytes += k;
+    bytes += 2 * k + m.bytes;
+  }
+  return { mutations, bytes, keyBytes, seqNum };
+}
+
+/** The mutations storing one message at `[...base, kind, n]`, chunked above the value limit. */
+function messageMutations(
+  base: Deno.KvKey,
+  kind: "msg" | "in",
+  n: number,
+  bytes: Uint8Array,
+): { head: Mutation; chunks: Mutation[] } {
+  const key = [...base, kind, n];
+  if (bytes.length <= CHUNK) return { head: mutation(key, bytes), chunks: [] };
+  const count = Math.ceil(bytes.length / CHUNK);
+  const chunks: Mutation[] = [];
+  for (let i = 0; i < count; i++) {
+    chunks.push(
+      mutation(
+        [...base, kind === "msg" ? "chunk" : "inchunk", n, i],
+        bytes.subarray(i * CHUNK, (i + 1) * CHUNK),
+      ),
+    );
+  }
+  return { head: mutation(key, { chunks: count, length: bytes.length } satisfies Chunked), chunks };
+}
+
+/** Reads one stored value (a message, or the head of a chunked one) back into bytes. */
+async function assemble(
+  kv: Deno.Kv,
+  base: Deno.KvKey,
+  kind: "msg" | "in",
+  n: number,
+  value: Uint8Array | Chunked,
+): Promise<Uint8Array> {
+  if (value instanceof Uint8Array) return value;
+  const out = new Uint8Array(value.length);
+  const part = kind === "msg" ? "chunk" : "inchunk";
+  for (let i = 0; i < value.chunks; i++) {
+    const c = await kv.get<Uint8Array>([...base, part, n, i]);
+    if (!c.value) {
+      throw new Error(
+        `Cannot read store: chunk ${i} of ${
+          kind === "msg" ? "message" : "inbound message"
+        } ${n} is missing`,
+      );
+    }
+    out.set(c.value, i * CHUNK);
+  }
+  return out;
+}
+
+/** Lists the stored messages of one kind with `from <= n <= to`, ascending. */
+async function* listMessages(
+  kv: Deno.Kv,
+  base: Deno.KvKey,
+  kind: "msg" | "in",
+  from: number,
+  to: number,
+): AsyncIterable<{ n: number; bytes: Uint8Array }> {
+  const iter = kv.list<Uint8Array | Chunked>({
+    start: [...base, kind, from],
+    end: [...base, kind, to + 1],
+  });
+  for await (const e of iter) {
+    const n = e.key.at(-1) as number;
+    yield { n, bytes: await assemble(kv, base, kind, n, e.value) };
+  }
+}
+
+async function lastNumber(kv: Deno.Kv, base: Deno.KvKey, kind: "msg" | "in"): Promise<number> {
+  for await (const e of kv.list({ prefix: [...base, kind] }, { reverse: true, limit: 1 })) {
+    return e.key.at(-1) as number;
+  }
+  return 0;
+}
+
+/** The system clock, with timers that do not keep the process alive. */
+const SYSTEM_CLOCK: Clock = {
+  now: () => Date.now(),
+  setTimer(atMs: number, fn: () => void): TimerHandle {
+    const id = setTimeout(fn, Math.max(0, atMs - Date.now()));
+    Deno.unrefTimer(id);
+    return { cancel: () => clearTimeout(id) };
+  },
+};
 
 /** One session's KV store. Open it with {@linkcode KvSeqStoreFactory}. */
 export class KvSeqStore implements SeqStore {
   readonly #kv: Deno.Kv;
   readonly #base: Deno.KvKey;
+  readonly #session: string;
   readonly #owner: string;
   readonly #leaseMs: number;
-  readonly #now: () => number;
+  readonly #renewEveryMs: number;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #logIncoming: boolean;
+  readonly #fixedUnit: Unit;
+  readonly #maxMessageBytes: number;
   #state: SeqState;
+  /** The state as last committed. */
+  #durable: SeqState;
   #versionstamp: string;
   #pending: StoredMessage[] = [];
+  /** Taken by a commit that has not finished: still served by `readOutgoing`. */
+  #inFlight: StoredMessage[] = [];
+  #inPending: { n: number; bytes: Uint8Array }[] = [];
+  #inInFlight: { n: number; bytes: Uint8Array }[] = [];
+  #nextIn: number;
   #dirty = false;
   #closed = false;
   #chain: Promise<void> = Promise.resolve();
+  #timer: TimerHandle | undefined;
+  #renewedAtMs: number;
+  #renewQueued = false;
+  #leaseLost = false;
 
   /**
    * Wraps an opened, owned store. Use the factory.
@@ -72,21 +251,52 @@ export class KvSeqStore implements SeqStore {
    * @param kv The database.
    * @param base The session's key prefix.
    * @param state The recovered state.
-   * @param owner Owner id, lease and versionstamp.
+   * @param options Session name, owner id, lease, clock, versionstamp of the claim, logger,
+   *   inbound log switch and the next inbound log number.
    */
   constructor(
     kv: Deno.Kv,
     base: Deno.KvKey,
     state: SeqState,
-    owner: { ownerId: string; leaseMs: number; now: () => number; versionstamp: string },
+    options: {
+      session: string;
+      ownerId: string;
+      leaseMs: number;
+      clock: Clock;
+      versionstamp: string;
+      claimedAtMs: number;
+      logger: Logger;
+      logIncoming: boolean;
+      nextIncoming: number;
+    },
   ) {
     this.#kv = kv;
     this.#base = base;
     this.#state = state;
-    this.#owner = owner.ownerId;
-    this.#leaseMs = owner.leaseMs;
-    this.#now = owner.now;
-    this.#versionstamp = owner.versionstamp;
+    this.#durable = { ...state };
+    this.#session = options.session;
+    this.#owner = options.ownerId;
+    this.#leaseMs = options.leaseMs;
+    this.#renewEveryMs = Math.max(1, Math.floor(options.leaseMs / 3));
+    this.#clock = options.clock;
+    this.#versionstamp = options.versionstamp;
+    this.#renewedAtMs = options.claimedAtMs;
+    this.#log = options.logger;
+    this.#logIncoming = options.logIncoming;
+    this.#nextIn = options.nextIncoming;
+    this.#fixedUnit = unitOf([
+      mutation([...base, "owner"], null),
+      mutation([...base, "state"], null),
+    ]);
+    // The owner check's key counts once.
+    this.#fixedUnit.bytes += keySize([...base, "owner"]);
+    this.#fixedUnit.keyBytes += keySize([...base, "owner"]);
+    let max = KV_MAX_MESSAGE_BYTES;
+    while (max > 0 && !this.#fits(this.#messageUnit(Number.MAX_SAFE_INTEGER, max))) {
+      max -= 1024;
+    }
+    this.#maxMessageBytes = max;
+    this.#schedule();
   }
 
   /** The current state. */
@@ -94,8 +304,13 @@ export class KvSeqStore implements SeqStore {
     return this.#state;
   }
 
+  /** The largest outgoing message this store accepts, in bytes. */
+  get maxMessageBytes(): number {
+    return this.#maxMessageBytes;
+  }
+
   #assertOpen(): void {
-    if (this.#closed) throw new Error("Cannot use store: it is closed");
+    if (this.#closed) throw new Error(`Cannot use store: session "${this.#session}" is closed`);
   }
 
   /**
@@ -111,8 +326,17 @@ export class KvSeqStore implements SeqStore {
     this.#dirty = true;
   }
 
-  /** The KV store keeps no inbound log. */
-  appendIncoming(): void {}
+  /**
+   * Buffers an inbound message until `flush` when the store was opened with `logIncoming`.
+   * Ignored once closed (a read loop may still be delivering).
+   *
+   * @param bytes The raw message.
+   */
+  appendIncoming(bytes: Uint8Array): void {
+    if (this.#logIncoming && !this.#closed) {
+      this.#inPending.push({ n: this.#nextIn++, bytes: bytes.slice() });
+    }
+  }
 
   /**
    * Sets the next sender number.
@@ -147,76 +371,190 @@ export class KvSeqStore implements SeqStore {
     this.#dirty = true;
   }
 
-  /**
-   * Commits the batch atomically (split into several commits only beyond KV's limits, the state
-   * with the last one).
-   *
-   * @returns Resolves when committed.
-   * @throws {Error} When another process took the session over.
-   */
-  flush(): Promise<void> {
-    const run = this.#chain.then(() => this.#commit());
+  /** Runs KV writes one at a time, in call order. */
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(task);
     this.#chain = run.catch(() => {});
     return run;
   }
 
-  async #commit(): Promise<void> {
-    if (!this.#dirty && this.#pending.length === 0) return;
-    const batch = this.#pending;
-    this.#pending = [];
-    this.#dirty = false;
-    const groups: [Deno.KvKey, unknown][][] = [[]];
-    let bytes = 0;
-    for (const m of batch) {
-      const muts = this.#messageMutations(m);
-      const size = m.bytes.length + 64 * muts.length;
-      const cur = groups.at(-1)!;
-      if (cur.length + muts.length > MAX_MUTATIONS || bytes + size > MAX_BYTES) {
+  /**
+   * Commits the batch atomically; beyond KV's per-commit limits, in several atomic commits, each
+   * with whole messages and the matching sender number, the complete state with the last one.
+   *
+   * @returns Resolves when committed.
+   * @throws {RangeError} When a message is over `maxMessageBytes`; nothing of the batch is
+   *   committed, its messages are dropped and their numbers stay used (gap-filled on resend).
+   * @throws {Error} When another process took the session over.
+   */
+  flush(): Promise<void> {
+    return this.#enqueue(() => this.#commit());
+  }
+
+  #messageUnit(seqNum: number, length: number, bytes?: Uint8Array): Unit {
+    const { head, chunks } = messageMutations(
+      this.#base,
+      "msg",
+      seqNum,
+      bytes ?? new Uint8Array(length),
+    );
+    return unitOf([head, ...chunks], seqNum);
+  }
+
+  #fits(unit: Unit, used?: { count: number; bytes: number; keyBytes: number }): boolean {
+    const f = this.#fixedUnit;
+    const count = (used?.count ?? 0) + f.mutations.length + unit.mutations.length;
+    const bytes = (used?.bytes ?? 0) + f.bytes + unit.bytes;
+    const keyBytes = (used?.keyBytes ?? 0) + f.keyBytes + unit.keyBytes;
+    return count <= KV_MAX_MUTATIONS && bytes <= KV_MAX_MUTATION_BYTES - MARGIN_BYTES &&
+      keyBytes <= KV_MAX_KEY_BYTES - MARGIN_BYTES;
+  }
+
+  /** Splits units into commits within KV's limits, in order (at least one, maybe empty). */
+  #group(units: Unit[]): Unit[][] {
+    const groups: Unit[][] = [[]];
+    let used = { count: 0, bytes: 0, keyBytes: 0 };
+    for (const u of units) {
+      if (groups.at(-1)!.length > 0 && !this.#fits(u, used)) {
         groups.push([]);
-        bytes = 0;
+        used = { count: 0, bytes: 0, keyBytes: 0 };
       }
-      groups.at(-1)!.push(...muts);
-      bytes += size;
+      groups.at(-1)!.push(u);
+      used = {
+        count: used.count + u.mutations.length,
+        bytes: used.bytes + u.bytes,
+        keyBytes: used.keyBytes + u.keyBytes,
+      };
     }
-    for (let i = 0; i < groups.length; i++) {
-      const last = i === groups.length - 1;
-      const op = this.#kv.atomic().check({
-        key: [...this.#base, "owner"],
-        versionstamp: this.#versionstamp,
-      });
-      for (const [k, v] of groups[i]) op.set(k, v);
-      if (last) op.set([...this.#base, "state"], { ...this.#state });
-      op.set(
-        [...this.#base, "owner"],
-        {
-          ownerId: this.#owner,
-          expiresAtMs: this.#now() + this.#leaseMs,
-        } satisfies Owner,
-      );
-      const res = await op.commit();
-      if (!res.ok) {
-        throw new Error(
-          `Cannot write store: session "${
-            String(this.#base.at(-1))
-          }" is now owned by another process`,
+    return groups;
+  }
+
+  async #commit(): Promise<void> {
+    if (!this.#dirty && this.#pending.length === 0 && this.#inPending.length === 0) return;
+    const batch = this.#pending;
+    const inbound = this.#inPending;
+    const final = { ...this.#state };
+    this.#pending = [];
+    this.#inPending = [];
+    // Refuse before committing anything.
+    for (const m of batch) {
+      if (m.bytes.length > this.#maxMessageBytes) {
+        this.#inPending = [...inbound, ...this.#inPending];
+        throw new RangeError(
+          `Cannot store message: MsgSeqNum ${m.seqNum} of session "${this.#session}" is ${m.bytes.length} bytes, over the KV store's limit of ${this.#maxMessageBytes} bytes`,
         );
       }
-      this.#versionstamp = res.versionstamp;
+    }
+    this.#dirty = false;
+    this.#inFlight = batch;
+    this.#inInFlight = inbound;
+    try {
+      const units: Unit[] = batch.map((m) => this.#messageUnit(m.seqNum, 0, m.bytes));
+      for (const m of inbound) {
+        const { head, chunks } = messageMutations(this.#base, "in", m.n, m.bytes);
+        const whole = unitOf([head, ...chunks]);
+        if (this.#fits(whole)) units.push(whole);
+        else {
+          // Too big for one commit: the chunks first, the head last, so it is never half read.
+          for (const c of chunks) units.push(unitOf([c]));
+          units.push(unitOf([head]));
+        }
+      }
+      const groups = this.#group(units);
+      for (let i = 0; i < groups.length; i++) {
+        let state: SeqState;
+        if (i === groups.length - 1) state = final;
+        else {
+          let last = 0;
+          for (const u of groups[i]) if (u.seqNum !== undefined && u.seqNum > last) last = u.seqNum;
+          state = {
+            ...this.#durable,
+            nextSenderSeqNum: Math.max(this.#durable.nextSenderSeqNum, last + 1),
+          };
+        }
+        await this.#write(groups[i].flatMap((u) => u.mutations), state);
+        this.#durable = state;
+      }
+    } catch (e) {
+      this.#dirty = true;
+      throw e;
+    } finally {
+      this.#inFlight = [];
+      this.#inInFlight = [];
     }
   }
 
-  #messageMutations(m: StoredMessage): [Deno.KvKey, unknown][] {
-    const key = [...this.#base, "msg", m.seqNum];
-    if (m.bytes.length <= CHUNK) return [[key, m.bytes]];
-    const n = Math.ceil(m.bytes.length / CHUNK);
-    const out: [Deno.KvKey, unknown][] = [[key, { chunks: n, length: m.bytes.length }]];
-    for (let i = 0; i < n; i++) {
-      out.push([
-        [...this.#base, "chunk", m.seqNum, i],
-        m.bytes.subarray(i * CHUNK, (i + 1) * CHUNK),
-      ]);
+  /** One atomic commit: the mutations, the state (if any) and a renewed owner lease. */
+  async #write(mutations: Mutation[], state: SeqState | undefined): Promise<void> {
+    const op = this.#kv.atomic().check({
+      key: [...this.#base, "owner"],
+      versionstamp: this.#versionstamp,
+    });
+    for (const m of mutations) {
+      if (m.remove) op.delete(m.key);
+      else op.set(m.key, m.value);
     }
-    return out;
+    if (state) op.set([...this.#base, "state"], state);
+    const now = this.#clock.now();
+    op.set(
+      [...this.#base, "owner"],
+      { ownerId: this.#owner, expiresAtMs: now + this.#leaseMs } satisfies KvOwner,
+    );
+    const res = await op.commit();
+    if (!res.ok) {
+      this.#leaseLost = true;
+      throw new Error(
+        `Cannot write store: session "${this.#session}" is now owned by another process`,
+      );
+    }
+    this.#versionstamp = res.versionstamp;
+    this.#renewedAtMs = now;
+  }
+
+  #stopTimer(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    this.#timer = this.#clock.setTimer(this.#renewedAtMs + this.#renewEveryMs, this.#onTimer);
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    if (this.#closed || this.#leaseLost) return;
+    const now = this.#clock.now();
+    const dueAtMs = this.#renewedAtMs + this.#renewEveryMs;
+    if (now < dueAtMs) {
+      // A flush renewed the lease in the meantime.
+      this.#timer = this.#clock.setTimer(dueAtMs, this.#onTimer);
+      return;
+    }
+    if (!this.#renewQueued) {
+      this.#renewQueued = true;
+      this.#enqueue(() => this.#renew());
+    }
+    this.#timer = this.#clock.setTimer(now + this.#renewEveryMs, this.#onTimer);
+  };
+
+  /** Renews the lease; never rejects (it runs from a timer). */
+  async #renew(): Promise<void> {
+    this.#renewQueued = false;
+    if (this.#closed || this.#leaseLost) return;
+    if (this.#clock.now() < this.#renewedAtMs + this.#renewEveryMs) return;
+    try {
+      await this.#write([], undefined);
+    } catch (e) {
+      if (this.#leaseLost) {
+        this.#stopTimer();
+        this.#log.error("store lease lost to another process", { session: this.#session });
+      } else {
+        this.#log.warn("store lease renewal failed; retrying", {
+          session: this.#session,
+          error: `${e}`,
+        });
+      }
+    }
   }
 
   /**
@@ -227,64 +565,45 @@ export class KvSeqStore implements SeqStore {
    * @returns The messages, ascending.
    */
   async *readOutgoing(from: number, to: number): AsyncIterable<StoredMessage> {
-    const pending = new Map(this.#pending.map((m) => [m.seqNum, m.bytes]));
-    const iter = this.#kv.list<Uint8Array | { chunks: number; length: number }>({
-      start: [...this.#base, "msg", from],
-      end: [...this.#base, "msg", to + 1],
-    });
+    const pending = new Map<number, Uint8Array>();
+    for (const m of [...this.#inFlight, ...this.#pending]) pending.set(m.seqNum, m.bytes);
     const seen = new Set<number>();
-    for await (const e of iter) {
-      const seq = e.key.at(-1) as number;
-      seen.add(seq);
-      const p = pending.get(seq);
-      if (p) {
-        yield { seqNum: seq, bytes: p };
-        continue;
-      }
-      if (e.value instanceof Uint8Array) {
-        yield { seqNum: seq, bytes: e.value };
-        continue;
-      }
-      const out = new Uint8Array(e.value.length);
-      for (let i = 0; i < e.value.chunks; i++) {
-        const c = await this.#kv.get<Uint8Array>([...this.#base, "chunk", seq, i]);
-        if (!c.value) throw new Error(`Cannot read store: chunk ${i} of message ${seq} is missing`);
-        out.set(c.value, i * CHUNK);
-      }
-      yield { seqNum: seq, bytes: out };
+    for await (const { n, bytes } of listMessages(this.#kv, this.#base, "msg", from, to)) {
+      seen.add(n);
+      yield { seqNum: n, bytes: pending.get(n) ?? bytes };
     }
-    for (const m of this.#pending) {
-      if (m.seqNum >= from && m.seqNum <= to && !seen.has(m.seqNum)) yield m;
-    }
+    const rest = [...pending].filter(([n]) => n >= from && n <= to && !seen.has(n));
+    rest.sort((a, b) => a[0] - b[0]);
+    for (const [seqNum, bytes] of rest) yield { seqNum, bytes };
   }
 
   /**
-   * Deletes stored messages and starts at 1/1.
+   * Reads the inbound log (unflushed messages included).
+   *
+   * @returns The inbound messages, in arrival order.
+   */
+  async *readIncoming(): AsyncIterable<Uint8Array> {
+    const pending = [...this.#inInFlight, ...this.#inPending];
+    const seen = new Set<number>();
+    for await (
+      const { n, bytes } of listMessages(this.#kv, this.#base, "in", 1, Number.MAX_SAFE_INTEGER)
+    ) {
+      seen.add(n);
+      yield bytes;
+    }
+    for (const m of pending) if (!seen.has(m.n)) yield m.bytes;
+  }
+
+  /**
+   * Deletes stored outgoing messages and starts at 1/1 (the inbound log is kept).
    *
    * @param creationTimeMs The new creation time.
+   * @returns Resolves when committed.
+   * @throws {Error} When another process took the session over.
    */
-  async reset(creationTimeMs: number): Promise<void> {
+  reset(creationTimeMs: number): Promise<void> {
     this.#assertOpen();
-    await this.#chain;
     this.#pending = [];
-    const keys: Deno.KvKey[] = [];
-    for (const part of ["msg", "chunk"]) {
-      for await (const e of this.#kv.list({ prefix: [...this.#base, part] })) keys.push(e.key);
-    }
-    for (let i = 0; i < keys.length; i += MAX_MUTATIONS) {
-      const op = this.#kv.atomic().check({
-        key: [...this.#base, "owner"],
-        versionstamp: this.#versionstamp,
-      });
-      for (const k of keys.slice(i, i + MAX_MUTATIONS)) op.delete(k);
-      op.set([...this.#base, "owner"], {
-        ownerId: this.#owner,
-        expiresAtMs: this.#now() + this.#leaseMs,
-      });
-      const res = await op.commit();
-      if (!res.ok) throw new Error("Cannot reset store: the session is owned by another process");
-      this.#versionstamp = res.versionstamp;
-    }
     this.#state = {
       nextSenderSeqNum: 1,
       nextTargetSeqNum: 1,
@@ -292,20 +611,42 @@ export class KvSeqStore implements SeqStore {
       correctlyTerminated: false,
     };
     this.#dirty = true;
-    await this.flush();
+    const fresh = { ...this.#state };
+    return this.#enqueue(async () => {
+      const units: Unit[] = [];
+      for (const part of ["msg", "chunk"]) {
+        for await (const e of this.#kv.list({ prefix: [...this.#base, part] })) {
+          units.push(unitOf([{ key: e.key, value: undefined, bytes: 0, remove: true }]));
+        }
+      }
+      // The new state commits with the last deletes. A crash before leaves the old numbers with
+      // fewer messages: gap-filled on resend.
+      const groups = this.#group(units);
+      for (let i = 0; i < groups.length; i++) {
+        const last = i === groups.length - 1;
+        await this.#write(groups[i].flatMap((u) => u.mutations), last ? fresh : undefined);
+      }
+      this.#durable = fresh;
+      await this.#commit();
+    });
   }
 
-  /** Flushes and releases ownership. Idempotent. */
+  /** Flushes, stops renewing and releases ownership. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#stopTimer();
     try {
       await this.flush();
     } finally {
       this.#closed = true;
-      await this.#kv.atomic()
-        .check({ key: [...this.#base, "owner"], versionstamp: this.#versionstamp })
-        .delete([...this.#base, "owner"])
-        .commit();
+      this.#stopTimer();
+      await this.#chain;
+      if (!this.#leaseLost) {
+        await this.#kv.atomic()
+          .check({ key: [...this.#base, "owner"], versionstamp: this.#versionstamp })
+          .delete([...this.#base, "owner"])
+          .commit();
+      }
     }
   }
 
@@ -331,21 +672,27 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
   readonly #prefix: Deno.KvKeyPart[];
   readonly #ownerId: string;
   readonly #leaseMs: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #log: Logger;
 
   /**
    * Creates the factory.
    *
    * @param kv An open database.
-   * @param options Prefix, owner id, lease and logger.
+   * @param options Prefix, owner id, lease, clock and logger.
+   * @throws {RangeError} When `leaseMs` is not a positive number.
    */
   constructor(kv: Deno.Kv, options: KvStoreOptions = {}) {
     this.#kv = kv;
     this.#prefix = options.prefix ?? ["fixwire"];
     this.#ownerId = options.ownerId ?? crypto.randomUUID();
     this.#leaseMs = options.leaseMs ?? 15_000;
-    this.#now = options.now ?? Date.now;
+    if (!(this.#leaseMs > 0)) {
+      throw new RangeError(
+        `Cannot create KV store factory: leaseMs "${this.#leaseMs}" is not positive`,
+      );
+    }
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
   }
 
@@ -353,15 +700,15 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
    * Opens and takes ownership of a session's store.
    *
    * @param id The session.
-   * @param options Creation time for a new store.
+   * @param options Creation time for a new store, inbound log switch.
    * @returns The store.
    * @throws {Error} When another live owner holds the session.
    */
   async open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore> {
     const base = [...this.#prefix, id.key];
     const ownerKey = [...base, "owner"];
-    const current = await this.#kv.get<Owner>(ownerKey);
-    if (current.value && current.value.expiresAtMs > this.#now()) {
+    const current = await this.#kv.get<KvOwner>(ownerKey);
+    if (current.value && current.value.expiresAtMs > this.#clock.now()) {
       throw new Error(
         `Cannot open store: session "${id}" is owned by another process (${current.value.ownerId})`,
       );
@@ -372,12 +719,10 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
         previousOwner: current.value.ownerId,
       });
     }
+    const claimedAtMs = this.#clock.now();
     const claim = await this.#kv.atomic().check(current).set(
       ownerKey,
-      {
-        ownerId: this.#ownerId,
-        expiresAtMs: this.#now() + this.#leaseMs,
-      } satisfies Owner,
+      { ownerId: this.#ownerId, expiresAtMs: claimedAtMs + this.#leaseMs } satisfies KvOwner,
     ).commit();
     if (!claim.ok) {
       throw new Error(`Cannot open store: session "${id}" is owned by another process`);
@@ -389,17 +734,62 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
       creationTimeMs: options.nowMs,
       correctlyTerminated: false,
     };
-    for await (
-      const last of this.#kv.list({ prefix: [...base, "msg"] }, { reverse: true, limit: 1 })
-    ) {
-      const seq = last.key.at(-1) as number;
-      if (seq + 1 > state.nextSenderSeqNum) state.nextSenderSeqNum = seq + 1;
-    }
+    const last = await lastNumber(this.#kv, base, "msg");
+    if (last + 1 > state.nextSenderSeqNum) state.nextSenderSeqNum = last + 1;
     return new KvSeqStore(this.#kv, base, state, {
+      session: id.toString(),
       ownerId: this.#ownerId,
       leaseMs: this.#leaseMs,
-      now: this.#now,
+      clock: this.#clock,
       versionstamp: claim.versionstamp,
+      claimedAtMs,
+      logger: this.#log,
+      logIncoming: options.logIncoming ?? false,
+      nextIncoming: (await lastNumber(this.#kv, base, "in")) + 1,
     });
   }
+}
+
+/** What {@linkcode readKvStore} found for a session. */
+export interface KvStoreContents {
+  /** The committed state, or `undefined` for a session never stored. */
+  state: SeqState | undefined;
+  /** The stored outgoing messages, ascending. */
+  messages: StoredMessage[];
+  /** The current owner record, if the session is owned (its lease may have run out). */
+  owner: KvOwner | undefined;
+}
+
+/**
+ * Reads a session's KV store without taking its lease or writing anything, so it works on a
+ * session that is running: for operator tools.
+ *
+ * @param kv An open database.
+ * @param id The session.
+ * @param options The key prefix used by the engine (default `["fixwire"]`).
+ * @returns The state, the stored messages and the owner.
+ * @example
+ * ```ts
+ * import { readKvStore } from "@fixwire/engine/kv-store";
+ * import { SessionId } from "@fixwire/engine";
+ * const kv = await Deno.openKv(":memory:");
+ * const { state, messages } = await readKvStore(kv, new SessionId("A", "B"));
+ * kv.close();
+ * ```
+ */
+export async function readKvStore(
+  kv: Deno.Kv,
+  id: SessionId,
+  options: { prefix?: Deno.KvKeyPart[] } = {},
+): Promise<KvStoreContents> {
+  const base = [...(options.prefix ?? ["fixwire"]), id.key];
+  const [state, owner] = await kv.getMany<[SeqState, KvOwner]>([
+    [...base, "state"],
+    [...base, "owner"],
+  ]);
+  const messages: StoredMessage[] = [];
+  for await (const { n, bytes } of listMessages(kv, base, "msg", 1, Number.MAX_SAFE_INTEGER)) {
+    messages.push({ seqNum: n, bytes });
+  }
+  return { state: state.value ?? undefined, messages, owner: owner.value ?? undefined };
 }

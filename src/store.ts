@@ -7,6 +7,10 @@
  * durable to its configured level; after a crash, the message log and the sender sequence
  * number are consistent (the next sender number is one past the last complete stored message).
  *
+ * When a session is opened with `logIncoming`, the store also keeps an inbound log: every
+ * received message, raw, in arrival order, readable with `readIncoming()`. `reset()` does not
+ * clear it (it is an audit trail, not part of the sequence).
+ *
  * @module
  */
 
@@ -45,9 +49,11 @@ export interface SeqStore extends AsyncDisposable {
    */
   appendOutgoing(seqNum: number, bytes: Uint8Array): void;
   /**
-   * Records an incoming message in the inbound log when that is enabled; otherwise a no-op.
+   * Records an incoming message in the inbound log when the store was opened with
+   * `logIncoming`; otherwise a no-op (also once closed: a read loop may still be delivering).
+   * Buffered until `flush()`.
    *
-   * @param bytes The raw inbound message.
+   * @param bytes The raw inbound message; the store copies what it keeps.
    */
   appendIncoming(bytes: Uint8Array): void;
   /**
@@ -84,7 +90,15 @@ export interface SeqStore extends AsyncDisposable {
    */
   readOutgoing(from: number, to: number): AsyncIterable<StoredMessage>;
   /**
-   * Resets both sequence numbers to 1, clears stored messages and sets the creation time.
+   * Reads the inbound log in arrival order, unflushed messages included: everything ever
+   * logged for the session, also by earlier runs, even when this run does not log.
+   *
+   * @returns The raw inbound messages.
+   */
+  readIncoming(): AsyncIterable<Uint8Array>;
+  /**
+   * Resets both sequence numbers to 1, clears stored outgoing messages and sets the creation
+   * time. The inbound log is kept.
    *
    * @param creationTimeMs The new creation time, from the session's clock.
    */
@@ -122,8 +136,9 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * @example
  * ```ts
  * import { MemorySeqStore } from "@fixwire/engine";
- * const store = new MemorySeqStore(0);
+ * const store = new MemorySeqStore(0, { logIncoming: true });
  * store.appendOutgoing(1, new Uint8Array([56]));
+ * store.appendIncoming(new Uint8Array([57]));
  * await store.flush();
  * store.state.nextSenderSeqNum; // 2
  * ```
@@ -131,14 +146,23 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export class MemorySeqStore implements SeqStore {
   #state: SeqState;
   #messages = new Map<number, Uint8Array>();
+  readonly #incoming: Uint8Array[];
+  readonly #logIncoming: boolean;
   #closed = false;
 
   /**
    * Creates an empty store.
    *
    * @param creationTimeMs The session's creation time.
+   * @param options `logIncoming` keeps the messages passed to `appendIncoming` (default
+   *   false); `incoming` holds those logged before, in arrival order (a reopened store).
    */
-  constructor(creationTimeMs: number) {
+  constructor(
+    creationTimeMs: number,
+    options: { logIncoming?: boolean; incoming?: Uint8Array[] } = {},
+  ) {
+    this.#logIncoming = options.logIncoming ?? false;
+    this.#incoming = [...(options.incoming ?? [])];
     this.#state = {
       nextSenderSeqNum: 1,
       nextTargetSeqNum: 1,
@@ -173,8 +197,14 @@ export class MemorySeqStore implements SeqStore {
     this.#state.nextSenderSeqNum = seqNum + 1;
   }
 
-  /** No inbound log in memory. */
-  appendIncoming(): void {}
+  /**
+   * Keeps a copy of an inbound message when the store logs incoming messages.
+   *
+   * @param bytes The raw message.
+   */
+  appendIncoming(bytes: Uint8Array): void {
+    if (this.#logIncoming && !this.#closed) this.#incoming.push(bytes.slice());
+  }
 
   /**
    * Sets the next sender number.
@@ -229,7 +259,16 @@ export class MemorySeqStore implements SeqStore {
   }
 
   /**
-   * Resets to 1/1 and forgets messages.
+   * Reads the inbound log.
+   *
+   * @returns The inbound messages, in arrival order.
+   */
+  async *readIncoming(): AsyncIterable<Uint8Array> {
+    for (const m of [...this.#incoming]) yield await Promise.resolve(m);
+  }
+
+  /**
+   * Resets to 1/1 and forgets outgoing messages (the inbound log is kept).
    *
    * @param creationTimeMs New creation time.
    */
@@ -268,18 +307,24 @@ export class MemorySeqStore implements SeqStore {
  * ```
  */
 export class MemorySeqStoreFactory implements SeqStoreFactory {
-  #stores = new Map<string, { state: SeqState; messages: StoredMessage[] }>();
+  #stores = new Map<
+    string,
+    { state: SeqState; messages: StoredMessage[]; incoming: Uint8Array[] }
+  >();
 
   /**
    * Opens a session's memory store.
    *
    * @param id The session.
-   * @param options The creation time.
+   * @param options The creation time and the inbound log switch.
    * @returns The store.
    */
   async open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore> {
     const saved = this.#stores.get(id.key);
-    const store = new MemorySeqStore(saved?.state.creationTimeMs ?? options.nowMs);
+    const store = new MemorySeqStore(saved?.state.creationTimeMs ?? options.nowMs, {
+      logIncoming: options.logIncoming,
+      incoming: saved?.incoming,
+    });
     if (saved) {
       for (const m of saved.messages) store.appendOutgoing(m.seqNum, m.bytes);
       store.setNextSenderSeqNum(saved.state.nextSenderSeqNum);
@@ -291,7 +336,9 @@ export class MemorySeqStoreFactory implements SeqStoreFactory {
     store.close = async () => {
       const messages: StoredMessage[] = [];
       for await (const m of store.readOutgoing(1, Number.MAX_SAFE_INTEGER)) messages.push(m);
-      stores.set(id.key, { state: { ...store.state }, messages });
+      const incoming: Uint8Array[] = [];
+      for await (const m of store.readIncoming()) incoming.push(m);
+      stores.set(id.key, { state: { ...store.state }, messages, incoming });
       await close();
     };
     return await Promise.resolve(store);

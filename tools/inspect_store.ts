@@ -3,15 +3,18 @@
  * incident.
  *
  *     deno run --allow-read tools/inspect_store.ts <store-dir>/<SENDER-TARGET> [--version FIX.4.4]
- *     deno run --allow-read --allow-write --unstable-kv tools/inspect_store.ts --kv <file.kv> SENDER TARGET
+ *     deno run --allow-read --allow-write --unstable-kv tools/inspect_store.ts --kv <file.kv> SENDER TARGET [QUALIFIER] [--prefix fix,prod]
  *
  * Tag names come from the dictionary of `--version` (default: the message's BeginString).
+ *
+ * Both modes only read: no lock and no KV lease is taken, so a running session can be inspected
+ * and is not disturbed. A damaged store (not a torn last write) is reported and exits with 1.
  *
  * @module
  */
 
-import { readFileStore } from "../adapters/file_store.ts";
-import { KvSeqStoreFactory } from "../adapters/kv_store.ts";
+import { readFileStore, StoreCorruptError } from "../adapters/file_store.ts";
+import { type KvOwner, readKvStore } from "../adapters/kv_store.ts";
 import type { Dictionary } from "../src/dictionary/dictionary.ts";
 import { type FixVersionName, loadDictionary } from "../src/dictionary/load.ts";
 import { decodeMessage } from "../src/message/framer.ts";
@@ -61,27 +64,58 @@ export async function renderStore(
   return lines.join("\n");
 }
 
+/**
+ * Describes a KV owner record.
+ *
+ * @param owner The owner, if any.
+ * @param nowMs The current time.
+ * @returns One line.
+ */
+export function renderOwner(owner: KvOwner | undefined, nowMs: number): string {
+  if (!owner) return "owner: none";
+  const lease = owner.expiresAtMs > nowMs ? "expires" : "expired";
+  return `owner: ${owner.ownerId} (lease ${lease} ${formatUtcTimestamp(owner.expiresAtMs)})`;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args.splice(i, 2)[1] : undefined;
+}
+
 if (import.meta.main) {
   const args = [...Deno.args];
-  const vi = args.indexOf("--version");
-  const version = vi >= 0 ? args.splice(vi, 2)[1] as FixVersionName : undefined;
-  let out: string;
-  if (args[0] === "--kv") {
-    const [, path, sender, target] = args;
+  const version = option(args, "--version") as FixVersionName | undefined;
+  const prefix = option(args, "--prefix");
+  const write = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+  if (args[0] === "--kv" && args.length >= 4) {
+    const [, path, sender, target, qualifier] = args;
     const kv = await Deno.openKv(path);
-    const store = await new KvSeqStoreFactory(kv, { ownerId: "inspect-store" })
-      .open(new SessionId(sender, target), { nowMs: 0 });
-    const messages: StoredMessage[] = [];
-    for await (const m of store.readOutgoing(1, Number.MAX_SAFE_INTEGER)) messages.push(m);
-    out = await renderStore({ ...store.state }, messages, version);
-    await store.close();
-    kv.close();
-  } else if (args[0]) {
-    const { state, messages, tornBytes } = await readFileStore(args[0]);
-    out = await renderStore(state, messages, version);
-    if (tornBytes > 0) out += `\n${tornBytes} bytes after the last complete message (torn write)`;
+    try {
+      const { state, messages, owner } = await readKvStore(
+        kv,
+        new SessionId(sender, target, qualifier),
+        { prefix: prefix?.split(",") },
+      );
+      write(await renderStore(state, messages, version) + "\n" + renderOwner(owner, Date.now()));
+    } finally {
+      kv.close();
+    }
+  } else if (args[0] && args[0] !== "--kv") {
+    try {
+      const { state, messages, tornBytes } = await readFileStore(args[0]);
+      let out = await renderStore(state, messages, version);
+      if (tornBytes > 0) out += `\n${tornBytes} bytes after the last complete message (torn write)`;
+      write(out);
+    } catch (e) {
+      if (!(e instanceof StoreCorruptError)) throw e;
+      write(
+        `${e.message}\nthe store is damaged (not a torn last write); the engine will refuse it`,
+      );
+      Deno.exit(1);
+    }
   } else {
-    out = "usage: inspect_store.ts <store-dir>/<SENDER-TARGET> | --kv <file.kv> SENDER TARGET";
+    write(
+      "usage: inspect_store.ts <store-dir>/<SENDER-TARGET> | --kv <file.kv> SENDER TARGET [QUALIFIER] [--prefix P]",
+    );
   }
-  Deno.stdout.writeSync(new TextEncoder().encode(out + "\n"));
 }

@@ -1,13 +1,88 @@
 // A trading process for the crash tests: an initiator that sends orders as fast as it can on a
-// file or KV store, until the parent kills it with SIGKILL. With "final", it sends a last burst,
-// logs out and exits.
-// Args: <port> <storeDir> <file|kv> <run|final>
+// file or KV store, until the parent kills it with SIGKILL.
+// Args: <port> <storeDir> <file|kv> <run|stall|final>
+// - run: orders until killed.
+// - stall: like run, but after a few batches of orders the link stops draining (a write is
+//   accepted by nobody, as when the peer stops reading and the send buffer is full): that batch
+//   is persisted and never sent. The child prints "stalled" and waits to be killed, so the
+//   parent kills it exactly between "persisted" and "sent", the gap that resends must cover.
+// - final: a last burst, then Logout and exit.
+import { TcpTransport } from "../../adapters/tcp.ts";
 import { KvSeqStoreFactory } from "../../adapters/kv_store.ts";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { SessionId } from "../../src/session_id.ts";
 import type { SeqStoreFactory } from "../../src/store.ts";
+import type {
+  Connection,
+  ConnectOptions,
+  Endpoint,
+  Listener,
+  Transport,
+} from "../../src/transport.ts";
+
+const ORDER = "\x0135=D\x01";
+const latin1 = new TextDecoder("latin1");
+
+/** A connection whose `write` stops being accepted after `stallAfter` writes holding orders. */
+class StallingConnection implements Connection {
+  readonly #inner: Connection;
+  #left: number;
+
+  constructor(inner: Connection, stallAfter: number) {
+    this.#inner = inner;
+    this.#left = stallAfter;
+  }
+
+  get localAddr(): string {
+    return this.#inner.localAddr;
+  }
+  get remoteAddr(): string {
+    return this.#inner.remoteAddr;
+  }
+  get remoteHost(): string {
+    return this.#inner.remoteHost;
+  }
+  get closed(): Promise<string> {
+    return this.#inner.closed;
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#inner[Symbol.asyncIterator]();
+  }
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#left > 0 && latin1.decode(bytes).includes(ORDER) && --this.#left === 0) {
+      // The session writes only what its store made durable: this batch is persisted.
+      Deno.stdout.writeSync(new TextEncoder().encode("stalled\n"));
+      return new Promise(() => {});
+    }
+    if (this.#left === 0) return new Promise(() => {});
+    return this.#inner.write(bytes);
+  }
+  close(reason?: string): void {
+    this.#inner.close(reason);
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#inner[Symbol.asyncDispose]();
+  }
+}
+
+class StallingTransport implements Transport {
+  readonly #tcp = new TcpTransport();
+  readonly #stallAfter: number;
+
+  constructor(stallAfter: number) {
+    this.#stallAfter = stallAfter;
+  }
+
+  async connect(endpoint: Endpoint, options?: ConnectOptions): Promise<Connection> {
+    return new StallingConnection(await this.#tcp.connect(endpoint, options), this.#stallAfter);
+  }
+
+  listen(endpoint: Endpoint): Promise<Listener> {
+    return this.#tcp.listen(endpoint);
+  }
+}
 
 const [port, dir, kind, mode] = Deno.args;
 let storeFactory: SeqStoreFactory | undefined;
@@ -18,6 +93,9 @@ if (kind === "kv") {
 }
 const engine = new FixEngine({
   storeFactory,
+  transport: mode === "stall"
+    ? new StallingTransport(2 + Math.floor(Math.random() * 5))
+    : undefined,
   config: { LogDirectory: dir, "Reconnect.Interval": 20, "Reconnect.MaxTries": 50 },
 });
 const session = engine.createSession(new SessionId("CHILD", "PARENT"), "", FIXVersion.FIX44);

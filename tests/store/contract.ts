@@ -19,6 +19,22 @@ export function fixBytes(seq: number, extra = ""): Uint8Array {
   return out;
 }
 
+/** A raw FIX message of exactly `size` bytes (padded with a Text(58) field). */
+export function fixBytesOfSize(seq: number, size: number): Uint8Array {
+  let pad = Math.max(0, size - fixBytes(seq, "58=\x01").length);
+  for (;;) {
+    const m = fixBytes(seq, `58=${"x".repeat(pad)}\x01`);
+    if (m.length === size) return m;
+    pad += size - m.length;
+  }
+}
+
+async function incoming(store: SeqStore): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const m of store.readIncoming()) out.push(m);
+  return out;
+}
+
 async function read(store: SeqStore, from: number, to: number): Promise<number[]> {
   const out: number[] = [];
   for await (const m of store.readOutgoing(from, to)) {
@@ -86,6 +102,46 @@ export function runSeqStoreContract(
         const again = await target.factory().open(id, { nowMs: 1 });
         assert.deepEqual(await read(again, 9, 9), [9]);
         await again.close();
+      });
+
+      await t.step("messages of a flush still in progress are readable", async () => {
+        const s = await target.factory().open(id, { nowMs: 1 });
+        s.appendOutgoing(9, fixBytes(9));
+        const flushed = s.flush();
+        assert.deepEqual(await read(s, 9, 9), [9]);
+        await flushed;
+        assert.deepEqual(await read(s, 9, 9), [9]);
+        await s.close();
+      });
+
+      await t.step("the inbound log keeps every message in arrival order", async () => {
+        const inId = new SessionId("IN", "X");
+        const big = fixBytes(3, `58=${"y".repeat(150_000)}\x01`);
+        const s = await target.factory().open(inId, { nowMs: 1, logIncoming: true });
+        s.appendIncoming(fixBytes(2));
+        s.appendIncoming(fixBytes(1)); // arrival order, not MsgSeqNum order
+        assert.deepEqual(await incoming(s), [fixBytes(2), fixBytes(1)], "unflushed");
+        await s.flush();
+        s.appendIncoming(big);
+        s.appendIncoming(fixBytes(2)); // a duplicate is logged again
+        await s.close();
+        const expected = [fixBytes(2), fixBytes(1), big, fixBytes(2)];
+        // Opened without the inbound log: earlier messages stay readable, new ones are not kept.
+        const off = await target.factory().open(inId, { nowMs: 1 });
+        assert.deepEqual(await incoming(off), expected);
+        off.appendIncoming(fixBytes(9));
+        assert.deepEqual(await incoming(off), expected);
+        await off.close();
+        const on = await target.factory().open(inId, { nowMs: 1, logIncoming: true });
+        assert.deepEqual(await incoming(on), expected);
+        on.appendIncoming(fixBytes(4));
+        await on.reset(5); // the inbound log is an audit trail: a reset keeps it
+        assert.deepEqual(await incoming(on), [...expected, fixBytes(4)]);
+        await on.close();
+        const last = await target.factory().open(inId, { nowMs: 1 });
+        assert.deepEqual(await incoming(last), [...expected, fixBytes(4)]);
+        assert.deepEqual(await read(last, 1, 100), []);
+        await last.close();
       });
 
       await t.step("the correctly-terminated marker persists", async () => {

@@ -80,6 +80,152 @@ Deno.test("file store reports corruption in the middle instead of resetting", as
   }
 });
 
+Deno.test("file store reports damage in the middle even where it looks like a torn record", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const id = new SessionId("A", "B");
+    const s = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 });
+    for (let i = 1; i <= 3; i++) s.appendOutgoing(i, fixBytes(i));
+    await s.close();
+    const log = `${dir}/A-B/outgoing.log`;
+    const bytes = Deno.readFileSync(log);
+    // Record 2's BodyLength(9) gains two digits: it now claims to run past the end of the file.
+    const at = fixBytes(1).length + "8=FIX.4.4\x019=".length + 1;
+    const damaged = new Uint8Array([...bytes.subarray(0, at), 48, 48, ...bytes.subarray(at)]);
+    Deno.writeFileSync(log, damaged);
+    const { logger, lines } = warnings();
+    await assert.rejects(
+      new FileSeqStoreFactory({ directory: dir, logger }).open(id, { nowMs: 1 }),
+      (e) => e instanceof StoreCorruptError && e.offset === fixBytes(1).length,
+    );
+    assert.deepEqual(lines, []);
+    assert.deepEqual(Deno.readFileSync(log), damaged, "nothing was cut off");
+    await assert.rejects(
+      readFileStore(`${dir}/A-B`),
+      (e) => e instanceof StoreCorruptError && e.offset === fixBytes(1).length,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file store treats a zero-filled tail (a power cut) as a torn last write", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const id = new SessionId("A", "B");
+    const s = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 });
+    for (let i = 1; i <= 2; i++) s.appendOutgoing(i, fixBytes(i));
+    await s.close();
+    const log = `${dir}/A-B/outgoing.log`;
+    const good = Deno.statSync(log).size;
+    Deno.writeFileSync(
+      log,
+      new Uint8Array([...fixBytes(3).subarray(0, 20), ...new Uint8Array(100)]),
+      {
+        append: true,
+      },
+    );
+    const { logger, lines } = warnings();
+    const view = await readFileStore(`${dir}/A-B`, { logger });
+    assert.deepEqual(view.messages.map((m) => m.seqNum), [1, 2]);
+    assert.equal(view.tornBytes, 120);
+    assert.deepEqual(lines, ["store has a torn last write"]);
+    assert.equal(Deno.statSync(log).size, good + 120, "reading changes nothing");
+    const again = await new FileSeqStoreFactory({ directory: dir, logger }).open(id, { nowMs: 1 });
+    assert.deepEqual(lines.slice(1), ["store recovered from a torn last write"]);
+    assert.equal(Deno.statSync(log).size, good);
+    assert.equal(again.state.nextSenderSeqNum, 3);
+    await again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readFileStore reports damage in the middle as corruption, not as a torn write", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const s = await new FileSeqStoreFactory({ directory: dir }).open(new SessionId("A", "B"), {
+      nowMs: 1,
+    });
+    for (let i = 1; i <= 3; i++) s.appendOutgoing(i, fixBytes(i));
+    await s.close();
+    const log = `${dir}/A-B/outgoing.log`;
+    const bytes = Deno.readFileSync(log);
+    bytes[fixBytes(1).length + 40] = 88; // record 2's CheckSum no longer matches
+    Deno.writeFileSync(log, bytes);
+    await assert.rejects(
+      readFileStore(`${dir}/A-B`),
+      (e) =>
+        e instanceof StoreCorruptError && e.offset === fixBytes(1).length &&
+        /CheckSum\(10\) does not match/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file store cuts a torn write off incoming.log too, and goes on logging", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const id = new SessionId("A", "B");
+    const open = (logger?: Logger) =>
+      new FileSeqStoreFactory({ directory: dir, logger }).open(id, { nowMs: 1, logIncoming: true });
+    const s = await open();
+    s.appendIncoming(fixBytes(1));
+    s.appendIncoming(fixBytes(2));
+    await s.close();
+    Deno.writeFileSync(`${dir}/A-B/incoming.log`, fixBytes(3).subarray(0, 25), { append: true });
+    const { logger, lines } = warnings();
+    const again = await open(logger);
+    assert.deepEqual(lines, ["store recovered from a torn last write"]);
+    again.appendIncoming(fixBytes(4));
+    await again.flush();
+    const got: Uint8Array[] = [];
+    for await (const m of again.readIncoming()) got.push(m);
+    assert.deepEqual(got, [fixBytes(1), fixBytes(2), fixBytes(4)]);
+    await again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const sync of ["none", "batch", "message"] as const) {
+  Deno.test(`file store (sync ${sync}) resets with no warning and keeps every old log`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const { logger, lines } = warnings();
+      const s = await new FileSeqStoreFactory({ directory: `${dir}/root`, sync, logger }).open(
+        new SessionId("A", "B"),
+        { nowMs: 1 },
+      );
+      s.appendOutgoing(1, fixBytes(1));
+      await s.reset(10);
+      s.appendOutgoing(1, fixBytes(2));
+      await s.reset(10);
+      s.appendOutgoing(1, fixBytes(3));
+      await s.reset(10); // same creation time again: the archive name must not collide
+      s.appendOutgoing(1, fixBytes(1));
+      await s.close();
+      const files = [...Deno.readDirSync(`${dir}/root/A-B`)].map((e) => e.name).sort();
+      assert.deepEqual(files, [
+        "outgoing.1.log",
+        "outgoing.10-1.log",
+        "outgoing.10.log",
+        "outgoing.log",
+        "state.txt",
+      ]);
+      assert.deepEqual(Deno.readFileSync(`${dir}/root/A-B/outgoing.10.log`), fixBytes(2));
+      assert.deepEqual(Deno.readFileSync(`${dir}/root/A-B/outgoing.10-1.log`), fixBytes(3));
+      const view = await readFileStore(`${dir}/root/A-B`);
+      assert.equal(view.state?.creationTimeMs, 10);
+      assert.deepEqual(view.messages.map((m) => m.seqNum), [1]);
+      assert.deepEqual(lines, [], "no warning (directory sync works here)");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
 Deno.test("file store keeps raw FIX in outgoing.log and an inbound log when asked", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -140,21 +286,4 @@ runSeqStoreContract("kv (file)", async () => {
       await Deno.remove(dir, { recursive: true });
     },
   };
-});
-
-Deno.test("kv store: a flush fails once another process took the session over", async () => {
-  const kv = await Deno.openKv(":memory:");
-  let now = 0;
-  const a = await new KvSeqStoreFactory(kv, { ownerId: "a", leaseMs: 100, now: () => now })
-    .open(new SessionId("A", "B"), { nowMs: 0 });
-  now = 1000; // a's lease expired
-  const b = await new KvSeqStoreFactory(kv, { ownerId: "b", leaseMs: 100, now: () => now })
-    .open(new SessionId("A", "B"), { nowMs: 0 });
-  a.appendOutgoing(1, fixBytes(1));
-  await assert.rejects(a.flush(), /owned by another process/);
-  b.appendOutgoing(1, fixBytes(1));
-  await b.flush();
-  await b.close();
-  await a.close().catch(() => {});
-  kv.close();
 });
