@@ -363,19 +363,19 @@ Deno.test("session frames, decodes and encodes a venue's own data field holding 
   const dataFields = new Map([[5020, 5021]]);
   const seen: string[] = [];
   const value = "a\x0110=000\x01b";
-  let session: FixSession | undefined;
+  const ref: { session?: FixSession } = {};
   const h = await established({
     dataFields,
     handler: {
       onMessage: (m) => {
         seen.push(m.get(5021)!);
-        void session!.put(
+        void ref.session!.put(
           new FixMessage("8").set(11, "x").set(5020, value.length).set(5021, value),
         );
       },
     },
   });
-  session = h.session;
+  ref.session = h.session;
   const m = h.peer.build("D", [[11, "x"], [5020, value.length], [5021, value]]);
   await h.peer.conn.write(encodeMessage(m, "FIX.4.4", { dataFields }));
   await h.settle();
