@@ -146,6 +146,12 @@ const CATALOGUE: Record<string, KeySpec> = {
   },
   BackupHost: { scope: "session", field: "backupHost", parse: optStr },
   BackupPort: { scope: "session", field: "backupPort", parse: int(1, 65535) },
+  EnableAutoSwitchToBackupConnection: {
+    scope: "session",
+    field: "autoSwitchToBackup",
+    parse: bool,
+  },
+  CyclicSwitchBackupConnection: { scope: "session", field: "cyclicSwitchBackup", parse: bool },
   SessionListenPort: { scope: "session", field: "listenPort", parse: int(0, 65535) },
 
   "Validation.IsEnabled": { scope: "validation", field: "enabled", parse: bool },

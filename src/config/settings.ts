@@ -109,6 +109,16 @@ export interface SessionSettings {
   backupHost: string | undefined;
   /** Backup port for initiators (`BackupPort`). */
   backupPort: number | undefined;
+  /**
+   * Use the backup address when the current one fails (`EnableAutoSwitchToBackupConnection`);
+   * off: only the primary is ever tried.
+   */
+  autoSwitchToBackup: boolean;
+  /**
+   * Alternate between primary and backup after every failed attempt
+   * (`CyclicSwitchBackupConnection`); off: fail over to the backup once and stay on it.
+   */
+  cyclicSwitchBackup: boolean;
   /** Listen port for this acceptor when it differs from the engine's (`ListenPort`). */
   listenPort: number | undefined;
 }
@@ -187,6 +197,8 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze
   validation: DEFAULT_VALIDATION_SETTINGS,
   backupHost: undefined,
   backupPort: undefined,
+  autoSwitchToBackup: true,
+  cyclicSwitchBackup: true,
   listenPort: undefined,
 } as SessionSettings);
 

@@ -263,7 +263,17 @@ export class Session implements AsyncDisposable {
       }
       if (established) failures = 0;
       failures++;
-      if (backup) useBackup = !useBackup;
+      if (backup && this.#settings.autoSwitchToBackup) {
+        const next: boolean = this.#settings.cyclicSwitchBackup ? !useBackup : true;
+        if (next !== useBackup) {
+          const to = next ? backup : primary;
+          log.info("initiator switches address", {
+            session: this.#id.toString(),
+            endpoint: `${to.host}:${to.port}`,
+          });
+        }
+        useBackup = next;
+      }
       if (maxTries >= 0 && failures > maxTries) {
         const reason = `gave up after ${failures} failed attempts`;
         log.error("initiator gave up reconnecting", { session: this.#id.toString(), reason });

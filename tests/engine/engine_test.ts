@@ -345,6 +345,77 @@ Deno.test("engine: the initiator switches to the backup address when the primary
   await server.stop();
 });
 
+/** A primary address where nothing listens and a backup with an acceptor; records attempts. */
+async function backupSetup(config: Record<string, string | number | boolean>) {
+  const memory = new MemoryTransport();
+  const tried: number[] = [];
+  const transport: Transport = {
+    connect: (ep, o) => {
+      tried.push(ep.port);
+      return memory.connect(ep, o);
+    },
+    listen: (ep) => memory.listen(ep),
+  };
+  const server = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 7002, ListenAddress: "127.0.0.1" },
+  });
+  const acc = server.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
+  await acc.connect();
+  const client = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { "Reconnect.Interval": 1, BackupHost: "127.0.0.1", BackupPort: 7002, ...config },
+  });
+  const ini = client.createSession(new SessionId("INI", "ACC"), "", FIXVersion.FIX44);
+  const events = collect(ini);
+  await ini.connect(30, "127.0.0.1", 7001); // nothing listens on the primary
+  return {
+    acc,
+    ini,
+    tried,
+    events,
+    close: async () => {
+      await client.stop();
+      await server.stop();
+    },
+  };
+}
+
+Deno.test("engine: cyclic backup switching alternates primary and backup after each failure", async () => {
+  const b = await backupSetup({});
+  await b.ini.waitFor("established", timeout());
+  assert.deepEqual(b.tried, [7001, 7002]);
+  b.acc.dropConnection("venue restarts");
+  await b.ini.waitFor("reconnecting", timeout());
+  await b.ini.waitFor("established", timeout());
+  assert.deepEqual(b.tried, [7001, 7002, 7001, 7002]);
+  await b.close();
+});
+
+Deno.test("engine: non-cyclic backup switching fails over once and stays on the backup", async () => {
+  const b = await backupSetup({ CyclicSwitchBackupConnection: false });
+  await b.ini.waitFor("established", timeout());
+  b.acc.dropConnection("venue restarts");
+  await b.ini.waitFor("reconnecting", timeout());
+  await b.ini.waitFor("established", timeout());
+  assert.deepEqual(b.tried, [7001, 7002, 7002]);
+  await b.close();
+});
+
+Deno.test("engine: without auto switching the backup is never tried", async () => {
+  const b = await backupSetup({
+    EnableAutoSwitchToBackupConnection: false,
+    "Reconnect.MaxTries": 2,
+  });
+  await b.ini.waitFor("nonGracefullyTerminated", timeout());
+  assert.deepEqual(b.tried, [7001, 7001, 7001]);
+  assert.ok(b.events.some((e) => e.type === "reconnectFailed"));
+  assert.equal(b.acc.state, "waitingForLogon");
+  await b.close();
+});
+
 bothTransports("engine: a Logon from a source address not allowed is refused", async (pair) => {
   const p = await pair({
     acceptorConfig: { "Session.ACC/INI.AllowedSourceAddresses": "10.1.1.1" },
