@@ -107,6 +107,7 @@ export {
   isAdminMsgType,
   MessageExpiredError,
   type MessageProblem,
+  OutgoingBufferFullError,
   type SessionHandler,
   type SessionRole,
 } from "./src/session/fix_session.ts";

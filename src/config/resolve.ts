@@ -131,6 +131,11 @@ const CATALOGUE: Record<string, KeySpec> = {
     parse: bool,
   },
   IncomingQueueSize: { scope: "session", field: "incomingQueueSize", parse: int(0, MAX) },
+  MaxOutgoingBufferSize: {
+    scope: "session",
+    field: "maxOutgoingBufferBytes",
+    parse: int(1, MAX),
+  },
   MaxMessageSize: { scope: "session", field: "maxMessageSize", parse: int(64, MAX) },
   Username: { scope: "session", field: "username", parse: optStr },
   Password: { scope: "session", field: "password", parse: optStr },

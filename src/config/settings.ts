@@ -87,6 +87,11 @@ export interface SessionSettings {
   incomingQueueSize: number;
   /** Largest inbound message in bytes (`MaxMessageSize`). */
   maxMessageSize: number;
+  /**
+   * Bytes of outgoing messages waiting for a slow connection above which `put()` fails fast
+   * with `OutgoingBufferFullError`, nothing persisted (`MaxOutgoingBufferSize`).
+   */
+  maxOutgoingBufferBytes: number;
   /** Username(553) we send, or require from the counterparty (`Username`). */
   username: string | undefined;
   /** Password(554) we send, or require from the counterparty (`Password`). */
@@ -185,6 +190,7 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze
   reasonableDelayMs: 120_000,
   enableNextExpectedMsgSeqNum: false,
   incomingQueueSize: 10_000,
+  maxOutgoingBufferBytes: 64 * 1024 * 1024,
   maxMessageSize: 1 << 20,
   username: undefined,
   password: undefined,

@@ -133,6 +133,31 @@ export class MessageExpiredError extends Error {
 }
 
 /**
+ * Error a `put()` rejects with when the connection drains too slowly: more than
+ * `maxOutgoingBufferBytes` wait to be written. The message was not persisted and used no
+ * sequence number; retry once earlier `put()` promises have settled.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await session.put(order);
+ * } catch (e) {
+ *   if (e instanceof OutgoingBufferFullError) await slowDown();
+ * }
+ * ```
+ */
+export class OutgoingBufferFullError extends Error {
+  /**
+   * Creates an instance.
+   * @param message Why.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "OutgoingBufferFullError";
+  }
+}
+
+/**
  * One FIX session's protocol engine. The engine's `Session` wraps it; tests drive it directly
  * with a `ManualClock` and an in-memory connection pair.
  *
@@ -664,6 +689,18 @@ export class FixSession {
     }
     if (this.#resetting) return this.#hold(message);
     if (this.#state !== "established") return this.#putLate(message, this.#clock.now());
+    if (this.#encoder.length >= this.#s.maxOutgoingBufferBytes) {
+      // A slow peer: fail fast rather than grow memory without bound.
+      this.#log.warn("outgoing buffer full; message refused", {
+        session: this.#id.toString(),
+        bytes: this.#encoder.length,
+      });
+      return Promise.reject(
+        new OutgoingBufferFullError(
+          `Cannot send message: session "${this.#id}" has ${this.#encoder.length} bytes waiting for a slow connection`,
+        ),
+      );
+    }
     this.#sendSequenced(message, true);
     return this.#batchPromise();
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { BusinessRejectError, MessageRejectError } from "../../src/errors.ts";
 import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
-import type { FixSession } from "../../src/session/fix_session.ts";
+import { type FixSession, OutgoingBufferFullError } from "../../src/session/fix_session.ts";
 import { established, harness, T0, ts } from "./_harness.ts";
 
 Deno.test("initiator sends Logon with HeartBtInt, EncryptMethod and credentials", async () => {
@@ -384,5 +384,32 @@ Deno.test("session frames, decodes and encodes a venue's own data field holding 
   // The answer went out with the SOH inside the value, framed whole by a framer that knows it.
   const answer = h.peer.received.find((r) => r.msgType === "8");
   assert.equal(answer?.get(5021), value);
+  await h.close();
+});
+
+Deno.test("put fails fast when a slow connection leaves too many bytes waiting, persisting nothing", async () => {
+  const h = await established({ settings: { maxOutgoingBufferBytes: 150 } });
+  const release = h.holdWrites();
+  const order = (id: string) =>
+    new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1").set(38, 1).set(40, "1");
+  // The first batch goes to the (held) connection; the next ones wait in the buffer.
+  const first = h.session.put(order("a"));
+  await h.settle();
+  const waiting = [h.session.put(order("b")), h.session.put(order("c"))];
+  await assert.rejects(h.session.put(order("d")), (e: Error) => {
+    assert.ok(e instanceof OutgoingBufferFullError);
+    assert.match(e.message, /Cannot send message: session ".*" has \d+ bytes waiting/);
+    return true;
+  });
+  // "d" used no sequence number and was not stored.
+  assert.equal(h.store.state.nextSenderSeqNum, 5);
+  release();
+  await Promise.all([first, ...waiting]);
+  await h.settle();
+  assert.deepEqual(h.peer.take().map((m) => m.match(/11=(\w)/)?.[1]), ["a", "b", "c"]);
+  // Drained: put works again and continues the numbers.
+  await h.session.put(order("e"));
+  await h.settle();
+  assert.deepEqual(h.peer.take().map((m) => m.match(/34=(\d+)/)?.[1]), ["5"]);
   await h.close();
 });
