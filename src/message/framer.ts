@@ -353,6 +353,19 @@ export class FixFramer {
   }
 }
 
+/** Per data-field map: a byte per tag below 65536, 1 where the tag is a LENGTH field. */
+const LENGTH_TAGS = new WeakMap<ReadonlyMap<number, number>, Uint8Array>();
+
+function lengthTagsOf(dataFields: ReadonlyMap<number, number>): Uint8Array {
+  let bits = LENGTH_TAGS.get(dataFields);
+  if (bits === undefined) {
+    bits = new Uint8Array(65536);
+    for (const tag of dataFields.keys()) if (tag < 65536) bits[tag] = 1;
+    LENGTH_TAGS.set(dataFields, bits);
+  }
+  return bits;
+}
+
 /**
  * Decodes one frame (as returned by {@linkcode FixFramer.next}) in one pass, recording tag
  * numbers and value offsets; values become strings only when read. Length-prefixed data fields
@@ -374,6 +387,7 @@ export function decodeMessage(
   frame: Uint8Array,
   dataFields: ReadonlyMap<number, number> = DEFAULT_DATA_FIELDS,
 ): FixMessage {
+  const lengthTags = lengthTagsOf(dataFields);
   const tags: number[] = [];
   const starts: number[] = [];
   const ends: number[] = [];
@@ -417,7 +431,7 @@ export function decodeMessage(
     tags.push(tag);
     starts.push(vStart);
     ends.push(p);
-    const linked = dataFields.get(tag);
+    const linked = tag < 65536 && lengthTags[tag] === 0 ? undefined : dataFields.get(tag);
     if (linked !== undefined) {
       let len = 0;
       let ok = p > vStart && p - vStart < 10;
