@@ -247,9 +247,11 @@ export class FixEngine implements AsyncDisposable {
         if (name && !appDicts.has(code)) appDicts.set(code, await this.#dictionary(name));
       }
     }
+    let core: FixSession | undefined;
     const appDictOf = (m: FixMessage): Dictionary | undefined => {
       if (begin !== "FIXT.1.1") return transportDict;
-      const code = m.get(1128) ?? settings.defaultApplVerId;
+      // ApplVerID(1128), else the counterparty's DefaultApplVerID(1137) from its Logon.
+      const code = m.get(1128) ?? core?.peerDefaultApplVerId ?? settings.defaultApplVerId;
       return appDicts.get(code);
     };
     const validation = settings.validation;
@@ -284,7 +286,8 @@ export class FixEngine implements AsyncDisposable {
         ? new Map([...DEFAULT_DATA_FIELDS, ...custom.dataFields()])
         : DEFAULT_DATA_FIELDS,
     };
-    return new FixSession(options);
+    core = new FixSession(options);
+    return core;
   }
 
   async #registerAcceptor(session: Session): Promise<void> {

@@ -182,6 +182,7 @@ export class FixSession {
   readonly #supports: ((t: string, m: FixMessage) => boolean) | undefined;
   readonly #dataFields: ReadonlyMap<number, number> | undefined;
   readonly #logonFields: readonly (readonly [number, string])[];
+  #peerApplVerId: string | undefined;
   readonly #events: EventHub<SessionEvent>;
   readonly #encoder: FixEncoder;
   readonly #verNum: number; // 40..44, 50 for FIXT
@@ -286,6 +287,14 @@ export class FixSession {
   /** The next expected inbound MsgSeqNum. */
   get nextTargetSeqNum(): number {
     return this.#store.state.nextTargetSeqNum;
+  }
+
+  /**
+   * FIXT.1.1: the DefaultApplVerID(1137) of the counterparty's accepted Logon, the application
+   * version of its messages that carry no ApplVerID(1128).
+   */
+  get peerDefaultApplVerId(): string | undefined {
+    return this.#peerApplVerId;
   }
 
   /** Application messages waiting for the session to be established. */
@@ -1291,6 +1300,7 @@ export class FixSession {
       return;
     }
     // Accepted.
+    this.#peerApplVerId = this.#begin === "FIXT.1.1" ? msg.get(1137) : undefined;
     if (acceptor) {
       this.#hbMs = hb * 1000;
       if (resetNow) {

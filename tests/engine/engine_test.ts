@@ -36,6 +36,8 @@ async function makePair(
     manager?: SessionsManager;
     registerAcceptor?: boolean;
     version?: FIXVersion;
+    /** The acceptor's version when it differs (FIXT.1.1 application versions). */
+    acceptorVersion?: FIXVersion;
     initiatorClock?: Clock;
   } = {},
 ): Promise<Pair> {
@@ -56,7 +58,11 @@ async function makePair(
   const received = new Inbox();
   let acceptor: Session | undefined;
   if (opts.registerAcceptor !== false) {
-    acceptor = acceptorEngine.createSession(new SessionId("ACC", "INI"), "", version);
+    acceptor = acceptorEngine.createSession(
+      new SessionId("ACC", "INI"),
+      "",
+      opts.acceptorVersion ?? version,
+    );
     acceptor.setListener({
       onMessage: async (m) => {
         received.push(m);
@@ -710,3 +716,26 @@ bothTransports("engine: resetSequenceNumbers resets both sides mid-session", asy
   assert.equal(p.initiator.state, "established");
   await p.close();
 });
+
+bothTransports(
+  "engine: FIXT.1.1 messages without ApplVerID use the counterparty's DefaultApplVerID",
+  async (pair) => {
+    // The acceptor's own default is FIX.5.0 (7); the initiator logs on with FIX.5.0 SP2 (9) and
+    // sends a message type that only FIX.5.0 SP2 defines, without ApplVerID(1128).
+    const p = await pair({
+      version: FIXVersion.FIX50SP2,
+      acceptorVersion: FIXVersion.FIX50,
+      acceptorConfig: { "Validation.CheckRequiredTags": false },
+    });
+    const rejects = new Inbox();
+    p.initiator.setListener({ onMessage: rejects.push });
+    await p.initiator.connect(30, "127.0.0.1", p.port);
+    await p.initiator.waitFor("established", timeout());
+    await p.initiator.put(new FixMessage("BZ").set(11, "sp2-only"));
+    await p.initiator.put(order("after"));
+    await p.received.waitFor(2, timeout());
+    assert.deepEqual(p.received.messages.map((m) => m.msgType), ["BZ", "D"]);
+    assert.equal(rejects.count((m) => m.msgType === "j"), 0);
+    await p.close();
+  },
+);
