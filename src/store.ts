@@ -57,6 +57,11 @@ export interface SeqStore extends AsyncDisposable {
    */
   appendIncoming(bytes: Uint8Array): void;
   /**
+   * The largest outgoing message the store can keep, in bytes, when it has a limit (Deno KV);
+   * the session refuses a larger `put()` before giving it a sequence number.
+   */
+  readonly maxMessageBytes?: number;
+  /**
    * Sets the next sender sequence number (gap fills, resets). Buffered until `flush()`.
    *
    * @param seqNum The MsgSeqNum of the next outgoing message.

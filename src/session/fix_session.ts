@@ -696,6 +696,17 @@ export class FixSession {
     if (message.msgType === "") {
       return Promise.reject(new TypeError("Cannot send message: MsgType(35) is missing"));
     }
+    const limit = this.#store.maxMessageBytes;
+    if (limit !== undefined) {
+      const size = this.#encodedSize(message);
+      if (size > limit) {
+        return Promise.reject(
+          new RangeError(
+            `Cannot send message: ${size} bytes exceed the store's limit of ${limit} bytes in session "${this.#id}"`,
+          ),
+        );
+      }
+    }
     if (this.#resetting) return this.#hold(message);
     if (this.#state !== "established") return this.#putLate(message, this.#clock.now());
     if (this.#encoder.length >= this.#s.maxOutgoingBufferBytes) {
@@ -712,6 +723,14 @@ export class FixSession {
     }
     this.#sendSequenced(message, true);
     return this.#batchPromise();
+  }
+
+  /** The message's size once stamped (sequence numbers keep their width within a byte or so). */
+  #encodedSize(message: FixMessage): number {
+    this.#stampHeader(message, this.#store.state.nextSenderSeqNum);
+    this.#scratch.reset();
+    const start = this.#scratch.append(message, this.#begin);
+    return this.#scratch.length - start;
   }
 
   /** Holds a message put while the store is being reset; sent after the reset Logon. */

@@ -4,6 +4,8 @@ import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { type FixSession, OutgoingBufferFullError } from "../../src/session/fix_session.ts";
 import { established, harness, T0, ts } from "./_harness.ts";
+import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { SessionId } from "../../src/session_id.ts";
 
 Deno.test("initiator sends Logon with HeartBtInt, EncryptMethod and credentials", async () => {
   const h = await harness({
@@ -412,4 +414,25 @@ Deno.test("put fails fast when a slow connection leaves too many bytes waiting, 
   await h.settle();
   assert.deepEqual(h.peer.take().map((m) => m.match(/34=(\d+)/)?.[1]), ["5"]);
   await h.close();
+});
+
+Deno.test("put refuses a message over the store's size limit alone, before numbering it", async () => {
+  const store = await new MemorySeqStoreFactory().open(new SessionId("FW", "PEER"), { nowMs: T0 });
+  Object.defineProperty(store, "maxMessageBytes", { value: 200 });
+  const h = await established({ store });
+  const big = new FixMessage("D").set(11, "big").set(58, "x".repeat(300));
+  await assert.rejects(
+    h.session.put(big),
+    /Cannot send message: \d+ bytes exceed the store's limit of 200/,
+  );
+  assert.equal(h.store.state.nextSenderSeqNum, 2);
+  assert.equal(h.session.state, "established");
+  await h.session.put(new FixMessage("D").set(11, "small"));
+  await h.settle();
+  assert.deepEqual(h.peer.take().map((m) => m.match(/34=(\d+)\|.*11=(\w+)/)?.slice(1)), [[
+    "2",
+    "small",
+  ]]);
+  await h.close();
+  await store.close();
 });
