@@ -247,11 +247,11 @@ export class FixEngine implements AsyncDisposable {
         if (name && !appDicts.has(code)) appDicts.set(code, await this.#dictionary(name));
       }
     }
-    let core: FixSession | undefined;
+    const built: { core?: FixSession } = {};
     const appDictOf = (m: FixMessage): Dictionary | undefined => {
       if (begin !== "FIXT.1.1") return transportDict;
       // ApplVerID(1128), else the counterparty's DefaultApplVerID(1137) from its Logon.
-      const code = m.get(1128) ?? core?.peerDefaultApplVerId ?? settings.defaultApplVerId;
+      const code = m.get(1128) ?? built.core?.peerDefaultApplVerId ?? settings.defaultApplVerId;
       return appDicts.get(code);
     };
     const validation = settings.validation;
@@ -286,8 +286,8 @@ export class FixEngine implements AsyncDisposable {
         ? new Map([...DEFAULT_DATA_FIELDS, ...custom.dataFields()])
         : DEFAULT_DATA_FIELDS,
     };
-    core = new FixSession(options);
-    return core;
+    built.core = new FixSession(options);
+    return built.core;
   }
 
   async #registerAcceptor(session: Session): Promise<void> {
