@@ -14,74 +14,28 @@ import { FIXVersion } from "../../src/engine/fix_version.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { SessionId } from "../../src/session_id.ts";
 import type { SeqStoreFactory } from "../../src/store.ts";
-import type {
-  Connection,
-  ConnectOptions,
-  Endpoint,
-  Listener,
-  Transport,
-} from "../../src/transport.ts";
+import type { Transport } from "../../src/transport.ts";
+import { wrapConnection, WrappedTransport } from "../_wrapped_transport.ts";
 
 const ORDER = "\x0135=D\x01";
 const latin1 = new TextDecoder("latin1");
 
-/** A connection whose `write` stops being accepted after `stallAfter` writes holding orders. */
-class StallingConnection implements Connection {
-  readonly #inner: Connection;
-  #left: number;
-
-  constructor(inner: Connection, stallAfter: number) {
-    this.#inner = inner;
-    this.#left = stallAfter;
-  }
-
-  get localAddr(): string {
-    return this.#inner.localAddr;
-  }
-  get remoteAddr(): string {
-    return this.#inner.remoteAddr;
-  }
-  get remoteHost(): string {
-    return this.#inner.remoteHost;
-  }
-  get closed(): Promise<string> {
-    return this.#inner.closed;
-  }
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#inner[Symbol.asyncIterator]();
-  }
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#left > 0 && latin1.decode(bytes).includes(ORDER) && --this.#left === 0) {
-      // The session writes only what its store made durable: this batch is persisted.
-      Deno.stdout.writeSync(new TextEncoder().encode("stalled\n"));
-      return new Promise(() => {});
-    }
-    if (this.#left === 0) return new Promise(() => {});
-    return this.#inner.write(bytes);
-  }
-  close(reason?: string): void {
-    this.#inner.close(reason);
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#inner[Symbol.asyncDispose]();
-  }
-}
-
-class StallingTransport implements Transport {
-  readonly #tcp = new TcpTransport();
-  readonly #stallAfter: number;
-
-  constructor(stallAfter: number) {
-    this.#stallAfter = stallAfter;
-  }
-
-  async connect(endpoint: Endpoint, options?: ConnectOptions): Promise<Connection> {
-    return new StallingConnection(await this.#tcp.connect(endpoint, options), this.#stallAfter);
-  }
-
-  listen(endpoint: Endpoint): Promise<Listener> {
-    return this.#tcp.listen(endpoint);
-  }
+/** TCP whose connections stop accepting writes after `stallAfter` writes holding orders. */
+function stallingTransport(stallAfter: number): Transport {
+  return new WrappedTransport(new TcpTransport(), (conn) => {
+    let left = stallAfter;
+    return wrapConnection(conn, {
+      write(bytes, inner) {
+        if (left > 0 && latin1.decode(bytes).includes(ORDER) && --left === 0) {
+          // The session writes only what its store made durable: this batch is persisted.
+          Deno.stdout.writeSync(new TextEncoder().encode("stalled\n"));
+          return new Promise(() => {});
+        }
+        if (left === 0) return new Promise(() => {});
+        return inner.write(bytes);
+      },
+    });
+  });
 }
 
 const [port, dir, kind, mode] = Deno.args;
@@ -93,9 +47,7 @@ if (kind === "kv") {
 }
 const engine = new FixEngine({
   storeFactory,
-  transport: mode === "stall"
-    ? new StallingTransport(2 + Math.floor(Math.random() * 5))
-    : undefined,
+  transport: mode === "stall" ? stallingTransport(2 + Math.floor(Math.random() * 5)) : undefined,
   config: { LogDirectory: dir, "Reconnect.Interval": 20, "Reconnect.MaxTries": 50 },
 });
 const session = engine.createSession(new SessionId("CHILD", "PARENT"), "", FIXVersion.FIX44);

@@ -10,6 +10,7 @@ import type {
   Listener,
   Transport,
 } from "../../src/transport.ts";
+import { wrapConnection, WrappedTransport } from "../_wrapped_transport.ts";
 
 /** A Heartbeat or TestRequest seen on the wire: its MsgType and TestReqID. */
 export interface Probe {
@@ -24,6 +25,15 @@ function probeOf(frame: Uint8Array): Probe | undefined {
   return { type, testReqId: m.get(112) };
 }
 
+/** Keeps a frame unless it is a plain Heartbeat in a muted direction; records probes. */
+function keep(frame: Uint8Array, muted: boolean, log: Probe[]): boolean {
+  const p = probeOf(frame);
+  if (!p) return true;
+  if (muted && p.type === "0" && p.testReqId === undefined) return false;
+  log.push(p);
+  return true;
+}
+
 /** TCP with switches that drop plain Heartbeats sent or received by fixwire. */
 export class MutingTransport implements Transport {
   /** Drop fixwire's own Heartbeats that answer no TestRequest. */
@@ -34,96 +44,49 @@ export class MutingTransport implements Transport {
   readonly sent: Probe[] = [];
   /** Heartbeats and TestRequests fixwire received (after muting). */
   readonly received: Probe[] = [];
-  readonly #tcp = new TcpTransport();
+  readonly #inner = new WrappedTransport(new TcpTransport(), (c) => this.#wrap(c));
 
-  async connect(endpoint: Endpoint, options?: ConnectOptions): Promise<Connection> {
-    return new MutingConnection(await this.#tcp.connect(endpoint, options), this);
-  }
-
-  async listen(endpoint: Endpoint): Promise<Listener> {
-    const inner = await this.#tcp.listen(endpoint);
-    const wrap = (c: Connection) => new MutingConnection(c, this);
-    return {
-      addr: inner.addr,
-      close: () => inner.close(),
-      async *[Symbol.asyncIterator]() {
-        for await (const c of inner) yield wrap(c);
-      },
-      [Symbol.asyncDispose]: async () => await inner[Symbol.asyncDispose](),
-    };
-  }
-}
-
-/** Drops muted frames; frames are whole in writes and re-framed on reads. */
-class MutingConnection implements Connection {
-  readonly #inner: Connection;
-  readonly #t: MutingTransport;
-
-  constructor(inner: Connection, t: MutingTransport) {
-    this.#inner = inner;
-    this.#t = t;
+  connect(endpoint: Endpoint, options?: ConnectOptions): Promise<Connection> {
+    return this.#inner.connect(endpoint, options);
   }
 
-  get localAddr(): string {
-    return this.#inner.localAddr;
-  }
-  get remoteAddr(): string {
-    return this.#inner.remoteAddr;
-  }
-  get remoteHost(): string {
-    return this.#inner.remoteHost;
-  }
-  get closed(): Promise<string> {
-    return this.#inner.closed;
+  listen(endpoint: Endpoint): Promise<Listener> {
+    return this.#inner.listen(endpoint);
   }
 
-  /** Keeps a frame unless it is a plain Heartbeat in a muted direction; records probes. */
-  #keep(frame: Uint8Array, muted: boolean, log: Probe[]): boolean {
-    const p = probeOf(frame);
-    if (!p) return true;
-    if (muted && p.type === "0" && p.testReqId === undefined) return false;
-    log.push(p);
-    return true;
+  /** Writes hold whole frames; reads are re-framed. */
+  #wrap(conn: Connection): Connection {
+    return wrapConnection(conn, {
+      write: (bytes, inner) => this.#filterOut(bytes, inner),
+      read: (chunks) => this.#filterIn(chunks),
+    });
   }
 
-  write(bytes: Uint8Array): Promise<void> {
+  #filterOut(bytes: Uint8Array, inner: Connection): Promise<void> {
     const framer = new FixFramer();
     framer.push(bytes);
     const kept: Uint8Array[] = [];
-    let size = 0;
     for (let f = framer.next(); f !== undefined; f = framer.next()) {
-      if (!(f instanceof Uint8Array)) return this.#inner.write(bytes); // not ours to judge
-      if (this.#keep(f, this.#t.muteOut, this.#t.sent)) {
-        kept.push(f.slice());
-        size += f.length;
-      }
+      if (!(f instanceof Uint8Array)) return inner.write(bytes); // not ours to judge
+      if (keep(f, this.muteOut, this.sent)) kept.push(f.slice());
     }
-    if (kept.length === 1) return this.#inner.write(kept[0]);
-    const out = new Uint8Array(size);
+    if (kept.length === 0) return Promise.resolve();
+    const out = new Uint8Array(kept.reduce((n, f) => n + f.length, 0));
     let at = 0;
     for (const f of kept) {
       out.set(f, at);
       at += f.length;
     }
-    return size === 0 ? Promise.resolve() : this.#inner.write(out);
+    return inner.write(out);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  async *#filterIn(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
     const framer = new FixFramer();
-    for await (const chunk of this.#inner) {
+    for await (const chunk of chunks) {
       framer.push(chunk);
       for (let f = framer.next(); f !== undefined; f = framer.next()) {
-        if (!(f instanceof Uint8Array)) continue;
-        if (this.#keep(f, this.#t.muteIn, this.#t.received)) yield f.slice();
+        if (f instanceof Uint8Array && keep(f, this.muteIn, this.received)) yield f.slice();
       }
     }
-  }
-
-  close(reason?: string): void {
-    this.#inner.close(reason);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#inner[Symbol.asyncDispose]();
   }
 }
