@@ -573,13 +573,7 @@ export class FileSeqStore implements SeqStore {
   async *readIncoming(): AsyncIterable<Uint8Array> {
     const pending = [...this.#inPending];
     const path = `${this.#dir}/incoming.log`;
-    let buf: Uint8Array;
-    try {
-      buf = await Deno.readFile(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      buf = new Uint8Array();
-    }
+    const buf = await readFileOrEmpty(path);
     for (const r of scanLog(buf, path, false).records) yield buf.subarray(r.start, r.end);
     for (const b of pending) yield b;
   }
@@ -699,6 +693,16 @@ export interface FileStoreContents {
   tornBytes: number;
 }
 
+/** A file's bytes, or none when it does not exist. */
+async function readFileOrEmpty(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return new Uint8Array();
+    throw e;
+  }
+}
+
 /**
  * Reads a store folder without opening it for writing and without taking its lock, so it works
  * on a session that is running: the state and every stored outgoing message. For operator tools.
@@ -727,13 +731,7 @@ export async function readFileStore(
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const path = `${dir}/outgoing.log`;
-  let buf: Uint8Array;
-  try {
-    buf = await Deno.readFile(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    buf = new Uint8Array();
-  }
+  const buf = await readFileOrEmpty(path);
   const log = scanLog(buf, path, true);
   const tornBytes = buf.length - log.end;
   if (tornBytes > 0) {
