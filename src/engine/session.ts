@@ -541,6 +541,45 @@ export class Session implements AsyncDisposable {
   }
 
   /**
+   * Sets the next sequence numbers by hand while disconnected, as an operator does to realign
+   * with a counterparty (FIX Antenna's `setSequenceNumbers`). The next outgoing number may only
+   * move forward (numbers skipped are gap-filled if the counterparty asks for them); the next
+   * expected number may move either way (lower: the counterparty's resend is requested again).
+   *
+   * @param numbers The numbers to set; an absent one is kept.
+   * @returns Resolves once persisted.
+   * @throws {RangeError} For a number that is not a positive integer, or a lower sender number.
+   * @throws {Error} When connected or finalized.
+   * @example
+   * ```ts ignore
+   * await session.setSequenceNumbers({ nextTargetSeqNum: 1200 });
+   * ```
+   */
+  async setSequenceNumbers(
+    numbers: { nextSenderSeqNum?: number; nextTargetSeqNum?: number },
+  ): Promise<void> {
+    this.#assertUsable("set sequence numbers");
+    const { nextSenderSeqNum: sender, nextTargetSeqNum: target } = numbers;
+    for (const [name, n] of [["nextSenderSeqNum", sender], ["nextTargetSeqNum", target]] as const) {
+      if (n !== undefined && !(Number.isSafeInteger(n) && n > 0)) {
+        throw new RangeError(`Cannot set sequence numbers: ${name} ${n} is not a positive integer`);
+      }
+    }
+    const store = await this.#openStore();
+    if (this.#core?.hasConnection) {
+      throw new Error(`Cannot set sequence numbers: session "${this.#id}" is connected`);
+    }
+    if (sender !== undefined && sender < store.state.nextSenderSeqNum) {
+      throw new RangeError(
+        `Cannot set sequence numbers: nextSenderSeqNum ${sender} is below ${store.state.nextSenderSeqNum}, the stored messages would be overwritten; use resetSeqNumLocal`,
+      );
+    }
+    if (sender !== undefined) store.setNextSenderSeqNum(sender);
+    if (target !== undefined) store.setNextTargetSeqNum(target);
+    await store.flush();
+  }
+
+  /**
    * Resets sequence numbers while established: sends a Logon with ResetSeqNumFlag(141)=Y and
    * MsgSeqNum 1, and resolves when the counterparty confirms with its own 141=Y Logon.
    * Messages put meanwhile follow the reset. Without an answer within `LogonTimeFrame` the

@@ -739,3 +739,36 @@ bothTransports(
     await p.close();
   },
 );
+
+bothTransports("engine: setSequenceNumbers realigns a disconnected session", async (pair) => {
+  const p = await pair();
+  const reports = new Inbox();
+  p.initiator.setListener({ onMessage: reports.push });
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  await Promise.all(["a", "b"].map((id) => p.initiator.put(order(id))));
+  await reports.waitFor(2, timeout());
+  await assert.rejects(
+    p.acceptor.setSequenceNumbers({ nextTargetSeqNum: 2 }),
+    /Cannot set sequence numbers: session "ACC->INI" is connected/,
+  );
+  await p.initiator.disconnectNonGracefully("realign");
+  await p.acceptor.waitFor("waitingForLogon", timeout());
+  await assert.rejects(p.acceptor.setSequenceNumbers({ nextTargetSeqNum: 0 }), RangeError);
+  await assert.rejects(p.initiator.setSequenceNumbers({ nextSenderSeqNum: 2 }), RangeError);
+  // The acceptor forgets the two orders (expects 2 again) and jumps its own numbers to 10.
+  await p.acceptor.setSequenceNumbers({ nextTargetSeqNum: 2, nextSenderSeqNum: 10 });
+  assert.equal(p.acceptor.nextTargetSeqNum, 2);
+  assert.equal(p.acceptor.nextSenderSeqNum, 10);
+  await p.initiator.connect(30, "127.0.0.1", p.port);
+  await p.initiator.waitFor("established", timeout());
+  // The orders come again as PossDup resends; the skipped numbers are filled both ways.
+  await p.received.waitFor(4, timeout());
+  assert.deepEqual(p.received.ids, ["a", "b", "a", "b"]);
+  assert.ok(p.received.messages.slice(2).every((m) => m.get(43) === "Y"));
+  await p.initiator.put(order("c"));
+  await reports.waitFor(1, timeout(), (m) => m.get(11) === "c");
+  assert.equal(p.initiator.nextTargetSeqNum, p.acceptor.nextSenderSeqNum);
+  assert.equal(p.acceptor.nextTargetSeqNum, p.initiator.nextSenderSeqNum);
+  await p.close();
+});

@@ -513,6 +513,36 @@ for (const [begin, version] of VERSIONS) {
         );
       });
 
+      await t.step(
+        "SequenceReset-GapFill from QuickFIX when the resent range holds session messages",
+        async () => {
+          // QuickFIX stays logged out after its Logout: start it again.
+          await qf.stop();
+          const restart = qf.events.length;
+          await qf.start();
+          await qf.waitFor((e) => e.ev === "logon", 15_000, restart);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          await qf.send("orders 3 t");
+          await until(() => fw.received.some((m) => m.get(11) === "t3"), "the t orders");
+          const first = Number(fw.received.find((m) => m.get(11) === "t1")!.get(34));
+          const from = qf.events.length;
+          await qf.stop(); // QuickFIX logs out: its Logout follows the orders
+          await fw.session.waitFor("waitingForLogon", { signal: AbortSignal.timeout(10_000) });
+          // fixwire forgets what it received from the first order on: at the next Logon it
+          // asks again, QuickFIX resends the orders and gap-fills its Logout and Logon.
+          await fw.session.setSequenceNumbers({ nextTargetSeqNum: first });
+          const seen = fw.received.length;
+          await qf.start();
+          await qf.waitFor((e) => e.ev === "admin_in" && e.type === "2", 15_000, from);
+          await qf.waitFor((e) => e.ev === "admin_out" && e.type === "4", 15_000, from);
+          await until(() => fw.received.length >= seen + 3, "the resent orders");
+          const again = fw.received.slice(seen);
+          assert.deepEqual(again.map((m) => m.get(11)), ["t1", "t2", "t3"]);
+          assert.ok(again.every((m) => m.get(43) === "Y"), "resent with PossDupFlag");
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+        },
+      );
+
       await t.step("a wrong password is refused with a Logout the peer sees", async () => {
         await fw.engine.stop();
         fw = await fixwireAcceptor(`${dir}/fw2`, version, {
