@@ -93,7 +93,6 @@ export class StoreCorruptError extends Error {
 }
 
 const STATE_LINE = 80;
-const enc = new TextEncoder();
 const lockedHere = new Set<string>();
 
 interface Record {
@@ -195,11 +194,23 @@ function scanLog(buf: Uint8Array, path: string, strict: boolean): ScannedLog {
   return { records, end: p };
 }
 
-function formatState(s: SeqState): Uint8Array {
-  const line = `S ${s.nextSenderSeqNum} T ${s.nextTargetSeqNum} C ${s.creationTimeMs} E ${
-    s.correctlyTerminated ? 1 : 0
-  }`;
-  return enc.encode(line.padEnd(STATE_LINE - 1, " ") + "\n");
+function putAscii(out: Uint8Array, p: number, t: string): number {
+  for (let i = 0; i < t.length; i++) out[p++] = t.charCodeAt(i);
+  return p;
+}
+
+/** Writes the fixed-width state line into `out` (STATE_LINE bytes), without allocating. */
+function formatState(s: SeqState, out: Uint8Array): Uint8Array {
+  let p = putAscii(out, 0, "S ");
+  p = putAscii(out, p, String(s.nextSenderSeqNum));
+  p = putAscii(out, p, " T ");
+  p = putAscii(out, p, String(s.nextTargetSeqNum));
+  p = putAscii(out, p, " C ");
+  p = putAscii(out, p, String(s.creationTimeMs));
+  p = putAscii(out, p, s.correctlyTerminated ? " E 1" : " E 0");
+  out.fill(32, p, STATE_LINE - 1);
+  out[STATE_LINE - 1] = 10;
+  return out;
 }
 
 function parseState(text: string, path: string): SeqState {
@@ -244,6 +255,7 @@ function pidAlive(pid: number): boolean {
 export class FileSeqStore implements SeqStore {
   readonly #dir: string;
   readonly #sync: FileSyncMode;
+  readonly #stateLine = new Uint8Array(STATE_LINE);
   readonly #log: Logger;
   readonly #logIncoming: boolean;
   #state: SeqState;
@@ -476,7 +488,7 @@ export class FileSeqStore implements SeqStore {
 
   #writeState(): void {
     this.#stateFile.seekSync(0, Deno.SeekMode.Start);
-    this.#writeAll(this.#stateFile, formatState(this.#state));
+    this.#writeAll(this.#stateFile, formatState(this.#state, this.#stateLine));
     this.#stateDirty = false;
   }
 
