@@ -12,6 +12,7 @@ import { FIXVersion } from "../../src/engine/fix_version.ts";
 import { decodeMessage } from "../../src/message/framer.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { Inbox } from "../engine/_waits.ts";
 
 const CHILD = new URL("./child.ts", import.meta.url).pathname;
 
@@ -81,10 +82,12 @@ for (const kind of ["file", "kv"]) {
     let possDups = 0;
     let stalls = 0;
     const parent = engine.createSession(new SessionId("PARENT", "CHILD"), "", FIXVersion.FIX44);
+    const inbox = new Inbox();
     parent.setListener({
       onMessage: (m) => {
         if (m.get(43) === "Y") possDups++;
         received.push(m.get(11)!);
+        inbox.push(m);
       },
     });
     await parent.connect();
@@ -103,10 +106,7 @@ for (const kind of ["file", "kv"]) {
         } else {
           // Kill at a random moment once orders flow.
           const target = before + 50 + Math.floor(Math.random() * 400);
-          const deadline = AbortSignal.timeout(20_000);
-          while (received.length < target && !deadline.aborted) {
-            await new Promise((r) => setTimeout(r, 1));
-          }
+          await inbox.waitFor(target, { signal: AbortSignal.timeout(20_000) });
           await child.stdout.cancel();
         }
         child.kill("SIGKILL");
