@@ -102,6 +102,7 @@ export {
 } from "./src/message/timestamps.ts";
 export { EventHub, type SessionEvent, type SessionState } from "./src/session/events.ts";
 export {
+  credentialRefusal,
   FixSession,
   type FixSessionOptions,
   isAdminMsgType,

@@ -20,6 +20,7 @@ import { FixParseError } from "../message/errors.ts";
 import { formatUtcTimestamp } from "../message/timestamps.ts";
 import { SessionId } from "../session_id.ts";
 import {
+  credentialRefusal,
   FixSession,
   type FixSessionOptions,
   type MessageProblem,
@@ -42,9 +43,6 @@ import { Session, type SessionContext } from "./session.ts";
  * default): initiators whose `SessionId` has a qualifier send it, acceptors route on it.
  */
 const SESSION_QUALIFIER_TAG = 9012;
-
-/** The refusal text sent in the Logout answering a Logon with wrong credentials. */
-const BAD_CREDENTIALS = "Invalid username or password";
 
 /** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
 export interface FixEngineOptions {
@@ -442,13 +440,10 @@ export class FixEngine implements AsyncDisposable {
       conn.close("source address not allowed");
       return false;
     }
-    const badUser = settings.username !== undefined &&
-      logon.get(settings.usernameTag) !== settings.username;
-    const badPassword = settings.password !== undefined &&
-      logon.get(settings.passwordTag) !== settings.password;
-    if (badUser || badPassword) {
+    const refusal = credentialRefusal(settings, logon);
+    if (refusal !== undefined) {
       this.#log.warn("Logon refused: invalid credentials", { session, remote });
-      await this.#refuse(conn, id, begin, settings, logoutSeqNum, BAD_CREDENTIALS);
+      await this.#refuse(conn, id, begin, settings, logoutSeqNum, refusal);
       return false;
     }
     return true;

@@ -120,6 +120,30 @@ export function isAdminMsgType(msgType: string): boolean {
   return ADMIN_TYPES.has(msgType);
 }
 
+/**
+ * Checks a Logon's Username and Password against a session's settings (the configured tags).
+ *
+ * @param settings The session's credentials and their tags.
+ * @param logon The Logon.
+ * @returns The refusal text for the Logout, or undefined when the credentials match.
+ * @example
+ * ```ts
+ * import { credentialRefusal, DEFAULT_SESSION_SETTINGS, FixMessage } from "@fixwire/engine";
+ * const settings = { ...DEFAULT_SESSION_SETTINGS, password: "secret" };
+ * credentialRefusal(settings, new FixMessage("A").set(554, "guess")); // "Invalid username or password"
+ * ```
+ */
+export function credentialRefusal(
+  settings: Pick<SessionSettings, "username" | "usernameTag" | "password" | "passwordTag">,
+  logon: FixMessage,
+): string | undefined {
+  const badUser = settings.username !== undefined &&
+    logon.get(settings.usernameTag) !== settings.username;
+  const badPassword = settings.password !== undefined &&
+    logon.get(settings.passwordTag) !== settings.password;
+  return badUser || badPassword ? "Invalid username or password" : undefined;
+}
+
 /** Error thrown to callers whose message was rejected by late-delivery rules. */
 export class MessageExpiredError extends Error {
   /**
@@ -1519,14 +1543,7 @@ export class FixSession {
   }
 
   #checkCredentials(msg: FixMessage): string | undefined {
-    const s = this.#s;
-    if (s.username !== undefined && msg.get(s.usernameTag) !== s.username) {
-      return "Invalid username or password";
-    }
-    if (s.password !== undefined && msg.get(s.passwordTag) !== s.password) {
-      return "Invalid username or password";
-    }
-    return this.#handler.authenticate?.(msg);
+    return credentialRefusal(this.#s, msg) ?? this.#handler.authenticate?.(msg);
   }
 
   /** Refuses a Logon not yet accepted: an unsequenced Logout and a disconnect. */
