@@ -6,7 +6,7 @@
  */
 
 import type { ValidationSettings } from "../config/settings.ts";
-import type { Dictionary, FieldDef, GroupLayout, Layout } from "./dictionary.ts";
+import type { Dictionary, FieldDef, GroupLayout, Layout, MessageDef } from "./dictionary.ts";
 
 /** A flat view of a message's fields in wire order (a `FixMessage` is one). */
 export interface FieldView {
@@ -92,23 +92,35 @@ function isDecimal(v: string): boolean {
   return digits > 0;
 }
 
+/** The digit at `i` (0-9), or -1: no slices, no numbers parsed from strings. */
+function digitAt(v: string, i: number): number {
+  const d = v.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : -1;
+}
+
+function twoDigits(v: string, i: number): number {
+  const a = digitAt(v, i), b = digitAt(v, i + 1);
+  return a < 0 || b < 0 ? -1 : a * 10 + b;
+}
+
 function isDate(v: string, from: number): boolean {
-  if (!digitsOnly(v.slice(from, from + 8))) return false;
-  const m = Number(v.slice(from + 4, from + 6)), d = Number(v.slice(from + 6, from + 8));
+  if (v.length < from + 8) return false;
+  for (let i = from; i < from + 4; i++) if (digitAt(v, i) < 0) return false;
+  const m = twoDigits(v, from + 4), d = twoDigits(v, from + 6);
   return m >= 1 && m <= 12 && d >= 1 && d <= 31;
 }
 
 function isTime(v: string, from: number): boolean {
-  if (v.length < from + 8 || v[from + 2] !== ":" || v[from + 5] !== ":") return false;
-  const h = Number(v.slice(from, from + 2)), mi = Number(v.slice(from + 3, from + 5));
-  const s = Number(v.slice(from + 6, from + 8));
-  if (!(h <= 23 && mi <= 59 && s <= 60)) return false;
-  if (
-    !digitsOnly(v.slice(from, from + 2) + v.slice(from + 3, from + 5) + v.slice(from + 6, from + 8))
-  ) return false;
-  const rest = v.slice(from + 8);
-  if (rest === "") return true;
-  return rest[0] === "." && rest.length >= 2 && rest.length <= 10 && digitsOnly(rest, 1);
+  if (v.length < from + 8 || v.charCodeAt(from + 2) !== 58 || v.charCodeAt(from + 5) !== 58) {
+    return false;
+  }
+  const h = twoDigits(v, from), mi = twoDigits(v, from + 3), s = twoDigits(v, from + 6);
+  if (h < 0 || mi < 0 || s < 0 || h > 23 || mi > 59 || s > 60) return false;
+  const rest = v.length - (from + 8);
+  if (rest === 0) return true;
+  if (v.charCodeAt(from + 8) !== 46 || rest < 2 || rest > 10) return false;
+  for (let i = from + 9; i < v.length; i++) if (digitAt(v, i) < 0) return false;
+  return true;
 }
 
 /**
@@ -289,6 +301,59 @@ class Walker {
   }
 }
 
+/** Where a tag belongs in one message type, resolved once per dictionary pair and type. */
+interface TagInfo {
+  /** 0 header, 1 body, 2 trailer. */
+  readonly part: 0 | 1 | 2;
+  /** Whether the message type defines the tag at its top level. */
+  readonly inMessage: boolean;
+  /** The field, from the dictionary that owns that part. */
+  readonly def: FieldDef | undefined;
+  /** The group the tag counts, at that level. */
+  readonly group: GroupLayout | undefined;
+}
+
+/** Tags resolved per transport dictionary, application dictionary and MsgType. */
+const TAG_TABLES = new WeakMap<
+  Dictionary,
+  WeakMap<Dictionary, Map<string, Map<number, TagInfo>>>
+>();
+/** Tags remembered per table: a peer sending endless undefined tags cannot grow it further. */
+const TAG_TABLE_LIMIT = 2048;
+
+function tagTable(dict: Dictionary, app: Dictionary, msgType: string): Map<number, TagInfo> {
+  let byApp = TAG_TABLES.get(dict);
+  if (byApp === undefined) TAG_TABLES.set(dict, byApp = new WeakMap());
+  let byType = byApp.get(app);
+  if (byType === undefined) byApp.set(app, byType = new Map());
+  let table = byType.get(msgType);
+  if (table === undefined) byType.set(msgType, table = new Map());
+  return table;
+}
+
+function tagInfo(
+  table: Map<number, TagInfo>,
+  tag: number,
+  dict: Dictionary,
+  app: Dictionary,
+  def: MessageDef,
+): TagInfo {
+  let info = table.get(tag);
+  if (info !== undefined) return info;
+  const inMessage = def.tags.has(tag);
+  const part = dict.isHeaderTag(tag) && !inMessage
+    ? 0
+    : tag === 10 || dict.isTrailerTag(tag)
+    ? 2
+    : 1;
+  const layout: Layout = part === 0 ? dict.header : part === 2 ? dict.trailer : def;
+  const inBody = part === 1;
+  const fdef = (inBody ? app : dict).field(tag) ?? app.field(tag) ?? dict.field(tag);
+  info = { part, inMessage, def: fdef, group: layout.groups.get(tag) };
+  if (table.size < TAG_TABLE_LIMIT) table.set(tag, info);
+  return info;
+}
+
 /**
  * Validates a message. For FIXT.1.1 pass the transport dictionary as `dict` and the
  * application dictionary (from ApplVerID or DefaultApplVerID) as `appDict`.
@@ -333,6 +398,7 @@ export function validateMessage(
     if (options.verifyMsgType !== false) w.add(11, 35, `Invalid MsgType (${msgType})`);
     return w.problems;
   }
+  const table = tagTable(dict, app, msgType);
   const seenHeader = new Set<number>();
   const seenBody = new Set<number>();
   const seenTrailer = new Set<number>();
@@ -361,33 +427,28 @@ export function validateMessage(
         w.add(14, 10, "Tag specified out of required order (CheckSum(10) must be the last field)");
       }
     }
-    const isHeader = dict.isHeaderTag(tag);
-    const isTrailer = tag === 10 || dict.isTrailerTag(tag);
-    let layout: Layout;
+    const info = tagInfo(table, tag, dict, app, def);
     let seen: Set<number>;
-    if (isHeader && !def.tags.has(tag)) {
+    if (info.part === 0) {
       if (phase > 0 && options.verifyFieldsOrder) {
         w.add(14, tag, `Tag specified out of required order (header tag ${tag} after the body)`);
       }
-      layout = dict.header;
       seen = seenHeader;
-    } else if (isTrailer) {
+    } else if (info.part === 2) {
       phase = 2;
-      layout = dict.trailer;
       seen = seenTrailer;
     } else {
       if (phase === 2 && options.verifyFieldsOrder) {
         w.add(14, tag, `Tag specified out of required order (body tag ${tag} after the trailer)`);
       }
       phase = Math.max(phase, 1);
-      layout = def;
       seen = seenBody;
     }
     if (seen.has(tag) && options.prohibitDuplicatedTags) {
       w.add(13, tag, `Tag appears more than once (${tag})`);
     }
     seen.add(tag);
-    const fdef = w.def(tag, layout === def);
+    const fdef = info.def;
     if (!fdef) {
       if (options.prohibitUndefinedTags) {
         w.add(
@@ -396,13 +457,12 @@ export function validateMessage(
           tag >= 5000 ? `Undefined tag (${tag})` : `Invalid tag number (${tag})`,
         );
       }
-    } else if (layout === def && !def.tags.has(tag) && options.prohibitUnknownTags) {
+    } else if (info.part === 1 && !info.inMessage && options.prohibitUnknownTags) {
       w.add(2, tag, `Tag not defined for this message type (${fdef.name}(${tag}) in ${msgType})`);
     }
     w.checkValue(tag, value, fdef);
     w.i++;
-    const g = layout.groups.get(tag);
-    if (g) w.group(g, Number(value), layout === def);
+    if (info.group) w.group(info.group, Number(value), info.part === 1);
   }
   if (options.checkRequiredTags) {
     const missing = (r: number, d: Dictionary) =>

@@ -3,6 +3,7 @@ import { DEFAULT_VALIDATION_SETTINGS, type ValidationSettings } from "../../src/
 import { loadDictionary, parseDictionaryXml } from "../../src/dictionary/load.ts";
 import {
   type FieldView,
+  isValidFormat,
   validateMessage,
   type ValidatorOptions,
 } from "../../src/dictionary/validator.ts";
@@ -321,4 +322,34 @@ Deno.test("FIX.4.0 and FIX.4.1 take their char-typed text fields as text; FIX.4.
   // From FIX.4.2 a CHAR is one character: a two-character Side is a format error.
   const problems = await check(replace(54, "12"));
   assert.deepEqual(problems, [[6, 54]]);
+});
+
+Deno.test("isValidFormat checks dates and times field by field", () => {
+  const cases: [string, string, boolean][] = [
+    ["UTCTIMESTAMP", "20261124-10:00:00", true],
+    ["UTCTIMESTAMP", "20261124-10:00:00.000", true],
+    ["UTCTIMESTAMP", "20261231-23:59:60.123456789", true],
+    ["UTCTIMESTAMP", "20261324-10:00:00", false], // month 13
+    ["UTCTIMESTAMP", "20261100-10:00:00", false], // day 0
+    ["UTCTIMESTAMP", "20261132-10:00:00", false], // day 32
+    ["UTCTIMESTAMP", "20261124-24:00:00", false],
+    ["UTCTIMESTAMP", "20261124-10:60:00", false],
+    ["UTCTIMESTAMP", "20261124-10:00:61", false],
+    ["UTCTIMESTAMP", "20261124-10:00:00.", false],
+    ["UTCTIMESTAMP", "20261124-10:00:00.1234567890", false], // 10 fraction digits
+    ["UTCTIMESTAMP", "20261124-10:00:00,000", false],
+    ["UTCTIMESTAMP", "20261124-1 :00:00", false],
+    ["UTCTIMESTAMP", "2026112a-10:00:00", false],
+    ["UTCTIMESTAMP", "20261124 10:00:00", false],
+    ["UTCTIMESTAMP", "20261124-10:00", false],
+    ["UTCTIMEONLY", "10:00:00.5", true],
+    ["UTCTIMEONLY", "10:00", false],
+    ["UTCDATEONLY", "20261124", true],
+    ["UTCDATEONLY", "2026112", false],
+    ["UTCDATEONLY", "2026-112", false],
+    ["LOCALMKTDATE", "20260229", true], // calendar days are not checked, as QuickFIX
+  ];
+  for (const [type, value, ok] of cases) {
+    assert.equal(isValidFormat(type, value), ok, `${type} ${value}`);
+  }
 });
