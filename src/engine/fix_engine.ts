@@ -68,6 +68,12 @@ export interface CreateSessionOptions {
   settings?: Partial<SessionSettings>;
   /** Application callbacks. */
   listener?: SessionListener;
+  /**
+   * This session's transport, when it differs from the engine's (say TLS for one counterparty,
+   * TCP for the rest): an initiator connects with it; an acceptor listens with it on its own
+   * `ListenPort`, which it then needs.
+   */
+  transport?: Transport;
 }
 
 /**
@@ -98,6 +104,7 @@ export class FixEngine implements AsyncDisposable {
   readonly #listenPorts = new Set<number>();
   readonly #dictionaries = new Map<string, Promise<Dictionary>>();
   readonly #custom = new WeakMap<Session, Dictionary>();
+  readonly #sessionTransports = new WeakMap<Session, Transport>();
   readonly #firstLogonTimeoutMs: number;
   #listening: Promise<void> | undefined;
   #stopped = false;
@@ -186,18 +193,25 @@ export class FixEngine implements AsyncDisposable {
     if (v.startsWith("FIX.5") && options.settings?.defaultApplVerId === undefined) {
       settings.defaultApplVerId = applVerIdOf(v);
     }
-    const session = new Session(id, v, settings, this.#context(), options.listener);
+    const session = new Session(
+      id,
+      v,
+      settings,
+      this.#context(options.transport),
+      options.listener,
+    );
+    if (options.transport) this.#sessionTransports.set(session, options.transport);
     this.#sessions.set(key, session);
     if (typeof dictionary !== "string") this.#custom.set(session, dictionary);
     this.#manager.onSessionCreated?.(id);
     return session;
   }
 
-  #context(): SessionContext {
+  #context(transport: Transport = this.#transport): SessionContext {
     return {
       clock: this.#scheduler,
       logger: this.#log,
-      transport: this.#transport,
+      transport,
       openStore: (id, settings) =>
         this.#storeFactory.open(id, {
           nowMs: this.#clock.now(),
@@ -289,10 +303,16 @@ export class FixEngine implements AsyncDisposable {
   }
 
   async #registerAcceptor(session: Session): Promise<void> {
+    const own = this.#sessionTransports.get(session);
+    const port = session.settings.listenPort;
+    if (own && port === undefined) {
+      throw new Error(
+        `Cannot register acceptor: session "${session.id}" has its own transport but no ListenPort of its own`,
+      );
+    }
     this.#acceptors.set(session.id.toString(), session);
     await this.start();
-    const port = session.settings.listenPort;
-    if (port !== undefined) await this.#listenOn(port);
+    if (port !== undefined) await this.#listenOn(port, own);
   }
 
   /**
@@ -304,19 +324,23 @@ export class FixEngine implements AsyncDisposable {
   start(): Promise<void> {
     if (this.#stopped) return Promise.reject(new Error("Cannot start: the engine is stopped"));
     this.#listening ??= (async () => {
-      const ports = new Set(this.#settings.listenPorts);
+      const ports = new Map<number, Transport>();
+      for (const port of this.#settings.listenPorts) ports.set(port, this.#transport);
       for (const s of this.#sessions.values()) {
-        if (s.settings.listenPort !== undefined) ports.add(s.settings.listenPort);
+        const port = s.settings.listenPort;
+        if (port !== undefined && !ports.has(port)) {
+          ports.set(port, this.#sessionTransports.get(s) ?? this.#transport);
+        }
       }
-      for (const port of ports) await this.#listenOn(port);
+      for (const [port, transport] of ports) await this.#listenOn(port, transport);
     })();
     return this.#listening;
   }
 
-  async #listenOn(port: number): Promise<void> {
+  async #listenOn(port: number, transport: Transport = this.#transport): Promise<void> {
     if (port !== 0 && this.#listenPorts.has(port)) return;
     this.#listenPorts.add(port);
-    const listener = await this.#transport.listen({ host: this.#settings.listenAddress, port });
+    const listener = await transport.listen({ host: this.#settings.listenAddress, port });
     if (this.#stopped) {
       listener.close();
       return;

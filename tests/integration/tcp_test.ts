@@ -202,3 +202,50 @@ Deno.test("engine: properties file precedence (code, session, Session.Default, t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("tls: one engine holds a TLS session and a TCP session side by side", async () => {
+  const s = await setup(); // the venue TEST2/TEST1 and the trader over plain TCP
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const tlsPort = (free.addr as Deno.NetAddr).port;
+  free.close();
+  // A second counterparty, over TLS, on the same two engines.
+  const secureVenue = s.server.createSession(
+    new SessionId("VENUE", "SECURE"),
+    "",
+    FIXVersion.FIX44,
+    {
+      settings: { listenPort: tlsPort },
+      transport: new TlsTransport({ cert: read("server.pem"), key: read("server.key") }),
+    },
+  );
+  const secureOrders = new Inbox();
+  secureVenue.setListener({ onMessage: secureOrders.push });
+  await secureVenue.connect();
+  const secure = s.client.createSession(new SessionId("SECURE", "VENUE"), "", FIXVersion.FIX44, {
+    transport: new TlsTransport({ caCerts: [read("ca.pem")], hostname: "localhost" }),
+  });
+  await Promise.all([
+    s.trader.connect(30, "127.0.0.1", s.port),
+    secure.connect(30, "127.0.0.1", tlsPort),
+  ]);
+  await s.trader.waitFor("established", timeout());
+  await secure.waitFor("established", timeout());
+  await s.trader.put(order(1));
+  await secure.put(order(2));
+  await s.orders.waitFor(1, timeout());
+  await secureOrders.waitFor(1, timeout());
+  assert.deepEqual([s.orders.ids, secureOrders.ids], [["o1"], ["o2"]]);
+  // The TLS port speaks only TLS: a plain TCP session cannot log on there.
+  const plain = s.client.createSession(new SessionId("PLAIN", "VENUE"), "", FIXVersion.FIX44, {
+    settings: { reconnectMaxTries: 0 },
+  });
+  await plain.connect(30, "127.0.0.1", tlsPort);
+  await plain.waitFor("nonGracefullyTerminated", timeout());
+  assert.equal(secureVenue.state, "established");
+  // An acceptor with its own transport needs its own ListenPort.
+  const portless = s.server.createSession(new SessionId("VENUE", "X"), "", FIXVersion.FIX44, {
+    transport: new TcpTransport(),
+  });
+  await assert.rejects(portless.connect(), /has its own transport but no ListenPort of its own/);
+  await s.close();
+});
