@@ -254,7 +254,8 @@ export class FixEngine implements AsyncDisposable {
       : transportDict;
     const appDicts = new Map<string, Dictionary>([[applVerIdOf(version), defaultApp]]);
     if (begin === "FIXT.1.1") {
-      for (const code of ["7", "8", "9"]) {
+      // Every application version FIXT.1.1 can carry: FIX.4.0 (2) to FIX.5.0 SP2 (9).
+      for (const code of ["2", "3", "4", "5", "6", "7", "8", "9"]) {
         const name = applVerIdToVersion(code);
         if (name && !appDicts.has(code)) appDicts.set(code, await this.#dictionary(name));
       }

@@ -772,3 +772,29 @@ bothTransports("engine: setSequenceNumbers realigns a disconnected session", asy
   assert.equal(p.acceptor.nextTargetSeqNum, p.initiator.nextSenderSeqNum);
   await p.close();
 });
+
+bothTransports(
+  "engine: FIXT.1.1 carries a FIX.4.4 application (DefaultApplVerID 6)",
+  async (pair) => {
+    const p = await pair({ version: FIXVersion.FIX50SP2 });
+    await p.initiatorEngine.stop();
+    const engine = new FixEngine({
+      transport: p.transport,
+      storeFactory: new MemorySeqStoreFactory(),
+      config: { "Reconnect.Interval": 10 },
+    });
+    const ini = engine.createSession(new SessionId("INI", "ACC"), "", FIXVersion.FIX50SP2, {
+      settings: { defaultApplVerId: "6" },
+    });
+    const reports = new Inbox();
+    ini.setListener({ onMessage: reports.push });
+    await ini.connect(30, "127.0.0.1", p.port);
+    await ini.waitFor("established", timeout());
+    await ini.put(order("fix44-over-fixt"));
+    await p.received.waitFor(1, timeout());
+    assert.deepEqual(p.received.ids, ["fix44-over-fixt"]);
+    assert.equal(reports.count((m) => m.msgType === "j" || m.msgType === "3"), 0);
+    await engine.stop();
+    await p.acceptorEngine.stop();
+  },
+);
