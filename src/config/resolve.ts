@@ -99,6 +99,7 @@ const CATALOGUE: Record<string, KeySpec> = {
     parse: bool,
   },
   MessageTimeToLive: { scope: "session", field: "messageTimeToLiveMs", parse: int(0, MAX) },
+  LateDelivery: { scope: "session", field: "lateDelivery", parse: oneOf("resend", "queue") },
   ResendMessagesBlockSize: {
     scope: "session",
     field: "resendMessagesBlockSize",

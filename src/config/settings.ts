@@ -61,6 +61,14 @@ export interface SessionSettings {
   rejectMessageWhileNoConnection: boolean;
   /** Age after which a queued message is rejected (`MessageTimeToLive`), ms. */
   messageTimeToLiveMs: number;
+  /**
+   * How messages put while not established reach the counterparty (`LateDelivery`):
+   * `"resend"` (default) persists each at once with the next MsgSeqNum, so it survives a crash,
+   * and delivers it through the ResendRequest the next Logon triggers, with PossDupFlag=Y, as
+   * QuickFIX does; `"queue"` holds it in memory without a number and sends it as a new message
+   * right after the next Logon, as FIX Antenna does (lost if the process dies first).
+   */
+  lateDelivery: "resend" | "queue";
   /** Messages per block when answering a ResendRequest, 0 unlimited (`ResendMessagesBlockSize`). */
   resendMessagesBlockSize: number;
   /** Largest range we answer in one ResendRequest, 0 unlimited (`ResendMessagesLimit`). */
@@ -178,6 +186,7 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze
   reconnectIntervalMs: 3000,
   rejectMessageWhileNoConnection: false,
   messageTimeToLiveMs: 60_000,
+  lateDelivery: "resend",
   resendMessagesBlockSize: 0,
   resendMessagesLimit: 0,
   duplicateResendRequestLimit: 3,

@@ -765,6 +765,16 @@ export class FixSession {
   }
 
   #putLate(message: FixMessage, enqueuedAtMs: number): Promise<void> {
+    if (this.#s.lateDelivery === "queue") {
+      // Held without a number, sent as a new message after the next Logon (`#sendHeld`).
+      if (!this.#s.rejectMessageWhileNoConnection) {
+        // Resolve now, so that a handler awaiting put() never blocks the reading that the
+        // delivery itself depends on.
+        this.#held.push({ message, enqueuedAtMs, resolve: () => {}, reject: () => {} });
+        return Promise.resolve();
+      }
+      return this.#hold(message);
+    }
     const seq = this.#persistLate(message);
     const persisted = this.#store.flush();
     persisted.catch((e) => this.#storeFailed(e));
@@ -847,12 +857,15 @@ export class FixSession {
     if (!this.#s.rejectMessageWhileNoConnection || age <= this.#s.messageTimeToLiveMs) {
       return false;
     }
-    const reason = `message ${seq} expired after ${age} ms while not connected`;
-    this.#log.warn("late message expired; covered by a gap fill", {
-      session: this.#id.toString(),
-      seq,
-      ageMs: age,
-    });
+    const reason = `message ${seq > 0 ? `${seq} ` : ""}expired after ${age} ms while not connected`;
+    this.#log.warn(
+      seq > 0 ? "late message expired; covered by a gap fill" : "late message expired",
+      {
+        session: this.#id.toString(),
+        seq,
+        ageMs: age,
+      },
+    );
     this.#emit({ type: "messageRejected", atMs: now, message: late.message, reason });
     late.reject(new MessageExpiredError(`Cannot send message: ${reason}`));
     return true;

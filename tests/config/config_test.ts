@@ -49,6 +49,7 @@ Deno.test("configuration parses every key type", () => {
     "Validation.VerifyTagsEnumerations=Y",
     "Validation.ProhibitDelimiterInValues=N",
     "Validation.VerifyMsgType=N",
+    "LateDelivery=queue",
     "TimestampsPrecision=us",
   ].join("\n"));
   const e = cfg.engineSettings();
@@ -65,6 +66,11 @@ Deno.test("configuration parses every key type", () => {
   assert.equal(s.validation.verifyTagsEnumerations, true);
   assert.equal(s.validation.prohibitDelimiterInValues, false);
   assert.equal(s.validation.verifyMsgType, false);
+  assert.equal(s.lateDelivery, "queue");
+  assert.throws(
+    () => Configuration.fromText("LateDelivery=later").sessionSettings("A", "B"),
+    /Invalid value "later" for key "LateDelivery" at <config>:1: expected one of resend, queue/,
+  );
   assert.equal(s.timestampPrecision, "us");
 });
 

@@ -328,6 +328,54 @@ Deno.test("messages put before logon are persisted and delivered by resend once 
   await h.close();
 });
 
+Deno.test("LateDelivery=queue: messages put before logon are sent as new messages after the Logon", async () => {
+  const h = await harness({ settings: { lateDelivery: "queue" } });
+  const p1 = h.session.put(new FixMessage("D").set(11, "a"));
+  const p2 = h.session.put(new FixMessage("D").set(11, "b"));
+  await Promise.all([p1, p2]); // queued: a handler awaiting put() never waits for the link
+  assert.equal(h.session.queuedMessages, 2);
+  assert.equal(h.store.state.nextSenderSeqNum, 1, "no number used, nothing stored");
+  await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(0)}|11=a|`,
+    `35=D|49=FW|56=PEER|34=3|52=${ts(0)}|11=b|`,
+  ]);
+  assert.equal(h.session.queuedMessages, 0);
+  await h.close();
+});
+
+Deno.test("LateDelivery=queue with RejectMessageWhileNoConnection: an expired message is rejected, never numbered", async () => {
+  const h = await harness({
+    settings: {
+      lateDelivery: "queue",
+      rejectMessageWhileNoConnection: true,
+      messageTimeToLiveMs: 1000,
+    },
+  });
+  const old = h.session.put(new FixMessage("D").set(11, "old"));
+  await h.clock.advance(1500);
+  const fresh = h.session.put(new FixMessage("D").set(11, "fresh"));
+  await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.settle();
+  await assert.rejects(old, (e: Error) => {
+    assert.ok(e instanceof MessageExpiredError);
+    assert.match(
+      e.message,
+      /Cannot send message: message expired after 1500 ms while not connected/,
+    );
+    return true;
+  });
+  await fresh; // settles once sent
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=1|52=${ts(1500)}|98=0|108=30|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(1500)}|11=fresh|`,
+  ]);
+  assert.equal(h.events.filter((e) => e.type === "messageRejected").length, 1);
+  await h.close();
+});
+
 Deno.test("RejectMessageWhileNoConnection: an expired late message is gap filled and rejected", async () => {
   const h = await harness({
     settings: { rejectMessageWhileNoConnection: true, messageTimeToLiveMs: 1000 },
