@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { HAVE_SPECS, SPEC_DIR } from "../_spec_dir.ts";
 import { Dictionary } from "../../src/dictionary/dictionary.ts";
 import {
   applVerIdToVersion,
@@ -27,22 +28,14 @@ const ALL: FixVersionName[] = [
   "FIX.5.0SP1",
   "FIX.5.0SP2",
 ];
-const specDir = new URL("../../../shared/fix-spec", import.meta.url).pathname;
-const haveSpecs = (() => {
-  try {
-    return Deno.statSync(specDir).isDirectory;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
   name: "the generator reproduces the committed dictionaries byte for byte",
-  ignore: !haveSpecs,
+  ignore: !HAVE_SPECS,
   fn: async () => {
     const out = await Deno.makeTempDir();
     try {
-      await generate(specDir, out);
+      await generate(SPEC_DIR, out);
       for (const [, file] of VERSIONS) {
         const committed = await Deno.readTextFile(
           new URL(`../../src/dictionary/generated/${file}`, import.meta.url),
