@@ -32,14 +32,28 @@ function warnings(): { logger: Logger; lines: string[] } {
   return { lines, logger: { debug: noop, info: noop, error: noop, warn: (m) => lines.push(m) } };
 }
 
-Deno.test("file store drops a torn last write, logs it, and never serves it", async () => {
+/**
+ * Runs `fn` on a file store folder holding `count` stored messages for session A->B (closed),
+ * removing the folder afterwards.
+ */
+async function withStoredLog(
+  count: number,
+  fn: (t: { dir: string; id: SessionId; log: string }) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
     const id = new SessionId("A", "B");
     const s = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 });
-    for (let i = 1; i <= 3; i++) s.appendOutgoing(i, fixBytes(i));
+    for (let i = 1; i <= count; i++) s.appendOutgoing(i, fixBytes(i));
     await s.close();
-    const log = `${dir}/A-B/outgoing.log`;
+    await fn({ dir, id, log: `${dir}/A-B/outgoing.log` });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("file store drops a torn last write, logs it, and never serves it", () =>
+  withStoredLog(3, async ({ dir, id, log }) => {
     const good = Deno.statSync(log).size;
     const torn = fixBytes(4).subarray(0, 30);
     Deno.writeFileSync(log, torn, { append: true });
@@ -52,19 +66,10 @@ Deno.test("file store drops a torn last write, logs it, and never serves it", as
     for await (const m of again.readOutgoing(1, 10)) seen.push(m.seqNum);
     assert.deepEqual(seen, [1, 2, 3]);
     await again.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("file store reports corruption in the middle instead of resetting", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const id = new SessionId("A", "B");
-    const s = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 });
-    for (let i = 1; i <= 3; i++) s.appendOutgoing(i, fixBytes(i));
-    await s.close();
-    const log = `${dir}/A-B/outgoing.log`;
+Deno.test("file store reports corruption in the middle instead of resetting", () =>
+  withStoredLog(3, async ({ dir, id, log }) => {
     const bytes = Deno.readFileSync(log);
     const second = fixBytes(1).length + 40;
     bytes[second] = 88; // damage the second record's body: CheckSum no longer matches
@@ -75,19 +80,10 @@ Deno.test("file store reports corruption in the middle instead of resetting", as
     );
     // The refused open released its lock.
     assert.throws(() => Deno.statSync(`${dir}/A-B/owner.lock`), Deno.errors.NotFound);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("file store reports damage in the middle even where it looks like a torn record", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const id = new SessionId("A", "B");
-    const s = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 });
-    for (let i = 1; i <= 3; i++) s.appendOutgoing(i, fixBytes(i));
-    await s.close();
-    const log = `${dir}/A-B/outgoing.log`;
+Deno.test("file store reports damage in the middle even where it looks like a torn record", () =>
+  withStoredLog(3, async ({ dir, id, log }) => {
     const bytes = Deno.readFileSync(log);
     // Record 2's BodyLength(9) gains two digits: it now claims to run past the end of the file.
     const at = fixBytes(1).length + "8=FIX.4.4\x019=".length + 1;
@@ -104,19 +100,10 @@ Deno.test("file store reports damage in the middle even where it looks like a to
       readFileStore(`${dir}/A-B`),
       (e) => e instanceof StoreCorruptError && e.offset === fixBytes(1).length,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("file store treats a zero-filled tail (a power cut) as a torn last write", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const id = new SessionId("A", "B");
-    const s = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 });
-    for (let i = 1; i <= 2; i++) s.appendOutgoing(i, fixBytes(i));
-    await s.close();
-    const log = `${dir}/A-B/outgoing.log`;
+Deno.test("file store treats a zero-filled tail (a power cut) as a torn last write", () =>
+  withStoredLog(2, async ({ dir, id, log }) => {
     const good = Deno.statSync(log).size;
     Deno.writeFileSync(
       log,
@@ -136,20 +123,10 @@ Deno.test("file store treats a zero-filled tail (a power cut) as a torn last wri
     assert.equal(Deno.statSync(log).size, good);
     assert.equal(again.state.nextSenderSeqNum, 3);
     await again.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("readFileStore reports damage in the middle as corruption, not as a torn write", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const s = await new FileSeqStoreFactory({ directory: dir }).open(new SessionId("A", "B"), {
-      nowMs: 1,
-    });
-    for (let i = 1; i <= 3; i++) s.appendOutgoing(i, fixBytes(i));
-    await s.close();
-    const log = `${dir}/A-B/outgoing.log`;
+Deno.test("readFileStore reports damage in the middle as corruption, not as a torn write", () =>
+  withStoredLog(3, async ({ dir, log }) => {
     const bytes = Deno.readFileSync(log);
     bytes[fixBytes(1).length + 40] = 88; // record 2's CheckSum no longer matches
     Deno.writeFileSync(log, bytes);
@@ -159,10 +136,7 @@ Deno.test("readFileStore reports damage in the middle as corruption, not as a to
         e instanceof StoreCorruptError && e.offset === fixBytes(1).length &&
         /CheckSum\(10\) does not match/.test(e.message),
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("file store cuts a torn write off incoming.log too, and goes on logging", async () => {
   const dir = await Deno.makeTempDir();
