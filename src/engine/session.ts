@@ -530,14 +530,19 @@ export class Session implements AsyncDisposable {
    * @throws {Error} When connected or finalized.
    */
   async resetSeqNumLocal(): Promise<void> {
-    this.#assertUsable("reset sequence numbers");
-    const store = await this.#openStore();
-    const core = this.#core;
-    if (core?.hasConnection) {
-      throw new Error(`Cannot reset sequence numbers: session "${this.#id}" is connected`);
-    }
+    const store = await this.#disconnectedStore("reset sequence numbers");
     await store.reset(this.#ctx.clock.now());
-    core?.resequenceLateMessages();
+    this.#core?.resequenceLateMessages();
+  }
+
+  /** The store, for an operator action allowed only while not connected. */
+  async #disconnectedStore(action: string): Promise<SeqStore> {
+    this.#assertUsable(action);
+    const store = await this.#openStore();
+    if (this.#core?.hasConnection) {
+      throw new Error(`Cannot ${action}: session "${this.#id}" is connected`);
+    }
+    return store;
   }
 
   /**
@@ -565,10 +570,7 @@ export class Session implements AsyncDisposable {
         throw new RangeError(`Cannot set sequence numbers: ${name} ${n} is not a positive integer`);
       }
     }
-    const store = await this.#openStore();
-    if (this.#core?.hasConnection) {
-      throw new Error(`Cannot set sequence numbers: session "${this.#id}" is connected`);
-    }
+    const store = await this.#disconnectedStore("set sequence numbers");
     if (sender !== undefined && sender < store.state.nextSenderSeqNum) {
       throw new RangeError(
         `Cannot set sequence numbers: nextSenderSeqNum ${sender} is below ${store.state.nextSenderSeqNum}, the stored messages would be overwritten; use resetSeqNumLocal`,

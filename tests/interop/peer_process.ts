@@ -125,38 +125,42 @@ export class QuickFixPeer implements AsyncDisposable {
     }
   }
 
+  /** Waits, woken by each new event line, until `done()` holds; throws `what()` after `ms`. */
+  async #until(done: () => boolean, ms: number, what: () => string): Promise<void> {
+    const signal = AbortSignal.timeout(ms);
+    while (!done()) {
+      if (signal.aborted) throw new Error(what());
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.#waiters.delete(wake);
+          signal.removeEventListener("abort", wake);
+          resolve();
+        };
+        this.#waiters.add(wake);
+        signal.addEventListener("abort", wake, { once: true });
+      });
+    }
+  }
+
   /** Waits until an event (from index `from`) matches. */
   async waitFor(pred: (e: PeerEvent) => boolean, ms = 15_000, from = 0): Promise<PeerEvent> {
-    const signal = AbortSignal.timeout(ms);
-    while (true) {
-      const found = this.events.slice(from).find(pred);
-      if (found) return found;
-      if (signal.aborted) {
-        throw new Error(
-          `Timed out waiting for a QuickFIX event; last: ${JSON.stringify(this.events.slice(-3))}`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, 50);
-        function done() {
-          clearTimeout(t);
-          resolve();
-        }
-        this.#waiters.add(done);
-      });
-      this.#waiters.clear();
-    }
+    let found: PeerEvent | undefined;
+    await this.#until(
+      () => (found = this.events.slice(from).find(pred)) !== undefined,
+      ms,
+      () =>
+        `Timed out waiting for a QuickFIX event; last: ${JSON.stringify(this.events.slice(-3))}`,
+    );
+    return found!;
   }
 
   /** Waits until `count` events match. */
   async waitForCount(pred: (e: PeerEvent) => boolean, count: number, ms = 30_000): Promise<void> {
-    const signal = AbortSignal.timeout(ms);
-    while (this.events.filter(pred).length < count) {
-      if (signal.aborted) {
-        throw new Error(`Timed out: ${this.events.filter(pred).length}/${count} events`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await this.#until(
+      () => this.events.filter(pred).length >= count,
+      ms,
+      () => `Timed out: ${this.events.filter(pred).length}/${count} events`,
+    );
   }
 
   /** Sends a command line. */

@@ -133,16 +133,6 @@ Deno.test("SequenceReset-Reset ignores MsgSeqNum and moves expected up", async (
   await h.close();
 });
 
-Deno.test("Reject in FIX.4.0 carries only RefSeqNum and Text", async () => {
-  const h = await established({ begin: "FIX.4.0" });
-  await h.peer.send("D", [[11, "x"]], { possDup: true });
-  await h.settle();
-  assert.deepEqual(h.peer.take(), [
-    `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|58=Required tag missing: OrigSendingTime(122)|`,
-  ]);
-  await h.close();
-});
-
 Deno.test("OrigSendingTime later than SendingTime gets a Reject", async () => {
   const h = await established();
   await h.peer.send("D", [[11, "x"]], { possDup: true, orig: T0 + 1000 });

@@ -2,26 +2,20 @@ import assert from "node:assert/strict";
 import { BusinessRejectError } from "../../src/errors.ts";
 import { established, ts } from "./_harness.ts";
 
-Deno.test("Reject carries RefTagID, RefMsgType and SessionRejectReason from FIX.4.2 on", async () => {
-  const h = await established({ begin: "FIX.4.2" });
-  await h.peer.send("D", [[11, "x"]], { possDup: true });
-  await h.settle();
-  assert.deepEqual(h.peer.take(), [
-    `35=3|49=FW|56=PEER|34=2|52=${
-      ts(0)
-    }|45=2|371=122|372=D|373=1|58=Required tag missing: OrigSendingTime(122)|`,
-  ]);
-  await h.close();
-});
-
-Deno.test("Reject in FIX.4.1 carries only RefSeqNum and Text", async () => {
-  const h = await established({ begin: "FIX.4.1" });
-  await h.peer.send("D", [[11, "x"]], { possDup: true });
-  await h.settle();
-  assert.deepEqual(h.peer.take(), [
-    `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|58=Required tag missing: OrigSendingTime(122)|`,
-  ]);
-  await h.close();
+Deno.test("Reject carries RefTagID, RefMsgType and SessionRejectReason from FIX.4.2 on only", async () => {
+  const text = "58=Required tag missing: OrigSendingTime(122)|";
+  const cases: [string, string][] = [
+    ["FIX.4.0", `45=2|${text}`],
+    ["FIX.4.1", `45=2|${text}`],
+    ["FIX.4.2", `45=2|371=122|372=D|373=1|${text}`],
+  ];
+  for (const [begin, fields] of cases) {
+    const h = await established({ begin });
+    await h.peer.send("D", [[11, "x"]], { possDup: true });
+    await h.settle();
+    assert.deepEqual(h.peer.take(), [`35=3|49=FW|56=PEER|34=2|52=${ts(0)}|${fields}`], begin);
+    await h.close();
+  }
 });
 
 Deno.test("a BusinessRejectError becomes a BusinessMessageReject in FIX.4.2 and FIXT.1.1", async () => {
