@@ -61,25 +61,62 @@ function toText(value: FieldValue): string {
   return numberToFixText(value);
 }
 
+/**
+ * Bytes to text. ASCII values up to 8 bytes (most FIX values: CompIDs, enums, prices,
+ * quantities) are built in one `String.fromCharCode` call, which makes a flat string at once;
+ * anything with a byte of 128 or more is UTF-8.
+ */
 function decodeBytes(raw: Uint8Array, start: number, end: number): string {
-  const len = end - start;
-  if (len === 1) {
-    const c = raw[start];
-    if (c < 128) return SINGLE_CHARS[c];
+  let high = 0;
+  for (let i = start; i < end; i++) high |= raw[i];
+  if (high >= 128) return UTF8.decode(raw.subarray(start, end));
+  const s = start;
+  switch (end - start) {
+    case 0:
+      return "";
+    case 1:
+      return SINGLE_CHARS[raw[s]];
+    case 2:
+      return String.fromCharCode(raw[s], raw[s + 1]);
+    case 3:
+      return String.fromCharCode(raw[s], raw[s + 1], raw[s + 2]);
+    case 4:
+      return String.fromCharCode(raw[s], raw[s + 1], raw[s + 2], raw[s + 3]);
+    case 5:
+      return String.fromCharCode(raw[s], raw[s + 1], raw[s + 2], raw[s + 3], raw[s + 4]);
+    case 6:
+      return String.fromCharCode(
+        raw[s],
+        raw[s + 1],
+        raw[s + 2],
+        raw[s + 3],
+        raw[s + 4],
+        raw[s + 5],
+      );
+    case 7:
+      return String.fromCharCode(
+        raw[s],
+        raw[s + 1],
+        raw[s + 2],
+        raw[s + 3],
+        raw[s + 4],
+        raw[s + 5],
+        raw[s + 6],
+      );
+    case 8:
+      return String.fromCharCode(
+        raw[s],
+        raw[s + 1],
+        raw[s + 2],
+        raw[s + 3],
+        raw[s + 4],
+        raw[s + 5],
+        raw[s + 6],
+        raw[s + 7],
+      );
+    default:
+      return String.fromCharCode.apply(null, raw.subarray(start, end) as unknown as number[]);
   }
-  if (len <= 24) {
-    let s = "";
-    for (let i = start; i < end; i++) {
-      const c = raw[i];
-      if (c >= 128) return UTF8.decode(raw.subarray(start, end));
-      s += SINGLE_CHARS[c];
-    }
-    return s;
-  }
-  for (let i = start; i < end; i++) {
-    if (raw[i] >= 128) return UTF8.decode(raw.subarray(start, end));
-  }
-  return String.fromCharCode.apply(null, raw.subarray(start, end) as unknown as number[]);
 }
 
 function isDecimal(s: string): boolean {

@@ -91,6 +91,22 @@ Deno.test("decode then encode reproduces the bytes", () => {
   assert.deepEqual(again, bytes);
 });
 
+Deno.test("decoded values of every length read back as the text written, ASCII or UTF-8", () => {
+  const alphabet = "AZaz09 -./:=|~";
+  for (let len = 0; len <= 40; len++) {
+    let ascii = "";
+    for (let i = 0; i < len; i++) ascii += alphabet[(i * 7 + len) % alphabet.length];
+    const utf8 = len === 0 ? "" : `${ascii.slice(1)}é`;
+    const m = new FixMessage("B").set(58, ascii.replaceAll("|", "/")).set(148, utf8 || "x");
+    const encoded = `${"€".repeat(len % 4)}${ascii.slice(0, len % 9)}`;
+    if (len > 0) m.set(354, te.encode(encoded).length).set(355, encoded);
+    const back = decodeMessage(encodeMessage(m));
+    assert.equal(back.get(58), ascii.replaceAll("|", "/"), `length ${len}`);
+    assert.equal(back.get(148), utf8 || "x", `length ${len} with a non-ASCII byte`);
+    if (len > 0) assert.equal(back.get(355), m.get(355), `EncodedText of length ${len}`);
+  }
+});
+
 Deno.test("framer returns whole frames for every split of a stream", () => {
   const msgs = [
     raw("35=0|49=A|56=B|34=1|"),
