@@ -24,6 +24,15 @@ export interface FieldView {
    * @param index 0-based.
    */
   valueAt(index: number): string;
+  /**
+   * Optional: the undecoded bytes of the value at an index, so checks that need no string
+   * build none. Writes the value's start and end offsets into `span[0]` and `span[1]`.
+   *
+   * @param index 0-based.
+   * @param span Receives the value's offsets.
+   * @returns The bytes holding the value, or `undefined` when only `valueAt` has it.
+   */
+  valueBytesAt?(index: number, span: Int32Array): Uint8Array | undefined;
 }
 
 /**
@@ -71,20 +80,20 @@ export const RejectReason = {
   DelimiterInValue: 17,
 } as const;
 
-function digitsOnly(v: string, from = 0): boolean {
-  if (v.length <= from) return false;
-  for (let i = from; i < v.length; i++) {
-    const c = v.charCodeAt(i);
+function digitsOnly(b: Uint8Array, s: number, e: number): boolean {
+  if (e <= s) return false;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
     if (c < 48 || c > 57) return false;
   }
   return true;
 }
 
-function isDecimal(v: string): boolean {
-  let i = v.charCodeAt(0) === 45 ? 1 : 0;
+function isDecimal(b: Uint8Array, s: number, e: number): boolean {
+  let i = b[s] === 45 ? s + 1 : s;
   let digits = 0, dot = false;
-  for (; i < v.length; i++) {
-    const c = v.charCodeAt(i);
+  for (; i < e; i++) {
+    const c = b[i];
     if (c === 46 && !dot) dot = true;
     else if (c >= 48 && c <= 57) digits++;
     else return false;
@@ -92,35 +101,106 @@ function isDecimal(v: string): boolean {
   return digits > 0;
 }
 
-/** The digit at `i` (0-9), or -1: no slices, no numbers parsed from strings. */
-function digitAt(v: string, i: number): number {
-  const d = v.charCodeAt(i) - 48;
+/** The digit at `i` (0-9), or -1. */
+function digitAt(b: Uint8Array, i: number): number {
+  const d = b[i] - 48;
   return d >= 0 && d <= 9 ? d : -1;
 }
 
-function twoDigits(v: string, i: number): number {
-  const a = digitAt(v, i), b = digitAt(v, i + 1);
-  return a < 0 || b < 0 ? -1 : a * 10 + b;
+function twoDigits(b: Uint8Array, i: number): number {
+  const x = digitAt(b, i), y = digitAt(b, i + 1);
+  return x < 0 || y < 0 ? -1 : x * 10 + y;
 }
 
-function isDate(v: string, from: number): boolean {
-  if (v.length < from + 8) return false;
-  for (let i = from; i < from + 4; i++) if (digitAt(v, i) < 0) return false;
-  const m = twoDigits(v, from + 4), d = twoDigits(v, from + 6);
+/** YYYYMMDD at `at`, within `[at, e)`. */
+function isDate(b: Uint8Array, at: number, e: number): boolean {
+  if (e < at + 8) return false;
+  for (let i = at; i < at + 4; i++) if (digitAt(b, i) < 0) return false;
+  const m = twoDigits(b, at + 4), d = twoDigits(b, at + 6);
   return m >= 1 && m <= 12 && d >= 1 && d <= 31;
 }
 
-function isTime(v: string, from: number): boolean {
-  if (v.length < from + 8 || v.charCodeAt(from + 2) !== 58 || v.charCodeAt(from + 5) !== 58) {
-    return false;
-  }
-  const h = twoDigits(v, from), mi = twoDigits(v, from + 3), s = twoDigits(v, from + 6);
-  if (h < 0 || mi < 0 || s < 0 || h > 23 || mi > 59 || s > 60) return false;
-  const rest = v.length - (from + 8);
+/** HH:MM:SS[.s to .sssssssss] from `at` to `e`. */
+function isTime(b: Uint8Array, at: number, e: number): boolean {
+  if (e < at + 8 || b[at + 2] !== 58 || b[at + 5] !== 58) return false;
+  const h = twoDigits(b, at), mi = twoDigits(b, at + 3), sec = twoDigits(b, at + 6);
+  if (h < 0 || mi < 0 || sec < 0 || h > 23 || mi > 59 || sec > 60) return false;
+  const rest = e - (at + 8);
   if (rest === 0) return true;
-  if (v.charCodeAt(from + 8) !== 46 || rest < 2 || rest > 10) return false;
-  for (let i = from + 9; i < v.length; i++) if (digitAt(v, i) < 0) return false;
+  if (b[at + 8] !== 46 || rest < 2 || rest > 10) return false;
+  for (let i = at + 9; i < e; i++) if (digitAt(b, i) < 0) return false;
   return true;
+}
+
+/** Whether the bytes `[s, e)` are a value of the FIX type (see {@linkcode isValidFormat}). */
+function isValidFormatBytes(type: string, b: Uint8Array, s: number, e: number): boolean {
+  switch (type) {
+    case "INT":
+      return digitsOnly(b, b[s] === 45 ? s + 1 : s, e);
+    case "LENGTH":
+    case "NUMINGROUP":
+    case "SEQNUM":
+    case "TAGNUM":
+    case "DAYOFMONTH":
+      return digitsOnly(b, s, e);
+    case "FLOAT":
+    case "QTY":
+    case "PRICE":
+    case "PRICEOFFSET":
+    case "AMT":
+    case "PERCENTAGE":
+      return isDecimal(b, s, e);
+    case "CHAR":
+      // One character: one byte, or one UTF-8 sequence.
+      return e - s === 1 || (e - s <= 4 && b[s] >= 0xc0 && utf8Chars(b, s, e) === 1);
+    case "BOOLEAN":
+      return e - s === 1 && (b[s] === 89 || b[s] === 78);
+    case "UTCTIMESTAMP":
+    case "TIME":
+      return e - s >= 17 && b[s + 8] === 45 && isDate(b, s, e) && isTime(b, s + 9, e);
+    case "UTCTIMEONLY":
+      return isTime(b, s, e);
+    case "UTCDATEONLY":
+    case "UTCDATE":
+    case "LOCALMKTDATE":
+    case "DATE":
+      return e - s === 8 && isDate(b, s, e);
+    case "MONTHYEAR":
+      return (e - s === 6 && digitsOnly(b, s, e)) ||
+        (e - s === 8 &&
+          (isDate(b, s, e) ||
+            (digitsOnly(b, s, s + 6) && b[s + 6] === 119 && b[s + 7] >= 49 && b[s + 7] <= 53)));
+    default:
+      return true;
+  }
+}
+
+function hasSoh(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] === 1) return true;
+  return false;
+}
+
+/** Characters (code points) in UTF-8 bytes: every byte but continuation bytes. */
+function utf8Chars(b: Uint8Array, s: number, e: number): number {
+  let n = 0;
+  for (let i = s; i < e; i++) if ((b[i] & 0xc0) !== 0x80) n++;
+  return n;
+}
+
+/** A reused buffer for checking a string value with the byte checks. */
+let scratch = new Uint8Array(256);
+const ENCODER = new TextEncoder();
+
+/** Copies `value` into the scratch buffer as UTF-8; returns its length in bytes. */
+function toScratch(value: string): number {
+  const n = value.length;
+  if (n * 3 > scratch.length) scratch = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128) return ENCODER.encodeInto(value, scratch).written;
+    scratch[i] = c;
+  }
+  return n;
 }
 
 /**
@@ -137,48 +217,67 @@ function isTime(v: string, from: number): boolean {
  * ```
  */
 export function isValidFormat(type: string, value: string): boolean {
-  switch (type) {
-    case "INT":
-      return digitsOnly(value, value.charCodeAt(0) === 45 ? 1 : 0);
-    case "LENGTH":
-    case "NUMINGROUP":
-    case "SEQNUM":
-    case "TAGNUM":
-    case "DAYOFMONTH":
-      return digitsOnly(value);
-    case "FLOAT":
-    case "QTY":
-    case "PRICE":
-    case "PRICEOFFSET":
-    case "AMT":
-    case "PERCENTAGE":
-      return isDecimal(value);
-    case "CHAR":
-      return value.length === 1;
-    case "BOOLEAN":
-      return value === "Y" || value === "N";
-    case "UTCTIMESTAMP":
-    case "TIME":
-      return value.length >= 17 && value[8] === "-" && isDate(value, 0) && isTime(value, 9);
-    case "UTCTIMEONLY":
-      return isTime(value, 0);
-    case "UTCDATEONLY":
-    case "UTCDATE":
-    case "LOCALMKTDATE":
-    case "DATE":
-      return value.length === 8 && isDate(value, 0);
-    case "MONTHYEAR":
-      return (value.length === 6 && digitsOnly(value)) ||
-        (value.length === 8 && (isDate(value, 0) || /^\d{6}w[1-5]$/.test(value)));
-    default:
-      return true;
-  }
+  return isValidFormatBytes(type, scratch, 0, toScratch(value));
 }
 
 const FIRST_NAMES = ["BeginString", "BodyLength", "MsgType"];
 const FIELD_NAMES: Record<number, string> = { 8: "BeginString", 9: "BodyLength", 10: "CheckSum" };
 
 const MULTI = new Set(["MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"]);
+
+/** Receives a value's offsets from `FieldView.valueBytesAt`. */
+const SPAN = new Int32Array(2);
+const PART_BITS = [1, 2, 4] as const;
+
+/**
+ * A set of tags with a few bits each, emptied in constant time by a generation stamp, so a
+ * message is checked for repeated tags without allocating. Tags of 65536 and above, rare,
+ * fall back to a map.
+ */
+class TagStamps {
+  #gen = new Uint32Array(65536);
+  #bits = new Uint8Array(65536);
+  #g = 0;
+  #big = new Map<number, number>();
+
+  clear(): void {
+    if (++this.#g === 0xffffffff) {
+      this.#gen.fill(0);
+      this.#g = 1;
+    }
+    if (this.#big.size > 0) this.#big.clear();
+  }
+
+  /** Marks `bit` for `tag`; returns whether it was marked already. */
+  add(tag: number, bit: number): boolean {
+    if (tag < 65536) {
+      if (this.#gen[tag] !== this.#g) {
+        this.#gen[tag] = this.#g;
+        this.#bits[tag] = bit;
+        return false;
+      }
+      const had = (this.#bits[tag] & bit) !== 0;
+      this.#bits[tag] |= bit;
+      return had;
+    }
+    const had = this.#big.get(tag) ?? 0;
+    this.#big.set(tag, had | bit);
+    return (had & bit) !== 0;
+  }
+
+  /** Whether `bit` is marked for `tag`. */
+  has(tag: number, bit: number): boolean {
+    if (tag < 65536) return this.#gen[tag] === this.#g && (this.#bits[tag] & bit) !== 0;
+    return ((this.#big.get(tag) ?? 0) & bit) !== 0;
+  }
+}
+
+/** One stamp set per nesting level: the message, then each level of groups. */
+const STAMPS: TagStamps[] = [];
+
+function tagStamps(depth: number): TagStamps {
+  return STAMPS[depth] ??= new TagStamps();
+}
 
 class Walker {
   readonly problems: ValidationProblem[] = [];
@@ -209,38 +308,47 @@ class Walker {
       this.transport.field(tag);
   }
 
-  checkValue(tag: number, value: string, def: FieldDef | undefined): void {
-    if (value.length === 0) {
+  /**
+   * Checks the value of field `index`. Works on the undecoded bytes when the view has them;
+   * the value becomes a string only for an enumeration check or a problem's text.
+   */
+  checkValue(tag: number, index: number, def: FieldDef | undefined): void {
+    const msg = this.msg;
+    let b = msg.valueBytesAt?.(index, SPAN);
+    let s = 0, e: number;
+    if (b !== undefined) {
+      s = SPAN[0];
+      e = SPAN[1];
+    } else {
+      e = toScratch(msg.valueAt(index));
+      b = scratch;
+    }
+    if (e === s) {
       if (this.o.prohibitTagsWithoutValue) {
         this.add(4, tag, `Tag specified without a value (${tag})`);
       }
       return;
     }
     if (!def) return;
-    if (def.type !== "DATA" && def.type !== "XMLDATA" && value.indexOf("\x01") >= 0) {
+    if (def.type !== "DATA" && def.type !== "XMLDATA" && hasSoh(b, s, e)) {
       if (this.checkDelimiter) {
         this.add(17, tag, `Non-data value includes field delimiter (${tag})`);
       }
       return;
     }
     const type = def.type === "CHAR" && this.charIsText ? "STRING" : def.type;
-    if (this.checkFormat && !isValidFormat(type, value)) {
+    if (this.checkFormat && !isValidFormatBytes(type, b, s, e)) {
+      const value = msg.valueAt(index);
       this.add(6, tag, `Incorrect data format for value (${def.name}(${tag})=${value})`);
       return;
     }
     if (def.values && this.checkEnums) {
-      if (MULTI.has(def.type)) {
-        for (const part of value.split(" ")) {
-          if (!def.values.has(part)) {
-            this.add(
-              5,
-              tag,
-              `Value is incorrect (out of range) for this tag (${def.name}(${tag})=${value})`,
-            );
-            return;
-          }
-        }
-      } else if (!def.values.has(value)) {
+      const value = msg.valueAt(index);
+      const values = def.values;
+      const known = MULTI.has(def.type)
+        ? value.split(" ").every((part) => values.has(part))
+        : values.has(value);
+      if (!known) {
         this.add(
           5,
           tag,
@@ -251,7 +359,7 @@ class Walker {
   }
 
   /** Walks one group starting at the field after its count field. */
-  group(g: GroupLayout, count: number, inBody: boolean): void {
+  group(g: GroupLayout, count: number, inBody: boolean, depth: number): void {
     const msg = this.msg;
     let entries = 0;
     while (this.i < msg.fieldCount) {
@@ -269,25 +377,26 @@ class Walker {
         break;
       }
       entries++;
-      const seen = new Set<number>();
+      const seen = tagStamps(depth);
+      seen.clear();
       do {
         const t = msg.tagAt(this.i);
-        const v = msg.valueAt(this.i);
-        if (seen.has(t) && this.o.prohibitDuplicatedTags) {
+        if (seen.add(t, 1) && this.o.prohibitDuplicatedTags) {
           this.add(13, t, `Tag appears more than once (${t})`);
         }
-        seen.add(t);
-        this.checkValue(t, v, this.def(t, inBody));
-        this.i++;
+        this.checkValue(t, this.i, this.def(t, inBody));
         const nested = g.nested.get(t);
-        if (nested) this.group(nested, Number(v), inBody);
+        this.i++;
+        if (nested) this.group(nested, Number(msg.valueAt(this.i - 1)), inBody, depth + 1);
       } while (
         this.i < msg.fieldCount && msg.tagAt(this.i) !== g.delimiterTag &&
         g.memberTags.includes(msg.tagAt(this.i))
       );
       if (this.o.checkRequiredTags) {
         for (const r of g.requiredTags) {
-          if (!seen.has(r)) this.add(1, r, `Required tag missing (${r} in group ${g.countTag})`);
+          if (!seen.has(r, 1)) {
+            this.add(1, r, `Required tag missing (${r} in group ${g.countTag})`);
+          }
         }
       }
     }
@@ -399,16 +508,15 @@ export function validateMessage(
     return w.problems;
   }
   const table = tagTable(dict, app, msgType);
-  const seenHeader = new Set<number>();
-  const seenBody = new Set<number>();
-  const seenTrailer = new Set<number>();
+  // Bits per tag: 1 seen in the header, 2 in the body, 4 in the trailer.
+  const seen = tagStamps(0);
+  seen.clear();
   let phase = 0; // 0 header, 1 body, 2 trailer
   let leading = true; // every field so far is 8, 9 or 35, in that order
   let lastRank = -1;
   const last = msg.fieldCount - 1;
   while (w.i < msg.fieldCount) {
     const tag = msg.tagAt(w.i);
-    const value = msg.valueAt(w.i);
     const rank = tag === 8 ? 0 : tag === 9 ? 1 : tag === 35 ? 2 : -1;
     if (rank >= 0) {
       if ((!leading || rank <= lastRank) && options.verifyFieldsOrder) {
@@ -428,26 +536,21 @@ export function validateMessage(
       }
     }
     const info = tagInfo(table, tag, dict, app, def);
-    let seen: Set<number>;
     if (info.part === 0) {
       if (phase > 0 && options.verifyFieldsOrder) {
         w.add(14, tag, `Tag specified out of required order (header tag ${tag} after the body)`);
       }
-      seen = seenHeader;
     } else if (info.part === 2) {
       phase = 2;
-      seen = seenTrailer;
     } else {
       if (phase === 2 && options.verifyFieldsOrder) {
         w.add(14, tag, `Tag specified out of required order (body tag ${tag} after the trailer)`);
       }
       phase = Math.max(phase, 1);
-      seen = seenBody;
     }
-    if (seen.has(tag) && options.prohibitDuplicatedTags) {
+    if (seen.add(tag, PART_BITS[info.part]) && options.prohibitDuplicatedTags) {
       w.add(13, tag, `Tag appears more than once (${tag})`);
     }
-    seen.add(tag);
     const fdef = info.def;
     if (!fdef) {
       if (options.prohibitUndefinedTags) {
@@ -460,23 +563,23 @@ export function validateMessage(
     } else if (info.part === 1 && !info.inMessage && options.prohibitUnknownTags) {
       w.add(2, tag, `Tag not defined for this message type (${fdef.name}(${tag}) in ${msgType})`);
     }
-    w.checkValue(tag, value, fdef);
+    w.checkValue(tag, w.i, fdef);
     w.i++;
-    if (info.group) w.group(info.group, Number(value), info.part === 1);
+    if (info.group) w.group(info.group, Number(msg.valueAt(w.i - 1)), info.part === 1, 1);
   }
   if (options.checkRequiredTags) {
     const missing = (r: number, d: Dictionary) =>
       w.add(1, r, `Required tag missing (${d.fieldName(r) ?? FIELD_NAMES[r] ?? r}(${r}))`);
-    if (!seenHeader.has(8)) missing(8, dict);
-    if (!seenHeader.has(9)) missing(9, dict);
+    if (!seen.has(8, 1)) missing(8, dict);
+    if (!seen.has(9, 1)) missing(9, dict);
     for (const r of dict.header.requiredTags) {
-      if (!seenHeader.has(r) && r !== 8 && r !== 9 && r !== 35) missing(r, dict);
+      if (!seen.has(r, 1) && r !== 8 && r !== 9 && r !== 35) missing(r, dict);
     }
-    for (const r of def.requiredTags) if (!seenBody.has(r)) missing(r, app);
+    for (const r of def.requiredTags) if (!seen.has(r, 2)) missing(r, app);
     for (const r of dict.trailer.requiredTags) {
-      if (!seenTrailer.has(r) && r !== 10) missing(r, dict);
+      if (!seen.has(r, 4) && r !== 10) missing(r, dict);
     }
-    if (!seenTrailer.has(10)) missing(10, dict);
+    if (!seen.has(10, 4)) missing(10, dict);
   }
   return w.problems;
 }

@@ -809,6 +809,25 @@ export class FieldMap {
   }
 
   /**
+   * The undecoded bytes of the value at a wire-order index, for checks that need no string
+   * (the validator's). Writes the value's start and end offsets into `span`.
+   *
+   * @param index 0-based.
+   * @param span Receives `[start, end)` of the value.
+   * @returns The message bytes, or `undefined` when the value is not (or no longer) raw
+   * bytes: set by the application, already read as a string, or inside structured groups.
+   */
+  valueBytesAt(index: number, span: Int32Array): Uint8Array | undefined {
+    const raw = this.#raw;
+    if (raw === undefined || this.#groups !== undefined || this.#vals[index] !== undefined) {
+      return undefined;
+    }
+    span[0] = this.#starts![index];
+    span[1] = this.#ends![index];
+    return raw;
+  }
+
+  /**
    * Iterates `[tag, value]` pairs in wire order (groups expanded).
    *
    * @returns The iterator.

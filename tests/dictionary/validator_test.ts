@@ -7,6 +7,9 @@ import {
   validateMessage,
   type ValidatorOptions,
 } from "../../src/dictionary/validator.ts";
+import { encodeMessage } from "../../src/message/encoder.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { decodeMessage } from "../../src/message/framer.ts";
 
 function view(pairs: [number, string | number][]): FieldView {
   return {
@@ -352,4 +355,61 @@ Deno.test("isValidFormat checks dates and times field by field", () => {
   for (const [type, value, ok] of cases) {
     assert.equal(isValidFormat(type, value), ok, `${type} ${value}`);
   }
+});
+
+Deno.test("decoded messages are checked on their bytes, with the same problems as text", async () => {
+  const dict = await loadDictionary("FIX.4.4");
+  const bodies: [number, string | number][][] = [
+    BODY,
+    replace(11, ""),
+    replace(54, "Z"),
+    replace(38, "1e3"),
+    replace(38, "-12.5"),
+    replace(44, "1..2"),
+    replace(60, "2026-11-24"),
+    replace(60, "20261124-10:00:00.1234567890"),
+    replace(21, "12"),
+    [...BODY, [18, "1 2 G"]],
+    [...BODY, [18, "1 Z"]],
+    [...BODY, [432, "20261124"]],
+    [...BODY, [432, "2026112"]],
+    [...BODY, [200, "202611w3"]],
+    [...BODY, [200, "202611w9"]],
+    [...BODY, [200, "202611"]],
+    [...BODY, [110, "-5"]],
+    [...BODY, [110, "5-"]],
+    [...BODY, [114, "Y"]],
+    [...BODY, [114, "y"]],
+    [...BODY, [58, "ünïcode text"]],
+    [...BODY, [11, "again"]],
+    [...BODY, [453, 2], [448, "A"], [447, "D"], [452, 1]],
+    [...BODY, [453, 1], [448, "A"], [447, "D"], [452, 1], [448, "B"]],
+    [...BODY, [453, 1], [447, "D"], [448, "A"], [452, 1]],
+  ];
+  const opts = { ...DEFAULT_VALIDATION_SETTINGS };
+  for (const body of bodies) {
+    const bytes = encodeMessage(FixMessage.fromPairs([...HEADER.slice(2), ...body]));
+    const decoded = decodeMessage(bytes);
+    const asText = decodeMessage(bytes);
+    const text = validateMessage(view([...asText]), dict, opts);
+    const strings = new Set<number>();
+    const counted: FieldView = {
+      get fieldCount() {
+        return decoded.fieldCount;
+      },
+      tagAt: (i) => decoded.tagAt(i),
+      valueAt: (i) => (strings.add(decoded.tagAt(i)), decoded.valueAt(i)),
+      valueBytesAt: (i, span) => decoded.valueBytesAt(i, span),
+    };
+    const onBytes = validateMessage(counted, dict, opts);
+    const label = body.map(([t, v]) => `${t}=${v}`).join("|");
+    assert.deepEqual(onBytes, text, label);
+    if (body === BODY) {
+      assert.deepEqual(onBytes, []);
+      // Only MsgType and the enumerated fields (21, 54, 40) became strings.
+      assert.deepEqual([...strings].sort((a, b) => a - b), [21, 35, 40, 54]);
+    }
+  }
+  // A message with nothing to check on bytes gives the same answer through valueAt alone.
+  assert.deepEqual(await check(replace(38, "1e3")), [[6, 38]]);
 });
