@@ -110,6 +110,9 @@ export function isHeaderTag(tag: number): boolean {
   return k === 1 || tag === 8 || tag === 9 || tag === 35;
 }
 
+/** Receives a decoded value's offsets from `FieldMap.valueBytesAt`. */
+const SPAN = new Int32Array(2);
+
 const PREFIX_CACHE: (Uint8Array | undefined)[] = [];
 function tagPrefix(tag: number): Uint8Array {
   let p = tag < 10000 ? PREFIX_CACHE[tag] : undefined;
@@ -195,17 +198,9 @@ export class FixEncoder {
     this.#buf = next;
   }
 
-  #writeAscii(s: string): void {
-    this.#ensure(s.length);
-    const buf = this.#buf;
-    let p = this.#len;
-    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
-    this.#len = p;
-  }
-
+  /** Writes a value's characters after `ensure`d room; UTF-8 from the first non-ASCII one. */
   #writeValue(tag: number, s: string): void {
     const n = s.length;
-    this.#ensure(n + 1);
     const buf = this.#buf;
     let p = this.#len;
     for (let i = 0; i < n; i++) {
@@ -232,17 +227,20 @@ export class FixEncoder {
   #writeField(map: FieldMap, i: number): void {
     const tag = map.ownTagAt(i);
     const prefix = tagPrefix(tag);
-    this.#ensure(prefix.length);
-    this.#buf.set(prefix, this.#len);
-    this.#len += prefix.length;
-    const raw = map.rawValueAt(i);
+    const raw = map.valueBytesAt(i, SPAN);
+    const value = raw === undefined ? map.ownValueAt(i) : "";
+    const vs = SPAN[0], ve = SPAN[1];
+    // Room for the prefix, the value as ASCII (UTF-8 makes its own room) and the SOH.
+    this.#ensure(prefix.length + (raw === undefined ? value.length : ve - vs) + 1);
+    const buf = this.#buf;
+    let p = this.#len;
+    for (let k = 0; k < prefix.length; k++) buf[p++] = prefix[k];
     if (raw !== undefined) {
-      const n = raw[2] - raw[1];
-      this.#ensure(n + 1);
-      this.#buf.set(raw[0].subarray(raw[1], raw[2]), this.#len);
-      this.#len += n;
+      for (let k = vs; k < ve; k++) buf[p++] = raw[k];
+      this.#len = p;
     } else {
-      this.#writeValue(tag, map.ownValueAt(i));
+      this.#len = p;
+      this.#writeValue(tag, value);
     }
     this.#ensure(1);
     this.#buf[this.#len++] = SOH;
@@ -270,12 +268,15 @@ export class FixEncoder {
     }
     const begin = msg.get(8) ?? beginString ?? this.#beginString;
     const start = this.#len;
-    // Reserve room for "8=<begin>|9=<len>|", then write from 35 on.
-    const reserve = begin.length + 16;
-    this.#ensure(reserve);
+    // Room for "8=<begin>|9=ddd|": a three-digit BodyLength, the usual one, needs no move.
+    const reserve = begin.length + 9;
+    this.#ensure(reserve + 4 + msgType.length);
     this.#len += reserve;
     const bodyStart = this.#len;
-    this.#writeAscii("35=");
+    const buf0 = this.#buf;
+    buf0[this.#len++] = 51; // 3
+    buf0[this.#len++] = 53; // 5
+    buf0[this.#len++] = 61; // =
     this.#writeValue(35, msgType);
     this.#ensure(1);
     this.#buf[this.#len++] = SOH;
@@ -284,10 +285,37 @@ export class FixEncoder {
     for (let i = 0; i < n; i++) if (kindOf(msg.ownTagAt(i)) === 0) this.#writeField(msg, i);
     for (let i = 0; i < n; i++) if (kindOf(msg.ownTagAt(i)) === 2) this.#writeField(msg, i);
     const bodyLength = this.#len - bodyStart;
-    const head = `8=${begin}\x019=${bodyLength}\x01`;
-    const headStart = bodyStart - head.length;
+    const digits = bodyLength < 10
+      ? 1
+      : bodyLength < 100
+      ? 2
+      : bodyLength < 1000
+      ? 3
+      : bodyLength < 10000
+      ? 4
+      : String(bodyLength).length;
+    const headLength = begin.length + 6 + digits;
+    if (headLength > reserve) {
+      // A longer BodyLength: move the body right to make room.
+      const extra = headLength - reserve;
+      this.#ensure(extra);
+      this.#buf.copyWithin(bodyStart + extra, bodyStart, this.#len);
+      this.#len += extra;
+    }
+    const headStart = bodyStart + Math.max(0, headLength - reserve) - headLength;
     const buf = this.#buf;
-    for (let i = 0; i < head.length; i++) buf[headStart + i] = head.charCodeAt(i);
+    let h = headStart;
+    buf[h++] = 56; // 8
+    buf[h++] = 61; // =
+    for (let i = 0; i < begin.length; i++) buf[h++] = begin.charCodeAt(i);
+    buf[h++] = SOH;
+    buf[h++] = 57; // 9
+    buf[h++] = 61; // =
+    for (let d = digits - 1, v = bodyLength; d >= 0; d--, v = Math.floor(v / 10)) {
+      buf[h + d] = 48 + v % 10;
+    }
+    h += digits;
+    buf[h] = SOH;
     if (headStart !== start) {
       buf.copyWithin(start, headStart, this.#len);
       this.#len -= headStart - start;

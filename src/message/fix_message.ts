@@ -194,17 +194,6 @@ export class FieldMap {
     return -1;
   }
 
-  /**
-   * Internal: the raw bytes of the value at field index `i`, when decoded and not modified.
-   *
-   * @param i The field index in this map.
-   * @returns `[bytes, start, end]` or `undefined`.
-   */
-  rawValueAt(i: number): [Uint8Array, number, number] | undefined {
-    if (this.#vals[i] !== undefined || this.#raw === undefined) return undefined;
-    return [this.#raw, this.#starts![i], this.#ends![i]];
-  }
-
   /** Number of fields directly in this map (group entries not counted). */
   get size(): number {
     return this.#tags.length;

@@ -107,6 +107,37 @@ Deno.test("decoded values of every length read back as the text written, ASCII o
   }
 });
 
+Deno.test("encoder writes BodyLength of every width, alone and back to back", () => {
+  const enc = new FixEncoder("FIX.4.2");
+  const lengths: number[] = [];
+  for (const text of [0, 1, 5, 80, 85, 90, 95, 900, 985, 995, 9990, 99_990, 100_010]) {
+    // 35=0| is 5 bytes; 58=...| adds 4 + text bytes: body lengths cross 10, 100, 1000, 10^4, 10^5.
+    const m = new FixMessage("0");
+    if (text > 0) m.set(58, "x".repeat(text));
+    const one = encodeMessage(m, "FIX.4.2");
+    const framer = new FixFramer({ maxMessageSize: 1 << 20 });
+    framer.push(one);
+    const frame = framer.next();
+    assert.ok(frame instanceof Uint8Array, `a frame for ${text} characters`);
+    assert.deepEqual(frame, one);
+    const back = decodeMessage(frame);
+    const bodyLength = Number(back.get(9));
+    assert.equal(bodyLength, one.length - `8=FIX.4.2\x019=${bodyLength}\x01`.length - 7);
+    assert.equal(back.get(58) ?? "", "x".repeat(text));
+    lengths.push(bodyLength);
+    enc.append(m);
+  }
+  assert.deepEqual(lengths.map((n) => String(n).length), [1, 2, 2, 2, 2, 2, 3, 3, 3, 4, 4, 5, 6]);
+  const framer = new FixFramer({ maxMessageSize: 1 << 20 });
+  framer.push(enc.take());
+  let n = 0;
+  for (let f = framer.next(); f !== undefined; f = framer.next()) {
+    assert.ok(f instanceof Uint8Array);
+    n++;
+  }
+  assert.equal(n, lengths.length);
+});
+
 Deno.test("framer returns whole frames for every split of a stream", () => {
   const msgs = [
     raw("35=0|49=A|56=B|34=1|"),
