@@ -14,6 +14,9 @@ export interface PeerEvent {
   newseqno?: string;
   reset?: string;
   count?: number;
+  /** Microseconds, from the `bench` and `latency` commands. */
+  us?: number;
+  ok?: boolean;
 }
 
 /** Options of a QuickFIX session config. */

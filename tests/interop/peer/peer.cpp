@@ -1,13 +1,16 @@
 // A QuickFIX C++ counterparty for fixwire's interop tests.
 //
-//   peer --config FILE --role acceptor|initiator [--ssl] [--password PW]
+//   peer --config FILE --role acceptor|initiator [--ssl] [--password PW] [--quiet] [--no-log]
 //
 // Answers every NewOrderSingle (35=D) with an ExecutionReport (35=8), for FIX.4.2, FIX.4.4 and
 // FIXT.1.1/FIX.5.0SP2. Prints one JSON line per event on stdout. Reads commands on stdin:
 //   orders N PREFIX   send N NewOrderSingle (ClOrdID PREFIX1..PREFIXN) on every logged-on session
+//   bench N           (initiator) send N orders at once, wait for their N reports, print the time
+//   latency N         (initiator) N times: send one order, wait for its report; print the median
 //   logout            log every session out
 //   quit              stop and exit 0 (also on end of input)
 // With --password PW, a Logon whose Password(554) differs is refused (RejectLogon).
+// --quiet prints no per-message events (for benchmarks); --no-log keeps no QuickFIX message log.
 #include <quickfix/Application.h>
 #include <quickfix/FileLog.h>
 #include <quickfix/FileStore.h>
@@ -19,7 +22,11 @@
 #include <quickfix/SSLSocketAcceptor.h>
 #include <quickfix/SSLSocketInitiator.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <vector>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -28,6 +35,7 @@
 #include <string>
 
 static std::mutex outMutex;
+static bool quiet = false;
 
 static std::string esc(const std::string& s) {
   std::string o;
@@ -54,6 +62,38 @@ class Peer : public FIX::Application {
   explicit Peer(std::string password) : password_(std::move(password)) {}
   std::set<FIX::SessionID> sessions;
   std::mutex sessionsMutex;
+  long reports = 0;
+  std::mutex reportsMutex;
+  std::condition_variable reportsChanged;
+
+  /** Waits until `target` reports have arrived, at most 60 s; returns whether they did. */
+  bool awaitReports(long target) {
+    std::unique_lock<std::mutex> l(reportsMutex);
+    return reportsChanged.wait_for(l, std::chrono::seconds(60), [&] { return reports >= target; });
+  }
+  long reportCount() {
+    std::lock_guard<std::mutex> l(reportsMutex);
+    return reports;
+  }
+
+  // Latency: each report's arrival sends the next order from QuickFIX's own thread, the way a
+  // QuickFIX application answers, so no thread hand-off is measured.
+  std::atomic<long> latencyLeft{0};
+  std::vector<double> rtts;
+  std::chrono::steady_clock::time_point sentAt;
+
+  void sendLatencyOrder(const FIX::SessionID& id) {
+    sentAt = std::chrono::steady_clock::now();
+    FIX::Message m = newOrderFor("l" + std::to_string(latencyLeft.load()));
+    FIX::Session::sendToTarget(m, id);
+  }
+  void nextLatencyOrder(const FIX::SessionID& id) {
+    rtts.push_back(std::chrono::duration<double, std::micro>(
+                       std::chrono::steady_clock::now() - sentAt)
+                       .count());
+    if (--latencyLeft > 0) sendLatencyOrder(id);
+  }
+  static FIX::Message newOrderFor(const std::string& clOrdId);
 
   void onCreate(const FIX::SessionID& id) override {
     emit("{\"ev\":\"create\",\"session\":\"" + esc(id.toString()) + "\"}");
@@ -69,11 +109,13 @@ class Peer : public FIX::Application {
   void toAdmin(FIX::Message& m, const FIX::SessionID&) override {
     const std::string type = m.getHeader().getField(35);
     if (type == "A" && !password_.empty()) m.setField(554, password_);
+    if (quiet) return;
     emit("{\"ev\":\"admin_out\",\"type\":\"" + esc(type) + "\",\"seq\":" +
          m.getHeader().getField(34) + ",\"text\":\"" + esc(field(m, 58)) + "\",\"reset\":\"" +
          esc(field(m, 141)) + "\"}");
   }
   void toApp(FIX::Message& m, const FIX::SessionID&) throw(FIX::DoNotSend) override {
+    if (quiet) return;
     emit("{\"ev\":\"app_out\",\"type\":\"" + esc(m.getHeader().getField(35)) + "\",\"seq\":" +
          m.getHeader().getField(34) + "}");
   }
@@ -81,7 +123,7 @@ class Peer : public FIX::Application {
       throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
              FIX::RejectLogon) override {
     const std::string type = m.getHeader().getField(35);
-    emit("{\"ev\":\"admin_in\",\"type\":\"" + esc(type) + "\",\"seq\":" +
+    if (!quiet) emit("{\"ev\":\"admin_in\",\"type\":\"" + esc(type) + "\",\"seq\":" +
          m.getHeader().getField(34) + ",\"possdup\":" +
          (field(m.getHeader(), 43) == "Y" ? "true" : "false") + ",\"text\":\"" +
          esc(field(m, 58)) + "\",\"gapfill\":\"" + esc(field(m, 123)) + "\",\"newseqno\":\"" +
@@ -95,12 +137,19 @@ class Peer : public FIX::Application {
              FIX::UnsupportedMessageType) override {
     const auto& h = m.getHeader();
     const std::string type = h.getField(35);
-    emit("{\"ev\":\"app_in\",\"type\":\"" + esc(type) + "\",\"seq\":" + h.getField(34) +
+    if (type == "8") {
+      if (latencyLeft > 0) nextLatencyOrder(id);
+      std::lock_guard<std::mutex> l(reportsMutex);
+      ++reports;
+      reportsChanged.notify_all();
+    }
+    if (!quiet) emit("{\"ev\":\"app_in\",\"type\":\"" + esc(type) + "\",\"seq\":" + h.getField(34) +
          ",\"possdup\":" + (field(h, 43) == "Y" ? "true" : "false") + ",\"clordid\":\"" +
          esc(field(m, 11)) + "\"}");
     if (type != "D") return;
     // An application checks possible duplicates: a resent order it already answered is ignored.
-    {
+    // (Benchmarks, --quiet, resend nothing and skip the check.)
+    if (!quiet) {
       std::lock_guard<std::mutex> l(answeredMutex_);
       if (!answered_.insert(field(m, 11)).second && field(h, 43) == "Y") return;
     }
@@ -135,6 +184,19 @@ class Peer : public FIX::Application {
   std::set<std::string> answered_;
 };
 
+FIX::Message Peer::newOrderFor(const std::string& clOrdId) {
+  FIX::Message m;
+  m.getHeader().setField(35, "D");
+  m.setField(11, clOrdId);
+  m.setField(21, "1");
+  m.setField(55, "EUR/USD");
+  m.setField(54, "1");
+  m.setField(60, FIX::UtcTimeStampField(60).getString());
+  m.setField(38, "100");
+  m.setField(40, "1");
+  return m;
+}
+
 static FIX::Message newOrder(const FIX::SessionID& id, const std::string& clOrdId) {
   FIX::Message m;
   m.getHeader().setField(35, "D");
@@ -151,7 +213,7 @@ static FIX::Message newOrder(const FIX::SessionID& id, const std::string& clOrdI
 
 int main(int argc, char** argv) {
   std::string config, role = "acceptor", password, expect;
-  bool ssl = false;
+  bool ssl = false, noLog = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--config" && i + 1 < argc) config = argv[++i];
@@ -159,6 +221,8 @@ int main(int argc, char** argv) {
     else if (a == "--password" && i + 1 < argc) password = argv[++i];
     else if (a == "--expect-password" && i + 1 < argc) expect = argv[++i];
     else if (a == "--ssl") ssl = true;
+    else if (a == "--quiet") quiet = true;
+    else if (a == "--no-log") noLog = true;
   }
   try {
     FIX::SessionSettings settings(config);
@@ -170,10 +234,12 @@ int main(int argc, char** argv) {
     std::unique_ptr<FIX::Initiator> initiator;
     if (role == "acceptor") {
       if (ssl) acceptor.reset(new FIX::SSLSocketAcceptor(app, store, settings, log));
+      else if (noLog) acceptor.reset(new FIX::SocketAcceptor(app, store, settings));
       else acceptor.reset(new FIX::SocketAcceptor(app, store, settings, log));
       acceptor->start();
     } else {
       if (ssl) initiator.reset(new FIX::SSLSocketInitiator(app, store, settings, log));
+      else if (noLog) initiator.reset(new FIX::SocketInitiator(app, store, settings));
       else initiator.reset(new FIX::SocketInitiator(app, store, settings, log));
       initiator->start();
     }
@@ -196,6 +262,44 @@ int main(int argc, char** argv) {
           }
         }
         emit("{\"ev\":\"sent\",\"count\":" + std::to_string(n * (long)ids.size()) + "}");
+      } else if (cmd == "bench" || cmd == "latency") {
+        long n = 0;
+        in >> n;
+        std::set<FIX::SessionID> ids;
+        { std::lock_guard<std::mutex> l(app.sessionsMutex); ids = app.sessions; }
+        if (ids.size() != 1) {
+          emit("{\"ev\":\"error\",\"text\":\"bench needs exactly one logged-on session\"}");
+          continue;
+        }
+        const FIX::SessionID id = *ids.begin();
+        using Clock = std::chrono::steady_clock;
+        bool ok = true;
+        if (cmd == "bench") {
+          const long target = app.reportCount() + n;
+          const auto t0 = Clock::now();
+          for (long k = 1; k <= n; ++k) {
+            FIX::Message m = newOrder(id, "b" + std::to_string(k));
+            FIX::Session::sendToTarget(m, id);
+          }
+          ok = app.awaitReports(target);
+          const double us =
+              std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+          emit("{\"ev\":\"bench\",\"count\":" + std::to_string(n) + ",\"us\":" +
+               std::to_string(static_cast<long>(us)) + ",\"ok\":" + (ok ? "true" : "false") +
+               "}");
+        } else {
+          const long target = app.reportCount() + n;
+          app.rtts.clear();
+          app.latencyLeft = n;
+          app.sendLatencyOrder(id);
+          ok = app.awaitReports(target);
+          app.latencyLeft = 0;
+          std::vector<double> rtts = app.rtts;
+          std::sort(rtts.begin(), rtts.end());
+          const double median = rtts.empty() ? 0 : rtts[rtts.size() / 2];
+          emit("{\"ev\":\"latency\",\"count\":" + std::to_string(n) + ",\"us\":" +
+               std::to_string(median) + ",\"ok\":" + (ok ? "true" : "false") + "}");
+        }
       } else if (cmd == "logout") {
         std::set<FIX::SessionID> ids;
         { std::lock_guard<std::mutex> l(app.sessionsMutex); ids = app.sessions; }
