@@ -3,8 +3,10 @@
  *
  * - `outgoing.log`: every stored outgoing message, raw FIX back to back (ordinary FIX log tools
  *   read it), appended in one write per batch;
- * - `state.txt`: one fixed-width line with the next sender and target numbers, the creation
- *   time and the correctly-terminated marker, rewritten in place;
+ * - `state.txt`: fixed-width lines with the next sender and target numbers, the creation time
+ *   and the correctly-terminated marker. A flush appends one line (no seek: one `write`), the
+ *   last complete line is the state, and the file is compacted to one line on open, on close
+ *   and every few thousand lines, by writing a new file and renaming it over the old one;
  * - `incoming.log` (when the session logs incoming messages): inbound messages, raw, read back
  *   with `readIncoming()`;
  * - `owner.lock`: the owning process id, so two processes never own one session.
@@ -213,9 +215,19 @@ function formatState(s: SeqState, out: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Lines `state.txt` may hold before it is compacted to one. */
+const STATE_COMPACT_LINES = 4096;
+
+/**
+ * The state in `state.txt`: its last complete line. A torn line after it (a crash mid-append)
+ * is ignored; an unreadable last complete line is damage.
+ */
 function parseState(text: string, path: string): SeqState {
-  const m = /^S (\d+) T (\d+) C (-?\d+) E ([01])/.exec(text);
-  if (!m) throw new StoreCorruptError(path, 0, "state line is unreadable");
+  const end = text.lastIndexOf("\n");
+  const start = end < 0 ? 0 : text.lastIndexOf("\n", end - 1) + 1;
+  const line = end < 0 ? text : text.slice(start, end);
+  const m = /^S (\d+) T (\d+) C (-?\d+) E ([01])/.exec(line);
+  if (!m) throw new StoreCorruptError(path, start, "state line is unreadable");
   return {
     nextSenderSeqNum: Number(m[1]),
     nextTargetSeqNum: Number(m[2]),
@@ -261,6 +273,7 @@ export class FileSeqStore implements SeqStore {
   #state: SeqState;
   #out: Deno.FsFile;
   #stateFile: Deno.FsFile;
+  #stateLines = 0;
   #in: Deno.FsFile | undefined;
   #size: number;
   #index = new Map<number, [number, number]>();
@@ -320,9 +333,8 @@ export class FileSeqStore implements SeqStore {
       for (const k of this.#index.keys()) if (k > last) last = k;
       if (last + 1 > state.nextSenderSeqNum) state.nextSenderSeqNum = last + 1;
       this.#state = state;
-      this.#stateFile = open(statePath, { read: true, write: true, create: true });
-      this.#writeState();
-      if (this.#sync !== "none") this.#stateFile.syncDataSync();
+      this.#stateFile = this.#compactState();
+      opened.push(this.#stateFile);
       if (this.#logIncoming) {
         const inPath = `${dir}/incoming.log`;
         this.#in = open(inPath, { read: true, append: true, create: true });
@@ -486,10 +498,37 @@ export class FileSeqStore implements SeqStore {
     while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
   }
 
+  /** Appends the state line (one `write`), compacting the file when it has grown long. */
   #writeState(): void {
-    this.#stateFile.seekSync(0, Deno.SeekMode.Start);
-    this.#writeAll(this.#stateFile, formatState(this.#state, this.#stateLine));
+    if (this.#stateLines >= STATE_COMPACT_LINES) {
+      this.#stateFile.close();
+      this.#stateFile = this.#compactState();
+    } else {
+      this.#writeAll(this.#stateFile, formatState(this.#state, this.#stateLine));
+      this.#stateLines++;
+    }
     this.#stateDirty = false;
+  }
+
+  /**
+   * Writes `state.txt` anew with the current state as its only line: a temporary file, synced
+   * when the store syncs, renamed over the old one (a crash leaves the old or the new file,
+   * never a mix). Returns the new file, open for appending.
+   */
+  #compactState(): Deno.FsFile {
+    const path = `${this.#dir}/state.txt`;
+    const tmp = `${path}.tmp`;
+    const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+    try {
+      this.#writeAll(f, formatState(this.#state, this.#stateLine));
+      if (this.#sync !== "none") f.syncDataSync();
+    } finally {
+      f.close();
+    }
+    Deno.renameSync(tmp, path);
+    if (this.#sync !== "none") this.#syncDir(this.#dir);
+    this.#stateLines = 1;
+    return Deno.openSync(path, { read: true, append: true });
   }
 
   /**
@@ -629,6 +668,11 @@ export class FileSeqStore implements SeqStore {
     if (this.#closed) return Promise.resolve();
     try {
       this.#flushSync();
+      // Left at rest as one line.
+      if (this.#stateLines > 1) {
+        this.#stateFile.close();
+        this.#stateFile = this.#compactState();
+      }
     } finally {
       this.#closed = true;
       this.#out.close();

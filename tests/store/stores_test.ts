@@ -261,3 +261,60 @@ runSeqStoreContract("kv (file)", async () => {
     },
   };
 });
+
+Deno.test("file store appends one state line per flush, reads the last, and compacts", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const id = new SessionId("A", "B");
+  const statePath = `${dir}/A-B/state.txt`;
+  const lines = () => Deno.readTextFileSync(statePath).split("\n").filter((l) => l !== "");
+  try {
+    const s = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 });
+    await t.step("a flush with a new state appends one fixed-width line, no rewrite", async () => {
+      assert.equal(lines().length, 1);
+      for (let n = 2; n <= 6; n++) {
+        s.setNextTargetSeqNum(n);
+        await s.flush();
+      }
+      await s.flush(); // nothing changed: nothing written
+      const all = lines();
+      assert.equal(all.length, 6);
+      assert.ok(all.every((l) => l.length === 79), "fixed-width lines");
+      assert.match(all[5], /^S 1 T 6 /);
+      assert.equal(Deno.statSync(statePath).size, 6 * 80);
+    });
+    await t.step("after a few thousand lines the file is compacted to one", async () => {
+      for (let n = 7; n < 7 + 4096; n++) {
+        s.setNextTargetSeqNum(n);
+        await s.flush();
+      }
+      assert.ok(lines().length < 4096, `${lines().length} lines`);
+      assert.match(lines().at(-1)!, / T 4102 /);
+      assert.equal((await readFileStore(`${dir}/A-B`)).state?.nextTargetSeqNum, 4102);
+      assert.ok(!Deno.readDirSync(`${dir}/A-B`).some((e) => e.name.endsWith(".tmp")));
+    });
+    await t.step("closing leaves one line", async () => {
+      s.setNextTargetSeqNum(5000);
+      await s.flush();
+      await s.close();
+      assert.equal(lines().length, 1);
+      assert.match(lines()[0], /^S 1 T 5000 /);
+    });
+    await t.step("a torn last line is ignored: the last complete line is the state", async () => {
+      Deno.writeTextFileSync(statePath, "S 9 T 90", { append: true });
+      const again = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 });
+      assert.equal(again.state.nextTargetSeqNum, 5000);
+      assert.equal(lines().length, 1, "compacted on open");
+      await again.close();
+    });
+    await t.step("an unreadable last complete line is damage", async () => {
+      Deno.writeTextFileSync(statePath, "garbage\n", { append: true });
+      await assert.rejects(
+        () => new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 }),
+        StoreCorruptError,
+      );
+      await assert.rejects(() => readFileStore(`${dir}/A-B`), StoreCorruptError);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
