@@ -447,8 +447,10 @@ export class FileSeqStore implements SeqStore {
     this.#pendingLen = need;
     this.#pendingEnds.push(need);
     this.#index.set(seqNum, [start, start + bytes.length]);
+    // No state line for this: the log, written first, holds the number (on open the next
+    // sender number is one past the last stored message), so a flush of stored messages alone
+    // is one write.
     this.#state.nextSenderSeqNum = seqNum + 1;
-    this.#stateDirty = true;
   }
 
   /**
@@ -741,7 +743,10 @@ export class FileSeqStoreFactory implements SeqStoreFactory {
 
 /** What {@linkcode readFileStore} found in a store folder. */
 export interface FileStoreContents {
-  /** The state line, or `undefined` when there is no `state.txt`. */
+  /**
+   * The state (its next sender number at least one past the last stored message, as on open),
+   * or `undefined` when there is no `state.txt`.
+   */
   state: SeqState | undefined;
   /** The complete stored outgoing messages, in log order. */
   messages: StoredMessage[];
@@ -798,5 +803,9 @@ export async function readFileStore(
     });
   }
   const messages = log.records.map((r) => ({ seqNum: r.seq, bytes: buf.subarray(r.start, r.end) }));
+  // As on open: the next sender number is at least one past the last stored message.
+  let last = 0;
+  for (const m of messages) if (m.seqNum > last) last = m.seqNum;
+  if (state && last + 1 > state.nextSenderSeqNum) state.nextSenderSeqNum = last + 1;
   return { state, messages, tornBytes };
 }

@@ -318,3 +318,41 @@ Deno.test("file store appends one state line per flush, reads the last, and comp
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("file store: a flush of stored messages alone is one write; the log gives the number", async () => {
+  const dir = await Deno.makeTempDir();
+  const id = new SessionId("A", "B");
+  try {
+    const s = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 1 });
+    const stateBefore = Deno.readTextFileSync(`${dir}/A-B/state.txt`);
+    for (let i = 1; i <= 3; i++) {
+      s.appendOutgoing(i, fixBytes(i));
+      await s.flush();
+    }
+    assert.equal(Deno.readTextFileSync(`${dir}/A-B/state.txt`), stateBefore, "no state line");
+    assert.equal(s.state.nextSenderSeqNum, 4);
+    assert.equal((await readFileStore(`${dir}/A-B`)).state?.nextSenderSeqNum, 4);
+    // A crash now (no close): the reopened store continues after the last stored message.
+    const copy = await Deno.makeTempDir();
+    try {
+      Deno.mkdirSync(`${copy}/A-B`);
+      for (const f of ["state.txt", "outgoing.log"]) {
+        Deno.copyFileSync(`${dir}/A-B/${f}`, `${copy}/A-B/${f}`);
+      }
+      const again = await new FileSeqStoreFactory({ directory: copy }).open(id, { nowMs: 1 });
+      assert.equal(again.state.nextSenderSeqNum, 4);
+      await again.close();
+    } finally {
+      await Deno.remove(copy, { recursive: true });
+    }
+    s.setNextSenderSeqNum(7); // an admin message, never stored: the state line carries it
+    await s.flush();
+    assert.match(
+      Deno.readTextFileSync(`${dir}/A-B/state.txt`).trimEnd().split("\n").at(-1)!,
+      /^S 7 /,
+    );
+    await s.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
