@@ -96,8 +96,9 @@ export interface SessionSettings {
   /** Largest inbound message in bytes (`MaxMessageSize`). */
   maxMessageSize: number;
   /**
-   * Bytes of outgoing messages waiting for a slow connection above which `put()` fails fast
-   * with `OutgoingBufferFullError`, nothing persisted (`MaxOutgoingBufferSize`).
+   * Bytes of outgoing messages waiting for a slow connection, and separately of messages put
+   * while the session is not established (late messages), above which `put()` fails fast with
+   * `OutgoingBufferFullError`, nothing persisted (`MaxOutgoingBufferSize`).
    */
   maxOutgoingBufferBytes: number;
   /** Username(553) we send, or require from the counterparty (`Username`). */

@@ -99,6 +99,8 @@ export interface FixSessionOptions {
 interface LateMessage {
   message: FixMessage;
   enqueuedAtMs: number;
+  /** Its encoded size, counted against `maxOutgoingBufferBytes` while it waits. */
+  bytes: number;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -232,6 +234,8 @@ export class FixSession {
   #batch: Promise<void> | undefined;
   #late = new Map<number, LateMessage>();
   #held: LateMessage[] = [];
+  /** Bytes of the messages in `#late` and `#held`. */
+  #lateBytes = 0;
   #scratch: FixEncoder;
   #early = new Map<number, FixMessage>();
   #resendTarget = 0; // highest seq known missing+1 (exclusive) while a gap is outstanding
@@ -731,8 +735,25 @@ export class FixSession {
         );
       }
     }
-    if (this.#resetting) return this.#hold(message);
-    if (this.#state !== "established") return this.#putLate(message, this.#clock.now());
+    if (this.#resetting || this.#state !== "established") {
+      // Waiting messages live in memory too (and, late, in the store): bounded like the
+      // outgoing buffer, refused before anything is persisted.
+      const bytes = this.#encodedSize(message);
+      if (this.#lateBytes + bytes > this.#s.maxOutgoingBufferBytes) {
+        this.#log.warn("late messages buffer full; message refused", {
+          session: this.#id.toString(),
+          bytes: this.#lateBytes,
+        });
+        return Promise.reject(
+          new OutgoingBufferFullError(
+            `Cannot send message: session "${this.#id}" holds ${this.#lateBytes} bytes of messages waiting for the session to be established`,
+          ),
+        );
+      }
+      this.#lateBytes += bytes;
+      if (this.#resetting) return this.#hold(message, bytes);
+      return this.#putLate(message, this.#clock.now(), bytes);
+    }
     if (this.#encoder.length >= this.#s.maxOutgoingBufferBytes) {
       // A slow peer: fail fast rather than grow memory without bound.
       this.#log.warn("outgoing buffer full; message refused", {
@@ -758,22 +779,22 @@ export class FixSession {
   }
 
   /** Holds a message put while the store is being reset; sent after the reset Logon. */
-  #hold(message: FixMessage): Promise<void> {
+  #hold(message: FixMessage, bytes: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#held.push({ message, enqueuedAtMs: this.#clock.now(), resolve, reject });
+      this.#held.push({ message, enqueuedAtMs: this.#clock.now(), bytes, resolve, reject });
     });
   }
 
-  #putLate(message: FixMessage, enqueuedAtMs: number): Promise<void> {
+  #putLate(message: FixMessage, enqueuedAtMs: number, bytes: number): Promise<void> {
     if (this.#s.lateDelivery === "queue") {
       // Held without a number, sent as a new message after the next Logon (`#sendHeld`).
       if (!this.#s.rejectMessageWhileNoConnection) {
         // Resolve now, so that a handler awaiting put() never blocks the reading that the
         // delivery itself depends on.
-        this.#held.push({ message, enqueuedAtMs, resolve: () => {}, reject: () => {} });
+        this.#held.push({ message, enqueuedAtMs, bytes, resolve: () => {}, reject: () => {} });
         return Promise.resolve();
       }
-      return this.#hold(message);
+      return this.#hold(message, bytes);
     }
     const seq = this.#persistLate(message);
     const persisted = this.#store.flush();
@@ -781,11 +802,11 @@ export class FixSession {
     if (!this.#s.rejectMessageWhileNoConnection) {
       // Delivery is guaranteed by the protocol once persisted: resolve now, so that a handler
       // awaiting put() never blocks the reading that the delivery itself depends on.
-      this.#late.set(seq, { message, enqueuedAtMs, resolve: () => {}, reject: () => {} });
+      this.#late.set(seq, { message, enqueuedAtMs, bytes, resolve: () => {}, reject: () => {} });
       return persisted;
     }
     const p = new Promise<void>((resolve, reject) => {
-      this.#late.set(seq, { message, enqueuedAtMs, resolve, reject });
+      this.#late.set(seq, { message, enqueuedAtMs, bytes, resolve, reject });
     });
     p.catch(() => {});
     return p;
@@ -800,7 +821,10 @@ export class FixSession {
   abandonLateMessages(reason: string): void {
     const err = new Error(`Cannot confirm delivery: ${reason}; the message stays stored`);
     for (const l of this.#late.values()) l.reject(err);
-    for (const l of this.#held) l.reject(err);
+    for (const l of this.#held) {
+      l.reject(err);
+      this.#lateBytes -= l.bytes;
+    }
     this.#held = [];
   }
 
@@ -829,6 +853,7 @@ export class FixSession {
     const held = this.#held;
     this.#held = [];
     for (const l of held) {
+      this.#lateBytes -= l.bytes;
       if (this.#expireLate(0, l)) continue;
       l.message.remove(43);
       l.message.remove(122);
@@ -1738,7 +1763,10 @@ export class FixSession {
       }
       const type = original.msgType;
       const late = this.#late.get(stored.seqNum);
-      if (late) this.#late.delete(stored.seqNum);
+      if (late) {
+        this.#late.delete(stored.seqNum);
+        this.#lateBytes -= late.bytes;
+      }
       if (late && this.#expireLate(stored.seqNum, late)) {
         if (gapStart < 0) gapStart = stored.seqNum;
         next = stored.seqNum + 1;

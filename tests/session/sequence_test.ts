@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FixMessage } from "../../src/message/fix_message.ts";
-import { MessageExpiredError } from "../../src/session/fix_session.ts";
+import { MessageExpiredError, OutgoingBufferFullError } from "../../src/session/fix_session.ts";
 import { established, harness, storeAt, T0, ts } from "./_harness.ts";
 
 Deno.test("FIX.4.0 and FIX.4.1 ResendRequests use EndSeqNo 999999", async () => {
@@ -335,6 +335,40 @@ Deno.test("LateDelivery=queue: messages put before logon are sent as new message
   assert.equal(h.session.queuedMessages, 0);
   await h.close();
 });
+
+for (const lateDelivery of ["resend", "queue"] as const) {
+  Deno.test(`LateDelivery=${lateDelivery}: messages waiting for logon are bounded by MaxOutgoingBufferSize`, async () => {
+    // Each of these orders is 76 bytes encoded: two fit in 160, a third does not.
+    const h = await harness({ settings: { lateDelivery, maxOutgoingBufferBytes: 160 } });
+    const put = (id: string) => h.session.put(new FixMessage("D").set(11, id));
+    const waiting = [put("a"), put("b")];
+    const numbered = h.store.state.nextSenderSeqNum;
+    await assert.rejects(put("c"), (e: Error) => {
+      assert.ok(e instanceof OutgoingBufferFullError);
+      assert.match(e.message, /holds \d+ bytes of messages waiting for the session/);
+      return true;
+    });
+    assert.equal(h.session.queuedMessages, 2);
+    assert.equal(h.store.state.nextSenderSeqNum, numbered, "the refused one was not numbered");
+    await h.peer.send("A", [[98, 0], [108, 30]]);
+    await h.settle();
+    if (lateDelivery === "resend") await h.peer.send("2", [[7, 1], [16, 0]]);
+    await h.settle();
+    await Promise.all(waiting);
+    const ids = () => h.peer.take().map((m) => m.match(/\|11=(\w+)/)?.[1]).filter((x) => x);
+    assert.deepEqual(ids(), ["a", "b"]);
+    assert.equal(h.session.queuedMessages, 0);
+    // Delivered: the room is free again, while established and after the next drop.
+    await put("d");
+    await h.settle();
+    assert.deepEqual(ids(), ["d"]);
+    h.session.dropConnection("test");
+    await h.settle();
+    await Promise.all([put("e"), put("f")]).catch(() => {});
+    assert.equal(h.session.queuedMessages, 2);
+    await h.close();
+  });
+}
 
 Deno.test("LateDelivery=queue with RejectMessageWhileNoConnection: an expired message is rejected, never numbered", async () => {
   const h = await harness({

@@ -198,17 +198,8 @@ FIX::Message Peer::newOrderFor(const std::string& clOrdId) {
 }
 
 static FIX::Message newOrder(const FIX::SessionID& id, const std::string& clOrdId) {
-  FIX::Message m;
-  m.getHeader().setField(35, "D");
-  m.setField(11, clOrdId);
-  m.setField(21, "1");
-  m.setField(55, "EUR/USD");
-  m.setField(54, "1");
-  m.setField(60, FIX::UtcTimeStampField(60).getString());
-  m.setField(38, "100");
-  m.setField(40, "1");
   (void)id;
-  return m;
+  return Peer::newOrderFor(clOrdId);
 }
 
 int main(int argc, char** argv) {
