@@ -337,19 +337,50 @@ for (const [begin, version] of VERSIONS) {
         },
       );
 
-      await t.step("fixwire stopped non-gracefully and restarted from its file store", async () => {
-        const seqBefore = fw.session.nextSenderSeqNum;
-        await fw.session.disconnectNonGracefully("simulated crash");
-        await fw.engine.stop();
-        fw = fixwireInitiator(`${dir}/fw`, version, port);
-        await fw.session.waitFor("established", { signal: AbortSignal.timeout(20_000) });
-        assert.ok(fw.session.nextSenderSeqNum > seqBefore, "sequence numbers continued");
-        fw.session.put(order("after-restart"));
-        await until(
-          () => fw.received.some((m) => m.get(11) === "after-restart"),
-          "report after restart",
-        );
-      });
+      await t.step(
+        "fixwire stopped non-gracefully mid-flow and restarted from its file store",
+        async () => {
+          const seqBefore = fw.session.nextSenderSeqNum;
+          const qfFrom = qf.events.length;
+          for (let i = 1; i <= 3000; i++) fw.session.put(order(`c${i}`));
+          const cs = () => fw.received.filter((m) => m.get(11)!.startsWith("c")).length;
+          await until(() => cs() >= 300, "part of the burst");
+          await fw.session.disconnectNonGracefully("simulated crash");
+          await fw.engine.stop();
+          const kept = fw.received;
+          fw = fixwireInitiator(`${dir}/fw`, version, port);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(20_000) });
+          assert.ok(fw.session.nextSenderSeqNum > seqBefore, "sequence numbers continued");
+          // QuickFIX got every order once (those it had not read came as PossDup resends) ...
+          const qfOrders = () =>
+            new Set(
+              qf.events.slice(qfFrom).filter(isAppIn("D")).map((e) => e.clordid!).filter((id) =>
+                id.startsWith("c")
+              ),
+            );
+          await until(
+            () => qfOrders().size >= 3000,
+            "QuickFIX to see every order",
+            30_000,
+            () => `${qfOrders().size} orders at QuickFIX\n${describe(fw)}`,
+          );
+          // ... and fixwire's application a report for each, a repeat only as a PossDup resend.
+          const reports = () => [...kept, ...fw.received].filter((m) => m.get(11)!.startsWith("c"));
+          await until(
+            () => new Set(reports().map((m) => m.get(11))).size >= 3000,
+            "a report for every order",
+            30_000,
+            () => `${new Set(reports().map((m) => m.get(11))).size} reports\n${describe(fw)}`,
+          );
+          const again = fw.received.filter((m) => kept.some((k) => k.get(11) === m.get(11)));
+          assert.ok(again.every((m) => m.get(43) === "Y"), "repeats only as PossDup resends");
+          fw.session.put(order("after-restart"));
+          await until(
+            () => fw.received.some((m) => m.get(11) === "after-restart"),
+            "report after restart",
+          );
+        },
+      );
 
       await t.step("ResetSeqNumFlag at logon resets both sides", async () => {
         await fw.session.disconnect("reset next");
