@@ -6,7 +6,7 @@
  * - `state.txt`: fixed-width lines with the next sender and target numbers, the creation time
  *   and the correctly-terminated marker. A flush appends one line (no seek: one `write`), the
  *   last complete line is the state, and the file is compacted to one line on open, on close
- *   and every few thousand lines, by writing a new file and renaming it over the old one;
+ *   and every 1024 lines (80 KiB), by writing a new file and renaming it over the old one;
  * - `incoming.log` (when the session logs incoming messages): inbound messages, raw, read back
  *   with `readIncoming()`;
  * - `owner.lock`: the owning process id, so two processes never own one session.
@@ -216,7 +216,7 @@ function formatState(s: SeqState, out: Uint8Array): Uint8Array {
 }
 
 /** Lines `state.txt` may hold before it is compacted to one. */
-const STATE_COMPACT_LINES = 4096;
+const STATE_COMPACT_LINES = 1024;
 
 /**
  * The state in `state.txt`: its last complete line. A torn line after it (a crash mid-append)

@@ -282,12 +282,12 @@ Deno.test("file store appends one state line per flush, reads the last, and comp
       assert.match(all[5], /^S 1 T 6 /);
       assert.equal(Deno.statSync(statePath).size, 6 * 80);
     });
-    await t.step("after a few thousand lines the file is compacted to one", async () => {
+    await t.step("after 1024 lines the file is compacted to one", async () => {
       for (let n = 7; n < 7 + 4096; n++) {
         s.setNextTargetSeqNum(n);
         await s.flush();
       }
-      assert.ok(lines().length < 4096, `${lines().length} lines`);
+      assert.ok(lines().length <= 1024, `${lines().length} lines`);
       assert.match(lines().at(-1)!, / T 4102 /);
       assert.equal((await readFileStore(`${dir}/A-B`)).state?.nextTargetSeqNum, 4102);
       assert.ok(!Deno.readDirSync(`${dir}/A-B`).some((e) => e.name.endsWith(".tmp")));
