@@ -503,13 +503,27 @@ export class FileSeqStore implements SeqStore {
   /** Appends the state line (one `write`), compacting the file when it has grown long. */
   #writeState(): void {
     if (this.#stateLines >= STATE_COMPACT_LINES) {
-      this.#stateFile.close();
-      this.#stateFile = this.#compactState();
+      this.#recompactState();
     } else {
       this.#writeAll(this.#stateFile, formatState(this.#state, this.#stateLine));
       this.#stateLines++;
     }
     this.#stateDirty = false;
+  }
+
+  /**
+   * Replaces the open `state.txt` by a compacted one. The old file is closed first (a file
+   * cannot be renamed over while open everywhere); if compacting fails, it is reopened so the
+   * store stays usable, and the error is thrown.
+   */
+  #recompactState(): void {
+    this.#stateFile.close();
+    try {
+      this.#stateFile = this.#compactState();
+    } catch (e) {
+      this.#stateFile = Deno.openSync(`${this.#dir}/state.txt`, { read: true, append: true });
+      throw e;
+    }
   }
 
   /**
@@ -671,10 +685,7 @@ export class FileSeqStore implements SeqStore {
     try {
       this.#flushSync();
       // Left at rest as one line.
-      if (this.#stateLines > 1) {
-        this.#stateFile.close();
-        this.#stateFile = this.#compactState();
-      }
+      if (this.#stateLines > 1) this.#recompactState();
     } finally {
       this.#closed = true;
       this.#out.close();

@@ -725,20 +725,20 @@ export class FixSession {
       return Promise.reject(new TypeError("Cannot send message: MsgType(35) is missing"));
     }
     const limit = this.#store.maxMessageBytes;
-    if (limit !== undefined) {
-      const size = this.#encodedSize(message);
-      if (size > limit) {
-        return Promise.reject(
-          new RangeError(
-            `Cannot send message: ${size} bytes exceed the store's limit of ${limit} bytes in session "${this.#id}"`,
-          ),
-        );
-      }
+    const waiting = this.#resetting || this.#state !== "established";
+    // Measured once, only where a limit needs it (the hot established path never encodes twice
+    // unless the store has a size limit).
+    const bytes = limit !== undefined || waiting ? this.#encodedSize(message) : 0;
+    if (limit !== undefined && bytes > limit) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot send message: ${bytes} bytes exceed the store's limit of ${limit} bytes in session "${this.#id}"`,
+        ),
+      );
     }
-    if (this.#resetting || this.#state !== "established") {
+    if (waiting) {
       // Waiting messages live in memory too (and, late, in the store): bounded like the
       // outgoing buffer, refused before anything is persisted.
-      const bytes = this.#encodedSize(message);
       if (this.#lateBytes + bytes > this.#s.maxOutgoingBufferBytes) {
         this.#log.warn("late messages buffer full; message refused", {
           session: this.#id.toString(),
