@@ -282,6 +282,8 @@ export class FileSeqStore implements SeqStore {
   #pendingEnds: number[] = [];
   #inPending: Uint8Array[] = [];
   #stateDirty = false;
+  /** The next sender number changed other than by storing a message. */
+  #senderDirty = false;
   #closed = false;
   #lockPath: string;
   #dirSyncWarned = false;
@@ -471,6 +473,7 @@ export class FileSeqStore implements SeqStore {
     this.#assertOpen();
     this.#state.nextSenderSeqNum = seqNum;
     this.#stateDirty = true;
+    this.#senderDirty = true;
   }
 
   /**
@@ -509,6 +512,7 @@ export class FileSeqStore implements SeqStore {
       this.#stateLines++;
     }
     this.#stateDirty = false;
+    this.#senderDirty = false;
   }
 
   /**
@@ -563,7 +567,46 @@ export class FileSeqStore implements SeqStore {
     }
   }
 
+  /**
+   * Writes the stored messages, and the state line only when the next sender number is not
+   * one past the last of them (a session message took a number): what must be durable before
+   * sending. The rest waits for `flush()`.
+   *
+   * @returns Resolves when written.
+   */
+  flushOutgoing(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    try {
+      this.#writeMessages();
+      if (this.#senderDirty) this.#writeStateSynced();
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   #flushSync(): void {
+    this.#writeMessages();
+    if (this.#stateDirty) this.#writeStateSynced();
+    if (this.#in && this.#inPending.length > 0) {
+      const all = new Uint8Array(this.#inPending.reduce((n, b) => n + b.length, 0));
+      let at = 0;
+      for (const b of this.#inPending) {
+        all.set(b, at);
+        at += b.length;
+      }
+      this.#writeAll(this.#in, all);
+      if (this.#sync !== "none") this.#in.syncDataSync();
+      this.#inPending.length = 0;
+    }
+  }
+
+  #writeStateSynced(): void {
+    this.#writeState();
+    if (this.#sync !== "none") this.#stateFile.syncDataSync();
+  }
+
+  #writeMessages(): void {
     if (this.#pendingLen > 0) {
       if (this.#sync === "message") {
         let from = 0;
@@ -579,21 +622,6 @@ export class FileSeqStore implements SeqStore {
       this.#size += this.#pendingLen;
       this.#pendingLen = 0;
       this.#pendingEnds.length = 0;
-    }
-    if (this.#stateDirty) {
-      this.#writeState();
-      if (this.#sync !== "none") this.#stateFile.syncDataSync();
-    }
-    if (this.#in && this.#inPending.length > 0) {
-      const all = new Uint8Array(this.#inPending.reduce((n, b) => n + b.length, 0));
-      let at = 0;
-      for (const b of this.#inPending) {
-        all.set(b, at);
-        at += b.length;
-      }
-      this.#writeAll(this.#in, all);
-      if (this.#sync !== "none") this.#in.syncDataSync();
-      this.#inPending.length = 0;
     }
   }
 

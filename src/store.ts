@@ -86,6 +86,17 @@ export interface SeqStore extends AsyncDisposable {
    */
   flush(): Promise<void>;
   /**
+   * Optional: makes durable what must be before a batch is sent (the stored outgoing messages
+   * and the next sender number), and may leave the rest (the next target number, the
+   * correctly-terminated marker, incoming messages) for the next `flush()`. The session calls
+   * it before writing to the connection and `flush()` after, so the counterparty is not kept
+   * waiting for a write that sending does not depend on; QuickFIX orders its writes the same
+   * way. Without it the session calls `flush()` before sending.
+   *
+   * @returns Resolves once durable; rejects with an error when the write failed.
+   */
+  flushOutgoing?(): Promise<void>;
+  /**
    * Reads stored outgoing messages with `from <= seqNum <= to`, ascending. Numbers with no
    * stored message are skipped (the session fills them with a gap fill).
    *

@@ -939,33 +939,45 @@ export class FixSession {
   async #flush(): Promise<void> {
     if (this.#flushing) return;
     this.#flushing = true;
+    const store = this.#store;
     try {
-      while (this.#encoder.length > 0) {
-        const bytes = this.#encoder.take();
-        const waiters = this.#batchWaiters;
-        const failers = this.#batchFailers;
-        this.#batchWaiters = [];
-        this.#batchFailers = [];
-        this.#batch = undefined;
+      do {
+        while (this.#encoder.length > 0) {
+          const bytes = this.#encoder.take();
+          const waiters = this.#batchWaiters;
+          const failers = this.#batchFailers;
+          this.#batchWaiters = [];
+          this.#batchFailers = [];
+          this.#batch = undefined;
+          try {
+            // What sending depends on: the messages and the sender number.
+            await (store.flushOutgoing ? store.flushOutgoing() : store.flush());
+          } catch (e) {
+            this.#storeFailed(e);
+            for (const f of failers) f(e instanceof Error ? e : new Error(String(e)));
+            return;
+          }
+          const conn = this.#conn;
+          if (conn) {
+            try {
+              await conn.write(bytes);
+              this.#lastSentAtMs = this.#clock.now();
+            } catch (e) {
+              // Persisted but not sent: the peer gets it by resend after reconnecting.
+              this.#log.warn("write failed", { session: this.#id.toString(), error: `${e}` });
+            }
+          }
+          for (const w of waiters) w();
+        }
+        // The rest (inbound numbers, the terminated marker) after the writes, and also when
+        // nothing was sent: an inbound message that gets no answer is still recorded.
         try {
-          await this.#store.flush();
+          await store.flush();
         } catch (e) {
           this.#storeFailed(e);
-          for (const f of failers) f(e instanceof Error ? e : new Error(String(e)));
           return;
         }
-        const conn = this.#conn;
-        if (conn) {
-          try {
-            await conn.write(bytes);
-            this.#lastSentAtMs = this.#clock.now();
-          } catch (e) {
-            // Persisted but not sent: the peer gets it by resend after reconnecting.
-            this.#log.warn("write failed", { session: this.#id.toString(), error: `${e}` });
-          }
-        }
-        for (const w of waiters) w();
-      }
+      } while (this.#encoder.length > 0);
       // Waiters registered with nothing left to write (e.g. disconnect) are released too.
       const rest = this.#batchWaiters;
       this.#batchWaiters = [];

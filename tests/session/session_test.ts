@@ -4,7 +4,8 @@ import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { type FixSession, OutgoingBufferFullError } from "../../src/session/fix_session.ts";
 import { established, harness, T0, ts } from "./_harness.ts";
-import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { MemorySeqStoreFactory, type SeqStore } from "../../src/store.ts";
+import { FileSeqStoreFactory } from "../../adapters/file_store.ts";
 import { SessionId } from "../../src/session_id.ts";
 
 Deno.test("initiator sends Logon with HeartBtInt, EncryptMethod and credentials", async () => {
@@ -435,4 +436,69 @@ Deno.test("put refuses a message over the store's size limit alone, before numbe
   ]]);
   await h.close();
   await store.close();
+});
+
+Deno.test("file store: an answer goes out before the inbound number is written, a session message after its number", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = await new FileSeqStoreFactory({ directory: dir }).open(new SessionId("FW", "PEER"), {
+    nowMs: T0,
+  });
+  const stateLine = () =>
+    Deno.readTextFileSync(`${dir}/FW-PEER/state.txt`).trimEnd().split("\n").at(-1)!;
+  // Each store write is recorded with the number of connection writes made before it and the
+  // state line it left.
+  const log: { op: string; writesBefore: number; state: string }[] = [];
+  let writes = () => 0;
+  const recorded = (op: "flush" | "flushOutgoing") => async () => {
+    const writesBefore = writes();
+    await (op === "flush" ? file.flush() : file.flushOutgoing!());
+    log.push({ op, writesBefore, state: stateLine() });
+  };
+  const spy = new Proxy(file, {
+    get(target, key) {
+      if (key === "flush" || key === "flushOutgoing") return recorded(key);
+      const v = Reflect.get(target, key, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as SeqStore;
+  const h = await established({
+    store: spy,
+    handler: {
+      onMessage: (m) => {
+        if (m.get(11) === "answer me") {
+          void h.session.put(new FixMessage("8").set(11, "answer me").set(150, "0"));
+        }
+      },
+    },
+  });
+  writes = () => h.written.length;
+  try {
+    // An order answered at once: the report is stored and sent, then the order's number.
+    log.length = 0;
+    await h.peer.send("D", [[11, "answer me"]]);
+    await h.settle();
+    const sentAt = h.written.findIndex((w) => w.some((m) => m.includes("11=answer me")));
+    assert.ok(sentAt >= 0, "the report was written");
+    const [before, after] = [log.find((l) => l.op === "flushOutgoing")!, log.at(-1)!];
+    assert.equal(before.writesBefore, sentAt, "stored right before the write");
+    assert.match(before.state, / T 2 /, "the order's number is not written yet");
+    assert.equal(after.op, "flush");
+    assert.equal(after.writesBefore, sentAt + 1, "written after the report went out");
+    assert.match(after.state, / T 3 /);
+    // An inbound message that gets no answer is recorded all the same.
+    await h.peer.send("D", [[11, "no answer"]]);
+    await h.settle();
+    assert.match(stateLine(), / T 4 /);
+    // A session message takes a number the log does not hold: written before it is sent.
+    log.length = 0;
+    await h.peer.send("1", [[112, "probe"]]);
+    await h.settle();
+    const hb = h.written.findIndex((w) => w.some((m) => m.includes("112=probe")));
+    const stored = log.find((l) => l.op === "flushOutgoing" && l.writesBefore === hb)!;
+    assert.match(stored.state, /^S 4 /, "the Heartbeat's number was written before it was sent");
+  } finally {
+    await h.close();
+    await file.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
