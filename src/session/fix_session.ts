@@ -229,6 +229,7 @@ export class FixSession {
   #timerAtMs = -1;
   #flushing = false;
   #flushScheduled = false;
+  #flushAgain = false;
   #batchWaiters: (() => void)[] = [];
   #batchFailers: ((e: Error) => void)[] = [];
   #batch: Promise<void> | undefined;
@@ -926,7 +927,12 @@ export class FixSession {
   }
 
   #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#flushing) return;
+    if (this.#flushing) {
+      // The running flush goes round once more for this change.
+      this.#flushAgain = true;
+      return;
+    }
+    if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     queueMicrotask(this.#flushTask);
   }
@@ -942,6 +948,7 @@ export class FixSession {
     const store = this.#store;
     try {
       do {
+        this.#flushAgain = false;
         while (this.#encoder.length > 0) {
           const bytes = this.#encoder.take();
           const waiters = this.#batchWaiters;
@@ -977,7 +984,7 @@ export class FixSession {
           this.#storeFailed(e);
           return;
         }
-      } while (this.#encoder.length > 0);
+      } while (this.#encoder.length > 0 || this.#flushAgain);
       // Waiters registered with nothing left to write (e.g. disconnect) are released too.
       const rest = this.#batchWaiters;
       this.#batchWaiters = [];

@@ -502,3 +502,40 @@ Deno.test("file store: an answer goes out before the inbound number is written, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a change made while a store write is in progress is written by the same flush going round again", async () => {
+  const memory = await new MemorySeqStoreFactory().open(new SessionId("FW", "PEER"), { nowMs: T0 });
+  const flushedTargets: number[] = [];
+  let gate: Promise<void> | undefined;
+  const slow = new Proxy(memory, {
+    get(target, key) {
+      if (key === "flush") {
+        return async () => {
+          flushedTargets.push(target.state.nextTargetSeqNum);
+          if (gate) await gate;
+        };
+      }
+      const v = Reflect.get(target, key, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as SeqStore;
+  const h = await established({ store: slow });
+  try {
+    let release!: () => void;
+    gate = new Promise((r) => release = r);
+    flushedTargets.length = 0;
+    await h.peer.send("D", [[11, "first"]]); // no answer: only its number is written
+    await h.settle();
+    assert.deepEqual(flushedTargets, [3], "the write for the first message is in progress");
+    await h.peer.send("D", [[11, "second"]]);
+    await h.settle();
+    assert.equal(memory.state.nextTargetSeqNum, 4);
+    gate = undefined;
+    release();
+    await h.settle();
+    assert.deepEqual(flushedTargets, [3, 4], "the second number was written without a new trigger");
+  } finally {
+    await h.close();
+    await memory.close();
+  }
+});
