@@ -712,13 +712,20 @@ export class FileSeqStore implements SeqStore {
     if (this.#closed) return Promise.resolve();
     try {
       this.#flushSync();
-      // Left at rest as one line.
-      if (this.#stateLines > 1) this.#recompactState();
     } finally {
       this.#closed = true;
       this.#out.close();
       this.#stateFile.close();
       this.#in?.close();
+      // Left at rest as one line when possible; the appended lines already hold the state, so
+      // a failure here (the folder removed, the disk full) is only logged.
+      if (this.#stateLines > 1) {
+        try {
+          this.#compactState().close();
+        } catch (e) {
+          this.#log.warn("state.txt not compacted on close", { dir: this.#dir, error: `${e}` });
+        }
+      }
       this.#unlock();
     }
     return Promise.resolve();

@@ -104,4 +104,7 @@ print(
   `  trader next sequence numbers: out ${trader.nextSenderSeqNum}, in ${trader.nextTargetSeqNum}`,
 );
 print(`  final state: ${trader.state}`);
+// Stop both engines (their stores close) before their folder goes.
+await initiatorEngine.stop();
+await acceptorEngine.stop();
 await Deno.remove(dir, { recursive: true });

@@ -356,3 +356,31 @@ Deno.test("file store: a flush of stored messages alone is one write; the log gi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("file store closes even when state.txt cannot be compacted, and says so", async () => {
+  const dir = await Deno.makeTempDir();
+  const { logger, lines } = warnings();
+  const s = await new FileSeqStoreFactory({ directory: dir, logger }).open(
+    new SessionId("A", "B"),
+    {
+      nowMs: 1,
+    },
+  );
+  s.setNextTargetSeqNum(5);
+  await s.flush(); // two lines now: compaction is due on close
+  await Deno.remove(dir, { recursive: true }); // an operator removed the folder under us
+  await s.close();
+  assert.deepEqual(lines, ["state.txt not compacted on close"]);
+  assert.throws(() => s.appendOutgoing(1, fixBytes(1)), "closed for good");
+  // The lock was released: the session opens again (fresh) in a recreated folder.
+  Deno.mkdirSync(dir);
+  try {
+    const again = await new FileSeqStoreFactory({ directory: dir }).open(new SessionId("A", "B"), {
+      nowMs: 2,
+    });
+    assert.equal(again.state.nextTargetSeqNum, 1);
+    await again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
