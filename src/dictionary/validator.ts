@@ -225,6 +225,30 @@ const FIELD_NAMES: Record<number, string> = { 8: "BeginString", 9: "BodyLength",
 
 const MULTI = new Set(["MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"]);
 
+/** Per field whose enumeration holds only one-character ASCII values: a byte -> allowed map. */
+const CHAR_ENUMS = new WeakMap<FieldDef, Uint8Array | null>();
+
+function charEnumBits(def: FieldDef): Uint8Array | undefined {
+  let bits = CHAR_ENUMS.get(def);
+  if (bits === undefined) {
+    bits = null;
+    if (def.values && !MULTI.has(def.type)) {
+      const b = new Uint8Array(256);
+      let ok = true;
+      for (const v of def.values.keys()) {
+        if (v.length !== 1 || v.charCodeAt(0) >= 128) {
+          ok = false;
+          break;
+        }
+        b[v.charCodeAt(0)] = 1;
+      }
+      if (ok) bits = b;
+    }
+    CHAR_ENUMS.set(def, bits);
+  }
+  return bits ?? undefined;
+}
+
 /** Receives a value's offsets from `FieldView.valueBytesAt`. */
 const SPAN = new Int32Array(2);
 const PART_BITS = [1, 2, 4] as const;
@@ -343,6 +367,9 @@ class Walker {
       return;
     }
     if (def.values && this.checkEnums) {
+      // One-character enumerations (Side, OrdType, ExecType...) are checked on the byte.
+      const bits = e - s === 1 ? charEnumBits(def) : undefined;
+      if (bits !== undefined && bits[b[s]] === 1) return;
       const value = msg.valueAt(index);
       const values = def.values;
       const known = MULTI.has(def.type)
