@@ -5,6 +5,7 @@
  * @module
  */
 
+import { byteSum } from "./checksum.ts";
 import { DEFAULT_DATA_FIELDS } from "./data_fields.ts";
 import type { FieldMap, FixMessage } from "./fix_message.ts";
 
@@ -139,6 +140,8 @@ function tagPrefix(tag: number): Uint8Array {
  */
 export class FixEncoder {
   #buf: Uint8Array;
+  /** `#buf` as 32-bit words, for the checksum (same memory). */
+  #words: Uint32Array;
   #len = 0;
   #beginString: string;
   #dataTags: ReadonlySet<number>;
@@ -153,6 +156,7 @@ export class FixEncoder {
   constructor(beginString: string, initialSize = 64 * 1024, options: EncoderOptions = {}) {
     this.#beginString = beginString;
     this.#buf = new Uint8Array(initialSize);
+    this.#words = new Uint32Array(this.#buf.buffer, 0, this.#buf.length >> 2);
     this.#dataTags = dataTagsOf(options.dataFields ?? DEFAULT_DATA_FIELDS);
   }
 
@@ -196,6 +200,7 @@ export class FixEncoder {
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
+    this.#words = new Uint32Array(next.buffer, 0, next.length >> 2);
   }
 
   /** Writes a value's characters after `ensure`d room; UTF-8 from the first non-ASCII one. */
@@ -320,10 +325,8 @@ export class FixEncoder {
       buf.copyWithin(start, headStart, this.#len);
       this.#len -= headStart - start;
     }
-    let sum = 0;
     const end = this.#len;
-    for (let i = start; i < end; i++) sum += buf[i];
-    sum &= 255;
+    const sum = byteSum(this.#buf, this.#words, start, end) & 255;
     this.#ensure(7);
     const b = this.#buf;
     b[end] = 49; // 1

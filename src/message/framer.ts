@@ -5,6 +5,7 @@
  * @module
  */
 
+import { byteSum } from "./checksum.ts";
 import { DEFAULT_DATA_FIELDS } from "./data_fields.ts";
 import { FixParseError } from "./errors.ts";
 import { FixMessage } from "./fix_message.ts";
@@ -56,6 +57,8 @@ export interface FramerOptions {
  */
 export class FixFramer {
   #buf: Uint8Array = new Uint8Array(0);
+  /** `#buf` seen as 32-bit words, for the checksum (same memory). */
+  #words = new Uint32Array(0);
   #start = 0;
   #end = 0;
   #base = 0; // stream offset of #buf[0]
@@ -99,6 +102,7 @@ export class FixFramer {
       next.set(this.#buf.subarray(this.#start, this.#end));
       this.#base += this.#start;
       this.#buf = next;
+      this.#words = new Uint32Array(next.buffer, 0, next.length >> 2);
       this.#start = 0;
       this.#end = pending;
     }
@@ -111,6 +115,7 @@ export class FixFramer {
     this.#skipping = false;
     this.#base += this.#end;
     this.#buf = new Uint8Array(0);
+    this.#words = new Uint32Array(0);
     this.#start = 0;
     this.#end = 0;
   }
@@ -236,9 +241,7 @@ export class FixFramer {
       return this.#error("BodyLength(9) does not match the message", p + 1, 9);
     }
     const d1 = buf[trailer + 3] - 48, d2 = buf[trailer + 4] - 48, d3 = buf[trailer + 5] - 48;
-    let sum = 0;
-    for (let i = start; i < trailer; i++) sum += buf[i];
-    sum &= 255;
+    const sum = byteSum(buf, this.#words, start, trailer) & 255;
     this.#start = trailer + 7;
     if (
       d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9 ||

@@ -138,6 +138,34 @@ Deno.test("encoder writes BodyLength of every width, alone and back to back", ()
   assert.equal(n, lengths.length);
 });
 
+Deno.test("framer checks the CheckSum at every alignment, length and byte value", () => {
+  const te = new TextEncoder();
+  for (const text of ["", "a", "ab", "abc", "ÿ".repeat(40), "ÿ€".repeat(300), "ÿ".repeat(40_000)]) {
+    for (let shift = 0; shift < 4; shift++) {
+      // A small message first moves the next one to another byte alignment.
+      const lead = encodeMessage(new FixMessage("0").set(112, "x".repeat(shift)));
+      const m = new FixMessage("B").set(148, "h");
+      if (text) m.set(354, te.encode(text).length).set(355, text);
+      const body = encodeMessage(m); // its CheckSum computed by the encoder, byte by byte
+      const framer = new FixFramer();
+      framer.push(lead);
+      framer.push(body);
+      assert.ok(framer.next() instanceof Uint8Array);
+      assert.deepEqual(framer.next(), body, `${text.length} characters at shift ${shift}`);
+      // One byte changed inside the body: the sum differs.
+      const bad = body.slice();
+      bad[bad.length - 9] ^= 0x40;
+      const again = new FixFramer();
+      again.push(lead);
+      again.push(bad);
+      again.next();
+      const r = again.next();
+      assert.ok(r instanceof FixParseError, `a changed byte is caught (${text.length}, ${shift})`);
+      assert.equal(r.tag, 10);
+    }
+  }
+});
+
 Deno.test("framer returns whole frames for every split of a stream", () => {
   const msgs = [
     raw("35=0|49=A|56=B|34=1|"),
