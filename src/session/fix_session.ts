@@ -1363,16 +1363,9 @@ export class FixSession {
     const acceptor = this.#role === "acceptor";
     // Credentials first: until they pass, nothing the Logon carries reaches the store. Every
     // refusal below is an unsequenced Logout, so a refused Logon never changes the store.
-    if (acceptor) {
-      const refusal = this.#checkCredentials(msg);
-      if (refusal !== undefined) {
-        this.#refuseLogon(refusal);
-        return;
-      }
-    }
-    const problem = this.#validate?.(msg)[0];
-    if (problem !== undefined) {
-      this.#refuseLogon(problem.text);
+    const refusal = this.#logonRefusal(msg);
+    if (refusal !== undefined) {
+      this.#refuseLogon(refusal);
       return;
     }
     const hb = msg.intOr(108, Number.NaN);
@@ -1487,16 +1480,9 @@ export class FixSession {
     }
     // The peer resets: checked like a first Logon, refused with a numbered Logout (the session
     // is established) and before anything is reset.
-    if (this.#role === "acceptor") {
-      const refusal = this.#checkCredentials(msg);
-      if (refusal !== undefined) {
-        this.#fatal(refusal);
-        return;
-      }
-    }
-    const problem = this.#validate?.(msg)[0];
-    if (problem !== undefined) {
-      this.#fatal(problem.text);
+    const refusal = this.#logonRefusal(msg);
+    if (refusal !== undefined) {
+      this.#fatal(refusal);
       return;
     }
     this.#log.info("sequence reset by Logon while established", {
@@ -1601,6 +1587,19 @@ export class FixSession {
 
   #checkCredentials(msg: FixMessage): string | undefined {
     return credentialRefusal(this.#s, msg) ?? this.#handler.authenticate?.(msg);
+  }
+
+  /**
+   * Why a Logon is refused before anything else is looked at: credentials first (an acceptor
+   * checks them), then the dictionary. The caller picks the reaction (unsequenced Logout
+   * before logon, numbered Logout once established).
+   */
+  #logonRefusal(msg: FixMessage): string | undefined {
+    if (this.#role === "acceptor") {
+      const refusal = this.#checkCredentials(msg);
+      if (refusal !== undefined) return refusal;
+    }
+    return this.#validate?.(msg)[0]?.text;
   }
 
   /** Refuses a Logon not yet accepted: an unsequenced Logout and a disconnect. */
