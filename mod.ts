@@ -44,9 +44,15 @@ export {
 export {
   BusinessRejectError,
   ConnectionError,
+  EngineStoppedError,
   LogonRejectedError,
+  MessageExpiredError,
   MessageRejectError,
+  OutgoingBufferFullError,
+  ResetNotConfirmedError,
+  SessionExistsError,
   SessionNotFoundError,
+  StoreLockedError,
 } from "./src/errors.ts";
 export { SessionId } from "./src/session_id.ts";
 export type { Connection, ConnectOptions, Endpoint, Listener, Transport } from "./src/transport.ts";
@@ -100,18 +106,9 @@ export {
   parseUtcTimestamp,
   type TimestampPrecision,
 } from "./src/message/timestamps.ts";
-export { EventHub, type SessionEvent, type SessionState } from "./src/session/events.ts";
-export {
-  credentialRefusal,
-  FixSession,
-  type FixSessionOptions,
-  isAdminMsgType,
-  MessageExpiredError,
-  type MessageProblem,
-  OutgoingBufferFullError,
-  type SessionHandler,
-  type SessionRole,
-} from "./src/session/fix_session.ts";
+export type { SessionEvent, SessionState } from "./src/session/events.ts";
+export { isAdminMsgType } from "./src/session/admin.ts";
+export type { MessageProblem, SessionRole } from "./src/session/core.ts";
 export {
   type CreateSessionOptions,
   FixEngine,
@@ -124,7 +121,6 @@ export {
   FIXVersion,
   parseFixVersion,
 } from "./src/engine/fix_version.ts";
-export { TimerScheduler } from "./src/engine/scheduler.ts";
 export {
   ACCEPT_ALL_SESSIONS_MANAGER,
   type AcceptorDecision,
@@ -160,4 +156,4 @@ export {
   type ValidationProblem,
   type ValidatorOptions,
 } from "./src/dictionary/validator.ts";
-export { DictionaryError, parseXml, type XmlElement } from "./src/dictionary/xml.ts";
+export { DictionaryError } from "./src/dictionary/xml.ts";

@@ -9,7 +9,15 @@
  *   and every 1024 lines (80 KiB), by writing a new file and renaming it over the old one;
  * - `incoming.log` (when the session logs incoming messages): inbound messages, raw, read back
  *   with `readIncoming()`;
- * - `owner.lock`: the owning process id, so two processes never own one session.
+ * - `owner.lock`: held with an exclusive OS file lock (`Deno.FsFile.tryLockSync`) while the store
+ *   is open, so two processes never own one session. The OS drops the lock when its process ends,
+ *   however it ends (`kill -9` included), so a crash leaves nothing to clean up; a second process
+ *   is refused with {@linkcode StoreLockedError}. While open the file names the owner's process
+ *   id (emptied on close). The file itself stays: deleting a lock file lets two processes lock
+ *   two different files of the same name.
+ *
+ * A reset keeps the old `outgoing.log` as `outgoing.<creationTime>.log` ({@linkcode
+ * readArchivedLogs} reads them); a reset that fails is undone, or else closes the store.
  *
  * Durability (`sync`):
  * - `"none"` (default): each flush hands the batch to the OS in one `write`. Survives a crash
@@ -41,7 +49,11 @@
  * @module
  */
 
+import { StoreLockedError } from "../src/errors.ts";
 import { type Logger, SILENT_LOGGER } from "../src/logger.ts";
+import { fileStoreFolder } from "./_store_key.ts";
+
+export { StoreLockedError };
 import type { SessionId } from "../src/session_id.ts";
 import type {
   SeqState,
@@ -95,6 +107,7 @@ export class StoreCorruptError extends Error {
 }
 
 const STATE_LINE = 80;
+/** The `owner.lock` paths of the stores open in this process (an OS lock is per process). */
 const lockedHere = new Set<string>();
 
 interface Record {
@@ -245,6 +258,22 @@ function exists(path: string): boolean {
   }
 }
 
+/**
+ * The name a reset gives the log it archives: `outgoing.<creationTime>.log`, with `-<n>` after
+ * the time when that name is taken (`n` from 1; 0 for none). {@linkcode ARCHIVE_NAME} reads it.
+ */
+function archiveName(creationTimeMs: number, n: number): string {
+  return `outgoing.${creationTimeMs}${n > 0 ? `-${n}` : ""}.log`;
+}
+
+/** An archived log's name: creation time, and the `-<n>` suffix if any. */
+const ARCHIVE_NAME = /^outgoing\.(-?\d+)(?:-(\d+))?\.log$/;
+
+/** An error's message, for a message of our own. */
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 function parentOf(path: string): string {
   const trimmed = path.replace(/[\\/]+$/, "");
   const at = Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\"));
@@ -252,12 +281,16 @@ function parentOf(path: string): string {
   return at === 0 ? trimmed.slice(0, 1) : trimmed.slice(0, at);
 }
 
-function pidAlive(pid: number): boolean {
+/** The process id written in an `owner.lock`, if it can be read (Windows locks reads out). */
+function readPid(file: Deno.FsFile): number | undefined {
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    file.seekSync(0, Deno.SeekMode.Start);
+    const buf = new Uint8Array(24);
+    const n = file.readSync(buf) ?? 0;
+    const text = new TextDecoder().decode(buf.subarray(0, n)).trim();
+    return /^\d+$/.test(text) ? Number(text) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -285,7 +318,10 @@ export class FileSeqStore implements SeqStore {
   /** The next sender number changed other than by storing a message. */
   #senderDirty = false;
   #closed = false;
+  /** Why the store was closed by a failure, not by `close()`; every later use throws it. */
+  #failure: Error | undefined;
   #lockPath: string;
+  #lockFile: Deno.FsFile | undefined;
   #dirSyncWarned = false;
 
   /**
@@ -351,32 +387,60 @@ export class FileSeqStore implements SeqStore {
     }
   }
 
+  /**
+   * Takes the OS lock on `owner.lock` without waiting, and writes this process id in it. The
+   * lock is not a file's existence: the OS drops it when the process ends, so there is no
+   * liveness guess and no check-then-write takeover.
+   *
+   * @throws {StoreLockedError} When another process holds the lock.
+   */
   #lock(): void {
     const path = this.#lockPath;
+    // An OS lock is per open file, so this process opening twice is caught here first, with
+    // its own message.
     if (lockedHere.has(path)) {
       throw new Error(`Cannot open store: "${this.#dir}" is already open in this process`);
     }
+    // Not truncated on open: the owner's process id stays readable for the error.
+    const file = Deno.openSync(path, { read: true, write: true, create: true });
     try {
-      Deno.writeTextFileSync(path, String(Deno.pid), { createNew: true });
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      const pid = Number(Deno.readTextFileSync(path).trim());
-      if (pid > 0 && pid !== Deno.pid && pidAlive(pid)) {
-        throw new Error(`Cannot open store: "${this.#dir}" is owned by process ${pid}`);
+      if (!file.tryLockSync(true)) {
+        const ownerPid = readPid(file);
+        // The same folder under another spelling of its path, in this process.
+        if (ownerPid === Deno.pid) {
+          throw new Error(`Cannot open store: "${this.#dir}" is already open in this process`);
+        }
+        throw new StoreLockedError(this.#dir, { ownerPid });
       }
-      this.#log.warn("taking over a stale store lock", { dir: this.#dir, stalePid: pid });
-      Deno.writeTextFileSync(path, String(Deno.pid));
+      // A clean close empties the file: a process id left in it is an owner that ended
+      // without closing (a crash, `kill -9`). Its lock went with it.
+      const stalePid = readPid(file);
+      if (stalePid !== undefined) {
+        this.#log.warn("taking over a stale store lock", { dir: this.#dir, stalePid });
+      }
+      file.truncateSync(0);
+      file.seekSync(0, Deno.SeekMode.Start);
+      this.#writeAll(file, new TextEncoder().encode(`${Deno.pid}\n`));
+    } catch (e) {
+      file.close();
+      throw e;
     }
+    this.#lockFile = file;
     lockedHere.add(path);
   }
 
+  /** Empties `owner.lock` and releases the OS lock (closing the file does). Idempotent. */
   #unlock(): void {
+    const file = this.#lockFile;
+    if (!file) return;
+    this.#lockFile = undefined;
     lockedHere.delete(this.#lockPath);
     try {
-      Deno.removeSync(this.#lockPath);
+      file.truncateSync(0);
     } catch {
-      // Already gone.
+      // Only informative: the next owner would log a stale lock.
     }
+    file.close();
   }
 
   /**
@@ -427,7 +491,13 @@ export class FileSeqStore implements SeqStore {
   }
 
   #assertOpen(): void {
+    if (this.#failure) throw this.#failed();
     if (this.#closed) throw new Error(`Cannot use store: "${this.#dir}" is closed`);
+  }
+
+  /** A fresh error (its own stack) for a use of a store closed by a failure. */
+  #failed(): Error {
+    return new Error(this.#failure!.message, { cause: this.#failure!.cause });
   }
 
   /**
@@ -461,6 +531,7 @@ export class FileSeqStore implements SeqStore {
    * @param bytes The raw message.
    */
   appendIncoming(bytes: Uint8Array): void {
+    if (this.#failure) throw this.#failed();
     if (this.#in && !this.#closed) this.#inPending.push(bytes.slice());
   }
 
@@ -525,7 +596,12 @@ export class FileSeqStore implements SeqStore {
     try {
       this.#stateFile = this.#compactState();
     } catch (e) {
-      this.#stateFile = Deno.openSync(`${this.#dir}/state.txt`, { read: true, append: true });
+      try {
+        this.#stateFile = Deno.openSync(`${this.#dir}/state.txt`, { read: true, append: true });
+      } catch (reopen) {
+        const why = `state.txt could not be compacted (${message(e)}) nor reopened`;
+        this.#fail(`${why} (${message(reopen)})`, { cause: e });
+      }
       throw e;
     }
   }
@@ -558,6 +634,7 @@ export class FileSeqStore implements SeqStore {
    * @returns Resolves when written.
    */
   flush(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failed());
     if (this.#closed) return Promise.resolve();
     try {
       this.#flushSync();
@@ -575,6 +652,7 @@ export class FileSeqStore implements SeqStore {
    * @returns Resolves when written.
    */
   flushOutgoing(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failed());
     if (this.#closed) return Promise.resolve();
     try {
       this.#writeMessages();
@@ -633,6 +711,7 @@ export class FileSeqStore implements SeqStore {
    * @returns The messages, ascending.
    */
   async *readOutgoing(from: number, to: number): AsyncIterable<StoredMessage> {
+    if (this.#failure) throw this.#failed();
     const keys: number[] = [];
     for (const k of this.#index.keys()) if (k >= from && k <= to) keys.push(k);
     keys.sort((a, b) => a - b);
@@ -666,6 +745,7 @@ export class FileSeqStore implements SeqStore {
    * @throws {StoreCorruptError} When the log is damaged in the middle.
    */
   async *readIncoming(): AsyncIterable<Uint8Array> {
+    if (this.#failure) throw this.#failed();
     const pending = [...this.#inPending];
     const path = `${this.#dir}/incoming.log`;
     const buf = await readFileOrEmpty(path);
@@ -674,37 +754,133 @@ export class FileSeqStore implements SeqStore {
   }
 
   /**
-   * Starts a new sequence: the old log is kept as `outgoing.<creationTime>.log`, numbers go to
-   * 1 and the creation time is set. The inbound log is kept.
+   * Starts a new sequence: the old log is kept as `outgoing.<creationTime>.log` (with `-1`,
+   * `-2`... added when that name is taken), numbers go to 1 and the creation time is set. The
+   * inbound log is kept.
+   *
+   * A failure (a read-only folder, a full disk) is undone: the old log goes back in place and
+   * the store goes on with its old sequence. Only when that is impossible too (the folder was
+   * removed) is the store closed, and every later use throws, naming the failed reset.
    *
    * @param creationTimeMs The new creation time.
+   * @returns Resolves when the new sequence is written.
+   * @throws {Error} When the store is closed, or the reset failed: the store then keeps its old
+   *   sequence, or (when that could not be restored) is closed.
    */
   reset(creationTimeMs: number): Promise<void> {
-    this.#assertOpen();
-    this.#flushSync();
-    const logPath = `${this.#dir}/outgoing.log`;
-    this.#out.close();
-    if (this.#size > 0) {
-      let archive = `${this.#dir}/outgoing.${this.#state.creationTimeMs}.log`;
-      for (let n = 1; exists(archive); n++) {
-        archive = `${this.#dir}/outgoing.${this.#state.creationTimeMs}-${n}.log`;
-      }
-      Deno.renameSync(logPath, archive);
+    try {
+      this.#assertOpen();
+      this.#flushSync();
+      this.#resetSync(creationTimeMs);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
     }
-    this.#out = Deno.openSync(logPath, { read: true, append: true, create: true, truncate: false });
-    // The rename and the new log are directory changes: sync them before the new state.
-    if (this.#sync !== "none") this.#syncDir(this.#dir);
+  }
+
+  #resetSync(creationTimeMs: number): void {
+    const logPath = `${this.#dir}/outgoing.log`;
+    const old = { state: this.#state, size: this.#size };
+    let archive: string | undefined;
+    // The log is closed before it is renamed: an open file cannot be renamed on every platform.
+    this.#out.close();
+    try {
+      if (this.#size > 0) {
+        let name = `${this.#dir}/${archiveName(this.#state.creationTimeMs, 0)}`;
+        for (let n = 1; exists(name); n++) {
+          name = `${this.#dir}/${archiveName(this.#state.creationTimeMs, n)}`;
+        }
+        Deno.renameSync(logPath, name);
+        archive = name;
+      }
+      this.#out = Deno.openSync(logPath, { read: true, append: true, create: true });
+      // The rename and the new log are directory changes: sync them before the new state.
+      if (this.#sync !== "none") this.#syncDir(this.#dir);
+      this.#state = {
+        nextSenderSeqNum: 1,
+        nextTargetSeqNum: 1,
+        creationTimeMs,
+        correctlyTerminated: false,
+      };
+      this.#writeState();
+      if (this.#sync !== "none") this.#stateFile.syncDataSync();
+    } catch (e) {
+      this.#undoReset(logPath, archive, old, e);
+      if (this.#failure) throw this.#failed();
+      throw new Error(
+        `Cannot reset store: "${this.#dir}" keeps its old sequence (${message(e)})`,
+        { cause: e },
+      );
+    }
     this.#size = 0;
     this.#index.clear();
-    this.#state = {
-      nextSenderSeqNum: 1,
-      nextTargetSeqNum: 1,
-      creationTimeMs,
-      correctlyTerminated: false,
-    };
-    this.#writeState();
-    if (this.#sync !== "none") this.#stateFile.syncDataSync();
-    return Promise.resolve();
+  }
+
+  /**
+   * Puts the old sequence back after a failed reset: the archived log back in place, reopened,
+   * the old state in memory and marked for writing (a new state line may have reached the
+   * file). When that fails too, the store is closed for good (see `#fail`).
+   */
+  #undoReset(
+    logPath: string,
+    archive: string | undefined,
+    old: { state: SeqState; size: number },
+    error: unknown,
+  ): void {
+    if (this.#failure) {
+      // Closed meanwhile (state.txt was lost): at least leave the old log in place on disk.
+      try {
+        if (archive !== undefined) Deno.renameSync(archive, logPath);
+      } catch {
+        // The archive keeps the messages; the failure is reported.
+      }
+      return;
+    }
+    try {
+      try {
+        this.#out.close();
+      } catch {
+        // Closed already: the failure came before the new log was open.
+      }
+      // Over the new, empty log if there is one.
+      if (archive !== undefined) Deno.renameSync(archive, logPath);
+      this.#out = Deno.openSync(logPath, { read: true, append: true });
+      // The index points into the old log: it must be that file, whole.
+      const size = this.#out.statSync().size;
+      if (size !== old.size) {
+        this.#out.close();
+        throw new Error(`outgoing.log is ${size} bytes, not ${old.size}`);
+      }
+    } catch (undo) {
+      this.#fail(`a reset failed (${message(error)}) and could not be undone (${message(undo)})`, {
+        cause: error,
+      });
+      return;
+    }
+    this.#state = old.state;
+    this.#stateDirty = true;
+    this.#senderDirty = true;
+    this.#log.warn("store reset failed and was undone", { dir: this.#dir, error: `${error}` });
+  }
+
+  /**
+   * Closes the store for good after a failure that leaves it unusable: the files are closed,
+   * the lock released (so the session can be opened again once the cause is fixed), and every
+   * later use throws an error saying `why`.
+   */
+  #fail(why: string, options: ErrorOptions): void {
+    const reason = new Error(`Cannot use store: "${this.#dir}" was closed because ${why}`, options);
+    this.#failure = reason;
+    this.#closed = true;
+    for (const f of [this.#out, this.#stateFile, this.#in]) {
+      try {
+        f?.close();
+      } catch {
+        // Closed already.
+      }
+    }
+    this.#unlock();
+    this.#log.error("store closed after a failure", { dir: this.#dir, error: `${reason}` });
   }
 
   /** Flushes, closes the files and releases the lock. Idempotent. */
@@ -763,18 +939,22 @@ export class FileSeqStoreFactory implements SeqStoreFactory {
   }
 
   /**
-   * Opens a session's store, recovering from a torn last write.
+   * Opens a session's store, recovering from a torn last write. Its folder is named by
+   * `id.key`; a folder a CompID with `-`, `:` ... had under the old, non-injective key is
+   * renamed to it when it is provably this session's (logged), and otherwise left alone.
    *
    * @param id The session.
    * @param options Creation time and inbound log switch.
    * @returns The store.
    * @throws {StoreCorruptError} When the log is damaged beyond a torn tail.
-   * @throws {Error} When another process owns the session.
+   * @throws {StoreLockedError} When another process owns the session.
+   * @throws {Error} When this process has the session open already, or when another session's
+   *   folder answers for this one's name on a case-insensitive file system.
    */
   open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore> {
     try {
       return Promise.resolve(
-        new FileSeqStore(`${this.#dir}/${id.key}`, {
+        new FileSeqStore(fileStoreFolder(this.#dir, id, this.#log), {
           sync: this.#sync,
           logger: this.#log,
           nowMs: options.nowMs,
@@ -795,6 +975,18 @@ export interface FileStoreContents {
    */
   state: SeqState | undefined;
   /** The complete stored outgoing messages, in log order. */
+  messages: StoredMessage[];
+  /** Bytes of a torn last write after the last complete message (0 when none). */
+  tornBytes: number;
+}
+
+/** An outgoing log that a reset archived, as {@linkcode readArchivedLogs} found it. */
+export interface ArchivedLog {
+  /** The file name in the session's folder, such as `outgoing.1764000000000.log`. */
+  file: string;
+  /** The creation time of the sequence the log holds (the time in its name). */
+  creationTimeMs: number;
+  /** Its complete messages, in log order. */
   messages: StoredMessage[];
   /** Bytes of a torn last write after the last complete message (0 when none). */
   tornBytes: number;
@@ -854,4 +1046,57 @@ export async function readFileStore(
   for (const m of messages) if (m.seqNum > last) last = m.seqNum;
   if (state && last + 1 > state.nextSenderSeqNum) state.nextSenderSeqNum = last + 1;
   return { state, messages, tornBytes };
+}
+
+/**
+ * Reads the outgoing logs that resets archived in a store folder (see
+ * {@linkcode FileSeqStore.reset}), oldest sequence first. Like {@linkcode readFileStore}, it
+ * takes no lock, so it works on a running session; a torn last write is left out, reported in
+ * `tornBytes` and logged; damage in the middle of a log throws.
+ *
+ * @param dir The session's folder.
+ * @param options Where a torn last write is logged.
+ * @returns The archived logs, by creation time (then by the `-<n>` suffix a reset adds when one
+ *   creation time was archived twice).
+ * @throws {StoreCorruptError} When an archived log is damaged in the middle.
+ * @throws {Deno.errors.NotFound} When the folder does not exist.
+ * @example
+ * ```ts ignore
+ * import { readArchivedLogs } from "@fixwire/engine/file-store";
+ * const [oldest] = await readArchivedLogs("./fixwire-store/TEST1-TEST2");
+ * // oldest?.file: "outgoing.1764000000000.log"; oldest?.messages: its stored messages
+ * ```
+ */
+export async function readArchivedLogs(
+  dir: string,
+  options: { logger?: Logger } = {},
+): Promise<ArchivedLog[]> {
+  const found: { file: string; creationTimeMs: number; n: number }[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const m = ARCHIVE_NAME.exec(e.name);
+    if (e.isFile && m) {
+      found.push({ file: e.name, creationTimeMs: Number(m[1]), n: Number(m[2] ?? 0) });
+    }
+  }
+  found.sort((a, b) => a.creationTimeMs - b.creationTimeMs || a.n - b.n);
+  const out: ArchivedLog[] = [];
+  for (const { file, creationTimeMs } of found) {
+    const path = `${dir}/${file}`;
+    const buf = await Deno.readFile(path);
+    const log = scanLog(buf, path, true);
+    const tornBytes = buf.length - log.end;
+    if (tornBytes > 0) {
+      (options.logger ?? SILENT_LOGGER).warn("store has a torn last write", {
+        file: path,
+        offset: log.end,
+        droppedBytes: tornBytes,
+      });
+    }
+    const messages = log.records.map((r) => ({
+      seqNum: r.seq,
+      bytes: buf.subarray(r.start, r.end),
+    }));
+    out.push({ file, creationTimeMs, messages, tornBytes });
+  }
+  return out;
 }

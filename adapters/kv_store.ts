@@ -34,6 +34,7 @@
 import type { Clock, TimerHandle } from "../src/clock.ts";
 import { type Logger, SILENT_LOGGER } from "../src/logger.ts";
 import type { SessionId } from "../src/session_id.ts";
+import { legacyKey, legacyKeyIsOnly, sentBy } from "./_store_key.ts";
 import type {
   SeqState,
   SeqStore,
@@ -244,6 +245,8 @@ export class KvSeqStore implements SeqStore {
   #renewedAtMs: number;
   #renewQueued = false;
   #leaseLost = false;
+  /** Resets called whose commit has not started yet. */
+  #resetsQueued = 0;
 
   /**
    * Wraps an opened, owned store. Use the factory.
@@ -381,6 +384,9 @@ export class KvSeqStore implements SeqStore {
   /**
    * Commits the batch atomically; beyond KV's per-commit limits, in several atomic commits, each
    * with whole messages and the matching sender number, the complete state with the last one.
+   * A flush whose commit has not started when `reset` is called writes nothing: the reset
+   * dropped what it had to write, and commits what is appended after it, once it has deleted
+   * the stored messages.
    *
    * @returns Resolves when committed.
    * @throws {RangeError} When a message is over `maxMessageBytes`; nothing of the batch is
@@ -430,6 +436,11 @@ export class KvSeqStore implements SeqStore {
   }
 
   async #commit(): Promise<void> {
+    // A reset was called after this flush and before it ran: what was pending then is dropped,
+    // and what is pending now comes after the reset, whose task deletes the stored messages and
+    // commits it. Committing it here, before those deletes, would lose it and leave the stored
+    // sender number behind.
+    if (this.#resetsQueued > 0) return;
     if (!this.#dirty && this.#pending.length === 0 && this.#inPending.length === 0) return;
     const batch = this.#pending;
     const inbound = this.#inPending;
@@ -612,7 +623,9 @@ export class KvSeqStore implements SeqStore {
     };
     this.#dirty = true;
     const fresh = { ...this.#state };
+    this.#resetsQueued++;
     return this.#enqueue(async () => {
+      this.#resetsQueued--;
       const units: Unit[] = [];
       for (const part of ["msg", "chunk"]) {
         for await (const e of this.#kv.list({ prefix: [...this.#base, part] })) {
@@ -727,6 +740,7 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
     if (!claim.ok) {
       throw new Error(`Cannot open store: session "${id}" is owned by another process`);
     }
+    await this.#adoptLegacy(id, base, claim.versionstamp);
     const saved = await this.#kv.get<SeqState>([...base, "state"]);
     const state: SeqState = saved.value ? { ...saved.value } : {
       nextSenderSeqNum: 1,
@@ -747,6 +761,125 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
       logIncoming: options.logIncoming ?? false,
       nextIncoming: (await lastNumber(this.#kv, base, "in")) + 1,
     });
+  }
+
+  /**
+   * Moves a session's data from the key it had before keys were injective (its parts joined by
+   * `-`) to `base`, when the two keys differ, `base` holds no state yet, and the data is
+   * provably this session's: no other session had that key, or every outgoing message stored
+   * there (and already moved) has this session's SenderCompID and TargetCompID. Otherwise the
+   * data is left where it is, with a warning. Each commit moves whole messages and checks both
+   * owner records; the state moves last, so a crash midway resumes on the next open.
+   *
+   * @throws {Error} When a live owner holds the old key, or either owner record changes while
+   *   the data moves.
+   */
+  async #adoptLegacy(id: SessionId, base: Deno.KvKey, claim: string): Promise<void> {
+    const kv = this.#kv;
+    const legacy = legacyKey(id);
+    if (legacy === id.key) return;
+    const old = [...this.#prefix, legacy];
+    const [state, oldOwner] = await kv.getMany<[SeqState, KvOwner]>([
+      [...base, "state"],
+      [...old, "owner"],
+    ]);
+    if (state.value) return;
+    let found = false;
+    // At most the owner sorts before the state.
+    for await (const e of kv.list({ prefix: old }, { limit: 2 })) {
+      if (e.key[old.length] !== "owner") found = true;
+    }
+    if (!found) return;
+    let sent = 0;
+    let foreign = false;
+    for (const b of [old, base]) {
+      for await (const { bytes } of listMessages(kv, b, "msg", 1, Number.MAX_SAFE_INTEGER)) {
+        if (sentBy(bytes, id)) sent++;
+        else foreign = true;
+      }
+    }
+    if (!legacyKeyIsOnly(id) && (foreign || sent === 0)) {
+      this.#log.warn("store data of the old session key left alone: it may be another session's", {
+        session: id.toString(),
+        key: legacy,
+      });
+      return;
+    }
+    if (oldOwner.value && oldOwner.value.expiresAtMs > this.#clock.now()) {
+      throw new Error(
+        `Cannot open store: session "${id}" is owned by another process (${oldOwner.value.ownerId}) under its old key "${legacy}"`,
+      );
+    }
+    const commit = async (fill: (op: Deno.AtomicOperation) => void): Promise<void> => {
+      const op = kv.atomic()
+        .check({ key: [...base, "owner"], versionstamp: claim })
+        .check(oldOwner);
+      fill(op);
+      if (!(await op.commit()).ok) {
+        throw new Error(
+          `Cannot open store: session "${id}" was opened elsewhere while its data moved to its new key`,
+        );
+      }
+    };
+    let batch: Entries = [];
+    let count = 0, bytes = 0, keyBytes = 0;
+    const move = (): Promise<void> =>
+      commit((op) => {
+        for (const e of batch) op.set([...base, ...e.key.slice(old.length)], e.value).delete(e.key);
+      });
+    for await (const group of legacyEntries(kv, old)) {
+      let k = 0, v = 0;
+      for (const e of group) {
+        k += 2 * keySize(e.key) + keySize(base);
+        v += e.value instanceof Uint8Array ? e.value.length : OBJECT_VALUE_BYTES;
+      }
+      const full = count + 2 * group.length > KV_MAX_MUTATIONS - 4 ||
+        bytes + 2 * k + v > KV_MAX_MUTATION_BYTES - MARGIN_BYTES ||
+        keyBytes + k > KV_MAX_KEY_BYTES - MARGIN_BYTES;
+      if (batch.length > 0 && full) {
+        await move();
+        batch = [];
+        count = bytes = keyBytes = 0;
+      }
+      batch.push(...group);
+      count += 2 * group.length;
+      bytes += 2 * k + v;
+      keyBytes += k;
+    }
+    if (batch.length > 0) await move();
+    // Last, the state and the old owner record: the move is done.
+    const oldState = await kv.get<SeqState>([...old, "state"]);
+    await commit((op) => {
+      if (oldState.value) op.set([...base, "state"], oldState.value).delete(oldState.key);
+      op.delete([...old, "owner"]);
+    });
+    this.#log.warn("store data moved to the new session key", {
+      session: id.toString(),
+      from: legacy,
+      to: id.key,
+    });
+  }
+}
+
+/** A message's head and its chunks, or an entry on its own: moved in one commit. */
+type Entries = Deno.KvEntry<unknown>[];
+
+/** The entries under `old` but its owner and state, each message with its chunks. */
+async function* legacyEntries(kv: Deno.Kv, old: Deno.KvKey): AsyncIterable<Entries> {
+  for (const kind of ["msg", "in"] as const) {
+    for await (const e of kv.list<Uint8Array | Chunked>({ prefix: [...old, kind] })) {
+      const group: Entries = [e];
+      if (!(e.value instanceof Uint8Array)) {
+        const part = kind === "msg" ? "chunk" : "inchunk";
+        for await (const c of kv.list({ prefix: [...old, part, e.key.at(-1)!] })) group.push(c);
+      }
+      yield group;
+    }
+  }
+  // What is left: chunks a crash left without their message.
+  for await (const e of kv.list({ prefix: old })) {
+    const part = e.key[old.length];
+    if (part !== "owner" && part !== "state") yield [e];
   }
 }
 

@@ -32,6 +32,12 @@ export interface SessionListener {
   onEvent?(event: SessionEvent): void;
   /** Return false to gap-fill a message instead of resending it. */
   onResend?(message: FixMessage): boolean;
+  /**
+   * Checks a counterparty's Logon (acceptors), after the configured Username and Password and
+   * before anything is reset or stored; also asked for a reset Logon while established.
+   * Return a reason to refuse it (sent in the Logout), or undefined to accept.
+   */
+  authenticate?(logon: FixMessage): string | undefined;
 }
 
 /** The answer to an unregistered acceptor. */

@@ -73,7 +73,7 @@ function decodeEntities(s: string, file: string, line: number): string {
  * @throws {DictionaryError} When the XML is malformed.
  * @example
  * ```ts
- * import { parseXml } from "@fixwire/engine";
+ * import { parseXml } from "./xml.ts";
  * parseXml("<fix major='4'><header/></fix>", "x.xml").attrs.major; // "4"
  * ```
  */

@@ -19,13 +19,10 @@ import { decodeMessage, FixFramer } from "../message/framer.ts";
 import { FixParseError } from "../message/errors.ts";
 import { formatUtcTimestamp } from "../message/timestamps.ts";
 import { SessionId } from "../session_id.ts";
-import {
-  credentialRefusal,
-  FixSession,
-  type FixSessionOptions,
-  type MessageProblem,
-  type SessionRole,
-} from "../session/fix_session.ts";
+import { credentialRefusal } from "../session/admin.ts";
+import { type MessageProblem, SessionCore, type SessionRole } from "../session/core.ts";
+import { EngineStoppedError, SessionExistsError } from "../errors.ts";
+import { Link } from "./link.ts";
 import {
   ACCEPT_ALL_SESSIONS_MANAGER,
   type SessionListener,
@@ -36,7 +33,7 @@ import type { Connection, Endpoint, Listener, Transport } from "../transport.ts"
 import { defaultStoreFactory, defaultTransport } from "./defaults.ts";
 import { applVerIdOf, beginStringOf, type FIXVersion, parseFixVersion } from "./fix_version.ts";
 import { TimerScheduler } from "./scheduler.ts";
-import { Session, type SessionContext } from "./session.ts";
+import { Session, type SessionContext, type SessionInternals } from "./session.ts";
 
 /**
  * The Logon tag carrying the session qualifier (FIX Antenna's `logonMessageSessionQualifierTag`
@@ -105,6 +102,7 @@ export class FixEngine implements AsyncDisposable {
   readonly #dictionaries = new Map<string, Promise<Dictionary>>();
   readonly #custom = new WeakMap<Session, Dictionary>();
   readonly #sessionTransports = new WeakMap<Session, Transport>();
+  readonly #internals = new WeakMap<Session, SessionInternals>();
   readonly #firstLogonTimeoutMs: number;
   #listening: Promise<void> | undefined;
   #stopped = false;
@@ -177,10 +175,10 @@ export class FixEngine implements AsyncDisposable {
     version: FIXVersion,
     options: CreateSessionOptions = {},
   ): Session {
-    if (this.#stopped) throw new Error("Cannot create session: the engine is stopped");
+    if (this.#stopped) throw new EngineStoppedError("Cannot create session: the engine is stopped");
     const key = id.toString();
     if (this.#sessions.has(key)) {
-      throw new Error(`Cannot create session: session "${key}" already exists`);
+      throw new SessionExistsError(`Cannot create session: session "${key}" already exists`);
     }
     const v = parseFixVersion(version);
     if (typeof dictionary === "string" && dictionary !== "") parseFixVersion(dictionary);
@@ -217,8 +215,9 @@ export class FixEngine implements AsyncDisposable {
           nowMs: this.#clock.now(),
           logIncoming: settings.logIncoming,
         }),
-      makeCore: (session, store, role, settings) => this.#makeCore(session, store, role, settings),
+      makeLink: (session, store, role, settings) => this.#makeLink(session, store, role, settings),
       registerAcceptor: (session) => this.#registerAcceptor(session),
+      bind: (session, internals) => this.#internals.set(session, internals),
       forget: (session) => {
         const key = session.id.toString();
         this.#sessions.delete(key);
@@ -237,12 +236,12 @@ export class FixEngine implements AsyncDisposable {
     return d;
   }
 
-  async #makeCore(
+  async #makeLink(
     session: Session,
     store: SeqStore,
     role: SessionRole,
     settings: SessionSettings,
-  ): Promise<FixSession> {
+  ): Promise<Link> {
     const version = session.version;
     const begin = beginStringOf(version);
     const custom = this.#custom.get(session);
@@ -260,7 +259,7 @@ export class FixEngine implements AsyncDisposable {
         if (name && !appDicts.has(code)) appDicts.set(code, await this.#dictionary(name));
       }
     }
-    const built: { core?: FixSession } = {};
+    const built: { core?: SessionCore } = {};
     const appDictOf = (m: FixMessage): Dictionary | undefined => {
       if (begin !== "FIXT.1.1") return transportDict;
       // ApplVerID(1128), else the counterparty's DefaultApplVerID(1137) from its Logon.
@@ -270,19 +269,17 @@ export class FixEngine implements AsyncDisposable {
     const validation = settings.validation;
     const listener = session.listener;
     const qualifier = session.id.qualifier;
-    const options: FixSessionOptions = {
+    // A venue dictionary may add LENGTH/DATA pairs of its own.
+    const dataFields = custom
+      ? new Map([...DEFAULT_DATA_FIELDS, ...custom.dataFields()])
+      : DEFAULT_DATA_FIELDS;
+    const core = new SessionCore({
       id: session.id,
       beginString: begin,
       role,
       settings,
-      store,
-      clock: this.#scheduler,
+      numbers: store.state,
       logger: this.#log,
-      handler: {
-        onMessage: listener.onMessage ? (m) => session.listener.onMessage!(m) : undefined,
-        onResend: (m) => session.listener.onResend?.(m) ?? true,
-        onEvent: (e) => session.listener.onEvent?.(e),
-      },
       validate: validation.enabled
         ? (m): MessageProblem[] => {
           const app = appDictOf(m);
@@ -293,14 +290,24 @@ export class FixEngine implements AsyncDisposable {
         }
         : undefined,
       supportsMsgType: (t, m) => appDictOf(m)?.message(t) !== undefined,
+      authenticate: (m) => session.listener.authenticate?.(m),
+      onResend: (m) => session.listener.onResend?.(m) ?? true,
       logonFields: qualifier === undefined ? [] : [[SESSION_QUALIFIER_TAG, qualifier]],
-      // A venue dictionary may add LENGTH/DATA pairs of its own.
-      dataFields: custom
-        ? new Map([...DEFAULT_DATA_FIELDS, ...custom.dataFields()])
-        : DEFAULT_DATA_FIELDS,
-    };
-    built.core = new FixSession(options);
-    return built.core;
+      dataFields,
+    });
+    built.core = core;
+    return new Link({
+      core,
+      store,
+      clock: this.#scheduler,
+      settings,
+      logger: this.#log,
+      dataFields,
+      handler: {
+        onMessage: listener.onMessage ? (m) => session.listener.onMessage!(m) : undefined,
+        onEvent: (e) => session.listener.onEvent?.(e),
+      },
+    });
   }
 
   async #registerAcceptor(session: Session): Promise<void> {
@@ -323,7 +330,9 @@ export class FixEngine implements AsyncDisposable {
    * @returns Resolves when listening.
    */
   start(): Promise<void> {
-    if (this.#stopped) return Promise.reject(new Error("Cannot start: the engine is stopped"));
+    if (this.#stopped) {
+      return Promise.reject(new EngineStoppedError("Cannot start: the engine is stopped"));
+    }
     this.#listening ??= (async () => {
       const ports = new Map<number, Transport>();
       for (const port of this.#settings.listenPorts) ports.set(port, this.#transport);
@@ -404,24 +413,10 @@ export class FixEngine implements AsyncDisposable {
       conn.close("invalid CompIDs");
       return;
     }
-    let session = this.#acceptors.get(id.toString());
-    if (session) {
-      const begin = beginStringOf(session.version);
-      // Nothing stored changes before this: a refused Logon leaves the session as it was.
-      const seq = session.nextSenderSeqNum;
-      const admitted = await this.#admit(
-        id,
-        logon,
-        conn,
-        begin,
-        session.settings,
-        Number.isNaN(seq) ? 1 : seq,
-      );
-      if (!admitted) return;
-    } else {
-      session = await this.#unregistered(id, logon, conn);
-      if (!session) return;
-    }
+    // A registered acceptor admits the Logon itself (BeginString, address, credentials, the
+    // authenticate hook...) before anything is attached, reset or written.
+    const session = this.#acceptors.get(id.toString()) ?? await this.#unregistered(id, logon, conn);
+    if (!session) return;
     if (session.connected) {
       this.#log.warn("second connection for a connected session; closing it", {
         session: id.toString(),
@@ -431,7 +426,11 @@ export class FixEngine implements AsyncDisposable {
       return;
     }
     this.#log.info("Logon routed to acceptor", { session: id.toString(), remote });
-    await session.acceptConnection(conn, framer, frame);
+    await this.#internals.get(session)!.accept(conn, {
+      message: logon,
+      frame,
+      rest: framer.takeBuffered(),
+    });
   }
 
   /**
@@ -610,7 +609,7 @@ export class FixEngine implements AsyncDisposable {
     await this.#listening?.catch(() => {});
     for (const l of this.#listeners) l.close();
     await Promise.all(this.#acceptLoops);
-    await Promise.all([...this.#sessions.values()].map((s) => s.stopForEngine()));
+    await Promise.all([...this.#sessions.values()].map((s) => this.#internals.get(s)!.stop()));
     await Promise.allSettled([...this.#accepting]);
     this.#scheduler.close();
   }

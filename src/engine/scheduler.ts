@@ -25,7 +25,8 @@ function before(a: Entry, b: Entry): boolean {
  *
  * @example
  * ```ts
- * import { SystemClock, TimerScheduler } from "@fixwire/engine";
+ * import { SystemClock } from "../clock.ts";
+ * import { TimerScheduler } from "./scheduler.ts";
  * const scheduler = new TimerScheduler(new SystemClock());
  * const t = scheduler.setTimer(scheduler.now() + 1000, () => {});
  * t.cancel();

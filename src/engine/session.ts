@@ -9,11 +9,11 @@ import type { Clock } from "../clock.ts";
 import type { SessionSettings } from "../config/settings.ts";
 import type { Logger } from "../logger.ts";
 import type { FixMessage } from "../message/fix_message.ts";
-import type { FixFramer } from "../message/framer.ts";
 import type { SessionId } from "../session_id.ts";
 import type { SessionEvent, SessionState } from "../session/events.ts";
-import type { FixSession, SessionRole } from "../session/fix_session.ts";
+import type { SessionRole } from "../session/core.ts";
 import type { SeqStore } from "../store.ts";
+import type { FirstMessage, Link } from "./link.ts";
 import type { Connection, Endpoint, Transport } from "../transport.ts";
 import type { SessionListener } from "../sessions_manager.ts";
 import type { FIXVersion } from "./fix_version.ts";
@@ -24,14 +24,24 @@ export interface SessionContext {
   logger: Logger;
   transport: Transport;
   openStore(id: SessionId, settings: Readonly<SessionSettings>): Promise<SeqStore>;
-  makeCore(
+  makeLink(
     session: Session,
     store: SeqStore,
     role: SessionRole,
     settings: SessionSettings,
-  ): Promise<FixSession>;
+  ): Promise<Link>;
   registerAcceptor(session: Session): Promise<void>;
+  /** Hands the engine what only it may call. */
+  bind(session: Session, internals: SessionInternals): void;
   forget(session: Session): void;
+}
+
+/** What only the engine calls on a session. Internal. */
+export interface SessionInternals {
+  /** Links an accepted connection whose Logon was routed to the session. */
+  accept(conn: Connection, first: FirstMessage): Promise<void>;
+  /** Graceful logout if established, then finalize (`FixEngine.stop`). */
+  stop(): Promise<void>;
 }
 
 /** Options of an initiator's `connect`. */
@@ -60,14 +70,14 @@ export class Session implements AsyncDisposable {
   readonly #ctx: SessionContext;
   #listener: SessionListener;
   #role: SessionRole | undefined;
-  #core: FixSession | undefined;
+  #core: Link | undefined;
   /** The role the core is built for (set when building starts; `#role` is set by `connect`). */
   #coreRole: SessionRole | undefined;
   /** Called synchronously when the core exists (or with `undefined` when finalized first). */
-  #coreWaiters: ((core: FixSession | undefined) => void)[] = [];
+  #coreWaiters: ((core: Link | undefined) => void)[] = [];
   #store: SeqStore | undefined;
   #storeReady: Promise<SeqStore> | undefined;
-  #ready: Promise<FixSession> | undefined;
+  #ready: Promise<Link> | undefined;
   #finalized = false;
   #stopInitiator = false;
   #initiatorLoop: Promise<void> | undefined;
@@ -95,6 +105,10 @@ export class Session implements AsyncDisposable {
     this.#settings = settings;
     this.#ctx = ctx;
     this.#listener = listener;
+    ctx.bind(this, {
+      accept: (conn, first) => this.#acceptConnection(conn, first),
+      stop: () => this.#stopForEngine(),
+    });
   }
 
   /** The session id. */
@@ -129,12 +143,12 @@ export class Session implements AsyncDisposable {
 
   /** The next outgoing MsgSeqNum (once the store is open), else `NaN`. */
   get nextSenderSeqNum(): number {
-    return this.#store?.state.nextSenderSeqNum ?? Number.NaN;
+    return this.#core?.nextSenderSeqNum ?? this.#store?.state.nextSenderSeqNum ?? Number.NaN;
   }
 
   /** The next expected inbound MsgSeqNum (once the store is open), else `NaN`. */
   get nextTargetSeqNum(): number {
-    return this.#store?.state.nextTargetSeqNum ?? Number.NaN;
+    return this.#core?.nextTargetSeqNum ?? this.#store?.state.nextTargetSeqNum ?? Number.NaN;
   }
 
   /** Whether `finalize` was called. */
@@ -158,7 +172,7 @@ export class Session implements AsyncDisposable {
     }
   }
 
-  #prepare(role: SessionRole): Promise<FixSession> {
+  #prepare(role: SessionRole): Promise<Link> {
     if (this.#role !== undefined && this.#role !== role) {
       throw new Error(`Cannot connect as ${role}: session "${this.#id}" is an ${this.#role}`);
     }
@@ -174,11 +188,12 @@ export class Session implements AsyncDisposable {
 
   /**
    * Starts the session. With no arguments it registers an acceptor: the engine listens and links
-   * the counterparty's Logon to it. With a heartbeat interval, host and port it starts an
-   * initiator in the background: connect, Logon, wait for the confirming Logon, and reconnect
-   * after failures (`Reconnect.Interval`, `Reconnect.MaxTries`).
+   * the counterparty's Logon to it. With a host and port it starts an initiator in the
+   * background: connect, Logon, wait for the confirming Logon, and reconnect after failures
+   * (`Reconnect.Interval`, `Reconnect.MaxTries`). Without a heartbeat interval, the
+   * configured `HeartbeatInterval` is sent.
    *
-   * @param heartbeatSeconds HeartBtInt(108) (initiators).
+   * @param heartbeatSeconds HeartBtInt(108) (initiators); default `HeartbeatInterval`.
    * @param host The counterparty's host (initiators).
    * @param port The counterparty's port (initiators).
    * @param options A backup address.
@@ -192,14 +207,9 @@ export class Session implements AsyncDisposable {
     options: InitiatorOptions = {},
   ): Promise<void> {
     this.#assertUsable("connect");
-    if (heartbeatSeconds === undefined) {
-      const core = await this.#prepare("acceptor");
-      if (
-        core.state === "initial" || core.state === "correctlyTerminated" ||
-        core.state === "nonGracefullyTerminated"
-      ) {
-        core.setState("waitingForLogon");
-      }
+    if (heartbeatSeconds === undefined && host === undefined && port === undefined) {
+      const link = await this.#prepare("acceptor");
+      if (!link.hasConnection) link.started();
       await this.#ctx.registerAcceptor(this);
       return;
     }
@@ -209,25 +219,28 @@ export class Session implements AsyncDisposable {
     if (this.#initiatorLoop) {
       throw new Error(`Cannot connect: session "${this.#id}" is already connecting`);
     }
-    const core = await this.#prepare("initiator");
-    core.setHeartbeatInterval(heartbeatSeconds);
+    const link = await this.#prepare("initiator");
+    link.core.setHeartbeatInterval(heartbeatSeconds ?? this.#settings.heartbeatIntervalSeconds);
     this.#stopInitiator = false;
     const primary = { host, port };
     const backup = options.backup ??
       (this.#settings.backupHost !== undefined && this.#settings.backupPort !== undefined
         ? { host: this.#settings.backupHost, port: this.#settings.backupPort }
         : undefined);
-    this.#initiatorLoop = this.#runInitiator(core, primary, backup).finally(() => {
+    this.#initiatorLoop = this.#runInitiator(link, primary, backup).catch((e) => {
+      // Nothing escapes the loop: a failure is an error event, and the session stays usable.
+      link.failed(e);
+    }).finally(() => {
       this.#initiatorLoop = undefined;
     });
   }
 
-  async #runInitiator(core: FixSession, primary: Endpoint, backup?: Endpoint): Promise<void> {
+  async #runInitiator(link: Link, primary: Endpoint, backup?: Endpoint): Promise<void> {
     const log = this.#ctx.logger;
     const maxTries = this.#settings.reconnectMaxTries;
     let failures = 0;
     let useBackup = false;
-    core.setState("waitingForConnect");
+    link.started();
     while (!this.#stopInitiator && !this.#finalized) {
       const endpoint = useBackup && backup ? backup : primary;
       let conn: Connection | undefined;
@@ -246,8 +259,7 @@ export class Session implements AsyncDisposable {
       }
       let established = false;
       if (conn) {
-        await this.#resetIfTerminated(core);
-        const sub = core.events();
+        const sub = link.events();
         const watch = (async () => {
           for await (const ev of sub) {
             if (ev.type === "logon") {
@@ -256,10 +268,10 @@ export class Session implements AsyncDisposable {
             }
           }
         })();
-        await core.attach(conn);
+        await link.attach(conn);
         await sub.return?.();
         await watch;
-        if (core.state === "correctlyTerminated") break;
+        if (link.state === "correctlyTerminated") break;
       }
       if (established) failures = 0;
       failures++;
@@ -275,19 +287,11 @@ export class Session implements AsyncDisposable {
         useBackup = next;
       }
       if (maxTries >= 0 && failures > maxTries) {
-        const reason = `gave up after ${failures} failed attempts`;
-        log.error("initiator gave up reconnecting", { session: this.#id.toString(), reason });
-        core.setState("nonGracefullyTerminated");
-        core.emitExternal({
-          type: "reconnectFailed",
-          atMs: this.#ctx.clock.now(),
-          attempts: failures,
-          reason,
-        });
+        link.gaveUp(failures);
         break;
       }
       if (this.#stopInitiator || this.#finalized) break;
-      core.setState("reconnecting");
+      link.reconnecting();
       await this.#pause(this.#settings.reconnectIntervalMs);
     }
   }
@@ -306,35 +310,11 @@ export class Session implements AsyncDisposable {
     });
   }
 
-  async #resetIfTerminated(core: FixSession): Promise<void> {
-    const st = core.store.state;
-    if (st.correctlyTerminated && !this.#settings.intradayLogoutTolerance) {
-      this.#ctx.logger.info("fresh sequence numbers after a correct termination", {
-        session: this.#id.toString(),
-      });
-      await core.store.reset(this.#ctx.clock.now());
-      core.resequenceLateMessages();
-      core.announceResetOnNextLogon();
-    }
-  }
-
-  /**
-   * Links an accepted connection whose Logon was routed here. Internal: called by the engine.
-   *
-   * @param conn The connection.
-   * @param framer The framer that read the Logon, with anything buffered after it.
-   * @param logonFrame The Logon's bytes.
-   * @returns Resolves when the connection ends.
-   */
-  async acceptConnection(
-    conn: Connection,
-    framer: FixFramer,
-    logonFrame: Uint8Array,
-  ): Promise<void> {
-    const core = await this.#prepare("acceptor");
-    await this.#resetIfTerminated(core);
-    await core.attach(conn, { framer, firstFrames: [logonFrame] });
-    if (!this.#finalized && this.#role === "acceptor") core.setState("waitingForLogon");
+  /** Links an accepted connection whose Logon was routed here; the link admits the Logon. */
+  async #acceptConnection(conn: Connection, first: FirstMessage): Promise<void> {
+    const link = await this.#prepare("acceptor");
+    await link.attach(conn, first);
+    if (!this.#finalized && this.#role === "acceptor") link.started();
   }
 
   /** Whether a connection is attached (acceptor routing refuses a second one). */
@@ -384,11 +364,11 @@ export class Session implements AsyncDisposable {
   }
 
   /** Opens the store and builds the core; a failure can be retried. */
-  async #open(role: SessionRole): Promise<FixSession> {
+  async #open(role: SessionRole): Promise<Link> {
     this.#coreRole = role;
     try {
       const store = await this.#openStore();
-      const core = await this.#ctx.makeCore(this, store, role, this.#settings);
+      const core = await this.#ctx.makeLink(this, store, role, this.#settings);
       this.#core = core;
       for (const w of this.#coreWaiters.splice(0)) w(core);
       return core;
@@ -403,7 +383,7 @@ export class Session implements AsyncDisposable {
   }
 
   /** The core once `connect` (or `put`) built it; `undefined` when finalized first. */
-  #whenCore(signal?: AbortSignal): Promise<FixSession | undefined> {
+  #whenCore(signal?: AbortSignal): Promise<Link | undefined> {
     if (this.#core) return Promise.resolve(this.#core);
     if (this.#finalized) return Promise.resolve(undefined);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -413,7 +393,7 @@ export class Session implements AsyncDisposable {
         if (i >= 0) this.#coreWaiters.splice(i, 1);
         reject(signal!.reason);
       };
-      const waiter = (core: FixSession | undefined) => {
+      const waiter = (core: Link | undefined) => {
         signal?.removeEventListener("abort", onAbort);
         resolve(core);
       };
@@ -435,7 +415,7 @@ export class Session implements AsyncDisposable {
     let inner: AsyncIterableIterator<SessionEvent> | undefined;
     let ended = false;
     const bound = Promise.withResolvers<void>();
-    const bind = (core: FixSession | undefined) => {
+    const bind = (core: Link | undefined) => {
       if (core && !ended) inner = core.events();
       bound.resolve();
     };
@@ -531,8 +511,8 @@ export class Session implements AsyncDisposable {
    */
   async resetSeqNumLocal(): Promise<void> {
     const store = await this.#disconnectedStore("reset sequence numbers");
-    await store.reset(this.#ctx.clock.now());
-    this.#core?.resequenceLateMessages();
+    if (this.#core) await this.#core.resetLocal();
+    else await store.reset(this.#ctx.clock.now());
   }
 
   /** The store, for an operator action allowed only while not connected. */
@@ -571,10 +551,15 @@ export class Session implements AsyncDisposable {
       }
     }
     const store = await this.#disconnectedStore("set sequence numbers");
-    if (sender !== undefined && sender < store.state.nextSenderSeqNum) {
+    const current = this.#core?.nextSenderSeqNum ?? store.state.nextSenderSeqNum;
+    if (sender !== undefined && sender < current) {
       throw new RangeError(
-        `Cannot set sequence numbers: nextSenderSeqNum ${sender} is below ${store.state.nextSenderSeqNum}, the stored messages would be overwritten; use resetSeqNumLocal`,
+        `Cannot set sequence numbers: nextSenderSeqNum ${sender} is below ${current}, the stored messages would be overwritten; use resetSeqNumLocal`,
       );
+    }
+    if (this.#core) {
+      await this.#core.setSequenceNumbers(numbers);
+      return;
     }
     if (sender !== undefined) store.setNextSenderSeqNum(sender);
     if (target !== undefined) store.setNextTargetSeqNum(target);
@@ -622,7 +607,7 @@ export class Session implements AsyncDisposable {
     const core = this.#core ?? (this.#ready ? await this.#ready.catch(() => undefined) : undefined);
     await this.#storeReady?.catch(() => undefined);
     for (const w of this.#coreWaiters.splice(0)) w(undefined);
-    core?.abandonLateMessages(`session "${this.#id}" was finalized`);
+    core?.abandonLate(`session "${this.#id}" was finalized`);
     core?.dropConnection("session finalized");
     await this.#initiatorLoop;
     await core?.idle();
@@ -636,12 +621,8 @@ export class Session implements AsyncDisposable {
     if (!this.#finalized) await this.finalize();
   }
 
-  /**
-   * Graceful logout if established, used by `FixEngine.stop`. Internal.
-   *
-   * @returns Resolves when disconnected.
-   */
-  async stopForEngine(): Promise<void> {
+  /** Graceful logout if established, then finalize (`FixEngine.stop`). */
+  async #stopForEngine(): Promise<void> {
     if (this.#finalized) return;
     if (this.state === "established") await this.disconnect("engine stopping");
     await this.finalize();

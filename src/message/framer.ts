@@ -110,6 +110,18 @@ export class FixFramer {
     this.#end += n;
   }
 
+  /**
+   * Takes the bytes buffered and not yet framed, leaving the framer empty (to hand a
+   * connection's remaining input to another framer).
+   *
+   * @returns A copy of the buffered bytes.
+   */
+  takeBuffered(): Uint8Array {
+    const rest = this.#buf.slice(this.#start, this.#end);
+    this.clear();
+    return rest;
+  }
+
   /** Discards everything buffered (after a disconnect). */
   clear(): void {
     this.#skipping = false;

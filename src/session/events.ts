@@ -54,7 +54,7 @@ export type SessionEvent =
  *
  * @example
  * ```ts
- * import { EventHub } from "@fixwire/engine";
+ * import { EventHub } from "./events.ts";
  * const hub = new EventHub<number>(10);
  * const it = hub.subscribe();
  * hub.publish(1);

@@ -8,11 +8,9 @@ import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
 import { SessionId } from "../../src/session_id.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
-import {
-  FixSession,
-  type FixSessionOptions,
-  type SessionRole,
-} from "../../src/session/fix_session.ts";
+import { type MessageProblem, SessionCore, type SessionRole } from "../../src/session/core.ts";
+import { Link } from "../../src/engine/link.ts";
+import type { FixMessage as Msg } from "../../src/message/fix_message.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import type { SeqStore } from "../../src/store.ts";
 import type { Connection } from "../../src/transport.ts";
@@ -24,7 +22,7 @@ export const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 export interface Harness {
   clock: ManualClock;
   store: SeqStore;
-  session: FixSession;
+  session: Link;
   peer: Peer;
   events: SessionEvent[];
   /** Number of writes the session made on its connection. */
@@ -48,10 +46,14 @@ export interface HarnessOptions {
   role?: SessionRole;
   begin?: string;
   settings?: Partial<SessionSettings>;
-  handler?: FixSessionOptions["handler"];
-  validate?: FixSessionOptions["validate"];
-  supportsMsgType?: FixSessionOptions["supportsMsgType"];
-  dataFields?: FixSessionOptions["dataFields"];
+  handler?: {
+    onMessage?: (m: Msg) => void | Promise<void>;
+    onResend?: (m: Msg) => boolean;
+    authenticate?: (logon: Msg) => string | undefined;
+  };
+  validate?: (m: Msg) => MessageProblem[];
+  supportsMsgType?: (msgType: string, m: Msg) => boolean;
+  dataFields?: ReadonlyMap<number, number>;
   store?: SeqStore;
   /** Do not attach a connection yet. */
   detached?: boolean;
@@ -157,17 +159,26 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const id = new SessionId("FW", "PEER");
   const store = opts.store ?? await new MemorySeqStoreFactory().open(id, { nowMs: T0 });
   const events: SessionEvent[] = [];
-  const session = new FixSession({
+  const settings = { ...DEFAULT_SESSION_SETTINGS, heartbeatIntervalSeconds: 30, ...opts.settings };
+  const core = new SessionCore({
     id,
     beginString: begin,
     role: opts.role ?? "acceptor",
-    settings: { ...DEFAULT_SESSION_SETTINGS, heartbeatIntervalSeconds: 30, ...opts.settings },
-    store,
-    clock,
-    handler: { ...opts.handler, onEvent: (e) => events.push(e) },
+    settings,
+    numbers: store.state,
     validate: opts.validate,
     supportsMsgType: opts.supportsMsgType,
+    authenticate: opts.handler?.authenticate,
+    onResend: opts.handler?.onResend,
     dataFields: opts.dataFields,
+  });
+  const session = new Link({
+    core,
+    store,
+    clock,
+    settings,
+    dataFields: opts.dataFields,
+    handler: { onMessage: opts.handler?.onMessage, onEvent: (e) => events.push(e) },
   });
   const counter = { writes: 0 };
   const written: string[][] = [];

@@ -4,7 +4,7 @@ import { loadDictionary } from "../../src/dictionary/load.ts";
 import { validateMessage } from "../../src/dictionary/validator.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
-import type { MessageProblem } from "../../src/session/fix_session.ts";
+import type { MessageProblem } from "../../src/session/core.ts";
 import { established, harness, storeAt, T0, ts } from "./_harness.ts";
 
 /** The session's events as `from->to` for state changes and the type for the others. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FixMessage } from "../../src/message/fix_message.ts";
-import { MessageExpiredError, OutgoingBufferFullError } from "../../src/session/fix_session.ts";
+import { MessageExpiredError, OutgoingBufferFullError } from "../../src/errors.ts";
 import { established, harness, storeAt, T0, ts } from "./_harness.ts";
 
 Deno.test("FIX.4.0 and FIX.4.1 ResendRequests use EndSeqNo 999999", async () => {

@@ -282,3 +282,88 @@ Deno.test("kv store with the default clock renews with a real timer and leaks no
   await s.close();
   kv.close();
 });
+
+Deno.test("kv store: a reset between a flush call and its commit leaves the durable numbers equal to the in-memory ones", async (t) => {
+  /** Reopens the session from the same KV: what a restart would find. */
+  async function durable(kv: Deno.Kv) {
+    const s = await new KvSeqStoreFactory(kv, { clock: new ManualClock(0) }).open(id, { nowMs: 0 });
+    const state = { ...s.state };
+    const stored = await readAll(s);
+    await s.close();
+    return { state, stored };
+  }
+
+  await t.step("a flush called before the reset, messages appended after it", async () => {
+    const kv = await Deno.openKv(":memory:");
+    const s = await new KvSeqStoreFactory(kv, { clock: new ManualClock(0) }).open(id, { nowMs: 0 });
+    try {
+      for (let i = 1; i <= 5; i++) s.appendOutgoing(i, fixBytes(i));
+      await s.flush();
+      s.appendOutgoing(6, fixBytes(6));
+      const early = s.flush(); // not awaited: its commit has not started
+      const reset = s.reset(1000);
+      for (let i = 1; i <= 3; i++) s.appendOutgoing(i, fixBytes(i));
+      s.setNextTargetSeqNum(2);
+      await Promise.all([early, reset, s.flush()]);
+      assert.equal(s.state.nextSenderSeqNum, 4);
+      await s.close();
+      const { state, stored } = await durable(kv);
+      assert.deepEqual(state, {
+        nextSenderSeqNum: 4,
+        nextTargetSeqNum: 2,
+        creationTimeMs: 1000,
+        correctlyTerminated: false,
+      });
+      assert.deepEqual([...stored.keys()], [1, 2, 3]);
+      assert.deepEqual((await readKvStore(kv, id)).state?.nextSenderSeqNum, 4);
+    } finally {
+      await s.close();
+      kv.close();
+    }
+  });
+
+  await t.step("two resets, with messages after each", async () => {
+    const kv = await Deno.openKv(":memory:");
+    const s = await new KvSeqStoreFactory(kv, { clock: new ManualClock(0) }).open(id, { nowMs: 0 });
+    try {
+      for (let i = 1; i <= 5; i++) s.appendOutgoing(i, fixBytes(i));
+      await s.flush();
+      const first = s.reset(1000);
+      s.appendOutgoing(1, fixBytes(1));
+      s.appendOutgoing(2, fixBytes(2));
+      const second = s.reset(2000);
+      s.appendOutgoing(1, fixBytes(1));
+      await Promise.all([first, second, s.flush()]);
+      assert.equal(s.state.nextSenderSeqNum, 2);
+      await s.close();
+      const { state, stored } = await durable(kv);
+      assert.equal(state.nextSenderSeqNum, 2);
+      assert.equal(state.creationTimeMs, 2000);
+      assert.deepEqual([...stored.keys()], [1]);
+    } finally {
+      await s.close();
+      kv.close();
+    }
+  });
+
+  await t.step("a flush whose commit is in flight when the reset is called", async () => {
+    const kv = await Deno.openKv(":memory:");
+    const s = await new KvSeqStoreFactory(kv, { clock: new ManualClock(0) }).open(id, { nowMs: 0 });
+    try {
+      for (let i = 1; i <= 5; i++) s.appendOutgoing(i, fixBytes(i));
+      const inFlight = s.flush();
+      await Promise.resolve(); // its commit has taken the batch and awaits KV
+      const reset = s.reset(1000);
+      s.appendOutgoing(1, fixBytes(1));
+      await Promise.all([inFlight, reset, s.flush()]);
+      await s.close();
+      const { state, stored } = await durable(kv);
+      assert.equal(state.nextSenderSeqNum, 2);
+      assert.equal(state.creationTimeMs, 1000);
+      assert.deepEqual([...stored.keys()], [1]);
+    } finally {
+      await s.close();
+      kv.close();
+    }
+  });
+});

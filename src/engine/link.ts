@@ -1,0 +1,814 @@
+/**
+ * The I/O driver of one session: it feeds the pure {@linkcode SessionCore} and performs what it
+ * returns. It owns the connection (one at a time), the framer, the read loop, the serial
+ * writer with group commit (one store write, then one socket write, per event-loop turn), the
+ * store's write order, the timer, the promises of `put()` and the event queue.
+ *
+ * @module
+ */
+
+import type { Clock, TimerHandle } from "../clock.ts";
+import type { SessionSettings } from "../config/settings.ts";
+import { OutgoingBufferFullError, ResetNotConfirmedError } from "../errors.ts";
+import { type Logger, SILENT_LOGGER } from "../logger.ts";
+import { FixEncoder } from "../message/encoder.ts";
+import { FixParseError } from "../message/errors.ts";
+import type { FixMessage } from "../message/fix_message.ts";
+import { decodeMessage, FixFramer } from "../message/framer.ts";
+import type { Action } from "../session/actions.ts";
+import type { SessionCore } from "../session/core.ts";
+import { EventHub, type SessionEvent, type SessionState } from "../session/events.ts";
+import type { SeqStore, StoredMessage } from "../store.ts";
+import type { Connection } from "../transport.ts";
+
+/** The application side of a link. */
+export interface LinkHandler {
+  /** Receives application messages in sequence order; awaited before the next one. */
+  onMessage?(message: FixMessage): void | Promise<void>;
+  /** Hears every event synchronously, in order with message delivery. Must not throw. */
+  onEvent?(event: SessionEvent): void;
+}
+
+/** Options of {@linkcode Link}. */
+export interface LinkOptions {
+  /** The session's protocol. */
+  core: SessionCore;
+  /** The session's store (the core was built from its numbers). */
+  store: SeqStore;
+  /** Time and timers. */
+  clock: Clock;
+  /** The session's settings. */
+  settings: SessionSettings;
+  /** Logger; silent by default. */
+  logger?: Logger;
+  /** Application callbacks. */
+  handler?: LinkHandler;
+  /** LENGTH tag to DATA tag pairs of the session's dictionaries. */
+  dataFields?: ReadonlyMap<number, number>;
+  /** Per-subscriber event queue size. */
+  eventQueueSize?: number;
+}
+
+/** What an acceptor's link starts with: the Logon the engine read to route the connection. */
+export interface FirstMessage {
+  /** The decoded Logon. */
+  message: FixMessage;
+  /** Its bytes. */
+  frame: Uint8Array;
+  /** Bytes read after it, not yet framed. */
+  rest?: Uint8Array;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const DEFAULT_RESEND_BLOCK = 1000;
+
+/**
+ * Drives one session over one connection at a time.
+ *
+ * @example
+ * ```ts ignore
+ * const link = new Link({ core, store, clock, settings });
+ * const ended = link.attach(connection);
+ * await link.waitFor("established", { signal: AbortSignal.timeout(5000) });
+ * ```
+ */
+export class Link {
+  readonly #core: SessionCore;
+  readonly #store: SeqStore;
+  readonly #clock: Clock;
+  readonly #s: SessionSettings;
+  readonly #log: Logger;
+  readonly #handler: LinkHandler;
+  readonly #dataFields: ReadonlyMap<number, number> | undefined;
+  readonly #events: EventHub<SessionEvent>;
+  readonly #begin: string;
+  readonly #name: string;
+  readonly #out: FixEncoder;
+  readonly #scratch: FixEncoder;
+  #conn: Connection | undefined;
+  #closeReason: string | undefined;
+  #timer: TimerHandle | undefined;
+  #flushing = false;
+  #flushScheduled = false;
+  #flushAgain = false;
+  #batch: Promise<void> | undefined;
+  #batchWaiters: Waiter[] = [];
+  #late = new Map<number, Waiter>();
+  #refs = 0;
+  #resetWaiters: Waiter[] = [];
+  /** A store reset in progress: store writes wait for it, in order. */
+  #resetting: Promise<void> | undefined;
+  #deferred: (() => void)[] = [];
+  #resends: Promise<void> = RESOLVED;
+  #detached: Promise<void> = RESOLVED;
+  #detach: ((reason: string) => void) | undefined;
+
+  /**
+   * Creates a link for a session.
+   *
+   * @param options The core, store, clock and callbacks.
+   */
+  constructor(options: LinkOptions) {
+    this.#core = options.core;
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#s = options.settings;
+    this.#log = options.logger ?? SILENT_LOGGER;
+    this.#handler = options.handler ?? {};
+    this.#dataFields = options.dataFields;
+    this.#events = new EventHub(options.eventQueueSize ?? 1024);
+    this.#begin = options.core.beginString;
+    this.#name = options.core.id.toString();
+    this.#out = new FixEncoder(this.#begin, undefined, { dataFields: options.dataFields });
+    this.#scratch = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
+  }
+
+  /** The session's protocol state machine. */
+  get core(): SessionCore {
+    return this.#core;
+  }
+  /** The session's store. */
+  get store(): SeqStore {
+    return this.#store;
+  }
+  /** The current state. */
+  get state(): SessionState {
+    return this.#core.state;
+  }
+  /** The next outgoing MsgSeqNum. */
+  get nextSenderSeqNum(): number {
+    return this.#core.nextSenderSeqNum;
+  }
+  /** The next expected inbound MsgSeqNum. */
+  get nextTargetSeqNum(): number {
+    return this.#core.nextTargetSeqNum;
+  }
+  /** The negotiated heartbeat interval in seconds. */
+  get heartbeatIntervalSeconds(): number {
+    return this.#core.heartbeatIntervalSeconds;
+  }
+  /** Application messages waiting for the session to be established. */
+  get queuedMessages(): number {
+    return this.#core.queuedMessages;
+  }
+  /** Whether a connection is attached. */
+  get hasConnection(): boolean {
+    return this.#conn !== undefined;
+  }
+  /** Bytes encoded and not yet handed to the connection. */
+  get outgoingBytes(): number {
+    return this.#out.length;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events
+
+  /**
+   * Subscribes to the session's events.
+   *
+   * @returns An async iterator of events from now on.
+   */
+  events(): AsyncIterableIterator<SessionEvent> {
+    return this.#events.subscribe();
+  }
+
+  /** Ends every event subscription (the session is finalized). */
+  closeEvents(): void {
+    this.#events.close();
+  }
+
+  /**
+   * Waits until the session reaches a state. Rejects when the initiator gives up reconnecting
+   * (unless that state is awaited) or the events end.
+   *
+   * @param state The state to wait for.
+   * @param options Abort signal.
+   * @returns Resolves when the state is reached.
+   * @throws The signal's reason when aborted.
+   */
+  async waitFor(state: SessionState, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#core.state === state) return;
+    options.signal?.throwIfAborted();
+    const it = this.#events.subscribe();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(options.signal!.reason);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    aborted.catch(() => {});
+    try {
+      while (true) {
+        const r = await Promise.race([it.next(), aborted]);
+        if (r.done) throw new Error(`Cannot wait for "${state}": session events ended`);
+        const e = r.value;
+        if (e.type === "stateChanged" && e.to === state) return;
+        if (e.type === "reconnectFailed" && state !== "nonGracefullyTerminated") {
+          throw new Error(`Cannot wait for "${state}": session "${this.#name}" ${e.reason}`);
+        }
+      }
+    } finally {
+      if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+      await it.return?.();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Performing the core's actions
+
+  /** Performs actions in order; returns a promise only when a delivery is awaited. */
+  #run(actions: Action[], from = 0): Promise<void> | undefined {
+    for (let i = from; i < actions.length; i++) {
+      const a = actions[i];
+      switch (a.type) {
+        case "send": {
+          const start = this.#out.append(a.message, this.#begin);
+          if (a.store === "append") {
+            this.#storeAppend(a.seq, this.#out.view(start, this.#out.length));
+          } else if (a.store === "advance") {
+            const next = a.seq + 1;
+            this.#storeOp(() => this.#store.setNextSenderSeqNum(next));
+          }
+          this.#scheduleFlush();
+          break;
+        }
+        case "persist": {
+          this.#scratch.reset();
+          const start = this.#scratch.append(a.message, this.#begin);
+          this.#storeAppend(a.seq, this.#scratch.view(start, this.#scratch.length));
+          break;
+        }
+        case "setTarget": {
+          const seq = a.seq;
+          this.#storeOp(() => this.#store.setNextTargetSeqNum(seq));
+          this.#scheduleFlush();
+          break;
+        }
+        case "setSender": {
+          const seq = a.seq;
+          this.#storeOp(() => this.#store.setNextSenderSeqNum(seq));
+          break;
+        }
+        case "setTerminated": {
+          const value = a.value;
+          this.#storeOp(() => this.#store.setCorrectlyTerminated(value));
+          this.#scheduleFlush();
+          break;
+        }
+        case "resetStore":
+          this.#resetStore(a.atMs);
+          break;
+        case "deliver": {
+          const r = this.#deliver(a.message);
+          if (r) return r.then(() => this.#run(actions, i + 1));
+          break;
+        }
+        case "resend":
+          this.#startResend(a.begin, a.end);
+          break;
+        case "close":
+          this.#close(a.reason, a.flush);
+          break;
+        case "timer":
+          this.#timer?.cancel();
+          this.#timer = this.#conn ? this.#clock.setTimer(a.atMs, this.#onTimer) : undefined;
+          break;
+        case "event":
+          this.#publish(a.event);
+          break;
+        case "settle": {
+          const w = this.#late.get(a.ref);
+          if (!w) break;
+          this.#late.delete(a.ref);
+          if (a.error) w.reject(a.error);
+          else this.#batchWaiters.push(w); // resolved once written
+          break;
+        }
+        case "resetSettled": {
+          const waiters = this.#resetWaiters;
+          this.#resetWaiters = [];
+          for (const w of waiters) {
+            if (a.error) w.reject(new ResetNotConfirmedError(a.error.message));
+            else w.resolve();
+          }
+          break;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  #publish(event: SessionEvent): void {
+    this.#events.publish(event);
+    const h = this.#handler.onEvent;
+    if (!h) return;
+    try {
+      h(event);
+    } catch (e) {
+      this.#log.error("event handler failed", { session: this.#name, error: `${e}` });
+    }
+  }
+
+  /** Hands a message to the application; a failure becomes the core's reject. */
+  #deliver(message: FixMessage): Promise<void> | undefined {
+    const onMessage = this.#handler.onMessage;
+    if (!onMessage) return undefined;
+    let r: void | Promise<void>;
+    try {
+      r = onMessage(message);
+    } catch (e) {
+      this.#run(this.#core.deliveryFailed(message, e, this.#clock.now()));
+      return undefined;
+    }
+    if (!(r instanceof Promise)) return undefined;
+    return r.then(undefined, (e) => {
+      this.#run(this.#core.deliveryFailed(message, e, this.#clock.now()));
+    });
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#run(this.#core.onTimer(this.#clock.now()));
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // Store, in order (writes made while a reset runs wait for it)
+
+  #storeOp(op: () => void): void {
+    if (this.#resetting) this.#deferred.push(op);
+    else op();
+  }
+
+  #storeAppend(seq: number, bytes: Uint8Array): void {
+    if (this.#resetting) {
+      const copy = bytes.slice();
+      this.#deferred.push(() => this.#store.appendOutgoing(seq, copy));
+    } else this.#store.appendOutgoing(seq, bytes);
+  }
+
+  #resetStore(atMs: number): void {
+    const before = this.#resetting ?? RESOLVED;
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    const done: Promise<void> = before.then(() => {
+      for (const op of deferred) op();
+      return this.#store.reset(atMs);
+    }).then(
+      () => this.#resetDone(done),
+      (e) => {
+        this.#resetDone(done);
+        this.#storeFailed(e);
+      },
+    );
+    this.#resetting = done;
+  }
+
+  #resetDone(done: Promise<void>): void {
+    if (this.#resetting !== done) return;
+    this.#resetting = undefined;
+    const ops = this.#deferred;
+    this.#deferred = [];
+    for (const op of ops) op();
+  }
+
+  /** Resolves once every store write made so far is durable. */
+  #persisted(): Promise<void> {
+    const flush = () => this.#store.flush();
+    const p = this.#resetting ? this.#resetting.then(flush) : flush();
+    p.catch((e) => this.#storeFailed(e));
+    return p;
+  }
+
+  #storeFailed(e: unknown): void {
+    this.#log.error("store write failed; disconnecting", { session: this.#name, error: `${e}` });
+    this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
+    this.#closeReason ??= `store write failed: ${e}`;
+    this.#conn?.close(this.#closeReason);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Group commit: the store first, then one socket write
+
+  #scheduleFlush(): void {
+    if (this.#flushing) {
+      this.#flushAgain = true;
+      return;
+    }
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flushTask);
+  }
+
+  readonly #flushTask = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    const store = this.#store;
+    try {
+      do {
+        this.#flushAgain = false;
+        if (this.#resetting) await this.#resetting;
+        while (this.#out.length > 0) {
+          const bytes = this.#out.take();
+          const waiters = this.#batchWaiters;
+          this.#batchWaiters = [];
+          this.#batch = undefined;
+          try {
+            // What sending depends on: the messages and the sender number.
+            await (store.flushOutgoing ? store.flushOutgoing() : store.flush());
+          } catch (e) {
+            this.#storeFailed(e);
+            const err = e instanceof Error ? e : new Error(String(e));
+            for (const w of waiters) w.reject(err);
+            return;
+          }
+          const conn = this.#conn;
+          if (conn) {
+            try {
+              await conn.write(bytes);
+            } catch (e) {
+              // Persisted but not sent: the peer gets it by resend after reconnecting.
+              this.#log.warn("write failed", { session: this.#name, error: `${e}` });
+            }
+          }
+          for (const w of waiters) w.resolve();
+        }
+        // The rest (inbound numbers, the terminated marker) after the writes.
+        try {
+          await store.flush();
+        } catch (e) {
+          this.#storeFailed(e);
+          return;
+        }
+      } while (this.#out.length > 0 || this.#flushAgain);
+      const rest = this.#batchWaiters;
+      this.#batchWaiters = [];
+      this.#batch = undefined;
+      for (const w of rest) w.resolve();
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Resolves once nothing is queued for writing. */
+  #whenWritten(): Promise<void> {
+    if (!this.#flushing && !this.#flushScheduled) return RESOLVED;
+    return new Promise<void>((resolve) =>
+      this.#batchWaiters.push({ resolve, reject: () => resolve() })
+    );
+  }
+
+  /** One promise per batch, shared by every message put in the same turn. */
+  #batchPromise(): Promise<void> {
+    if (this.#batch === undefined) {
+      this.#batch = new Promise<void>((resolve, reject) => {
+        this.#batchWaiters.push({ resolve, reject });
+      });
+      this.#batch.catch(() => {});
+    }
+    return this.#batch;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Resend answers: read from the store in blocks, bounded by what the writer has drained
+
+  #startResend(begin: number, end: number): void {
+    const conn = this.#conn;
+    this.#resends = this.#resends.then(() => this.#resend(begin, end, conn)).catch((e) => {
+      this.#log.error("resend failed", { session: this.#name, error: `${e}` });
+      this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
+    });
+  }
+
+  async #resend(begin: number, end: number, conn: Connection | undefined): Promise<void> {
+    const size = this.#s.resendMessagesBlockSize > 0
+      ? this.#s.resendMessagesBlockSize
+      : DEFAULT_RESEND_BLOCK;
+    let block: StoredMessage[] = [];
+    if (this.#resetting) await this.#resetting;
+    for await (const stored of this.#store.readOutgoing(begin, end)) {
+      if (this.#conn !== conn) return;
+      if (block.length >= size) {
+        // A full block goes out once more follows (the last one goes with the final gap fill).
+        this.#run(this.#core.resendBlock(block, this.#clock.now()));
+        block = [];
+        // Bounded: the next block is read only once this one is handed to the connection.
+        await this.#whenWritten();
+        if (this.#conn !== conn) return;
+      }
+      block.push(stored);
+    }
+    if (this.#conn !== conn) return;
+    this.#run(this.#core.resendBlock(block, this.#clock.now()));
+    this.#run(this.#core.resendDone(this.#clock.now()));
+    await this.#whenWritten();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The connection
+
+  /**
+   * Attaches a connection and runs the session over it until it closes. An initiator sends
+   * its Logon at once; an acceptor admits `first` (the Logon the engine routed), or waits.
+   *
+   * @param conn The connection.
+   * @param first The Logon already read (acceptors).
+   * @returns Resolves with the close reason when the connection ends.
+   * @throws {Error} When a connection is attached already.
+   */
+  attach(conn: Connection, first?: FirstMessage): Promise<string> {
+    if (this.#conn) throw new Error(`Cannot attach: session "${this.#name}" is already connected`);
+    this.#conn = conn;
+    this.#closeReason = undefined;
+    const done = new Promise<string>((resolve) => this.#detach = resolve);
+    this.#detached = done.then(() => {});
+    // The session's own framer: its MaxMessageSize and its dictionaries' data fields.
+    const framer = new FixFramer({
+      maxMessageSize: this.#s.maxMessageSize,
+      dataFields: this.#dataFields,
+    });
+    if (first?.rest) framer.push(first.rest);
+    this.#run(this.#core.connected(this.#clock.now(), conn.remoteHost));
+    this.#readLoop(conn, framer, first);
+    return done;
+  }
+
+  async #readLoop(conn: Connection, framer: FixFramer, first?: FirstMessage): Promise<void> {
+    try {
+      if (first) {
+        const r = this.#inbound(first.message, first.frame);
+        if (r) await r;
+      }
+      const r = this.#drain(framer, conn);
+      if (r) await r;
+      for await (const chunk of conn) {
+        if (this.#conn !== conn) break;
+        framer.push(chunk);
+        const r = this.#drain(framer, conn);
+        if (r) await r;
+      }
+    } catch (e) {
+      this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });
+      this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
+    }
+    conn.close("read loop ended");
+    this.#closed(conn, await conn.closed);
+  }
+
+  /** Processes every whole frame buffered; returns a promise only when a handler is async. */
+  #drain(framer: FixFramer, conn: Connection): Promise<void> | undefined {
+    while (this.#conn === conn) {
+      const f = framer.next();
+      if (f === undefined) return undefined;
+      if (f instanceof FixParseError) {
+        this.#run(this.#core.onGarbled(f, this.#clock.now()));
+        continue;
+      }
+      let msg: FixMessage;
+      try {
+        msg = decodeMessage(f, this.#dataFields);
+      } catch (e) {
+        this.#run(
+          this.#core.onGarbled(e instanceof Error ? e : new Error(String(e)), this.#clock.now()),
+        );
+        continue;
+      }
+      const r = this.#inbound(msg, f);
+      if (r) return r.then(() => this.#drain(framer, conn));
+    }
+    return undefined;
+  }
+
+  #inbound(msg: FixMessage, frame: Uint8Array): Promise<void> | undefined {
+    if (this.#s.logIncoming) this.#storeOp(() => this.#store.appendIncoming(frame));
+    return this.#run(this.#core.onMessage(msg, this.#clock.now()));
+  }
+
+  #close(reason: string, flush: boolean): void {
+    const conn = this.#conn;
+    if (!conn) return;
+    this.#closeReason ??= reason;
+    if (!flush) conn.close(reason);
+    else this.#whenWritten().then(() => conn.close(reason));
+  }
+
+  #closed(conn: Connection, reason: string): void {
+    if (this.#conn !== conn) return;
+    this.#conn = undefined;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    const why = this.#closeReason ?? reason;
+    this.#run(this.#core.disconnected(why, this.#clock.now()));
+    const resolve = this.#detach;
+    this.#detach = undefined;
+    this.#persisted().catch(() => {}).finally(() => resolve?.(why));
+  }
+
+  /**
+   * Closes the connection at once, without a Logout and without waiting for queued writes.
+   *
+   * @param reason Logged and reported.
+   */
+  dropConnection(reason: string): void {
+    this.#run(this.#core.drop(reason, this.#clock.now()));
+  }
+
+  /**
+   * Starts a graceful logout: sends Logout and waits for the answer or the logout timeout.
+   *
+   * @param text Text(58) of the Logout.
+   * @returns Resolves when the connection has closed.
+   */
+  logout(text?: string): Promise<void> {
+    const conn = this.#conn;
+    if (!conn) return RESOLVED;
+    this.#run(this.#core.logout(text, this.#clock.now()));
+    return this.#detached;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Application and operator commands
+
+  /**
+   * Sends an application message (see `Session.put`).
+   *
+   * @param message The message; header fields 34, 49, 52 and 56 are set by the session.
+   * @returns Resolves when persisted and handed to the connection (late: when persisted).
+   */
+  put(message: FixMessage): Promise<void> {
+    if (message.msgType === "") {
+      return Promise.reject(new TypeError("Cannot send message: MsgType(35) is missing"));
+    }
+    const core = this.#core;
+    const now = this.#clock.now();
+    const limit = this.#store.maxMessageBytes;
+    const established = core.state === "established" && !core.closing;
+    const bytes = limit !== undefined || !established ? this.#encodedSize(message, now) : 0;
+    if (limit !== undefined && bytes > limit) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot send message: ${bytes} bytes exceed the store's limit of ${limit} bytes in session "${this.#name}"`,
+        ),
+      );
+    }
+    const max = this.#s.maxOutgoingBufferBytes;
+    if (established) {
+      if (this.#out.length >= max) {
+        this.#log.warn("outgoing buffer full; message refused", {
+          session: this.#name,
+          bytes: this.#out.length,
+        });
+        return Promise.reject(
+          new OutgoingBufferFullError(
+            `Cannot send message: session "${this.#name}" has ${this.#out.length} bytes waiting for a slow connection`,
+          ),
+        );
+      }
+      this.#run(core.send(message, now));
+      return this.#batchPromise();
+    }
+    if (core.lateBytes + bytes > max) {
+      this.#log.warn("late messages buffer full; message refused", {
+        session: this.#name,
+        bytes: core.lateBytes,
+      });
+      return Promise.reject(
+        new OutgoingBufferFullError(
+          `Cannot send message: session "${this.#name}" holds ${core.lateBytes} bytes of messages waiting for the session to be established`,
+        ),
+      );
+    }
+    if (this.#s.rejectMessageWhileNoConnection) {
+      // Settles on delivery (or expiry).
+      const ref = ++this.#refs;
+      const p = new Promise<void>((resolve, reject) => this.#late.set(ref, { resolve, reject }));
+      p.catch(() => {});
+      this.#run(core.send(message, now, ref, bytes));
+      return p;
+    }
+    this.#run(core.send(message, now, 0, bytes));
+    // Delivery is guaranteed by the protocol once persisted: resolve then, so that a handler
+    // awaiting put() never blocks the reading that the delivery itself depends on.
+    return this.#s.lateDelivery === "queue" ? RESOLVED : this.#persisted();
+  }
+
+  #encodedSize(message: FixMessage, now: number): number {
+    this.#core.stampNext(message, now);
+    this.#scratch.reset();
+    const start = this.#scratch.append(message, this.#begin);
+    return this.#scratch.length - start;
+  }
+
+  /**
+   * Resets both sides' numbers while established (see `Session.resetSequenceNumbers`).
+   *
+   * @param options Abort signal for the wait.
+   * @returns Resolves when the counterparty confirmed.
+   * @throws {Error} When not established.
+   * @throws {ResetNotConfirmedError} When the counterparty does not confirm.
+   */
+  async resetSequences(options: { signal?: AbortSignal } = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    const actions = this.#core.resetSequences(this.#clock.now());
+    const confirmed = new Promise<void>((resolve, reject) => {
+      this.#resetWaiters.push({ resolve, reject });
+    });
+    confirmed.catch(() => {});
+    this.#run(actions);
+    const signal = options.signal;
+    if (!signal) return confirmed;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([confirmed, aborted]);
+    } finally {
+      signal.removeEventListener("abort", onAbort!);
+    }
+  }
+
+  /**
+   * Resets both numbers while disconnected.
+   *
+   * @returns Resolves once persisted.
+   */
+  resetLocal(): Promise<void> {
+    this.#run(this.#core.resetLocal(this.#clock.now()));
+    return this.#persisted();
+  }
+
+  /**
+   * Sets the numbers by hand while disconnected.
+   *
+   * @param numbers The numbers; an absent one is kept.
+   * @returns Resolves once persisted.
+   */
+  setSequenceNumbers(
+    numbers: { nextSenderSeqNum?: number; nextTargetSeqNum?: number },
+  ): Promise<void> {
+    this.#run(this.#core.setSequenceNumbers(numbers));
+    return this.#persisted();
+  }
+
+  /** The initiator started, or the acceptor is registered (see `SessionCore.started`). */
+  started(): void {
+    this.#run(this.#core.started(this.#clock.now()));
+  }
+
+  /** The initiator waits to reconnect. */
+  reconnecting(): void {
+    this.#run(this.#core.reconnecting(this.#clock.now()));
+  }
+
+  /**
+   * The initiator gave up reconnecting.
+   *
+   * @param attempts Failed attempts.
+   */
+  gaveUp(attempts: number): void {
+    this.#run(this.#core.gaveUp(attempts, this.#clock.now()));
+  }
+
+  /**
+   * Reports a failure outside the link (the initiator's loop): logged and published as an
+   * error event; the connection, if any, is dropped.
+   *
+   * @param error What failed.
+   */
+  failed(error: unknown): void {
+    this.#log.error("session failed", { session: this.#name, error: `${error}` });
+    this.#publish({ type: "error", atMs: this.#clock.now(), error });
+    this.dropConnection(`session failed: ${error}`);
+  }
+
+  /**
+   * Settles every late message's promise with an error (the session is being finalized).
+   *
+   * @param reason Why.
+   */
+  abandonLate(reason: string): void {
+    this.#run(this.#core.abandonLate(reason));
+  }
+
+  /**
+   * Resolves once nothing is being written or resent and the connection (if any) has ended.
+   *
+   * @returns Resolves when idle.
+   */
+  async idle(): Promise<void> {
+    await this.#resends;
+    await this.#whenWritten();
+    await this.#detached;
+    if (this.#resetting) await this.#resetting;
+  }
+}

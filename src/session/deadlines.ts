@@ -1,0 +1,128 @@
+/**
+ * The session's deadlines as absolute "due at" times: logon, logout, close, heartbeat and
+ * TestRequest. One timer per session, re-armed lazily: steady traffic costs no timer work.
+ *
+ * @module
+ */
+
+import type { SessionSettings } from "../config/settings.ts";
+
+/** What the heartbeat clock asks for at a given time. */
+export type HeartbeatDue = "timeout" | "testRequest" | "heartbeat" | undefined;
+
+/** A session's deadlines. */
+export class Deadlines {
+  /** The heartbeat interval (HeartBtInt), ms. */
+  heartbeatMs = 30_000;
+  /** When we last sent anything. */
+  lastSentAtMs = 0;
+  /** When we last received anything. */
+  lastReceivedAtMs = 0;
+  /** When our outstanding TestRequest went out, or -1. */
+  testRequestSentAtMs = -1;
+  /** The Logon (or reset Logon) answer is due, or -1. */
+  logonDueAtMs = -1;
+  /** The Logout answer (or the gap before the peer's Logout) is due, or -1. */
+  logoutDueAtMs = -1;
+  /** Queued writes must have drained to close gracefully, or -1. */
+  closeDueAtMs = -1;
+  /** The time of the timer requested last, or -1 when none is pending. */
+  #timerAtMs = -1;
+  readonly #transmissionPercent: number;
+
+  /**
+   * Creates the deadlines of a session.
+   *
+   * @param settings `reasonableTransmissionTimePercent`.
+   */
+  constructor(settings: Pick<SessionSettings, "reasonableTransmissionTimePercent">) {
+    this.#transmissionPercent = settings.reasonableTransmissionTimePercent;
+  }
+
+  /**
+   * A link was attached: every deadline starts afresh.
+   *
+   * @param nowMs The current time.
+   */
+  attach(nowMs: number): void {
+    this.lastReceivedAtMs = nowMs;
+    this.lastSentAtMs = nowMs;
+    this.testRequestSentAtMs = -1;
+    this.logonDueAtMs = -1;
+    this.logoutDueAtMs = -1;
+    this.closeDueAtMs = -1;
+    this.#timerAtMs = -1;
+  }
+
+  /** The link ended: no timer is pending any more. */
+  detach(): void {
+    this.#timerAtMs = -1;
+    this.closeDueAtMs = -1;
+  }
+
+  /**
+   * Something arrived: the counterparty is alive.
+   *
+   * @param nowMs The current time.
+   */
+  received(nowMs: number): void {
+    this.lastReceivedAtMs = nowMs;
+    this.testRequestSentAtMs = -1;
+  }
+
+  /** The requested timer fired. */
+  fired(): void {
+    this.#timerAtMs = -1;
+  }
+
+  #graceMs(): number {
+    return this.heartbeatMs * (1 + this.#transmissionPercent / 100);
+  }
+
+  /**
+   * What the heartbeat clock asks for at `nowMs` (established sessions).
+   *
+   * @param nowMs The current time.
+   * @returns The due action, if any.
+   */
+  heartbeatDue(nowMs: number): HeartbeatDue {
+    if (this.heartbeatMs === 0) return undefined;
+    const grace = this.#graceMs();
+    if (this.testRequestSentAtMs >= 0) {
+      if (nowMs >= this.testRequestSentAtMs + grace) return "timeout";
+    } else if (nowMs >= this.lastReceivedAtMs + grace) return "testRequest";
+    return nowMs >= this.lastSentAtMs + this.heartbeatMs ? "heartbeat" : undefined;
+  }
+
+  /** The earliest deadline. */
+  #dueAtMs(established: boolean): number {
+    let due = Number.POSITIVE_INFINITY;
+    if (this.logonDueAtMs >= 0) due = Math.min(due, this.logonDueAtMs);
+    if (this.logoutDueAtMs >= 0) due = Math.min(due, this.logoutDueAtMs);
+    if (this.closeDueAtMs >= 0) due = Math.min(due, this.closeDueAtMs);
+    if (established && this.heartbeatMs > 0) {
+      due = Math.min(
+        due,
+        this.lastSentAtMs + this.heartbeatMs,
+        (this.testRequestSentAtMs >= 0 ? this.testRequestSentAtMs : this.lastReceivedAtMs) +
+          this.#graceMs(),
+      );
+    }
+    return due;
+  }
+
+  /**
+   * The time to request a timer at, when the pending one (if any) is later than the earliest
+   * deadline; otherwise undefined (the pending timer fires first and re-arms).
+   *
+   * @param established Whether heartbeats run.
+   * @returns The time, or undefined.
+   */
+  rearm(established: boolean): number | undefined {
+    const due = this.#dueAtMs(established);
+    if (due === Number.POSITIVE_INFINITY) return undefined;
+    if (this.#timerAtMs >= 0 && this.#timerAtMs <= due) return undefined;
+    this.#timerAtMs = due;
+    return due;
+  }
+}
