@@ -6,6 +6,10 @@
  */
 
 import type { SessionSettings } from "../config/settings.ts";
+import type { Action } from "./actions.ts";
+import * as admin from "./admin.ts";
+import type { CoreState } from "./_state.ts";
+import { onLogout } from "./logon.ts";
 
 /** What the heartbeat clock asks for at a given time. */
 export type HeartbeatDue = "timeout" | "testRequest" | "heartbeat" | undefined;
@@ -124,5 +128,63 @@ export class Deadlines {
     if (this.#timerAtMs >= 0 && this.#timerAtMs <= due) return undefined;
     this.#timerAtMs = due;
     return due;
+  }
+}
+
+export function tick(c: CoreState, now: number, out: Action[]): void {
+  const t = c.t;
+  if (t.closeDueAtMs >= 0 && now >= t.closeDueAtMs) {
+    // The queued writes did not drain in time (a peer that stopped reading): close anyway.
+    t.closeDueAtMs = -1;
+    out.push({ type: "close", reason: c.closing ?? "close timeout", flush: false });
+    return;
+  }
+  if (c.closing !== undefined) return;
+  if (t.logonDueAtMs >= 0 && now >= t.logonDueAtMs) {
+    t.logonDueAtMs = -1;
+    if (c.resetPending) {
+      // Established: the numbered Logout tells the peer why the session ends.
+      c.fatal("Logon timeout: sequence reset not confirmed", true, now, out);
+      return;
+    }
+    c.fatal("Logon timeout", false, now, out);
+    return;
+  }
+  if (t.logoutDueAtMs >= 0 && now >= t.logoutDueAtMs) {
+    t.logoutDueAtMs = -1;
+    const logout = c.peerLogout;
+    if (logout) {
+      c.log.warn("gap before the peer's Logout not filled in time; answering it", {
+        session: c.name,
+        expected: c.target,
+      });
+      onLogout(c, logout, now, out);
+      return;
+    }
+    c.close("Logout timeout", true, now, out);
+    return;
+  }
+  if (c.state !== "established") return;
+  switch (t.heartbeatDue(now)) {
+    case "timeout":
+      t.testRequestSentAtMs = -1;
+      c.fatal(
+        "Heartbeat timeout: no answer to TestRequest",
+        c.s.logoutOnHeartbeatTimeout,
+        now,
+        out,
+      );
+      return;
+    case "testRequest":
+      c.sendSequenced(
+        admin.testRequest(`TEST-${++c.testReqCounter}-${now}`),
+        false,
+        now,
+        out,
+      );
+      t.testRequestSentAtMs = now;
+      return;
+    case "heartbeat":
+      c.sendSequenced(admin.heartbeat(), false, now, out);
   }
 }

@@ -9,7 +9,12 @@ import type { SessionSettings } from "../config/settings.ts";
 import { FixMessage } from "../message/fix_message.ts";
 import { MsgType, Tag } from "../message/tag.ts";
 import { parseUtcTimestamp } from "../message/timestamps.ts";
+import type { Action } from "./actions.ts";
+import * as admin from "./admin.ts";
 import { credentialRefusal } from "./admin.ts";
+import type { CoreState } from "./_state.ts";
+import { onGap } from "./inbound.ts";
+import { startAnswer } from "./resend.ts";
 
 /** The most a timer can wait (setTimeout's limit), in seconds: a larger HeartBtInt is refused. */
 export const MAX_HEARTBEAT_SECONDS = Math.floor(2_147_483_647 / 1000 / 2);
@@ -156,4 +161,196 @@ export function buildLogon(
   if (beginString === "FIXT.1.1") m.set(Tag.DefaultApplVerID, s.defaultApplVerId);
   if (f.nextExpected !== undefined) m.set(Tag.NextExpectedMsgSeqNum, f.nextExpected);
   return m;
+}
+
+export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[]): void {
+  const acceptor = c.role === "acceptor";
+  const refusal = logonRefusal(msg, {
+    settings: c.s,
+    beginString: c.begin,
+    sender: c.id.sender,
+    target: c.id.target,
+    remoteHost: c.remoteHost,
+    acceptor,
+    authenticate: c.o.authenticate,
+    validate: c.o.validate ? (m) => c.o.validate!(m)[0]?.text : undefined,
+    nowMs: now,
+  });
+  if (refusal !== undefined) {
+    refuseLogon(c, refusal.text, refusal.logout, now, out);
+    return;
+  }
+  const seq = msg.intOr(Tag.MsgSeqNum, 0);
+  const hb = msg.intOr(Tag.HeartBtInt, 0);
+  const peerReset = msg.get(Tag.ResetSeqNumFlag) === "Y";
+  const force = c.s.forceSeqNumReset;
+  const resetNow = acceptor &&
+    (peerReset || force === "always" || (force === "first" && c.logonCount === 0));
+  const targetReset = !acceptor && peerReset && !c.sentResetFlag;
+  const expected = resetNow || targetReset ? 1 : c.target;
+  if (seq < expected && !c.s.ignoreSeqNumTooLowAtLogon) {
+    refuseLogon(c, `MsgSeqNum too low, expecting ${expected} but received ${seq}`, true, now, out);
+    return;
+  }
+  // Accepted: from here on the Logon changes the session.
+  c.peerApplVerId = c.begin === "FIXT.1.1" ? msg.get(Tag.DefaultApplVerID) : undefined;
+  if (acceptor) {
+    c.t.heartbeatMs = hb * 1000;
+    if (resetNow) c.resetNumbers(now, out);
+    c.sentResetFlag = resetNow;
+  } else if (c.sentResetFlag && !peerReset) {
+    c.log.warn("Logon answer lacks ResetSeqNumFlag(141)=Y", { seq });
+  } else if (targetReset) {
+    // An unrequested ResetSeqNumFlag in the answer: the peer's numbers start again at 1.
+    c.target = 1;
+    out.push({ type: "setTarget", seq: 1 });
+  }
+  c.logonCount++;
+  c.terminated = false;
+  out.push({ type: "setTerminated", value: false });
+  const lastSentBeforeLogon = c.sender - 1;
+  if (acceptor) {
+    c.sendSequenced(
+      buildLogon(
+        {
+          heartbeatSeconds: hb,
+          reset: c.sentResetFlag,
+          credentials: false,
+          nextExpected: c.sendsNextExpected()
+            ? (seq === expected ? expected + 1 : expected)
+            : undefined,
+        },
+        c.s,
+        c.begin,
+        [],
+      ),
+      false,
+      now,
+      out,
+    );
+  }
+  c.t.logonDueAtMs = -1;
+  const next789 = msg.intOr(Tag.NextExpectedMsgSeqNum, 0);
+  c.setState("established", now, out);
+  c.emit({ type: "logon", atMs: now, reset: peerReset || c.sentResetFlag }, out);
+  if (seq > expected) {
+    onGap(c, msg, expected, seq, now, out);
+    // The Logon itself is processed: it is removed from the held messages.
+    c.early.delete(seq);
+    c.resendTarget = seq;
+  } else if (seq === expected) {
+    c.advanceTarget(seq, out);
+  }
+  if (c.sendsNextExpected() && next789 > 0) {
+    const last = acceptor ? lastSentBeforeLogon : lastSentBeforeLogon - 1;
+    if (next789 <= last) {
+      c.log.info("peer missed messages (NextExpectedMsgSeqNum); resending", {
+        from: next789,
+        to: last,
+      });
+      startAnswer(c, next789, last, out);
+    }
+  }
+  c.sendQueued(now, out);
+}
+
+/** Refuses a Logon not yet accepted: an unsequenced Logout and a disconnect. */
+export function refuseLogon(
+  c: CoreState,
+  text: string,
+  sendLogout: boolean,
+  now: number,
+  out: Action[],
+): void {
+  c.log.warn("Logon refused", { session: c.name, reason: text });
+  if (sendLogout) {
+    const m = admin.logout(text);
+    c.stamp(m, c.sender, now);
+    out.push({ type: "send", message: m, seq: c.sender, store: "none" });
+  }
+  c.close(text, true, now, out);
+}
+
+/**
+ * A Logon while established: with ResetSeqNumFlag(141)=Y and MsgSeqNum 1 it resets both
+ * sides' numbers, either answering the reset we started or starting one by the peer.
+ */
+export function onLogonWhileEstablished(
+  c: CoreState,
+  msg: FixMessage,
+  seq: number,
+  now: number,
+  out: Action[],
+): void {
+  if (msg.get(Tag.ResetSeqNumFlag) !== "Y") {
+    c.log.warn("Logon received while established; ignored", { seq });
+    if (seq === c.target) c.advanceTarget(seq, out);
+    return;
+  }
+  if (seq !== 1) {
+    c.fatal(
+      `Logon with ResetSeqNumFlag must have MsgSeqNum 1, received ${seq}`,
+      true,
+      now,
+      out,
+    );
+    return;
+  }
+  if (c.resetPending) {
+    // The answer to `resetSequences`: our numbers restarted already; the peer's too now.
+    c.resetPending = false;
+    c.t.logonDueAtMs = -1;
+    c.clearInboundGap();
+    c.advanceTarget(1, out);
+    c.emit({ type: "logon", atMs: now, reset: true }, out);
+    out.push({ type: "resetSettled" });
+    return;
+  }
+  // The peer resets: checked like a first Logon, refused with a numbered Logout.
+  if (c.role === "acceptor") {
+    const refusal = admin.credentialRefusal(c.s, msg) ?? c.o.authenticate?.(msg);
+    if (refusal !== undefined) {
+      c.fatal(refusal, true, now, out);
+      return;
+    }
+  }
+  const problem = c.o.validate?.(msg)[0];
+  if (problem !== undefined) {
+    c.fatal(problem.text, true, now, out);
+    return;
+  }
+  c.log.info("sequence reset by Logon while established", { session: c.name });
+  c.resetNumbers(now, out);
+  c.clearInboundGap();
+  c.advanceTarget(seq, out);
+  const answer = c.resetLogon(false);
+  if (answer.has(Tag.NextExpectedMsgSeqNum)) answer.set(Tag.NextExpectedMsgSeqNum, seq + 1);
+  c.sendSequenced(answer, false, now, out);
+  c.sentResetFlag = true;
+  c.emit({ type: "logon", atMs: now, reset: true }, out);
+  c.sendQueued(now, out);
+}
+
+export function onLogout(c: CoreState, msg: FixMessage, now: number, out: Action[]): void {
+  c.peerLogout = undefined;
+  const text = msg.get(Tag.Text);
+  const byUs = c.weStartedLogout;
+  if (!byUs) c.sendSequenced(admin.logout(), false, now, out);
+  c.t.logoutDueAtMs = -1;
+  // A gap still open is not a correct termination: the numbers are kept and the gap is
+  // requested on the next Logon.
+  const gapOpen = c.resendTarget !== 0 || c.early.size > 0 ||
+    msg.intOr(Tag.MsgSeqNum, 0) >= c.target;
+  if (!gapOpen) {
+    c.terminated = true;
+    out.push({ type: "setTerminated", value: true });
+  }
+  c.setState("correctlyTerminated", now, out);
+  c.emit({ type: "logout", atMs: now, text, initiatedByUs: byUs }, out);
+  c.close(
+    byUs ? "logout confirmed" : `logout by peer${text ? `: ${text}` : ""}`,
+    true,
+    now,
+    out,
+  );
 }

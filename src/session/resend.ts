@@ -6,7 +6,15 @@
  */
 
 import type { FixMessage } from "../message/fix_message.ts";
+import { decodeMessage } from "../message/framer.ts";
 import { Tag } from "../message/tag.ts";
+import { formatUtcTimestamp } from "../message/timestamps.ts";
+import type { StoredMessage } from "../store.ts";
+import type { Action } from "./actions.ts";
+import * as admin from "./admin.ts";
+import type { CoreState } from "./_state.ts";
+
+const R = admin.SessionRejectReason;
 
 /** Receives an answer's messages in order. */
 export interface ResendSink {
@@ -104,4 +112,139 @@ export class ResendAnswer {
     out.gap(this.#gapStart, upTo);
     this.#gapStart = -1;
   }
+}
+
+export function onResendRequest(c: CoreState, msg: FixMessage, now: number, out: Action[]): void {
+  const begin = msg.intOr(Tag.BeginSeqNo, Number.NaN);
+  const end = msg.intOr(Tag.EndSeqNo, Number.NaN);
+  if (!(begin > 0) || !(end >= 0) || (end !== 0 && end < begin)) {
+    c.sendReject(
+      msg,
+      R.ValueIncorrect,
+      Number.isNaN(begin) ? Tag.BeginSeqNo : Tag.EndSeqNo,
+      "Invalid ResendRequest range",
+      now,
+      out,
+    );
+    return;
+  }
+  const key = `${begin}-${end}`;
+  if (key === c.lastResendKey) {
+    if (++c.duplicateResends > c.s.duplicateResendRequestLimit) {
+      c.log.warn("duplicate ResendRequest ignored", { begin, end });
+      return;
+    }
+  } else {
+    c.lastResendKey = key;
+    c.duplicateResends = 1;
+  }
+  const lastSent = c.sender - 1;
+  let last = end === 0 || (end >= 999999 && c.ver < 42) || end > lastSent ? lastSent : end;
+  const limit = c.s.resendMessagesLimit;
+  if (limit > 0 && last - begin + 1 > limit) {
+    c.log.warn("ResendRequest capped", { begin, end: last, limit });
+    last = begin + limit - 1;
+  }
+  if (begin > lastSent) {
+    c.log.warn("ResendRequest for messages not sent yet", { begin, lastSent });
+    return;
+  }
+  startAnswer(c, begin, last, out);
+}
+
+/** Starts answering `begin..last`; one answer runs at a time, the latest request waits. */
+export function startAnswer(c: CoreState, begin: number, last: number, out: Action[]): void {
+  if (c.answer) {
+    c.answerNext = [begin, last];
+    return;
+  }
+  c.answer = new ResendAnswer(begin, last);
+  out.push({ type: "resend", begin, end: last });
+}
+
+export function sink(c: CoreState, now: number, out: Action[]): ResendSink {
+  return {
+    resent: (seq, message) => {
+      out.push({ type: "send", message, seq, store: "none" });
+      c.t.lastSentAtMs = now;
+    },
+    gap: (from, newSeqNo) => {
+      const m = admin.gapFill(newSeqNo);
+      c.stamp(m, from, now);
+      m.set(Tag.PossDupFlag, "Y").set(Tag.OrigSendingTime, m.get(Tag.SendingTime)!);
+      out.push({ type: "send", message: m, seq: from, store: "none" });
+      c.t.lastSentAtMs = now;
+    },
+  };
+}
+
+/**
+ * Stored messages of the running resend answer, in ascending order (one block of them).
+ *
+ * @param stored The block.
+ * @param nowMs The current time.
+ * @returns The actions: resent messages and gap fills to write.
+ */
+export function resendBlock(
+  c: CoreState,
+  stored: readonly StoredMessage[],
+  nowMs: number,
+): Action[] {
+  const out: Action[] = [];
+  const answer = c.answer;
+  if (!answer || !c.connected) return out;
+  const to = sink(c, nowMs, out);
+  const sendingTime = formatUtcTimestamp(nowMs, c.s.timestampPrecision);
+  for (const { seqNum, bytes } of stored) {
+    if (seqNum < answer.next || seqNum > answer.last) continue;
+    let original: FixMessage;
+    try {
+      original = decodeMessage(bytes, c.o.dataFields);
+    } catch {
+      answer.skip(seqNum);
+      continue;
+    }
+    const late = c.late.get(seqNum);
+    if (late) {
+      c.late.delete(seqNum);
+      c.lateBytes -= late.bytes;
+      if (c.expire(seqNum, late, nowMs, out)) {
+        answer.skip(seqNum);
+        continue;
+      }
+      if (late.ref) out.push({ type: "settle", ref: late.ref });
+    }
+    if (admin.isAdminMsgType(original.msgType) || c.o.onResend?.(original) === false) {
+      answer.skip(seqNum);
+      continue;
+    }
+    answer.resend(seqNum, original, sendingTime, to);
+  }
+  return out;
+}
+
+/**
+ * The running resend answer has read its whole range: the last gap fill goes out, and the
+ * next waiting request starts.
+ *
+ * @param nowMs The current time.
+ * @returns The actions.
+ */
+export function resendDone(c: CoreState, nowMs: number): Action[] {
+  const out: Action[] = [];
+  const answer = c.answer;
+  if (!answer || !c.connected) return out;
+  answer.finish(sink(c, nowMs, out));
+  c.answer = undefined;
+  c.emit({
+    type: "resendAnswered",
+    atMs: nowMs,
+    begin: answer.begin,
+    end: answer.last,
+    resent: answer.resent,
+  }, out);
+  const next = c.answerNext;
+  c.answerNext = undefined;
+  if (next) startAnswer(c, next[0], next[1], out);
+  return out;
 }

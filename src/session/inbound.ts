@@ -1,0 +1,430 @@
+/**
+ * Inbound processing: sequence checks, gaps and ResendRequests we send, messages held until
+ * a gap is filled, SequenceReset, PossDup checks, validation and delivery to the application.
+ *
+ * @module
+ */
+
+import { BusinessRejectError, MessageRejectError } from "../errors.ts";
+import type { FixMessage } from "../message/fix_message.ts";
+import { Tag } from "../message/tag.ts";
+import { parseUtcTimestamp } from "../message/timestamps.ts";
+import type { Action } from "./actions.ts";
+import * as admin from "./admin.ts";
+import type { CoreState } from "./_state.ts";
+import { onLogon, onLogonWhileEstablished, onLogout, sendingTimeProblem } from "./logon.ts";
+import { onResendRequest } from "./resend.ts";
+
+const R = admin.SessionRejectReason;
+
+export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[]): void {
+  const msgType = msg.msgType;
+  const awaitingLogon = c.state === "waitingForLogon" ||
+    c.state === "waitingForConfirmLogon";
+  if (c.state === "waitingForConfirmLogon" && msgType === "5") {
+    const text = msg.get(Tag.Text);
+    c.log.warn("Logon rejected by the counterparty", { session: c.name, text });
+    c.emit({ type: "logout", atMs: now, text, initiatedByUs: false }, out);
+    c.close(`Logon rejected${text ? `: ${text}` : ""}`, true, now, out);
+    return;
+  }
+  if (awaitingLogon) {
+    if (msgType !== "A") {
+      c.log.warn("first message is not a Logon; disconnecting", {
+        session: c.name,
+        msgType,
+      });
+      c.fatal(`First message is not a Logon (MsgType ${msgType})`, false, now, out);
+      return;
+    }
+    onLogon(c, msg, now, out);
+    return;
+  }
+  if (msg.get(Tag.BeginString) !== c.begin) {
+    c.fatal(
+      `Incorrect BeginString: expected ${c.begin}, received ${msg.get(Tag.BeginString)}`,
+      true,
+      now,
+      out,
+    );
+    return;
+  }
+  const seq = msg.intOr(Tag.MsgSeqNum, Number.NaN);
+  if (!(seq > 0)) {
+    c.fatal("MsgSeqNum(34) is missing or invalid", true, now, out);
+    return;
+  }
+  if (
+    msg.get(Tag.SenderCompID) !== c.id.target || msg.get(Tag.TargetCompID) !== c.id.sender
+  ) {
+    const tag = msg.get(Tag.SenderCompID) !== c.id.target ? Tag.SenderCompID : Tag.TargetCompID;
+    c.sendReject(msg, R.CompIdProblem, tag, "CompID problem", now, out);
+    c.fatal("CompID problem", true, now, out);
+    return;
+  }
+  if (msgType === "A") {
+    onLogonWhileEstablished(c, msg, seq, now, out);
+    return;
+  }
+  if (msgType === "4" && msg.get(Tag.GapFillFlag) !== "Y") {
+    onSequenceReset(c, msg, now, out);
+    return;
+  }
+  if (!checkSendingTime(c, msg, now, out)) return;
+  const expected = c.target;
+  // Answered whatever its number; a rejected one still takes its place in the sequence.
+  if (msgType === "2" && !rejectInvalid(c, msg, false, now, out)) {
+    onResendRequest(c, msg, now, out);
+  }
+  if (seq > expected) {
+    if (msgType === "5") {
+      if (c.weStartedLogout || c.state !== "established") {
+        // The confirming Logout: the session ends; the gap is requested on the next logon.
+        c.log.warn("Logout received with a sequence gap", { expected, received: seq });
+        onLogout(c, msg, now, out);
+        return;
+      }
+      // The peer logs out while we miss messages: request them first, answer the Logout
+      // once they are in (or when the logout timeout ends the wait).
+      c.log.warn("Logout received with a sequence gap; requesting the gap before answering", {
+        session: c.name,
+        expected,
+        received: seq,
+      });
+      c.peerLogout = msg;
+      c.t.logoutDueAtMs = now + c.s.logoutTimeoutMs;
+    }
+    onGap(c, msg, expected, seq, now, out);
+    return;
+  }
+  if (seq < expected) {
+    onTooLow(c, msg, expected, seq, now, out);
+    return;
+  }
+  processExpected(c, msg, msgType, now, out);
+  drainEarly(c, now, out);
+}
+
+/** Processes held messages that are now in order, then checks the gap. */
+export function drainEarly(c: CoreState, now: number, out: Action[]): void {
+  while (c.early.size > 0 && c.closing === undefined) {
+    const next = c.target;
+    const held = c.early.get(next);
+    // Held messages below the expected number were covered by a gap fill.
+    for (const k of c.early.keys()) if (k < next) c.early.delete(k);
+    if (!held) break;
+    c.early.delete(next);
+    processExpected(c, held, held.msgType, now, out);
+  }
+  const logout = c.peerLogout;
+  if (logout && c.closing === undefined && c.target > logout.intOr(Tag.MsgSeqNum, 0)) {
+    // The gap before the peer's Logout is filled (its own number came as a gap fill).
+    onLogout(c, logout, now, out);
+    return;
+  }
+  if (c.resendTarget === 0) return;
+  const next = c.target;
+  if (next >= c.resendTarget && c.early.size === 0) {
+    c.resendTarget = 0;
+    c.resendRequestedUpTo = 0;
+    return;
+  }
+  if (c.resendRequestedUpTo !== 0 && next > c.resendRequestedUpTo) {
+    // Block-wise ResendRequests: ask for the next block.
+    sendResendRequest(c, next, c.resendTarget - 1, now, out);
+  }
+}
+
+export function processExpected(
+  c: CoreState,
+  msg: FixMessage,
+  msgType: string,
+  now: number,
+  out: Action[],
+): void {
+  const seq = msg.intOr(Tag.MsgSeqNum, 0);
+  if (msg.get(Tag.PossDupFlag) === "Y" && msgType !== "4") {
+    const orig = msg.get(Tag.OrigSendingTime);
+    if (orig === undefined) {
+      c.advanceTarget(seq, out);
+      c.sendReject(
+        msg,
+        R.RequiredTagMissing,
+        Tag.OrigSendingTime,
+        "Required tag missing: OrigSendingTime(122)",
+        now,
+        out,
+      );
+      return;
+    }
+    const o = parseUtcTimestamp(orig), s = parseUtcTimestamp(msg.get(Tag.SendingTime) ?? "");
+    if (o && s && o.epochMs > s.epochMs) {
+      c.advanceTarget(seq, out);
+      c.sendReject(
+        msg,
+        R.SendingTimeAccuracy,
+        Tag.OrigSendingTime,
+        "SendingTime accuracy problem: OrigSendingTime is later",
+        now,
+        out,
+      );
+      return;
+    }
+  }
+  if ((msgType === "0" || msgType === "1") && rejectInvalid(c, msg, true, now, out)) return;
+  switch (msgType) {
+    case "0":
+    case "2":
+      c.advanceTarget(seq, out);
+      return;
+    case "1":
+      c.advanceTarget(seq, out);
+      c.sendSequenced(admin.heartbeat(msg.get(Tag.TestReqID)), false, now, out);
+      return;
+    case "3":
+      c.advanceTarget(seq, out);
+      c.log.warn("Reject received", {
+        session: c.name,
+        refSeqNum: msg.get(Tag.RefSeqNum),
+        text: msg.get(Tag.Text),
+      });
+      c.emit({ type: "rejectReceived", atMs: now, message: msg }, out);
+      return;
+    case "4":
+      onGapFill(c, msg, seq, now, out);
+      return;
+    case "5":
+      c.advanceTarget(seq, out);
+      onLogout(c, msg, now, out);
+      return;
+    default:
+      onApplication(c, msg, msgType, seq, now, out);
+  }
+}
+
+export function onApplication(
+  c: CoreState,
+  msg: FixMessage,
+  msgType: string,
+  seq: number,
+  now: number,
+  out: Action[],
+): void {
+  if (c.state !== "established" && c.state !== "waitingForConfirmLogout") {
+    c.advanceTarget(seq, out);
+    return;
+  }
+  const p = c.o.validate?.(msg)[0];
+  if (p !== undefined) {
+    c.advanceTarget(seq, out);
+    if (p.reason === R.InvalidMsgType && c.ver >= 42) {
+      c.sendBusinessReject(
+        msg,
+        admin.BusinessRejectReason.UnsupportedMessageType,
+        p.tag,
+        p.text,
+        now,
+        out,
+      );
+    } else c.sendReject(msg, p.reason, p.tag, p.text, now, out);
+    return;
+  }
+  const supports = c.o.supportsMsgType;
+  if (supports && !supports(msgType, msg)) {
+    c.advanceTarget(seq, out);
+    if (c.ver >= 42) {
+      c.sendBusinessReject(
+        msg,
+        admin.BusinessRejectReason.UnsupportedMessageType,
+        undefined,
+        `Unsupported MsgType "${msgType}"`,
+        now,
+        out,
+      );
+    } else {c.sendReject(
+        msg,
+        R.InvalidMsgType,
+        Tag.MsgType,
+        `Invalid MsgType "${msgType}"`,
+        now,
+        out,
+      );}
+    return;
+  }
+  // The number is persisted only once the application has handled the message.
+  out.push({ type: "deliver", message: msg });
+  c.advanceTarget(seq, out);
+}
+
+/** Runs the `validate` hook on a session message; a problem gets a Reject. True if rejected. */
+export function rejectInvalid(
+  c: CoreState,
+  msg: FixMessage,
+  advance: boolean,
+  now: number,
+  out: Action[],
+): boolean {
+  const p = c.o.validate?.(msg)[0];
+  if (p === undefined) return false;
+  if (advance) c.advanceTarget(msg.intOr(Tag.MsgSeqNum, 0), out);
+  c.sendReject(msg, p.reason, p.tag, p.text, now, out);
+  return true;
+}
+
+export function checkSendingTime(
+  c: CoreState,
+  msg: FixMessage,
+  now: number,
+  out: Action[],
+): boolean {
+  const problem = sendingTimeProblem(msg, c.s, now);
+  if (problem === undefined) return true;
+  const [reason, text] = problem;
+  const seq = msg.intOr(Tag.MsgSeqNum, 0);
+  if (seq === c.target) c.advanceTarget(seq, out);
+  c.sendReject(msg, reason, Tag.SendingTime, text, now, out);
+  if (reason === R.SendingTimeAccuracy) c.fatal(text, true, now, out);
+  return false;
+}
+
+export function onTooLow(
+  c: CoreState,
+  msg: FixMessage,
+  expected: number,
+  seq: number,
+  now: number,
+  out: Action[],
+): void {
+  if (msg.get(Tag.PossDupFlag) === "Y" || c.s.allowMessageWithoutPossDupFlag) {
+    c.log.debug("duplicate ignored", { session: c.name, seq, expected });
+    return;
+  }
+  c.fatal(`MsgSeqNum too low, expecting ${expected} but received ${seq}`, true, now, out);
+}
+
+export function onGap(
+  c: CoreState,
+  msg: FixMessage,
+  expected: number,
+  seq: number,
+  now: number,
+  out: Action[],
+): void {
+  if (c.early.size < c.s.incomingQueueSize) c.early.set(seq, msg);
+  else c.log.warn("incoming queue full; message dropped until resent", { seq });
+  if (c.resendTarget !== 0) {
+    // A request is outstanding: never a second one for the same gap.
+    if (seq + 1 > c.resendTarget) c.resendTarget = seq + 1;
+    return;
+  }
+  c.resendTarget = seq + 1;
+  c.emit({ type: "gapDetected", atMs: now, expected, received: seq }, out);
+  c.log.info("sequence gap detected", { session: c.name, expected, received: seq });
+  sendResendRequest(c, expected, seq - 1, now, out);
+}
+
+export function sendResendRequest(
+  c: CoreState,
+  from: number,
+  knownTo: number,
+  now: number,
+  out: Action[],
+): void {
+  const block = c.s.resendRequestBlockSize;
+  let end = c.ver >= 42 ? 0 : 999999;
+  if (block > 0) end = Math.min(from + block - 1, Math.max(knownTo, from));
+  c.resendRequestedUpTo = block > 0 ? end : 0;
+  c.sendSequenced(admin.resendRequest(from, end), false, now, out);
+}
+
+export function onSequenceReset(c: CoreState, msg: FixMessage, now: number, out: Action[]): void {
+  const newSeq = msg.intOr(Tag.NewSeqNo, Number.NaN);
+  const expected = c.target;
+  if (!(newSeq > 0)) {
+    c.sendReject(
+      msg,
+      R.RequiredTagMissing,
+      Tag.NewSeqNo,
+      "NewSeqNo(36) is missing or invalid",
+      now,
+      out,
+    );
+    return;
+  }
+  if (newSeq > expected) {
+    c.log.info("sequence reset", { session: c.name, from: expected, to: newSeq });
+    c.target = newSeq;
+    out.push({ type: "setTarget", seq: newSeq });
+    drainEarly(c, now, out);
+  } else if (newSeq === expected) {
+    c.log.info("SequenceReset to the expected number; nothing to do", { newSeq });
+  } else {
+    c.sendReject(
+      msg,
+      R.ValueIncorrect,
+      Tag.NewSeqNo,
+      `Value is incorrect (out of range) for this tag: NewSeqNo ${newSeq} < expected ${expected}`,
+      now,
+      out,
+    );
+  }
+}
+
+export function onGapFill(
+  c: CoreState,
+  msg: FixMessage,
+  seq: number,
+  now: number,
+  out: Action[],
+): void {
+  const newSeq = msg.intOr(Tag.NewSeqNo, Number.NaN);
+  if (!(newSeq > seq)) {
+    c.advanceTarget(seq, out);
+    c.sendReject(
+      msg,
+      R.ValueIncorrect,
+      Tag.NewSeqNo,
+      `Value is incorrect (out of range) for this tag: NewSeqNo ${newSeq}`,
+      now,
+      out,
+    );
+    return;
+  }
+  c.target = newSeq;
+  out.push({ type: "setTarget", seq: newSeq });
+}
+
+/**
+ * The application's handler of a delivered message failed: a typed reject error becomes a
+ * Reject or BusinessMessageReject; anything else is reported as "application not available".
+ */
+export function deliveryFailed(
+  c: CoreState,
+  msg: FixMessage,
+  error: unknown,
+  nowMs: number,
+  out: Action[],
+): void {
+  if (error instanceof MessageRejectError) {
+    c.sendReject(msg, error.reason, error.refTagId, error.message, nowMs, out);
+  } else if (error instanceof BusinessRejectError) {
+    if (c.ver >= 42) {
+      c.sendBusinessReject(msg, error.reason, error.refTagId, error.message, nowMs, out);
+    } else c.sendReject(msg, R.ValueIncorrect, error.refTagId, error.message, nowMs, out);
+  } else {
+    c.log.error("application handler failed", { session: c.name, error: `${error}` });
+    c.emit({ type: "error", atMs: nowMs, error }, out);
+    // FIX.4.0 and FIX.4.1 have no BusinessMessageReject: their Reject(3) is the only way to
+    // tell the counterparty the message was not processed.
+    if (c.ver >= 42) {
+      c.sendBusinessReject(
+        msg,
+        admin.BusinessRejectReason.ApplicationNotAvailable,
+        undefined,
+        "Application not available",
+        nowMs,
+        out,
+      );
+    } else c.sendReject(msg, R.Other, undefined, "Application not available", nowMs, out);
+  }
+}
