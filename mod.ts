@@ -36,10 +36,13 @@
 export { type Clock, SystemClock, type TimerHandle } from "./src/clock.ts";
 export {
   lineLogger,
+  type LineLoggerOptions,
   type LogFields,
   type Logger,
+  type LogLevel,
   maskSecrets,
   SILENT_LOGGER,
+  stderrLogger,
 } from "./src/logger.ts";
 export {
   BusinessRejectError,
@@ -51,7 +54,6 @@ export {
   OutgoingBufferFullError,
   ResetNotConfirmedError,
   SessionExistsError,
-  SessionNotFoundError,
   StoreLockedError,
 } from "./src/errors.ts";
 export { SessionId } from "./src/session_id.ts";
@@ -115,6 +117,7 @@ export {
   type FixEngineOptions,
 } from "./src/engine/fix_engine.ts";
 export { type InitiatorOptions, Session } from "./src/engine/session.ts";
+export type { RecentMessage, SessionMetrics } from "./src/engine/link.ts";
 export {
   applVerIdOf,
   beginStringOf,

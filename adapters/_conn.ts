@@ -95,27 +95,61 @@ export class DenoConnection implements Connection {
   }
 }
 
-/** Wraps a Deno listener as an async iterable of connections. */
+/** What a listener does when `accept` fails while it is open (EMFILE, ENFILE, ENOBUFS...). */
+export interface AcceptErrorOptions {
+  /** Hears each failure and the pause before the next attempt (the transport's logger). */
+  onAcceptError?: (error: unknown, retryInMs: number) => void;
+  /** Pause before attempt `n` (1, 2, ...) after consecutive failures; default 10 ms doubling to 1 s. */
+  backoffMs?: (attempt: number) => number;
+  /** Waits; injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultBackoff = (attempt: number): number => Math.min(1000, 10 * 2 ** (attempt - 1));
+const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether an accept error means the listener is closed (as opposed to a transient failure). */
+function listenerClosed(e: unknown): boolean {
+  return e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted;
+}
+
+/**
+ * Wraps a Deno listener as an async iterable of connections. A transient accept failure (too
+ * many open files, no buffers) is reported and retried after a back-off: the listener never
+ * ends silently while open.
+ */
 export class DenoListener {
   readonly addr: { host: string; port: number };
   #listener: Deno.Listener;
   #closed = false;
   #wrap: (c: Deno.Conn) => Connection;
+  #o: AcceptErrorOptions;
 
-  constructor(listener: Deno.Listener, wrap: (c: Deno.Conn) => Connection) {
+  constructor(
+    listener: Deno.Listener,
+    wrap: (c: Deno.Conn) => Connection,
+    options: AcceptErrorOptions = {},
+  ) {
     this.#listener = listener;
     this.#wrap = wrap;
+    this.#o = options;
     const a = listener.addr as Deno.NetAddr;
     this.addr = { host: a.hostname, port: a.port };
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
+    let failures = 0;
     while (!this.#closed) {
       let c: Deno.Conn;
       try {
         c = await this.#listener.accept();
-      } catch {
-        return; // closed
+        failures = 0;
+      } catch (e) {
+        if (this.#closed || listenerClosed(e)) return;
+        const wait = (this.#o.backoffMs ?? defaultBackoff)(++failures);
+        this.#o.onAcceptError?.(e, wait);
+        await (this.#o.sleep ?? defaultSleep)(wait);
+        continue;
       }
       try {
         yield this.#wrap(c);

@@ -15,6 +15,10 @@
  *   `leaseMs`.
  * - With `logIncoming`, inbound messages are kept too (read them with `readIncoming()`).
  * - {@linkcode readKvStore} reads a session without taking its lease, for operator tools.
+ * - A session's keys start with the prefix and `SessionId.key`, unique per session. A session
+ *   whose key changed when keys became unique (a CompID with `-`, `:`, `*`, non-ASCII ...) has
+ *   its data moved from the old key when it opens, if it is provably its own; see
+ *   {@linkcode KvSeqStoreFactory.open}.
  *
  * Needs `--unstable-kv`. Importing the root module never does.
  *
@@ -710,12 +714,17 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
   }
 
   /**
-   * Opens and takes ownership of a session's store.
+   * Opens and takes ownership of a session's store, under `[...prefix, id.key]`. When the key
+   * changed as keys became unique (its old key, the parts joined by `-` as they are, may be
+   * another session's too) and nothing was stored under the new one yet, the data under the old
+   * key is moved over (logged) if it is provably this session's: no other session had that key,
+   * or every outgoing message stored there has this session's SenderCompID and TargetCompID.
+   * Otherwise it is left alone, with a warning, and the session starts afresh.
    *
    * @param id The session.
    * @param options Creation time for a new store, inbound log switch.
    * @returns The store.
-   * @throws {Error} When another live owner holds the session.
+   * @throws {Error} When another live owner holds the session, or its old key.
    */
   async open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore> {
     const base = [...this.#prefix, id.key];
@@ -785,20 +794,13 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
     ]);
     if (state.value) return;
     let found = false;
-    // At most the owner sorts before the state.
+    // Two entries: of those, only one can be the owner record, which is not data.
     for await (const e of kv.list({ prefix: old }, { limit: 2 })) {
       if (e.key[old.length] !== "owner") found = true;
     }
     if (!found) return;
-    let sent = 0;
-    let foreign = false;
-    for (const b of [old, base]) {
-      for await (const { bytes } of listMessages(kv, b, "msg", 1, Number.MAX_SAFE_INTEGER)) {
-        if (sentBy(bytes, id)) sent++;
-        else foreign = true;
-      }
-    }
-    if (!legacyKeyIsOnly(id) && (foreign || sent === 0)) {
+    // Messages already moved count: a crash may have interrupted a move.
+    if (!legacyKeyIsOnly(id) && !(await sentOnlyBy(kv, [old, base], id))) {
       this.#log.warn("store data of the old session key left alone: it may be another session's", {
         session: id.toString(),
         key: legacy,
@@ -864,6 +866,18 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
 /** A message's head and its chunks, or an entry on its own: moved in one commit. */
 type Entries = Deno.KvEntry<unknown>[];
 
+/** Whether the outgoing messages under `bases` were all sent by `id`, and there is one. */
+async function sentOnlyBy(kv: Deno.Kv, bases: Deno.KvKey[], id: SessionId): Promise<boolean> {
+  let seen = false;
+  for (const base of bases) {
+    for await (const { bytes } of listMessages(kv, base, "msg", 1, Number.MAX_SAFE_INTEGER)) {
+      if (!sentBy(bytes, id)) return false;
+      seen = true;
+    }
+  }
+  return seen;
+}
+
 /** The entries under `old` but its owner and state, each message with its chunks. */
 async function* legacyEntries(kv: Deno.Kv, old: Deno.KvKey): AsyncIterable<Entries> {
   for (const kind of ["msg", "in"] as const) {
@@ -895,7 +909,8 @@ export interface KvStoreContents {
 
 /**
  * Reads a session's KV store without taking its lease or writing anything, so it works on a
- * session that is running: for operator tools.
+ * session that is running: for operator tools. It reads under `id.key`; data still under an
+ * id's old key (see {@linkcode KvSeqStoreFactory.open}) shows once the session has opened.
  *
  * @param kv An open database.
  * @param id The session.

@@ -22,7 +22,17 @@ import type {
   Listener,
   Transport,
 } from "../src/transport.ts";
+import type { Logger } from "../src/logger.ts";
 import { connectWithSignal, DenoConnection, DenoListener } from "./_conn.ts";
+
+/** Options of {@linkcode TcpTransport}. */
+export interface TcpOptions {
+  /**
+   * Hears transient accept failures (too many open files...): listening goes on after a
+   * back-off, and each failure is logged as a warning here.
+   */
+  logger?: Logger;
+}
 
 /**
  * Plain TCP.
@@ -34,6 +44,17 @@ import { connectWithSignal, DenoConnection, DenoListener } from "./_conn.ts";
  * ```
  */
 export class TcpTransport implements Transport {
+  readonly #logger: Logger | undefined;
+
+  /**
+   * Creates a TCP transport.
+   *
+   * @param options The logger for accept failures.
+   */
+  constructor(options: TcpOptions = {}) {
+    this.#logger = options.logger;
+  }
+
   /**
    * Opens a TCP connection with TCP_NODELAY.
    *
@@ -64,7 +85,16 @@ export class TcpTransport implements Transport {
       new DenoListener(l, (c) => {
         (c as Deno.TcpConn).setNoDelay(true);
         return new DenoConnection(c);
-      }),
+      }, { onAcceptError: acceptErrorLogger(this.#logger) }),
     );
   }
+}
+
+/** Logs a transient accept failure (shared with the TLS transport). */
+export function acceptErrorLogger(
+  logger: Logger | undefined,
+): ((error: unknown, retryInMs: number) => void) | undefined {
+  if (!logger) return undefined;
+  return (error, retryInMs) =>
+    logger.warn("accept failed; listening goes on", { error: `${error}`, retryInMs });
 }

@@ -19,7 +19,9 @@ import type {
   Listener,
   Transport,
 } from "../src/transport.ts";
+import type { Logger } from "../src/logger.ts";
 import { connectWithSignal, DenoConnection, DenoListener } from "./_conn.ts";
+import { acceptErrorLogger } from "./tcp.ts";
 
 /** Options of {@linkcode TlsTransport}. */
 export interface TlsOptions {
@@ -31,6 +33,8 @@ export interface TlsOptions {
   caCerts?: string[];
   /** Server name to verify and send as SNI (clients); defaults to the endpoint's host. */
   hostname?: string;
+  /** Hears transient accept failures (listening goes on after a back-off). */
+  logger?: Logger;
 }
 
 /**
@@ -103,6 +107,10 @@ export class TlsTransport implements Transport {
       cert: this.#o.cert,
       key: this.#o.key,
     });
-    return Promise.resolve(new DenoListener(l, (c) => new DenoConnection(c)));
+    return Promise.resolve(
+      new DenoListener(l, (c) => new DenoConnection(c), {
+        onAcceptError: acceptErrorLogger(this.#o.logger),
+      }),
+    );
   }
 }

@@ -10,10 +10,21 @@ const dir = await Deno.makeTempDir({ prefix: "fixwire-demo-" });
 const started = performance.now();
 
 await using acceptorEngine = new FixEngine({
-  config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogDirectory: `${dir}/acceptor` },
+  // The default logger writes timestamped lines to stderr; the demo shows warnings only.
+  config: {
+    ListenPort: 0,
+    ListenAddress: "127.0.0.1",
+    LogDirectory: `${dir}/acceptor`,
+    LogLevel: "warn",
+  },
 });
 await using initiatorEngine = new FixEngine({
-  config: { LogDirectory: `${dir}/initiator`, "Reconnect.Interval": 100, "Reconnect.MaxTries": 5 },
+  config: {
+    LogDirectory: `${dir}/initiator`,
+    "Reconnect.Interval": 100,
+    "Reconnect.MaxTries": 5,
+    LogLevel: "warn",
+  },
 });
 
 // The venue: answers every order with an ExecutionReport.

@@ -1,7 +1,6 @@
 /**
  * Domain errors. Misuse throws built-ins (`TypeError`, `RangeError`); parse failures throw
- * {@linkcode FixParseError} (in the codec); the classes here cover connection, logon,
- * session lookup and message rejection.
+ * {@linkcode FixParseError} (in the codec); the classes here are the errors a caller catches.
  *
  * @module
  */
@@ -45,27 +44,6 @@ export class LogonRejectedError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "LogonRejectedError";
-  }
-}
-
-/**
- * No session with the given id exists.
- *
- * @example
- * ```ts
- * import { SessionNotFoundError } from "@fixwire/engine";
- * const err = new SessionNotFoundError('Cannot find session "A->B"');
- * ```
- */
-export class SessionNotFoundError extends Error {
-  /**
-   * Creates an instance.
-   * @param message Which session was not found.
-   * @param options The underlying cause.
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "SessionNotFoundError";
   }
 }
 

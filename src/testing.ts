@@ -1264,3 +1264,11 @@ export class FaultyTransport implements Transport {
     return new FaultyListener(inner, (conn) => this.#wrap(conn, "accepted"));
   }
 }
+
+export {
+  type MessageProblem,
+  SessionCore,
+  type SessionCoreOptions,
+  type SessionRole,
+} from "./session/core.ts";
+export type { Action, StoreEffect } from "./session/actions.ts";

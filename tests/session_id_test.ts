@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { SessionId } from "../src/session_id.ts";
 
-/** Windows refuses these in a name, with `/`, `\` and control characters. */
-const WINDOWS_FORBIDDEN = /[<>:"/\\|?*\x00-\x1f]/;
+/** Windows refuses these in a name; `portableName` also allows printable ASCII only. */
+const WINDOWS_FORBIDDEN = /[<>:"/\\|?*]/;
 const WINDOWS_DEVICE = /^(?:CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$/i;
 
 /** Whether `name` is a valid folder name on Linux, macOS and Windows, in printable ASCII. */

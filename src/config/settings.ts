@@ -81,6 +81,16 @@ export interface SessionSettings {
   forceSeqNumReset: ForceSeqNumReset;
   /** Keep sequence numbers across a correct Logout (`IntradayLogoutTolerance`). */
   intradayLogoutTolerance: boolean;
+  /**
+   * An acceptor resets both sequence numbers to 1 when a Logon arrives, before checking its
+   * MsgSeqNum; its answer carries ResetSeqNumFlag(141)=Y only when the Logon did
+   * (`ResetOnLogon`, as in QuickFIX).
+   */
+  resetOnLogon: boolean;
+  /** Reset both sequence numbers to 1 once a Logout exchange completes (`ResetOnLogout`). */
+  resetOnLogout: boolean;
+  /** Reset both sequence numbers to 1 whenever the connection ends (`ResetOnDisconnect`). */
+  resetOnDisconnect: boolean;
   /** Accept a Logon whose MsgSeqNum is lower than expected (`IgnoreSeqNumTooLowAtLogon`). */
   ignoreSeqNumTooLowAtLogon: boolean;
   /** Treat a too-low MsgSeqNum without PossDupFlag as a duplicate to ignore (`AllowMessageWithoutPossDupFlag`). */
@@ -151,6 +161,28 @@ export interface EngineSettings {
   createUnregisteredAcceptorSession: boolean;
   /** How long a SessionsManager may take to decide (`UnregisteredAcceptorDecisionTimeout`), ms. */
   unregisteredAcceptorDecisionTimeoutMs: number;
+  /**
+   * How many sessions the SessionsManager may have the engine create for unregistered
+   * acceptors at once (`MaxUnregisteredAcceptorSessions`); Logons beyond are refused.
+   */
+  maxUnregisteredAcceptorSessions: number;
+  /**
+   * Port of the admin endpoint: Prometheus metrics at `/metrics`, the admin page at `/`
+   * (`Admin.Port`); absent: no endpoint.
+   */
+  adminPort: number | undefined;
+  /** Address the admin endpoint listens on (`Admin.Address`), loopback by default. */
+  adminAddress: string;
+  /** Bearer token the admin endpoint requires (`Admin.Token`); absent: none. */
+  adminToken: string | undefined;
+  /** Recent messages each session keeps for the admin page (`Admin.RecentMessages`). */
+  adminRecentMessages: number;
+  /**
+   * The lowest level the default logger writes (`LogLevel`: debug, info, warn, error, off);
+   * absent: the `FIXWIRE_LOG_LEVEL` environment variable, else info. Ignored with a logger of
+   * the application's own.
+   */
+  logLevel: "debug" | "info" | "warn" | "error" | "off" | undefined;
   /** Serve TLS on the listen ports (`TLS.Enabled`). */
   tlsEnabled: boolean;
   /** PEM certificate file for TLS (`TLS.CertificateFile`). */
@@ -194,6 +226,9 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze
   resendRequestBlockSize: 0,
   forceSeqNumReset: "never",
   intradayLogoutTolerance: false,
+  resetOnLogon: false,
+  resetOnLogout: false,
+  resetOnDisconnect: false,
   ignoreSeqNumTooLowAtLogon: false,
   allowMessageWithoutPossDupFlag: false,
   checkSendingTimeAccuracy: true,
@@ -226,6 +261,12 @@ export const DEFAULT_ENGINE_SETTINGS: Readonly<EngineSettings> = Object.freeze({
   storageSyncMode: "none",
   createUnregisteredAcceptorSession: false,
   unregisteredAcceptorDecisionTimeoutMs: 5000,
+  maxUnregisteredAcceptorSessions: 1000,
+  adminPort: undefined,
+  adminAddress: "127.0.0.1",
+  adminToken: undefined,
+  adminRecentMessages: 200,
+  logLevel: undefined,
   tlsEnabled: false,
   tlsCertificateFile: undefined,
   tlsKeyFile: undefined,

@@ -17,16 +17,18 @@ import type { Transport } from "../transport.ts";
  * The default transport for the settings: TLS when enabled, else TCP.
  *
  * @param settings Engine settings.
+ * @param logger Hears transient accept failures.
  * @returns The transport.
  */
-export function defaultTransport(settings: EngineSettings): Transport {
-  if (!settings.tlsEnabled) return new TcpTransport();
+export function defaultTransport(settings: EngineSettings, logger?: Logger): Transport {
+  if (!settings.tlsEnabled) return new TcpTransport({ logger });
   const read = (f: string | undefined) => (f === undefined ? undefined : Deno.readTextFileSync(f));
   return new TlsTransport({
     cert: read(settings.tlsCertificateFile),
     key: read(settings.tlsKeyFile),
     caCerts: settings.tlsCaFile === undefined ? undefined : [read(settings.tlsCaFile)!],
     hostname: settings.tlsServerName,
+    logger,
   });
 }
 

@@ -11,7 +11,7 @@ import type { EngineSettings, SessionSettings } from "../config/settings.ts";
 import type { Dictionary } from "../dictionary/dictionary.ts";
 import { applVerIdToVersion, loadDictionary } from "../dictionary/load.ts";
 import { validateMessage } from "../dictionary/validator.ts";
-import { type Logger, SILENT_LOGGER } from "../logger.ts";
+import { type LogFields, type Logger, type LogLevel, stderrLogger } from "../logger.ts";
 import { DEFAULT_DATA_FIELDS } from "../message/data_fields.ts";
 import { encodeMessage } from "../message/encoder.ts";
 import { FixMessage } from "../message/fix_message.ts";
@@ -20,6 +20,7 @@ import { FixParseError } from "../message/errors.ts";
 import { formatUtcTimestamp } from "../message/timestamps.ts";
 import { SessionId } from "../session_id.ts";
 import { credentialRefusal } from "../session/admin.ts";
+import { logonRefusal } from "../session/logon.ts";
 import { type MessageProblem, SessionCore, type SessionRole } from "../session/core.ts";
 import { EngineStoppedError, SessionExistsError } from "../errors.ts";
 import { Link } from "./link.ts";
@@ -49,7 +50,10 @@ export interface FixEngineOptions {
   storeFactory?: SeqStoreFactory;
   /** Engine-wide hooks (default: accept every unregistered acceptor, if allowed). */
   sessionsManager?: SessionsManager;
-  /** Logger (default: silent). */
+  /**
+   * Logger (default: timestamped lines on stderr at `LogLevel`, else the `FIXWIRE_LOG_LEVEL`
+   * environment variable when readable, else `info`).
+   */
   logger?: Logger;
   /** Clock (default: the system clock). */
   clock?: Clock;
@@ -103,6 +107,8 @@ export class FixEngine implements AsyncDisposable {
   readonly #custom = new WeakMap<Session, Dictionary>();
   readonly #sessionTransports = new WeakMap<Session, Transport>();
   readonly #internals = new WeakMap<Session, SessionInternals>();
+  /** Sessions the SessionsManager let the engine create, bounded by a setting. */
+  readonly #unregisteredCreated = new Set<Session>();
   readonly #firstLogonTimeoutMs: number;
   #listening: Promise<void> | undefined;
   #stopped = false;
@@ -114,20 +120,31 @@ export class FixEngine implements AsyncDisposable {
    * @throws {ConfigError} When the configuration has a bad value.
    */
   constructor(options: FixEngineOptions = {}) {
-    this.#log = options.logger ?? SILENT_LOGGER;
+    // Until the configuration says which level the default logger writes, what it reports
+    // (unknown keys...) is kept, then replayed.
+    const early: [keyof Logger, string, LogFields | undefined][] = [];
+    const buffer: Logger = {
+      debug: (m, f) => void early.push(["debug", m, f]),
+      info: (m, f) => void early.push(["info", m, f]),
+      warn: (m, f) => void early.push(["warn", m, f]),
+      error: (m, f) => void early.push(["error", m, f]),
+    };
+    const configLog = options.logger ?? buffer;
     const cfg = options.config;
     this.#config = cfg instanceof Configuration
       ? cfg
       : typeof cfg === "string"
-      ? Configuration.fromText(Deno.readTextFileSync(cfg), { fileName: cfg, logger: this.#log })
+      ? Configuration.fromText(Deno.readTextFileSync(cfg), { fileName: cfg, logger: configLog })
       : cfg
-      ? Configuration.fromObject(cfg, { logger: this.#log })
+      ? Configuration.fromObject(cfg, { logger: configLog })
       : new Configuration();
     this.#settings = this.#config.engineSettings(options.settings);
+    this.#log = options.logger ?? stderrLogger(this.#settings.logLevel ?? envLogLevel() ?? "info");
+    for (const [level, m, f] of early) this.#log[level](m, f);
     this.#firstLogonTimeoutMs = this.#config.defaultSessionSettings().logonTimeoutMs;
     this.#clock = options.clock ?? new SystemClock();
     this.#scheduler = new TimerScheduler(this.#clock);
-    this.#transport = options.transport ?? defaultTransport(this.#settings);
+    this.#transport = options.transport ?? defaultTransport(this.#settings, this.#log);
     this.#storeFactory = options.storeFactory ?? defaultStoreFactory(this.#settings, this.#log);
     this.#manager = options.sessionsManager ?? ACCEPT_ALL_SESSIONS_MANAGER;
   }
@@ -222,6 +239,7 @@ export class FixEngine implements AsyncDisposable {
         const key = session.id.toString();
         this.#sessions.delete(key);
         if (this.#acceptors.get(key) === session) this.#acceptors.delete(key);
+        this.#unregisteredCreated.delete(session);
         this.#manager.onSessionDestroyed?.(session.id);
       },
     };
@@ -283,13 +301,15 @@ export class FixEngine implements AsyncDisposable {
       validate: validation.enabled
         ? (m): MessageProblem[] => {
           const app = appDictOf(m);
-          if (!app) return [{ reason: 11, tag: 1128, text: "Unknown ApplVerID" }];
+          // Invalid/unsupported application version (18, FIXT.1.1).
+          if (!app) return [{ reason: 18, tag: 1128, text: "Unknown ApplVerID" }];
           return begin === "FIXT.1.1"
             ? validateMessage(m, transportDict, validation, app)
             : validateMessage(m, transportDict, validation);
         }
         : undefined,
       supportsMsgType: (t, m) => appDictOf(m)?.message(t) !== undefined,
+      definesMsgType: (t, m) => appDictOf(m)?.message(t) !== undefined,
       authenticate: (m) => session.listener.authenticate?.(m),
       onResend: (m) => session.listener.onResend?.(m) ?? true,
       logonFields: qualifier === undefined ? [] : [[SESSION_QUALIFIER_TAG, qualifier]],
@@ -303,6 +323,10 @@ export class FixEngine implements AsyncDisposable {
       settings,
       logger: this.#log,
       dataFields,
+      // Kept for the admin page only.
+      recentMessages: this.#settings.adminPort !== undefined
+        ? this.#settings.adminRecentMessages
+        : 0,
       handler: {
         onMessage: listener.onMessage ? (m) => session.listener.onMessage!(m) : undefined,
         onEvent: (e) => session.listener.onEvent?.(e),
@@ -373,11 +397,23 @@ export class FixEngine implements AsyncDisposable {
     } catch (e) {
       if (!this.#stopped) this.#log.error("listener failed", { error: `${e}` });
     }
+    if (!this.#stopped) {
+      this.#log.error("listener ended while the engine runs", {
+        host: listener.addr.host,
+        port: listener.addr.port,
+      });
+    }
   }
 
   /** Reads the first message of an incoming connection and routes it to its acceptor. */
   async #onConnection(conn: Connection): Promise<void> {
     const remote = conn.remoteAddr;
+    if (!this.#addressMayLogOn(conn.remoteHost)) {
+      // Before any byte is read: no session here accepts this source address.
+      this.#log.warn("connection from a source address no session allows; closing", { remote });
+      conn.close("source address not allowed");
+      return;
+    }
     const framer = new FixFramer();
     const frame = await this.#readFirstFrame(conn, framer);
     if (frame === undefined) {
@@ -434,43 +470,19 @@ export class FixEngine implements AsyncDisposable {
   }
 
   /**
-   * Checks a routed Logon before anything stored changes: BeginString, source address and
-   * credentials. Closes the connection (after a Logout for wrong credentials) when refused.
-   *
-   * @returns Whether the Logon may be handed to the session.
+   * Whether some acceptor (registered, or one the SessionsManager may create) allows `host`.
+   * With no acceptor at all the Logon is read and refused as for an unknown session.
    */
-  async #admit(
-    id: SessionId,
-    logon: FixMessage,
-    conn: Connection,
-    begin: string,
-    settings: Readonly<SessionSettings>,
-    logoutSeqNum: number,
-  ): Promise<boolean> {
-    const session = id.toString();
-    const remote = conn.remoteAddr;
-    if (logon.get(8) !== begin) {
-      this.#log.warn("Logon with a wrong BeginString; closing", {
-        session,
-        expected: begin,
-        received: logon.get(8),
-      });
-      conn.close("wrong BeginString");
-      return false;
+  #addressMayLogOn(host: string): boolean {
+    if (this.#acceptors.size === 0 && !this.#settings.createUnregisteredAcceptorSession) {
+      return true;
     }
-    const allowed = settings.allowedSourceAddresses;
-    if (allowed.length > 0 && !allowed.includes(conn.remoteHost)) {
-      this.#log.warn("Logon from a source address not allowed; closing", { session, remote });
-      conn.close("source address not allowed");
-      return false;
+    const allows = (allowed: readonly string[]) => allowed.length === 0 || allowed.includes(host);
+    for (const s of this.#acceptors.values()) {
+      if (allows(s.settings.allowedSourceAddresses)) return true;
     }
-    const refusal = credentialRefusal(settings, logon);
-    if (refusal !== undefined) {
-      this.#log.warn("Logon refused: invalid credentials", { session, remote });
-      await this.#refuse(conn, id, begin, settings, logoutSeqNum, refusal);
-      return false;
-    }
-    return true;
+    return this.#settings.createUnregisteredAcceptorSession &&
+      allows(this.#config.defaultSessionSettings().allowedSourceAddresses);
   }
 
   /** Answers a refused Logon with a Logout that touches no store, then closes. */
@@ -531,6 +543,37 @@ export class FixEngine implements AsyncDisposable {
       conn.close("unknown session");
       return undefined;
     }
+    // Checked before the SessionsManager sees the Logon: the source address and the
+    // configured credentials. The refusal's Logout carries no real sequence number.
+    const base = this.#config.sessionSettings(id.sender, id.target, id.qualifier);
+    const begin = logon.get(8) || "FIX.4.4";
+    const allowed = base.allowedSourceAddresses;
+    if (allowed.length > 0 && !allowed.includes(conn.remoteHost)) {
+      this.#log.warn("Logon from a source address not allowed; closing", {
+        session: id.toString(),
+        remote: conn.remoteAddr,
+      });
+      conn.close("source address not allowed");
+      return undefined;
+    }
+    const refusal = credentialRefusal(base, logon);
+    if (refusal !== undefined) {
+      this.#log.warn("Logon refused: invalid credentials", {
+        session: id.toString(),
+        remote: conn.remoteAddr,
+      });
+      await this.#refuse(conn, id, begin, base, 1, refusal);
+      return undefined;
+    }
+    const max = this.#settings.maxUnregisteredAcceptorSessions;
+    if (this.#unregisteredCreated.size >= max) {
+      this.#log.warn("unregistered acceptor refused: too many sessions", {
+        session: id.toString(),
+        max,
+      });
+      await this.#refuse(conn, id, begin, base, 1, "Too many sessions");
+      return undefined;
+    }
     const decide = this.#manager.onUnregisteredAcceptor;
     const abort = new AbortController();
     const timeoutMs = this.#settings.unregisteredAcceptorDecisionTimeoutMs;
@@ -566,8 +609,7 @@ export class FixEngine implements AsyncDisposable {
         session: id.toString(),
         reason: decision.reason,
       });
-      const settings = this.#config.sessionSettings(id.sender, id.target, id.qualifier);
-      await this.#refuse(conn, id, logon.get(8) || "FIX.4.4", settings, 1, decision.reason);
+      await this.#refuse(conn, id, begin, base, 1, decision.reason);
       return undefined;
     }
     const version = versionOfLogon(logon);
@@ -579,18 +621,39 @@ export class FixEngine implements AsyncDisposable {
       conn.close("session exists but is not an acceptor");
       return undefined;
     }
-    // Checked before the session and its store exist: a refusal creates and changes nothing.
+    // The admission rules of the session's core, with the final settings, before the session
+    // and its store exist: a refusal creates and changes nothing.
     const settings = this.#config.sessionSettings(
       id.sender,
       id.target,
       id.qualifier,
       decision.settings,
     );
-    if (!await this.#admit(id, logon, conn, beginStringOf(version), settings, 1)) return undefined;
+    const refused = logonRefusal(logon, {
+      settings,
+      beginString: beginStringOf(version),
+      sender: id.sender,
+      target: id.target,
+      remoteHost: conn.remoteHost,
+      acceptor: true,
+      authenticate: decision.listener?.authenticate?.bind(decision.listener),
+      validate: undefined,
+      nowMs: this.#clock.now(),
+    });
+    if (refused !== undefined) {
+      this.#log.warn("unregistered acceptor refused: Logon not admitted", {
+        session: id.toString(),
+        reason: refused.text,
+      });
+      if (refused.logout) await this.#refuse(conn, id, begin, settings, 1, refused.text);
+      else conn.close(refused.text);
+      return undefined;
+    }
     const session = this.createSession(id, "", version, {
       settings: decision.settings,
       listener: decision.listener,
     });
+    this.#unregisteredCreated.add(session);
     await session.connect();
     this.#log.info("unregistered acceptor created", { session: id.toString() });
     return session;
@@ -628,6 +691,23 @@ function versionOfLogon(logon: FixMessage): FIXVersion | undefined {
   }
   try {
     return begin ? parseFixVersion(begin) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const LEVELS = new Set(["debug", "info", "warn", "error", "off"]);
+
+/** `FIXWIRE_LOG_LEVEL`, when set, valid and readable without a permission prompt. */
+function envLogLevel(): LogLevel | undefined {
+  try {
+    if (
+      Deno.permissions.querySync({ name: "env", variable: "FIXWIRE_LOG_LEVEL" }).state !== "granted"
+    ) {
+      return undefined;
+    }
+    const v = Deno.env.get("FIXWIRE_LOG_LEVEL")?.toLowerCase();
+    return v !== undefined && LEVELS.has(v) ? v as LogLevel : undefined;
   } catch {
     return undefined;
   }

@@ -9,12 +9,18 @@
 
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { SessionSettings } from "../config/settings.ts";
-import { OutgoingBufferFullError, ResetNotConfirmedError } from "../errors.ts";
+import {
+  ConnectionError,
+  LogonRejectedError,
+  OutgoingBufferFullError,
+  ResetNotConfirmedError,
+} from "../errors.ts";
 import { type Logger, SILENT_LOGGER } from "../logger.ts";
 import { FixEncoder } from "../message/encoder.ts";
 import { FixParseError } from "../message/errors.ts";
 import type { FixMessage } from "../message/fix_message.ts";
 import { decodeMessage, FixFramer } from "../message/framer.ts";
+import { maskFrame, SECRET_TAGS } from "../message/mask.ts";
 import type { Action } from "../session/actions.ts";
 import type { SessionCore } from "../session/core.ts";
 import { EventHub, type SessionEvent, type SessionState } from "../session/events.ts";
@@ -47,6 +53,52 @@ export interface LinkOptions {
   dataFields?: ReadonlyMap<number, number>;
   /** Per-subscriber event queue size. */
   eventQueueSize?: number;
+  /** How many recent messages to keep for operators (0: none, the default). */
+  recentMessages?: number;
+}
+
+/** A session's counters and gauges (see `Session.metrics`). Counters only grow. */
+export interface SessionMetrics {
+  /** Messages received (garbled ones are counted apart). */
+  messagesIn: number;
+  /** Bytes received in those messages. */
+  bytesIn: number;
+  /** Messages sent (resends and gap fills included). */
+  messagesOut: number;
+  /** Bytes handed to the connection. */
+  bytesOut: number;
+  /** Messages resent in answer to ResendRequests. */
+  messagesResent: number;
+  /** ResendRequests answered. */
+  resendsAnswered: number;
+  /** Session Rejects we sent. */
+  rejectsSent: number;
+  /** Session Rejects we received. */
+  rejectsReceived: number;
+  /** Garbled messages received and ignored. */
+  garbled: number;
+  /** How late the session's last timer (heartbeat, TestRequest, deadlines) fired, ms. */
+  timerLatenessMs: number;
+  /** The most any timer of the session fired late, ms. */
+  timerLatenessMaxMs: number;
+  /** How long the last store write before a socket write took, ms. */
+  storeWriteMs: number;
+  /** The longest such store write, ms. */
+  storeWriteMaxMs: number;
+  /** Logons completed. */
+  logons: number;
+  /** Disconnections. */
+  disconnects: number;
+}
+
+/** A message seen on a session's link, for operators (see `Session.recentMessages`). */
+export interface RecentMessage {
+  /** When it was received or sent, epoch ms. */
+  atMs: number;
+  /** `in` (received) or `out` (sent). */
+  direction: "in" | "out";
+  /** The message. */
+  message: FixMessage;
 }
 
 /** What an acceptor's link starts with: the Logon the engine read to route the connection. */
@@ -65,6 +117,13 @@ interface Waiter {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Frames one read loop processes before letting other sessions run. */
+const READ_BATCH = 256;
+
+/** A macrotask turn: timers and other connections' reads run before it resolves. */
+function yieldToOthers(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 const DEFAULT_RESEND_BLOCK = 1000;
 
 /**
@@ -90,6 +149,7 @@ export class Link {
   readonly #name: string;
   readonly #out: FixEncoder;
   readonly #scratch: FixEncoder;
+  readonly #secretTags: ReadonlySet<number>;
   #conn: Connection | undefined;
   #closeReason: string | undefined;
   #timer: TimerHandle | undefined;
@@ -107,6 +167,31 @@ export class Link {
   #resends: Promise<void> = RESOLVED;
   #detached: Promise<void> = RESOLVED;
   #detach: ((reason: string) => void) | undefined;
+  readonly #metrics: SessionMetrics = {
+    messagesIn: 0,
+    bytesIn: 0,
+    messagesOut: 0,
+    bytesOut: 0,
+    messagesResent: 0,
+    resendsAnswered: 0,
+    rejectsSent: 0,
+    rejectsReceived: 0,
+    garbled: 0,
+    timerLatenessMs: 0,
+    timerLatenessMaxMs: 0,
+    storeWriteMs: 0,
+    storeWriteMaxMs: 0,
+    logons: 0,
+    disconnects: 0,
+  };
+  readonly #recentSize: number;
+  #recent: RecentMessage[] = [];
+  #recentAt = 0;
+  #timerAtMs = -1;
+  /** When the write in progress started, or -1. */
+  #writingSinceMs = -1;
+  /** Why the counterparty refused our last Logon, until a Logon succeeds. */
+  #logonRefusal: string | undefined;
 
   /**
    * Creates a link for a session.
@@ -126,6 +211,12 @@ export class Link {
     this.#name = options.core.id.toString();
     this.#out = new FixEncoder(this.#begin, undefined, { dataFields: options.dataFields });
     this.#scratch = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
+    this.#recentSize = options.recentMessages ?? 0;
+    this.#secretTags = new Set([
+      ...SECRET_TAGS,
+      options.settings.usernameTag,
+      options.settings.passwordTag,
+    ]);
   }
 
   /** The session's protocol state machine. */
@@ -165,6 +256,33 @@ export class Link {
     return this.#out.length;
   }
 
+  /** The session's counters (a live view; copy it to keep a snapshot). */
+  get metrics(): Readonly<SessionMetrics> {
+    return this.#metrics;
+  }
+
+  /**
+   * The last messages received and sent, oldest first, when the link keeps them
+   * (`recentMessages` option).
+   *
+   * @returns A copy of the list.
+   */
+  recentMessages(): RecentMessage[] {
+    const r = this.#recent;
+    return r.length < this.#recentSize
+      ? r.slice()
+      : [...r.slice(this.#recentAt), ...r.slice(0, this.#recentAt)];
+  }
+
+  #remember(direction: "in" | "out", message: FixMessage): void {
+    const entry = { atMs: this.#clock.now(), direction, message };
+    if (this.#recent.length < this.#recentSize) this.#recent.push(entry);
+    else {
+      this.#recent[this.#recentAt] = entry;
+      this.#recentAt = (this.#recentAt + 1) % this.#recentSize;
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Events
 
@@ -184,7 +302,8 @@ export class Link {
 
   /**
    * Waits until the session reaches a state. Rejects when the initiator gives up reconnecting
-   * (unless that state is awaited) or the events end.
+   * (unless that state is awaited): with `LogonRejectedError` when the counterparty refused
+   * our last Logon, else `ConnectionError`; or when the events end.
    *
    * @param state The state to wait for.
    * @param options Abort signal.
@@ -208,7 +327,12 @@ export class Link {
         const e = r.value;
         if (e.type === "stateChanged" && e.to === state) return;
         if (e.type === "reconnectFailed" && state !== "nonGracefullyTerminated") {
-          throw new Error(`Cannot wait for "${state}": session "${this.#name}" ${e.reason}`);
+          const why = `Cannot wait for "${state}": session "${this.#name}" ${e.reason}`;
+          throw this.#logonRefusal !== undefined
+            ? new LogonRejectedError(
+              `${why}; the counterparty refused the Logon: ${this.#logonRefusal}`,
+            )
+            : new ConnectionError(why);
         }
       }
     } finally {
@@ -227,13 +351,20 @@ export class Link {
       switch (a.type) {
         case "send": {
           const start = this.#out.append(a.message, this.#begin);
+          this.#metrics.messagesOut++;
+          if (this.#recentSize > 0) this.#remember("out", a.message);
           if (a.store === "append") {
             this.#storeAppend(a.seq, this.#out.view(start, this.#out.length));
           } else if (a.store === "advance") {
-            const next = a.seq + 1;
-            this.#storeOp(() => this.#store.setNextSenderSeqNum(next));
+            if (this.#resetting) this.#defer(a);
+            else this.#store.setNextSenderSeqNum(a.seq + 1);
           }
           this.#scheduleFlush();
+          // Session messages count against the bound too (put() refuses before it is reached):
+          // a peer that floods us and never reads cannot grow our memory without end.
+          if (a.store === "advance" && this.#out.length > this.#s.maxOutgoingBufferBytes) {
+            this.#overflowed();
+          }
           break;
         }
         case "persist": {
@@ -242,23 +373,20 @@ export class Link {
           this.#storeAppend(a.seq, this.#scratch.view(start, this.#scratch.length));
           break;
         }
-        case "setTarget": {
-          const seq = a.seq;
-          this.#storeOp(() => this.#store.setNextTargetSeqNum(seq));
+        case "setTarget":
+          if (this.#resetting) this.#defer(a);
+          else this.#store.setNextTargetSeqNum(a.seq);
           this.#scheduleFlush();
           break;
-        }
-        case "setSender": {
-          const seq = a.seq;
-          this.#storeOp(() => this.#store.setNextSenderSeqNum(seq));
+        case "setSender":
+          if (this.#resetting) this.#defer(a);
+          else this.#store.setNextSenderSeqNum(a.seq);
           break;
-        }
-        case "setTerminated": {
-          const value = a.value;
-          this.#storeOp(() => this.#store.setCorrectlyTerminated(value));
+        case "setTerminated":
+          if (this.#resetting) this.#defer(a);
+          else this.#store.setCorrectlyTerminated(a.value);
           this.#scheduleFlush();
           break;
-        }
         case "resetStore":
           this.#resetStore(a.atMs);
           break;
@@ -275,6 +403,7 @@ export class Link {
           break;
         case "timer":
           this.#timer?.cancel();
+          this.#timerAtMs = a.atMs;
           this.#timer = this.#conn ? this.#clock.setTimer(a.atMs, this.#onTimer) : undefined;
           break;
         case "event":
@@ -303,6 +432,34 @@ export class Link {
   }
 
   #publish(event: SessionEvent): void {
+    const m = this.#metrics;
+    switch (event.type) {
+      case "logout":
+        if (this.#core.state === "waitingForConfirmLogon") {
+          this.#logonRefusal = event.text ?? "no reason given";
+        }
+        break;
+      case "logon":
+        this.#logonRefusal = undefined;
+        m.logons++;
+        break;
+      case "rejectSent":
+        m.rejectsSent++;
+        break;
+      case "rejectReceived":
+        m.rejectsReceived++;
+        break;
+      case "resendAnswered":
+        m.resendsAnswered++;
+        m.messagesResent += event.resent;
+        break;
+      case "garbled":
+        m.garbled++;
+        break;
+      case "disconnected":
+        m.disconnects++;
+        break;
+    }
     this.#events.publish(event);
     const h = this.#handler.onEvent;
     if (!h) return;
@@ -332,15 +489,66 @@ export class Link {
 
   readonly #onTimer = (): void => {
     this.#timer = undefined;
-    this.#run(this.#core.onTimer(this.#clock.now()));
+    const now = this.#clock.now();
+    const late = Math.max(0, now - this.#timerAtMs);
+    this.#metrics.timerLatenessMs = late;
+    if (late > this.#metrics.timerLatenessMaxMs) this.#metrics.timerLatenessMaxMs = late;
+    if (this.#writeStalled(now)) return;
+    this.#run(this.#core.onTimer(now));
   };
+
+  /**
+   * A peer that has not taken a byte for a whole heartbeat timeout (HeartBtInt plus the
+   * reasonable transmission time) is gone, however much it sends: the link is dropped.
+   */
+  #writeStalled(now: number): boolean {
+    const hbMs = this.#core.heartbeatIntervalSeconds * 1000;
+    if (this.#writingSinceMs < 0 || hbMs === 0 || !this.#conn) return false;
+    const graceMs = hbMs * (1 + this.#s.reasonableTransmissionTimePercent / 100);
+    if (now - this.#writingSinceMs < graceMs) return false;
+    this.#log.warn("peer has not read for a heartbeat timeout; dropping the connection", {
+      session: this.#name,
+      blockedForMs: now - this.#writingSinceMs,
+      queuedBytes: this.#out.length,
+    });
+    this.#closeReason ??= "peer stopped reading";
+    this.#run(this.#core.drop("peer stopped reading", now));
+    return true;
+  }
+
+  /** Over MaxOutgoingBufferSize queued (a peer that sends and never reads): drop the link. */
+  #overflowed(): void {
+    const max = this.#s.maxOutgoingBufferBytes;
+    if (this.#out.length <= max || !this.#conn || this.#core.closing) return;
+    this.#log.warn("outgoing buffer over MaxOutgoingBufferSize; dropping the connection", {
+      session: this.#name,
+      queuedBytes: this.#out.length,
+      maxBytes: max,
+    });
+    this.#closeReason ??= "outgoing buffer full";
+    this.#run(this.#core.drop("outgoing buffer full", this.#clock.now()));
+  }
 
   // -------------------------------------------------------------------------------------------
   // Store, in order (writes made while a reset runs wait for it)
 
-  #storeOp(op: () => void): void {
-    if (this.#resetting) this.#deferred.push(op);
-    else op();
+  /** Keeps a store write made while a reset runs, to apply once it is done (rare). */
+  #defer(a: Action): void {
+    const store = this.#store;
+    switch (a.type) {
+      case "send":
+        this.#deferred.push(() => store.setNextSenderSeqNum(a.seq + 1));
+        break;
+      case "setTarget":
+        this.#deferred.push(() => store.setNextTargetSeqNum(a.seq));
+        break;
+      case "setSender":
+        this.#deferred.push(() => store.setNextSenderSeqNum(a.seq));
+        break;
+      case "setTerminated":
+        this.#deferred.push(() => store.setCorrectlyTerminated(a.value));
+        break;
+    }
   }
 
   #storeAppend(seq: number, bytes: Uint8Array): void {
@@ -423,7 +631,11 @@ export class Link {
           this.#batch = undefined;
           try {
             // What sending depends on: the messages and the sender number.
+            const t0 = this.#clock.now();
             await (store.flushOutgoing ? store.flushOutgoing() : store.flush());
+            const took = this.#clock.now() - t0;
+            this.#metrics.storeWriteMs = took;
+            if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
           } catch (e) {
             this.#storeFailed(e);
             const err = e instanceof Error ? e : new Error(String(e));
@@ -432,12 +644,15 @@ export class Link {
           }
           const conn = this.#conn;
           if (conn) {
+            this.#writingSinceMs = this.#clock.now();
+            this.#metrics.bytesOut += bytes.length;
             try {
               await conn.write(bytes);
             } catch (e) {
               // Persisted but not sent: the peer gets it by resend after reconnecting.
               this.#log.warn("write failed", { session: this.#name, error: `${e}` });
             }
+            this.#writingSinceMs = -1;
           }
           for (const w of waiters) w.resolve();
         }
@@ -478,7 +693,8 @@ export class Link {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Resend answers: read from the store in blocks, bounded by what the writer has drained
+  // Resend answers: read from the store in blocks (ResendMessagesBlockSize messages, at most
+  // half of MaxOutgoingBufferSize bytes), each read only once the previous one was written
 
   #startResend(begin: number, end: number): void {
     const conn = this.#conn;
@@ -492,24 +708,30 @@ export class Link {
     const size = this.#s.resendMessagesBlockSize > 0
       ? this.#s.resendMessagesBlockSize
       : DEFAULT_RESEND_BLOCK;
+    // Half the bound: a block and what else is queued stay under MaxOutgoingBufferSize.
+    const maxBytes = this.#s.maxOutgoingBufferBytes / 2;
     let block: StoredMessage[] = [];
+    let bytes = 0;
     if (this.#resetting) await this.#resetting;
     for await (const stored of this.#store.readOutgoing(begin, end)) {
       if (this.#conn !== conn) return;
-      if (block.length >= size) {
+      if (block.length >= size || bytes >= maxBytes) {
         // A full block goes out once more follows (the last one goes with the final gap fill).
         this.#run(this.#core.resendBlock(block, this.#clock.now()));
         block = [];
+        bytes = 0;
         // Bounded: the next block is read only once this one is handed to the connection.
         await this.#whenWritten();
         if (this.#conn !== conn) return;
       }
       block.push(stored);
+      bytes += stored.bytes.length;
     }
     if (this.#conn !== conn) return;
     this.#run(this.#core.resendBlock(block, this.#clock.now()));
     this.#run(this.#core.resendDone(this.#clock.now()));
     await this.#whenWritten();
+    if (this.#conn === conn) this.#run(this.#core.resendWritten(this.#clock.now()));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -565,7 +787,12 @@ export class Link {
 
   /** Processes every whole frame buffered; returns a promise only when a handler is async. */
   #drain(framer: FixFramer, conn: Connection): Promise<void> | undefined {
+    let frames = 0;
     while (this.#conn === conn) {
+      if (++frames > READ_BATCH && framer.buffered > 0) {
+        // A peer flooding us shares the event loop: other sessions run between batches.
+        return yieldToOthers().then(() => this.#drain(framer, conn));
+      }
       const f = framer.next();
       if (f === undefined) return undefined;
       if (f instanceof FixParseError) {
@@ -588,7 +815,16 @@ export class Link {
   }
 
   #inbound(msg: FixMessage, frame: Uint8Array): Promise<void> | undefined {
-    if (this.#s.logIncoming) this.#storeOp(() => this.#store.appendIncoming(frame));
+    this.#metrics.messagesIn++;
+    this.#metrics.bytesIn += frame.length;
+    if (this.#recentSize > 0) this.#remember("in", msg);
+    if (this.#s.logIncoming) {
+      // Credentials never reach the store, also those of a Logon about to be refused.
+      const t = msg.msgType;
+      const logged = t === "A" || t === "BE" ? maskFrame(frame, this.#secretTags) : frame;
+      if (this.#resetting) this.#deferred.push(() => this.#store.appendIncoming(logged));
+      else this.#store.appendIncoming(logged);
+    }
     return this.#run(this.#core.onMessage(msg, this.#clock.now()));
   }
 

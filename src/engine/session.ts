@@ -13,7 +13,7 @@ import type { SessionId } from "../session_id.ts";
 import type { SessionEvent, SessionState } from "../session/events.ts";
 import type { SessionRole } from "../session/core.ts";
 import type { SeqStore } from "../store.ts";
-import type { FirstMessage, Link } from "./link.ts";
+import type { FirstMessage, Link, RecentMessage, SessionMetrics } from "./link.ts";
 import type { Connection, Endpoint, Transport } from "../transport.ts";
 import type { SessionListener } from "../sessions_manager.ts";
 import type { FIXVersion } from "./fix_version.ts";
@@ -43,6 +43,24 @@ export interface SessionInternals {
   /** Graceful logout if established, then finalize (`FixEngine.stop`). */
   stop(): Promise<void>;
 }
+
+const ZERO_METRICS: Readonly<SessionMetrics> = Object.freeze({
+  messagesIn: 0,
+  bytesIn: 0,
+  messagesOut: 0,
+  bytesOut: 0,
+  messagesResent: 0,
+  resendsAnswered: 0,
+  rejectsSent: 0,
+  rejectsReceived: 0,
+  garbled: 0,
+  timerLatenessMs: 0,
+  timerLatenessMaxMs: 0,
+  storeWriteMs: 0,
+  storeWriteMaxMs: 0,
+  logons: 0,
+  disconnects: 0,
+});
 
 /** Options of an initiator's `connect`. */
 export interface InitiatorOptions {
@@ -131,6 +149,29 @@ export class Session implements AsyncDisposable {
     return this.#listener;
   }
 
+  /**
+   * The session's counters: messages and bytes in and out, resends, rejects, timer lateness,
+   * store write time. All zero before `connect`.
+   */
+  get metrics(): Readonly<SessionMetrics> {
+    return this.#core?.metrics ?? ZERO_METRICS;
+  }
+
+  /** Bytes queued for the connection and not yet written. */
+  get outgoingBytes(): number {
+    return this.#core?.outgoingBytes ?? 0;
+  }
+
+  /**
+   * The last messages received and sent, oldest first (kept when the engine's admin endpoint
+   * is configured, `Admin.RecentMessages` per session).
+   *
+   * @returns The messages.
+   */
+  recentMessages(): RecentMessage[] {
+    return this.#core?.recentMessages() ?? [];
+  }
+
   /** Initiator, acceptor, or `undefined` before `connect`. */
   get role(): SessionRole | undefined {
     return this.#role;
@@ -149,6 +190,11 @@ export class Session implements AsyncDisposable {
   /** The next expected inbound MsgSeqNum (once the store is open), else `NaN`. */
   get nextTargetSeqNum(): number {
     return this.#core?.nextTargetSeqNum ?? this.#store?.state.nextTargetSeqNum ?? Number.NaN;
+  }
+
+  /** HeartBtInt(108) in use: the negotiated one once logged on, else the configured one. */
+  get heartbeatIntervalSeconds(): number {
+    return this.#core?.heartbeatIntervalSeconds ?? this.#settings.heartbeatIntervalSeconds;
   }
 
   /** Whether `finalize` was called. */
@@ -447,6 +493,9 @@ export class Session implements AsyncDisposable {
    * @param options Abort signal (use `AbortSignal.timeout`).
    * @returns Resolves when reached.
    * @throws The signal's reason when aborted.
+   * @throws {LogonRejectedError} When an initiator gave up and the counterparty had refused its
+   *   last Logon.
+   * @throws {ConnectionError} When an initiator gave up reconnecting for another reason.
    * @throws {Error} When the session is finalized before reaching the state.
    */
   async waitFor(state: SessionState, options: { signal?: AbortSignal } = {}): Promise<void> {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { formatMessage } from "./printer.ts";
 import {
   formatUtcDateOnly,
   formatUtcTimestamp,
@@ -886,6 +887,21 @@ export class FixMessage extends FieldMap {
   constructor(msgType?: string) {
     super();
     if (msgType !== undefined) this.set(35, msgType);
+  }
+
+  /**
+   * The message as operators read it: `35=D|49=TEST1|...` with `|` for SOH and credentials
+   * masked. For tag names, use `formatMessage(message, { names: dictionary })`.
+   *
+   * @returns The text.
+   * @example
+   * ```ts
+   * import { FixMessage } from "@fixwire/engine";
+   * String(new FixMessage("A").set(553, "bob").set(554, "pw").set(108, 30)); // "35=A|553=***|554=***|108=30|"
+   * ```
+   */
+  override toString(): string {
+    return formatMessage(this);
   }
 
   /**

@@ -14,7 +14,6 @@ const SOH = 1;
 const BLOCK = 64 * 1024;
 const MAX_BEGIN_STRING = 16;
 const BEGIN = [56, 61, 70, 73, 88]; // "8=FIX"
-const MAX_TAG_DIGITS = 9;
 
 /**
  * Options of {@linkcode FixFramer}.
@@ -30,10 +29,9 @@ export interface FramerOptions {
   /** Largest accepted message in bytes (default 1 MiB). */
   maxMessageSize?: number;
   /**
-   * LENGTH tag to DATA tag pairs, whose values may contain SOH and anything else (default
-   * {@linkcode DEFAULT_DATA_FIELDS}); pass `dictionary.dataFields()` for custom pairs. The
-   * framer skips data values when it looks for an early CheckSum(10) in a partly received
-   * message, so a value holding `10=000<SOH>8=FIX` is never mistaken for a message boundary.
+   * LENGTH tag to DATA tag pairs. Accepted for compatibility and not needed: the framer trusts
+   * BodyLength(9), as QuickFIX does, and never looks inside values, so a data value holding
+   * `10=000<SOH>8=FIX` is never mistaken for a message boundary.
    */
   dataFields?: ReadonlyMap<number, number>;
 }
@@ -42,7 +40,10 @@ export interface FramerOptions {
  * Splits a byte stream into whole FIX messages. Feed TCP chunks with `push`, then call `next`
  * until it returns `undefined`. Garbled input yields one {@linkcode FixParseError} per garbled
  * run (its `reason`, `tag` and stream `offset` say what and where) and the framer resynchronises
- * on the next `8=FIX`, keeping the messages that follow.
+ * on the next `8=FIX`, keeping the messages that follow. As in QuickFIX, a message whose
+ * BodyLength(9) is too long runs to the first CheckSum(10) after its declared end: the message
+ * that follows goes with it (the session recovers it with a ResendRequest). A message whose
+ * third field is not MsgType(35) is garbled too.
  *
  * Frames are views into the framer's internal blocks, which are never overwritten: a frame stays
  * valid as long as it is referenced, with no copy per message.
@@ -63,24 +64,15 @@ export class FixFramer {
   #end = 0;
   #base = 0; // stream offset of #buf[0]
   #max: number;
-  #dataFields: ReadonlyMap<number, number>;
-  // Progress of the field walk over a partly received message, in stream offsets, so each
-  // `next` call only looks at the bytes that arrived since the last one.
-  #walkMsg = -1; // stream offset of the message being walked
-  #walkAt = 0; // stream offset of the next field to read
-  #walkDataTag = -1; // DATA tag announced by the last LENGTH field
-  #walkDataLen = 0;
-  #walkRaw = false; // a malformed field was met: fall back to a byte scan
   #skipping = false; // garbage was reported and no `8=FIX` has been seen since
 
   /**
    * Creates an instance.
    *
-   * @param options The maximum message size and the data-field pairs.
+   * @param options The maximum message size.
    */
   constructor(options: FramerOptions = {}) {
     this.#max = options.maxMessageSize ?? 1 << 20;
-    this.#dataFields = options.dataFields ?? DEFAULT_DATA_FIELDS;
   }
 
   /** Bytes received and not yet returned as frames. */
@@ -230,13 +222,9 @@ export class FixFramer {
       return this.#error(`message exceeds the maximum size of ${this.#max} bytes`, start, 9);
     }
     const trailer = bodyStart + bodyLength;
-    if (end < trailer + 7) {
-      if (this.#earlyCheckSum(start, bodyStart, trailer)) {
-        this.#resync(start + 1);
-        return this.#error("BodyLength(9) does not match the message", p + 1, 9);
-      }
-      return undefined;
-    }
+    // BodyLength(9) is trusted, as QuickFIX trusts it: the CheckSum is looked for only once
+    // the declared length has arrived.
+    if (end < trailer + 7) return undefined;
     if (
       buf[trailer - 1] !== SOH || buf[trailer] !== 49 || buf[trailer + 1] !== 48 ||
       buf[trailer + 2] !== 61 || buf[trailer + 6] !== SOH
@@ -249,7 +237,17 @@ export class FixFramer {
         this.#resync(start + 1);
         return this.#error("CheckSum(10) is missing", trailer, 10);
       }
-      this.#resync(start + 1);
+      // BodyLength(9) is wrong. As in QuickFIX, the message runs to the first CheckSum(10)
+      // field at or after its declared end: with a BodyLength too long that is the next
+      // message's, and both go as one garbled run (the peer resends the second on request).
+      const stop = this.#checkSumEnd(Math.max(trailer - 1, bodyStart - 1));
+      if (stop < 0) {
+        if (end - start <= this.#max) return undefined;
+        this.#resync(start + 1);
+      } else {
+        this.#start = stop;
+        this.#skipping = false;
+      }
       return this.#error("BodyLength(9) does not match the message", p + 1, 9);
     }
     const d1 = buf[trailer + 3] - 48, d2 = buf[trailer + 4] - 48, d3 = buf[trailer + 5] - 48;
@@ -260,6 +258,10 @@ export class FixFramer {
       d1 * 100 + d2 * 10 + d3 !== sum
     ) {
       return this.#error("CheckSum(10) does not match", trailer, 10);
+    }
+    if (buf[bodyStart] !== 51 || buf[bodyStart + 1] !== 53 || buf[bodyStart + 2] !== 61) {
+      // BeginString, BodyLength and MsgType must be the first three fields: garbled.
+      return this.#error("MsgType(35) is not the third field", bodyStart, 35);
     }
     return buf.subarray(start, trailer + 7);
   }
@@ -276,95 +278,19 @@ export class FixFramer {
   }
 
   /**
-   * True when a whole CheckSum(10) field followed by `8=FIX` is visible before the declared end
-   * (`trailer`) of a partly received message: its BodyLength is too large. Walks field by field
-   * from the body, skipping the values of data fields, and resumes where the previous call
-   * stopped.
+   * The end (after its SOH) of the first CheckSum(10) field starting at `from` or later, or -1
+   * when none has arrived whole.
    */
-  #earlyCheckSum(start: number, bodyStart: number, trailer: number): boolean {
+  #checkSumEnd(from: number): number {
     const buf = this.#buf;
-    const base = this.#base;
-    const limit = this.#end;
-    if (this.#walkMsg !== base + start) {
-      this.#walkMsg = base + start;
-      this.#walkAt = base + bodyStart;
-      this.#walkDataTag = -1;
-      this.#walkRaw = false;
+    const end = this.#end;
+    for (let i = from; i + 3 < end; i++) {
+      if (buf[i] === SOH && buf[i + 1] === 49 && buf[i + 2] === 48 && buf[i + 3] === 61) {
+        for (let j = i + 4; j < end; j++) if (buf[j] === SOH) return j + 1;
+        return -1;
+      }
     }
-    let f = this.#walkAt - base;
-    if (this.#walkRaw) return this.#scanBoundary(f - 1, trailer);
-    while (f < limit && f < trailer) {
-      let p = f;
-      let tag = 0;
-      while (p < limit && buf[p] !== 61) {
-        const d = buf[p] - 48;
-        if (d < 0 || d > 9 || p - f >= MAX_TAG_DIGITS) {
-          this.#walkRaw = true;
-          return this.#scanBoundary(f - 1, trailer);
-        }
-        tag = tag * 10 + d;
-        p++;
-      }
-      if (p >= limit) return false;
-      if (p === f) {
-        this.#walkRaw = true;
-        return this.#scanBoundary(f - 1, trailer);
-      }
-      let e = p + 1;
-      if (tag === this.#walkDataTag) {
-        e += this.#walkDataLen;
-        if (e >= limit) return false;
-        if (buf[e] !== SOH) {
-          this.#walkRaw = true;
-          return this.#scanBoundary(f - 1, trailer);
-        }
-        this.#walkDataTag = -1;
-      } else {
-        while (e < limit && buf[e] !== SOH) e++;
-        if (e >= limit) return false;
-      }
-      if (tag === 10) {
-        if (e + 5 >= limit) return false;
-        if (
-          buf[e + 1] === 56 && buf[e + 2] === 61 && buf[e + 3] === 70 && buf[e + 4] === 73 &&
-          buf[e + 5] === 88
-        ) return true;
-      }
-      const linked = this.#dataFields.get(tag);
-      if (linked !== undefined) {
-        let len = 0;
-        let ok = e > p + 1 && e - p - 1 < 10;
-        for (let i = p + 1; i < e && ok; i++) {
-          const d = buf[i] - 48;
-          if (d < 0 || d > 9) ok = false;
-          else len = len * 10 + d;
-        }
-        if (ok) {
-          this.#walkDataTag = linked;
-          this.#walkDataLen = len;
-        }
-      }
-      f = e + 1;
-      this.#walkAt = base + f;
-    }
-    return false;
-  }
-
-  /**
-   * Byte scan for `<SOH>10=ddd<SOH>8=FIX` starting before the declared end, for fields that
-   * cannot be walked.
-   */
-  #scanBoundary(from: number, trailer: number): boolean {
-    const buf = this.#buf;
-    const limit = this.#end;
-    for (let i = from; i + 12 < limit && i + 1 < trailer; i++) {
-      if (
-        buf[i] === SOH && buf[i + 1] === 49 && buf[i + 2] === 48 && buf[i + 3] === 61 &&
-        buf[i + 7] === SOH && buf[i + 8] === 56 && buf[i + 9] === 61 && buf[i + 10] === 70 &&
-        buf[i + 11] === 73 && buf[i + 12] === 88
-      ) return true;
-    }
-    return false;
+    return -1;
   }
 }
 
@@ -390,7 +316,8 @@ function lengthTagsOf(dataFields: ReadonlyMap<number, number>): Uint8Array {
  * @param dataFields LENGTH tag to DATA tag pairs (default: every pair of every FIX version).
  * @returns The message.
  * @throws {FixParseError} When a tag is not a number, a `=` is missing or a data field's
- * length is wrong.
+ * length is wrong. When the only fault is an invalid tag number (`0`, negative, not a number),
+ * the error's `decoded` holds the message without that field.
  * @example
  * ```ts
  * import { decodeMessage, encodeMessage, FixMessage } from "@fixwire/engine";
@@ -410,24 +337,33 @@ export function decodeMessage(
   let p = 0;
   let dataTag = -1;
   let dataLen = 0;
+  // The first invalid tag number: the rest is decoded, then reported with the message.
+  let badAt = -1;
+  let badTag: number | undefined;
   while (p < n) {
     const tagStart = p;
     let tag = 0;
     let c = frame[p];
+    let nonDigit = -1;
     while (c !== 61) {
       const d = c - 48;
       if (d < 0 || d > 9) {
-        throw new FixParseError(
-          c === SOH ? "field has no '='" : "tag is not a number",
-          { offset: p },
-        );
-      }
-      tag = tag * 10 + d;
-      if (++p >= n) throw new FixParseError("field has no '='", { offset: tagStart });
+        if (nonDigit < 0) nonDigit = p;
+        if (c === SOH) throw noEquals(nonDigit, p, p);
+      } else tag = tag * 10 + d;
+      if (++p >= n) throw noEquals(nonDigit, n, tagStart);
       c = frame[p];
     }
-    if (p === tagStart || tag === 0) {
-      throw new FixParseError("tag is not a number", { offset: tagStart });
+    if (nonDigit >= 0 || p === tagStart || tag === 0) {
+      // Not a tag number: the field is skipped and the message reported once decoded.
+      if (badAt < 0) {
+        badAt = nonDigit >= 0 ? nonDigit : tagStart;
+        badTag = nonDigit < 0 && p > tagStart ? 0 : undefined;
+      }
+      while (p < n && frame[p] !== SOH) p++;
+      if (p >= n) throw new FixParseError("field is not terminated by SOH", { offset: tagStart });
+      p++;
+      continue;
     }
     p++;
     const vStart = p;
@@ -463,7 +399,22 @@ export function decodeMessage(
     }
     p++;
   }
-  return FixMessage.fromDecoded(frame, tags, starts, ends);
+  const message = FixMessage.fromDecoded(frame, tags, starts, ends);
+  if (badAt >= 0) {
+    throw new FixParseError(badTag === 0 ? "tag number 0 is invalid" : "tag is not a number", {
+      offset: badAt,
+      tag: badTag,
+      decoded: message,
+    });
+  }
+  return message;
+}
+
+/** A field without `=` before `end`: a non-digit before it is reported first. */
+function noEquals(nonDigit: number, end: number, offset: number): FixParseError {
+  return nonDigit >= 0 && nonDigit < end
+    ? new FixParseError("tag is not a number", { offset: nonDigit })
+    : new FixParseError("field has no '='", { offset });
 }
 
 /**

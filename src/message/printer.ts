@@ -6,6 +6,7 @@
 
 import { maskSecrets } from "../logger.ts";
 import { DEFAULT_DATA_FIELDS } from "./data_fields.ts";
+import { SECRET_TAGS } from "./mask.ts";
 import type { FieldMap } from "./fix_message.ts";
 
 /** Anything that names tags, such as a `Dictionary`. */
@@ -44,7 +45,7 @@ export interface FormatOptions {
 }
 
 const SOH = 1;
-const SECRET = new Set([554, 925, 1402, 1404]);
+const SECRET = SECRET_TAGS;
 const LATIN1 = new TextDecoder("latin1");
 const UTF8 = new TextDecoder();
 

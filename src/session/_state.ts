@@ -14,7 +14,7 @@ import { formatUtcTimestamp } from "../message/timestamps.ts";
 import type { SessionId } from "../session_id.ts";
 import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
-import type { SessionCoreOptions, SessionRole } from "./core.ts";
+import type { MessageProblem, SessionCoreOptions, SessionRole } from "./core.ts";
 import { Deadlines } from "./deadlines.ts";
 import type { SessionEvent, SessionState } from "./events.ts";
 import { buildLogon } from "./logon.ts";
@@ -51,6 +51,8 @@ export class CoreState {
   testReqCounter = 0;
   /** A Logout the peer sent with a sequence gap: answered once the gap is filled or times out. */
   peerLogout: FixMessage | undefined;
+  /** Messages decoded around an invalid tag number, with their problem (answered with a Reject). */
+  readonly invalid = new WeakMap<FixMessage, MessageProblem>();
   early = new Map<number, FixMessage>();
   resendTarget = 0; // highest seq known missing + 1 while a gap is outstanding
   resendRequestedUpTo = 0; // last seq our outstanding ResendRequest covers (0 = infinity)
@@ -65,6 +67,8 @@ export class CoreState {
   lateBytes = 0;
   answer: ResendAnswer | undefined;
   answerNext: [number, number] | undefined;
+  /** The last answer is read and queued, not yet written: new requests wait and merge. */
+  answerWriting = false;
 
   /**
    * Creates a core.
@@ -87,16 +91,34 @@ export class CoreState {
     this.t.heartbeatMs = options.settings.heartbeatIntervalSeconds * 1000;
   }
 
+  /**
+   * A UTCTimestamp the session writes: whole seconds for FIX.4.0 and FIX.4.1 (their
+   * UTCTimestamp has no fraction), `TimestampsPrecision` from FIX.4.2 on.
+   */
+  timestamp(now: number): string {
+    return formatUtcTimestamp(now, this.ver < 42 ? "s" : this.s.timestampPrecision);
+  }
+
   stamp(m: FixMessage, seq: number, now: number): void {
     m.set(Tag.SenderCompID, this.id.sender).set(Tag.TargetCompID, this.id.target)
       .set(Tag.MsgSeqNum, seq)
-      .set(Tag.SendingTime, formatUtcTimestamp(now, this.s.timestampPrecision));
+      .set(Tag.SendingTime, this.timestamp(now));
   }
 
-  /** Numbers, stamps and sends; application messages are stored, session messages not. */
-  sendSequenced(m: FixMessage, store: boolean, now: number, out: Action[]): number {
+  /**
+   * Numbers, stamps and sends; application messages are stored, session messages not. An
+   * answer to `answering` carries its routing reversed (see `admin.reverseRoute`).
+   */
+  sendSequenced(
+    m: FixMessage,
+    store: boolean,
+    now: number,
+    out: Action[],
+    answering?: FixMessage,
+  ): number {
     const seq = this.sender++;
     this.stamp(m, seq, now);
+    if (answering) admin.reverseRoute(m, answering, this.ver);
     out.push({ type: "send", message: m, seq, store: store ? "append" : "advance" });
     this.t.lastSentAtMs = now;
     return seq;
@@ -202,7 +224,7 @@ export class CoreState {
     const refSeqNum = ref.intOr(Tag.MsgSeqNum, 0);
     this.log.warn("Reject sent", { session: this.name, refSeqNum, reason, text });
     this.emit({ type: "rejectSent", atMs: now, refSeqNum, reason, text }, out);
-    this.sendSequenced(admin.reject(ref, reason, tag, text, this.ver), false, now, out);
+    this.sendSequenced(admin.reject(ref, reason, tag, text, this.begin), false, now, out, ref);
   }
 
   sendBusinessReject(
@@ -214,7 +236,7 @@ export class CoreState {
     out: Action[],
   ): void {
     this.log.warn("BusinessMessageReject sent", { session: this.name, reason, text });
-    this.sendSequenced(admin.businessReject(ref, reason, tag, text), true, now, out);
+    this.sendSequenced(admin.businessReject(ref, reason, tag, text), true, now, out, ref);
   }
 
   advanceTarget(seq: number, out: Action[]): void {
@@ -224,7 +246,7 @@ export class CoreState {
 
   arm(out: Action[]): void {
     if (!this.connected) return;
-    const at = this.t.rearm(this.state === "established");
+    const at = this.t.rearm(this.state === "established" && this.closing === undefined);
     if (at !== undefined) out.push({ type: "timer", atMs: at });
   }
 

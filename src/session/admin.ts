@@ -9,13 +9,83 @@ import type { SessionSettings } from "../config/settings.ts";
 import { RejectReason } from "../dictionary/validator.ts";
 import { FixMessage } from "../message/fix_message.ts";
 import { MsgType, Tag } from "../message/tag.ts";
+import { MSG_TYPES, REJECT_REASONS } from "./_tables.ts";
 
-/** SessionRejectReason(373) values the session uses. */
+/** SessionRejectReason(373) values, by their FIX names (which version defines which: see `definesRejectReason`). */
 export const SessionRejectReason = {
   ...RejectReason,
-  /** "Other" (FIX.4.3 and later). */
+  /** Decryption problem. */
+  DecryptionProblem: 7,
+  /** Signature problem. */
+  SignatureProblem: 8,
+  /** XML validation error (FIX.4.3 and later). */
+  XmlValidationError: 12,
+  /** Invalid or unsupported application version (FIXT.1.1 and FIX.5.0 SP1 and later). */
+  InvalidApplVersion: 18,
+  /** "Other" (FIX.4.4 and later). */
   Other: 99,
 } as const;
+
+/**
+ * Whether a version defines a SessionRejectReason(373) value: FIX.4.0 and 4.1 have no such
+ * field, FIX.4.2 defines 0 to 11, FIX.4.3 adds 12 to 17, FIX.4.4 adds 99 and FIXT.1.1 adds 18
+ * (from the FIX dictionaries; see `tools/gen_session_tables.ts`).
+ *
+ * @param beginString BeginString(8).
+ * @param reason The value.
+ * @returns True when the version defines it.
+ */
+export function definesRejectReason(beginString: string, reason: number): boolean {
+  return REJECT_REASONS[beginString]?.includes(reason) ?? false;
+}
+
+/** MsgTypes per dictionary, as sets, built on first use. */
+const MSG_TYPE_SETS = new Map<string, ReadonlySet<string>>();
+
+function msgTypes(key: string): ReadonlySet<string> | undefined {
+  let set = MSG_TYPE_SETS.get(key);
+  if (set === undefined) {
+    const list = MSG_TYPES[key];
+    if (list === undefined) return undefined;
+    set = new Set(list.split(" "));
+    MSG_TYPE_SETS.set(key, set);
+  }
+  return set;
+}
+
+/** ApplVerID(1128) and DefaultApplVerID(1137) values, as table keys. */
+const APPL_VERSIONS: Readonly<Record<string, string>> = {
+  "2": "FIX.4.0",
+  "3": "FIX.4.1",
+  "4": "FIX.4.2",
+  "5": "FIX.4.3",
+  "6": "FIX.4.4",
+  "7": "FIX.5.0",
+  "8": "FIX.5.0SP1",
+  "9": "FIX.5.0SP2",
+};
+
+/**
+ * Whether the standard FIX dictionaries define a MsgType for a session: its version's for
+ * FIX.4.x; for FIXT.1.1 the session messages plus those of the application version (from
+ * `applVerId`, or any FIX.5.0 service pack when unknown).
+ *
+ * @param beginString BeginString(8).
+ * @param msgType MsgType(35).
+ * @param applVerId The message's ApplVerID(1128) or the counterparty's DefaultApplVerID.
+ * @returns True when defined.
+ */
+export function standardDefinesMsgType(
+  beginString: string,
+  msgType: string,
+  applVerId?: string,
+): boolean {
+  if (beginString !== "FIXT.1.1") return msgTypes(beginString)?.has(msgType) ?? false;
+  if (msgTypes("FIXT.1.1")!.has(msgType)) return true;
+  const app = applVerId === undefined ? undefined : APPL_VERSIONS[applVerId];
+  if (app !== undefined) return msgTypes(app)!.has(msgType);
+  return ["FIX.5.0", "FIX.5.0SP1", "FIX.5.0SP2"].some((k) => msgTypes(k)!.has(msgType));
+}
 
 /** BusinessRejectReason(380) values the session uses. */
 export const BusinessRejectReason = {
@@ -144,13 +214,15 @@ export function gapFill(newSeqNo: number): FixMessage {
 
 /**
  * A session Reject of `ref`. FIX.4.0 and 4.1 have no RefTagID, RefMsgType or
- * SessionRejectReason: only RefSeqNum and Text.
+ * SessionRejectReason: only RefSeqNum and Text. From FIX.4.2 on, SessionRejectReason is sent
+ * only when the version defines the value (Text says what is wrong either way). RefSeqNum is
+ * left out when the rejected message has no valid MsgSeqNum, RefMsgType when it has no MsgType.
  *
  * @param ref The rejected message.
  * @param reason SessionRejectReason(373).
  * @param tag RefTagID(371).
  * @param text Text(58).
- * @param version The version number (see `versionNumber`).
+ * @param beginString The session's BeginString(8).
  * @returns The message.
  */
 export function reject(
@@ -158,16 +230,45 @@ export function reject(
   reason: number,
   tag: number | undefined,
   text: string,
-  version: number,
+  beginString: string,
 ): FixMessage {
-  const m = new FixMessage(MsgType.Reject).set(Tag.RefSeqNum, ref.intOr(Tag.MsgSeqNum, 0));
-  if (version >= 42) {
+  const m = new FixMessage(MsgType.Reject);
+  const refSeqNum = ref.intOr(Tag.MsgSeqNum, -1);
+  if (refSeqNum >= 0) m.set(Tag.RefSeqNum, refSeqNum);
+  if (versionNumber(beginString) >= 42) {
     if (tag !== undefined) m.set(Tag.RefTagID, tag);
     const t = ref.get(Tag.MsgType);
     if (t) m.set(Tag.RefMsgType, t);
-    m.set(Tag.SessionRejectReason, reason);
+    if (definesRejectReason(beginString, reason)) m.set(Tag.SessionRejectReason, reason);
   }
   return m.set(Tag.Text, text);
+}
+
+/** Routing tags and the tag each maps to in an answer (QuickFIX's `reverseRoute`). */
+const ROUTES: readonly (readonly [from: number, to: number, since: number])[] = [
+  [Tag.OnBehalfOfCompID, Tag.DeliverToCompID, 40],
+  [Tag.OnBehalfOfSubID, Tag.DeliverToSubID, 40],
+  [Tag.OnBehalfOfLocationID, Tag.DeliverToLocationID, 41],
+  [Tag.DeliverToCompID, Tag.OnBehalfOfCompID, 40],
+  [Tag.DeliverToSubID, Tag.OnBehalfOfSubID, 40],
+  [Tag.DeliverToLocationID, Tag.OnBehalfOfLocationID, 41],
+];
+
+/**
+ * Gives an answer the third-party routing of the message it answers, reversed:
+ * OnBehalfOfCompID(115) becomes DeliverToCompID(128) and back, likewise the SubIDs (116, 129)
+ * and, from FIX.4.1 on, the LocationIDs (144, 145). Empty values are not copied.
+ *
+ * @param answer The answer (header fields set, routing added at the end of the header).
+ * @param ref The message answered.
+ * @param version The version number (see `versionNumber`).
+ */
+export function reverseRoute(answer: FixMessage, ref: FixMessage, version: number): void {
+  for (const [from, to, since] of ROUTES) {
+    if (version < since) continue;
+    const v = ref.get(from);
+    if (v) answer.set(to, v);
+  }
 }
 
 /**

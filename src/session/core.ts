@@ -12,6 +12,7 @@
 
 import type { SessionSettings } from "../config/settings.ts";
 import type { Logger } from "../logger.ts";
+import { FixParseError } from "../message/errors.ts";
 import type { FixMessage } from "../message/fix_message.ts";
 import type { SessionId } from "../session_id.ts";
 import type { SeqState, StoredMessage } from "../store.ts";
@@ -19,7 +20,7 @@ import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
 import type { SessionState } from "./events.ts";
 import { buildLogon } from "./logon.ts";
-import { resendBlock, resendDone } from "./resend.ts";
+import { resendBlock, resendDone, resendWritten } from "./resend.ts";
 import { tick } from "./deadlines.ts";
 import { CoreState } from "./_state.ts";
 import { deliveryFailed, inbound } from "./inbound.ts";
@@ -53,7 +54,16 @@ export interface SessionCoreOptions {
   logger?: Logger;
   /** Validates an inbound message (see the engine); the first problem is reported. */
   validate?: (message: FixMessage) => MessageProblem[];
-  /** Whether an application MsgType is supported (unknown types get a reject). */
+  /**
+   * Whether the session's version (its dictionary) defines a MsgType; an undefined one gets a
+   * session Reject with SessionRejectReason 11. Default: the standard FIX dictionaries (by
+   * ApplVerID for FIXT.1.1), plus whatever `supportsMsgType` takes.
+   */
+  definesMsgType?: (msgType: string, message: FixMessage) => boolean;
+  /**
+   * Whether the application takes a MsgType the version defines; one it does not gets a
+   * BusinessMessageReject (FIX.4.2 on) or a Reject (FIX.4.0, FIX.4.1).
+   */
   supportsMsgType?: (msgType: string, message: FixMessage) => boolean;
   /** Checks a Logon's credentials beyond Username/Password; returns a refusal text. */
   authenticate?: (logon: FixMessage) => string | undefined;
@@ -72,7 +82,7 @@ export interface SessionCoreOptions {
  * @example
  * ```ts
  * import { DEFAULT_SESSION_SETTINGS, SessionId } from "@fixwire/engine";
- * import { SessionCore } from "./core.ts";
+ * import { SessionCore } from "@fixwire/engine/testing";
  * const core = new SessionCore({
  *   id: new SessionId("FW", "PEER"), beginString: "FIX.4.4", role: "initiator",
  *   settings: DEFAULT_SESSION_SETTINGS,
@@ -269,6 +279,12 @@ export class SessionCore {
     this.#c.t.detach();
     const graceful = this.#c.state === "correctlyTerminated";
     if (!graceful) this.#c.setState("nonGracefullyTerminated", nowMs, out);
+    if (this.#c.s.resetOnDisconnect) {
+      // ResetOnDisconnect: the next connection starts from 1/1 (messages put meanwhile are
+      // renumbered after the next Logon).
+      this.#c.resetNumbers(nowMs, out);
+      this.#c.clearInboundGap();
+    }
     const why = this.#c.closing ?? reason;
     this.#c.closing = undefined;
     if (this.#c.resetPending) {
@@ -280,6 +296,7 @@ export class SessionCore {
     }
     this.#c.answer = undefined;
     this.#c.answerNext = undefined;
+    this.#c.answerWriting = false;
     this.#c.log.info("session disconnected", { session: this.#c.name, reason: why, graceful });
     this.#c.emit({ type: "disconnected", atMs: nowMs, reason: why, graceful }, out);
     return out;
@@ -491,13 +508,25 @@ export class SessionCore {
   // Inbound
 
   /**
-   * A garbled message was read (ignored, as the session layer says).
+   * A garbled message was read (ignored, as the session layer says). A well-framed message
+   * whose only fault is an invalid tag number (`0=`, `-5=`, `x=`) is not garbled: the decoder's
+   * error carries it (`FixParseError.decoded`), and it is processed in its turn and answered
+   * with a Reject (SessionRejectReason 0), its number consumed.
    *
    * @param error What was wrong.
    * @param nowMs The current time.
    * @returns The actions.
    */
   onGarbled(error: Error, nowMs: number): Action[] {
+    if (error instanceof FixParseError && error.decoded !== undefined) {
+      const msg = error.decoded;
+      this.#c.invalid.set(msg, {
+        reason: admin.SessionRejectReason.InvalidTagNumber,
+        tag: error.tag,
+        text: error.tag === undefined ? "Invalid tag number" : `Invalid tag number (${error.tag})`,
+      });
+      return this.onMessage(msg, nowMs);
+    }
     this.#c.log.warn("garbled message ignored", { session: this.#c.name, error: error.message });
     return [{ type: "event", event: { type: "garbled", atMs: nowMs, error } }];
   }
@@ -585,5 +614,15 @@ export class SessionCore {
    */
   resendDone(nowMs: number): Action[] {
     return resendDone(this.#c, nowMs);
+  }
+  /**
+   * The last resend answer was written to the connection: a ResendRequest that arrived
+   * meanwhile (merged with any others) is answered now.
+   *
+   * @param nowMs The current time.
+   * @returns The actions.
+   */
+  resendWritten(nowMs: number): Action[] {
+    return resendWritten(this.#c, nowMs);
   }
 }

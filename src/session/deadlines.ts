@@ -93,8 +93,11 @@ export class Deadlines {
     if (this.heartbeatMs === 0) return undefined;
     const grace = this.#graceMs();
     if (this.testRequestSentAtMs >= 0) {
-      if (nowMs >= this.testRequestSentAtMs + grace) return "timeout";
-    } else if (nowMs >= this.lastReceivedAtMs + grace) return "testRequest";
+      // While our TestRequest is outstanding no Heartbeat of our own is due (QuickFIX's
+      // `needHeartbeat` is false while a TestRequest waits): the answer, or its absence, decides.
+      return nowMs >= this.testRequestSentAtMs + grace ? "timeout" : undefined;
+    }
+    if (nowMs >= this.lastReceivedAtMs + grace) return "testRequest";
     return nowMs >= this.lastSentAtMs + this.heartbeatMs ? "heartbeat" : undefined;
   }
 
@@ -105,12 +108,13 @@ export class Deadlines {
     if (this.logoutDueAtMs >= 0) due = Math.min(due, this.logoutDueAtMs);
     if (this.closeDueAtMs >= 0) due = Math.min(due, this.closeDueAtMs);
     if (established && this.heartbeatMs > 0) {
-      due = Math.min(
-        due,
-        this.lastSentAtMs + this.heartbeatMs,
-        (this.testRequestSentAtMs >= 0 ? this.testRequestSentAtMs : this.lastReceivedAtMs) +
-          this.#graceMs(),
-      );
+      due = this.testRequestSentAtMs >= 0
+        ? Math.min(due, this.testRequestSentAtMs + this.#graceMs())
+        : Math.min(
+          due,
+          this.lastSentAtMs + this.heartbeatMs,
+          this.lastReceivedAtMs + this.#graceMs(),
+        );
     }
     return due;
   }
@@ -161,7 +165,8 @@ export function tick(c: CoreState, now: number, out: Action[]): void {
       onLogout(c, logout, now, out);
       return;
     }
-    c.close("Logout timeout", true, now, out);
+    // The answer did not come: nothing queued is worth waiting for any longer.
+    c.close("Logout timeout", false, now, out);
     return;
   }
   if (c.state !== "established") return;

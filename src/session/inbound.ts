@@ -12,6 +12,7 @@ import { parseUtcTimestamp } from "../message/timestamps.ts";
 import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
 import type { CoreState } from "./_state.ts";
+import type { MessageProblem } from "./core.ts";
 import { onLogon, onLogonWhileEstablished, onLogout, sendingTimeProblem } from "./logon.ts";
 import { onResendRequest } from "./resend.ts";
 
@@ -49,30 +50,34 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
     );
     return;
   }
+  // A wrong CompID is fatal; a missing or empty one is a tag problem, answered with a Reject
+  // when the message's turn comes (see `headerProblem`).
+  const sender = msg.get(Tag.SenderCompID), target = msg.get(Tag.TargetCompID);
+  if ((sender && sender !== c.id.target) || (target && target !== c.id.sender)) {
+    const tag = sender && sender !== c.id.target ? Tag.SenderCompID : Tag.TargetCompID;
+    c.sendReject(msg, R.CompIdProblem, tag, "CompID problem", now, out);
+    c.fatal("CompID problem", true, now, out);
+    return;
+  }
+  if (msgType === "4" && msg.get(Tag.GapFillFlag) !== "Y") {
+    // Reset mode: processed whatever its MsgSeqNum, even missing, 0 or too low.
+    onSequenceReset(c, msg, now, out);
+    return;
+  }
   const seq = msg.intOr(Tag.MsgSeqNum, Number.NaN);
   if (!(seq > 0)) {
     c.fatal("MsgSeqNum(34) is missing or invalid", true, now, out);
-    return;
-  }
-  if (
-    msg.get(Tag.SenderCompID) !== c.id.target || msg.get(Tag.TargetCompID) !== c.id.sender
-  ) {
-    const tag = msg.get(Tag.SenderCompID) !== c.id.target ? Tag.SenderCompID : Tag.TargetCompID;
-    c.sendReject(msg, R.CompIdProblem, tag, "CompID problem", now, out);
-    c.fatal("CompID problem", true, now, out);
     return;
   }
   if (msgType === "A") {
     onLogonWhileEstablished(c, msg, seq, now, out);
     return;
   }
-  if (msgType === "4" && msg.get(Tag.GapFillFlag) !== "Y") {
-    onSequenceReset(c, msg, now, out);
-    return;
-  }
   if (!checkSendingTime(c, msg, now, out)) return;
   const expected = c.target;
-  // Answered whatever its number; a rejected one still takes its place in the sequence.
+  // A ResendRequest is answered whatever its number, as QuickFIX does (`nextResendRequest`
+  // verifies neither too high nor too low); a rejected one still takes its place in the
+  // sequence. One numbered too low is not fatal either: answered, and the number stays.
   if (msgType === "2" && !rejectInvalid(c, msg, false, now, out)) {
     onResendRequest(c, msg, now, out);
   }
@@ -85,7 +90,10 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
         return;
       }
       // The peer logs out while we miss messages: request them first, answer the Logout
-      // once they are in (or when the logout timeout ends the wait).
+      // once they are in (or when the logout timeout ends the wait). QuickFIX confirms at
+      // once and leaves the gap to the next session; the specification lets the Logout's
+      // receiver fill gaps first, and fixwire does, so nothing the peer persisted is held
+      // back for a whole session (see docs/session_layer.md).
       c.log.warn("Logout received with a sequence gap; requesting the gap before answering", {
         session: c.name,
         expected,
@@ -98,6 +106,7 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
     return;
   }
   if (seq < expected) {
+    if (msgType === "2") return;
     onTooLow(c, msg, expected, seq, now, out);
     return;
   }
@@ -143,6 +152,15 @@ export function processExpected(
   out: Action[],
 ): void {
   const seq = msg.intOr(Tag.MsgSeqNum, 0);
+  if (msgType !== "2") {
+    // ResendRequests were checked when answered.
+    const problem = headerProblem(c, msg);
+    if (problem !== undefined) {
+      c.advanceTarget(seq, out);
+      c.sendReject(msg, problem.reason, problem.tag, problem.text, now, out);
+      return;
+    }
+  }
   if (msg.get(Tag.PossDupFlag) === "Y" && msgType !== "4") {
     const orig = msg.get(Tag.OrigSendingTime);
     if (orig === undefined) {
@@ -214,21 +232,20 @@ export function onApplication(
     c.advanceTarget(seq, out);
     return;
   }
+  if (!definesMsgType(c, msgType, msg)) {
+    // Not a message of the version at all: a session-level problem.
+    c.advanceTarget(seq, out);
+    c.sendReject(msg, R.InvalidMsgType, Tag.MsgType, `Invalid MsgType (${msgType})`, now, out);
+    return;
+  }
   const p = c.o.validate?.(msg)[0];
   if (p !== undefined) {
     c.advanceTarget(seq, out);
-    if (p.reason === R.InvalidMsgType && c.ver >= 42) {
-      c.sendBusinessReject(
-        msg,
-        admin.BusinessRejectReason.UnsupportedMessageType,
-        p.tag,
-        p.text,
-        now,
-        out,
-      );
-    } else c.sendReject(msg, p.reason, p.tag, p.text, now, out);
+    c.sendReject(msg, p.reason, p.tag, p.text, now, out);
     return;
   }
+  // A message the version defines but the application does not take: a business-level
+  // reject from FIX.4.2 on (BusinessMessageReject, reason 3), a Reject before.
   const supports = c.o.supportsMsgType;
   if (supports && !supports(msgType, msg)) {
     c.advanceTarget(seq, out);
@@ -256,7 +273,46 @@ export function onApplication(
   c.advanceTarget(seq, out);
 }
 
-/** Runs the `validate` hook on a session message; a problem gets a Reject. True if rejected. */
+/**
+ * A problem found before the dictionary's: a tag number the decoder could not read (rule:
+ * Reject with SessionRejectReason 0), or a missing (1) or empty (4) SenderCompID or
+ * TargetCompID, each answered with a Reject, the number consumed, the session going on.
+ */
+export function headerProblem(c: CoreState, msg: FixMessage): MessageProblem | undefined {
+  const decoded = c.invalid.get(msg);
+  if (decoded !== undefined) return decoded;
+  for (const [tag, name] of COMP_IDS) {
+    const v = msg.get(tag);
+    if (v === undefined) {
+      return { reason: R.RequiredTagMissing, tag, text: `Required tag missing (${name}(${tag}))` };
+    }
+    if (v === "") {
+      return {
+        reason: R.TagWithoutValue,
+        tag,
+        text: `Tag specified without a value (${name}(${tag}))`,
+      };
+    }
+  }
+  return undefined;
+}
+
+const COMP_IDS = [[Tag.SenderCompID, "SenderCompID"], [Tag.TargetCompID, "TargetCompID"]] as const;
+
+/**
+ * Whether the session's version defines a MsgType: the `definesMsgType` hook, or else the
+ * standard dictionaries (see `admin.standardDefinesMsgType`) plus whatever `supportsMsgType`
+ * takes (custom messages of a custom dictionary).
+ */
+function definesMsgType(c: CoreState, msgType: string, msg: FixMessage): boolean {
+  const defines = c.o.definesMsgType;
+  if (defines) return defines(msgType, msg);
+  const applVerId = msg.get(Tag.ApplVerID) ?? c.peerApplVerId ?? c.s.defaultApplVerId;
+  return admin.standardDefinesMsgType(c.begin, msgType, applVerId) ||
+    c.o.supportsMsgType?.(msgType, msg) === true;
+}
+
+/** Runs the header checks and the `validate` hook on a message; a problem gets a Reject. True if rejected. */
 export function rejectInvalid(
   c: CoreState,
   msg: FixMessage,
@@ -264,7 +320,7 @@ export function rejectInvalid(
   now: number,
   out: Action[],
 ): boolean {
-  const p = c.o.validate?.(msg)[0];
+  const p = headerProblem(c, msg) ?? c.o.validate?.(msg)[0];
   if (p === undefined) return false;
   if (advance) c.advanceTarget(msg.intOr(Tag.MsgSeqNum, 0), out);
   c.sendReject(msg, p.reason, p.tag, p.text, now, out);
@@ -295,7 +351,34 @@ export function onTooLow(
   now: number,
   out: Action[],
 ): void {
-  if (msg.get(Tag.PossDupFlag) === "Y" || c.s.allowMessageWithoutPossDupFlag) {
+  if (msg.get(Tag.PossDupFlag) === "Y") {
+    // A possible duplicate is checked before it is ignored (QuickFIX's `doPossDup`; a
+    // SequenceReset needs no OrigSendingTime). The number stays where it is.
+    if (msg.msgType !== "4") {
+      const orig = msg.get(Tag.OrigSendingTime);
+      if (orig === undefined) {
+        c.sendReject(
+          msg,
+          R.RequiredTagMissing,
+          Tag.OrigSendingTime,
+          "Required tag missing: OrigSendingTime(122)",
+          now,
+          out,
+        );
+        return;
+      }
+      const o = parseUtcTimestamp(orig), s = parseUtcTimestamp(msg.get(Tag.SendingTime) ?? "");
+      if (o && s && o.epochMs > s.epochMs) {
+        const text = "SendingTime accuracy problem: OrigSendingTime is later";
+        c.sendReject(msg, R.SendingTimeAccuracy, Tag.OrigSendingTime, text, now, out);
+        c.fatal(text, true, now, out);
+        return;
+      }
+    }
+    c.log.debug("duplicate ignored", { session: c.name, seq, expected });
+    return;
+  }
+  if (c.s.allowMessageWithoutPossDupFlag) {
     c.log.debug("duplicate ignored", { session: c.name, seq, expected });
     return;
   }
@@ -338,6 +421,12 @@ export function sendResendRequest(
 }
 
 export function onSequenceReset(c: CoreState, msg: FixMessage, now: number, out: Action[]): void {
+  const problem = headerProblem(c, msg);
+  if (problem !== undefined) {
+    // Not applied; a SequenceReset never consumes a number.
+    c.sendReject(msg, problem.reason, problem.tag, problem.text, now, out);
+    return;
+  }
   const newSeq = msg.intOr(Tag.NewSeqNo, Number.NaN);
   const expected = c.target;
   if (!(newSeq > 0)) {

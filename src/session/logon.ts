@@ -84,14 +84,19 @@ export function logonRefusal(logon: FixMessage, ctx: AdmissionContext): LogonRef
     const refusal = credentialRefusal(s, logon) ?? ctx.authenticate?.(logon);
     if (refusal !== undefined) return { text: refusal, logout: true };
   }
+  // An invalid Logon is disconnected without a Logout, as QuickFIX does (its Reject cannot go
+  // out before a Logon is accepted, and the session is not up to send a Logout either).
+  if (ctx.beginString === "FIXT.1.1" && !logon.get(Tag.DefaultApplVerID)) {
+    return { text: "Required tag missing: DefaultApplVerID(1137)", logout: false };
+  }
   const problem = ctx.validate?.(logon);
-  if (problem !== undefined) return { text: problem, logout: true };
+  if (problem !== undefined) return { text: problem, logout: false };
   const hb = logon.intOr(Tag.HeartBtInt, Number.NaN);
   if (!(hb >= 0) || !Number.isInteger(hb) || hb > MAX_HEARTBEAT_SECONDS) {
     return { text: "Invalid HeartBtInt(108)", logout: ctx.acceptor };
   }
   const timeProblem = sendingTimeProblem(logon, s, ctx.nowMs);
-  if (timeProblem !== undefined) return { text: timeProblem[1], logout: true };
+  if (timeProblem !== undefined) return { text: timeProblem[1], logout: false };
   if (logon.get(Tag.ResetSeqNumFlag) === "Y" && seq !== 1) {
     return {
       text: `Logon with ResetSeqNumFlag must have MsgSeqNum 1, received ${seq}`,
@@ -184,8 +189,11 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
   const hb = msg.intOr(Tag.HeartBtInt, 0);
   const peerReset = msg.get(Tag.ResetSeqNumFlag) === "Y";
   const force = c.s.forceSeqNumReset;
-  const resetNow = acceptor &&
+  // Our answer carries ResetSeqNumFlag when the peer's Logon did or ForceSeqNumReset says so;
+  // ResetOnLogon resets the numbers without it (QuickFIX answers 141=Y only to a 141=Y).
+  const resetFlag = acceptor &&
     (peerReset || force === "always" || (force === "first" && c.logonCount === 0));
+  const resetNow = resetFlag || (acceptor && c.s.resetOnLogon);
   const targetReset = !acceptor && peerReset && !c.sentResetFlag;
   const expected = resetNow || targetReset ? 1 : c.target;
   if (seq < expected && !c.s.ignoreSeqNumTooLowAtLogon) {
@@ -197,7 +205,7 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
   if (acceptor) {
     c.t.heartbeatMs = hb * 1000;
     if (resetNow) c.resetNumbers(now, out);
-    c.sentResetFlag = resetNow;
+    c.sentResetFlag = resetFlag;
   } else if (c.sentResetFlag && !peerReset) {
     c.log.warn("Logon answer lacks ResetSeqNumFlag(141)=Y", { seq });
   } else if (targetReset) {
@@ -232,7 +240,7 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
   c.t.logonDueAtMs = -1;
   const next789 = msg.intOr(Tag.NextExpectedMsgSeqNum, 0);
   c.setState("established", now, out);
-  c.emit({ type: "logon", atMs: now, reset: peerReset || c.sentResetFlag }, out);
+  c.emit({ type: "logon", atMs: now, reset: peerReset || c.sentResetFlag || resetNow }, out);
   if (seq > expected) {
     onGap(c, msg, expected, seq, now, out);
     // The Logon itself is processed: it is removed from the held messages.
@@ -341,6 +349,11 @@ export function onLogout(c: CoreState, msg: FixMessage, now: number, out: Action
   // requested on the next Logon.
   const gapOpen = c.resendTarget !== 0 || c.early.size > 0 ||
     msg.intOr(Tag.MsgSeqNum, 0) >= c.target;
+  if (c.s.resetOnLogout) {
+    // ResetOnLogout: the exchange is over; both numbers restart at 1 for the next session.
+    c.resetNumbers(now, out);
+    c.clearInboundGap();
+  }
   if (!gapOpen) {
     c.terminated = true;
     out.push({ type: "setTerminated", value: true });

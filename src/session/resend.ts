@@ -8,7 +8,6 @@
 import type { FixMessage } from "../message/fix_message.ts";
 import { decodeMessage } from "../message/framer.ts";
 import { Tag } from "../message/tag.ts";
-import { formatUtcTimestamp } from "../message/timestamps.ts";
 import type { StoredMessage } from "../store.ts";
 import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
@@ -152,10 +151,15 @@ export function onResendRequest(c: CoreState, msg: FixMessage, now: number, out:
   startAnswer(c, begin, last, out);
 }
 
-/** Starts answering `begin..last`; one answer runs at a time, the latest request waits. */
+/**
+ * Starts answering `begin..last`. One answer runs at a time; requests arriving meanwhile merge
+ * into one waiting answer covering all of them, so repeated overlapping ResendRequests never
+ * pile up work.
+ */
 export function startAnswer(c: CoreState, begin: number, last: number, out: Action[]): void {
-  if (c.answer) {
-    c.answerNext = [begin, last];
+  if (c.answer || c.answerWriting) {
+    const next = c.answerNext;
+    c.answerNext = next ? [Math.min(next[0], begin), Math.max(next[1], last)] : [begin, last];
     return;
   }
   c.answer = new ResendAnswer(begin, last);
@@ -194,7 +198,7 @@ export function resendBlock(
   const answer = c.answer;
   if (!answer || !c.connected) return out;
   const to = sink(c, nowMs, out);
-  const sendingTime = formatUtcTimestamp(nowMs, c.s.timestampPrecision);
+  const sendingTime = c.timestamp(nowMs);
   for (const { seqNum, bytes } of stored) {
     if (seqNum < answer.next || seqNum > answer.last) continue;
     let original: FixMessage;
@@ -243,8 +247,27 @@ export function resendDone(c: CoreState, nowMs: number): Action[] {
     end: answer.last,
     resent: answer.resent,
   }, out);
+  // Still busy until the link reports the answer written (`resendWritten`).
+  c.answerWriting = true;
+  return out;
+}
+
+/**
+ * The running answer is written: the merged waiting request, if any, starts.
+ *
+ * @param c The core's state.
+ * @param nowMs The current time.
+ * @returns The actions.
+ */
+export function resendWritten(c: CoreState, nowMs: number): Action[] {
+  const out: Action[] = [];
+  if (!c.answerWriting) return out;
+  c.answerWriting = false;
   const next = c.answerNext;
   c.answerNext = undefined;
-  if (next) startAnswer(c, next[0], next[1], out);
+  if (next && c.connected) {
+    c.log.debug("answering a merged ResendRequest", { from: next[0], to: next[1], atMs: nowMs });
+    startAnswer(c, next[0], next[1], out);
+  }
   return out;
 }

@@ -14,7 +14,7 @@ import type { FixMessage as Msg } from "../../src/message/fix_message.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import type { SeqStore } from "../../src/store.ts";
 import type { Connection } from "../../src/transport.ts";
-import { ManualClock, memoryConnectionPair } from "../../src/testing.ts";
+import { ManualClock, type MemoryConnection, memoryConnectionPair } from "../../src/testing.ts";
 
 /** 2026-11-24 10:00:00.000 UTC */
 export const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
@@ -24,6 +24,8 @@ export interface Harness {
   store: SeqStore;
   session: Link;
   peer: Peer;
+  /** The session's side of the current connection (fault controls: `blockWrites()`...). */
+  conn: MemoryConnection;
   events: SessionEvent[];
   /** Number of writes the session made on its connection. */
   counter: { writes: number };
@@ -148,9 +150,9 @@ export function body(m: FixMessage): string {
   return s;
 }
 
-/** SendingTime text at `T0 + ms`. */
-export function ts(ms: number): string {
-  return formatUtcTimestamp(T0 + ms);
+/** SendingTime text at `T0 + ms`, as a session of `begin` writes it (whole seconds before FIX.4.2). */
+export function ts(ms: number, begin = "FIX.4.4"): string {
+  return formatUtcTimestamp(T0 + ms, begin === "FIX.4.0" || begin === "FIX.4.1" ? "s" : "ms");
 }
 
 export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -183,7 +185,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const counter = { writes: 0 };
   const written: string[][] = [];
   let gate: Promise<void> | undefined;
-  const connect = (): [Connection, Peer] => {
+  const connect = (): [MemoryConnection, Peer] => {
     const [a, b] = memoryConnectionPair();
     const write = a.write.bind(a);
     a.write = async (bytes: Uint8Array) => {
@@ -203,6 +205,9 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     store,
     session,
     peer,
+    get conn() {
+      return conn;
+    },
     events,
     counter,
     written,
@@ -263,7 +268,8 @@ export async function storeAt(sender: number, target: number): Promise<SeqStore>
 /** An acceptor session already established with the peer (Logon exchanged, seq 1 each). */
 export async function established(opts: HarnessOptions = {}): Promise<Harness> {
   const h = await harness({ role: "acceptor", ...opts });
-  await h.peer.send("A", [[98, 0], [108, 30]]);
+  const fixt: [number, string][] = h.peer.begin === "FIXT.1.1" ? [[1137, "9"]] : [];
+  await h.peer.send("A", [[98, 0], [108, 30], ...fixt]);
   await h.settle();
   assert.equal(h.session.state, "established");
   h.peer.take();

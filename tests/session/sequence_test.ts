@@ -8,7 +8,9 @@ Deno.test("FIX.4.0 and FIX.4.1 ResendRequests use EndSeqNo 999999", async () => 
     const h = await established({ begin });
     await h.peer.send("0", [], { seq: 4 });
     await h.settle();
-    assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=999999|`], begin);
+    assert.deepEqual(h.peer.take(), [
+      `35=2|49=FW|56=PEER|34=2|52=${ts(0, begin)}|7=2|16=999999|`,
+    ], begin);
     await h.close();
   }
 });
@@ -145,18 +147,18 @@ Deno.test("OrigSendingTime later than SendingTime gets a Reject", async () => {
   await h.close();
 });
 
-Deno.test("validation problems get a Reject and unknown MsgTypes a BusinessMessageReject", async () => {
+Deno.test("validation problems get a Reject and unsupported MsgTypes a BusinessMessageReject", async () => {
   const h = await established({
     validate: (m) =>
       m.msgType !== "D" || m.has(54) ? [] : [{ reason: 1, tag: 54, text: "Required tag missing" }],
     supportsMsgType: (t) => t === "D",
   });
   await h.peer.send("D", [[11, "x"]]);
-  await h.peer.send("ZZ", [[54, "1"]]);
+  await h.peer.send("E", [[54, "1"]]);
   await h.settle();
   assert.deepEqual(h.peer.take(), [
     `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|371=54|372=D|373=1|58=Required tag missing|`,
-    `35=j|49=FW|56=PEER|34=3|52=${ts(0)}|45=3|372=ZZ|380=3|58=Unsupported MsgType "ZZ"|`,
+    `35=j|49=FW|56=PEER|34=3|52=${ts(0)}|45=3|372=E|380=3|58=Unsupported MsgType "E"|`,
   ]);
   assert.equal(h.session.nextTargetSeqNum, 4);
   await h.close();
@@ -612,7 +614,9 @@ Deno.test("FIX.4.1 ResendRequest with EndSeqNo 999999 means everything sent", as
   h.peer.take();
   await h.peer.send("2", [[7, 2], [16, 999999]]);
   await h.settle();
-  assert.deepEqual(h.peer.take(), [`35=D|49=FW|56=PEER|34=2|52=${ts(0)}|43=Y|122=${ts(0)}|11=a|`]);
+  assert.deepEqual(h.peer.take(), [
+    `35=D|49=FW|56=PEER|34=2|52=${ts(0, "FIX.4.1")}|43=Y|122=${ts(0, "FIX.4.1")}|11=a|`,
+  ]);
   await h.close();
 });
 
@@ -635,7 +639,7 @@ Deno.test("FIX.4.0 answers an unsupported MsgType with a Reject, not a BusinessM
   await h.peer.send("D", [[11, "x"]]);
   await h.settle();
   assert.deepEqual(h.peer.take(), [
-    `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|58=Invalid MsgType "D"|`,
+    `35=3|49=FW|56=PEER|34=2|52=${ts(0, "FIX.4.0")}|45=2|58=Invalid MsgType "D"|`,
   ]);
   await h.close();
 });

@@ -13,7 +13,11 @@ Deno.test("Reject carries RefTagID, RefMsgType and SessionRejectReason from FIX.
     const h = await established({ begin });
     await h.peer.send("D", [[11, "x"]], { possDup: true });
     await h.settle();
-    assert.deepEqual(h.peer.take(), [`35=3|49=FW|56=PEER|34=2|52=${ts(0)}|${fields}`], begin);
+    assert.deepEqual(
+      h.peer.take(),
+      [`35=3|49=FW|56=PEER|34=2|52=${ts(0, begin)}|${fields}`],
+      begin,
+    );
     await h.close();
   }
 });
@@ -73,7 +77,7 @@ Deno.test("FIX.4.0 and FIX.4.1 answer a handler's plain Error with a Reject and 
     await h.peer.send("D", [[11, "x"]]);
     await h.settle();
     assert.deepEqual(h.peer.take(), [
-      `35=3|49=FW|56=PEER|34=2|52=${ts(0)}|45=2|58=Application not available|`,
+      `35=3|49=FW|56=PEER|34=2|52=${ts(0, begin)}|45=2|58=Application not available|`,
     ], begin);
     assert.deepEqual(h.events.filter((e) => e.type === "error"), [
       { type: "error", atMs: h.clock.now(), error: failure },

@@ -1,0 +1,117 @@
+// Ordering and bounds that hold by construction of the core and its link: handlers one at a
+// time in sequence order, numbers persisted after the handler, a gap that spoils a "correct"
+// termination, and ResendRequests that cannot pile up work.
+import assert from "node:assert/strict";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { established, ts } from "./_harness.ts";
+
+Deno.test("handlers run one at a time, in order, also for messages released by a SequenceReset", async () => {
+  const log: string[] = [];
+  const gates = new Map<string, () => void>();
+  const h = await established({
+    handler: {
+      onMessage: async (m) => {
+        const id = m.get(11)!;
+        log.push(`start ${id}`);
+        await new Promise<void>((r) => gates.set(id, r));
+        log.push(`end ${id}`);
+      },
+    },
+  });
+  // 2 is missing: 3 and 4 are held; a Reset-mode SequenceReset to 3 releases them; 5 follows.
+  await h.peer.send("D", [[11, "c"]], { seq: 3 });
+  await h.peer.send("D", [[11, "d"]], { seq: 4 });
+  await h.peer.send("4", [[36, 3]], { seq: 5 });
+  await h.peer.send("D", [[11, "e"]], { seq: 5 });
+  await h.settle();
+  assert.deepEqual(log, ["start c"]);
+  // The expected number is persisted only once a handler has settled.
+  assert.equal(h.store.state.nextTargetSeqNum, 3);
+  gates.get("c")!();
+  await h.settle();
+  assert.deepEqual(log, ["start c", "end c", "start d"]);
+  assert.equal(h.store.state.nextTargetSeqNum, 4);
+  gates.get("d")!();
+  await h.settle();
+  assert.deepEqual(log, ["start c", "end c", "start d", "end d", "start e"]);
+  gates.get("e")!();
+  await h.settle();
+  assert.equal(h.store.state.nextTargetSeqNum, 6);
+  await h.close();
+});
+
+Deno.test("a Logout exchange with an unfilled inbound gap is not a correct termination", async () => {
+  const h = await established();
+  await h.peer.send("D", [[11, "x"]], { seq: 4 }); // 2 and 3 missing
+  await h.settle();
+  h.peer.take();
+  const out = h.session.logout("eod");
+  await h.settle();
+  await h.peer.send("5", [], { seq: 5 });
+  await out;
+  assert.equal(h.session.state, "correctlyTerminated");
+  assert.equal(h.store.state.correctlyTerminated, false);
+  assert.equal(h.store.state.nextTargetSeqNum, 2);
+  // The next Logon keeps the numbers and asks for the gap.
+  await h.reconnect();
+  await h.peer.send("A", [[98, 0], [108, 30]], { seq: 6 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=4|52=${ts(0)}|98=0|108=30|`,
+    `35=2|49=FW|56=PEER|34=5|52=${ts(0)}|7=2|16=0|`,
+  ]);
+  await h.close();
+});
+
+Deno.test("a Logout exchange without a gap is a correct termination", async () => {
+  const h = await established();
+  const out = h.session.logout("eod");
+  await h.settle();
+  await h.peer.send("5", [], { seq: 2 });
+  await out;
+  assert.equal(h.store.state.correctlyTerminated, true);
+  await h.close();
+});
+
+Deno.test("overlapping ResendRequests merge into one waiting answer instead of piling up", async () => {
+  const h = await established();
+  for (const id of ["a", "b", "c", "d"]) await h.session.put(new FixMessage("D").set(11, id));
+  await h.settle();
+  h.peer.take();
+  const release = h.holdWrites();
+  await h.peer.send("2", [[7, 4], [16, 0]]);
+  await h.peer.send("2", [[7, 3], [16, 4]]);
+  await h.peer.send("2", [[7, 2], [16, 3]]);
+  await h.peer.send("2", [[7, 4], [16, 5]]);
+  await h.settle();
+  release();
+  await h.settle();
+  const answers = h.events.flatMap((e) =>
+    e.type === "resendAnswered" ? [[e.begin, e.end, e.resent]] : []
+  );
+  // The first answer ran; the three others became one answer for 2..5.
+  assert.deepEqual(answers, [[4, 5, 2], [2, 5, 4]]);
+  await h.close();
+});
+
+Deno.test("a resend answer is read in blocks bounded by MaxOutgoingBufferSize", async () => {
+  const h = await established({ settings: { maxOutgoingBufferBytes: 200 } });
+  for (const id of ["a", "b", "c", "d"]) await h.session.put(new FixMessage("D").set(11, id));
+  await h.settle();
+  h.peer.take();
+  const before = h.written.length;
+  const release = h.holdWrites();
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  const resent = (id: string, seq: number) =>
+    `35=D|49=FW|56=PEER|34=${seq}|52=${ts(0)}|43=Y|122=${ts(0)}|11=${id}|`;
+  // About 75 bytes each: the first block holds two; the next is read once it is written.
+  assert.deepEqual(h.written.slice(before), [[resent("a", 2), resent("b", 3)]]);
+  release();
+  await h.settle();
+  assert.deepEqual(h.written.slice(before), [
+    [resent("a", 2), resent("b", 3)],
+    [resent("c", 4), resent("d", 5)],
+  ]);
+  await h.close();
+});
