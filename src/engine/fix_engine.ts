@@ -451,7 +451,8 @@ export class FixEngine implements AsyncDisposable {
     }
     // A registered acceptor admits the Logon itself (BeginString, address, credentials, the
     // authenticate hook...) before anything is attached, reset or written.
-    const session = this.#acceptors.get(id.toString()) ?? await this.#unregistered(id, logon, conn);
+    const session = this.#acceptors.get(id.toString()) ?? this.#byBeginString(id, logon) ??
+      await this.#unregistered(id, logon, conn);
     if (!session) return;
     if (session.connected) {
       this.#log.warn("second connection for a connected session; closing it", {
@@ -467,6 +468,24 @@ export class FixEngine implements AsyncDisposable {
       frame,
       rest: framer.takeBuffered(),
     });
+  }
+
+  /**
+   * A Logon without a session qualifier for CompIDs whose acceptors are qualified: the one
+   * acceptor of those CompIDs with the Logon's BeginString (a venue serving one counterparty
+   * under FIX.4.2 and FIX.4.4 registers two qualified sessions).
+   */
+  #byBeginString(id: SessionId, logon: FixMessage): Session | undefined {
+    if (id.qualifier !== undefined) return undefined;
+    const begin = logon.get(8);
+    let found: Session | undefined;
+    for (const s of this.#acceptors.values()) {
+      if (s.id.sender !== id.sender || s.id.target !== id.target) continue;
+      if (beginStringOf(s.version) !== begin) continue;
+      if (found) return undefined; // ambiguous: refused as unknown
+      found = s;
+    }
+    return found;
   }
 
   /**
