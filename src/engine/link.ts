@@ -91,6 +91,31 @@ export interface SessionMetrics {
   disconnects: number;
 }
 
+/**
+ * A session's counters, all zero.
+ *
+ * @returns New metrics.
+ */
+export function newMetrics(): SessionMetrics {
+  return {
+    messagesIn: 0,
+    bytesIn: 0,
+    messagesOut: 0,
+    bytesOut: 0,
+    messagesResent: 0,
+    resendsAnswered: 0,
+    rejectsSent: 0,
+    rejectsReceived: 0,
+    garbled: 0,
+    timerLatenessMs: 0,
+    timerLatenessMaxMs: 0,
+    storeWriteMs: 0,
+    storeWriteMaxMs: 0,
+    logons: 0,
+    disconnects: 0,
+  };
+}
+
 /** A message seen on a session's link, for operators (see `Session.recentMessages`). */
 export interface RecentMessage {
   /** When it was received or sent, epoch ms. */
@@ -167,23 +192,7 @@ export class Link {
   #resends: Promise<void> = RESOLVED;
   #detached: Promise<void> = RESOLVED;
   #detach: ((reason: string) => void) | undefined;
-  readonly #metrics: SessionMetrics = {
-    messagesIn: 0,
-    bytesIn: 0,
-    messagesOut: 0,
-    bytesOut: 0,
-    messagesResent: 0,
-    resendsAnswered: 0,
-    rejectsSent: 0,
-    rejectsReceived: 0,
-    garbled: 0,
-    timerLatenessMs: 0,
-    timerLatenessMaxMs: 0,
-    storeWriteMs: 0,
-    storeWriteMaxMs: 0,
-    logons: 0,
-    disconnects: 0,
-  };
+  readonly #metrics: SessionMetrics = newMetrics();
   readonly #recentSize: number;
   #recent: RecentMessage[] = [];
   #recentAt = 0;

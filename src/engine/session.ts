@@ -13,7 +13,13 @@ import type { SessionId } from "../session_id.ts";
 import type { SessionEvent, SessionState } from "../session/events.ts";
 import type { SessionRole } from "../session/core.ts";
 import type { SeqStore } from "../store.ts";
-import type { FirstMessage, Link, RecentMessage, SessionMetrics } from "./link.ts";
+import {
+  type FirstMessage,
+  type Link,
+  newMetrics,
+  type RecentMessage,
+  type SessionMetrics,
+} from "./link.ts";
 import type { Connection, Endpoint, Transport } from "../transport.ts";
 import type { SessionListener } from "../sessions_manager.ts";
 import type { FIXVersion } from "./fix_version.ts";
@@ -44,23 +50,7 @@ export interface SessionInternals {
   stop(): Promise<void>;
 }
 
-const ZERO_METRICS: Readonly<SessionMetrics> = Object.freeze({
-  messagesIn: 0,
-  bytesIn: 0,
-  messagesOut: 0,
-  bytesOut: 0,
-  messagesResent: 0,
-  resendsAnswered: 0,
-  rejectsSent: 0,
-  rejectsReceived: 0,
-  garbled: 0,
-  timerLatenessMs: 0,
-  timerLatenessMaxMs: 0,
-  storeWriteMs: 0,
-  storeWriteMaxMs: 0,
-  logons: 0,
-  disconnects: 0,
-});
+const ZERO_METRICS: Readonly<SessionMetrics> = Object.freeze(newMetrics());
 
 /** Options of an initiator's `connect`. */
 export interface InitiatorOptions {

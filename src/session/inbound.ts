@@ -161,33 +161,13 @@ export function processExpected(
       return;
     }
   }
-  if (msg.get(Tag.PossDupFlag) === "Y" && msgType !== "4") {
-    const orig = msg.get(Tag.OrigSendingTime);
-    if (orig === undefined) {
-      c.advanceTarget(seq, out);
-      c.sendReject(
-        msg,
-        R.RequiredTagMissing,
-        Tag.OrigSendingTime,
-        "Required tag missing: OrigSendingTime(122)",
-        now,
-        out,
-      );
-      return;
-    }
-    const o = parseUtcTimestamp(orig), s = parseUtcTimestamp(msg.get(Tag.SendingTime) ?? "");
-    if (o && s && o.epochMs > s.epochMs) {
-      c.advanceTarget(seq, out);
-      c.sendReject(
-        msg,
-        R.SendingTimeAccuracy,
-        Tag.OrigSendingTime,
-        "SendingTime accuracy problem: OrigSendingTime is later",
-        now,
-        out,
-      );
-      return;
-    }
+  const possDup = msgType !== "4" && msg.get(Tag.PossDupFlag) === "Y"
+    ? possDupProblem(msg)
+    : undefined;
+  if (possDup !== undefined) {
+    c.advanceTarget(seq, out);
+    c.sendReject(msg, possDup.reason, Tag.OrigSendingTime, possDup.text, now, out);
+    return;
   }
   if ((msgType === "0" || msgType === "1") && rejectInvalid(c, msg, true, now, out)) return;
   switch (msgType) {
@@ -343,6 +323,22 @@ export function checkSendingTime(
   return false;
 }
 
+/** What is wrong with a PossDup message's OrigSendingTime(122), if anything. */
+function possDupProblem(msg: FixMessage): { reason: number; text: string } | undefined {
+  const orig = msg.get(Tag.OrigSendingTime);
+  if (orig === undefined) {
+    return { reason: R.RequiredTagMissing, text: "Required tag missing: OrigSendingTime(122)" };
+  }
+  const o = parseUtcTimestamp(orig), s = parseUtcTimestamp(msg.get(Tag.SendingTime) ?? "");
+  if (o && s && o.epochMs > s.epochMs) {
+    return {
+      reason: R.SendingTimeAccuracy,
+      text: "SendingTime accuracy problem: OrigSendingTime is later",
+    };
+  }
+  return undefined;
+}
+
 export function onTooLow(
   c: CoreState,
   msg: FixMessage,
@@ -354,26 +350,11 @@ export function onTooLow(
   if (msg.get(Tag.PossDupFlag) === "Y") {
     // A possible duplicate is checked before it is ignored (QuickFIX's `doPossDup`; a
     // SequenceReset needs no OrigSendingTime). The number stays where it is.
-    if (msg.msgType !== "4") {
-      const orig = msg.get(Tag.OrigSendingTime);
-      if (orig === undefined) {
-        c.sendReject(
-          msg,
-          R.RequiredTagMissing,
-          Tag.OrigSendingTime,
-          "Required tag missing: OrigSendingTime(122)",
-          now,
-          out,
-        );
-        return;
-      }
-      const o = parseUtcTimestamp(orig), s = parseUtcTimestamp(msg.get(Tag.SendingTime) ?? "");
-      if (o && s && o.epochMs > s.epochMs) {
-        const text = "SendingTime accuracy problem: OrigSendingTime is later";
-        c.sendReject(msg, R.SendingTimeAccuracy, Tag.OrigSendingTime, text, now, out);
-        c.fatal(text, true, now, out);
-        return;
-      }
+    const problem = msg.msgType !== "4" ? possDupProblem(msg) : undefined;
+    if (problem !== undefined) {
+      c.sendReject(msg, problem.reason, Tag.OrigSendingTime, problem.text, now, out);
+      if (problem.reason === R.SendingTimeAccuracy) c.fatal(problem.text, true, now, out);
+      return;
     }
     c.log.debug("duplicate ignored", { session: c.name, seq, expected });
     return;
