@@ -57,6 +57,14 @@ export {
   StoreLockedError,
 } from "./src/errors.ts";
 export { SessionId } from "./src/session_id.ts";
+export {
+  parseScheduleProperties,
+  parseWeekday,
+  type ScheduleKind,
+  SessionSchedule,
+  type SessionScheduleOptions,
+  type Weekday,
+} from "./src/schedule.ts";
 export type { Connection, ConnectOptions, Endpoint, Listener, Transport } from "./src/transport.ts";
 export type {
   SeqState,
@@ -118,6 +126,12 @@ export {
 } from "./src/engine/fix_engine.ts";
 export { type InitiatorOptions, Session } from "./src/engine/session.ts";
 export type { RecentMessage, SessionMetrics } from "./src/engine/link.ts";
+export {
+  type AdminOptions,
+  type AdminServer,
+  formatMetrics,
+  startAdmin,
+} from "./src/engine/admin.ts";
 export {
   applVerIdOf,
   beginStringOf,

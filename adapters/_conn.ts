@@ -2,7 +2,9 @@
 import { ConnectionError } from "../src/errors.ts";
 import type { Connection } from "../src/transport.ts";
 
-const READ_SIZE = 64 * 1024;
+/** Reads start small (idle sessions stay light) and grow while reads fill the buffer. */
+const READ_SIZE_MIN = 4 * 1024;
+const READ_SIZE_MAX = 64 * 1024;
 
 function addr(a: Deno.Addr): string {
   return a.transport === "tcp" || a.transport === "udp" ? `${a.hostname}:${a.port}` : String(a);
@@ -34,8 +36,14 @@ export class DenoConnection implements Connection {
    * (the FIX framer copies what it keeps).
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    const buf = new Uint8Array(READ_SIZE);
+    let buf = new Uint8Array(READ_SIZE_MIN);
+    let grow = false;
     while (!this.#done) {
+      if (grow) {
+        // The last read filled the buffer: a busy connection reads in bigger chunks.
+        buf = new Uint8Array(buf.length * 2);
+        grow = false;
+      }
       let n: number | null;
       try {
         n = await this.#conn.read(buf);
@@ -49,6 +57,7 @@ export class DenoConnection implements Connection {
         this.close("peer closed");
         return;
       }
+      grow = n === buf.length && buf.length < READ_SIZE_MAX;
       yield buf.subarray(0, n);
     }
   }

@@ -166,6 +166,11 @@ const CATALOGUE: Record<string, KeySpec> = {
   AllowedSourceAddresses: { scope: "session", field: "allowedSourceAddresses", parse: list },
   DefaultApplVerID: { scope: "session", field: "defaultApplVerId", parse: str },
   InLogEnabled: { scope: "session", field: "logIncoming", parse: bool },
+  StartTime: { scope: "session", field: "startTime", parse: optStr },
+  EndTime: { scope: "session", field: "endTime", parse: optStr },
+  StartDay: { scope: "session", field: "startDay", parse: optStr },
+  EndDay: { scope: "session", field: "endDay", parse: optStr },
+  TimeZone: { scope: "session", field: "timeZone", parse: optStr },
   TimestampsPrecision: {
     scope: "session",
     field: "timestampPrecision",

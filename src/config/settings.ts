@@ -145,6 +145,20 @@ export interface SessionSettings {
   cyclicSwitchBackup: boolean;
   /** Listen port for this acceptor when it differs from the engine's (`ListenPort`). */
   listenPort: number | undefined;
+  /**
+   * Start of the session time, `HH:MM:SS` in `timeZone` (`StartTime`); with `endTime`, an
+   * initiator connects only inside the window, an acceptor refuses Logons outside it, both log
+   * out at its end, and the numbers restart at 1 in each new period. Absent: always in session.
+   */
+  startTime: string | undefined;
+  /** End of the session time, `HH:MM:SS` (`EndTime`). */
+  endTime: string | undefined;
+  /** First day of a weekly session (`StartDay`: Sunday, Mon, ...). */
+  startDay: string | undefined;
+  /** Last day of a weekly session (`EndDay`). */
+  endDay: string | undefined;
+  /** IANA time zone of the session times (`TimeZone`), UTC by default. */
+  timeZone: string | undefined;
 }
 
 /** Engine-wide settings. */
@@ -251,6 +265,11 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze
   autoSwitchToBackup: true,
   cyclicSwitchBackup: true,
   listenPort: undefined,
+  startTime: undefined,
+  endTime: undefined,
+  startDay: undefined,
+  endDay: undefined,
+  timeZone: undefined,
 } as SessionSettings);
 
 /** Built-in defaults of every engine setting. */

@@ -24,6 +24,7 @@ import { logonRefusal } from "../session/logon.ts";
 import { type MessageProblem, SessionCore, type SessionRole } from "../session/core.ts";
 import { EngineStoppedError, SessionExistsError } from "../errors.ts";
 import { Link } from "./link.ts";
+import { type AdminServer, startAdmin } from "./admin.ts";
 import {
   ACCEPT_ALL_SESSIONS_MANAGER,
   type SessionListener,
@@ -111,6 +112,8 @@ export class FixEngine implements AsyncDisposable {
   readonly #unregisteredCreated = new Set<Session>();
   readonly #firstLogonTimeoutMs: number;
   #listening: Promise<void> | undefined;
+  #admin: Promise<AdminServer | undefined> | undefined;
+  #adminAddr: Endpoint | undefined;
   #stopped = false;
 
   /**
@@ -152,6 +155,37 @@ export class FixEngine implements AsyncDisposable {
   /** The resolved engine settings. */
   get settings(): Readonly<EngineSettings> {
     return this.#settings;
+  }
+
+  /**
+   * The admin endpoint's address once it runs (`Admin.Port`: started with the first session
+   * or by `start()`), else `undefined`.
+   */
+  get adminAddress(): Endpoint | undefined {
+    return this.#adminAddr;
+  }
+
+  /**
+   * Starts the admin endpoint when `Admin.Port` is configured (once).
+   *
+   * @returns Resolves when it listens.
+   */
+  #startAdmin(): Promise<AdminServer | undefined> {
+    const port = this.#settings.adminPort;
+    if (port === undefined || this.#stopped) return Promise.resolve(undefined);
+    this.#admin ??= startAdmin(this, {
+      port,
+      hostname: this.#settings.adminAddress,
+      token: this.#settings.adminToken,
+      logger: this.#log,
+    }).then((server) => {
+      this.#adminAddr = server.addr;
+      return server;
+    }, (e) => {
+      this.#log.error("admin endpoint failed to start", { error: `${e}` });
+      return undefined;
+    });
+    return this.#admin;
   }
 
   /** The addresses the engine listens on (real ports when 0 was configured). */
@@ -219,6 +253,8 @@ export class FixEngine implements AsyncDisposable {
     this.#sessions.set(key, session);
     if (typeof dictionary !== "string") this.#custom.set(session, dictionary);
     this.#manager.onSessionCreated?.(id);
+    // An initiator-only engine never calls start(): its admin endpoint starts with its sessions.
+    this.#startAdmin();
     return session;
   }
 
@@ -310,6 +346,7 @@ export class FixEngine implements AsyncDisposable {
         : undefined,
       supportsMsgType: (t, m) => appDictOf(m)?.message(t) !== undefined,
       definesMsgType: (t, m) => appDictOf(m)?.message(t) !== undefined,
+      schedule: session.schedule,
       authenticate: (m) => session.listener.authenticate?.(m),
       onResend: (m) => session.listener.onResend?.(m) ?? true,
       logonFields: qualifier === undefined ? [] : [[SESSION_QUALIFIER_TAG, qualifier]],
@@ -367,6 +404,7 @@ export class FixEngine implements AsyncDisposable {
         }
       }
       for (const [port, transport] of ports) await this.#listenOn(port, transport);
+      await this.#startAdmin();
     })();
     return this.#listening;
   }
@@ -689,6 +727,7 @@ export class FixEngine implements AsyncDisposable {
     this.#stopped = true;
     for (const l of this.#listeners) l.close();
     await this.#listening?.catch(() => {});
+    await (await this.#admin)?.close();
     for (const l of this.#listeners) l.close();
     await Promise.all(this.#acceptLoops);
     await Promise.all([...this.#sessions.values()].map((s) => this.#internals.get(s)!.stop()));

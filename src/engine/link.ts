@@ -218,8 +218,9 @@ export class Link {
     this.#events = new EventHub(options.eventQueueSize ?? 1024);
     this.#begin = options.core.beginString;
     this.#name = options.core.id.toString();
-    this.#out = new FixEncoder(this.#begin, undefined, { dataFields: options.dataFields });
-    this.#scratch = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
+    // Small to start with (a thousand idle sessions stay light); they grow with the traffic.
+    this.#out = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
+    this.#scratch = new FixEncoder(this.#begin, 1024, { dataFields: options.dataFields });
     this.#recentSize = options.recentMessages ?? 0;
     this.#secretTags = new Set([
       ...SECRET_TAGS,

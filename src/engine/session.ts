@@ -13,6 +13,7 @@ import type { SessionId } from "../session_id.ts";
 import type { SessionEvent, SessionState } from "../session/events.ts";
 import type { SessionRole } from "../session/core.ts";
 import type { SeqStore } from "../store.ts";
+import { parseWeekday, SessionSchedule } from "../schedule.ts";
 import {
   type FirstMessage,
   type Link,
@@ -76,6 +77,7 @@ export class Session implements AsyncDisposable {
   readonly #version: FIXVersion;
   readonly #settings: SessionSettings;
   readonly #ctx: SessionContext;
+  readonly #schedule: SessionSchedule | undefined;
   #listener: SessionListener;
   #role: SessionRole | undefined;
   #core: Link | undefined;
@@ -113,6 +115,7 @@ export class Session implements AsyncDisposable {
     this.#settings = settings;
     this.#ctx = ctx;
     this.#listener = listener;
+    this.#schedule = scheduleOf(settings);
     ctx.bind(this, {
       accept: (conn, first) => this.#acceptConnection(conn, first),
       stop: () => this.#stopForEngine(),
@@ -132,6 +135,11 @@ export class Session implements AsyncDisposable {
   /** The resolved settings (read-only view). */
   get settings(): Readonly<SessionSettings> {
     return this.#settings;
+  }
+
+  /** The session time (`StartTime`, `EndTime`...), or `undefined` when always in session. */
+  get schedule(): SessionSchedule | undefined {
+    return this.#schedule;
   }
 
   /** The application callbacks. */
@@ -278,6 +286,18 @@ export class Session implements AsyncDisposable {
     let useBackup = false;
     link.started();
     while (!this.#stopInitiator && !this.#finalized) {
+      const schedule = this.#schedule;
+      const now = this.#ctx.clock.now();
+      if (schedule !== undefined && !schedule.isInSession(now)) {
+        // Outside the session time: connect when it starts.
+        const startMs = schedule.nextStartMs(now) ?? now;
+        log.info("outside the session time; connecting when it starts", {
+          session: this.#id.toString(),
+          startsAt: new Date(startMs).toISOString(),
+        });
+        await this.#pause(startMs - now);
+        continue;
+      }
       const endpoint = useBackup && backup ? backup : primary;
       let conn: Connection | undefined;
       try {
@@ -307,7 +327,15 @@ export class Session implements AsyncDisposable {
         await link.attach(conn);
         await sub.return?.();
         await watch;
-        if (link.state === "correctlyTerminated") break;
+        if (link.state === "correctlyTerminated") {
+          // Logged out: by us or the peer (the end), or by the schedule (until its next start).
+          if (this.#schedule === undefined || this.#stopInitiator) break;
+          failures = 0;
+          if (this.#schedule.isInSession(this.#ctx.clock.now())) {
+            await this.#pause(this.#settings.reconnectIntervalMs);
+          }
+          continue;
+        }
       }
       if (established) failures = 0;
       failures++;
@@ -666,4 +694,23 @@ export class Session implements AsyncDisposable {
     if (this.state === "established") await this.disconnect("engine stopping");
     await this.finalize();
   }
+}
+
+/**
+ * The schedule a session's settings describe.
+ *
+ * @throws {RangeError} For a bad time, day or zone.
+ * @throws {TypeError} For a time or day without its partner.
+ */
+function scheduleOf(s: SessionSettings): SessionSchedule | undefined {
+  if (s.startTime === undefined && s.endTime === undefined && s.startDay === undefined) {
+    return undefined;
+  }
+  return new SessionSchedule({
+    startTime: s.startTime,
+    endTime: s.endTime,
+    startDay: s.startDay === undefined ? undefined : parseWeekday(s.startDay),
+    endDay: s.endDay === undefined ? undefined : parseWeekday(s.endDay),
+    timeZone: s.timeZone,
+  });
 }

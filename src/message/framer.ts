@@ -11,7 +11,8 @@ import { FixParseError } from "./errors.ts";
 import { FixMessage } from "./fix_message.ts";
 
 const SOH = 1;
-const BLOCK = 64 * 1024;
+/** The smallest buffer the framer allocates (it grows with what arrives). */
+const BLOCK = 4 * 1024;
 const MAX_BEGIN_STRING = 16;
 const BEGIN = [56, 61, 70, 73, 88]; // "8=FIX"
 

@@ -44,6 +44,8 @@ export class CoreState {
   sender: number;
   target: number;
   terminated: boolean;
+  /** When the numbers last started at 1: a scheduled session resets in each new period. */
+  creationTimeMs: number;
   connected = false;
   remoteHost: string | undefined;
   closing: string | undefined;
@@ -87,6 +89,7 @@ export class CoreState {
     this.sender = options.numbers.nextSenderSeqNum;
     this.target = options.numbers.nextTargetSeqNum;
     this.terminated = options.numbers.correctlyTerminated;
+    this.creationTimeMs = options.numbers.creationTimeMs;
     this.t = new Deadlines(options.settings);
     this.t.heartbeatMs = options.settings.heartbeatIntervalSeconds * 1000;
   }
@@ -165,6 +168,7 @@ export class CoreState {
     this.sender = 1;
     this.target = 1;
     this.terminated = false;
+    this.creationTimeMs = now;
     out.push({ type: "resetStore", atMs: now });
     if (this.late.size > 0) {
       const late = [...this.late.entries()].sort((a, b) => a[0] - b[0]).map(([, l]) => l);
@@ -174,6 +178,20 @@ export class CoreState {
   }
 
   /** Sends held late messages with new numbers, after a Logon. */
+  /** Sends our Logout and waits for the answer (an established session). */
+  startLogout(text: string | undefined, now: number, out: Action[]): void {
+    this.weStartedLogout = true;
+    this.sendSequenced(admin.logout(text), false, now, out);
+    this.setState("waitingForConfirmLogout", now, out);
+    this.t.logoutDueAtMs = now + this.s.logoutTimeoutMs;
+  }
+
+  /** Whether a schedule says the numbers belong to an earlier session period. */
+  newPeriod(now: number): boolean {
+    const schedule = this.o.schedule;
+    return schedule !== undefined && !schedule.isSamePeriod(this.creationTimeMs, now);
+  }
+
   sendQueued(now: number, out: Action[]): void {
     const queued = this.queued;
     this.queued = [];

@@ -19,6 +19,7 @@ import type { SeqState, StoredMessage } from "../store.ts";
 import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
 import type { SessionState } from "./events.ts";
+import type { SessionSchedule } from "../schedule.ts";
 import { buildLogon } from "./logon.ts";
 import { resendBlock, resendDone, resendWritten } from "./resend.ts";
 import { tick } from "./deadlines.ts";
@@ -73,6 +74,11 @@ export interface SessionCoreOptions {
   dataFields?: ReadonlyMap<number, number>;
   /** Fields added to every Logon an initiator sends, e.g. the session qualifier (9012). */
   logonFields?: readonly (readonly [tag: number, value: string])[];
+  /**
+   * The session's schedule (`StartTime`, `EndTime`...): Logons only inside it, a Logout at its
+   * end, the numbers reset in each new period.
+   */
+  schedule?: SessionSchedule;
 }
 
 /**
@@ -240,7 +246,7 @@ export class SessionCore {
     if (this.#c.role === "initiator") {
       const force = this.#c.s.forceSeqNumReset;
       const reset = force === "always" || (force === "first" && this.#c.logonCount === 0) ||
-        (this.#c.terminated && !this.#c.s.intradayLogoutTolerance);
+        (this.#c.terminated && !this.#c.s.intradayLogoutTolerance) || this.#c.newPeriod(nowMs);
       if (reset) this.#c.resetNumbers(nowMs, out);
       this.#c.sentResetFlag = reset;
       const logon = buildLogon(
@@ -365,10 +371,7 @@ export class SessionCore {
       this.#c.close(text ?? "logout before logon", true, nowMs, out);
       return out;
     }
-    this.#c.weStartedLogout = true;
-    this.#c.sendSequenced(admin.logout(text), false, nowMs, out);
-    this.#c.setState("waitingForConfirmLogout", nowMs, out);
-    this.#c.t.logoutDueAtMs = nowMs + this.#c.s.logoutTimeoutMs;
+    this.#c.startLogout(text, nowMs, out);
     this.#c.arm(out);
     return out;
   }

@@ -30,6 +30,8 @@ export class Deadlines {
   logoutDueAtMs = -1;
   /** Queued writes must have drained to close gracefully, or -1. */
   closeDueAtMs = -1;
+  /** The scheduled session ends (`EndTime`): a Logout is due, or -1. */
+  sessionEndDueAtMs = -1;
   /** The time of the timer requested last, or -1 when none is pending. */
   #timerAtMs = -1;
   readonly #transmissionPercent: number;
@@ -55,6 +57,7 @@ export class Deadlines {
     this.logonDueAtMs = -1;
     this.logoutDueAtMs = -1;
     this.closeDueAtMs = -1;
+    this.sessionEndDueAtMs = -1;
     this.#timerAtMs = -1;
   }
 
@@ -106,6 +109,7 @@ export class Deadlines {
     let due = Number.POSITIVE_INFINITY;
     if (this.logonDueAtMs >= 0) due = Math.min(due, this.logonDueAtMs);
     if (this.logoutDueAtMs >= 0) due = Math.min(due, this.logoutDueAtMs);
+    if (this.sessionEndDueAtMs >= 0 && established) due = Math.min(due, this.sessionEndDueAtMs);
     if (this.closeDueAtMs >= 0) due = Math.min(due, this.closeDueAtMs);
     if (established && this.heartbeatMs > 0) {
       due = this.testRequestSentAtMs >= 0
@@ -167,6 +171,12 @@ export function tick(c: CoreState, now: number, out: Action[]): void {
     }
     // The answer did not come: nothing queued is worth waiting for any longer.
     c.close("Logout timeout", false, now, out);
+    return;
+  }
+  if (t.sessionEndDueAtMs >= 0 && now >= t.sessionEndDueAtMs && c.state === "established") {
+    t.sessionEndDueAtMs = -1;
+    c.log.info("session time ends; logging out", { session: c.name });
+    c.startLogout("End of session time", now, out);
     return;
   }
   if (c.state !== "established") return;

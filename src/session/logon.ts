@@ -170,6 +170,12 @@ export function buildLogon(
 
 export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[]): void {
   const acceptor = c.role === "acceptor";
+  const schedule = c.o.schedule;
+  if (schedule !== undefined && !schedule.isInSession(now)) {
+    // QuickFIX: "Logon attempt not within session time", a disconnect without a Logout.
+    refuseLogon(c, "Logon outside the session time", false, now, out);
+    return;
+  }
   const refusal = logonRefusal(msg, {
     settings: c.s,
     beginString: c.begin,
@@ -191,8 +197,10 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
   const force = c.s.forceSeqNumReset;
   // Our answer carries ResetSeqNumFlag when the peer's Logon did or ForceSeqNumReset says so;
   // ResetOnLogon resets the numbers without it (QuickFIX answers 141=Y only to a 141=Y).
+  // A new period of a scheduled session starts with fresh numbers, announced too.
   const resetFlag = acceptor &&
-    (peerReset || force === "always" || (force === "first" && c.logonCount === 0));
+    (peerReset || force === "always" || (force === "first" && c.logonCount === 0) ||
+      c.newPeriod(now));
   const resetNow = resetFlag || (acceptor && c.s.resetOnLogon);
   const targetReset = !acceptor && peerReset && !c.sentResetFlag;
   const expected = resetNow || targetReset ? 1 : c.target;
@@ -238,6 +246,7 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
     );
   }
   c.t.logonDueAtMs = -1;
+  c.t.sessionEndDueAtMs = schedule?.nextEndMs(now) ?? -1;
   const next789 = msg.intOr(Tag.NextExpectedMsgSeqNum, 0);
   c.setState("established", now, out);
   c.emit({ type: "logon", atMs: now, reset: peerReset || c.sentResetFlag || resetNow }, out);

@@ -10,6 +10,7 @@ import { SessionId } from "../../src/session_id.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { type MessageProblem, SessionCore, type SessionRole } from "../../src/session/core.ts";
 import { Link } from "../../src/engine/link.ts";
+import type { SessionSchedule } from "../../src/schedule.ts";
 import type { FixMessage as Msg } from "../../src/message/fix_message.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import type { SeqStore } from "../../src/store.ts";
@@ -56,6 +57,10 @@ export interface HarnessOptions {
   validate?: (m: Msg) => MessageProblem[];
   supportsMsgType?: (msgType: string, m: Msg) => boolean;
   dataFields?: ReadonlyMap<number, number>;
+  /** The session's schedule. */
+  schedule?: SessionSchedule;
+  /** The manual clock's start (default `T0`). */
+  startMs?: number;
   store?: SeqStore;
   /** Do not attach a connection yet. */
   detached?: boolean;
@@ -156,10 +161,11 @@ export function ts(ms: number, begin = "FIX.4.4"): string {
 }
 
 export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
-  const clock = new ManualClock(T0);
+  const clock = new ManualClock(opts.startMs ?? T0);
   const begin = opts.begin ?? "FIX.4.4";
   const id = new SessionId("FW", "PEER");
-  const store = opts.store ?? await new MemorySeqStoreFactory().open(id, { nowMs: T0 });
+  const store = opts.store ??
+    await new MemorySeqStoreFactory().open(id, { nowMs: opts.startMs ?? T0 });
   const events: SessionEvent[] = [];
   const settings = { ...DEFAULT_SESSION_SETTINGS, heartbeatIntervalSeconds: 30, ...opts.settings };
   const core = new SessionCore({
@@ -172,6 +178,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     supportsMsgType: opts.supportsMsgType,
     authenticate: opts.handler?.authenticate,
     onResend: opts.handler?.onResend,
+    schedule: opts.schedule,
     dataFields: opts.dataFields,
   });
   const session = new Link({

@@ -1,0 +1,186 @@
+// Load generator: N FIX sessions at HeartBtInt 1 s on one acceptor engine (this process), their
+// initiators in a child process, over TCP on 127.0.0.1. Measures, on the acceptor engine: RSS,
+// CPU (share of one core, from /proc/self/stat), and how late the sessions' timers (heartbeats,
+// TestRequests) fired, from the sessions' own metrics. With --storm the initiators all connect in
+// the same second, while one probe session measures round-trip stalls of established traffic.
+//
+// Run: deno run -A bench/load.ts [sessions=1000] [seconds=20] [--storm] [--file]
+//   --file   the default file store (in a temp folder) instead of memory stores
+// Needs enough file descriptors: ulimit -n above 2 x sessions + 100.
+import {
+  FixEngine,
+  FixMessage,
+  FIXVersion,
+  MemorySeqStoreFactory,
+  type Session,
+  SessionId,
+} from "../mod.ts";
+
+const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
+const ARGS = Deno.args.filter((a) => !a.startsWith("--"));
+const print = (s: string): void => {
+  Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
+};
+
+if (ARGS[0] === "initiators") {
+  await initiators(Number(ARGS[1]), Number(ARGS[2]), SWITCHES.includes("--storm"));
+} else {
+  await main(Number(ARGS[0] ?? 1000), Number(ARGS[1] ?? 20));
+}
+
+function storeOptions() {
+  return SWITCHES.includes("--file") ? {} : { storeFactory: new MemorySeqStoreFactory() };
+}
+
+/** The child: `n` initiators, all logging on (at once with --storm, else in waves of 200). */
+async function initiators(n: number, port: number, storm: boolean): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const engine = new FixEngine({
+    ...storeOptions(),
+    config: { LogDirectory: dir, LogLevel: "error", "Reconnect.Interval": 1000 },
+  });
+  const sessions: Session[] = [];
+  for (let i = 0; i < n; i++) {
+    sessions.push(engine.createSession(new SessionId(`C${i}`, "VENUE"), "", FIXVersion.FIX44));
+  }
+  const t0 = performance.now();
+  const wave = storm ? n : 200;
+  for (let i = 0; i < n; i += wave) {
+    const batch = sessions.slice(i, i + wave);
+    for (const s of batch) await s.connect(1, "127.0.0.1", port);
+    await Promise.all(
+      batch.map((s) => s.waitFor("established", { signal: AbortSignal.timeout(60_000) })),
+    );
+  }
+  print(`established ${n} in ${Math.round(performance.now() - t0)} ms`);
+  // Runs until the parent closes our stdin.
+  for await (const _ of Deno.stdin.readable) { /* wait */ }
+  await engine.stop();
+  await Deno.remove(dir, { recursive: true });
+}
+
+function cpuTicks(): number {
+  const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+  return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100/s)
+}
+
+async function main(n: number, seconds: number): Promise<void> {
+  const dbg = (s: string) => Deno.env.get("LOAD_DEBUG") && print(`[debug] ${s}`);
+  const storm = SWITCHES.includes("--storm");
+  const dir = await Deno.makeTempDir();
+  const engine = new FixEngine({
+    ...storeOptions(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogDirectory: dir, LogLevel: "error" },
+  });
+  const acceptors: Session[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = engine.createSession(new SessionId("VENUE", `C${i}`), "", FIXVersion.FIX44);
+    await s.connect();
+    acceptors.push(s);
+  }
+  // A probe session: a second pair whose round trips measure how long established traffic stalls.
+  const probeVenue = engine.createSession(new SessionId("VENUE", "PROBE"), "", FIXVersion.FIX44);
+  probeVenue.setListener({
+    onMessage: (m) =>
+      void probeVenue.put(
+        new FixMessage("8").set(37, "o").set(17, m.get(11)!).set(11, m.get(11)!).set(150, "0")
+          .set(39, "0").set(55, "X").set(54, "1").set(151, 1).set(14, 0).set(6, 0),
+      ),
+  });
+  await probeVenue.connect();
+  const port = engine.listenAddresses[0].port;
+  dbg(`listening on ${port}`);
+  const probeEngine = new FixEngine({
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { LogLevel: "error" },
+  });
+  const probe = probeEngine.createSession(new SessionId("PROBE", "VENUE"), "", FIXVersion.FIX44);
+  let answered: (() => void) | undefined;
+  probe.setListener({ onMessage: () => answered?.() });
+  await probe.connect(30, "127.0.0.1", port);
+  await probe.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+  dbg("probe established");
+  const rssBefore = Deno.memoryUsage().rss;
+
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      "initiators",
+      String(n),
+      String(port),
+      ...SWITCHES,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  dbg("child spawned");
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const t0 = performance.now();
+  let stallMaxMs = 0;
+  let probing = true;
+  // Probe round trips while the sessions log on (a storm) and while they run.
+  const probeLoop = (async () => {
+    let i = 0;
+    while (probing) {
+      dbg(`probe ${i}`);
+      const sent = performance.now();
+      const got = new Promise<void>((r) => answered = r);
+      await probe.put(
+        new FixMessage("D").set(11, `p${i++}`).set(21, "1").set(55, "X").set(54, "1")
+          .set(60, "20261124-10:00:00.000").set(38, 1).set(40, "1"),
+      );
+      await got;
+      stallMaxMs = Math.max(stallMaxMs, performance.now() - sent);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  dbg("probe loop started");
+  let text = "";
+  while (!text.includes("\n")) text += (await reader.read()).value ?? "";
+  const logonMs = performance.now() - t0;
+  const up = acceptors.filter((s) => s.state === "established").length;
+  const stallDuringLogons = stallMaxMs;
+  // Steady state: heartbeats every second on every session.
+  for (const s of acceptors) {
+    // Forget the logon period's lateness.
+    (s.metrics as { timerLatenessMaxMs: number }).timerLatenessMaxMs = 0;
+  }
+  stallMaxMs = 0;
+  const ticks0 = cpuTicks();
+  const w0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const cpu = (cpuTicks() - ticks0) / 100 / ((performance.now() - w0) / 1000);
+  const rss = Deno.memoryUsage().rss;
+  let lateMax = 0, late100 = 0, heartbeatsOut = 0;
+  for (const s of acceptors) {
+    lateMax = Math.max(lateMax, s.metrics.timerLatenessMaxMs);
+    if (s.metrics.timerLatenessMaxMs > 100) late100++;
+    heartbeatsOut += s.metrics.messagesOut;
+  }
+  probing = false;
+  await probeLoop;
+  print(`sessions ${n}${storm ? " (storm)" : ""}: ${up} established; child says: ${text.trim()}`);
+  print(
+    `  logons done after ${Math.round(logonMs)} ms; probe round-trip max during logons ${
+      stallDuringLogons.toFixed(1)
+    } ms`,
+  );
+  print(
+    `  steady ${seconds} s: CPU ${(cpu * 100).toFixed(1)}% of a core, RSS ${
+      (rss / 2 ** 20).toFixed(0)
+    } MiB (before sessions ${(rssBefore / 2 ** 20).toFixed(0)} MiB)`,
+  );
+  print(
+    `  timer lateness max ${lateMax} ms; sessions with a timer > 100 ms late: ${late100}; probe round-trip max ${
+      stallMaxMs.toFixed(1)
+    } ms; messages out ${heartbeatsOut}`,
+  );
+  await child.stdin.close();
+  await child.status;
+  await reader.cancel().catch(() => {});
+  await probeEngine.stop();
+  await engine.stop();
+  await Deno.remove(dir, { recursive: true });
+}
