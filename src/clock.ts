@@ -35,6 +35,9 @@ export interface Clock {
   setTimer(atMs: number, fn: () => void): TimerHandle;
 }
 
+/** The longest delay `setTimeout` holds, ms (about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /**
  * The real clock: `Date.now()` and `setTimeout`.
  *
@@ -58,7 +61,8 @@ export class SystemClock implements Clock {
    * @returns A handle that cancels the timer.
    */
   setTimer(atMs: number, fn: () => void): TimerHandle {
-    const id = setTimeout(fn, Math.max(0, atMs - Date.now()));
+    // setTimeout fires at once for a delay above its limit: clamp (a later time re-arms).
+    const id = setTimeout(fn, Math.min(Math.max(0, atMs - Date.now()), MAX_TIMER_MS));
     return { cancel: () => clearTimeout(id) };
   }
 }

@@ -56,6 +56,8 @@ const forceReset: Parser = (v) => {
   return oneOf("never", "first", "always")(s);
 };
 const MAX = Number.MAX_SAFE_INTEGER;
+/** The longest wait a timer can hold (setTimeout's limit), ms: a longer timeout is refused. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 const CATALOGUE: Record<string, KeySpec> = {
   ListenPort: { scope: "engine", field: "listenPorts", parse: ports },
@@ -74,7 +76,7 @@ const CATALOGUE: Record<string, KeySpec> = {
   UnregisteredAcceptorDecisionTimeout: {
     scope: "engine",
     field: "unregisteredAcceptorDecisionTimeoutMs",
-    parse: int(1, MAX),
+    parse: int(1, MAX_TIMER_MS),
   },
   MaxUnregisteredAcceptorSessions: {
     scope: "engine",
@@ -101,8 +103,8 @@ const CATALOGUE: Record<string, KeySpec> = {
   "TLS.ServerName": { scope: "engine", field: "tlsServerName", parse: optStr },
 
   HeartbeatInterval: { scope: "session", field: "heartbeatIntervalSeconds", parse: int(0, 3600) },
-  LogonTimeFrame: { scope: "session", field: "logonTimeoutMs", parse: int(1, MAX) },
-  LogoutTimeFrame: { scope: "session", field: "logoutTimeoutMs", parse: int(1, MAX) },
+  LogonTimeFrame: { scope: "session", field: "logonTimeoutMs", parse: int(1, MAX_TIMER_MS) },
+  LogoutTimeFrame: { scope: "session", field: "logoutTimeoutMs", parse: int(1, MAX_TIMER_MS) },
   ReasonableTransmissionTime: {
     scope: "session",
     field: "reasonableTransmissionTimePercent",
@@ -110,13 +112,21 @@ const CATALOGUE: Record<string, KeySpec> = {
   },
   LogoutOnHeartbeatTimeout: { scope: "session", field: "logoutOnHeartbeatTimeout", parse: bool },
   "Reconnect.MaxTries": { scope: "session", field: "reconnectMaxTries", parse: int(-1, MAX) },
-  "Reconnect.Interval": { scope: "session", field: "reconnectIntervalMs", parse: int(0, MAX) },
+  "Reconnect.Interval": {
+    scope: "session",
+    field: "reconnectIntervalMs",
+    parse: int(0, MAX_TIMER_MS),
+  },
   RejectMessageWhileNoConnection: {
     scope: "session",
     field: "rejectMessageWhileNoConnection",
     parse: bool,
   },
-  MessageTimeToLive: { scope: "session", field: "messageTimeToLiveMs", parse: int(0, MAX) },
+  MessageTimeToLive: {
+    scope: "session",
+    field: "messageTimeToLiveMs",
+    parse: int(0, MAX_TIMER_MS),
+  },
   LateDelivery: { scope: "session", field: "lateDelivery", parse: oneOf("resend", "queue") },
   ResendMessagesBlockSize: {
     scope: "session",

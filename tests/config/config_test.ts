@@ -181,3 +181,16 @@ Deno.test("defaultSessionSettings takes top-level and Session.Default keys, neve
   assert.equal(cfg.sessionSettings("A", "B").logonTimeoutMs, 3000);
   assert.equal(new Configuration().defaultSessionSettings().logonTimeoutMs, 5000);
 });
+
+Deno.test("a timeout longer than a timer can hold is refused with a clear error", () => {
+  for (
+    const key of ["LogonTimeFrame", "LogoutTimeFrame", "Reconnect.Interval", "MessageTimeToLive"]
+  ) {
+    assert.throws(
+      () => Configuration.fromObject({ [key]: 3_000_000_000 }).defaultSessionSettings(),
+      (e: Error) =>
+        e instanceof ConfigError && e.message.includes(key) && /2147483647/.test(e.message),
+      key,
+    );
+  }
+});
