@@ -66,6 +66,7 @@ export {
   type Weekday,
 } from "./src/schedule.ts";
 export type { Connection, ConnectOptions, Endpoint, Listener, Transport } from "./src/transport.ts";
+export type { MessageLog, MessageLogFactory } from "./src/message_log.ts";
 export type {
   SeqState,
   SeqStore,

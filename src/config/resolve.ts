@@ -176,6 +176,7 @@ const CATALOGUE: Record<string, KeySpec> = {
   AllowedSourceAddresses: { scope: "session", field: "allowedSourceAddresses", parse: list },
   DefaultApplVerID: { scope: "session", field: "defaultApplVerId", parse: str },
   InLogEnabled: { scope: "session", field: "logIncoming", parse: bool },
+  MessageLog: { scope: "session", field: "messageLog", parse: bool },
   StartTime: { scope: "session", field: "startTime", parse: optStr },
   EndTime: { scope: "session", field: "endTime", parse: optStr },
   StartDay: { scope: "session", field: "startDay", parse: optStr },

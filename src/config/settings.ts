@@ -125,6 +125,11 @@ export interface SessionSettings {
   defaultApplVerId: string;
   /** Keep an inbound message log (`InLogEnabled`). */
   logIncoming: boolean;
+  /**
+   * Write every message received and sent to the session's message log (`MessageLog`): with the
+   * default file store, `messages.log` in the session's folder. On by default.
+   */
+  messageLog: boolean;
   /** Precision of SendingTime (`TimestampsPrecision`). */
   timestampPrecision: "ms" | "us" | "ns";
   /** Validation of inbound messages. */
@@ -258,6 +263,7 @@ export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = Object.freeze
   allowedSourceAddresses: [],
   defaultApplVerId: "9",
   logIncoming: false,
+  messageLog: true,
   timestampPrecision: "ms",
   validation: DEFAULT_VALIDATION_SETTINGS,
   backupHost: undefined,

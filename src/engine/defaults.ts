@@ -8,6 +8,8 @@
 import { FileSeqStoreFactory } from "../../adapters/file_store.ts";
 import { TcpTransport } from "../../adapters/tcp.ts";
 import { TlsTransport } from "../../adapters/tls.ts";
+import { FileMessageLogFactory } from "../../adapters/message_log.ts";
+import type { MessageLogFactory } from "../message_log.ts";
 import type { EngineSettings } from "../config/settings.ts";
 import type { Logger } from "../logger.ts";
 import type { SeqStoreFactory } from "../store.ts";
@@ -45,4 +47,19 @@ export function defaultStoreFactory(settings: EngineSettings, logger: Logger): S
     sync: settings.storageSyncMode,
     logger,
   });
+}
+
+/**
+ * The default message log: `messages.log` in each session's folder of `LogDirectory`, beside
+ * the default file store.
+ *
+ * @param settings Engine settings.
+ * @param logger Hears write failures.
+ * @returns The factory.
+ */
+export function defaultMessageLogFactory(
+  settings: EngineSettings,
+  logger: Logger,
+): MessageLogFactory {
+  return new FileMessageLogFactory({ directory: settings.logDirectory, logger });
 }

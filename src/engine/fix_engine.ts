@@ -32,7 +32,8 @@ import {
 } from "../sessions_manager.ts";
 import type { SeqStore, SeqStoreFactory } from "../store.ts";
 import type { Connection, Endpoint, Listener, Transport } from "../transport.ts";
-import { defaultStoreFactory, defaultTransport } from "./defaults.ts";
+import { defaultMessageLogFactory, defaultStoreFactory, defaultTransport } from "./defaults.ts";
+import type { MessageLogFactory } from "../message_log.ts";
 import { applVerIdOf, beginStringOf, type FIXVersion, parseFixVersion } from "./fix_version.ts";
 import { TimerScheduler } from "./scheduler.ts";
 import { Session, type SessionContext, type SessionInternals } from "./session.ts";
@@ -49,6 +50,11 @@ export interface FixEngineOptions {
   transport?: Transport;
   /** Store factory (default: file store in `LogDirectory`). */
   storeFactory?: SeqStoreFactory;
+  /**
+   * Message logs (default: `messages.log` beside the default file store; none when a store
+   * factory is given without one). Sessions log unless `MessageLog=false`.
+   */
+  messageLogFactory?: MessageLogFactory;
   /** Engine-wide hooks (default: accept every unregistered acceptor, if allowed). */
   sessionsManager?: SessionsManager;
   /**
@@ -94,6 +100,7 @@ export class FixEngine implements AsyncDisposable {
   readonly #settings: EngineSettings;
   readonly #transport: Transport;
   readonly #storeFactory: SeqStoreFactory;
+  readonly #messageLogs: MessageLogFactory | undefined;
   readonly #manager: SessionsManager;
   readonly #log: Logger;
   readonly #clock: Clock;
@@ -149,6 +156,8 @@ export class FixEngine implements AsyncDisposable {
     this.#scheduler = new TimerScheduler(this.#clock);
     this.#transport = options.transport ?? defaultTransport(this.#settings, this.#log);
     this.#storeFactory = options.storeFactory ?? defaultStoreFactory(this.#settings, this.#log);
+    this.#messageLogs = options.messageLogFactory ??
+      (options.storeFactory ? undefined : defaultMessageLogFactory(this.#settings, this.#log));
     this.#manager = options.sessionsManager ?? ACCEPT_ALL_SESSIONS_MANAGER;
   }
 
@@ -353,9 +362,11 @@ export class FixEngine implements AsyncDisposable {
       dataFields,
     });
     built.core = core;
+    const messageLog = settings.messageLog ? await this.#messageLogs?.open(session.id) : undefined;
     return new Link({
       core,
       store,
+      messageLog,
       clock: this.#scheduler,
       settings,
       logger: this.#log,

@@ -24,6 +24,7 @@ import { maskFrame, SECRET_TAGS } from "../message/mask.ts";
 import type { Action } from "../session/actions.ts";
 import type { SessionCore } from "../session/core.ts";
 import { EventHub, type SessionEvent, type SessionState } from "../session/events.ts";
+import type { MessageLog } from "../message_log.ts";
 import type { SeqStore, StoredMessage } from "../store.ts";
 import type { Connection } from "../transport.ts";
 
@@ -55,6 +56,8 @@ export interface LinkOptions {
   eventQueueSize?: number;
   /** How many recent messages to keep for operators (0: none, the default). */
   recentMessages?: number;
+  /** Where every message received and sent is logged for operators. */
+  messageLog?: MessageLog;
 }
 
 /** A session's counters and gauges (see `Session.metrics`). Counters only grow. */
@@ -175,6 +178,7 @@ export class Link {
   readonly #out: FixEncoder;
   readonly #scratch: FixEncoder;
   readonly #secretTags: ReadonlySet<number>;
+  readonly #mlog: MessageLog | undefined;
   #conn: Connection | undefined;
   #closeReason: string | undefined;
   #timer: TimerHandle | undefined;
@@ -222,6 +226,7 @@ export class Link {
     this.#out = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
     this.#scratch = new FixEncoder(this.#begin, 1024, { dataFields: options.dataFields });
     this.#recentSize = options.recentMessages ?? 0;
+    this.#mlog = options.messageLog;
     this.#secretTags = new Set([
       ...SECRET_TAGS,
       options.settings.usernameTag,
@@ -363,6 +368,15 @@ export class Link {
           const start = this.#out.append(a.message, this.#begin);
           this.#metrics.messagesOut++;
           if (this.#recentSize > 0) this.#remember("out", a.message);
+          if (this.#mlog) {
+            const t = a.message.msgType;
+            const bytes = this.#out.view(start, this.#out.length);
+            this.#mlog.append(
+              "out",
+              this.#clock.now(),
+              t === "A" || t === "BE" ? maskFrame(bytes, this.#secretTags) : bytes,
+            );
+          }
           if (a.store === "append") {
             this.#storeAppend(a.seq, this.#out.view(start, this.#out.length));
           } else if (a.store === "advance") {
@@ -578,7 +592,12 @@ export class Link {
     }).then(
       () => this.#resetDone(done),
       (e) => {
-        this.#resetDone(done);
+        // The store kept (or closed) its old sequence: the writes made for the new one must
+        // not reach it. The link ends; the store's numbers stand.
+        if (this.#resetting === done) {
+          this.#resetting = undefined;
+          this.#deferred = [];
+        }
         this.#storeFailed(e);
       },
     );
@@ -664,6 +683,8 @@ export class Link {
             }
             this.#writingSinceMs = -1;
           }
+          // After the socket write: the message log never delays the counterparty.
+          this.#mlog?.flush();
           for (const w of waiters) w.resolve();
         }
         // The rest (inbound numbers, the terminated marker) after the writes.
@@ -828,11 +849,14 @@ export class Link {
     this.#metrics.messagesIn++;
     this.#metrics.bytesIn += frame.length;
     if (this.#recentSize > 0) this.#remember("in", msg);
-    if (this.#s.logIncoming) {
-      // Credentials never reach the store, also those of a Logon about to be refused.
+    if (this.#s.logIncoming || this.#mlog) {
+      // Credentials never reach a log, also those of a Logon about to be refused.
       const t = msg.msgType;
       const logged = t === "A" || t === "BE" ? maskFrame(frame, this.#secretTags) : frame;
-      if (this.#resetting) this.#deferred.push(() => this.#store.appendIncoming(logged));
+      this.#mlog?.append("in", this.#clock.now(), logged);
+      if (!this.#s.logIncoming) {
+        // only the message log
+      } else if (this.#resetting) this.#deferred.push(() => this.#store.appendIncoming(logged));
       else this.#store.appendIncoming(logged);
     }
     return this.#run(this.#core.onMessage(msg, this.#clock.now()));
@@ -1044,6 +1068,15 @@ export class Link {
    */
   abandonLate(reason: string): void {
     this.#run(this.#core.abandonLate(reason));
+  }
+
+  /**
+   * Writes and closes the message log (the session is finalized).
+   *
+   * @returns Resolves once closed.
+   */
+  async closeLog(): Promise<void> {
+    await this.#mlog?.close();
   }
 
   /**

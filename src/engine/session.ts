@@ -678,6 +678,7 @@ export class Session implements AsyncDisposable {
     core?.dropConnection("session finalized");
     await this.#initiatorLoop;
     await core?.idle();
+    await core?.closeLog();
     core?.closeEvents();
     await this.#store?.close();
     this.#ctx.forget(this);

@@ -10,7 +10,7 @@ import { FixMessage } from "../../src/message/fix_message.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { FaultyTransport, MemoryTransport } from "../../src/testing.ts";
 import type { FaultOptions } from "../../src/testing.ts";
-import { Inbox, timeout } from "../engine/_waits.ts";
+import { Inbox } from "../engine/_waits.ts";
 
 const ORDERS = 300;
 

@@ -18,7 +18,7 @@ const TRADER = new SessionId("TRADER", "VENUE");
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name !== "owner.lock") {
+    if (e.isFile && e.name !== "owner.lock" && !e.name.startsWith("messages.")) {
       out[e.name] = new TextDecoder().decode(await Deno.readFile(`${dir}/${e.name}`));
     }
   }
