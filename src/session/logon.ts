@@ -25,6 +25,11 @@ export interface LogonRefusal {
   text: string;
   /** Whether a Logout is sent before the disconnect. */
   logout: boolean;
+  /**
+   * Whether the peer was not (yet) authenticated: its Logout then carries MsgSeqNum 1, never a
+   * real number.
+   */
+  unauthenticated?: boolean;
 }
 
 /** What admission needs to know about the session. */
@@ -72,17 +77,20 @@ export function logonRefusal(logon: FixMessage, ctx: AdmissionContext): LogonRef
         logon.get(Tag.BeginString)
       }`,
       logout: true,
+      unauthenticated: true,
     };
   }
   const seq = logon.intOr(Tag.MsgSeqNum, Number.NaN);
-  if (!(seq > 0)) return { text: "MsgSeqNum(34) is missing or invalid", logout: true };
+  if (!(seq > 0)) {
+    return { text: "MsgSeqNum(34) is missing or invalid", logout: true, unauthenticated: true };
+  }
   if (logon.get(Tag.SenderCompID) !== ctx.target || logon.get(Tag.TargetCompID) !== ctx.sender) {
     // Not the counterparty we expect: no Logout at all, just the disconnect.
     return { text: "CompID problem", logout: false };
   }
   if (ctx.acceptor) {
     const refusal = credentialRefusal(s, logon) ?? ctx.authenticate?.(logon);
-    if (refusal !== undefined) return { text: refusal, logout: true };
+    if (refusal !== undefined) return { text: refusal, logout: true, unauthenticated: true };
   }
   // An invalid Logon is disconnected without a Logout, as QuickFIX does (its Reject cannot go
   // out before a Logon is accepted, and the session is not up to send a Logout either).
@@ -188,7 +196,7 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
     nowMs: now,
   });
   if (refusal !== undefined) {
-    refuseLogon(c, refusal.text, refusal.logout, now, out);
+    refuseLogon(c, refusal.text, refusal.logout, now, out, refusal.unauthenticated);
     return;
   }
   const seq = msg.intOr(Tag.MsgSeqNum, 0);
@@ -278,12 +286,15 @@ export function refuseLogon(
   sendLogout: boolean,
   now: number,
   out: Action[],
+  unauthenticated = false,
 ): void {
   c.log.warn("Logon refused", { session: c.name, reason: text });
   if (sendLogout) {
+    // An unauthenticated peer learns nothing of our numbers.
+    const seq = unauthenticated ? 1 : c.sender;
     const m = admin.logout(text);
-    c.stamp(m, c.sender, now);
-    out.push({ type: "send", message: m, seq: c.sender, store: "none" });
+    c.stamp(m, seq, now);
+    out.push({ type: "send", message: m, seq, store: "none" });
   }
   c.close(text, true, now, out);
 }

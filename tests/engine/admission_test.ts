@@ -73,8 +73,10 @@ const refusals: {
   fields?: [number, string | number][];
   at?: number;
   logout: boolean;
+  /** Refused after the credentials passed. */
+  authenticated?: boolean;
 }[] = [
-  { name: "a bad HeartBtInt", fields: [[108, -5]], logout: true },
+  { name: "a bad HeartBtInt", fields: [[108, -5]], logout: true, authenticated: true },
   // An invalid Logon is disconnected without a Logout, as QuickFIX does.
   { name: "a SendingTime far off", at: Date.now() - 3_600_000, logout: false },
   { name: "a dictionary problem", fields: [[98, 99]], logout: false },
@@ -108,7 +110,11 @@ for (const r of refusals) {
       if (r.logout) {
         assert.equal(got.length, 1, "one unsequenced Logout");
         assert.equal(got[0].msgType, "5");
-        assert.equal(got[0].get(34), "50", "the Logout uses the next number without taking it");
+        assert.equal(
+          got[0].get(34),
+          r.authenticated ? "50" : "1",
+          "the Logout takes no number; an unauthenticated peer learns none",
+        );
       } else {
         assert.deepEqual(got, [], "refused without a Logout");
       }

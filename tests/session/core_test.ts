@@ -112,7 +112,7 @@ Deno.test("core: a refused Logon returns only an unsequenced Logout and a close"
   const c = core("acceptor", { password: "secret" }, [50, 40]);
   c.connected(T0);
   assert.deepEqual(show(c.admitLogon(fromPeer("A", 40, [[98, 0], [108, 30], [554, "x"]]), T0)), [
-    `send none 35=5|49=FW|56=PEER|34=50|52=${t}|58=Invalid username or password|`,
+    `send none 35=5|49=FW|56=PEER|34=1|52=${t}|58=Invalid username or password|`,
     "close Invalid username or password after writes", // the pending +5 s timer bounds it
   ]);
   assert.deepEqual([c.nextSenderSeqNum, c.nextTargetSeqNum], [50, 40]);

@@ -244,7 +244,7 @@ Deno.test("an unauthenticated Logon with ResetSeqNumFlag never resets the store"
   await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"], [554, "bad"]], { seq: 1 });
   await h.settle();
   assert.deepEqual(h.peer.take(), [
-    `35=5|49=FW|56=PEER|34=7|52=${ts(0)}|58=Invalid username or password|`,
+    `35=5|49=FW|56=PEER|34=1|52=${ts(0)}|58=Invalid username or password|`,
   ]);
   assert.equal(h.store.state.nextSenderSeqNum, 7);
   assert.equal(h.store.state.nextTargetSeqNum, 9);
