@@ -2,7 +2,15 @@
 // It answers every NewOrderSingle with an ExecutionReport. Type `q` and Enter to quit.
 //
 // Run: deno run --allow-net --allow-read --allow-write examples/acceptor.ts
-import { FixEngine, FixMessage, FIXVersion, lineLogger, MsgType, SessionId, Tag } from "../mod.ts";
+import {
+  FixEngine,
+  FixMessage,
+  FIXVersion,
+  lineLogger,
+  MsgType,
+  SessionId,
+  Tag,
+} from "@fixwire/engine";
 
 const print = (line: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));

@@ -3,7 +3,7 @@
 // disconnect, a reconnect with the gap resent, a graceful logout and a short summary.
 //
 // Run: deno task demo
-import { FixEngine, FixMessage, FIXVersion, MsgType, SessionId, Tag } from "../mod.ts";
+import { FixEngine, FixMessage, FIXVersion, MsgType, SessionId, Tag } from "@fixwire/engine";
 
 const ORDERS = 300;
 const dir = await Deno.makeTempDir({ prefix: "fixwire-demo-" });

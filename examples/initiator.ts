@@ -2,7 +2,15 @@
 // Each line typed sends a NewOrderSingle for that symbol; `q` logs out and quits.
 //
 // Run: deno run --allow-net --allow-read --allow-write examples/initiator.ts
-import { FixEngine, FixMessage, FIXVersion, lineLogger, MsgType, SessionId, Tag } from "../mod.ts";
+import {
+  FixEngine,
+  FixMessage,
+  FIXVersion,
+  lineLogger,
+  MsgType,
+  SessionId,
+  Tag,
+} from "@fixwire/engine";
 
 const print = (line: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));

@@ -3,7 +3,7 @@
 // counterparties and refuses everyone else with a reason.
 //
 // Run: deno run --allow-net --allow-read --allow-write examples/sessions_manager.ts
-import { type AcceptorDecision, FixEngine, type SessionsManager } from "../mod.ts";
+import { type AcceptorDecision, FixEngine, type SessionsManager } from "@fixwire/engine";
 
 const print = (line: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));

@@ -4,8 +4,8 @@
 // `session.put(order)`, which adds the header the session owns (34, 49, 52, 56).
 //
 // Run: deno run examples/typed_order.ts
-import { encodeMessage, formatMessage } from "../mod.ts";
-import { type NewOrderSingle, newOrderSingle } from "../src/messages/fix44.ts";
+import { encodeMessage, formatMessage } from "@fixwire/engine";
+import { type NewOrderSingle, newOrderSingle } from "@fixwire/engine/fix44";
 
 const print = (line: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
