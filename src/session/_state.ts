@@ -99,8 +99,16 @@ export class CoreState {
    * UTCTimestamp has no fraction), `TimestampsPrecision` from FIX.4.2 on.
    */
   timestamp(now: number): string {
-    return formatUtcTimestamp(now, this.ver < 42 ? "s" : this.s.timestampPrecision);
+    // Messages sent in the same millisecond share one formatted SendingTime.
+    if (now !== this.#stampMs) {
+      this.#stampMs = now;
+      this.#stampText = formatUtcTimestamp(now, this.ver < 42 ? "s" : this.s.timestampPrecision);
+    }
+    return this.#stampText;
   }
+
+  #stampMs = Number.NaN;
+  #stampText = "";
 
   stamp(m: FixMessage, seq: number, now: number): void {
     m.set(Tag.SenderCompID, this.id.sender).set(Tag.TargetCompID, this.id.target)
