@@ -8,7 +8,8 @@
  * ```
  *
  * `|` stands for SOH; credentials are masked before they get here. Lines are buffered and
- * written once per batch, after the batch's socket write (never on the critical path). The file
+ * written after a socket write (never on the critical path), in chunks of 32 KiB or once a second
+ * of traffic has gone by, and when the session is finalized. The file
  * is rotated at the first line of a new UTC day (to `messages.YYYYMMDD.log`) and when it grows
  * past `maxBytes` (to `messages.YYYYMMDD-N.log`).
  *
@@ -36,6 +37,8 @@ export interface FileMessageLogOptions {
   directory: string;
   /** Size at which the file is rotated, bytes (default 100 MiB). */
   maxBytes?: number;
+  /** Pending bytes at which lines are written (default 32 KiB; see the module doc). */
+  flushBytes?: number;
   /** Hears write failures (the log never fails a session). */
   logger?: Logger;
 }
@@ -44,6 +47,13 @@ const SOH = 1;
 const BAR = 124;
 const NL = 10;
 const ENCODER = new TextEncoder();
+const RESOLVED: Promise<void> = Promise.resolve();
+const IN = ENCODER.encode(" IN  ");
+const OUT = ENCODER.encode(" OUT ");
+/** Lines are written once this much is pending... */
+const CHUNK_BYTES = 32 * 1024;
+/** ...or once the oldest pending line is this old (by the time of the newest), ms. */
+const MAX_DELAY_MS = 1000;
 
 /**
  * Opens file message logs, one per session.
@@ -74,11 +84,11 @@ export class FileMessageLogFactory implements MessageLogFactory {
   async open(id: SessionId): Promise<MessageLog> {
     const dir = `${this.#o.directory}/${id.key}`;
     await Deno.mkdir(dir, { recursive: true });
-    return new FileMessageLog(
-      dir,
-      this.#o.maxBytes ?? 100 * 2 ** 20,
-      this.#o.logger ?? SILENT_LOGGER,
-    );
+    return new FileMessageLog(dir, {
+      maxBytes: this.#o.maxBytes ?? 100 * 2 ** 20,
+      flushBytes: this.#o.flushBytes ?? CHUNK_BYTES,
+      log: this.#o.logger ?? SILENT_LOGGER,
+    });
   }
 }
 
@@ -87,20 +97,23 @@ class FileMessageLog implements MessageLog {
   readonly #dir: string;
   readonly #maxBytes: number;
   readonly #log: Logger;
-  #pending: Uint8Array[] = [];
+  #buf = new Uint8Array(4096);
   #pendingBytes = 0;
   #file: Deno.FsFile | undefined;
   #size = 0;
   #day = "";
-  #writing: Promise<void> = Promise.resolve();
+  #writtenAtMs = Number.NEGATIVE_INFINITY;
   #closed = false;
   #stampMs = -1;
   #stamp = new Uint8Array(0);
 
-  constructor(dir: string, maxBytes: number, log: Logger) {
+  readonly #flushBytes: number;
+
+  constructor(dir: string, o: { maxBytes: number; flushBytes: number; log: Logger }) {
     this.#dir = dir;
-    this.#maxBytes = maxBytes;
-    this.#log = log;
+    this.#maxBytes = o.maxBytes;
+    this.#flushBytes = o.flushBytes;
+    this.#log = o.log;
   }
 
   append(direction: "in" | "out", atMs: number, bytes: Uint8Array): void {
@@ -110,82 +123,83 @@ class FileMessageLog implements MessageLog {
       this.#stamp = ENCODER.encode(new Date(atMs).toISOString());
     }
     const stamp = this.#stamp;
-    const line = new Uint8Array(stamp.length + 5 + bytes.length + 1);
-    line.set(stamp, 0);
-    let p = stamp.length;
-    line[p++] = 32;
-    if (direction === "in") {
-      line[p++] = 73; // I
-      line[p++] = 78; // N
-      line[p++] = 32;
-    } else {
-      line[p++] = 79; // O
-      line[p++] = 85; // U
-      line[p++] = 84; // T
+    const need = this.#pendingBytes + stamp.length + 5 + bytes.length + 1;
+    if (need > this.#buf.length) {
+      const next = new Uint8Array(Math.max(need, this.#buf.length * 2));
+      next.set(this.#buf.subarray(0, this.#pendingBytes));
+      this.#buf = next;
     }
-    line[p++] = 32;
-    for (let i = 0; i < bytes.length; i++) {
+    // One growing buffer: no allocation per line; SOH shown as "|" in a tight copy loop.
+    const line = this.#buf;
+    let p = this.#pendingBytes;
+    line.set(stamp, p);
+    p += stamp.length;
+    line.set(direction === "in" ? IN : OUT, p);
+    p += 5;
+    for (let i = 0, n = bytes.length; i < n; i++) {
       const b = bytes[i];
-      line[p++] = b === SOH ? BAR : b === NL ? 32 : b;
+      line[p++] = b > NL ? b : b === SOH ? BAR : 32;
     }
-    line[p] = NL;
-    this.#pending.push(line);
-    this.#pendingBytes += line.length;
+    line[p++] = NL;
+    this.#pendingBytes = p;
   }
 
   flush(): Promise<void> {
-    if (this.#pending.length === 0) return this.#writing;
-    const lines = this.#pending;
-    const bytes = this.#pendingBytes;
+    // Written in chunks of 32 KiB, or once a second of traffic has gone by: one synchronous
+    // write to the page cache now and then costs far less than an awaited write per batch.
+    if (this.#pendingBytes === 0) return RESOLVED;
     const day = utcDay(this.#stampMs);
-    this.#pending = [];
+    if (
+      !this.#closed && this.#pendingBytes < this.#flushBytes &&
+      this.#stampMs - this.#writtenAtMs < MAX_DELAY_MS && day === this.#day
+    ) {
+      return RESOLVED;
+    }
+    const bytes = this.#buf.subarray(0, this.#pendingBytes);
     this.#pendingBytes = 0;
-    this.#writing = this.#writing.then(() => this.#write(lines, bytes, day)).catch((e) => {
+    this.#writtenAtMs = this.#stampMs;
+    try {
+      this.#write(bytes, day);
+    } catch (e) {
       this.#log.warn("message log write failed", { dir: this.#dir, error: `${e}` });
-    });
-    return this.#writing;
+    }
+    return RESOLVED;
   }
 
-  async #write(lines: Uint8Array[], bytes: number, day: string): Promise<void> {
+  #write(all: Uint8Array, day: string): void {
     if (!this.#file) {
-      this.#file = await Deno.open(`${this.#dir}/messages.log`, { create: true, append: true });
-      const info = await this.#file.stat();
+      this.#file = Deno.openSync(`${this.#dir}/messages.log`, { create: true, append: true });
+      const info = this.#file.statSync();
       this.#size = info.size;
       // A file left by an earlier run holds the day it was last written.
       this.#day = info.size > 0 && info.mtime ? utcDay(info.mtime.getTime()) : day;
     }
-    if (this.#size > 0 && (day !== this.#day || this.#size + bytes > this.#maxBytes)) {
-      await this.#rotate(this.#day);
+    if (this.#size > 0 && (day !== this.#day || this.#size + all.length > this.#maxBytes)) {
+      this.#rotate(this.#day);
     }
     this.#day = day;
-    const all = new Uint8Array(bytes);
-    let off = 0;
-    for (const l of lines) {
-      all.set(l, off);
-      off += l.length;
-    }
-    for (let w = 0; w < all.length;) w += await this.#file!.write(all.subarray(w));
-    this.#size += bytes;
+    for (let w = 0; w < all.length;) w += this.#file!.writeSync(all.subarray(w));
+    this.#size += all.length;
   }
 
   /** Moves `messages.log` aside under the day it holds (and a counter when taken). */
-  async #rotate(day: string): Promise<void> {
+  #rotate(day: string): void {
     this.#file?.close();
     this.#file = undefined;
     let name = `messages.${day}.log`;
-    for (let n = 1; await exists(`${this.#dir}/${name}`); n++) name = `messages.${day}-${n}.log`;
-    await Deno.rename(`${this.#dir}/messages.log`, `${this.#dir}/${name}`);
-    this.#file = await Deno.open(`${this.#dir}/messages.log`, { create: true, append: true });
+    for (let n = 1; exists(`${this.#dir}/${name}`); n++) name = `messages.${day}-${n}.log`;
+    Deno.renameSync(`${this.#dir}/messages.log`, `${this.#dir}/${name}`);
+    this.#file = Deno.openSync(`${this.#dir}/messages.log`, { create: true, append: true });
     this.#size = 0;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await this.flush();
+  close(): Promise<void> {
+    if (this.#closed) return RESOLVED;
     this.#closed = true;
-    await this.#writing;
+    this.flush();
     this.#file?.close();
     this.#file = undefined;
+    return RESOLVED;
   }
 }
 
@@ -194,9 +208,9 @@ function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10).replaceAll("-", "");
 }
 
-async function exists(path: string): Promise<boolean> {
+function exists(path: string): boolean {
   try {
-    await Deno.stat(path);
+    Deno.statSync(path);
     return true;
   } catch {
     return false;

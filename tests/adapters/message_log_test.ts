@@ -14,7 +14,7 @@ const DAY2 = Date.UTC(2026, 11, 6, 0, 0, 0, 1);
 Deno.test("message log: one line per message with time and direction, rotated by day and size", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const log = await new FileMessageLogFactory({ directory: dir, maxBytes: 200 })
+    const log = await new FileMessageLogFactory({ directory: dir, maxBytes: 200, flushBytes: 1 })
       .open(new SessionId("A", "B"));
     log.append("in", DAY1, msg("8=FIX.4.4|9=5|35=0|10=000|"));
     log.append("out", DAY1, msg("8=FIX.4.4|9=5|35=0|10=001|"));
