@@ -5,6 +5,7 @@
 // Run: deno run -A bench/e2e.ts [orders] [--memory] [--no-validation]
 //   --memory         both engines keep sequence numbers and messages in memory (no file store)
 //   --no-validation  both engines skip dictionary validation
+//   --no-message-log both engines skip the message log (messages.log beside the file store)
 // The switches show what the store and the validation cost in the same run.
 import { FixEngine, FixMessage, FIXVersion, MemorySeqStoreFactory, SessionId } from "../mod.ts";
 
@@ -23,6 +24,7 @@ function engineOptions(
     config: {
       LogDirectory: dir,
       "Validation.IsEnabled": !switches.includes("--no-validation"),
+      ...(switches.includes("--no-message-log") ? { MessageLog: false } : {}),
       ...extra,
     },
   };

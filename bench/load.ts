@@ -4,7 +4,10 @@
 // TestRequests) fired, from the sessions' own metrics. With --storm the initiators all connect in
 // the same second, while one probe session measures round-trip stalls of established traffic.
 //
-// Run: deno run -A bench/load.ts [sessions=1000] [seconds=20] [--storm] [--file]
+// With --flood, one more peer logs on and sends TestRequests as fast as it can without ever
+// reading: the probe's round trips show how long it delays the others.
+//
+// Run: deno run -A bench/load.ts [sessions=1000] [seconds=20] [--storm] [--file] [--flood]
 //   --file   the default file store (in a temp folder) instead of memory stores
 // Needs enough file descriptors: ulimit -n above 2 x sessions + 100.
 import {
@@ -53,6 +56,8 @@ async function initiators(n: number, port: number, storm: boolean): Promise<void
     );
   }
   print(`established ${n} in ${Math.round(performance.now() - t0)} ms`);
+  // In this process, so that its work does not compete with the engine measured.
+  if (SWITCHES.includes("--flood")) startFlood(port);
   // Runs until the parent closes our stdin.
   for await (const _ of Deno.stdin.readable) { /* wait */ }
   await engine.stop();
@@ -101,6 +106,9 @@ async function main(n: number, seconds: number): Promise<void> {
   await probe.waitFor("established", { signal: AbortSignal.timeout(10_000) });
   dbg("probe established");
   const rssBefore = Deno.memoryUsage().rss;
+  if (SWITCHES.includes("--flood")) {
+    await engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44).connect();
+  }
 
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -183,4 +191,31 @@ async function main(n: number, seconds: number): Promise<void> {
   await probeEngine.stop();
   await engine.stop();
   await Deno.remove(dir, { recursive: true });
+}
+
+/** A peer that logs on, then floods TestRequests and never reads. */
+function startFlood(port: number): void {
+  const enc = (seq: number, type: string, extra: string) => {
+    const ts = new Date().toISOString().replace(/-/g, "").replace("T", "-").slice(0, 21);
+    const body = `35=${type}\x0149=FLOOD\x0156=VENUE\x0134=${seq}\x0152=${ts}\x01${extra}`;
+    const head = `8=FIX.4.4\x019=${body.length}\x01${body}`;
+    let sum = 0;
+    for (let i = 0; i < head.length; i++) sum += head.charCodeAt(i);
+    return `${head}10=${String(sum % 256).padStart(3, "0")}\x01`;
+  };
+  (async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const te = new TextEncoder();
+    await conn.write(te.encode(enc(1, "A", "98=0\x01108=30\x01")));
+    let seq = 2;
+    try {
+      for (;;) {
+        let chunk = "";
+        for (let i = 0; i < 200; i++) chunk += enc(seq++, "1", `112=${seq}\x01`);
+        await conn.write(te.encode(chunk));
+      }
+    } catch {
+      Deno.stderr.writeSync(te.encode(`flooder dropped after ${seq - 2} TestRequests\n`));
+    }
+  })();
 }
