@@ -895,10 +895,10 @@ export class Link {
         this.#inLog.push(logged);
         this.#inLogAt.push(this.#clock.now());
       }
-      if (!this.#s.logIncoming) {
-        // only the message log
-      } else if (this.#resetting) this.#deferred.push(() => this.#store.appendIncoming(logged));
-      else this.#store.appendIncoming(logged);
+      if (this.#s.logIncoming) {
+        if (this.#resetting) this.#deferred.push(() => this.#store.appendIncoming(logged));
+        else this.#store.appendIncoming(logged);
+      }
     }
     return this.#run(this.#core.onMessage(msg, this.#clock.now()));
   }

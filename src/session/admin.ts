@@ -6,6 +6,7 @@
  */
 
 import type { SessionSettings } from "../config/settings.ts";
+import { applVerIdToVersion } from "../dictionary/load.ts";
 import { RejectReason } from "../dictionary/validator.ts";
 import { FixMessage } from "../message/fix_message.ts";
 import { MsgType, Tag } from "../message/tag.ts";
@@ -53,18 +54,6 @@ function msgTypes(key: string): ReadonlySet<string> | undefined {
   return set;
 }
 
-/** ApplVerID(1128) and DefaultApplVerID(1137) values, as table keys. */
-const APPL_VERSIONS: Readonly<Record<string, string>> = {
-  "2": "FIX.4.0",
-  "3": "FIX.4.1",
-  "4": "FIX.4.2",
-  "5": "FIX.4.3",
-  "6": "FIX.4.4",
-  "7": "FIX.5.0",
-  "8": "FIX.5.0SP1",
-  "9": "FIX.5.0SP2",
-};
-
 /**
  * Whether the standard FIX dictionaries define a MsgType for a session: its version's for
  * FIX.4.x; for FIXT.1.1 the session messages plus those of the application version (from
@@ -82,7 +71,7 @@ export function standardDefinesMsgType(
 ): boolean {
   if (beginString !== "FIXT.1.1") return msgTypes(beginString)?.has(msgType) ?? false;
   if (msgTypes("FIXT.1.1")!.has(msgType)) return true;
-  const app = applVerId === undefined ? undefined : APPL_VERSIONS[applVerId];
+  const app = applVerId === undefined ? undefined : applVerIdToVersion(applVerId);
   if (app !== undefined) return msgTypes(app)!.has(msgType);
   return ["FIX.5.0", "FIX.5.0SP1", "FIX.5.0SP2"].some((k) => msgTypes(k)!.has(msgType));
 }
