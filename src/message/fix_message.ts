@@ -116,6 +116,9 @@ function decodeBytes(raw: Uint8Array, start: number, end: number): string {
         raw[s + 7],
       );
     default:
+      // ASCII is UTF-8 too: a long value is decoded without spreading it as call arguments
+      // (which overflows the stack past about 100,000 bytes).
+      if (end - start > 4096) return UTF8.decode(raw.subarray(start, end));
       return String.fromCharCode.apply(null, raw.subarray(start, end) as unknown as number[]);
   }
 }

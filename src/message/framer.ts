@@ -66,6 +66,8 @@ export class FixFramer {
   #base = 0; // stream offset of #buf[0]
   #max: number;
   #skipping = false; // garbage was reported and no `8=FIX` has been seen since
+  #waitStart = -1; // stream offset of a message whose CheckSum is being waited for
+  #waitScanned = 0; // stream offset up to which it was scanned for CheckSum and 8=FIX
 
   /**
    * Creates an instance.
@@ -232,9 +234,17 @@ export class FixFramer {
     ) {
       // No CheckSum(10) anywhere in the frame: it is missing. Until the next message begins,
       // a CheckSum may still arrive, which makes it a BodyLength(9) problem instead.
-      const next = this.#findBegin(start + 1);
-      if (!this.#hasCheckSum(bodyStart - 1, next < 0 ? end : next)) {
-        if (next < 0 && end - start <= this.#max) return undefined;
+      // While waiting, each call scans only what arrived since the last one (linear time
+      // however the bytes are chunked); the patterns looked for are at most 8 bytes long.
+      const at = this.#base + start;
+      const resume = this.#waitStart === at ? this.#waitScanned - this.#base - 8 : 0;
+      const next = this.#findBegin(Math.max(start + 1, resume));
+      if (!this.#hasCheckSum(Math.max(bodyStart - 1, resume), next < 0 ? end : next)) {
+        if (next < 0 && end - start <= this.#max) {
+          this.#waitStart = at;
+          this.#waitScanned = this.#base + end;
+          return undefined;
+        }
         this.#resync(start + 1);
         return this.#error("CheckSum(10) is missing", trailer, 10);
       }
@@ -355,11 +365,12 @@ export function decodeMessage(
       if (++p >= n) throw noEquals(nonDigit, n, tagStart);
       c = frame[p];
     }
-    if (nonDigit >= 0 || p === tagStart || tag === 0) {
+    // More than 9 digits is no tag either (and would lose precision as a number).
+    if (nonDigit >= 0 || p === tagStart || tag === 0 || p - tagStart > 9) {
       // Not a tag number: the field is skipped and the message reported once decoded.
       if (badAt < 0) {
         badAt = nonDigit >= 0 ? nonDigit : tagStart;
-        badTag = nonDigit < 0 && p > tagStart ? 0 : undefined;
+        badTag = nonDigit < 0 && p > tagStart && tag === 0 ? 0 : undefined;
       }
       while (p < n && frame[p] !== SOH) p++;
       if (p >= n) throw new FixParseError("field is not terminated by SOH", { offset: tagStart });

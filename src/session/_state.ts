@@ -177,6 +177,10 @@ export class CoreState {
     this.target = 1;
     this.terminated = false;
     this.creationTimeMs = now;
+    // A resend answer in the old numbering is abandoned with them.
+    this.answer = undefined;
+    this.answerNext = undefined;
+    this.answerWriting = false;
     out.push({ type: "resetStore", atMs: now });
     if (this.late.size > 0) {
       const late = [...this.late.entries()].sort((a, b) => a[0] - b[0]).map(([, l]) => l);

@@ -103,6 +103,22 @@ export function isAdminMsgType(msgType: string): boolean {
   return ADMIN_TYPES.has(msgType);
 }
 
+/** The largest sequence number accepted: one more must still be a safe integer. */
+export const MAX_SEQ_NUM = Number.MAX_SAFE_INTEGER - 1;
+
+/**
+ * A sequence number field (MsgSeqNum, NewSeqNo, BeginSeqNo, EndSeqNo) as a number, or NaN when
+ * missing, not an integer, or beyond what arithmetic on it keeps exact.
+ *
+ * @param msg The message.
+ * @param tag The field.
+ * @returns The number, or NaN.
+ */
+export function seqNumOf(msg: FixMessage, tag: number): number {
+  const n = msg.intOr(tag, Number.NaN);
+  return n <= MAX_SEQ_NUM ? n : Number.NaN;
+}
+
 /**
  * The version as a number: 40 to 44 for FIX.4.x, 50 for FIXT.1.1.
  *

@@ -64,7 +64,7 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
     onSequenceReset(c, msg, now, out);
     return;
   }
-  const seq = msg.intOr(Tag.MsgSeqNum, Number.NaN);
+  const seq = admin.seqNumOf(msg, Tag.MsgSeqNum);
   if (!(seq > 0)) {
     c.fatal("MsgSeqNum(34) is missing or invalid", true, now, out);
     return;
@@ -131,7 +131,7 @@ export function drainEarly(c: CoreState, now: number, out: Action[]): void {
     onLogout(c, logout, now, out);
     return;
   }
-  if (c.resendTarget === 0) return;
+  if (c.resendTarget === 0 || c.closing !== undefined) return;
   const next = c.target;
   if (next >= c.resendTarget && c.early.size === 0) {
     c.resendTarget = 0;
@@ -408,7 +408,7 @@ export function onSequenceReset(c: CoreState, msg: FixMessage, now: number, out:
     c.sendReject(msg, problem.reason, problem.tag, problem.text, now, out);
     return;
   }
-  const newSeq = msg.intOr(Tag.NewSeqNo, Number.NaN);
+  const newSeq = admin.seqNumOf(msg, Tag.NewSeqNo);
   const expected = c.target;
   if (!(newSeq > 0)) {
     c.sendReject(
@@ -447,7 +447,7 @@ export function onGapFill(
   now: number,
   out: Action[],
 ): void {
-  const newSeq = msg.intOr(Tag.NewSeqNo, Number.NaN);
+  const newSeq = admin.seqNumOf(msg, Tag.NewSeqNo);
   if (!(newSeq > seq)) {
     c.advanceTarget(seq, out);
     c.sendReject(

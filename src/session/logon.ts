@@ -11,7 +11,7 @@ import { MsgType, Tag } from "../message/tag.ts";
 import { parseUtcTimestamp } from "../message/timestamps.ts";
 import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
-import { credentialRefusal } from "./admin.ts";
+import { credentialRefusal, seqNumOf } from "./admin.ts";
 import type { CoreState } from "./_state.ts";
 import { onGap } from "./inbound.ts";
 import { startAnswer } from "./resend.ts";
@@ -80,7 +80,7 @@ export function logonRefusal(logon: FixMessage, ctx: AdmissionContext): LogonRef
       unauthenticated: true,
     };
   }
-  const seq = logon.intOr(Tag.MsgSeqNum, Number.NaN);
+  const seq = seqNumOf(logon, Tag.MsgSeqNum);
   if (!(seq > 0)) {
     return { text: "MsgSeqNum(34) is missing or invalid", logout: true, unauthenticated: true };
   }

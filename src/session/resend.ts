@@ -114,8 +114,8 @@ export class ResendAnswer {
 }
 
 export function onResendRequest(c: CoreState, msg: FixMessage, now: number, out: Action[]): void {
-  const begin = msg.intOr(Tag.BeginSeqNo, Number.NaN);
-  const end = msg.intOr(Tag.EndSeqNo, Number.NaN);
+  const begin = admin.seqNumOf(msg, Tag.BeginSeqNo);
+  const end = admin.seqNumOf(msg, Tag.EndSeqNo);
   if (!(begin > 0) || !(end >= 0) || (end !== 0 && end < begin)) {
     c.sendReject(
       msg,
@@ -196,7 +196,8 @@ export function resendBlock(
 ): Action[] {
   const out: Action[] = [];
   const answer = c.answer;
-  if (!answer || !c.connected) return out;
+  // Nothing more goes out once the session decided to close (after its Logout).
+  if (!answer || !c.connected || c.closing !== undefined) return out;
   const to = sink(c, nowMs, out);
   const sendingTime = c.timestamp(nowMs);
   for (const { seqNum, bytes } of stored) {
@@ -237,7 +238,8 @@ export function resendBlock(
 export function resendDone(c: CoreState, nowMs: number): Action[] {
   const out: Action[] = [];
   const answer = c.answer;
-  if (!answer || !c.connected) return out;
+  // Nothing more goes out once the session decided to close (after its Logout).
+  if (!answer || !c.connected || c.closing !== undefined) return out;
   answer.finish(sink(c, nowMs, out));
   c.answer = undefined;
   c.emit({
@@ -265,7 +267,7 @@ export function resendWritten(c: CoreState, nowMs: number): Action[] {
   c.answerWriting = false;
   const next = c.answerNext;
   c.answerNext = undefined;
-  if (next && c.connected) {
+  if (next && c.connected && c.closing === undefined) {
     c.log.debug("answering a merged ResendRequest", { from: next[0], to: next[1], atMs: nowMs });
     startAnswer(c, next[0], next[1], out);
   }
