@@ -23,6 +23,7 @@ function engineOptions(
     storeFactory: switches.includes("--memory") ? new MemorySeqStoreFactory() : undefined,
     config: {
       LogDirectory: dir,
+      LogLevel: "warn",
       "Validation.IsEnabled": !switches.includes("--no-validation"),
       ...(switches.includes("--no-message-log") ? { MessageLog: false } : {}),
       ...extra,
