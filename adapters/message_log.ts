@@ -81,14 +81,17 @@ export class FileMessageLogFactory implements MessageLogFactory {
    * @param id The session.
    * @returns The log.
    */
-  async open(id: SessionId): Promise<MessageLog> {
+  open(id: SessionId): Promise<MessageLog> {
     const dir = `${this.#o.directory}/${id.key}`;
-    await Deno.mkdir(dir, { recursive: true });
-    return new FileMessageLog(dir, {
-      maxBytes: this.#o.maxBytes ?? 100 * 2 ** 20,
-      flushBytes: this.#o.flushBytes ?? CHUNK_BYTES,
-      log: this.#o.logger ?? SILENT_LOGGER,
-    });
+    // Synchronous (the store made the folder already): opening a session takes no extra turn.
+    Deno.mkdirSync(dir, { recursive: true });
+    return Promise.resolve(
+      new FileMessageLog(dir, {
+        maxBytes: this.#o.maxBytes ?? 100 * 2 ** 20,
+        flushBytes: this.#o.flushBytes ?? CHUNK_BYTES,
+        log: this.#o.logger ?? SILENT_LOGGER,
+      }),
+    );
   }
 }
 

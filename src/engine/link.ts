@@ -952,14 +952,15 @@ export class Link {
    * Sends an application message (see `Session.put`).
    *
    * @param message The message; header fields 34, 49, 52 and 56 are set by the session.
+   * @param atMs When it was put (a put made before the store was open), default now.
    * @returns Resolves when persisted and handed to the connection (late: when persisted).
    */
-  put(message: FixMessage): Promise<void> {
+  put(message: FixMessage, atMs?: number): Promise<void> {
     if (message.msgType === "") {
       return Promise.reject(new TypeError("Cannot send message: MsgType(35) is missing"));
     }
     const core = this.#core;
-    const now = this.#clock.now();
+    const now = atMs ?? this.#clock.now();
     const limit = this.#store.maxMessageBytes;
     const established = core.state === "established" && !core.closing;
     const bytes = limit !== undefined || !established ? this.#encodedSize(message, now) : 0;

@@ -407,7 +407,9 @@ export class Session implements AsyncDisposable {
     }
     if (this.#core) return this.#core.put(message);
     if (!this.#ready) this.#prepareLazily();
-    return this.#ready!.then((core) => core.put(message));
+    // Put now, though the store is still opening: its age counts from now.
+    const atMs = this.#ctx.clock.now();
+    return this.#ready!.then((core) => core.put(message, atMs));
   }
 
   #prepareLazily(): void {

@@ -192,6 +192,12 @@ export class FieldMap {
     return v;
   }
 
+  /** A group's count field changed: its text now, no longer the raw bytes. */
+  #setCount(i: number, n: number): void {
+    this.#vals[i] = String(n);
+    if (this.#starts) this.#starts[i] = -1;
+  }
+
   #indexOf(tag: number): number {
     const tags = this.#tags;
     for (let i = 0; i < tags.length; i++) if (tags[i] === tag) return i;
@@ -290,6 +296,7 @@ export class FieldMap {
         );
       }
       this.#vals[i] = text;
+      if (this.#starts) this.#starts[i] = -1;
       this.#invalidate();
       return this;
     }
@@ -310,8 +317,9 @@ export class FieldMap {
     }
     this.#tags.push(tag);
     this.#vals.push(toText(value));
-    this.#starts?.push(0);
-    this.#ends?.push(0);
+    // -1: not raw bytes (set by the application).
+    this.#starts?.push(-1);
+    this.#ends?.push(-1);
     this.#groups?.push(undefined);
     this.#invalidate();
     return this;
@@ -720,7 +728,7 @@ export class FieldMap {
     const entry = new FieldMap();
     entry.#owner = this;
     entries.push(entry);
-    this.#vals[i] = String(entries.length);
+    this.#setCount(i, entries.length);
     this.#invalidate();
     return entry;
   }
@@ -739,7 +747,7 @@ export class FieldMap {
     if (!entries || index < 0 || index >= entries.length) return false;
     entries.splice(index, 1);
     if (entries.length === 0) this.remove(countTag);
-    else this.#vals[i] = String(entries.length);
+    else this.#setCount(i, entries.length);
     this.#invalidate();
     return true;
   }
@@ -812,7 +820,9 @@ export class FieldMap {
    */
   valueBytesAt(index: number, span: Int32Array): Uint8Array | undefined {
     const raw = this.#raw;
-    if (raw === undefined || this.#groups !== undefined || this.#vals[index] !== undefined) {
+    // Raw bytes stay the value's truth after it was read as text (binary data read as UTF-8
+    // would not survive); only a value the application set has none.
+    if (raw === undefined || this.#groups !== undefined || !(this.#starts![index] >= 0)) {
       return undefined;
     }
     span[0] = this.#starts![index];
@@ -837,8 +847,23 @@ export class FieldMap {
    * @returns The target.
    */
   protected copyInto<T extends FieldMap>(target: T): T {
+    // A fresh copy shares the decoded bytes, so data values keep their exact bytes.
+    const shared = this.#raw !== undefined && target.#tags.length === 0 &&
+      target.#raw === undefined;
+    if (shared) {
+      target.#raw = this.#raw;
+      target.#starts = [];
+      target.#ends = [];
+    }
     for (let i = 0; i < this.#tags.length; i++) {
-      target.add(this.#tags[i], this.#valueAtIndex(i));
+      if (shared && this.#starts![i] >= 0) {
+        target.#tags.push(this.#tags[i]);
+        target.#vals.push(this.#vals[i]);
+        target.#starts!.push(this.#starts![i]);
+        target.#ends!.push(this.#ends![i]);
+        target.#groups?.push(undefined);
+        target.#invalidate();
+      } else target.add(this.#tags[i], this.#valueAtIndex(i));
       const g = this.#groups?.[i];
       if (g) {
         target.#groups ??= new Array(target.#tags.length);
