@@ -36,6 +36,7 @@
  */
 
 import type { Clock, TimerHandle } from "../src/clock.ts";
+import { StoreLockedError } from "../src/errors.ts";
 import { type Logger, SILENT_LOGGER } from "../src/logger.ts";
 import type { SessionId } from "../src/session_id.ts";
 import { legacyKey, legacyKeyIsOnly, sentBy } from "./_store_key.ts";
@@ -731,9 +732,7 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
     const ownerKey = [...base, "owner"];
     const current = await this.#kv.get<KvOwner>(ownerKey);
     if (current.value && current.value.expiresAtMs > this.#clock.now()) {
-      throw new Error(
-        `Cannot open store: session "${id}" is owned by another process (${current.value.ownerId})`,
-      );
+      throw new StoreLockedError(id.toString(), { ownerId: current.value.ownerId });
     }
     if (current.value) {
       this.#log.warn("taking over an expired store lease", {
@@ -747,7 +746,7 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
       { ownerId: this.#ownerId, expiresAtMs: claimedAtMs + this.#leaseMs } satisfies KvOwner,
     ).commit();
     if (!claim.ok) {
-      throw new Error(`Cannot open store: session "${id}" is owned by another process`);
+      throw new StoreLockedError(id.toString());
     }
     await this.#adoptLegacy(id, base, claim.versionstamp);
     const saved = await this.#kv.get<SeqState>([...base, "state"]);
@@ -808,9 +807,10 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
       return;
     }
     if (oldOwner.value && oldOwner.value.expiresAtMs > this.#clock.now()) {
-      throw new Error(
-        `Cannot open store: session "${id}" is owned by another process (${oldOwner.value.ownerId}) under its old key "${legacy}"`,
-      );
+      throw new StoreLockedError(id.toString(), {
+        ownerId: oldOwner.value.ownerId,
+        detail: ` under its old key "${legacy}"`,
+      });
     }
     const commit = async (fill: (op: Deno.AtomicOperation) => void): Promise<void> => {
       const op = kv.atomic()

@@ -242,11 +242,22 @@ export class StoreLockedError extends Error {
    * Creates the error.
    *
    * @param dir The session's store folder.
-   * @param options The owner's process id, if known, and the underlying cause.
+   * @param options The owner's process id (file store) or owner id (KV lease), if known, more
+   *   detail for the message, and the underlying cause.
    */
-  constructor(dir: string, options: ErrorOptions & { ownerPid?: number } = {}) {
-    const pid = options.ownerPid === undefined ? "" : ` (pid ${options.ownerPid})`;
-    super(`Cannot open store: "${dir}" is owned by another process${pid}`, options);
+  constructor(
+    dir: string,
+    options: ErrorOptions & { ownerPid?: number; ownerId?: string; detail?: string } = {},
+  ) {
+    const owner = options.ownerPid !== undefined
+      ? ` (pid ${options.ownerPid})`
+      : options.ownerId !== undefined
+      ? ` (${options.ownerId})`
+      : "";
+    super(
+      `Cannot open store: "${dir}" is owned by another process${owner}${options.detail ?? ""}`,
+      options,
+    );
     this.name = "StoreLockedError";
     this.dir = dir;
     this.ownerPid = options.ownerPid;

@@ -5,6 +5,7 @@ import {
   KvSeqStoreFactory,
   readKvStore,
 } from "../../adapters/kv_store.ts";
+import { StoreLockedError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { SessionId } from "../../src/session_id.ts";
 import type { SeqStore } from "../../src/store.ts";
@@ -202,7 +203,11 @@ Deno.test("kv store: a live idle owner keeps its session past the lease", async 
       const owner = (await readKvStore(kv, id)).owner;
       assert.equal(owner?.ownerId, "a");
       assert.ok(owner!.expiresAtMs > 900, `${owner?.expiresAtMs}`);
-      await assert.rejects(b.open(id, { nowMs: 0 }), /owned by another process \(a\)/);
+      await assert.rejects(b.open(id, { nowMs: 0 }), (e: Error) => {
+        assert.ok(e instanceof StoreLockedError, `${e}`);
+        assert.match(e.message, /owned by another process \(a\)/);
+        return true;
+      });
     });
 
     await t.step("once the owner closed, a second process opens it at once", async () => {
