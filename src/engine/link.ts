@@ -605,6 +605,8 @@ export class Link {
         if (this.#resetting === done) {
           this.#resetting = undefined;
           this.#deferred = [];
+          // The core's numbers follow the store's again.
+          this.#core.restoreNumbers(this.#store.state);
         }
         this.#storeFailed(e);
       },

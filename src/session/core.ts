@@ -462,6 +462,19 @@ export class SessionCore {
   }
 
   /**
+   * A store reset failed and the store kept its numbers: the core takes them back (the link
+   * ends; nothing of the abandoned new sequence was stored).
+   *
+   * @param numbers The store's state.
+   */
+  restoreNumbers(numbers: Readonly<SeqState>): void {
+    this.#c.sender = numbers.nextSenderSeqNum;
+    this.#c.target = numbers.nextTargetSeqNum;
+    this.#c.terminated = numbers.correctlyTerminated;
+    this.#c.creationTimeMs = numbers.creationTimeMs;
+  }
+
+  /**
    * Settles every late message with an error (the session is being finalized); stored ones
    * stay stored and are resent after a later logon.
    *

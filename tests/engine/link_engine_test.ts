@@ -112,6 +112,10 @@ Deno.test("engine.stop() completes at the logout timeout while the peer does not
 
 Deno.test("a store failure in the initiator's connect loop is an error event, and the engine goes on", async () => {
   const base = new MemorySeqStoreFactory();
+  const stored = await base.open(new SessionId("INI", "ACC"), { nowMs: 0 });
+  stored.setNextSenderSeqNum(7);
+  stored.setNextTargetSeqNum(5);
+  await stored.close();
   const failing: SeqStoreFactory = {
     async open(id, options): Promise<SeqStore> {
       const store = await base.open(id, options);
@@ -129,6 +133,8 @@ Deno.test("a store failure in the initiator's connect loop is an error event, an
     await p.initiator.connect(30, "127.0.0.1", p.port);
     await assert.rejects(p.initiator.waitFor("established", timeout()), ConnectionError);
     assert.match(String((errors[0] as { error: unknown }).error), /disk full/);
+    // The reset did not happen: the session's numbers are the store's, not 1/1.
+    assert.deepEqual([p.initiator.nextSenderSeqNum, p.initiator.nextTargetSeqNum], [7, 5]);
     // Another session of the same engine is served as usual.
     const acc2 = p.acceptorEngine.createSession(
       new SessionId("ACC2", "INI2"),
