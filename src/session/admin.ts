@@ -167,7 +167,8 @@ function sameText(given: string | undefined, expected: string): boolean {
  */
 export function heartbeat(testReqId?: string): FixMessage {
   const m = new FixMessage(MsgType.Heartbeat);
-  if (testReqId !== undefined) m.set(Tag.TestReqID, testReqId);
+  // An empty TestReqID is not echoed: an empty field is invalid.
+  if (testReqId) m.set(Tag.TestReqID, testReqId);
   return m;
 }
 

@@ -165,7 +165,8 @@ export function buildLogon(
 ): FixMessage {
   const m = new FixMessage(MsgType.Logon).set(Tag.EncryptMethod, "0")
     .set(Tag.HeartBtInt, f.heartbeatSeconds);
-  if (f.reset) m.set(Tag.ResetSeqNumFlag, "Y");
+  // FIX.4.0 has no ResetSeqNumFlag(141): its numbers restart without saying so.
+  if (f.reset && beginString !== "FIX.4.0") m.set(Tag.ResetSeqNumFlag, "Y");
   if (f.credentials) {
     for (const [tag, value] of extra) m.set(tag, value);
     if (s.username !== undefined) m.set(s.usernameTag, s.username);

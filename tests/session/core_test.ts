@@ -126,3 +126,31 @@ Deno.test("core: a message put while disconnected is persisted, not written", ()
   assert.equal(c.nextSenderSeqNum, 8);
   assert.equal(c.queuedMessages, 1);
 });
+
+Deno.test("core: a TestRequest with an empty TestReqID gets a Heartbeat without an empty 112", () => {
+  const c = core("acceptor");
+  c.connected(T0);
+  c.admitLogon(fromPeer("A", 1, [[98, 0], [108, 30]]), T0);
+  const out = show(c.onMessage(fromPeer("1", 2, [[112, ""]]), T0));
+  assert.deepEqual(out, ["setTarget 3", `send advance 35=0|49=FW|56=PEER|34=2|52=${t}|`]);
+});
+
+Deno.test("core: a FIX.4.0 initiator resetting its numbers sends no ResetSeqNumFlag (4.0 has none)", () => {
+  const c = new SessionCore({
+    id: new SessionId("FW", "PEER"),
+    beginString: "FIX.4.0",
+    role: "initiator",
+    settings: { ...DEFAULT_SESSION_SETTINGS, forceSeqNumReset: "always" },
+    numbers: {
+      nextSenderSeqNum: 9,
+      nextTargetSeqNum: 4,
+      creationTimeMs: 0,
+      correctlyTerminated: false,
+    },
+  });
+  const sends = c.connected(T0).filter((a) => a.type === "send");
+  assert.equal(sends.length, 1);
+  const logon = sends[0].type === "send" ? sends[0].message : undefined;
+  assert.equal(logon?.get(141), undefined);
+  assert.equal(logon?.get(34), "1");
+});
