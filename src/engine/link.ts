@@ -778,7 +778,10 @@ export class Link {
     const maxBytes = this.#s.maxOutgoingBufferBytes / 2;
     let block: StoredMessage[] = [];
     let bytes = 0;
-    if (this.#resetting) await this.#resetting;
+    // Messages just stored may still be buffered in the store: written first, so that a store
+    // reading only what it has written serves them instead of a gap fill over them.
+    await this.#persisted().catch(() => {});
+    if (this.#conn !== conn) return;
     for await (const stored of this.#store.readOutgoing(begin, end)) {
       if (this.#conn !== conn) return;
       if (block.length >= size || bytes >= maxBytes) {

@@ -115,3 +115,43 @@ Deno.test("a resend answer is read in blocks bounded by MaxOutgoingBufferSize", 
   ]);
   await h.close();
 });
+
+Deno.test("a message stored in the same turn as a ResendRequest for it is resent, not gap-filled (file store)", async () => {
+  const { FileSeqStoreFactory } = await import("../../adapters/file_store.ts");
+  const { SessionId } = await import("../../src/session_id.ts");
+  const dir = await Deno.makeTempDir();
+  const store = await new FileSeqStoreFactory({ directory: dir }).open(
+    new SessionId("FW", "PEER"),
+    {
+      nowMs: 0,
+    },
+  );
+  try {
+    const h = await established({ store });
+    const events = h.session.events();
+    // The order is stored (buffered in the store) and the request for it arrives at once.
+    const put = h.session.put(new FixMessage("D").set(11, "fresh"));
+    await h.peer.send("2", [[7, 2], [16, 0]]);
+    await put;
+    // The file store reads from disk: wait for the answer's event, not for microtasks.
+    const signal = AbortSignal.timeout(5000);
+    for (;;) {
+      const e = await Promise.race([
+        events.next(),
+        new Promise<never>((_, reject) =>
+          signal.addEventListener("abort", () => reject(signal.reason))
+        ),
+      ]);
+      if (!e.done && e.value.type === "resendAnswered") break;
+    }
+    await events.return?.();
+    await h.settle();
+    const resent = h.peer.take().filter((m) => m.includes("|43=Y|"));
+    assert.equal(resent.length, 1, "the order is resent with PossDupFlag");
+    assert.match(resent[0], /^35=D\|.*\|11=fresh\|$/);
+    await h.close({ keepStore: true });
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
