@@ -1,7 +1,9 @@
 // Event-driven waits for engine and integration tests: no sleeps, no polling.
 import type { Session } from "../../src/engine/session.ts";
 import type { FixMessage } from "../../src/message/fix_message.ts";
+import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
+import type { Connection } from "../../src/transport.ts";
 
 /** A fresh timeout signal for one wait. */
 export function timeout(ms = 10_000): { signal: AbortSignal } {
@@ -92,4 +94,17 @@ export function nextEvent<T extends SessionEvent["type"]>(
       await it.return?.();
     }
   })();
+}
+
+/** Every message a raw peer connection receives until the engine closes it. */
+export async function answers(conn: Connection): Promise<FixMessage[]> {
+  const framer = new FixFramer();
+  const out: FixMessage[] = [];
+  for await (const chunk of conn) {
+    framer.push(chunk);
+    for (let f = framer.next(); f !== undefined; f = framer.next()) {
+      if (f instanceof Uint8Array) out.push(decodeMessage(f.slice()));
+    }
+  }
+  return out;
 }

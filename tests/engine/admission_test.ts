@@ -6,13 +6,13 @@ import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
 import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
-import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
 import { SessionId } from "../../src/session_id.ts";
 import type { SessionListener } from "../../src/sessions_manager.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import { MemoryTransport } from "../../src/testing.ts";
-import type { Connection } from "../../src/transport.ts";
+import { answers } from "./_waits.ts";
 
 const ID = new SessionId("ACC", "INI");
 
@@ -37,18 +37,6 @@ function logon(fields: [number, string | number][], opts: { seq?: number; at?: n
 }
 
 /** Reads what the acceptor writes until it closes the connection. */
-async function answers(conn: Connection): Promise<FixMessage[]> {
-  const framer = new FixFramer();
-  const out: FixMessage[] = [];
-  for await (const chunk of conn) {
-    framer.push(chunk);
-    for (let f = framer.next(); f !== undefined; f = framer.next()) {
-      if (f instanceof Uint8Array) out.push(decodeMessage(f.slice()));
-    }
-  }
-  return out;
-}
-
 async function acceptor(
   config: Record<string, string | number> = {},
   listener: SessionListener = {},

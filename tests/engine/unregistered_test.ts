@@ -5,30 +5,17 @@ import assert from "node:assert/strict";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
-import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
 import type { SessionsManager, UnregisteredAcceptorRequest } from "../../src/sessions_manager.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { MemoryTransport } from "../../src/testing.ts";
-import type { Connection } from "../../src/transport.ts";
+import { answers } from "./_waits.ts";
 
 function logon(sender: string, fields: [number, string][] = []): Uint8Array {
   const m = new FixMessage("A").set(49, sender).set(56, "VENUE").set(34, 1)
     .set(52, formatUtcTimestamp(Date.now())).set(98, 0).set(108, 30);
   for (const [t, v] of fields) m.set(t, v);
   return encodeMessage(m, "FIX.4.4");
-}
-
-async function answers(conn: Connection): Promise<FixMessage[]> {
-  const framer = new FixFramer();
-  const out: FixMessage[] = [];
-  for await (const chunk of conn) {
-    framer.push(chunk);
-    for (let f = framer.next(); f !== undefined; f = framer.next()) {
-      if (f instanceof Uint8Array) out.push(decodeMessage(f.slice()));
-    }
-  }
-  return out;
 }
 
 async function venue(config: Record<string, string | number | boolean>) {
