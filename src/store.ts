@@ -15,6 +15,7 @@
  */
 
 import type { SessionId } from "./session_id.ts";
+import { SeqSlots, SlabCopier } from "./_seq_slots.ts";
 
 /** One stored outgoing message. */
 export interface StoredMessage {
@@ -161,7 +162,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
  */
 export class MemorySeqStore implements SeqStore {
   #state: SeqState;
-  #messages = new Map<number, Uint8Array>();
+  #messages = new SeqSlots<Uint8Array>();
+  #copier = new SlabCopier();
   readonly #incoming: Uint8Array[];
   readonly #logIncoming: boolean;
   #closed = false;
@@ -209,7 +211,7 @@ export class MemorySeqStore implements SeqStore {
    */
   appendOutgoing(seqNum: number, bytes: Uint8Array): void {
     this.#assertOpen();
-    this.#messages.set(seqNum, bytes.slice());
+    this.#messages.set(seqNum, this.#copier.copy(bytes));
     this.#state.nextSenderSeqNum = seqNum + 1;
   }
 
@@ -265,10 +267,7 @@ export class MemorySeqStore implements SeqStore {
    * @returns The messages, ascending.
    */
   async *readOutgoing(from: number, to: number): AsyncIterable<StoredMessage> {
-    const keys = [...this.#messages.keys()].filter((k) => k >= from && k <= to).sort((a, b) =>
-      a - b
-    );
-    for (const k of keys) {
+    for (const k of this.#messages.keysBetween(from, to)) {
       const bytes = this.#messages.get(k);
       if (bytes) yield { seqNum: k, bytes };
     }
@@ -291,6 +290,7 @@ export class MemorySeqStore implements SeqStore {
   reset(creationTimeMs: number): Promise<void> {
     this.#assertOpen();
     this.#messages.clear();
+    this.#copier = new SlabCopier();
     this.#state = {
       nextSenderSeqNum: 1,
       nextTargetSeqNum: 1,

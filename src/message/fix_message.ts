@@ -16,6 +16,7 @@ import {
   parseDateOnly,
   type ParsedTimestamp,
   parseUtcTimestamp,
+  parseUtcTimestampBytes,
   type TimestampPrecision,
 } from "./timestamps.ts";
 
@@ -408,6 +409,30 @@ export class FieldMap {
   intOr(tag: number, fallback: number): number {
     const i = this.#indexOf(tag);
     return i < 0 ? fallback : this.#intAtIndex(i);
+  }
+
+  /**
+   * Reads a UTCTimestamp as epoch milliseconds without throwing: `NaN` when malformed,
+   * `fallback` when absent. Decoded values are parsed from their bytes, building no string.
+   * For hot paths such as the session layer's SendingTime check.
+   *
+   * @param tag The tag.
+   * @param fallback Returned when the tag is absent.
+   * @returns Epoch milliseconds (sub-millisecond digits truncated), `NaN` or `fallback`.
+   * @example
+   * ```ts
+   * import { FixMessage } from "@fixwire/engine";
+   * new FixMessage("0").set(52, "19700101-00:00:01.500").timestampMsOr(52, -1); // 1500
+   * ```
+   */
+  timestampMsOr(tag: number, fallback: number): number {
+    const i = this.#indexOf(tag);
+    if (i < 0) return fallback;
+    const starts = this.#starts;
+    if (this.#raw !== undefined && starts !== undefined && starts[i] >= 0) {
+      return parseUtcTimestampBytes(this.#raw, starts[i], this.#ends![i]);
+    }
+    return parseUtcTimestamp(this.#valueAtIndex(i))?.epochMs ?? Number.NaN;
   }
 
   /**

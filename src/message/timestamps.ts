@@ -108,10 +108,74 @@ export function parseUtcTimestamp(text: string): ParsedTimestamp | undefined {
     fracMs = Math.floor(nanos / 1_000_000);
     subMsNanos = nanos - fracMs * 1_000_000;
   }
-  const base = Date.UTC(y, mo - 1, d, h, mi, Math.min(s, 59));
-  const check = new Date(base);
-  if (check.getUTCDate() !== d) return undefined;
-  return { epochMs: base + (s === 60 ? 1000 : 0) + fracMs, subMsNanos };
+  const base = civilMs(y, mo, d, h, mi, s);
+  if (Number.isNaN(base)) return undefined;
+  return { epochMs: base + fracMs, subMsNanos };
+}
+
+/** Days in each month of a common year. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Epoch milliseconds of a UTC date and time whose fields are in range (month 1-12, day 1-31,
+ * second 0-60, a leap second counting as the next second), or `NaN` when the day does not
+ * exist in that month. Pure arithmetic (days from the civil date), no `Date`.
+ */
+function civilMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  if (d > (mo === 2 && leap ? 29 : MONTH_DAYS[mo - 1])) return Number.NaN;
+  // Howard Hinnant's days_from_civil.
+  const yy = mo <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  return ((days * 24 + h) * 60 + mi) * 60_000 + s * 1000;
+}
+
+/** `count` ASCII digits of `b` from `at` as a number, or -1. */
+function digitsAt(b: Uint8Array, at: number, count: number): number {
+  let v = 0;
+  for (let i = at; i < at + count; i++) {
+    const c = b[i] - 48;
+    if (!(c >= 0 && c <= 9)) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Parses a UTCTimestamp from bytes `[start, end)` to epoch milliseconds (sub-millisecond
+ * digits truncated), with the same rules as {@linkcode parseUtcTimestamp}, building no string.
+ *
+ * @param b The bytes.
+ * @param start The first byte of the value.
+ * @param end One past its last byte.
+ * @returns Epoch milliseconds, or `NaN` when the bytes are not a valid UTCTimestamp.
+ */
+export function parseUtcTimestampBytes(b: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  if (n < 17 || b[start + 8] !== 45 || b[start + 11] !== 58 || b[start + 14] !== 58) {
+    return Number.NaN;
+  }
+  const y = digitsAt(b, start, 4), mo = digitsAt(b, start + 4, 2), d = digitsAt(b, start + 6, 2);
+  const h = digitsAt(b, start + 9, 2), mi = digitsAt(b, start + 12, 2);
+  const s = digitsAt(b, start + 15, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59) {
+    return Number.NaN;
+  }
+  if (s < 0 || s > 60) return Number.NaN;
+  let fracMs = 0;
+  if (n > 17) {
+    if (b[start + 17] !== 46) return Number.NaN;
+    const k = n - 18;
+    if (k < 1 || k > 9) return Number.NaN;
+    const f = digitsAt(b, start + 18, k);
+    if (f < 0) return Number.NaN;
+    fracMs = Math.floor(f * 10 ** (9 - k) / 1_000_000);
+  }
+  return civilMs(y, mo, d, h, mi, s) + fracMs;
 }
 
 /**

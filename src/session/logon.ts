@@ -8,7 +8,6 @@
 import type { SessionSettings } from "../config/settings.ts";
 import { FixMessage } from "../message/fix_message.ts";
 import { MsgType, Tag } from "../message/tag.ts";
-import { parseUtcTimestamp } from "../message/timestamps.ts";
 import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
 import { credentialRefusal, seqNumOf } from "./admin.ts";
@@ -128,9 +127,9 @@ export function sendingTimeProblem(
   nowMs: number,
 ): [number, string] | undefined {
   if (!settings.checkSendingTimeAccuracy || msg.get(Tag.PossDupFlag) === "Y") return undefined;
-  const t = parseUtcTimestamp(msg.get(Tag.SendingTime) ?? "");
-  if (t === undefined) return [1, "SendingTime(52) is missing or invalid"];
-  if (Math.abs(t.epochMs - nowMs) > settings.reasonableDelayMs) {
+  const t = msg.timestampMsOr(Tag.SendingTime, Number.NaN);
+  if (Number.isNaN(t)) return [1, "SendingTime(52) is missing or invalid"];
+  if (Math.abs(t - nowMs) > settings.reasonableDelayMs) {
     return [10, "SendingTime accuracy problem"];
   }
   return undefined;

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { formatUtcTimestamp, parseUtcTimestamp } from "../../src/message/timestamps.ts";
+import {
+  formatUtcTimestamp,
+  parseUtcTimestamp,
+  parseUtcTimestampBytes,
+} from "../../src/message/timestamps.ts";
+import { decodeMessage } from "../../src/message/framer.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
 
 const AT = Date.UTC(2026, 10, 24, 10, 0, 5, 123); // 2026-11-24 10:00:05.123 UTC
 
@@ -51,4 +57,54 @@ Deno.test("parseUtcTimestamp reads 9 fraction digits and other lengths exactly",
   // Formatting what was parsed gives back the same text.
   const t = parseUtcTimestamp("20261124-10:00:05.123456789")!;
   assert.equal(formatUtcTimestamp(t.epochMs, "ns", t.subMsNanos), "20261124-10:00:05.123456789");
+});
+
+Deno.test("parseUtcTimestampBytes agrees with Date for every kind of day, leap years included", () => {
+  const te = new TextEncoder();
+  const cases: [string, number][] = [
+    ["19700101-00:00:00", 0],
+    ["20000229-23:59:59.999", Date.UTC(2000, 1, 29, 23, 59, 59, 999)],
+    ["20240229-12:00:00.5", Date.UTC(2024, 1, 29, 12, 0, 0, 500)],
+    ["21001231-01:02:03.123456789", Date.UTC(2100, 11, 31, 1, 2, 3, 123)],
+    ["19691231-23:59:59", -1000],
+    // A leap second counts as the next second, as parseUtcTimestamp does.
+    ["20161231-23:59:60", Date.UTC(2017, 0, 1)],
+  ];
+  for (const [text, ms] of cases) {
+    const b = te.encode(`=${text}\x01`);
+    assert.equal(parseUtcTimestampBytes(b, 1, b.length - 1), ms, text);
+    assert.equal(parseUtcTimestamp(text)?.epochMs, ms, text);
+  }
+  for (
+    const bad of [
+      "21000229-00:00:00", // 2100 is not a leap year
+      "20230229-00:00:00",
+      "20260431-00:00:00",
+      "20261301-00:00:00",
+      "20261124-24:00:00",
+      "20261124-10:60:00",
+      "20261124-10:00:61",
+      "20261124-10:00:00.",
+      "20261124-10:00:00.1234567890",
+      "20261124 10:00:00",
+      "2026112-10:00:00",
+      "20261124-10:00:0x",
+    ]
+  ) {
+    const b = te.encode(bad);
+    assert.ok(Number.isNaN(parseUtcTimestampBytes(b, 0, b.length)), bad);
+    assert.equal(parseUtcTimestamp(bad), undefined, bad);
+  }
+});
+
+Deno.test("timestampMsOr reads a decoded value from its bytes and a set value from its text", () => {
+  const wire = new TextEncoder().encode(
+    "8=FIX.4.4\x019=5\x0135=0\x0152=20261124-10:00:05.250\x0110=000\x01",
+  );
+  const decoded = decodeMessage(wire);
+  assert.equal(decoded.timestampMsOr(52, -1), Date.UTC(2026, 10, 24, 10, 0, 5, 250));
+  assert.equal(decoded.timestampMsOr(122, -1), -1);
+  decoded.set(52, "20261124-10:00:06");
+  assert.equal(decoded.timestampMsOr(52, -1), Date.UTC(2026, 10, 24, 10, 0, 6));
+  assert.ok(Number.isNaN(new FixMessage("0").set(52, "yesterday").timestampMsOr(52, -1)));
 });
