@@ -132,40 +132,76 @@ function isTime(b: Uint8Array, at: number, e: number): boolean {
   return true;
 }
 
-/** Whether the bytes `[s, e)` are a value of the FIX type (see {@linkcode isValidFormat}). */
-function isValidFormatBytes(type: string, b: Uint8Array, s: number, e: number): boolean {
+/** Format checks by number, resolved once per field (see `fieldCheck`). */
+const K_NONE = 0,
+  K_INT = 1,
+  K_DIGITS = 2,
+  K_DECIMAL = 3,
+  K_CHAR = 4,
+  K_BOOLEAN = 5,
+  K_TIMESTAMP = 6,
+  K_TIMEONLY = 7,
+  K_DATE = 8,
+  K_MONTHYEAR = 9;
+
+function kindOf(type: string): number {
   switch (type) {
     case "INT":
-      return digitsOnly(b, b[s] === 45 ? s + 1 : s, e);
+      return K_INT;
     case "LENGTH":
     case "NUMINGROUP":
     case "SEQNUM":
     case "TAGNUM":
     case "DAYOFMONTH":
-      return digitsOnly(b, s, e);
+      return K_DIGITS;
     case "FLOAT":
     case "QTY":
     case "PRICE":
     case "PRICEOFFSET":
     case "AMT":
     case "PERCENTAGE":
-      return isDecimal(b, s, e);
+      return K_DECIMAL;
     case "CHAR":
-      // One character: one byte, or one UTF-8 sequence.
-      return e - s === 1 || (e - s <= 4 && b[s] >= 0xc0 && utf8Chars(b, s, e) === 1);
+      return K_CHAR;
     case "BOOLEAN":
-      return e - s === 1 && (b[s] === 89 || b[s] === 78);
+      return K_BOOLEAN;
     case "UTCTIMESTAMP":
     case "TIME":
-      return e - s >= 17 && b[s + 8] === 45 && isDate(b, s, e) && isTime(b, s + 9, e);
+      return K_TIMESTAMP;
     case "UTCTIMEONLY":
-      return isTime(b, s, e);
+      return K_TIMEONLY;
     case "UTCDATEONLY":
     case "UTCDATE":
     case "LOCALMKTDATE":
     case "DATE":
-      return e - s === 8 && isDate(b, s, e);
+      return K_DATE;
     case "MONTHYEAR":
+      return K_MONTHYEAR;
+    default:
+      return K_NONE;
+  }
+}
+
+/** Whether the bytes `[s, e)` are a value of the format `kind` (see {@linkcode isValidFormat}). */
+function isValidKindBytes(kind: number, b: Uint8Array, s: number, e: number): boolean {
+  switch (kind) {
+    case K_INT:
+      return digitsOnly(b, b[s] === 45 ? s + 1 : s, e);
+    case K_DIGITS:
+      return digitsOnly(b, s, e);
+    case K_DECIMAL:
+      return isDecimal(b, s, e);
+    case K_CHAR:
+      return e - s === 1 || (e - s <= 4 && b[s] >= 0xc0 && utf8Chars(b, s, e) === 1);
+    case K_BOOLEAN:
+      return e - s === 1 && (b[s] === 89 || b[s] === 78);
+    case K_TIMESTAMP:
+      return e - s >= 17 && b[s + 8] === 45 && isDate(b, s, e) && isTime(b, s + 9, e);
+    case K_TIMEONLY:
+      return isTime(b, s, e);
+    case K_DATE:
+      return e - s === 8 && isDate(b, s, e);
+    case K_MONTHYEAR:
       return (e - s === 6 && digitsOnly(b, s, e)) ||
         (e - s === 8 &&
           (isDate(b, s, e) ||
@@ -217,7 +253,7 @@ function toScratch(value: string): number {
  * ```
  */
 export function isValidFormat(type: string, value: string): boolean {
-  return isValidFormatBytes(type, scratch, 0, toScratch(value));
+  return isValidKindBytes(kindOf(type), scratch, 0, toScratch(value));
 }
 
 const FIRST_NAMES = ["BeginString", "BodyLength", "MsgType"];
@@ -225,28 +261,46 @@ const FIELD_NAMES: Record<number, string> = { 8: "BeginString", 9: "BodyLength",
 
 const MULTI = new Set(["MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"]);
 
-/** Per field whose enumeration holds only one-character ASCII values: a byte -> allowed map. */
-const CHAR_ENUMS = new WeakMap<FieldDef, Uint8Array | null>();
+/** What checking a field's value needs, resolved once per field. */
+interface FieldCheck {
+  readonly def: FieldDef;
+  /** The format check (K_*). */
+  readonly kind: number;
+  /** DATA and XMLDATA values may hold SOH. */
+  readonly data: boolean;
+  /** Space-separated values, each from the enumeration. */
+  readonly multi: boolean;
+  /** For an enumeration of one-character ASCII values only: a byte -> allowed map. */
+  readonly bits: Uint8Array | undefined;
+}
 
-function charEnumBits(def: FieldDef): Uint8Array | undefined {
-  let bits = CHAR_ENUMS.get(def);
-  if (bits === undefined) {
-    bits = null;
-    if (def.values && !MULTI.has(def.type)) {
-      const b = new Uint8Array(256);
-      let ok = true;
+const FIELD_CHECKS = new WeakMap<FieldDef, FieldCheck>();
+
+function fieldCheck(def: FieldDef): FieldCheck {
+  let c = FIELD_CHECKS.get(def);
+  if (c === undefined) {
+    const multi = MULTI.has(def.type);
+    let bits: Uint8Array | undefined;
+    if (def.values && !multi) {
+      bits = new Uint8Array(256);
       for (const v of def.values.keys()) {
         if (v.length !== 1 || v.charCodeAt(0) >= 128) {
-          ok = false;
+          bits = undefined;
           break;
         }
-        b[v.charCodeAt(0)] = 1;
+        bits[v.charCodeAt(0)] = 1;
       }
-      if (ok) bits = b;
     }
-    CHAR_ENUMS.set(def, bits);
+    c = {
+      def,
+      kind: kindOf(def.type),
+      data: def.type === "DATA" || def.type === "XMLDATA",
+      multi,
+      bits,
+    };
+    FIELD_CHECKS.set(def, c);
   }
-  return bits ?? undefined;
+  return c;
 }
 
 /** Receives a value's offsets from `FieldView.valueBytesAt`. */
@@ -336,7 +390,7 @@ class Walker {
    * Checks the value of field `index`. Works on the undecoded bytes when the view has them;
    * the value becomes a string only for an enumeration check or a problem's text.
    */
-  checkValue(tag: number, index: number, def: FieldDef | undefined): void {
+  checkValue(tag: number, index: number, check: FieldCheck | undefined): void {
     const msg = this.msg;
     let b = msg.valueBytesAt?.(index, SPAN);
     let s = 0, e: number;
@@ -353,26 +407,27 @@ class Walker {
       }
       return;
     }
-    if (!def) return;
-    if (def.type !== "DATA" && def.type !== "XMLDATA" && hasSoh(b, s, e)) {
+    if (check === undefined) return;
+    const def = check.def;
+    if (!check.data && hasSoh(b, s, e)) {
       if (this.checkDelimiter) {
         this.add(17, tag, `Non-data value includes field delimiter (${tag})`);
       }
       return;
     }
-    const type = def.type === "CHAR" && this.charIsText ? "STRING" : def.type;
-    if (this.checkFormat && !isValidFormatBytes(type, b, s, e)) {
+    const kind = check.kind === K_CHAR && this.charIsText ? K_NONE : check.kind;
+    if (this.checkFormat && kind !== K_NONE && !isValidKindBytes(kind, b, s, e)) {
       const value = msg.valueAt(index);
       this.add(6, tag, `Incorrect data format for value (${def.name}(${tag})=${value})`);
       return;
     }
     if (def.values && this.checkEnums) {
       // One-character enumerations (Side, OrdType, ExecType...) are checked on the byte.
-      const bits = e - s === 1 ? charEnumBits(def) : undefined;
-      if (bits !== undefined && bits[b[s]] === 1) return;
+      const bits = check.bits;
+      if (bits !== undefined && e - s === 1 && bits[b[s]] === 1) return;
       const value = msg.valueAt(index);
       const values = def.values;
-      const known = MULTI.has(def.type)
+      const known = check.multi
         ? value.split(" ").every((part) => values.has(part))
         : values.has(value);
       if (!known) {
@@ -411,7 +466,8 @@ class Walker {
         if (seen.add(t, 1) && this.o.prohibitDuplicatedTags) {
           this.add(13, t, `Tag appears more than once (${t})`);
         }
-        this.checkValue(t, this.i, this.def(t, inBody));
+        const d = this.def(t, inBody);
+        this.checkValue(t, this.i, d === undefined ? undefined : fieldCheck(d));
         const nested = g.nested.get(t);
         this.i++;
         if (nested) this.group(nested, Number(msg.valueAt(this.i - 1)), inBody, depth + 1);
@@ -445,30 +501,63 @@ interface TagInfo {
   readonly inMessage: boolean;
   /** The field, from the dictionary that owns that part. */
   readonly def: FieldDef | undefined;
+  /** How its value is checked. */
+  readonly check: FieldCheck | undefined;
   /** The group the tag counts, at that level. */
   readonly group: GroupLayout | undefined;
+}
+
+/** Tags below this are found by index; the rare larger ones in a map. */
+const DIRECT_TAGS = 8192;
+
+/** The tags of one message type, resolved: by index for common tags, a map for the rest. */
+class TagTable {
+  readonly direct: (TagInfo | undefined)[] = [];
+  readonly other = new Map<number, TagInfo>();
+  size = 0;
+
+  get(tag: number): TagInfo | undefined {
+    return tag < DIRECT_TAGS ? this.direct[tag] : this.other.get(tag);
+  }
+
+  set(tag: number, info: TagInfo): void {
+    if (tag < DIRECT_TAGS) {
+      const d = this.direct;
+      while (d.length <= tag) d.push(undefined);
+      d[tag] = info;
+    } else this.other.set(tag, info);
+    this.size++;
+  }
 }
 
 /** Tags resolved per transport dictionary, application dictionary and MsgType. */
 const TAG_TABLES = new WeakMap<
   Dictionary,
-  WeakMap<Dictionary, Map<string, Map<number, TagInfo>>>
+  WeakMap<Dictionary, Map<string, TagTable>>
 >();
 /** Tags remembered per table: a peer sending endless undefined tags cannot grow it further. */
 const TAG_TABLE_LIMIT = 2048;
 
-function tagTable(dict: Dictionary, app: Dictionary, msgType: string): Map<number, TagInfo> {
+/** The last table looked up: consecutive messages are mostly of one type. */
+let lastTable: { dict: Dictionary; app: Dictionary; msgType: string; table: TagTable } | undefined;
+
+function tagTable(dict: Dictionary, app: Dictionary, msgType: string): TagTable {
+  const l = lastTable;
+  if (l !== undefined && l.dict === dict && l.app === app && l.msgType === msgType) {
+    return l.table;
+  }
   let byApp = TAG_TABLES.get(dict);
   if (byApp === undefined) TAG_TABLES.set(dict, byApp = new WeakMap());
   let byType = byApp.get(app);
   if (byType === undefined) byApp.set(app, byType = new Map());
   let table = byType.get(msgType);
-  if (table === undefined) byType.set(msgType, table = new Map());
+  if (table === undefined) byType.set(msgType, table = new TagTable());
+  lastTable = { dict, app, msgType, table };
   return table;
 }
 
 function tagInfo(
-  table: Map<number, TagInfo>,
+  table: TagTable,
   tag: number,
   dict: Dictionary,
   app: Dictionary,
@@ -485,7 +574,13 @@ function tagInfo(
   const layout: Layout = part === 0 ? dict.header : part === 2 ? dict.trailer : def;
   const inBody = part === 1;
   const fdef = (inBody ? app : dict).field(tag) ?? app.field(tag) ?? dict.field(tag);
-  info = { part, inMessage, def: fdef, group: layout.groups.get(tag) };
+  info = {
+    part,
+    inMessage,
+    def: fdef,
+    check: fdef === undefined ? undefined : fieldCheck(fdef),
+    group: layout.groups.get(tag),
+  };
   if (table.size < TAG_TABLE_LIMIT) table.set(tag, info);
   return info;
 }
@@ -590,7 +685,7 @@ export function validateMessage(
     } else if (info.part === 1 && !info.inMessage && options.prohibitUnknownTags) {
       w.add(2, tag, `Tag not defined for this message type (${fdef.name}(${tag}) in ${msgType})`);
     }
-    w.checkValue(tag, w.i, fdef);
+    w.checkValue(tag, w.i, info.check);
     w.i++;
     if (info.group) w.group(info.group, Number(msg.valueAt(w.i - 1)), info.part === 1, 1);
   }
