@@ -106,9 +106,11 @@ export interface SessionSettings {
   /** Largest inbound message in bytes (`MaxMessageSize`). */
   maxMessageSize: number;
   /**
-   * Bytes of outgoing messages waiting for a slow connection, and separately of messages put
-   * while the session is not established (late messages), above which `put()` fails fast with
-   * `OutgoingBufferFullError`, nothing persisted (`MaxOutgoingBufferSize`).
+   * Bytes of outgoing messages waiting for a slow connection (encoded and not yet written),
+   * above which `put()` waits for room and `tryPut()` fails fast with
+   * `OutgoingBufferFullError`; and separately of messages put while the session is not
+   * established (late messages), above which `put()` fails fast too. A refused message is
+   * not numbered and not persisted (`MaxOutgoingBufferSize`).
    */
   maxOutgoingBufferBytes: number;
   /** Username(553) we send, or require from the counterparty (`Username`). */

@@ -144,6 +144,12 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
+/** A batch taken for writing: its waiters resolve once it is written. */
+interface Batch {
+  waiters: Waiter[];
+  written: boolean;
+}
+
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOTHING = new Uint8Array(0);
 /** How long one read loop processes frames before letting other sessions run, ms. */
@@ -198,7 +204,13 @@ export class Link {
   #flushScheduled = false;
   #flushAgain = false;
   #batch: Promise<void> | undefined;
+  /** Resolved once the batch is written (resend blocks, closing, late messages sent). */
   #batchWaiters: Waiter[] = [];
+  /** The puts of the batch being built: resolved once it is persisted. */
+  #persistWaiters: Waiter[] = [];
+  /** Puts waiting for room under MaxOutgoingBufferSize, in order, from `#roomHead`. */
+  #roomQueue: (Waiter & { message: FixMessage })[] = [];
+  #roomHead = 0;
   #late = new Map<number, Waiter>();
   #refs = 0;
   #resetWaiters: Waiter[] = [];
@@ -213,8 +225,14 @@ export class Link {
   #recent: RecentMessage[] = [];
   #recentAt = 0;
   #timerAtMs = -1;
-  /** When the write in progress started, or -1. */
+  /** Since when the oldest write in flight has made no progress, or -1 (none in flight). */
   #writingSinceMs = -1;
+  /** Socket writes issued and not yet completed. */
+  #inflight = 0;
+  /** Bytes taken for writing and not yet written (persisting or in flight). */
+  #takenBytes = 0;
+  /** The waiters of the batch taken last, until it is written (whenWritten joins them). */
+  #lastBatch: Batch | undefined;
   /** Why the counterparty refused our last Logon, until a Logon succeeds. */
   #logonRefusal: string | undefined;
 
@@ -280,7 +298,7 @@ export class Link {
   }
   /** Bytes encoded and not yet handed to the connection. */
   get outgoingBytes(): number {
-    return this.#out.length;
+    return this.#queuedBytes;
   }
 
   /** The session's counters (a live view; copy it to keep a snapshot). */
@@ -394,7 +412,7 @@ export class Link {
           this.#scheduleFlush();
           // Session messages count against the bound too (put() refuses before it is reached):
           // a peer that floods us and never reads cannot grow our memory without end.
-          if (a.store === "advance" && this.#out.length > this.#s.maxOutgoingBufferBytes) {
+          if (a.store === "advance" && this.#queuedBytes > this.#s.maxOutgoingBufferBytes) {
             this.#overflowed();
           }
           break;
@@ -541,7 +559,7 @@ export class Link {
     this.#log.warn("peer has not read for a heartbeat timeout; dropping the connection", {
       session: this.#name,
       blockedForMs: now - this.#writingSinceMs,
-      queuedBytes: this.#out.length,
+      queuedBytes: this.#queuedBytes,
     });
     this.#closeReason ??= "peer stopped reading";
     this.#run(this.#core.drop("peer stopped reading", now));
@@ -551,10 +569,10 @@ export class Link {
   /** Over MaxOutgoingBufferSize queued (a peer that sends and never reads): drop the link. */
   #overflowed(): void {
     const max = this.#s.maxOutgoingBufferBytes;
-    if (this.#out.length <= max || !this.#conn || this.#core.closing) return;
+    if (this.#queuedBytes <= max || !this.#conn || this.#core.closing) return;
     this.#log.warn("outgoing buffer over MaxOutgoingBufferSize; dropping the connection", {
       session: this.#name,
-      queuedBytes: this.#out.length,
+      queuedBytes: this.#queuedBytes,
       maxBytes: max,
     });
     this.#closeReason ??= "outgoing buffer full";
@@ -676,6 +694,15 @@ export class Link {
     this.#flush();
   };
 
+  /** Bytes encoded and not yet written: queued, being persisted or in flight. */
+  get #queuedBytes(): number {
+    return this.#out.length + this.#takenBytes;
+  }
+
+  /**
+   * The group commit: each batch is persisted, then its socket write issued; the next batch
+   * is persisted while that write is in flight (the connection keeps writes in order).
+   */
   async #flush(): Promise<void> {
     if (this.#flushing) return;
     this.#flushing = true;
@@ -690,7 +717,12 @@ export class Link {
           if (outLog.length > 0) this.#outLog = [];
           const waiters = this.#batchWaiters;
           this.#batchWaiters = [];
+          const batch = { waiters, written: false };
+          this.#lastBatch = batch;
+          const persisted = this.#persistWaiters;
+          this.#persistWaiters = [];
           this.#batch = undefined;
+          this.#takenBytes += bytes.length;
           try {
             // What sending depends on: the messages and the sender number.
             const t0 = this.#clock.now();
@@ -699,26 +731,20 @@ export class Link {
             this.#metrics.storeWriteMs = took;
             if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
           } catch (e) {
+            this.#takenBytes -= bytes.length;
+            batch.written = true;
             this.#storeFailed(e);
             const err = e instanceof Error ? e : new Error(String(e));
+            for (const w of persisted) w.reject(err);
             for (const w of waiters) w.reject(err);
             return;
           }
           const conn = this.#conn;
-          if (conn) {
-            this.#writingSinceMs = this.#clock.now();
-            this.#metrics.bytesOut += bytes.length;
-            try {
-              await conn.write(bytes);
-            } catch (e) {
-              // Persisted but not sent: the peer gets it by resend after reconnecting.
-              this.#log.warn("write failed", { session: this.#name, error: `${e}` });
-            }
-            this.#writingSinceMs = -1;
-          }
-          for (const w of waiters) w.resolve();
-          // After the socket write: the message log never delays the counterparty.
-          if (this.#mlog) this.#logWritten(bytes, outLog);
+          if (conn) this.#write(conn, bytes, batch, outLog);
+          else this.#written(bytes, batch, outLog);
+          // Persisted and its write issued: an awaited put() loop fills the next batch now.
+          for (const w of persisted) w.resolve();
+          if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
         }
         // The rest (inbound numbers, the terminated marker) after the writes.
         try {
@@ -732,26 +758,71 @@ export class Link {
       } while (this.#out.length > 0 || this.#flushAgain);
       const rest = this.#batchWaiters;
       this.#batchWaiters = [];
+      const restPersisted = this.#persistWaiters;
+      this.#persistWaiters = [];
       this.#batch = undefined;
-      for (const w of rest) w.resolve();
+      for (const w of restPersisted) w.resolve();
+      // Waiters with no batch of their own: resolved once the last batch is written.
+      const last = this.#lastBatch;
+      if (last && !last.written) last.waiters.push(...rest);
+      else for (const w of rest) w.resolve();
     } finally {
       this.#flushing = false;
     }
   }
 
-  /** Resolves once nothing is queued for writing. */
+  /** Issues a batch's socket write; its waiters resolve once it is written. */
+  #write(conn: Connection, bytes: Uint8Array, batch: Batch, outLog: number[]): void {
+    if (this.#inflight++ === 0) this.#writingSinceMs = this.#clock.now();
+    this.#metrics.bytesOut += bytes.length;
+    let p: Promise<void>;
+    try {
+      p = conn.write(bytes);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(undefined, (e) => {
+      // Persisted but not sent: the peer gets it by resend after reconnecting.
+      this.#log.warn("write failed", { session: this.#name, error: `${e}` });
+    }).then(() => {
+      this.#inflight--;
+      this.#writingSinceMs = this.#inflight > 0 ? this.#clock.now() : -1;
+      this.#written(bytes, batch, outLog);
+    });
+  }
+
+  /** A batch is written (or had no connection to go to). */
+  #written(bytes: Uint8Array, batch: Batch, outLog: number[]): void {
+    this.#takenBytes -= bytes.length;
+    batch.written = true;
+    for (const w of batch.waiters) w.resolve();
+    // After the socket write: the message log never delays the counterparty.
+    if (this.#mlog) this.#logWritten(bytes, outLog);
+    if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
+  }
+
+  /**
+   * Resolves once everything queued so far is written: with the next batch when messages are
+   * queued, else with the batch taken last (batches are written in order). Later messages
+   * never hold it back.
+   */
   #whenWritten(): Promise<void> {
-    if (!this.#flushing && !this.#flushScheduled) return RESOLVED;
-    return new Promise<void>((resolve) =>
-      this.#batchWaiters.push({ resolve, reject: () => resolve() })
-    );
+    const last = this.#lastBatch;
+    if (this.#out.length === 0 && !this.#flushScheduled && (!last || last.written)) {
+      return RESOLVED;
+    }
+    return new Promise<void>((resolve) => {
+      const w = { resolve, reject: () => resolve() };
+      if (this.#out.length > 0 || this.#flushScheduled || !last) this.#batchWaiters.push(w);
+      else last.waiters.push(w);
+    });
   }
 
   /** One promise per batch, shared by every message put in the same turn. */
   #batchPromise(): Promise<void> {
     if (this.#batch === undefined) {
       this.#batch = new Promise<void>((resolve, reject) => {
-        this.#batchWaiters.push({ resolve, reject });
+        this.#persistWaiters.push({ resolve, reject });
       });
       this.#batch.catch(() => {});
     }
@@ -923,6 +994,8 @@ export class Link {
     this.#timer = undefined;
     const why = this.#closeReason ?? reason;
     this.#run(this.#core.disconnected(why, this.#clock.now()));
+    // Puts that waited for room take the late route now.
+    if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
     const resolve = this.#detach;
     this.#detach = undefined;
     this.#persisted().catch(() => {}).finally(() => resolve?.(why));
@@ -954,13 +1027,62 @@ export class Link {
   // Application and operator commands
 
   /**
-   * Sends an application message (see `Session.put`).
+   * Sends an application message (see `Session.put`). Over `MaxOutgoingBufferSize` queued for
+   * a slow connection, it waits for room (in order with every later `put`); with `wait` false
+   * it is refused instead (see `Session.tryPut`).
    *
    * @param message The message; header fields 34, 49, 52 and 56 are set by the session.
    * @param atMs When it was put (a put made before the store was open), default now.
-   * @returns Resolves when persisted and handed to the connection (late: when persisted).
+   * @returns Resolves once persisted (established: and its socket write issued; late: when
+   *   persisted).
    */
   put(message: FixMessage, atMs?: number): Promise<void> {
+    if (
+      this.#roomQueue.length > this.#roomHead && message.msgType !== "" &&
+      this.#core.state === "established" && !this.#core.closing
+    ) {
+      // Behind the messages already waiting for room: order is kept.
+      return this.#waitForRoom(message);
+    }
+    return this.#putNow(message, atMs, true);
+  }
+
+  /**
+   * Sends an application message, refused with `OutgoingBufferFullError` instead of waiting
+   * for room (see `Session.tryPut`).
+   *
+   * @param message The message.
+   * @param atMs When it was put, default now.
+   * @returns Resolves as `put` does.
+   */
+  tryPut(message: FixMessage, atMs?: number): Promise<void> {
+    return this.#putNow(message, atMs, false);
+  }
+
+  #waitForRoom(message: FixMessage): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#roomQueue.push({ message, resolve, reject });
+    });
+  }
+
+  /** Room again (a batch was taken for writing) or the session left "established". */
+  #admitWaiting(): void {
+    const q = this.#roomQueue;
+    const max = this.#s.maxOutgoingBufferBytes;
+    while (this.#roomHead < q.length) {
+      const core = this.#core;
+      const established = core.state === "established" && !core.closing;
+      if (established && this.#queuedBytes >= max) return;
+      const w = q[this.#roomHead];
+      q[this.#roomHead++] = undefined!;
+      // Not established any more: the message takes the late route (see #putNow).
+      this.#putNow(w.message, undefined, false).then(w.resolve, w.reject);
+    }
+    q.length = 0;
+    this.#roomHead = 0;
+  }
+
+  #putNow(message: FixMessage, atMs: number | undefined, wait: boolean): Promise<void> {
     if (message.msgType === "") {
       return Promise.reject(new TypeError("Cannot send message: MsgType(35) is missing"));
     }
@@ -978,14 +1100,15 @@ export class Link {
     }
     const max = this.#s.maxOutgoingBufferBytes;
     if (established) {
-      if (this.#out.length >= max) {
+      if (this.#queuedBytes >= max) {
+        if (wait) return this.#waitForRoom(message);
         this.#log.warn("outgoing buffer full; message refused", {
           session: this.#name,
-          bytes: this.#out.length,
+          bytes: this.#queuedBytes,
         });
         return Promise.reject(
           new OutgoingBufferFullError(
-            `Cannot send message: session "${this.#name}" has ${this.#out.length} bytes waiting for a slow connection`,
+            `Cannot send message: session "${this.#name}" has ${this.#queuedBytes} bytes waiting for a slow connection`,
           ),
         );
       }

@@ -395,21 +395,53 @@ export class Session implements AsyncDisposable {
    * Before `connect`, the message is queued for an initiator (an acceptor `connect` afterwards
    * is refused).
    *
+   * Backpressure: when more than `MaxOutgoingBufferSize` bytes wait for a slow connection,
+   * the message waits for room (in order with every later `put`) and the promise resolves
+   * once it is in. A loop that awaits each `put()` therefore runs at full speed and never
+   * overruns the buffer; use {@linkcode Session.tryPut} to be refused instead.
+   *
    * @param message The message.
-   * @returns Resolves when the message is persisted and handed to the connection.
+   * @returns Resolves once the message is persisted (established: and its socket write
+   *   issued; late: once persisted for the resend after the next Logon).
    * @throws {Error} When the session is finalized.
    */
   put(message: FixMessage): Promise<void> {
+    return this.#put(message, true);
+  }
+
+  /**
+   * Like {@linkcode Session.put}, but never waits for room: over `MaxOutgoingBufferSize` the
+   * message is refused with `OutgoingBufferFullError`, using no sequence number and storing
+   * nothing.
+   *
+   * @param message The message.
+   * @returns Resolves as `put()` does.
+   * @throws {OutgoingBufferFullError} When too many bytes wait for a slow connection.
+   * @throws {Error} When the session is finalized.
+   * @example
+   * ```ts ignore
+   * try {
+   *   await session.tryPut(order);
+   * } catch (e) {
+   *   if (e instanceof OutgoingBufferFullError) holdBack(order);
+   * }
+   * ```
+   */
+  tryPut(message: FixMessage): Promise<void> {
+    return this.#put(message, false);
+  }
+
+  #put(message: FixMessage, wait: boolean): Promise<void> {
     if (this.#finalized) {
       return Promise.reject(
         new Error(`Cannot send message: session "${this.#id}" is finalized`),
       );
     }
-    if (this.#core) return this.#core.put(message);
+    if (this.#core) return wait ? this.#core.put(message) : this.#core.tryPut(message);
     if (!this.#ready) this.#prepareLazily();
     // Put now, though the store is still opening: its age counts from now.
     const atMs = this.#ctx.clock.now();
-    return this.#ready!.then((core) => core.put(message, atMs));
+    return this.#ready!.then((core) => wait ? core.put(message, atMs) : core.tryPut(message, atMs));
   }
 
   #prepareLazily(): void {

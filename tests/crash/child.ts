@@ -29,6 +29,7 @@ function stallingTransport(stallAfter: number): Transport {
         if (left > 0 && latin1.decode(bytes).includes(ORDER) && --left === 0) {
           // The session writes only what its store made durable: this batch is persisted.
           Deno.stdout.writeSync(new TextEncoder().encode("stalled\n"));
+          stalled = true;
           return new Promise(() => {});
         }
         if (left === 0) return new Promise(() => {});
@@ -38,6 +39,9 @@ function stallingTransport(stallAfter: number): Transport {
   });
 }
 
+/** Set once the link stalled: put() resolves when a batch is persisted and its write issued,
+ * so the loop below stops there instead of filling MaxOutgoingBufferSize before the kill. */
+let stalled = false;
 const [port, dir, kind, mode] = Deno.args;
 let storeFactory: SeqStoreFactory | undefined;
 let kv: Deno.Kv | undefined;
@@ -48,7 +52,14 @@ if (kind === "kv") {
 const engine = new FixEngine({
   storeFactory,
   transport: mode === "stall" ? stallingTransport(2 + Math.floor(Math.random() * 5)) : undefined,
-  config: { LogDirectory: dir, "Reconnect.Interval": 20, "Reconnect.MaxTries": 50 },
+  config: {
+    LogDirectory: dir,
+    "Reconnect.Interval": 20,
+    "Reconnect.MaxTries": 50,
+    // put() resolves once persisted and its write issued: the loop below runs as far ahead of
+    // the parent as this bound lets it (the default 64 MiB would be hundreds of thousands).
+    MaxOutgoingBufferSize: 32 * 1024,
+  },
 });
 const session = engine.createSession(new SessionId("CHILD", "PARENT"), "", FIXVersion.FIX44);
 // A KV lease left by a killed process expires after 200 ms: retry opening until then.
@@ -77,8 +88,10 @@ if (mode === "final") {
   Deno.exit(0);
 }
 // Until killed: batches of orders, as fast as the session accepts them.
-while (true) {
+while (!stalled) {
   const batch: Promise<void>[] = [];
   for (let k = 0; k < 20; k++) batch.push(session.put(order()));
   await Promise.all(batch);
 }
+// Stalled: wait to be killed.
+await new Promise(() => {});

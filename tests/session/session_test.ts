@@ -391,30 +391,87 @@ Deno.test("session frames, decodes and encodes a venue's own data field holding 
   await h.close();
 });
 
-Deno.test("put fails fast when a slow connection leaves too many bytes waiting, persisting nothing", async () => {
+Deno.test("tryPut fails fast when a slow connection leaves too many bytes waiting, persisting nothing", async () => {
   const h = await established({ settings: { maxOutgoingBufferBytes: 150 } });
   const release = h.holdWrites();
   const order = (id: string) =>
     new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1").set(38, 1).set(40, "1");
-  // The first batch goes to the (held) connection; the next ones wait in the buffer.
+  // An order is about 95 bytes: "a" is written to the held connection, "b" is persisted and
+  // queued behind it (190 bytes waiting), and "c" finds no room.
   const first = h.session.put(order("a"));
   await h.settle();
-  const waiting = [h.session.put(order("b")), h.session.put(order("c"))];
-  await assert.rejects(h.session.put(order("d")), (e: Error) => {
+  const second = h.session.tryPut(order("b"));
+  await assert.rejects(h.session.tryPut(order("c")), (e: Error) => {
     assert.ok(e instanceof OutgoingBufferFullError);
     assert.match(e.message, /Cannot send message: session ".*" has \d+ bytes waiting/);
     return true;
   });
-  // "d" used no sequence number and was not stored.
-  assert.equal(h.store.state.nextSenderSeqNum, 5);
+  // "c" used no sequence number and was not stored.
+  assert.equal(h.store.state.nextSenderSeqNum, 4);
   release();
-  await Promise.all([first, ...waiting]);
+  await Promise.all([first, second]);
   await h.settle();
-  assert.deepEqual(h.peer.take().map((m) => m.match(/11=(\w)/)?.[1]), ["a", "b", "c"]);
+  assert.deepEqual(h.peer.take().map((m) => m.match(/11=(\w)/)?.[1]), ["a", "b"]);
   // Drained: put works again and continues the numbers.
   await h.session.put(order("e"));
   await h.settle();
-  assert.deepEqual(h.peer.take().map((m) => m.match(/34=(\d+)/)?.[1]), ["5"]);
+  assert.deepEqual(h.peer.take().map((m) => m.match(/34=(\d+)/)?.[1]), ["4"]);
+  await h.close();
+});
+
+Deno.test("put waits for room over MaxOutgoingBufferSize, in order, and never refuses", async () => {
+  const h = await established({ settings: { maxOutgoingBufferBytes: 150 } });
+  const release = h.holdWrites();
+  const order = (id: string) =>
+    new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1").set(38, 1).set(40, "1");
+  const settled: string[] = [];
+  const put = (id: string) => h.session.put(order(id)).then(() => settled.push(id));
+  // About 95 bytes an order: "a" and "b" are persisted and written to the held connection
+  // (190 bytes waiting); "c", "d" and "e" wait for room.
+  const first = put("a");
+  await h.settle();
+  const rest = ["b", "c", "d", "e"].map(put);
+  await h.settle();
+  assert.deepEqual(settled, ["a", "b"], "persisted, writes issued; the rest wait");
+  assert.equal(h.store.state.nextSenderSeqNum, 4, "c, d and e are not numbered yet");
+  // A tryPut behind waiting puts is refused: it would overtake them.
+  await assert.rejects(h.session.tryPut(order("x")), OutgoingBufferFullError);
+  release();
+  await Promise.all([first, ...rest]);
+  await h.settle();
+  assert.deepEqual(settled, ["a", "b", "c", "d", "e"]);
+  assert.deepEqual(h.peer.take().map((m) => m.match(/34=(\d+)\|.*11=(\w)/)?.slice(1).join("")), [
+    "2a",
+    "3b",
+    "4c",
+    "5d",
+    "6e",
+  ]);
+  await h.close();
+});
+
+Deno.test("puts waiting for room take the late route when the connection drops: stored, resent after the next Logon", async () => {
+  const h = await established({ settings: { maxOutgoingBufferBytes: 150 } });
+  const release = h.holdWrites();
+  const order = (id: string) =>
+    new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1").set(38, 1).set(40, "1");
+  const first = h.session.put(order("a"));
+  await h.settle();
+  const rest = ["b", "c"].map((id) => h.session.put(order(id)));
+  await h.settle();
+  assert.equal(h.store.state.nextSenderSeqNum, 4, "c waits for room, unnumbered");
+  h.session.dropConnection("test drop");
+  release();
+  await h.settle();
+  await Promise.all([first, ...rest]);
+  // c was numbered and stored on the late route (bounded by the same MaxOutgoingBufferSize):
+  // the next Logon's resend carries it.
+  assert.equal(h.store.state.nextSenderSeqNum, 5);
+  const stored: string[] = [];
+  for await (const m of h.store.readOutgoing(1, 10)) {
+    stored.push(new TextDecoder().decode(m.bytes).match(/\x0111=(\w)/)?.[1] ?? "?");
+  }
+  assert.deepEqual(stored, ["a", "b", "c"]);
   await h.close();
 });
 
