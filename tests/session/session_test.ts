@@ -391,11 +391,18 @@ Deno.test("session frames, decodes and encodes a venue's own data field holding 
   await h.close();
 });
 
-Deno.test("tryPut fails fast when a slow connection leaves too many bytes waiting, persisting nothing", async () => {
+/** An order of about 95 bytes encoded. */
+const order = (id: string) =>
+  new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1").set(38, 1).set(40, "1");
+
+/** Established, MaxOutgoingBufferSize 150 bytes, writes held until `release()`. */
+async function slowConnection() {
   const h = await established({ settings: { maxOutgoingBufferBytes: 150 } });
-  const release = h.holdWrites();
-  const order = (id: string) =>
-    new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1").set(38, 1).set(40, "1");
+  return { h, release: h.holdWrites() };
+}
+
+Deno.test("tryPut fails fast when a slow connection leaves too many bytes waiting, persisting nothing", async () => {
+  const { h, release } = await slowConnection();
   // An order is about 95 bytes: "a" is written to the held connection, "b" is persisted and
   // queued behind it (190 bytes waiting), and "c" finds no room.
   const first = h.session.put(order("a"));
@@ -420,10 +427,7 @@ Deno.test("tryPut fails fast when a slow connection leaves too many bytes waitin
 });
 
 Deno.test("put waits for room over MaxOutgoingBufferSize, in order, and never refuses", async () => {
-  const h = await established({ settings: { maxOutgoingBufferBytes: 150 } });
-  const release = h.holdWrites();
-  const order = (id: string) =>
-    new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1").set(38, 1).set(40, "1");
+  const { h, release } = await slowConnection();
   const settled: string[] = [];
   const put = (id: string) => h.session.put(order(id)).then(() => settled.push(id));
   // About 95 bytes an order: "a" and "b" are persisted and written to the held connection
@@ -451,10 +455,7 @@ Deno.test("put waits for room over MaxOutgoingBufferSize, in order, and never re
 });
 
 Deno.test("puts waiting for room take the late route when the connection drops: stored, resent after the next Logon", async () => {
-  const h = await established({ settings: { maxOutgoingBufferBytes: 150 } });
-  const release = h.holdWrites();
-  const order = (id: string) =>
-    new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1").set(38, 1).set(40, "1");
+  const { h, release } = await slowConnection();
   const first = h.session.put(order("a"));
   await h.settle();
   const rest = ["b", "c"].map((id) => h.session.put(order(id)));
