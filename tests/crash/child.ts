@@ -9,13 +9,11 @@
 // - final: a last burst, then Logout and exit.
 import { TcpTransport } from "../../adapters/tcp.ts";
 import { KvSeqStoreFactory } from "../../adapters/kv_store.ts";
-import { FixEngine } from "../../src/engine/fix_engine.ts";
-import { FIXVersion } from "../../src/engine/fix_version.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
-import { SessionId } from "../../src/session_id.ts";
 import type { SeqStoreFactory } from "../../src/store.ts";
 import type { Transport } from "../../src/transport.ts";
 import { wrapConnection, WrappedTransport } from "../_wrapped_transport.ts";
+import { childSession, say } from "./_child_setup.ts";
 
 const ORDER = "\x0135=D\x01";
 const latin1 = new TextDecoder("latin1");
@@ -28,7 +26,7 @@ function stallingTransport(stallAfter: number): Transport {
       write(bytes, inner) {
         if (left > 0 && latin1.decode(bytes).includes(ORDER) && --left === 0) {
           // The session writes only what its store made durable: this batch is persisted.
-          Deno.stdout.writeSync(new TextEncoder().encode("stalled\n"));
+          say("stalled");
           stalled = true;
           return new Promise(() => {});
         }
@@ -49,19 +47,13 @@ if (kind === "kv") {
   kv = await Deno.openKv(`${dir}/store.kv`);
   storeFactory = new KvSeqStoreFactory(kv, { leaseMs: 200 });
 }
-const engine = new FixEngine({
+const { engine, session } = childSession(dir, {
   storeFactory,
   transport: mode === "stall" ? stallingTransport(2 + Math.floor(Math.random() * 5)) : undefined,
-  config: {
-    LogDirectory: dir,
-    "Reconnect.Interval": 20,
-    "Reconnect.MaxTries": 50,
-    // put() resolves once persisted and its write issued: the loop below runs as far ahead of
-    // the parent as this bound lets it (the default 64 MiB would be hundreds of thousands).
-    MaxOutgoingBufferSize: 32 * 1024,
-  },
+  // put() resolves once persisted and its write issued: the loop below runs as far ahead of
+  // the parent as this bound lets it (the default 64 MiB would be hundreds of thousands).
+  config: { MaxOutgoingBufferSize: 32 * 1024 },
 });
-const session = engine.createSession(new SessionId("CHILD", "PARENT"), "", FIXVersion.FIX44);
 // A KV lease left by a killed process expires after 200 ms: retry opening until then.
 for (let attempt = 0;; attempt++) {
   try {

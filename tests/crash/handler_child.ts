@@ -8,22 +8,13 @@
 //   a minute.
 // - final: answers everything; once the order with ClOrdID "final" is answered, logs out and
 //   exits with code 0.
-import { FixEngine, FixMessage, FIXVersion, SessionId } from "../../mod.ts";
+import { FixMessage } from "../../mod.ts";
+import { childSession, say } from "./_child_setup.ts";
 
 const [port, dir, mode, holdAtArg] = Deno.args;
 const holdAt = mode === "hold" ? Number(holdAtArg) : 0;
-const engine = new FixEngine({
-  config: {
-    LogDirectory: dir,
-    ReasonableDelayInMs: 600_000,
-    "Reconnect.Interval": 20,
-    "Reconnect.MaxTries": 50,
-  },
-});
-const session = engine.createSession(new SessionId("CHILD", "PARENT"), "", FIXVersion.FIX44);
+const { engine, session } = childSession(dir);
 const finalAnswered = Promise.withResolvers<void>();
-const encoder = new TextEncoder();
-const say = (line: string) => Deno.stdout.writeSync(encoder.encode(`${line}\n`));
 let handled = 0;
 
 session.setListener({

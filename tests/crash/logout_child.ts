@@ -4,19 +4,11 @@
 //   "<prefix>-after-logout" and prints "put resolved" or "put rejected: <error>". Then, with
 //   "killed", it waits for the parent's SIGKILL; with "stopped", it stops its engine and exits 0.
 // - resume: logs on from the same store, sends order "<prefix>-marker", logs out and exits 0.
-import { FixEngine, FixMessage, FIXVersion, SessionId } from "../../mod.ts";
+import { FixMessage } from "../../mod.ts";
+import { childSession, say } from "./_child_setup.ts";
 
 const [port, dir, prefix, mode, end] = Deno.args;
-const engine = new FixEngine({
-  config: {
-    LogDirectory: dir,
-    ReasonableDelayInMs: 600_000,
-    "Reconnect.Interval": 20,
-    "Reconnect.MaxTries": 50,
-  },
-});
-const session = engine.createSession(new SessionId("CHILD", "PARENT"), "", FIXVersion.FIX44);
-const say = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(`${line}\n`));
+const { engine, session } = childSession(dir);
 const order = (id: string) =>
   new FixMessage("D").set(11, `${prefix}-${id}`).set(21, "1").set(55, "X").set(54, "1")
     .set(60, "20261124-10:00:00.000").set(38, 1).set(40, "1");
