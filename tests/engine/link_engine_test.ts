@@ -186,7 +186,11 @@ Deno.test("the listener's authenticate hook refuses a Logon through the engine",
 });
 
 Deno.test("an acceptor's connection honours the session's MaxMessageSize", async () => {
-  const p = await pair({ acceptorConfig: { MaxMessageSize: 200 } });
+  // The resend of the oversized message is garbled again, so the Logout waits out its timeout.
+  const p = await pair({
+    acceptorConfig: { MaxMessageSize: 200 },
+    initiatorConfig: { LogoutTimeFrame: 200 },
+  });
   try {
     await logOn(p, 30);
     const garbled = nextEvent(p.acceptor, "garbled", timeout());
