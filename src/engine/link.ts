@@ -1076,7 +1076,14 @@ export class Link {
       const w = q[this.#roomHead];
       q[this.#roomHead++] = undefined!;
       // Not established any more: the message takes the late route (see #putNow).
-      this.#putNow(w.message, undefined, false).then(w.resolve, w.reject);
+      let p: Promise<void>;
+      try {
+        p = this.#putNow(w.message, undefined, false);
+      } catch (e) {
+        // A store closed under it (finalize), a value the encoder refuses: this put only.
+        p = Promise.reject(e);
+      }
+      p.then(w.resolve, w.reject);
     }
     q.length = 0;
     this.#roomHead = 0;

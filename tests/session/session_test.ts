@@ -479,6 +479,21 @@ Deno.test("puts waiting for room take the late route when the connection drops: 
   await h.close();
 });
 
+Deno.test("a put waiting for room is rejected, not left pending, when its store is gone at the drop", async () => {
+  const { h, release } = await slowConnection();
+  const first = h.session.put(order("a"));
+  await h.settle();
+  const second = h.session.put(order("b"));
+  const waiting = h.session.put(order("c"));
+  await h.settle();
+  await h.store.close();
+  h.session.dropConnection("finalized");
+  release();
+  await assert.rejects(waiting, /closed/);
+  await Promise.allSettled([first, second]);
+  await h.settle();
+});
+
 Deno.test("put refuses a message over the store's size limit alone, before numbering it", async () => {
   const store = await new MemorySeqStoreFactory().open(new SessionId("FW", "PEER"), { nowMs: T0 });
   Object.defineProperty(store, "maxMessageBytes", { value: 200 });
