@@ -197,6 +197,18 @@ export class Link {
   #inLogAt: number[] = [];
   /** Start and end of each message in the batch being built (start -n-1: mask credentials). */
   #outLog: number[] = [];
+  /**
+   * Messages numbered while the counterparty is owed a resend answer: stored at once, handed to
+   * the writer once the answer is (see `#startResend`). Their starts and ends as in `#outLog`,
+   * their numbers, and the waiters of the `put()` calls that sent them.
+   */
+  readonly #held: FixEncoder;
+  #heldLog: number[] = [];
+  #heldSeqs: number[] = [];
+  #heldBatch: Promise<void> | undefined;
+  #heldWaiters: Waiter[] = [];
+  /** Resend answers started on the current connection and not finished. */
+  #owed = 0;
   #conn: Connection | undefined;
   #closeReason: string | undefined;
   #timer: TimerHandle | undefined;
@@ -255,6 +267,7 @@ export class Link {
     // Small to start with (a thousand idle sessions stay light); they grow with the traffic.
     this.#out = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
     this.#scratch = new FixEncoder(this.#begin, 1024, { dataFields: options.dataFields });
+    this.#held = new FixEncoder(this.#begin, 1024, { dataFields: options.dataFields });
     this.#recentSize = options.recentMessages ?? 0;
     this.#mlog = options.messageLog;
     this.#secretTags = new Set([
@@ -395,16 +408,22 @@ export class Link {
       const a = actions[i];
       switch (a.type) {
         case "send": {
-          const start = this.#out.append(a.message, this.#begin);
+          // A new number waits for the resend answer owed (see #startResend); the answer's own
+          // messages (resends and gap fills: already numbered) do not.
+          const held = this.#owed > 0 && a.store !== "none";
+          const out = held ? this.#held : this.#out;
+          const start = out.append(a.message, this.#begin);
           this.#metrics.messagesOut++;
           if (this.#recentSize > 0) this.#remember("out", a.message);
-          if (this.#mlog) {
+          if (held || this.#mlog) {
             // Logged after the socket write, from the written batch (see #logWritten).
             const t = a.message.msgType;
-            this.#outLog.push(t === "A" || t === "BE" ? -start - 1 : start, this.#out.length);
+            const log = held ? this.#heldLog : this.#outLog;
+            log.push(t === "A" || t === "BE" ? -start - 1 : start, out.length);
+            if (held) this.#heldSeqs.push(a.seq);
           }
           if (a.store === "append") {
-            this.#storeAppend(a.seq, this.#out.view(start, this.#out.length));
+            this.#storeAppend(a.seq, out.view(start, out.length));
           } else if (a.store === "advance") {
             if (this.#resetting) this.#defer(a);
             else this.#store.setNextSenderSeqNum(a.seq + 1);
@@ -694,9 +713,9 @@ export class Link {
     this.#flush();
   };
 
-  /** Bytes encoded and not yet written: queued, being persisted or in flight. */
+  /** Bytes encoded and not yet written: queued, held behind a resend answer, being persisted or in flight. */
   get #queuedBytes(): number {
-    return this.#out.length + this.#takenBytes;
+    return this.#out.length + this.#takenBytes + this.#held.length;
   }
 
   /**
@@ -818,6 +837,17 @@ export class Link {
     });
   }
 
+  /** The promise of the messages held behind a resend answer (see `#release`). */
+  #heldPromise(): Promise<void> {
+    if (this.#heldBatch === undefined) {
+      this.#heldBatch = new Promise<void>((resolve, reject) => {
+        this.#heldWaiters.push({ resolve, reject });
+      });
+      this.#heldBatch.catch(() => {});
+    }
+    return this.#heldBatch;
+  }
+
   /** One promise per batch, shared by every message put in the same turn. */
   #batchPromise(): Promise<void> {
     if (this.#batch === undefined) {
@@ -833,12 +863,71 @@ export class Link {
   // Resend answers: read from the store in blocks (ResendMessagesBlockSize messages, at most
   // half of MaxOutgoingBufferSize bytes), each read only once the previous one was written
 
+  /**
+   * Starts answering a ResendRequest. Until the answer is in the writer (read from the store,
+   * which may take a while), a message taking a new number is stored but held (see `#run`):
+   * sent before the answer, a number above the requested range would reach the peer while it
+   * still waits for the range, and a peer that takes its queued messages as they come (QuickFIX
+   * does) can end up waiting for a number that was gap-filled before its turn. Held messages
+   * that this answer covers (numbered before a request merged into it) go first.
+   */
   #startResend(begin: number, end: number): void {
     const conn = this.#conn;
+    this.#release(end);
+    this.#owed++;
     this.#resends = this.#resends.then(() => this.#resend(begin, end, conn)).catch((e) => {
       this.#log.error("resend failed", { session: this.#name, error: `${e}` });
       this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
+    }).finally(() => {
+      // A closed connection dropped its held messages; a later one owes nothing for this one.
+      if (this.#conn === conn && this.#owed > 0 && --this.#owed === 0) this.#release(Infinity);
     });
+  }
+
+  /** Hands the held messages numbered up to `upTo` to the writer, in order. */
+  #release(upTo: number): void {
+    const seqs = this.#heldSeqs;
+    let n = 0;
+    while (n < seqs.length && seqs[n] <= upTo) n++;
+    if (n === 0) return;
+    const log = this.#heldLog;
+    const end = log[2 * n - 1];
+    const shift = this.#out.appendBytes(this.#held.view(0, end));
+    if (this.#mlog) {
+      for (let i = 0; i < 2 * n; i += 2) {
+        const s = log[i];
+        this.#outLog.push(s < 0 ? s - shift : s + shift, log[i + 1] + shift);
+      }
+    }
+    if (n === seqs.length) {
+      this.#held.reset();
+      this.#heldLog = [];
+      this.#heldSeqs = [];
+      this.#batchWaiters.push(...this.#heldWaiters);
+      this.#heldWaiters = [];
+      this.#heldBatch = undefined;
+    } else {
+      // The rest moves to the front (rare: a request merged into the next answer).
+      const rest = this.#held.view(end, this.#held.length).slice();
+      this.#held.reset();
+      this.#held.appendBytes(rest);
+      this.#heldLog = log.slice(2 * n).map((v, i) => i % 2 === 0 && v < 0 ? v + end : v - end);
+      this.#heldSeqs = seqs.slice(n);
+    }
+    this.#scheduleFlush();
+  }
+
+  /** Forgets the held messages (the connection closed): stored, the peer gets them by resend. */
+  #dropHeld(): void {
+    this.#owed = 0;
+    this.#held.reset();
+    this.#heldLog = [];
+    this.#heldSeqs = [];
+    // Resolved once the store has them, as the writer does with bytes it could not send.
+    this.#batchWaiters.push(...this.#heldWaiters);
+    this.#heldWaiters = [];
+    this.#heldBatch = undefined;
+    this.#scheduleFlush();
   }
 
   async #resend(begin: number, end: number, conn: Connection | undefined): Promise<void> {
@@ -982,6 +1071,8 @@ export class Link {
   #close(reason: string, flush: boolean): void {
     const conn = this.#conn;
     if (!conn) return;
+    // Nothing more of a resend answer goes out once closing: what waited for it goes now.
+    this.#release(Infinity);
     this.#closeReason ??= reason;
     if (!flush) conn.close(reason);
     else this.#whenWritten().then(() => conn.close(reason));
@@ -990,6 +1081,7 @@ export class Link {
   #closed(conn: Connection, reason: string): void {
     if (this.#conn !== conn) return;
     this.#conn = undefined;
+    this.#dropHeld();
     this.#timer?.cancel();
     this.#timer = undefined;
     const why = this.#closeReason ?? reason;
@@ -1120,7 +1212,8 @@ export class Link {
         );
       }
       this.#run(core.send(message, now));
-      return this.#batchPromise();
+      // Held behind a resend answer (see #run): settled once written, after it.
+      return this.#owed > 0 ? this.#heldPromise() : this.#batchPromise();
     }
     if (core.lateBytes + bytes > max) {
       this.#log.warn("late messages buffer full; message refused", {

@@ -192,6 +192,28 @@ export class FixEncoder {
     return out;
   }
 
+  /**
+   * Appends bytes encoded already (whole messages, from another encoder), unchanged.
+   *
+   * @param bytes The bytes.
+   * @returns The offset where they start; they end at `length`.
+   * @example
+   * ```ts
+   * import { FixEncoder, FixMessage } from "@fixwire/engine";
+   * const held = new FixEncoder("FIX.4.4");
+   * held.append(new FixMessage("0").set(34, 2).set(52, "20261124-10:00:00.000"));
+   * const out = new FixEncoder("FIX.4.4");
+   * out.appendBytes(held.view(0, held.length));
+   * ```
+   */
+  appendBytes(bytes: Uint8Array): number {
+    this.#ensure(bytes.length);
+    const start = this.#len;
+    this.#buf.set(bytes, start);
+    this.#len += bytes.length;
+    return start;
+  }
+
   #ensure(extra: number): void {
     const need = this.#len + extra;
     if (need <= this.#buf.length) return;

@@ -14,6 +14,7 @@ import type { SessionSchedule } from "../../src/schedule.ts";
 import type { FixMessage as Msg } from "../../src/message/fix_message.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import type { SeqStore } from "../../src/store.ts";
+import type { MessageLog } from "../../src/message_log.ts";
 import type { Connection } from "../../src/transport.ts";
 import { ManualClock, type MemoryConnection, memoryConnectionPair } from "../../src/testing.ts";
 
@@ -64,6 +65,8 @@ export interface HarnessOptions {
   store?: SeqStore;
   /** Do not attach a connection yet. */
   detached?: boolean;
+  /** The session's message log. */
+  messageLog?: MessageLog;
 }
 
 /** The scripted counterparty: CompID PEER talking to FW. */
@@ -187,6 +190,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     clock,
     settings,
     dataFields: opts.dataFields,
+    messageLog: opts.messageLog,
     handler: { onMessage: opts.handler?.onMessage, onEvent: (e) => events.push(e) },
   });
   const counter = { writes: 0 };

@@ -3,7 +3,8 @@
 // termination, and ResendRequests that cannot pile up work.
 import assert from "node:assert/strict";
 import { FixMessage } from "../../src/message/fix_message.ts";
-import { established, ts } from "./_harness.ts";
+import { MemorySeqStore, type StoredMessage } from "../../src/store.ts";
+import { established, T0, ts } from "./_harness.ts";
 
 Deno.test("handlers run one at a time, in order, also for messages released by a SequenceReset", async () => {
   const log: string[] = [];
@@ -154,4 +155,159 @@ Deno.test("a message stored in the same turn as a ResendRequest for it is resent
     await store.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A memory store whose reads wait while `hold()` is in force: a slow disk, under test control. */
+class SlowReadStore extends MemorySeqStore {
+  #gate: Promise<void> = Promise.resolve();
+
+  /** Holds every read started from now on until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.#gate = new Promise<void>((r) => release = r);
+    return () => {
+      this.#gate = Promise.resolve();
+      release();
+    };
+  }
+
+  override async *readOutgoing(from: number, to: number): AsyncIterable<StoredMessage> {
+    await this.#gate;
+    yield* super.readOutgoing(from, to);
+  }
+}
+
+const order = (id: string) => new FixMessage("D").set(11, id);
+const resentOrder = (id: string, seq: number) =>
+  `35=D|49=FW|56=PEER|34=${seq}|52=${ts(0)}|43=Y|122=${ts(0)}|11=${id}|`;
+const newOrder = (id: string, seq: number) => `35=D|49=FW|56=PEER|34=${seq}|52=${ts(0)}|11=${id}|`;
+
+Deno.test("a message numbered while a resend answer is read from the store goes out after the answer", async () => {
+  const store = new SlowReadStore(T0);
+  const h = await established({ store });
+  for (const id of ["a", "b"]) await h.session.put(order(id));
+  await h.settle();
+  h.peer.take();
+  const release = store.hold();
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  // The answer waits for the disk; the application sends meanwhile.
+  let sent = false;
+  const put = h.session.put(order("new")).then(() => sent = true);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [], "nothing numbered 4 overtakes the answer for 2..3");
+  assert.equal(sent, false, "put() resolves once its message is written");
+  assert.equal(h.store.state.nextSenderSeqNum, 5, "stored at once, though");
+  release();
+  await put;
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    resentOrder("a", 2),
+    resentOrder("b", 3),
+    newOrder("new", 4),
+  ]);
+  await h.close();
+  await store.close();
+});
+
+Deno.test("a message numbered between two blocks of a resend answer goes out after the answer", async () => {
+  const h = await established({ settings: { maxOutgoingBufferBytes: 200 } });
+  for (const id of ["a", "b", "c", "d"]) await h.session.put(order(id));
+  await h.settle();
+  h.peer.take();
+  const release = h.holdWrites();
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  // The first block is being written; the second is read once it is. The application sends.
+  const put = h.session.put(order("new"));
+  await h.settle();
+  release();
+  await put;
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    resentOrder("a", 2),
+    resentOrder("b", 3),
+    resentOrder("c", 4),
+    resentOrder("d", 5),
+    newOrder("new", 6),
+  ]);
+  await h.close();
+});
+
+Deno.test("a Logout received while a resend answer is read is answered at once", async () => {
+  const store = new SlowReadStore(T0);
+  const h = await established({ store });
+  await h.session.put(order("a"));
+  await h.settle();
+  h.peer.take();
+  const release = store.hold();
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.peer.send("5", [[58, "bye"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=3|52=${ts(0)}|`]);
+  assert.equal(await h.done, "logout by peer: bye");
+  release();
+  await h.close();
+  await store.close();
+});
+
+Deno.test("a new connection's Logon does not wait for a resend answer of the connection before", async () => {
+  const store = new SlowReadStore(T0);
+  const h = await established({ store });
+  await h.session.put(order("a"));
+  await h.settle();
+  const release = store.hold();
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  await h.reconnect();
+  await h.peer.send("A", [[98, 0], [108, 30]], { seq: 3 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=3|52=${ts(0)}|98=0|108=30|`]);
+  assert.equal(h.session.state, "established");
+  release();
+  await h.settle();
+  await h.close();
+  await store.close();
+});
+
+Deno.test("a held message that a merged ResendRequest covers goes out before that answer, once", async () => {
+  const store = new SlowReadStore(T0);
+  const logged: string[] = [];
+  const messageLog = {
+    append: (direction: string, _atMs: number, bytes: Uint8Array) => {
+      if (direction === "out") logged.push(new TextDecoder().decode(bytes));
+    },
+    flush: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const h = await established({ store, messageLog });
+  for (const id of ["a", "b"]) await h.session.put(order(id));
+  await h.settle();
+  h.peer.take();
+  const release = store.hold();
+  await h.peer.send("2", [[7, 2], [16, 0]]);
+  await h.settle();
+  const x = h.session.put(order("x")); // 4: held behind the answer for 2..3
+  await h.peer.send("2", [[7, 3], [16, 0]]); // merged: answered next, for 3..4
+  await h.settle();
+  const y = h.session.put(order("y")); // 5: after both answers
+  await h.settle();
+  assert.deepEqual(h.peer.take(), []);
+  release();
+  await Promise.all([x, y]);
+  await h.settle();
+  // x goes before the answer that resends it: never a number below one sent without PossDup.
+  assert.deepEqual(h.peer.take(), [
+    resentOrder("a", 2),
+    resentOrder("b", 3),
+    newOrder("x", 4),
+    resentOrder("b", 3),
+    resentOrder("x", 4),
+    newOrder("y", 5),
+  ]);
+  // The message log has what was written, in the order written.
+  const wire = h.peer.raw.slice(-12);
+  assert.deepEqual(logged.slice(-12).map((l) => l.replaceAll("\x01", "|")), wire);
+  await h.close();
+  await store.close();
 });
