@@ -2,6 +2,7 @@
 // time in sequence order, numbers persisted after the handler, a gap that spoils a "correct"
 // termination, and ResendRequests that cannot pile up work.
 import assert from "node:assert/strict";
+import { FixEncoder } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { MemorySeqStore, type StoredMessage } from "../../src/store.ts";
 import { established, T0, ts } from "./_harness.ts";
@@ -311,3 +312,58 @@ Deno.test("a held message that a merged ResendRequest covers goes out before tha
   await h.close();
   await store.close();
 });
+
+for (const kind of ["memory", "file"] as const) {
+  Deno.test(`a report put for an order that came with a ResendRequest goes out after the answer (${kind} store)`, async () => {
+    // The interop stall: QuickFIX asked for a range and sent orders at once; our reports to
+    // them, numbered above the range, went out before the answer that the store was reading.
+    const { FileSeqStoreFactory } = await import("../../adapters/file_store.ts");
+    const { SessionId } = await import("../../src/session_id.ts");
+    const dir = await Deno.makeTempDir();
+    const store = kind === "file"
+      ? await new FileSeqStoreFactory({ directory: dir }).open(new SessionId("FW", "PEER"), {
+        nowMs: T0,
+      })
+      : new MemorySeqStore(T0);
+    try {
+      const put: Promise<void>[] = [];
+      const to: { session?: { put(m: FixMessage): Promise<void> } } = {};
+      const h = await established({
+        store,
+        handler: { onMessage: (m) => void put.push(to.session!.put(order(`r-${m.get(11)}`))) },
+      });
+      to.session = h.session;
+      for (const id of ["a", "b"]) await h.session.put(order(id));
+      await h.settle();
+      h.peer.take();
+      const events = h.session.events();
+      const both = new FixEncoder("FIX.4.4");
+      both.append(h.peer.build("2", [[7, 2], [16, 0]]));
+      both.append(h.peer.build("D", [[11, "o"]]));
+      await h.peer.conn.write(both.take());
+      // A file store reads from disk: wait for the answer's event, not for microtasks.
+      const signal = AbortSignal.timeout(5000);
+      for (;;) {
+        const e = await Promise.race([
+          events.next(),
+          new Promise<never>((_, reject) =>
+            signal.addEventListener("abort", () => reject(signal.reason))
+          ),
+        ]);
+        if (!e.done && e.value.type === "resendAnswered") break;
+      }
+      await events.return?.();
+      await Promise.all(put);
+      await h.settle();
+      assert.deepEqual(h.peer.take(), [
+        resentOrder("a", 2),
+        resentOrder("b", 3),
+        newOrder("r-o", 4),
+      ]);
+      await h.close({ keepStore: true });
+    } finally {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
