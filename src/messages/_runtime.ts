@@ -504,12 +504,17 @@ function straightShape(p: Part<never>, f: object): boolean {
     const keys = seen[s];
     let n = 0;
     for (const key in f) if (keys[n++] !== key) continue next;
-    if (n === keys.length) return true;
+    if (n !== keys.length) continue;
+    // The last shape taken is checked first next time: a caller mostly passes one shape.
+    seen[s] = seen[0];
+    seen[0] = keys;
+    return true;
   }
   if (seen.length >= STRAIGHT_SHAPES) return false;
   const keys: string[] = [];
   for (const key in f) keys.push(key);
-  seen.push(keys);
+  seen.push(seen[0] ?? keys);
+  seen[0] = keys;
   return true;
 }
 
