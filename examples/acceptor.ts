@@ -2,15 +2,8 @@
 // It answers every NewOrderSingle with an ExecutionReport. Type `q` and Enter to quit.
 //
 // Run: deno run --allow-net --allow-read --allow-write examples/acceptor.ts
-import {
-  FixEngine,
-  FixMessage,
-  FIXVersion,
-  lineLogger,
-  MsgType,
-  SessionId,
-  Tag,
-} from "@fixwire/engine";
+import { FixEngine, FIXVersion, lineLogger, MsgType, SessionId, Tag } from "@fixwire/engine";
+import { executionReport, type SideValue } from "@fixwire/engine/fix44";
 
 const print = (line: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
@@ -26,17 +19,20 @@ session.setListener({
   onMessage: async (order) => {
     print(`received ${order.msgType} ClOrdID=${order.get(Tag.ClOrdID)}`);
     if (order.msgType !== MsgType.NewOrderSingle) return;
-    await session.put(
-      new FixMessage(MsgType.ExecutionReport)
-        .set(Tag.OrderID, `O-${++execId}`).set(Tag.ExecID, `E-${execId}`)
-        .set(Tag.ClOrdID, order.get(Tag.ClOrdID) ?? "").set(Tag.ExecType, "0")
-        .set(Tag.OrdStatus, "0").set(Tag.Symbol, order.get(Tag.Symbol) ?? "")
-        .set(Tag.Side, order.get(Tag.Side) ?? "1").set(
-          Tag.LeavesQty,
-          order.get(Tag.OrderQty) ?? "0",
-        )
-        .set(Tag.CumQty, "0").set(Tag.AvgPx, "0"),
-    );
+    // Typed: leaving out a field FIX.4.4 requires (Side, LeavesQty...) does not compile.
+    await session.put(executionReport({
+      orderID: `O-${++execId}`,
+      execID: `E-${execId}`,
+      clOrdID: order.get(Tag.ClOrdID),
+      execType: "0", // New
+      ordStatus: "0",
+      symbol: order.get(Tag.Symbol),
+      // The order passed the FIX.4.4 dictionary's checks: its Side is one of FIX.4.4's.
+      side: order.get(Tag.Side) as SideValue,
+      leavesQty: order.getFloat(Tag.OrderQty) ?? 0,
+      cumQty: 0,
+      avgPx: 0,
+    }));
   },
   onEvent: (e) => {
     if (e.type === "stateChanged") print(`state: ${e.from} -> ${e.to}`);

@@ -3,7 +3,8 @@
 // disconnect, a reconnect with the gap resent, a graceful logout and a short summary.
 //
 // Run: deno task demo
-import { FixEngine, FixMessage, FIXVersion, MsgType, SessionId, Tag } from "@fixwire/engine";
+import { FixEngine, type FixMessage, FIXVersion, MsgType, SessionId, Tag } from "@fixwire/engine";
+import { executionReport, newOrderSingle, type SideValue } from "@fixwire/engine/fix44";
 
 const ORDERS = 300;
 const dir = await Deno.makeTempDir({ prefix: "fixwire-demo-" });
@@ -38,13 +39,18 @@ const venue = acceptorEngine.createSession(
 venue.setListener({
   onMessage: async (order) => {
     if (order.msgType !== MsgType.NewOrderSingle) return;
-    await venue.put(
-      new FixMessage(MsgType.ExecutionReport)
-        .set(Tag.OrderID, `O-${order.get(Tag.ClOrdID)}`).set(Tag.ExecID, `E-${++execId}`)
-        .set(Tag.ClOrdID, order.get(Tag.ClOrdID)!).set(Tag.ExecType, "0").set(Tag.OrdStatus, "0")
-        .set(Tag.Symbol, order.get(Tag.Symbol)!).set(Tag.Side, order.get(Tag.Side)!)
-        .set(Tag.LeavesQty, order.get(Tag.OrderQty)!).set(Tag.CumQty, "0").set(Tag.AvgPx, "0"),
-    );
+    await venue.put(executionReport({
+      orderID: `O-${order.get(Tag.ClOrdID)}`,
+      execID: `E-${++execId}`,
+      clOrdID: order.get(Tag.ClOrdID),
+      execType: "0",
+      ordStatus: "0",
+      symbol: order.get(Tag.Symbol),
+      side: order.get(Tag.Side) as SideValue, // checked against FIX.4.4 on the way in
+      leavesQty: order.getFloat(Tag.OrderQty) ?? 0,
+      cumQty: 0,
+      avgPx: 0,
+    }));
     reportsSent++;
   },
 });
@@ -74,10 +80,16 @@ await trader.connect(30, "127.0.0.1", port);
 await trader.waitFor("established", { signal: AbortSignal.timeout(10_000) });
 
 function order(i: number): FixMessage {
-  return new FixMessage(MsgType.NewOrderSingle)
-    .set(Tag.ClOrdID, `ord-${i}`).set(Tag.HandlInst, "1").set(Tag.Symbol, "EUR/USD")
-    .set(Tag.Side, i % 2 ? "1" : "2").setUtcTimestamp(Tag.TransactTime, Date.now())
-    .setDecimal(Tag.OrderQty, "1000").set(Tag.OrdType, "2").setDecimal(Tag.Price, "1.08215");
+  return newOrderSingle({
+    clOrdID: `ord-${i}`,
+    handlInst: "1",
+    symbol: "EUR/USD",
+    side: i % 2 ? "1" : "2",
+    transactTime: new Date(),
+    orderQty: "1000",
+    ordType: "2",
+    price: "1.08215",
+  });
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {

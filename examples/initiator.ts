@@ -2,15 +2,8 @@
 // Each line typed sends a NewOrderSingle for that symbol; `q` logs out and quits.
 //
 // Run: deno run --allow-net --allow-read --allow-write examples/initiator.ts
-import {
-  FixEngine,
-  FixMessage,
-  FIXVersion,
-  lineLogger,
-  MsgType,
-  SessionId,
-  Tag,
-} from "@fixwire/engine";
+import { FixEngine, FIXVersion, lineLogger, SessionId, Tag } from "@fixwire/engine";
+import { newOrderSingle } from "@fixwire/engine/fix44";
 
 const print = (line: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
@@ -36,11 +29,15 @@ for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream(
       await session.disconnect("user quit");
       Deno.exit(0);
     }
-    session.put(
-      new FixMessage(MsgType.NewOrderSingle)
-        .set(Tag.ClOrdID, `ord-${Date.now()}-${++n}`).set(Tag.HandlInst, "1").set(Tag.Symbol, line)
-        .set(Tag.Side, "1").setUtcTimestamp(Tag.TransactTime, Date.now())
-        .setDecimal(Tag.OrderQty, "100").set(Tag.OrdType, "1"),
-    ).catch((e) => print(`order not sent: ${e.message}`));
+    const order = newOrderSingle({
+      clOrdID: `ord-${Date.now()}-${++n}`,
+      handlInst: "1",
+      symbol: line,
+      side: "1", // Buy
+      transactTime: new Date(),
+      orderQty: 100,
+      ordType: "1", // Market
+    });
+    session.put(order).catch((e) => print(`order not sent: ${e.message}`));
   }
 }

@@ -8,13 +8,13 @@
 // self-signed server certificate: it must be signed by a CA).
 import {
   FixEngine,
-  FixMessage,
+  type FixMessage,
   FIXVersion,
   MemorySeqStoreFactory,
-  MsgType,
   SessionId,
   Tag,
 } from "@fixwire/engine";
+import { newOrderSingle } from "@fixwire/engine/fix44";
 import { TlsTransport } from "@fixwire/engine/tls";
 
 /** Makes a CA and a server certificate it signed, for localhost; returns their folder. */
@@ -97,11 +97,15 @@ await acceptor.connect();
 const initiator = client.createSession(new SessionId("TEST1", "TEST2"), "FIX44", FIXVersion.FIX44);
 await initiator.connect(30, "localhost", server.listenAddresses[0].port);
 await initiator.waitFor("established", { signal: AbortSignal.timeout(10_000) });
-await initiator.put(
-  new FixMessage(MsgType.NewOrderSingle).set(Tag.ClOrdID, "tls-1")
-    .set(Tag.HandlInst, "1").set(Tag.Symbol, "EUR/USD").set(Tag.Side, "1")
-    .setUtcTimestamp(Tag.TransactTime, Date.now()).set(Tag.OrdType, "1").set(Tag.OrderQty, 1),
-);
+await initiator.put(newOrderSingle({
+  clOrdID: "tls-1",
+  handlInst: "1",
+  symbol: "EUR/USD",
+  side: "1",
+  transactTime: new Date(),
+  orderQty: 1,
+  ordType: "1",
+}));
 const m = await received.promise;
 print(`received over TLS: ClOrdID=${m.get(Tag.ClOrdID)}`);
 await initiator.disconnect("done");

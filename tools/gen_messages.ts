@@ -51,9 +51,35 @@ const DECIMAL_TYPES = new Set(["FLOAT", "PRICE", "QTY", "AMT", "PRICEOFFSET", "P
 const TIME_TYPES = new Set(["UTCTIMESTAMP", "TIME"]);
 const LIST_TYPES = new Set(["MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"]);
 const DATA_TYPES = new Set(["DATA", "XMLDATA"]);
-const RUNTIME_NAMES = ["build", "plan", "DEC", "LIST", "R", "SECONDS", "TIME"];
+const RUNTIME_NAMES = [
+  "build",
+  "data",
+  "DEC",
+  "dec",
+  "entry",
+  "group",
+  "LIST",
+  "list",
+  "message",
+  "missing",
+  "part",
+  "R",
+  "SECONDS",
+  "seconds",
+  "section",
+  "TIME",
+  "time",
+];
 const WIDTH = 100;
-const USED_TYPES = ["Decimal", "FixMessage", "Partial", "Plan", "PlanBuilder", "UtcTimestamp"];
+const USED_TYPES = [
+  "Decimal",
+  "FieldMap",
+  "FixMessage",
+  "Partial",
+  "Plan",
+  "PlanBuilder",
+  "UtcTimestamp",
+];
 /** Words a function cannot be named. */
 const RESERVED = new Set(
   ("break case catch class const continue debugger default delete do else enum export extends " +
@@ -98,6 +124,9 @@ interface Group extends Part {
   owner: Owner;
   typeName: string;
   def: string;
+  /** The straight fill of an entry and its part (see `_runtime.ts`). */
+  fill: string;
+  part: string;
   /** The first member when it comes from a component: redeclared required. */
   delimiter: Member | undefined;
 }
@@ -275,6 +304,8 @@ class Generator {
       owner,
       typeName: "",
       def: "",
+      fill: "",
+      part: "",
       delimiter: undefined,
     };
     const part = this.part(el, { group: g }, new Set());
@@ -335,6 +366,8 @@ class Generator {
     for (const g of groups) {
       g.typeName = this.typeName(base(g) + "Entry", "");
       g.def = this.valueName(`def${g.typeName}`);
+      g.fill = this.valueName(`fill${g.typeName}`);
+      g.part = this.valueName(`part${g.typeName}`);
     }
     return groups;
   }
@@ -472,6 +505,83 @@ function defText(gen: Generator, name: string, part: Part, head: string[], tail:
   return `${call("", `function ${name}`, ["d: PlanBuilder"], ": void {")}\n${out.join("\n")}\n}`;
 }
 
+/** A field, data field or group of a part with its components expanded: what a fill reads. */
+interface Flat {
+  member: Member & { kind: "field" | "data" | "group" };
+  required: boolean;
+}
+
+/**
+ * A part's members with its components expanded, in dictionary order, each property once, as
+ * the runtime's `PlanBuilder` sees them: a member is required when it and every component it
+ * is in are.
+ */
+function flatten(part: Part, required: boolean, seen: Set<string>, out: Flat[]): Flat[] {
+  for (const m of part.members) {
+    if (m.kind === "component") {
+      flatten(m.component, required && m.required, seen, out);
+    } else if (!seen.has(m.field.prop)) {
+      seen.add(m.field.prop);
+      out.push({ member: m, required: required && m.required });
+    }
+  }
+  return out;
+}
+
+/** `if (cond) statement;` as deno fmt writes it: in braces when too long. */
+function guarded(cond: string, head: string, args: string[]): string {
+  const one = `  if (${cond}) ${head}(${args.join(", ")});`;
+  if (one.length <= WIDTH) return one;
+  return `  if (${cond}) {\n${call("    ", head, args, ";")}\n  }`;
+}
+
+/** The statements of a straight fill: one per field, data field or group, header or trailer. */
+function fillBody(gen: Generator, flat: Flat[]): string[] {
+  const out: string[] = [];
+  for (const { member: m, required } of flat) {
+    const f = m.field;
+    const v = `f.${f.prop}`;
+    if (m.kind === "group") {
+      const g = m.group;
+      if (required) out.push(call("  ", "group", ["m", v, g.part, "at", "R"], ";"));
+      else out.push(guarded(`${v} != null`, "group", ["m", v, g.part, "at", "0"]));
+      continue;
+    }
+    if (required) {
+      const what = JSON.stringify(`field ${f.name}(${f.tag})`);
+      out.push(guarded(`${v} == null`, "missing", ["at", what]));
+    }
+    let head: string, args: string[];
+    if (m.kind === "data") {
+      [head, args] = ["data", ["m", String(m.length.tag), String(f.tag), v]];
+    } else {
+      const flag = gen.flagOf(f);
+      const value = flag === "LIST"
+        ? `list(${v})`
+        : flag === "DEC"
+        ? `dec(${f.tag}, ${v})`
+        : flag === "TIME"
+        ? `time(${f.tag}, ${v})`
+        : flag === "TIME | SECONDS"
+        ? `seconds(${f.tag}, ${v})`
+        : v;
+      [head, args] = ["m.add", [String(f.tag), value]];
+    }
+    if (required) out.push(call("  ", head, args, ";"));
+    else out.push(guarded(`${v} != null`, head, args));
+  }
+  return out;
+}
+
+/** A straight fill function, its parameters named `_x` when its body does not use them. */
+function fillText(name: string, type: string, body: string[]): string {
+  const code = body.join("\n");
+  const param = (p: string) => new RegExp(`\\b${p}\\b`).test(code) ? p : `_${p}`;
+  const params = [`${param("m")}: FieldMap`, `${param("f")}: ${type}`, `${param("at")}: string`];
+  const head = call("", `function ${name}`, params, ": void {");
+  return body.length === 0 ? `${head}}` : `${head}\n${code}\n}`;
+}
+
 function componentText(gen: Generator, c: Component): string {
   const doc = [`/** The ${c.name} component. */`];
   const iface = interfaceText(doc, c.typeName, c, propLines(gen, c, []));
@@ -490,7 +600,17 @@ function entryText(gen: Generator, g: Group): string {
     );
   }
   const iface = interfaceText(doc, g.typeName, g, propLines(gen, g, first));
-  return `${iface}\n\n${defText(gen, g.def, g, [], [])}`;
+  const flat = flatten(g, true, new Set(), []);
+  // Every entry starts with its first field, whatever the dictionary says.
+  if (flat.length > 0) flat[0] = { ...flat[0], required: true };
+  const part = call(
+    "",
+    `const ${g.part} = entry`,
+    [String(g.field.tag), JSON.stringify(g.field.name), g.def, g.fill, String(flat.length)],
+    ";",
+  );
+  const fill = fillText(g.fill, g.typeName, fillBody(gen, flat));
+  return [iface, part, fill, defText(gen, g.def, g, [], [])].join("\n\n");
 }
 
 /**
@@ -545,8 +665,10 @@ export function renderMessages(xml: string, options: RenderOptions): string {
     : undefined;
   const hasHeader = header !== undefined && header.members.length > 0;
   const hasTrailer = trailer !== undefined && trailer.members.length > 0;
-  gen.valueName("defStandardHeader");
-  gen.valueName("defStandardTrailer");
+  for (const n of ["def", "fill", "part"]) {
+    gen.valueName(`${n}StandardHeader`);
+    gen.valueName(`${n}StandardTrailer`);
+  }
   // Components in the order first referenced.
   const components: Component[] = [];
   const seen = new Set<Component>();
@@ -597,12 +719,27 @@ export function renderMessages(xml: string, options: RenderOptions): string {
     const type = JSON.stringify(m.msgType);
     const doc = [`/** The fields of ${m.name}, MsgType(35) ${type}. */`];
     blocks.push(interfaceText(doc, m.typeName, m, props));
-    const planVar = gen.valueName(`${m.builder}Plan`);
     const def = gen.valueName(`def${m.typeName}`);
+    const partVar = gen.valueName(`part${m.typeName}`);
+    const fill = gen.valueName(`fill${m.typeName}`);
+    const flat = flatten(m, true, new Set(["header", "trailer"]), []);
+    const size = flat.length + (hasHeader ? 1 : 0) + (hasTrailer ? 1 : 0);
+    const body = fillBody(gen, flat);
+    if (hasHeader) {
+      const [v, p] = ["f.header", "partStandardHeader"];
+      body.unshift(
+        header!.hasRequired
+          ? call("  ", "part", ["m", `${v} ?? missing(at, "header")`, p, "at"], ";")
+          : guarded(`${v} != null`, "part", ["m", v, p, "at"]),
+      );
+    }
+    if (hasTrailer) {
+      body.push(
+        guarded("f.trailer != null", "part", ["m", "f.trailer", "partStandardTrailer", "at"]),
+      );
+    }
     blocks.push(
       [
-        `let ${planVar}: Plan | undefined;`,
-        "",
         "/**",
         ` * Builds a ${m.name}, MsgType(35) ${type}: the fields set, in dictionary order.`,
         " *",
@@ -611,14 +748,17 @@ export function renderMessages(xml: string, options: RenderOptions): string {
         " * @throws {TypeError} When a required field is missing or a decimal is malformed.",
         " */",
         call("", `export function ${m.builder}`, [`f: ${m.typeName}`], ": FixMessage {"),
+        `  return build(${partVar}, f);`,
+        "}",
+        "",
         call(
-          "  ",
-          `${planVar} ??= plan`,
-          [type, JSON.stringify(m.name), def],
+          "",
+          `const ${partVar} = message`,
+          [type, JSON.stringify(m.name), def, fill, String(size)],
           ";",
         ),
-        `  return build(${planVar}, f);`,
-        "}",
+        "",
+        fillText(fill, m.typeName, body),
         "",
         defText(gen, def, m, headerLine, trailerLine),
       ].join("\n"),
@@ -638,6 +778,10 @@ export function renderMessages(xml: string, options: RenderOptions): string {
       : "CheckSum(10)";
     const doc = [`/** ${what} fields; ${set} are set by the session and the encoder. */`];
     blocks.push(interfaceText(doc, name, part, propLines(gen, part, [])));
+    const flat = flatten(part, true, new Set(), []);
+    const args = [`def${name}`, `fill${name}`, String(flat.length)];
+    blocks.push(call("", `const part${name} = section`, args, ";"));
+    blocks.push(fillText(`fill${name}`, name, fillBody(gen, flat)));
     blocks.push(defText(gen, `def${name}`, part, [], []));
   }
 
@@ -647,7 +791,7 @@ export function renderMessages(xml: string, options: RenderOptions): string {
   const code = blocks.join("\n").split("\n").filter((l) => !/^\s*(\/\*\*|\*|\/\/)/.test(l))
     .join("\n");
   const used = RUNTIME_NAMES.filter((n) => new RegExp(`[^."\\w]${n}\\b`).test(code));
-  const names = [...used, "type Decimal", "type Plan", "type PlanBuilder", "type UtcTimestamp"]
+  const names = [...used, "type Decimal", "type PlanBuilder", "type UtcTimestamp"]
     .sort((a, b) => {
       // deno fmt's order: case-insensitive, upper case first on a tie.
       const [x, y] = [a.replace("type ", ""), b.replace("type ", "")];
@@ -658,7 +802,7 @@ export function renderMessages(xml: string, options: RenderOptions): string {
   blocks.splice(
     importsAt,
     0,
-    `import type { FixMessage } from ${JSON.stringify(engine)};\n` +
+    `import type { FieldMap, FixMessage } from ${JSON.stringify(engine)};\n` +
       `import {\n${names.map((n) => `  ${n},\n`).join("")}} from "./_runtime.ts";\n\n` +
       "export type { Decimal, UtcTimestamp };",
   );

@@ -1,8 +1,15 @@
 /**
- * What the generated typed-message builders (`src/messages/fix*.ts`) run. Each message type's
- * members are described once, by a generated `def` function, into a plan: a map from property
- * name to tag, position and kind, with components expanded. A build then walks only the
- * properties the caller set, so it costs the same whatever the size of the dictionary.
+ * What the generated typed-message builders (`src/messages/fix*.ts`) run. Each message type,
+ * group entry, header and trailer has a generated fill function: straight code that reads each
+ * property the dictionary defines and adds the fields set, in dictionary order, as a hand-written
+ * `new FixMessage(t).set(tag, v)...` would. While a part has seen at most
+ * {@linkcode STRAIGHT_SHAPES} shapes of fields object (the keys in `for...in` order), the fill
+ * runs; from the next shape on, that shape goes through a plan instead: a map from property
+ * name to tag, position and kind, built once from the generated `def` function, walking only the
+ * properties set. The two give the same fields. Why both: V8 reads a property of an object of
+ * up to four shapes from its inline cache, at no cost when the property is absent; past four,
+ * each of a message's hundreds of reads becomes a hash probe and the straight code is ten to a
+ * hundred times slower than the plan.
  * Private to this folder; `tools/gen_messages.ts` copies it next to a venue's module.
  *
  * @module
@@ -159,19 +166,7 @@ export class PlanBuilder {
    * @param flags `R` or 0.
    */
   group(tag: number, name: string, entry: Def, flags: number): void {
-    let plan = ENTRY_PLANS.get(entry);
-    if (plan === undefined) {
-      plan = makePlan("", this.#plan.name, entry);
-      // Every entry starts with its first field, whatever the dictionary says.
-      let first: Slot | undefined;
-      for (const s of plan.slots.values()) if (first === undefined || s.pos < first.pos) first = s;
-      if (first !== undefined && first.required === 0) {
-        first.required = 1;
-        plan.requiredCount++;
-      }
-      ENTRY_PLANS.set(entry, plan);
-    }
-    this.#add(name, tag, flags | GROUP, { plan });
+    this.#add(name, tag, flags | GROUP, { plan: entryPlan(entry) });
   }
 
   /**
@@ -205,16 +200,21 @@ function makePlan(msgType: string, name: string, def: Def): Plan {
   return plan;
 }
 
-/**
- * A message type's plan, built once by the generated builder.
- *
- * @param msgType MsgType(35).
- * @param name The message name.
- * @param def Describes its members.
- * @returns The plan.
- */
-export function plan(msgType: string, name: string, def: Def): Plan {
-  return makePlan(msgType, name, def);
+/** A group entry's plan, built once per `def`: its first field is required in every entry. */
+function entryPlan(def: Def): Plan {
+  let plan = ENTRY_PLANS.get(def);
+  if (plan === undefined) {
+    plan = makePlan("", "", def);
+    // Every entry starts with its first field, whatever the dictionary says.
+    let first: Slot | undefined;
+    for (const s of plan.slots.values()) if (first === undefined || s.pos < first.pos) first = s;
+    if (first !== undefined && first.required === 0) {
+      first.required = 1;
+      plan.requiredCount++;
+    }
+    ENTRY_PLANS.set(def, plan);
+  }
+  return plan;
 }
 
 /** Marks the errors thrown here, so a group adds the entry they come from. */
@@ -222,7 +222,7 @@ class BuildError extends TypeError {
   override name = "TypeError";
 }
 
-function missing(at: string, s: Slot | undefined): TypeError {
+function missingSlot(at: string, s: Slot | undefined): TypeError {
   const what = s === undefined
     ? "field"
     : s.kind & PART
@@ -349,7 +349,7 @@ function fillGroup(m: FieldMap, s: Slot, v: unknown, at: string): void {
     throw new BuildError(`Cannot build ${at}: group ${s.name}(${s.tag}) is not an array`);
   }
   if (v.length === 0) {
-    if (s.required) throw missing(at, s);
+    if (s.required) throw missingSlot(at, s);
     return;
   }
   let i = 0;
@@ -367,31 +367,309 @@ function missingIn(plan: Plan, f: object, at: string): TypeError {
     const v = (f as Record<string, unknown>)[s.prop];
     if (s.required && (v === undefined || v === null) && (!first || s.pos < first.pos)) first = s;
   }
-  return missing(at, first);
+  return missingSlot(at, first);
+}
+
+/** Runs `fill` for a plan, letting go of the values it left on the stack when it throws. */
+function fillByPlan(m: FieldMap, plan: Plan, f: object, at: string): void {
+  const base = top;
+  try {
+    fill(m, plan, f, at);
+  } finally {
+    if (top !== base) {
+      for (let i = base; i < top; i++) VALUES[i] = undefined;
+      top = base;
+    }
+  }
+}
+
+/** Adds the fields of one fields object to a message or group entry, in dictionary order. */
+export type Fill<F> = (m: FieldMap, f: F, at: string) => void;
+
+/**
+ * A generated part (message type, group entry, header or trailer): its straight fill, the
+ * `def` its plan comes from, and the shapes of fields object the fill has seen.
+ */
+export interface Part<F> {
+  /** MsgType(35) of a message; empty otherwise. */
+  readonly msgType: string;
+  /** The message name, or a group's NumInGroup field name, for errors. */
+  readonly name: string;
+  /** A group's NumInGroup tag; 0 otherwise. */
+  readonly tag: number;
+  /** @internal */
+  readonly fill: Fill<F>;
+  /** @internal */
+  readonly def: Def;
+  /** @internal How the plan is made: 0 message, 1 group entry, 2 header or trailer. */
+  readonly kind: number;
+  /** @internal Built on the first fields object the straight fill does not take. */
+  plan: Plan | undefined;
+  /** @internal The keys of each shape the straight fill has taken, in `for...in` order. */
+  readonly seen: string[][];
+  /** @internal At most {@linkcode SMALL_PART} members: always filled straight. */
+  readonly small: boolean;
+}
+
+/** How many shapes of fields object a part's straight fill takes (V8 caches four per read). */
+export const STRAIGHT_SHAPES = 4;
+
+/**
+ * A part with at most this many members (fields, data fields, groups) is always filled
+ * straight: with a few reads, the reads of an object of any shape cost less than checking it.
+ */
+export const SMALL_PART = 16;
+
+/**
+ * A message type's part.
+ *
+ * @param msgType MsgType(35).
+ * @param name The message name.
+ * @param def Describes its members, for the plan.
+ * @param fill Adds its fields.
+ * @param size Its number of members, components expanded.
+ * @returns The part.
+ */
+export function message<F>(
+  msgType: string,
+  name: string,
+  def: Def,
+  fill: Fill<F>,
+  size: number,
+): Part<F> {
+  const small = size <= SMALL_PART;
+  return { msgType, name, tag: 0, fill, def, kind: 0, plan: undefined, seen: [], small };
 }
 
 /**
- * Builds a message from its plan and the caller's fields: the fields set, in dictionary order,
- * the required ones checked. Properties the plan does not know are ignored; `undefined` and
- * `null` values count as absent.
+ * A group entry's part.
  *
- * @param plan The message type's plan.
+ * @param tag The group's NumInGroup tag.
+ * @param name Its field name.
+ * @param def Describes an entry's members, for the plan.
+ * @param fill Adds an entry's fields.
+ * @param size Its number of members, components expanded.
+ * @returns The part.
+ */
+export function entry<F>(
+  tag: number,
+  name: string,
+  def: Def,
+  fill: Fill<F>,
+  size: number,
+): Part<F> {
+  const small = size <= SMALL_PART;
+  return { msgType: "", name, tag, fill, def, kind: 1, plan: undefined, seen: [], small };
+}
+
+/**
+ * The header's or the trailer's part.
+ *
+ * @param def Describes its members, for the plan.
+ * @param fill Adds its fields.
+ * @param size Its number of members, components expanded.
+ * @returns The part.
+ */
+export function section<F>(def: Def, fill: Fill<F>, size: number): Part<F> {
+  const small = size <= SMALL_PART;
+  return { msgType: "", name: "", tag: 0, fill, def, kind: 2, plan: undefined, seen: [], small };
+}
+
+/**
+ * Whether the straight fill takes this object: a part of at most {@linkcode SMALL_PART}
+ * members always; else an object of a shape it has seen, or while there is room for one more.
+ */
+function straight(p: Part<never>, f: object): boolean {
+  if (p.small) return true;
+  const seen = p.seen;
+  if (seen.length > 0) {
+    // The shape seen first, inline: most callers pass one shape.
+    const keys = seen[0];
+    let n = 0;
+    let same = true;
+    for (const key in f) {
+      if (keys[n++] !== key) {
+        same = false;
+        break;
+      }
+    }
+    if (same && n === keys.length) return true;
+  }
+  return straightShape(p, f);
+}
+
+function straightShape(p: Part<never>, f: object): boolean {
+  const seen = p.seen;
+  next: for (let s = 1; s < seen.length; s++) {
+    const keys = seen[s];
+    let n = 0;
+    for (const key in f) if (keys[n++] !== key) continue next;
+    if (n !== keys.length) continue;
+    // The last shape taken is checked first next time: a caller mostly passes one shape.
+    seen[s] = seen[0];
+    seen[0] = keys;
+    return true;
+  }
+  if (seen.length >= STRAIGHT_SHAPES) return false;
+  const keys: string[] = [];
+  for (const key in f) keys.push(key);
+  seen.push(seen[0] ?? keys);
+  seen[0] = keys;
+  return true;
+}
+
+function planOf(p: Part<never>): Plan {
+  return p.plan ??= p.kind === 1 ? entryPlan(p.def) : makePlan(p.msgType, p.name, p.def);
+}
+
+/** Fills `m` from `f` through the part's straight fill or its plan. */
+function fillPart<F extends object>(m: FieldMap, p: Part<F>, f: F, at: string): void {
+  if (straight(p as Part<never>, f)) p.fill(m, f, at);
+  else fillByPlan(m, planOf(p as Part<never>), f, at);
+}
+
+/**
+ * Builds a message: the fields set, in dictionary order, the required ones checked.
+ * Properties the dictionary does not define are ignored; `undefined` and `null` values count
+ * as absent.
+ *
+ * @param p The message type's part.
  * @param f The fields.
  * @returns The message.
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  * @throws {RangeError} When a `Date` is invalid or a number not finite.
  */
-export function build(plan: Plan, f: object): FixMessage {
-  const m = new FixMessage(plan.msgType);
-  const base = top;
-  try {
-    fill(m, plan, f, plan.name);
-  } finally {
-    if (top !== base) {
-      // A throw left values behind: let them go.
-      for (let i = base; i < top; i++) VALUES[i] = undefined;
-      top = base;
-    }
-  }
+export function build<F extends object>(p: Part<F>, f: F): FixMessage {
+  const m = new FixMessage(p.msgType);
+  fillPart(m, p, f, p.name);
   return m;
+}
+
+/**
+ * Adds the header's or the trailer's fields.
+ *
+ * @param m The message.
+ * @param f The header's or trailer's fields.
+ * @param p Its part.
+ * @param at The message name, for errors.
+ */
+export function part<F extends object>(m: FieldMap, f: F, p: Part<F>, at: string): void {
+  fillPart(m, p, f, at);
+}
+
+/**
+ * Adds a repeating group's entries.
+ *
+ * @param m The message or the entry holding the group.
+ * @param v The entries.
+ * @param p The entries' part.
+ * @param at The message name, for errors.
+ * @param required `R` when the group is required, else 0.
+ * @throws {TypeError} When the group is required and absent or empty, is not an array, or an
+ * entry lacks a required field.
+ */
+export function group<E extends object>(
+  m: FieldMap,
+  v: readonly E[] | undefined,
+  p: Part<E>,
+  at: string,
+  required: number,
+): void {
+  if (v === undefined || v === null) {
+    if (required) {
+      throw new BuildError(`Cannot build ${at}: required group ${p.name}(${p.tag}) is missing`);
+    }
+    return;
+  }
+  if (!Array.isArray(v)) {
+    throw new BuildError(`Cannot build ${at}: group ${p.name}(${p.tag}) is not an array`);
+  }
+  if (v.length === 0) {
+    if (required) {
+      throw new BuildError(`Cannot build ${at}: required group ${p.name}(${p.tag}) is missing`);
+    }
+    return;
+  }
+  let i = 0;
+  try {
+    for (; i < v.length; i++) {
+      const e = m.addGroupEntry(p.tag);
+      if (p.small) p.fill(e, v[i], at);
+      else fillPart(e, p, v[i], at);
+    }
+  } catch (err) {
+    if (!(err instanceof BuildError)) throw err;
+    throw new BuildError(`${err.message} in ${p.name}(${p.tag}) entry ${i}`);
+  }
+}
+
+/**
+ * Throws for a required field, group or header that is absent.
+ *
+ * @param at The message name.
+ * @param what `field Name(tag)`, `group Name(tag)` or `header`.
+ * @returns Never.
+ * @throws {TypeError} Always.
+ */
+export function missing(at: string, what: string): never {
+  throw new BuildError(`Cannot build ${at}: required ${what} is missing`);
+}
+
+/**
+ * A decimal's text.
+ *
+ * @param tag The tag, for errors.
+ * @param v A number or decimal text.
+ * @returns The text.
+ * @throws {TypeError} When the text is not a decimal.
+ * @throws {RangeError} When the number is not finite.
+ */
+export function dec(tag: number, v: Decimal): string {
+  return decimalText(tag, v);
+}
+
+/**
+ * A UTCTimestamp's text, a `Date` with milliseconds.
+ *
+ * @param tag The tag, for errors.
+ * @param v Text, kept as is, or a `Date`.
+ * @returns The text.
+ * @throws {RangeError} When the `Date` is invalid.
+ */
+export function time(tag: number, v: UtcTimestamp): string {
+  return typeof v === "string" ? v : timeText(tag, v, "ms");
+}
+
+/**
+ * A UTCTimestamp's text, a `Date` in whole seconds (FIX.4.0 and FIX.4.1).
+ *
+ * @param tag The tag, for errors.
+ * @param v Text, kept as is, or a `Date`.
+ * @returns The text.
+ * @throws {RangeError} When the `Date` is invalid.
+ */
+export function seconds(tag: number, v: UtcTimestamp): string {
+  return typeof v === "string" ? v : timeText(tag, v, "s");
+}
+
+/**
+ * A multiple-value field's text: the values joined with spaces.
+ *
+ * @param v The values, or text.
+ * @returns The text.
+ */
+export function list(v: string | readonly string[]): string {
+  return typeof v === "string" ? v : v.join(" ");
+}
+
+/**
+ * Adds a data field after its LENGTH field, set to its length in bytes.
+ *
+ * @param m The message or entry.
+ * @param lengthTag The LENGTH tag.
+ * @param tag The DATA tag.
+ * @param v The data.
+ */
+export function data(m: FieldMap, lengthTag: number, tag: number, v: string): void {
+  m.add(lengthTag, byteLength(String(v))).add(tag, v);
 }

@@ -27,16 +27,23 @@
  * @module
  */
 
-import type { FixMessage } from "../message/fix_message.ts";
+import type { FieldMap, FixMessage } from "../message/fix_message.ts";
 import {
   build,
+  data,
   DEC,
+  dec,
   type Decimal,
-  type Plan,
-  plan,
+  entry,
+  group,
+  message,
+  missing,
+  part,
   type PlanBuilder,
   R,
   SECONDS,
+  seconds,
+  section,
   TIME,
   type UtcTimestamp,
 } from "./_runtime.ts";
@@ -53,8 +60,6 @@ export interface Heartbeat {
   trailer?: StandardTrailer;
 }
 
-let heartbeatPlan: Plan | undefined;
-
 /**
  * Builds a Heartbeat, MsgType(35) "0": the fields set, in dictionary order.
  *
@@ -63,8 +68,15 @@ let heartbeatPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function heartbeat(f: Heartbeat): FixMessage {
-  heartbeatPlan ??= plan("0", "Heartbeat", defHeartbeat);
-  return build(heartbeatPlan, f);
+  return build(partHeartbeat, f);
+}
+
+const partHeartbeat = message("0", "Heartbeat", defHeartbeat, fillHeartbeat, 3);
+
+function fillHeartbeat(m: FieldMap, f: Heartbeat, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.testReqID != null) m.add(112, f.testReqID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defHeartbeat(d: PlanBuilder): void {
@@ -83,8 +95,6 @@ export interface TestRequest {
   trailer?: StandardTrailer;
 }
 
-let testRequestPlan: Plan | undefined;
-
 /**
  * Builds a TestRequest, MsgType(35) "1": the fields set, in dictionary order.
  *
@@ -93,8 +103,16 @@ let testRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function testRequest(f: TestRequest): FixMessage {
-  testRequestPlan ??= plan("1", "TestRequest", defTestRequest);
-  return build(testRequestPlan, f);
+  return build(partTestRequest, f);
+}
+
+const partTestRequest = message("1", "TestRequest", defTestRequest, fillTestRequest, 3);
+
+function fillTestRequest(m: FieldMap, f: TestRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.testReqID == null) missing(at, "field TestReqID(112)");
+  m.add(112, f.testReqID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTestRequest(d: PlanBuilder): void {
@@ -115,8 +133,6 @@ export interface ResendRequest {
   trailer?: StandardTrailer;
 }
 
-let resendRequestPlan: Plan | undefined;
-
 /**
  * Builds a ResendRequest, MsgType(35) "2": the fields set, in dictionary order.
  *
@@ -125,8 +141,18 @@ let resendRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function resendRequest(f: ResendRequest): FixMessage {
-  resendRequestPlan ??= plan("2", "ResendRequest", defResendRequest);
-  return build(resendRequestPlan, f);
+  return build(partResendRequest, f);
+}
+
+const partResendRequest = message("2", "ResendRequest", defResendRequest, fillResendRequest, 4);
+
+function fillResendRequest(m: FieldMap, f: ResendRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.beginSeqNo == null) missing(at, "field BeginSeqNo(7)");
+  m.add(7, f.beginSeqNo);
+  if (f.endSeqNo == null) missing(at, "field EndSeqNo(16)");
+  m.add(16, f.endSeqNo);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defResendRequest(d: PlanBuilder): void {
@@ -148,8 +174,6 @@ export interface Reject {
   trailer?: StandardTrailer;
 }
 
-let rejectPlan: Plan | undefined;
-
 /**
  * Builds a Reject, MsgType(35) "3": the fields set, in dictionary order.
  *
@@ -158,8 +182,17 @@ let rejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function reject(f: Reject): FixMessage {
-  rejectPlan ??= plan("3", "Reject", defReject);
-  return build(rejectPlan, f);
+  return build(partReject, f);
+}
+
+const partReject = message("3", "Reject", defReject, fillReject, 4);
+
+function fillReject(m: FieldMap, f: Reject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.refSeqNum == null) missing(at, "field RefSeqNum(45)");
+  m.add(45, f.refSeqNum);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defReject(d: PlanBuilder): void {
@@ -181,8 +214,6 @@ export interface SequenceReset {
   trailer?: StandardTrailer;
 }
 
-let sequenceResetPlan: Plan | undefined;
-
 /**
  * Builds a SequenceReset, MsgType(35) "4": the fields set, in dictionary order.
  *
@@ -191,8 +222,17 @@ let sequenceResetPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function sequenceReset(f: SequenceReset): FixMessage {
-  sequenceResetPlan ??= plan("4", "SequenceReset", defSequenceReset);
-  return build(sequenceResetPlan, f);
+  return build(partSequenceReset, f);
+}
+
+const partSequenceReset = message("4", "SequenceReset", defSequenceReset, fillSequenceReset, 4);
+
+function fillSequenceReset(m: FieldMap, f: SequenceReset, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.gapFillFlag != null) m.add(123, f.gapFillFlag);
+  if (f.newSeqNo == null) missing(at, "field NewSeqNo(36)");
+  m.add(36, f.newSeqNo);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSequenceReset(d: PlanBuilder): void {
@@ -212,8 +252,6 @@ export interface Logout {
   trailer?: StandardTrailer;
 }
 
-let logoutPlan: Plan | undefined;
-
 /**
  * Builds a Logout, MsgType(35) "5": the fields set, in dictionary order.
  *
@@ -222,8 +260,15 @@ let logoutPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function logout(f: Logout): FixMessage {
-  logoutPlan ??= plan("5", "Logout", defLogout);
-  return build(logoutPlan, f);
+  return build(partLogout, f);
+}
+
+const partLogout = message("5", "Logout", defLogout, fillLogout, 3);
+
+function fillLogout(m: FieldMap, f: Logout, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defLogout(d: PlanBuilder): void {
@@ -278,8 +323,6 @@ export interface IOI {
   trailer?: StandardTrailer;
 }
 
-let ioiPlan: Plan | undefined;
-
 /**
  * Builds a IOI, MsgType(35) "6": the fields set, in dictionary order.
  *
@@ -288,8 +331,38 @@ let ioiPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function ioi(f: IOI): FixMessage {
-  ioiPlan ??= plan("6", "IOI", defIOI);
-  return build(ioiPlan, f);
+  return build(partIOI, f);
+}
+
+const partIOI = message("6", "IOI", defIOI, fillIOI, 21);
+
+function fillIOI(m: FieldMap, f: IOI, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.ioIid == null) missing(at, "field IOIid(23)");
+  m.add(23, f.ioIid);
+  if (f.ioiTransType == null) missing(at, "field IOITransType(28)");
+  m.add(28, f.ioiTransType);
+  if (f.ioiRefID != null) m.add(26, f.ioiRefID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.ioiShares == null) missing(at, "field IOIShares(27)");
+  m.add(27, f.ioiShares);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.validUntilTime != null) m.add(62, seconds(62, f.validUntilTime));
+  if (f.ioiQltyInd != null) m.add(25, f.ioiQltyInd);
+  if (f.ioiOthSvc != null) m.add(24, f.ioiOthSvc);
+  if (f.ioiNaturalFlag != null) m.add(130, f.ioiNaturalFlag);
+  if (f.ioiQualifier != null) m.add(104, f.ioiQualifier);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defIOI(d: PlanBuilder): void {
@@ -354,8 +427,6 @@ export interface Advertisement {
   trailer?: StandardTrailer;
 }
 
-let advertisementPlan: Plan | undefined;
-
 /**
  * Builds a Advertisement, MsgType(35) "7": the fields set, in dictionary order.
  *
@@ -364,8 +435,34 @@ let advertisementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function advertisement(f: Advertisement): FixMessage {
-  advertisementPlan ??= plan("7", "Advertisement", defAdvertisement);
-  return build(advertisementPlan, f);
+  return build(partAdvertisement, f);
+}
+
+const partAdvertisement = message("7", "Advertisement", defAdvertisement, fillAdvertisement, 17);
+
+function fillAdvertisement(m: FieldMap, f: Advertisement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.advId == null) missing(at, "field AdvId(2)");
+  m.add(2, f.advId);
+  if (f.advTransType == null) missing(at, "field AdvTransType(5)");
+  m.add(5, f.advTransType);
+  if (f.advRefID != null) m.add(3, f.advRefID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.advSide == null) missing(at, "field AdvSide(4)");
+  m.add(4, f.advSide);
+  if (f.shares == null) missing(at, "field Shares(53)");
+  m.add(53, f.shares);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.transactTime != null) m.add(60, seconds(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAdvertisement(d: PlanBuilder): void {
@@ -486,8 +583,6 @@ export interface ExecutionReport {
   trailer?: StandardTrailer;
 }
 
-let executionReportPlan: Plan | undefined;
-
 /**
  * Builds a ExecutionReport, MsgType(35) "8": the fields set, in dictionary order.
  *
@@ -496,8 +591,76 @@ let executionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function executionReport(f: ExecutionReport): FixMessage {
-  executionReportPlan ??= plan("8", "ExecutionReport", defExecutionReport);
-  return build(executionReportPlan, f);
+  return build(partExecutionReport, f);
+}
+
+const partExecutionReport = message(
+  "8",
+  "ExecutionReport",
+  defExecutionReport,
+  fillExecutionReport,
+  47,
+);
+
+function fillExecutionReport(m: FieldMap, f: ExecutionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.execTransType == null) missing(at, "field ExecTransType(20)");
+  m.add(20, f.execTransType);
+  if (f.execRefID != null) m.add(19, f.execRefID);
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.ordRejReason != null) m.add(103, f.ordRejReason);
+  if (f.account != null) m.add(1, f.account);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty == null) missing(at, "field OrderQty(38)");
+  m.add(38, f.orderQty);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireTime != null) m.add(126, seconds(126, f.expireTime));
+  if (f.execInst != null) m.add(18, f.execInst);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.lastShares == null) missing(at, "field LastShares(32)");
+  m.add(32, f.lastShares);
+  if (f.lastPx == null) missing(at, "field LastPx(31)");
+  m.add(31, dec(31, f.lastPx));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.lastCapacity != null) m.add(29, f.lastCapacity);
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, f.cumQty);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, seconds(60, f.transactTime));
+  if (f.reportToExch != null) m.add(113, f.reportToExch);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defExecutionReport(d: PlanBuilder): void {
@@ -572,8 +735,6 @@ export interface OrderCancelReject {
   trailer?: StandardTrailer;
 }
 
-let orderCancelRejectPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReject, MsgType(35) "9": the fields set, in dictionary order.
  *
@@ -582,8 +743,29 @@ let orderCancelRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReject(f: OrderCancelReject): FixMessage {
-  orderCancelRejectPlan ??= plan("9", "OrderCancelReject", defOrderCancelReject);
-  return build(orderCancelRejectPlan, f);
+  return build(partOrderCancelReject, f);
+}
+
+const partOrderCancelReject = message(
+  "9",
+  "OrderCancelReject",
+  defOrderCancelReject,
+  fillOrderCancelReject,
+  9,
+);
+
+function fillOrderCancelReject(m: FieldMap, f: OrderCancelReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.cxlRejReason != null) m.add(102, f.cxlRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReject(d: PlanBuilder): void {
@@ -612,8 +794,6 @@ export interface Logon {
   trailer?: StandardTrailer;
 }
 
-let logonPlan: Plan | undefined;
-
 /**
  * Builds a Logon, MsgType(35) "A": the fields set, in dictionary order.
  *
@@ -622,8 +802,19 @@ let logonPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function logon(f: Logon): FixMessage {
-  logonPlan ??= plan("A", "Logon", defLogon);
-  return build(logonPlan, f);
+  return build(partLogon, f);
+}
+
+const partLogon = message("A", "Logon", defLogon, fillLogon, 5);
+
+function fillLogon(m: FieldMap, f: Logon, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.encryptMethod == null) missing(at, "field EncryptMethod(98)");
+  m.add(98, f.encryptMethod);
+  if (f.heartBtInt == null) missing(at, "field HeartBtInt(108)");
+  m.add(108, f.heartBtInt);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defLogon(d: PlanBuilder): void {
@@ -654,8 +845,6 @@ export interface News {
   trailer?: StandardTrailer;
 }
 
-let newsPlan: Plan | undefined;
-
 /**
  * Builds a News, MsgType(35) "B": the fields set, in dictionary order.
  *
@@ -664,8 +853,22 @@ let newsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function news(f: News): FixMessage {
-  newsPlan ??= plan("B", "News", defNews);
-  return build(newsPlan, f);
+  return build(partNews, f);
+}
+
+const partNews = message("B", "News", defNews, fillNews, 8);
+
+function fillNews(m: FieldMap, f: News, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.origTime != null) m.add(42, seconds(42, f.origTime));
+  if (f.urgency != null) m.add(61, f.urgency);
+  if (f.relatdSym != null) m.add(46, f.relatdSym);
+  if (f.linesOfText == null) missing(at, "field LinesOfText(33)");
+  m.add(33, f.linesOfText);
+  if (f.text == null) missing(at, "field Text(58)");
+  m.add(58, f.text);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNews(d: PlanBuilder): void {
@@ -703,8 +906,6 @@ export interface Email {
   trailer?: StandardTrailer;
 }
 
-let emailPlan: Plan | undefined;
-
 /**
  * Builds a Email, MsgType(35) "C": the fields set, in dictionary order.
  *
@@ -713,8 +914,25 @@ let emailPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function email(f: Email): FixMessage {
-  emailPlan ??= plan("C", "Email", defEmail);
-  return build(emailPlan, f);
+  return build(partEmail, f);
+}
+
+const partEmail = message("C", "Email", defEmail, fillEmail, 10);
+
+function fillEmail(m: FieldMap, f: Email, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.emailType == null) missing(at, "field EmailType(94)");
+  m.add(94, f.emailType);
+  if (f.origTime != null) m.add(42, seconds(42, f.origTime));
+  if (f.relatdSym != null) m.add(46, f.relatdSym);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.linesOfText == null) missing(at, "field LinesOfText(33)");
+  m.add(33, f.linesOfText);
+  if (f.text == null) missing(at, "field Text(58)");
+  m.add(58, f.text);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defEmail(d: PlanBuilder): void {
@@ -810,8 +1028,6 @@ export interface NewOrderSingle {
   trailer?: StandardTrailer;
 }
 
-let newOrderSinglePlan: Plan | undefined;
-
 /**
  * Builds a NewOrderSingle, MsgType(35) "D": the fields set, in dictionary order.
  *
@@ -820,8 +1036,62 @@ let newOrderSinglePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderSingle(f: NewOrderSingle): FixMessage {
-  newOrderSinglePlan ??= plan("D", "NewOrderSingle", defNewOrderSingle);
-  return build(newOrderSinglePlan, f);
+  return build(partNewOrderSingle, f);
+}
+
+const partNewOrderSingle = message(
+  "D",
+  "NewOrderSingle",
+  defNewOrderSingle,
+  fillNewOrderSingle,
+  38,
+);
+
+function fillNewOrderSingle(m: FieldMap, f: NewOrderSingle, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.account != null) m.add(1, f.account);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, f.execInst);
+  if (f.minQty != null) m.add(110, f.minQty);
+  if (f.maxFloor != null) m.add(111, f.maxFloor);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.orderQty == null) missing(at, "field OrderQty(38)");
+  m.add(38, f.orderQty);
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.ioIid != null) m.add(23, f.ioIid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireTime != null) m.add(126, seconds(126, f.expireTime));
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderSingle(d: PlanBuilder): void {
@@ -951,8 +1221,6 @@ export interface NewOrderList {
   trailer?: StandardTrailer;
 }
 
-let newOrderListPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderList, MsgType(35) "E": the fields set, in dictionary order.
  *
@@ -961,8 +1229,62 @@ let newOrderListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderList(f: NewOrderList): FixMessage {
-  newOrderListPlan ??= plan("E", "NewOrderList", defNewOrderList);
-  return build(newOrderListPlan, f);
+  return build(partNewOrderList, f);
+}
+
+const partNewOrderList = message("E", "NewOrderList", defNewOrderList, fillNewOrderList, 41);
+
+function fillNewOrderList(m: FieldMap, f: NewOrderList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.waveNo != null) m.add(105, f.waveNo);
+  if (f.listSeqNo == null) missing(at, "field ListSeqNo(67)");
+  m.add(67, f.listSeqNo);
+  if (f.listNoOrds == null) missing(at, "field ListNoOrds(68)");
+  m.add(68, f.listNoOrds);
+  if (f.listExecInst != null) m.add(69, f.listExecInst);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.account != null) m.add(1, f.account);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, f.execInst);
+  if (f.minQty != null) m.add(110, f.minQty);
+  if (f.maxFloor != null) m.add(111, f.maxFloor);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.orderQty == null) missing(at, "field OrderQty(38)");
+  m.add(38, f.orderQty);
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireTime != null) m.add(126, seconds(126, f.expireTime));
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderList(d: PlanBuilder): void {
@@ -1049,8 +1371,6 @@ export interface OrderCancelRequest {
   trailer?: StandardTrailer;
 }
 
-let orderCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelRequest, MsgType(35) "F": the fields set, in dictionary order.
  *
@@ -1059,8 +1379,42 @@ let orderCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelRequest(f: OrderCancelRequest): FixMessage {
-  orderCancelRequestPlan ??= plan("F", "OrderCancelRequest", defOrderCancelRequest);
-  return build(orderCancelRequestPlan, f);
+  return build(partOrderCancelRequest, f);
+}
+
+const partOrderCancelRequest = message(
+  "F",
+  "OrderCancelRequest",
+  defOrderCancelRequest,
+  fillOrderCancelRequest,
+  18,
+);
+
+function fillOrderCancelRequest(m: FieldMap, f: OrderCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.cxlType == null) missing(at, "field CxlType(125)");
+  m.add(125, f.cxlType);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty == null) missing(at, "field OrderQty(38)");
+  m.add(38, f.orderQty);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelRequest(d: PlanBuilder): void {
@@ -1160,8 +1514,6 @@ export interface OrderCancelReplaceRequest {
   trailer?: StandardTrailer;
 }
 
-let orderCancelReplaceRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReplaceRequest, MsgType(35) "G": the fields set, in dictionary order.
  *
@@ -1170,12 +1522,65 @@ let orderCancelReplaceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReplaceRequest(f: OrderCancelReplaceRequest): FixMessage {
-  orderCancelReplaceRequestPlan ??= plan(
-    "G",
-    "OrderCancelReplaceRequest",
-    defOrderCancelReplaceRequest,
-  );
-  return build(orderCancelReplaceRequestPlan, f);
+  return build(partOrderCancelReplaceRequest, f);
+}
+
+const partOrderCancelReplaceRequest = message(
+  "G",
+  "OrderCancelReplaceRequest",
+  defOrderCancelReplaceRequest,
+  fillOrderCancelReplaceRequest,
+  36,
+);
+
+function fillOrderCancelReplaceRequest(
+  m: FieldMap,
+  f: OrderCancelReplaceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, f.execInst);
+  if (f.minQty != null) m.add(110, f.minQty);
+  if (f.maxFloor != null) m.add(111, f.maxFloor);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty == null) missing(at, "field OrderQty(38)");
+  m.add(38, f.orderQty);
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireTime != null) m.add(126, seconds(126, f.expireTime));
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReplaceRequest(d: PlanBuilder): void {
@@ -1243,8 +1648,6 @@ export interface OrderStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let orderStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderStatusRequest, MsgType(35) "H": the fields set, in dictionary order.
  *
@@ -1253,8 +1656,32 @@ let orderStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderStatusRequest(f: OrderStatusRequest): FixMessage {
-  orderStatusRequestPlan ??= plan("H", "OrderStatusRequest", defOrderStatusRequest);
-  return build(orderStatusRequestPlan, f);
+  return build(partOrderStatusRequest, f);
+}
+
+const partOrderStatusRequest = message(
+  "H",
+  "OrderStatusRequest",
+  defOrderStatusRequest,
+  fillOrderStatusRequest,
+  11,
+);
+
+function fillOrderStatusRequest(m: FieldMap, f: OrderStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderStatusRequest(d: PlanBuilder): void {
@@ -1333,8 +1760,6 @@ export interface Allocation {
   trailer?: StandardTrailer;
 }
 
-let allocationPlan: Plan | undefined;
-
 /**
  * Builds a Allocation, MsgType(35) "J": the fields set, in dictionary order.
  *
@@ -1343,8 +1768,48 @@ let allocationPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocation(f: Allocation): FixMessage {
-  allocationPlan ??= plan("J", "Allocation", defAllocation);
-  return build(allocationPlan, f);
+  return build(partAllocation, f);
+}
+
+const partAllocation = message("J", "Allocation", defAllocation, fillAllocation, 29);
+
+function fillAllocation(m: FieldMap, f: Allocation, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.allocTransType == null) missing(at, "field AllocTransType(71)");
+  m.add(71, f.allocTransType);
+  if (f.refAllocID != null) m.add(72, f.refAllocID);
+  group(m, f.noOrders, partAllocationNoOrdersEntry, at, R);
+  if (f.noExecs != null) group(m, f.noExecs, partNoExecsEntry, at, 0);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.shares == null) missing(at, "field Shares(53)");
+  m.add(53, f.shares);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.avgPrxPrecision != null) m.add(74, f.avgPrxPrecision);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, seconds(60, f.transactTime));
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.openClose != null) m.add(77, f.openClose);
+  if (f.text != null) m.add(58, f.text);
+  group(m, f.noAllocs, partNoAllocsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocation(d: PlanBuilder): void {
@@ -1393,8 +1858,6 @@ export interface ListCancelRequest {
   trailer?: StandardTrailer;
 }
 
-let listCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListCancelRequest, MsgType(35) "K": the fields set, in dictionary order.
  *
@@ -1403,8 +1866,24 @@ let listCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listCancelRequest(f: ListCancelRequest): FixMessage {
-  listCancelRequestPlan ??= plan("K", "ListCancelRequest", defListCancelRequest);
-  return build(listCancelRequestPlan, f);
+  return build(partListCancelRequest, f);
+}
+
+const partListCancelRequest = message(
+  "K",
+  "ListCancelRequest",
+  defListCancelRequest,
+  fillListCancelRequest,
+  5,
+);
+
+function fillListCancelRequest(m: FieldMap, f: ListCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.waveNo != null) m.add(105, f.waveNo);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListCancelRequest(d: PlanBuilder): void {
@@ -1429,8 +1908,6 @@ export interface ListExecute {
   trailer?: StandardTrailer;
 }
 
-let listExecutePlan: Plan | undefined;
-
 /**
  * Builds a ListExecute, MsgType(35) "L": the fields set, in dictionary order.
  *
@@ -1439,8 +1916,18 @@ let listExecutePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listExecute(f: ListExecute): FixMessage {
-  listExecutePlan ??= plan("L", "ListExecute", defListExecute);
-  return build(listExecutePlan, f);
+  return build(partListExecute, f);
+}
+
+const partListExecute = message("L", "ListExecute", defListExecute, fillListExecute, 5);
+
+function fillListExecute(m: FieldMap, f: ListExecute, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.waveNo != null) m.add(105, f.waveNo);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListExecute(d: PlanBuilder): void {
@@ -1465,8 +1952,6 @@ export interface ListStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let listStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListStatusRequest, MsgType(35) "M": the fields set, in dictionary order.
  *
@@ -1475,8 +1960,24 @@ let listStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatusRequest(f: ListStatusRequest): FixMessage {
-  listStatusRequestPlan ??= plan("M", "ListStatusRequest", defListStatusRequest);
-  return build(listStatusRequestPlan, f);
+  return build(partListStatusRequest, f);
+}
+
+const partListStatusRequest = message(
+  "M",
+  "ListStatusRequest",
+  defListStatusRequest,
+  fillListStatusRequest,
+  5,
+);
+
+function fillListStatusRequest(m: FieldMap, f: ListStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.waveNo != null) m.add(105, f.waveNo);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatusRequest(d: PlanBuilder): void {
@@ -1505,8 +2006,6 @@ export interface ListStatus {
   trailer?: StandardTrailer;
 }
 
-let listStatusPlan: Plan | undefined;
-
 /**
  * Builds a ListStatus, MsgType(35) "N": the fields set, in dictionary order.
  *
@@ -1515,8 +2014,22 @@ let listStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatus(f: ListStatus): FixMessage {
-  listStatusPlan ??= plan("N", "ListStatus", defListStatus);
-  return build(listStatusPlan, f);
+  return build(partListStatus, f);
+}
+
+const partListStatus = message("N", "ListStatus", defListStatus, fillListStatus, 7);
+
+function fillListStatus(m: FieldMap, f: ListStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.waveNo != null) m.add(105, f.waveNo);
+  if (f.noRpts == null) missing(at, "field NoRpts(82)");
+  m.add(82, f.noRpts);
+  if (f.rptSeq == null) missing(at, "field RptSeq(83)");
+  m.add(83, f.rptSeq);
+  group(m, f.noOrders, partListStatusNoOrdersEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatus(d: PlanBuilder): void {
@@ -1553,8 +2066,6 @@ export interface AllocationInstructionAck {
   trailer?: StandardTrailer;
 }
 
-let allocationInstructionAckPlan: Plan | undefined;
-
 /**
  * Builds a AllocationInstructionAck, MsgType(35) "P": the fields set, in dictionary order.
  *
@@ -1563,12 +2074,31 @@ let allocationInstructionAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationInstructionAck(f: AllocationInstructionAck): FixMessage {
-  allocationInstructionAckPlan ??= plan(
-    "P",
-    "AllocationInstructionAck",
-    defAllocationInstructionAck,
-  );
-  return build(allocationInstructionAckPlan, f);
+  return build(partAllocationInstructionAck, f);
+}
+
+const partAllocationInstructionAck = message(
+  "P",
+  "AllocationInstructionAck",
+  defAllocationInstructionAck,
+  fillAllocationInstructionAck,
+  10,
+);
+
+function fillAllocationInstructionAck(m: FieldMap, f: AllocationInstructionAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, seconds(60, f.transactTime));
+  if (f.allocStatus == null) missing(at, "field AllocStatus(87)");
+  m.add(87, f.allocStatus);
+  if (f.allocRejCode != null) m.add(88, f.allocRejCode);
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationInstructionAck(d: PlanBuilder): void {
@@ -1610,8 +2140,6 @@ export interface DontKnowTrade {
   trailer?: StandardTrailer;
 }
 
-let dontKnowTradePlan: Plan | undefined;
-
 /**
  * Builds a DontKnowTrade, MsgType(35) "Q": the fields set, in dictionary order.
  *
@@ -1620,8 +2148,29 @@ let dontKnowTradePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function dontKnowTrade(f: DontKnowTrade): FixMessage {
-  dontKnowTradePlan ??= plan("Q", "DontKnowTrade", defDontKnowTrade);
-  return build(dontKnowTradePlan, f);
+  return build(partDontKnowTrade, f);
+}
+
+const partDontKnowTrade = message("Q", "DontKnowTrade", defDontKnowTrade, fillDontKnowTrade, 11);
+
+function fillDontKnowTrade(m: FieldMap, f: DontKnowTrade, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.dkReason == null) missing(at, "field DKReason(127)");
+  m.add(127, f.dkReason);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty == null) missing(at, "field OrderQty(38)");
+  m.add(38, f.orderQty);
+  if (f.lastShares == null) missing(at, "field LastShares(32)");
+  m.add(32, f.lastShares);
+  if (f.lastPx == null) missing(at, "field LastPx(31)");
+  m.add(31, dec(31, f.lastPx));
+  if (f.text != null) m.add(58, f.text);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDontKnowTrade(d: PlanBuilder): void {
@@ -1666,8 +2215,6 @@ export interface QuoteRequest {
   trailer?: StandardTrailer;
 }
 
-let quoteRequestPlan: Plan | undefined;
-
 /**
  * Builds a QuoteRequest, MsgType(35) "R": the fields set, in dictionary order.
  *
@@ -1676,8 +2223,26 @@ let quoteRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteRequest(f: QuoteRequest): FixMessage {
-  quoteRequestPlan ??= plan("R", "QuoteRequest", defQuoteRequest);
-  return build(quoteRequestPlan, f);
+  return build(partQuoteRequest, f);
+}
+
+const partQuoteRequest = message("R", "QuoteRequest", defQuoteRequest, fillQuoteRequest, 12);
+
+function fillQuoteRequest(m: FieldMap, f: QuoteRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID == null) missing(at, "field QuoteReqID(131)");
+  m.add(131, f.quoteReqID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side != null) m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, f.orderQty);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteRequest(d: PlanBuilder): void {
@@ -1729,8 +2294,6 @@ export interface Quote {
   trailer?: StandardTrailer;
 }
 
-let quotePlan: Plan | undefined;
-
 /**
  * Builds a Quote, MsgType(35) "S": the fields set, in dictionary order.
  *
@@ -1739,8 +2302,30 @@ let quotePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quote(f: Quote): FixMessage {
-  quotePlan ??= plan("S", "Quote", defQuote);
-  return build(quotePlan, f);
+  return build(partQuote, f);
+}
+
+const partQuote = message("S", "Quote", defQuote, fillQuote, 15);
+
+function fillQuote(m: FieldMap, f: Quote, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.bidPx == null) missing(at, "field BidPx(132)");
+  m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.bidSize != null) m.add(134, f.bidSize);
+  if (f.offerSize != null) m.add(135, f.offerSize);
+  if (f.validUntilTime != null) m.add(62, seconds(62, f.validUntilTime));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuote(d: PlanBuilder): void {
@@ -1785,6 +2370,21 @@ export interface StandardHeader {
   origSendingTime?: UtcTimestamp;
 }
 
+const partStandardHeader = section(defStandardHeader, fillStandardHeader, 10);
+
+function fillStandardHeader(m: FieldMap, f: StandardHeader, _at: string): void {
+  if (f.onBehalfOfCompID != null) m.add(115, f.onBehalfOfCompID);
+  if (f.deliverToCompID != null) m.add(128, f.deliverToCompID);
+  if (f.secureData != null) data(m, 90, 91, f.secureData);
+  if (f.senderSubID != null) m.add(50, f.senderSubID);
+  if (f.targetSubID != null) m.add(57, f.targetSubID);
+  if (f.onBehalfOfSubID != null) m.add(116, f.onBehalfOfSubID);
+  if (f.deliverToSubID != null) m.add(129, f.deliverToSubID);
+  if (f.possDupFlag != null) m.add(43, f.possDupFlag);
+  if (f.possResend != null) m.add(97, f.possResend);
+  if (f.origSendingTime != null) m.add(122, seconds(122, f.origSendingTime));
+}
+
 function defStandardHeader(d: PlanBuilder): void {
   d.field(115, "OnBehalfOfCompID", 0);
   d.field(128, "DeliverToCompID", 0);
@@ -1804,6 +2404,12 @@ export interface StandardTrailer {
   signature?: string;
 }
 
+const partStandardTrailer = section(defStandardTrailer, fillStandardTrailer, 1);
+
+function fillStandardTrailer(m: FieldMap, f: StandardTrailer, _at: string): void {
+  if (f.signature != null) data(m, 93, 89, f.signature);
+}
+
 function defStandardTrailer(d: PlanBuilder): void {
   d.data(93, 89, "Signature", 0);
 }
@@ -1816,6 +2422,15 @@ export interface NoMiscFeesEntry {
   miscFeeCurr?: string;
   /** MiscFeeType(139). */
   miscFeeType?: MiscFeeTypeValue;
+}
+
+const partNoMiscFeesEntry = entry(136, "NoMiscFees", defNoMiscFeesEntry, fillNoMiscFeesEntry, 3);
+
+function fillNoMiscFeesEntry(m: FieldMap, f: NoMiscFeesEntry, at: string): void {
+  if (f.miscFeeAmt == null) missing(at, "field MiscFeeAmt(137)");
+  m.add(137, dec(137, f.miscFeeAmt));
+  if (f.miscFeeCurr != null) m.add(138, f.miscFeeCurr);
+  if (f.miscFeeType != null) m.add(139, f.miscFeeType);
 }
 
 function defNoMiscFeesEntry(d: PlanBuilder): void {
@@ -1836,6 +2451,22 @@ export interface AllocationNoOrdersEntry {
   waveNo?: string;
 }
 
+const partAllocationNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defAllocationNoOrdersEntry,
+  fillAllocationNoOrdersEntry,
+  4,
+);
+
+function fillAllocationNoOrdersEntry(m: FieldMap, f: AllocationNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.waveNo != null) m.add(105, f.waveNo);
+}
+
 function defAllocationNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(37, "OrderID", 0);
@@ -1853,6 +2484,16 @@ export interface NoExecsEntry {
   lastPx?: Decimal;
   /** LastMkt(30). */
   lastMkt?: string;
+}
+
+const partNoExecsEntry = entry(124, "NoExecs", defNoExecsEntry, fillNoExecsEntry, 4);
+
+function fillNoExecsEntry(m: FieldMap, f: NoExecsEntry, at: string): void {
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.lastShares != null) m.add(32, f.lastShares);
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
 }
 
 function defNoExecsEntry(d: PlanBuilder): void {
@@ -1886,6 +2527,23 @@ export interface NoAllocsEntry {
   dlvyInst?: string;
 }
 
+const partNoAllocsEntry = entry(78, "NoAllocs", defNoAllocsEntry, fillNoAllocsEntry, 10);
+
+function fillNoAllocsEntry(m: FieldMap, f: NoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocShares == null) missing(at, "field AllocShares(80)");
+  m.add(80, f.allocShares);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.noDlvyInst != null) m.add(85, f.noDlvyInst);
+  if (f.brokerOfCredit != null) m.add(92, f.brokerOfCredit);
+  if (f.dlvyInst != null) m.add(86, f.dlvyInst);
+}
+
 function defNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(80, "AllocShares", R);
@@ -1909,6 +2567,25 @@ export interface ListStatusNoOrdersEntry {
   cxlQty: number;
   /** AvgPx(6). */
   avgPx: Decimal;
+}
+
+const partListStatusNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defListStatusNoOrdersEntry,
+  fillListStatusNoOrdersEntry,
+  4,
+);
+
+function fillListStatusNoOrdersEntry(m: FieldMap, f: ListStatusNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, f.cumQty);
+  if (f.cxlQty == null) missing(at, "field CxlQty(84)");
+  m.add(84, f.cxlQty);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
 }
 
 function defListStatusNoOrdersEntry(d: PlanBuilder): void {

@@ -28,17 +28,25 @@
  * @module
  */
 
-import type { FixMessage } from "../message/fix_message.ts";
+import type { FieldMap, FixMessage } from "../message/fix_message.ts";
 import {
   build,
+  data,
   DEC,
+  dec,
   type Decimal,
+  entry,
+  group,
   LIST,
-  type Plan,
-  plan,
+  list,
+  message,
+  missing,
+  part,
   type PlanBuilder,
   R,
+  section,
   TIME,
+  time,
   type UtcTimestamp,
 } from "./_runtime.ts";
 
@@ -54,8 +62,6 @@ export interface Heartbeat {
   trailer?: StandardTrailer;
 }
 
-let heartbeatPlan: Plan | undefined;
-
 /**
  * Builds a Heartbeat, MsgType(35) "0": the fields set, in dictionary order.
  *
@@ -64,8 +70,15 @@ let heartbeatPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function heartbeat(f: Heartbeat): FixMessage {
-  heartbeatPlan ??= plan("0", "Heartbeat", defHeartbeat);
-  return build(heartbeatPlan, f);
+  return build(partHeartbeat, f);
+}
+
+const partHeartbeat = message("0", "Heartbeat", defHeartbeat, fillHeartbeat, 3);
+
+function fillHeartbeat(m: FieldMap, f: Heartbeat, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.testReqID != null) m.add(112, f.testReqID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defHeartbeat(d: PlanBuilder): void {
@@ -84,8 +97,6 @@ export interface TestRequest {
   trailer?: StandardTrailer;
 }
 
-let testRequestPlan: Plan | undefined;
-
 /**
  * Builds a TestRequest, MsgType(35) "1": the fields set, in dictionary order.
  *
@@ -94,8 +105,16 @@ let testRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function testRequest(f: TestRequest): FixMessage {
-  testRequestPlan ??= plan("1", "TestRequest", defTestRequest);
-  return build(testRequestPlan, f);
+  return build(partTestRequest, f);
+}
+
+const partTestRequest = message("1", "TestRequest", defTestRequest, fillTestRequest, 3);
+
+function fillTestRequest(m: FieldMap, f: TestRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.testReqID == null) missing(at, "field TestReqID(112)");
+  m.add(112, f.testReqID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTestRequest(d: PlanBuilder): void {
@@ -116,8 +135,6 @@ export interface ResendRequest {
   trailer?: StandardTrailer;
 }
 
-let resendRequestPlan: Plan | undefined;
-
 /**
  * Builds a ResendRequest, MsgType(35) "2": the fields set, in dictionary order.
  *
@@ -126,8 +143,18 @@ let resendRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function resendRequest(f: ResendRequest): FixMessage {
-  resendRequestPlan ??= plan("2", "ResendRequest", defResendRequest);
-  return build(resendRequestPlan, f);
+  return build(partResendRequest, f);
+}
+
+const partResendRequest = message("2", "ResendRequest", defResendRequest, fillResendRequest, 4);
+
+function fillResendRequest(m: FieldMap, f: ResendRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.beginSeqNo == null) missing(at, "field BeginSeqNo(7)");
+  m.add(7, f.beginSeqNo);
+  if (f.endSeqNo == null) missing(at, "field EndSeqNo(16)");
+  m.add(16, f.endSeqNo);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defResendRequest(d: PlanBuilder): void {
@@ -157,8 +184,6 @@ export interface Reject {
   trailer?: StandardTrailer;
 }
 
-let rejectPlan: Plan | undefined;
-
 /**
  * Builds a Reject, MsgType(35) "3": the fields set, in dictionary order.
  *
@@ -167,8 +192,21 @@ let rejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function reject(f: Reject): FixMessage {
-  rejectPlan ??= plan("3", "Reject", defReject);
-  return build(rejectPlan, f);
+  return build(partReject, f);
+}
+
+const partReject = message("3", "Reject", defReject, fillReject, 8);
+
+function fillReject(m: FieldMap, f: Reject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.refSeqNum == null) missing(at, "field RefSeqNum(45)");
+  m.add(45, f.refSeqNum);
+  if (f.refTagID != null) m.add(371, f.refTagID);
+  if (f.refMsgType != null) m.add(372, f.refMsgType);
+  if (f.sessionRejectReason != null) m.add(373, f.sessionRejectReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defReject(d: PlanBuilder): void {
@@ -194,8 +232,6 @@ export interface SequenceReset {
   trailer?: StandardTrailer;
 }
 
-let sequenceResetPlan: Plan | undefined;
-
 /**
  * Builds a SequenceReset, MsgType(35) "4": the fields set, in dictionary order.
  *
@@ -204,8 +240,17 @@ let sequenceResetPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function sequenceReset(f: SequenceReset): FixMessage {
-  sequenceResetPlan ??= plan("4", "SequenceReset", defSequenceReset);
-  return build(sequenceResetPlan, f);
+  return build(partSequenceReset, f);
+}
+
+const partSequenceReset = message("4", "SequenceReset", defSequenceReset, fillSequenceReset, 4);
+
+function fillSequenceReset(m: FieldMap, f: SequenceReset, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.gapFillFlag != null) m.add(123, f.gapFillFlag);
+  if (f.newSeqNo == null) missing(at, "field NewSeqNo(36)");
+  m.add(36, f.newSeqNo);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSequenceReset(d: PlanBuilder): void {
@@ -227,8 +272,6 @@ export interface Logout {
   trailer?: StandardTrailer;
 }
 
-let logoutPlan: Plan | undefined;
-
 /**
  * Builds a Logout, MsgType(35) "5": the fields set, in dictionary order.
  *
@@ -237,8 +280,16 @@ let logoutPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function logout(f: Logout): FixMessage {
-  logoutPlan ??= plan("5", "Logout", defLogout);
-  return build(logoutPlan, f);
+  return build(partLogout, f);
+}
+
+const partLogout = message("5", "Logout", defLogout, fillLogout, 4);
+
+function fillLogout(m: FieldMap, f: Logout, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defLogout(d: PlanBuilder): void {
@@ -326,8 +377,6 @@ export interface IOI {
   trailer?: StandardTrailer;
 }
 
-let ioiPlan: Plan | undefined;
-
 /**
  * Builds a IOI, MsgType(35) "6": the fields set, in dictionary order.
  *
@@ -336,8 +385,54 @@ let ioiPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function ioi(f: IOI): FixMessage {
-  ioiPlan ??= plan("6", "IOI", defIOI);
-  return build(ioiPlan, f);
+  return build(partIOI, f);
+}
+
+const partIOI = message("6", "IOI", defIOI, fillIOI, 37);
+
+function fillIOI(m: FieldMap, f: IOI, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.ioIid == null) missing(at, "field IOIid(23)");
+  m.add(23, f.ioIid);
+  if (f.ioiTransType == null) missing(at, "field IOITransType(28)");
+  m.add(28, f.ioiTransType);
+  if (f.ioiRefID != null) m.add(26, f.ioiRefID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.ioiShares == null) missing(at, "field IOIShares(27)");
+  m.add(27, f.ioiShares);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.ioiQltyInd != null) m.add(25, f.ioiQltyInd);
+  if (f.ioiNaturalFlag != null) m.add(130, f.ioiNaturalFlag);
+  if (f.noIOIQualifiers != null) group(m, f.noIOIQualifiers, partNoIOIQualifiersEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.spreadToBenchmark != null) m.add(218, dec(218, f.spreadToBenchmark));
+  if (f.benchmark != null) m.add(219, f.benchmark);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defIOI(d: PlanBuilder): void {
@@ -450,8 +545,6 @@ export interface Advertisement {
   trailer?: StandardTrailer;
 }
 
-let advertisementPlan: Plan | undefined;
-
 /**
  * Builds a Advertisement, MsgType(35) "7": the fields set, in dictionary order.
  *
@@ -460,8 +553,50 @@ let advertisementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function advertisement(f: Advertisement): FixMessage {
-  advertisementPlan ??= plan("7", "Advertisement", defAdvertisement);
-  return build(advertisementPlan, f);
+  return build(partAdvertisement, f);
+}
+
+const partAdvertisement = message("7", "Advertisement", defAdvertisement, fillAdvertisement, 33);
+
+function fillAdvertisement(m: FieldMap, f: Advertisement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.advId == null) missing(at, "field AdvId(2)");
+  m.add(2, f.advId);
+  if (f.advTransType == null) missing(at, "field AdvTransType(5)");
+  m.add(5, f.advTransType);
+  if (f.advRefID != null) m.add(3, f.advRefID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.advSide == null) missing(at, "field AdvSide(4)");
+  m.add(4, f.advSide);
+  if (f.shares == null) missing(at, "field Shares(53)");
+  m.add(53, dec(53, f.shares));
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAdvertisement(d: PlanBuilder): void {
@@ -686,8 +821,6 @@ export interface ExecutionReport {
   trailer?: StandardTrailer;
 }
 
-let executionReportPlan: Plan | undefined;
-
 /**
  * Builds a ExecutionReport, MsgType(35) "8": the fields set, in dictionary order.
  *
@@ -696,8 +829,119 @@ let executionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function executionReport(f: ExecutionReport): FixMessage {
-  executionReportPlan ??= plan("8", "ExecutionReport", defExecutionReport);
-  return build(executionReportPlan, f);
+  return build(partExecutionReport, f);
+}
+
+const partExecutionReport = message(
+  "8",
+  "ExecutionReport",
+  defExecutionReport,
+  fillExecutionReport,
+  91,
+);
+
+function fillExecutionReport(m: FieldMap, f: ExecutionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.noContraBrokers != null) group(m, f.noContraBrokers, partNoContraBrokersEntry, at, 0);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.execTransType == null) missing(at, "field ExecTransType(20)");
+  m.add(20, f.execTransType);
+  if (f.execRefID != null) m.add(19, f.execRefID);
+  if (f.execType == null) missing(at, "field ExecType(150)");
+  m.add(150, f.execType);
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.ordRejReason != null) m.add(103, f.ordRejReason);
+  if (f.execRestatementReason != null) m.add(378, f.execRestatementReason);
+  if (f.account != null) m.add(1, f.account);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.lastShares != null) m.add(32, dec(32, f.lastShares));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.lastSpotRate != null) m.add(194, dec(194, f.lastSpotRate));
+  if (f.lastForwardPoints != null) m.add(195, dec(195, f.lastForwardPoints));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.lastCapacity != null) m.add(29, f.lastCapacity);
+  if (f.leavesQty == null) missing(at, "field LeavesQty(151)");
+  m.add(151, dec(151, f.leavesQty));
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, dec(14, f.cumQty));
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.dayOrderQty != null) m.add(424, dec(424, f.dayOrderQty));
+  if (f.dayCumQty != null) m.add(425, dec(425, f.dayCumQty));
+  if (f.dayAvgPx != null) m.add(426, dec(426, f.dayAvgPx));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.reportToExch != null) m.add(113, f.reportToExch);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.openClose != null) m.add(77, f.openClose);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.clearingFirm != null) m.add(439, f.clearingFirm);
+  if (f.clearingAccount != null) m.add(440, f.clearingAccount);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defExecutionReport(d: PlanBuilder): void {
@@ -830,8 +1074,6 @@ export interface OrderCancelReject {
   trailer?: StandardTrailer;
 }
 
-let orderCancelRejectPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReject, MsgType(35) "9": the fields set, in dictionary order.
  *
@@ -840,8 +1082,39 @@ let orderCancelRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReject(f: OrderCancelReject): FixMessage {
-  orderCancelRejectPlan ??= plan("9", "OrderCancelReject", defOrderCancelReject);
-  return build(orderCancelRejectPlan, f);
+  return build(partOrderCancelReject, f);
+}
+
+const partOrderCancelReject = message(
+  "9",
+  "OrderCancelReject",
+  defOrderCancelReject,
+  fillOrderCancelReject,
+  16,
+);
+
+function fillOrderCancelReject(m: FieldMap, f: OrderCancelReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.cxlRejResponseTo == null) missing(at, "field CxlRejResponseTo(434)");
+  m.add(434, f.cxlRejResponseTo);
+  if (f.cxlRejReason != null) m.add(102, f.cxlRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReject(d: PlanBuilder): void {
@@ -883,8 +1156,6 @@ export interface Logon {
   trailer?: StandardTrailer;
 }
 
-let logonPlan: Plan | undefined;
-
 /**
  * Builds a Logon, MsgType(35) "A": the fields set, in dictionary order.
  *
@@ -893,8 +1164,22 @@ let logonPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function logon(f: Logon): FixMessage {
-  logonPlan ??= plan("A", "Logon", defLogon);
-  return build(logonPlan, f);
+  return build(partLogon, f);
+}
+
+const partLogon = message("A", "Logon", defLogon, fillLogon, 8);
+
+function fillLogon(m: FieldMap, f: Logon, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.encryptMethod == null) missing(at, "field EncryptMethod(98)");
+  m.add(98, f.encryptMethod);
+  if (f.heartBtInt == null) missing(at, "field HeartBtInt(108)");
+  m.add(108, f.heartBtInt);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.resetSeqNumFlag != null) m.add(141, f.resetSeqNumFlag);
+  if (f.maxMessageSize != null) m.add(383, f.maxMessageSize);
+  if (f.noMsgTypes != null) group(m, f.noMsgTypes, partNoMsgTypesEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defLogon(d: PlanBuilder): void {
@@ -934,8 +1219,6 @@ export interface News {
   trailer?: StandardTrailer;
 }
 
-let newsPlan: Plan | undefined;
-
 /**
  * Builds a News, MsgType(35) "B": the fields set, in dictionary order.
  *
@@ -944,8 +1227,24 @@ let newsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function news(f: News): FixMessage {
-  newsPlan ??= plan("B", "News", defNews);
-  return build(newsPlan, f);
+  return build(partNews, f);
+}
+
+const partNews = message("B", "News", defNews, fillNews, 11);
+
+function fillNews(m: FieldMap, f: News, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.origTime != null) m.add(42, time(42, f.origTime));
+  if (f.urgency != null) m.add(61, f.urgency);
+  if (f.headline == null) missing(at, "field Headline(148)");
+  m.add(148, f.headline);
+  if (f.encodedHeadline != null) data(m, 358, 359, f.encodedHeadline);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partNewsNoRelatedSymEntry, at, 0);
+  group(m, f.linesOfText, partLinesOfTextEntry, at, R);
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNews(d: PlanBuilder): void {
@@ -992,8 +1291,6 @@ export interface Email {
   trailer?: StandardTrailer;
 }
 
-let emailPlan: Plan | undefined;
-
 /**
  * Builds a Email, MsgType(35) "C": the fields set, in dictionary order.
  *
@@ -1002,8 +1299,28 @@ let emailPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function email(f: Email): FixMessage {
-  emailPlan ??= plan("C", "Email", defEmail);
-  return build(emailPlan, f);
+  return build(partEmail, f);
+}
+
+const partEmail = message("C", "Email", defEmail, fillEmail, 13);
+
+function fillEmail(m: FieldMap, f: Email, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.emailThreadID == null) missing(at, "field EmailThreadID(164)");
+  m.add(164, f.emailThreadID);
+  if (f.emailType == null) missing(at, "field EmailType(94)");
+  m.add(94, f.emailType);
+  if (f.origTime != null) m.add(42, time(42, f.origTime));
+  if (f.subject == null) missing(at, "field Subject(147)");
+  m.add(147, f.subject);
+  if (f.encodedSubject != null) data(m, 356, 357, f.encodedSubject);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partNewsNoRelatedSymEntry, at, 0);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  group(m, f.linesOfText, partLinesOfTextEntry, at, R);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defEmail(d: PlanBuilder): void {
@@ -1166,8 +1483,6 @@ export interface NewOrderSingle {
   trailer?: StandardTrailer;
 }
 
-let newOrderSinglePlan: Plan | undefined;
-
 /**
  * Builds a NewOrderSingle, MsgType(35) "D": the fields set, in dictionary order.
  *
@@ -1176,8 +1491,94 @@ let newOrderSinglePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderSingle(f: NewOrderSingle): FixMessage {
-  newOrderSinglePlan ??= plan("D", "NewOrderSingle", defNewOrderSingle);
-  return build(newOrderSinglePlan, f);
+  return build(partNewOrderSingle, f);
+}
+
+const partNewOrderSingle = message(
+  "D",
+  "NewOrderSingle",
+  defNewOrderSingle,
+  fillNewOrderSingle,
+  70,
+);
+
+function fillNewOrderSingle(m: FieldMap, f: NewOrderSingle, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.account != null) m.add(1, f.account);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderSingleNoAllocsEntry, at, 0);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioIid != null) m.add(23, f.ioIid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.openClose != null) m.add(77, f.openClose);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.customerOrFirm != null) m.add(204, f.customerOrFirm);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.clearingFirm != null) m.add(439, f.clearingFirm);
+  if (f.clearingAccount != null) m.add(440, f.clearingAccount);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderSingle(d: PlanBuilder): void {
@@ -1283,8 +1684,6 @@ export interface NewOrderList {
   trailer?: StandardTrailer;
 }
 
-let newOrderListPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderList, MsgType(35) "E": the fields set, in dictionary order.
  *
@@ -1293,8 +1692,28 @@ let newOrderListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderList(f: NewOrderList): FixMessage {
-  newOrderListPlan ??= plan("E", "NewOrderList", defNewOrderList);
-  return build(newOrderListPlan, f);
+  return build(partNewOrderList, f);
+}
+
+const partNewOrderList = message("E", "NewOrderList", defNewOrderList, fillNewOrderList, 13);
+
+function fillNewOrderList(m: FieldMap, f: NewOrderList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  if (f.progRptReqs != null) m.add(414, f.progRptReqs);
+  if (f.bidType == null) missing(at, "field BidType(394)");
+  m.add(394, f.bidType);
+  if (f.progPeriodInterval != null) m.add(415, f.progPeriodInterval);
+  if (f.listExecInstType != null) m.add(433, f.listExecInstType);
+  if (f.listExecInst != null) m.add(69, f.listExecInst);
+  if (f.encodedListExecInst != null) data(m, 352, 353, f.encodedListExecInst);
+  if (f.totNoOrders == null) missing(at, "field TotNoOrders(68)");
+  m.add(68, f.totNoOrders);
+  group(m, f.noOrders, partNewOrderListNoOrdersEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderList(d: PlanBuilder): void {
@@ -1385,8 +1804,6 @@ export interface OrderCancelRequest {
   trailer?: StandardTrailer;
 }
 
-let orderCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelRequest, MsgType(35) "F": the fields set, in dictionary order.
  *
@@ -1395,8 +1812,57 @@ let orderCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelRequest(f: OrderCancelRequest): FixMessage {
-  orderCancelRequestPlan ??= plan("F", "OrderCancelRequest", defOrderCancelRequest);
-  return build(orderCancelRequestPlan, f);
+  return build(partOrderCancelRequest, f);
+}
+
+const partOrderCancelRequest = message(
+  "F",
+  "OrderCancelRequest",
+  defOrderCancelRequest,
+  fillOrderCancelRequest,
+  34,
+);
+
+function fillOrderCancelRequest(m: FieldMap, f: OrderCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelRequest(d: PlanBuilder): void {
@@ -1578,8 +2044,6 @@ export interface OrderCancelReplaceRequest {
   trailer?: StandardTrailer;
 }
 
-let orderCancelReplaceRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReplaceRequest, MsgType(35) "G": the fields set, in dictionary order.
  *
@@ -1588,12 +2052,98 @@ let orderCancelReplaceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReplaceRequest(f: OrderCancelReplaceRequest): FixMessage {
-  orderCancelReplaceRequestPlan ??= plan(
-    "G",
-    "OrderCancelReplaceRequest",
-    defOrderCancelReplaceRequest,
-  );
-  return build(orderCancelReplaceRequestPlan, f);
+  return build(partOrderCancelReplaceRequest, f);
+}
+
+const partOrderCancelReplaceRequest = message(
+  "G",
+  "OrderCancelReplaceRequest",
+  defOrderCancelReplaceRequest,
+  fillOrderCancelReplaceRequest,
+  69,
+);
+
+function fillOrderCancelReplaceRequest(
+  m: FieldMap,
+  f: OrderCancelReplaceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderSingleNoAllocsEntry, at, 0);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.openClose != null) m.add(77, f.openClose);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.customerOrFirm != null) m.add(204, f.customerOrFirm);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.clearingFirm != null) m.add(439, f.clearingFirm);
+  if (f.clearingAccount != null) m.add(440, f.clearingAccount);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReplaceRequest(d: PlanBuilder): void {
@@ -1722,8 +2272,6 @@ export interface OrderStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let orderStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderStatusRequest, MsgType(35) "H": the fields set, in dictionary order.
  *
@@ -1732,8 +2280,46 @@ let orderStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderStatusRequest(f: OrderStatusRequest): FixMessage {
-  orderStatusRequestPlan ??= plan("H", "OrderStatusRequest", defOrderStatusRequest);
-  return build(orderStatusRequestPlan, f);
+  return build(partOrderStatusRequest, f);
+}
+
+const partOrderStatusRequest = message(
+  "H",
+  "OrderStatusRequest",
+  defOrderStatusRequest,
+  fillOrderStatusRequest,
+  25,
+);
+
+function fillOrderStatusRequest(m: FieldMap, f: OrderStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderStatusRequest(d: PlanBuilder): void {
@@ -1858,8 +2444,6 @@ export interface Allocation {
   trailer?: StandardTrailer;
 }
 
-let allocationPlan: Plan | undefined;
-
 /**
  * Builds a Allocation, MsgType(35) "J": the fields set, in dictionary order.
  *
@@ -1868,8 +2452,64 @@ let allocationPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocation(f: Allocation): FixMessage {
-  allocationPlan ??= plan("J", "Allocation", defAllocation);
-  return build(allocationPlan, f);
+  return build(partAllocation, f);
+}
+
+const partAllocation = message("J", "Allocation", defAllocation, fillAllocation, 45);
+
+function fillAllocation(m: FieldMap, f: Allocation, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.allocTransType == null) missing(at, "field AllocTransType(71)");
+  m.add(71, f.allocTransType);
+  if (f.refAllocID != null) m.add(72, f.refAllocID);
+  if (f.allocLinkID != null) m.add(196, f.allocLinkID);
+  if (f.allocLinkType != null) m.add(197, f.allocLinkType);
+  if (f.noOrders != null) group(m, f.noOrders, partAllocationNoOrdersEntry, at, 0);
+  if (f.noExecs != null) group(m, f.noExecs, partNoExecsEntry, at, 0);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.shares == null) missing(at, "field Shares(53)");
+  m.add(53, dec(53, f.shares));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.avgPrxPrecision != null) m.add(74, f.avgPrxPrecision);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.openClose != null) m.add(77, f.openClose);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocationNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocation(d: PlanBuilder): void {
@@ -1936,8 +2576,6 @@ export interface ListCancelRequest {
   trailer?: StandardTrailer;
 }
 
-let listCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListCancelRequest, MsgType(35) "K": the fields set, in dictionary order.
  *
@@ -1946,8 +2584,26 @@ let listCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listCancelRequest(f: ListCancelRequest): FixMessage {
-  listCancelRequestPlan ??= plan("K", "ListCancelRequest", defListCancelRequest);
-  return build(listCancelRequestPlan, f);
+  return build(partListCancelRequest, f);
+}
+
+const partListCancelRequest = message(
+  "K",
+  "ListCancelRequest",
+  defListCancelRequest,
+  fillListCancelRequest,
+  6,
+);
+
+function fillListCancelRequest(m: FieldMap, f: ListCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListCancelRequest(d: PlanBuilder): void {
@@ -1979,8 +2635,6 @@ export interface ListExecute {
   trailer?: StandardTrailer;
 }
 
-let listExecutePlan: Plan | undefined;
-
 /**
  * Builds a ListExecute, MsgType(35) "L": the fields set, in dictionary order.
  *
@@ -1989,8 +2643,22 @@ let listExecutePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listExecute(f: ListExecute): FixMessage {
-  listExecutePlan ??= plan("L", "ListExecute", defListExecute);
-  return build(listExecutePlan, f);
+  return build(partListExecute, f);
+}
+
+const partListExecute = message("L", "ListExecute", defListExecute, fillListExecute, 8);
+
+function fillListExecute(m: FieldMap, f: ListExecute, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListExecute(d: PlanBuilder): void {
@@ -2018,8 +2686,6 @@ export interface ListStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let listStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListStatusRequest, MsgType(35) "M": the fields set, in dictionary order.
  *
@@ -2028,8 +2694,24 @@ let listStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatusRequest(f: ListStatusRequest): FixMessage {
-  listStatusRequestPlan ??= plan("M", "ListStatusRequest", defListStatusRequest);
-  return build(listStatusRequestPlan, f);
+  return build(partListStatusRequest, f);
+}
+
+const partListStatusRequest = message(
+  "M",
+  "ListStatusRequest",
+  defListStatusRequest,
+  fillListStatusRequest,
+  5,
+);
+
+function fillListStatusRequest(m: FieldMap, f: ListStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatusRequest(d: PlanBuilder): void {
@@ -2068,8 +2750,6 @@ export interface ListStatus {
   trailer?: StandardTrailer;
 }
 
-let listStatusPlan: Plan | undefined;
-
 /**
  * Builds a ListStatus, MsgType(35) "N": the fields set, in dictionary order.
  *
@@ -2078,8 +2758,30 @@ let listStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatus(f: ListStatus): FixMessage {
-  listStatusPlan ??= plan("N", "ListStatus", defListStatus);
-  return build(listStatusPlan, f);
+  return build(partListStatus, f);
+}
+
+const partListStatus = message("N", "ListStatus", defListStatus, fillListStatus, 12);
+
+function fillListStatus(m: FieldMap, f: ListStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.listStatusType == null) missing(at, "field ListStatusType(429)");
+  m.add(429, f.listStatusType);
+  if (f.noRpts == null) missing(at, "field NoRpts(82)");
+  m.add(82, f.noRpts);
+  if (f.listOrderStatus == null) missing(at, "field ListOrderStatus(431)");
+  m.add(431, f.listOrderStatus);
+  if (f.rptSeq == null) missing(at, "field RptSeq(83)");
+  m.add(83, f.rptSeq);
+  if (f.listStatusText != null) m.add(444, f.listStatusText);
+  if (f.encodedListStatusText != null) data(m, 445, 446, f.encodedListStatusText);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.totNoOrders == null) missing(at, "field TotNoOrders(68)");
+  m.add(68, f.totNoOrders);
+  group(m, f.noOrders, partListStatusNoOrdersEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatus(d: PlanBuilder): void {
@@ -2123,8 +2825,6 @@ export interface AllocationInstructionAck {
   trailer?: StandardTrailer;
 }
 
-let allocationInstructionAckPlan: Plan | undefined;
-
 /**
  * Builds a AllocationInstructionAck, MsgType(35) "P": the fields set, in dictionary order.
  *
@@ -2133,12 +2833,32 @@ let allocationInstructionAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationInstructionAck(f: AllocationInstructionAck): FixMessage {
-  allocationInstructionAckPlan ??= plan(
-    "P",
-    "AllocationInstructionAck",
-    defAllocationInstructionAck,
-  );
-  return build(allocationInstructionAckPlan, f);
+  return build(partAllocationInstructionAck, f);
+}
+
+const partAllocationInstructionAck = message(
+  "P",
+  "AllocationInstructionAck",
+  defAllocationInstructionAck,
+  fillAllocationInstructionAck,
+  11,
+);
+
+function fillAllocationInstructionAck(m: FieldMap, f: AllocationInstructionAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.allocStatus == null) missing(at, "field AllocStatus(87)");
+  m.add(87, f.allocStatus);
+  if (f.allocRejCode != null) m.add(88, f.allocRejCode);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationInstructionAck(d: PlanBuilder): void {
@@ -2217,8 +2937,6 @@ export interface DontKnowTrade {
   trailer?: StandardTrailer;
 }
 
-let dontKnowTradePlan: Plan | undefined;
-
 /**
  * Builds a DontKnowTrade, MsgType(35) "Q": the fields set, in dictionary order.
  *
@@ -2227,8 +2945,46 @@ let dontKnowTradePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function dontKnowTrade(f: DontKnowTrade): FixMessage {
-  dontKnowTradePlan ??= plan("Q", "DontKnowTrade", defDontKnowTrade);
-  return build(dontKnowTradePlan, f);
+  return build(partDontKnowTrade, f);
+}
+
+const partDontKnowTrade = message("Q", "DontKnowTrade", defDontKnowTrade, fillDontKnowTrade, 29);
+
+function fillDontKnowTrade(m: FieldMap, f: DontKnowTrade, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.dkReason == null) missing(at, "field DKReason(127)");
+  m.add(127, f.dkReason);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.lastShares != null) m.add(32, dec(32, f.lastShares));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDontKnowTrade(d: PlanBuilder): void {
@@ -2275,8 +3031,6 @@ export interface QuoteRequest {
   trailer?: StandardTrailer;
 }
 
-let quoteRequestPlan: Plan | undefined;
-
 /**
  * Builds a QuoteRequest, MsgType(35) "R": the fields set, in dictionary order.
  *
@@ -2285,8 +3039,17 @@ let quoteRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteRequest(f: QuoteRequest): FixMessage {
-  quoteRequestPlan ??= plan("R", "QuoteRequest", defQuoteRequest);
-  return build(quoteRequestPlan, f);
+  return build(partQuoteRequest, f);
+}
+
+const partQuoteRequest = message("R", "QuoteRequest", defQuoteRequest, fillQuoteRequest, 4);
+
+function fillQuoteRequest(m: FieldMap, f: QuoteRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID == null) missing(at, "field QuoteReqID(131)");
+  m.add(131, f.quoteReqID);
+  group(m, f.noRelatedSym, partQuoteRequestNoRelatedSymEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteRequest(d: PlanBuilder): void {
@@ -2376,8 +3139,6 @@ export interface Quote {
   trailer?: StandardTrailer;
 }
 
-let quotePlan: Plan | undefined;
-
 /**
  * Builds a Quote, MsgType(35) "S": the fields set, in dictionary order.
  *
@@ -2386,8 +3147,52 @@ let quotePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quote(f: Quote): FixMessage {
-  quotePlan ??= plan("S", "Quote", defQuote);
-  return build(quotePlan, f);
+  return build(partQuote, f);
+}
+
+const partQuote = message("S", "Quote", defQuote, fillQuote, 38);
+
+function fillQuote(m: FieldMap, f: Quote, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuote(d: PlanBuilder): void {
@@ -2511,8 +3316,6 @@ export interface SettlementInstructions {
   trailer?: StandardTrailer;
 }
 
-let settlementInstructionsPlan: Plan | undefined;
-
 /**
  * Builds a SettlementInstructions, MsgType(35) "T": the fields set, in dictionary order.
  *
@@ -2521,8 +3324,63 @@ let settlementInstructionsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function settlementInstructions(f: SettlementInstructions): FixMessage {
-  settlementInstructionsPlan ??= plan("T", "SettlementInstructions", defSettlementInstructions);
-  return build(settlementInstructionsPlan, f);
+  return build(partSettlementInstructions, f);
+}
+
+const partSettlementInstructions = message(
+  "T",
+  "SettlementInstructions",
+  defSettlementInstructions,
+  fillSettlementInstructions,
+  38,
+);
+
+function fillSettlementInstructions(m: FieldMap, f: SettlementInstructions, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.settlInstID == null) missing(at, "field SettlInstID(162)");
+  m.add(162, f.settlInstID);
+  if (f.settlInstTransType == null) missing(at, "field SettlInstTransType(163)");
+  m.add(163, f.settlInstTransType);
+  if (f.settlInstRefID == null) missing(at, "field SettlInstRefID(214)");
+  m.add(214, f.settlInstRefID);
+  if (f.settlInstMode == null) missing(at, "field SettlInstMode(160)");
+  m.add(160, f.settlInstMode);
+  if (f.settlInstSource == null) missing(at, "field SettlInstSource(165)");
+  m.add(165, f.settlInstSource);
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.settlLocation != null) m.add(166, f.settlLocation);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.settlDepositoryCode != null) m.add(173, f.settlDepositoryCode);
+  if (f.settlBrkrCode != null) m.add(174, f.settlBrkrCode);
+  if (f.settlInstCode != null) m.add(175, f.settlInstCode);
+  if (f.securitySettlAgentName != null) m.add(176, f.securitySettlAgentName);
+  if (f.securitySettlAgentCode != null) m.add(177, f.securitySettlAgentCode);
+  if (f.securitySettlAgentAcctNum != null) m.add(178, f.securitySettlAgentAcctNum);
+  if (f.securitySettlAgentAcctName != null) m.add(179, f.securitySettlAgentAcctName);
+  if (f.securitySettlAgentContactName != null) m.add(180, f.securitySettlAgentContactName);
+  if (f.securitySettlAgentContactPhone != null) m.add(181, f.securitySettlAgentContactPhone);
+  if (f.cashSettlAgentName != null) m.add(182, f.cashSettlAgentName);
+  if (f.cashSettlAgentCode != null) m.add(183, f.cashSettlAgentCode);
+  if (f.cashSettlAgentAcctNum != null) m.add(184, f.cashSettlAgentAcctNum);
+  if (f.cashSettlAgentAcctName != null) m.add(185, f.cashSettlAgentAcctName);
+  if (f.cashSettlAgentContactName != null) m.add(186, f.cashSettlAgentContactName);
+  if (f.cashSettlAgentContactPhone != null) m.add(187, f.cashSettlAgentContactPhone);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSettlementInstructions(d: PlanBuilder): void {
@@ -2588,8 +3446,6 @@ export interface MarketDataRequest {
   trailer?: StandardTrailer;
 }
 
-let marketDataRequestPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataRequest, MsgType(35) "V": the fields set, in dictionary order.
  *
@@ -2598,8 +3454,30 @@ let marketDataRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataRequest(f: MarketDataRequest): FixMessage {
-  marketDataRequestPlan ??= plan("V", "MarketDataRequest", defMarketDataRequest);
-  return build(marketDataRequestPlan, f);
+  return build(partMarketDataRequest, f);
+}
+
+const partMarketDataRequest = message(
+  "V",
+  "MarketDataRequest",
+  defMarketDataRequest,
+  fillMarketDataRequest,
+  9,
+);
+
+function fillMarketDataRequest(m: FieldMap, f: MarketDataRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID == null) missing(at, "field MDReqID(262)");
+  m.add(262, f.mdReqID);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.marketDepth == null) missing(at, "field MarketDepth(264)");
+  m.add(264, f.marketDepth);
+  if (f.mdUpdateType != null) m.add(265, f.mdUpdateType);
+  if (f.aggregatedBook != null) m.add(266, f.aggregatedBook);
+  group(m, f.noMDEntryTypes, partNoMDEntryTypesEntry, at, R);
+  group(m, f.noRelatedSym, partMarketDataRequestNoRelatedSymEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataRequest(d: PlanBuilder): void {
@@ -2666,8 +3544,6 @@ export interface MarketDataSnapshotFullRefresh {
   trailer?: StandardTrailer;
 }
 
-let marketDataSnapshotFullRefreshPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataSnapshotFullRefresh, MsgType(35) "W": the fields set, in dictionary order.
  *
@@ -2676,12 +3552,47 @@ let marketDataSnapshotFullRefreshPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataSnapshotFullRefresh(f: MarketDataSnapshotFullRefresh): FixMessage {
-  marketDataSnapshotFullRefreshPlan ??= plan(
-    "W",
-    "MarketDataSnapshotFullRefresh",
-    defMarketDataSnapshotFullRefresh,
-  );
-  return build(marketDataSnapshotFullRefreshPlan, f);
+  return build(partMarketDataSnapshotFullRefresh, f);
+}
+
+const partMarketDataSnapshotFullRefresh = message(
+  "W",
+  "MarketDataSnapshotFullRefresh",
+  defMarketDataSnapshotFullRefresh,
+  fillMarketDataSnapshotFullRefresh,
+  24,
+);
+
+function fillMarketDataSnapshotFullRefresh(
+  m: FieldMap,
+  f: MarketDataSnapshotFullRefresh,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID != null) m.add(262, f.mdReqID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.financialStatus != null) m.add(291, f.financialStatus);
+  if (f.corporateAction != null) m.add(292, f.corporateAction);
+  if (f.totalVolumeTraded != null) m.add(387, dec(387, f.totalVolumeTraded));
+  group(m, f.noMDEntries, partMarketDataSnapshotFullRefreshNoMDEntriesEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataSnapshotFullRefresh(d: PlanBuilder): void {
@@ -2723,8 +3634,6 @@ export interface MarketDataIncrementalRefresh {
   trailer?: StandardTrailer;
 }
 
-let marketDataIncrementalRefreshPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataIncrementalRefresh, MsgType(35) "X": the fields set, in dictionary order.
  *
@@ -2733,12 +3642,26 @@ let marketDataIncrementalRefreshPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataIncrementalRefresh(f: MarketDataIncrementalRefresh): FixMessage {
-  marketDataIncrementalRefreshPlan ??= plan(
-    "X",
-    "MarketDataIncrementalRefresh",
-    defMarketDataIncrementalRefresh,
-  );
-  return build(marketDataIncrementalRefreshPlan, f);
+  return build(partMarketDataIncrementalRefresh, f);
+}
+
+const partMarketDataIncrementalRefresh = message(
+  "X",
+  "MarketDataIncrementalRefresh",
+  defMarketDataIncrementalRefresh,
+  fillMarketDataIncrementalRefresh,
+  4,
+);
+
+function fillMarketDataIncrementalRefresh(
+  m: FieldMap,
+  f: MarketDataIncrementalRefresh,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID != null) m.add(262, f.mdReqID);
+  group(m, f.noMDEntries, partMarketDataIncrementalRefreshNoMDEntriesEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataIncrementalRefresh(d: PlanBuilder): void {
@@ -2764,8 +3687,6 @@ export interface MarketDataRequestReject {
   trailer?: StandardTrailer;
 }
 
-let marketDataRequestRejectPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataRequestReject, MsgType(35) "Y": the fields set, in dictionary order.
  *
@@ -2774,8 +3695,25 @@ let marketDataRequestRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataRequestReject(f: MarketDataRequestReject): FixMessage {
-  marketDataRequestRejectPlan ??= plan("Y", "MarketDataRequestReject", defMarketDataRequestReject);
-  return build(marketDataRequestRejectPlan, f);
+  return build(partMarketDataRequestReject, f);
+}
+
+const partMarketDataRequestReject = message(
+  "Y",
+  "MarketDataRequestReject",
+  defMarketDataRequestReject,
+  fillMarketDataRequestReject,
+  6,
+);
+
+function fillMarketDataRequestReject(m: FieldMap, f: MarketDataRequestReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID == null) missing(at, "field MDReqID(262)");
+  m.add(262, f.mdReqID);
+  if (f.mdReqRejReason != null) m.add(281, f.mdReqRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataRequestReject(d: PlanBuilder): void {
@@ -2807,8 +3745,6 @@ export interface QuoteCancel {
   trailer?: StandardTrailer;
 }
 
-let quoteCancelPlan: Plan | undefined;
-
 /**
  * Builds a QuoteCancel, MsgType(35) "Z": the fields set, in dictionary order.
  *
@@ -2817,8 +3753,22 @@ let quoteCancelPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteCancel(f: QuoteCancel): FixMessage {
-  quoteCancelPlan ??= plan("Z", "QuoteCancel", defQuoteCancel);
-  return build(quoteCancelPlan, f);
+  return build(partQuoteCancel, f);
+}
+
+const partQuoteCancel = message("Z", "QuoteCancel", defQuoteCancel, fillQuoteCancel, 8);
+
+function fillQuoteCancel(m: FieldMap, f: QuoteCancel, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteCancelType == null) missing(at, "field QuoteCancelType(298)");
+  m.add(298, f.quoteCancelType);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  group(m, f.noQuoteEntries, partQuoteCancelNoQuoteEntriesEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteCancel(d: PlanBuilder): void {
@@ -2880,8 +3830,6 @@ export interface QuoteStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let quoteStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a QuoteStatusRequest, MsgType(35) "a": the fields set, in dictionary order.
  *
@@ -2890,8 +3838,41 @@ let quoteStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteStatusRequest(f: QuoteStatusRequest): FixMessage {
-  quoteStatusRequestPlan ??= plan("a", "QuoteStatusRequest", defQuoteStatusRequest);
-  return build(quoteStatusRequestPlan, f);
+  return build(partQuoteStatusRequest, f);
+}
+
+const partQuoteStatusRequest = message(
+  "a",
+  "QuoteStatusRequest",
+  defQuoteStatusRequest,
+  fillQuoteStatusRequest,
+  22,
+);
+
+function fillQuoteStatusRequest(m: FieldMap, f: QuoteStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side != null) m.add(54, f.side);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteStatusRequest(d: PlanBuilder): void {
@@ -2943,8 +3924,6 @@ export interface QuoteAcknowledgement {
   trailer?: StandardTrailer;
 }
 
-let quoteAcknowledgementPlan: Plan | undefined;
-
 /**
  * Builds a QuoteAcknowledgement, MsgType(35) "b": the fields set, in dictionary order.
  *
@@ -2953,8 +3932,31 @@ let quoteAcknowledgementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteAcknowledgement(f: QuoteAcknowledgement): FixMessage {
-  quoteAcknowledgementPlan ??= plan("b", "QuoteAcknowledgement", defQuoteAcknowledgement);
-  return build(quoteAcknowledgementPlan, f);
+  return build(partQuoteAcknowledgement, f);
+}
+
+const partQuoteAcknowledgement = message(
+  "b",
+  "QuoteAcknowledgement",
+  defQuoteAcknowledgement,
+  fillQuoteAcknowledgement,
+  10,
+);
+
+function fillQuoteAcknowledgement(m: FieldMap, f: QuoteAcknowledgement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.quoteStatus == null) missing(at, "field QuoteStatus(297)");
+  m.add(297, f.quoteStatus);
+  if (f.quoteRejectReason != null) m.add(300, f.quoteRejectReason);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.noQuoteSets != null) {
+    group(m, f.noQuoteSets, partQuoteAcknowledgementNoQuoteSetsEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteAcknowledgement(d: PlanBuilder): void {
@@ -3026,8 +4028,6 @@ export interface SecurityDefinitionRequest {
   trailer?: StandardTrailer;
 }
 
-let securityDefinitionRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityDefinitionRequest, MsgType(35) "c": the fields set, in dictionary order.
  *
@@ -3036,12 +4036,52 @@ let securityDefinitionRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityDefinitionRequest(f: SecurityDefinitionRequest): FixMessage {
-  securityDefinitionRequestPlan ??= plan(
-    "c",
-    "SecurityDefinitionRequest",
-    defSecurityDefinitionRequest,
-  );
-  return build(securityDefinitionRequestPlan, f);
+  return build(partSecurityDefinitionRequest, f);
+}
+
+const partSecurityDefinitionRequest = message(
+  "c",
+  "SecurityDefinitionRequest",
+  defSecurityDefinitionRequest,
+  fillSecurityDefinitionRequest,
+  26,
+);
+
+function fillSecurityDefinitionRequest(
+  m: FieldMap,
+  f: SecurityDefinitionRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityRequestType == null) missing(at, "field SecurityRequestType(321)");
+  m.add(321, f.securityRequestType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.noRelatedSym != null) {
+    group(m, f.noRelatedSym, partSecurityDefinitionRequestNoRelatedSymEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityDefinitionRequest(d: PlanBuilder): void {
@@ -3133,8 +4173,6 @@ export interface SecurityDefinition {
   trailer?: StandardTrailer;
 }
 
-let securityDefinitionPlan: Plan | undefined;
-
 /**
  * Builds a SecurityDefinition, MsgType(35) "d": the fields set, in dictionary order.
  *
@@ -3143,8 +4181,51 @@ let securityDefinitionPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityDefinition(f: SecurityDefinition): FixMessage {
-  securityDefinitionPlan ??= plan("d", "SecurityDefinition", defSecurityDefinition);
-  return build(securityDefinitionPlan, f);
+  return build(partSecurityDefinition, f);
+}
+
+const partSecurityDefinition = message(
+  "d",
+  "SecurityDefinition",
+  defSecurityDefinition,
+  fillSecurityDefinition,
+  28,
+);
+
+function fillSecurityDefinition(m: FieldMap, f: SecurityDefinition, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityResponseType != null) m.add(323, f.securityResponseType);
+  if (f.totalNumSecurities == null) missing(at, "field TotalNumSecurities(393)");
+  m.add(393, f.totalNumSecurities);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noRelatedSym != null) {
+    group(m, f.noRelatedSym, partSecurityDefinitionRequestNoRelatedSymEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityDefinition(d: PlanBuilder): void {
@@ -3228,8 +4309,6 @@ export interface SecurityStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let securityStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityStatusRequest, MsgType(35) "e": the fields set, in dictionary order.
  *
@@ -3238,8 +4317,44 @@ let securityStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityStatusRequest(f: SecurityStatusRequest): FixMessage {
-  securityStatusRequestPlan ??= plan("e", "SecurityStatusRequest", defSecurityStatusRequest);
-  return build(securityStatusRequestPlan, f);
+  return build(partSecurityStatusRequest, f);
+}
+
+const partSecurityStatusRequest = message(
+  "e",
+  "SecurityStatusRequest",
+  defSecurityStatusRequest,
+  fillSecurityStatusRequest,
+  23,
+);
+
+function fillSecurityStatusRequest(m: FieldMap, f: SecurityStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityStatusReqID == null) missing(at, "field SecurityStatusReqID(324)");
+  m.add(324, f.securityStatusReqID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityStatusRequest(d: PlanBuilder): void {
@@ -3344,8 +4459,6 @@ export interface SecurityStatus {
   trailer?: StandardTrailer;
 }
 
-let securityStatusPlan: Plan | undefined;
-
 /**
  * Builds a SecurityStatus, MsgType(35) "f": the fields set, in dictionary order.
  *
@@ -3354,8 +4467,55 @@ let securityStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityStatus(f: SecurityStatus): FixMessage {
-  securityStatusPlan ??= plan("f", "SecurityStatus", defSecurityStatus);
-  return build(securityStatusPlan, f);
+  return build(partSecurityStatus, f);
+}
+
+const partSecurityStatus = message(
+  "f",
+  "SecurityStatus",
+  defSecurityStatus,
+  fillSecurityStatus,
+  36,
+);
+
+function fillSecurityStatus(m: FieldMap, f: SecurityStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityStatusReqID != null) m.add(324, f.securityStatusReqID);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.securityTradingStatus != null) m.add(326, f.securityTradingStatus);
+  if (f.financialStatus != null) m.add(291, f.financialStatus);
+  if (f.corporateAction != null) m.add(292, f.corporateAction);
+  if (f.haltReasonChar != null) m.add(327, f.haltReasonChar);
+  if (f.inViewOfCommon != null) m.add(328, f.inViewOfCommon);
+  if (f.dueToRelated != null) m.add(329, f.dueToRelated);
+  if (f.buyVolume != null) m.add(330, dec(330, f.buyVolume));
+  if (f.sellVolume != null) m.add(331, dec(331, f.sellVolume));
+  if (f.highPx != null) m.add(332, dec(332, f.highPx));
+  if (f.lowPx != null) m.add(333, dec(333, f.lowPx));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.adjustment != null) m.add(334, f.adjustment);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityStatus(d: PlanBuilder): void {
@@ -3415,8 +4575,6 @@ export interface TradingSessionStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let tradingSessionStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionStatusRequest, MsgType(35) "g": the fields set, in dictionary order.
  *
@@ -3425,12 +4583,31 @@ let tradingSessionStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionStatusRequest(f: TradingSessionStatusRequest): FixMessage {
-  tradingSessionStatusRequestPlan ??= plan(
-    "g",
-    "TradingSessionStatusRequest",
-    defTradingSessionStatusRequest,
-  );
-  return build(tradingSessionStatusRequestPlan, f);
+  return build(partTradingSessionStatusRequest, f);
+}
+
+const partTradingSessionStatusRequest = message(
+  "g",
+  "TradingSessionStatusRequest",
+  defTradingSessionStatusRequest,
+  fillTradingSessionStatusRequest,
+  7,
+);
+
+function fillTradingSessionStatusRequest(
+  m: FieldMap,
+  f: TradingSessionStatusRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradSesReqID == null) missing(at, "field TradSesReqID(335)");
+  m.add(335, f.tradSesReqID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionStatusRequest(d: PlanBuilder): void {
@@ -3479,8 +4656,6 @@ export interface TradingSessionStatus {
   trailer?: StandardTrailer;
 }
 
-let tradingSessionStatusPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionStatus, MsgType(35) "h": the fields set, in dictionary order.
  *
@@ -3489,8 +4664,36 @@ let tradingSessionStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionStatus(f: TradingSessionStatus): FixMessage {
-  tradingSessionStatusPlan ??= plan("h", "TradingSessionStatus", defTradingSessionStatus);
-  return build(tradingSessionStatusPlan, f);
+  return build(partTradingSessionStatus, f);
+}
+
+const partTradingSessionStatus = message(
+  "h",
+  "TradingSessionStatus",
+  defTradingSessionStatus,
+  fillTradingSessionStatus,
+  16,
+);
+
+function fillTradingSessionStatus(m: FieldMap, f: TradingSessionStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradSesReqID != null) m.add(335, f.tradSesReqID);
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.tradSesStatus == null) missing(at, "field TradSesStatus(340)");
+  m.add(340, f.tradSesStatus);
+  if (f.tradSesStartTime != null) m.add(341, time(341, f.tradSesStartTime));
+  if (f.tradSesOpenTime != null) m.add(342, time(342, f.tradSesOpenTime));
+  if (f.tradSesPreCloseTime != null) m.add(343, time(343, f.tradSesPreCloseTime));
+  if (f.tradSesCloseTime != null) m.add(344, time(344, f.tradSesCloseTime));
+  if (f.tradSesEndTime != null) m.add(345, time(345, f.tradSesEndTime));
+  if (f.totalVolumeTraded != null) m.add(387, dec(387, f.totalVolumeTraded));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionStatus(d: PlanBuilder): void {
@@ -3532,8 +4735,6 @@ export interface MassQuote {
   trailer?: StandardTrailer;
 }
 
-let massQuotePlan: Plan | undefined;
-
 /**
  * Builds a MassQuote, MsgType(35) "i": the fields set, in dictionary order.
  *
@@ -3542,8 +4743,21 @@ let massQuotePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function massQuote(f: MassQuote): FixMessage {
-  massQuotePlan ??= plan("i", "MassQuote", defMassQuote);
-  return build(massQuotePlan, f);
+  return build(partMassQuote, f);
+}
+
+const partMassQuote = message("i", "MassQuote", defMassQuote, fillMassQuote, 8);
+
+function fillMassQuote(m: FieldMap, f: MassQuote, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.defBidSize != null) m.add(293, dec(293, f.defBidSize));
+  if (f.defOfferSize != null) m.add(294, dec(294, f.defOfferSize));
+  group(m, f.noQuoteSets, partMassQuoteNoQuoteSetsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMassQuote(d: PlanBuilder): void {
@@ -3577,8 +4791,6 @@ export interface BusinessMessageReject {
   trailer?: StandardTrailer;
 }
 
-let businessMessageRejectPlan: Plan | undefined;
-
 /**
  * Builds a BusinessMessageReject, MsgType(35) "j": the fields set, in dictionary order.
  *
@@ -3587,8 +4799,28 @@ let businessMessageRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function businessMessageReject(f: BusinessMessageReject): FixMessage {
-  businessMessageRejectPlan ??= plan("j", "BusinessMessageReject", defBusinessMessageReject);
-  return build(businessMessageRejectPlan, f);
+  return build(partBusinessMessageReject, f);
+}
+
+const partBusinessMessageReject = message(
+  "j",
+  "BusinessMessageReject",
+  defBusinessMessageReject,
+  fillBusinessMessageReject,
+  8,
+);
+
+function fillBusinessMessageReject(m: FieldMap, f: BusinessMessageReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.refSeqNum != null) m.add(45, f.refSeqNum);
+  if (f.refMsgType == null) missing(at, "field RefMsgType(372)");
+  m.add(372, f.refMsgType);
+  if (f.businessRejectRefID != null) m.add(379, f.businessRejectRefID);
+  if (f.businessRejectReason == null) missing(at, "field BusinessRejectReason(380)");
+  m.add(380, f.businessRejectReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBusinessMessageReject(d: PlanBuilder): void {
@@ -3666,8 +4898,6 @@ export interface BidRequest {
   trailer?: StandardTrailer;
 }
 
-let bidRequestPlan: Plan | undefined;
-
 /**
  * Builds a BidRequest, MsgType(35) "k": the fields set, in dictionary order.
  *
@@ -3676,8 +4906,50 @@ let bidRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function bidRequest(f: BidRequest): FixMessage {
-  bidRequestPlan ??= plan("k", "BidRequest", defBidRequest);
-  return build(bidRequestPlan, f);
+  return build(partBidRequest, f);
+}
+
+const partBidRequest = message("k", "BidRequest", defBidRequest, fillBidRequest, 30);
+
+function fillBidRequest(m: FieldMap, f: BidRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID == null) missing(at, "field ClientBidID(391)");
+  m.add(391, f.clientBidID);
+  if (f.bidRequestTransType == null) missing(at, "field BidRequestTransType(374)");
+  m.add(374, f.bidRequestTransType);
+  if (f.listName != null) m.add(392, f.listName);
+  if (f.totalNumSecurities == null) missing(at, "field TotalNumSecurities(393)");
+  m.add(393, f.totalNumSecurities);
+  if (f.bidType == null) missing(at, "field BidType(394)");
+  m.add(394, f.bidType);
+  if (f.numTickets != null) m.add(395, f.numTickets);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.sideValue1 != null) m.add(396, dec(396, f.sideValue1));
+  if (f.sideValue2 != null) m.add(397, dec(397, f.sideValue2));
+  if (f.noBidDescriptors != null) group(m, f.noBidDescriptors, partNoBidDescriptorsEntry, at, 0);
+  if (f.noBidComponents != null) {
+    group(m, f.noBidComponents, partBidRequestNoBidComponentsEntry, at, 0);
+  }
+  if (f.liquidityIndType != null) m.add(409, f.liquidityIndType);
+  if (f.wtAverageLiquidity != null) m.add(410, dec(410, f.wtAverageLiquidity));
+  if (f.exchangeForPhysical != null) m.add(411, f.exchangeForPhysical);
+  if (f.outMainCntryUIndex != null) m.add(412, dec(412, f.outMainCntryUIndex));
+  if (f.crossPercent != null) m.add(413, dec(413, f.crossPercent));
+  if (f.progRptReqs != null) m.add(414, f.progRptReqs);
+  if (f.progPeriodInterval != null) m.add(415, f.progPeriodInterval);
+  if (f.incTaxInd != null) m.add(416, f.incTaxInd);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.numBidders != null) m.add(417, f.numBidders);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.tradeType == null) missing(at, "field TradeType(418)");
+  m.add(418, f.tradeType);
+  if (f.basisPxType == null) missing(at, "field BasisPxType(419)");
+  m.add(419, f.basisPxType);
+  if (f.strikeTime != null) m.add(443, time(443, f.strikeTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBidRequest(d: PlanBuilder): void {
@@ -3727,8 +4999,6 @@ export interface BidResponse {
   trailer?: StandardTrailer;
 }
 
-let bidResponsePlan: Plan | undefined;
-
 /**
  * Builds a BidResponse, MsgType(35) "l": the fields set, in dictionary order.
  *
@@ -3737,8 +5007,17 @@ let bidResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function bidResponse(f: BidResponse): FixMessage {
-  bidResponsePlan ??= plan("l", "BidResponse", defBidResponse);
-  return build(bidResponsePlan, f);
+  return build(partBidResponse, f);
+}
+
+const partBidResponse = message("l", "BidResponse", defBidResponse, fillBidResponse, 5);
+
+function fillBidResponse(m: FieldMap, f: BidResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  group(m, f.noBidComponents, partBidResponseNoBidComponentsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBidResponse(d: PlanBuilder): void {
@@ -3763,8 +5042,6 @@ export interface ListStrikePrice {
   trailer?: StandardTrailer;
 }
 
-let listStrikePricePlan: Plan | undefined;
-
 /**
  * Builds a ListStrikePrice, MsgType(35) "m": the fields set, in dictionary order.
  *
@@ -3773,8 +5050,25 @@ let listStrikePricePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStrikePrice(f: ListStrikePrice): FixMessage {
-  listStrikePricePlan ??= plan("m", "ListStrikePrice", defListStrikePrice);
-  return build(listStrikePricePlan, f);
+  return build(partListStrikePrice, f);
+}
+
+const partListStrikePrice = message(
+  "m",
+  "ListStrikePrice",
+  defListStrikePrice,
+  fillListStrikePrice,
+  5,
+);
+
+function fillListStrikePrice(m: FieldMap, f: ListStrikePrice, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.totNoStrikes == null) missing(at, "field TotNoStrikes(422)");
+  m.add(422, f.totNoStrikes);
+  group(m, f.noStrikes, partNoStrikesEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStrikePrice(d: PlanBuilder): void {
@@ -3825,6 +5119,29 @@ export interface StandardHeader {
   onBehalfOfSendingTime?: UtcTimestamp;
 }
 
+const partStandardHeader = section(defStandardHeader, fillStandardHeader, 18);
+
+function fillStandardHeader(m: FieldMap, f: StandardHeader, _at: string): void {
+  if (f.onBehalfOfCompID != null) m.add(115, f.onBehalfOfCompID);
+  if (f.deliverToCompID != null) m.add(128, f.deliverToCompID);
+  if (f.secureData != null) data(m, 90, 91, f.secureData);
+  if (f.senderSubID != null) m.add(50, f.senderSubID);
+  if (f.senderLocationID != null) m.add(142, f.senderLocationID);
+  if (f.targetSubID != null) m.add(57, f.targetSubID);
+  if (f.targetLocationID != null) m.add(143, f.targetLocationID);
+  if (f.onBehalfOfSubID != null) m.add(116, f.onBehalfOfSubID);
+  if (f.onBehalfOfLocationID != null) m.add(144, f.onBehalfOfLocationID);
+  if (f.deliverToSubID != null) m.add(129, f.deliverToSubID);
+  if (f.deliverToLocationID != null) m.add(145, f.deliverToLocationID);
+  if (f.possDupFlag != null) m.add(43, f.possDupFlag);
+  if (f.possResend != null) m.add(97, f.possResend);
+  if (f.origSendingTime != null) m.add(122, time(122, f.origSendingTime));
+  if (f.xmlData != null) data(m, 212, 213, f.xmlData);
+  if (f.messageEncoding != null) m.add(347, f.messageEncoding);
+  if (f.lastMsgSeqNumProcessed != null) m.add(369, f.lastMsgSeqNumProcessed);
+  if (f.onBehalfOfSendingTime != null) m.add(370, time(370, f.onBehalfOfSendingTime));
+}
+
 function defStandardHeader(d: PlanBuilder): void {
   d.field(115, "OnBehalfOfCompID", 0);
   d.field(128, "DeliverToCompID", 0);
@@ -3852,6 +5169,12 @@ export interface StandardTrailer {
   signature?: string;
 }
 
+const partStandardTrailer = section(defStandardTrailer, fillStandardTrailer, 1);
+
+function fillStandardTrailer(m: FieldMap, f: StandardTrailer, _at: string): void {
+  if (f.signature != null) data(m, 93, 89, f.signature);
+}
+
 function defStandardTrailer(d: PlanBuilder): void {
   d.data(93, 89, "Signature", 0);
 }
@@ -3860,6 +5183,19 @@ function defStandardTrailer(d: PlanBuilder): void {
 export interface NoIOIQualifiersEntry {
   /** IOIQualifier(104). */
   ioiQualifier: IOIQualifierValue;
+}
+
+const partNoIOIQualifiersEntry = entry(
+  199,
+  "NoIOIQualifiers",
+  defNoIOIQualifiersEntry,
+  fillNoIOIQualifiersEntry,
+  1,
+);
+
+function fillNoIOIQualifiersEntry(m: FieldMap, f: NoIOIQualifiersEntry, at: string): void {
+  if (f.ioiQualifier == null) missing(at, "field IOIQualifier(104)");
+  m.add(104, f.ioiQualifier);
 }
 
 function defNoIOIQualifiersEntry(d: PlanBuilder): void {
@@ -3872,6 +5208,20 @@ export interface NoRoutingIDsEntry {
   routingType: RoutingTypeValue;
   /** RoutingID(217). */
   routingID?: string;
+}
+
+const partNoRoutingIDsEntry = entry(
+  215,
+  "NoRoutingIDs",
+  defNoRoutingIDsEntry,
+  fillNoRoutingIDsEntry,
+  2,
+);
+
+function fillNoRoutingIDsEntry(m: FieldMap, f: NoRoutingIDsEntry, at: string): void {
+  if (f.routingType == null) missing(at, "field RoutingType(216)");
+  m.add(216, f.routingType);
+  if (f.routingID != null) m.add(217, f.routingID);
 }
 
 function defNoRoutingIDsEntry(d: PlanBuilder): void {
@@ -3891,6 +5241,22 @@ export interface NoContraBrokersEntry {
   contraTradeTime?: UtcTimestamp;
 }
 
+const partNoContraBrokersEntry = entry(
+  382,
+  "NoContraBrokers",
+  defNoContraBrokersEntry,
+  fillNoContraBrokersEntry,
+  4,
+);
+
+function fillNoContraBrokersEntry(m: FieldMap, f: NoContraBrokersEntry, at: string): void {
+  if (f.contraBroker == null) missing(at, "field ContraBroker(375)");
+  m.add(375, f.contraBroker);
+  if (f.contraTrader != null) m.add(337, f.contraTrader);
+  if (f.contraTradeQty != null) m.add(437, dec(437, f.contraTradeQty));
+  if (f.contraTradeTime != null) m.add(438, time(438, f.contraTradeTime));
+}
+
 function defNoContraBrokersEntry(d: PlanBuilder): void {
   d.field(375, "ContraBroker", R);
   d.field(337, "ContraTrader", 0);
@@ -3904,6 +5270,14 @@ export interface NoMsgTypesEntry {
   refMsgType: string;
   /** MsgDirection(385). */
   msgDirection?: MsgDirectionValue;
+}
+
+const partNoMsgTypesEntry = entry(384, "NoMsgTypes", defNoMsgTypesEntry, fillNoMsgTypesEntry, 2);
+
+function fillNoMsgTypesEntry(m: FieldMap, f: NoMsgTypesEntry, at: string): void {
+  if (f.refMsgType == null) missing(at, "field RefMsgType(372)");
+  m.add(372, f.refMsgType);
+  if (f.msgDirection != null) m.add(385, f.msgDirection);
 }
 
 function defNoMsgTypesEntry(d: PlanBuilder): void {
@@ -3949,6 +5323,35 @@ export interface NewsNoRelatedSymEntry {
   encodedSecurityDesc?: string;
 }
 
+const partNewsNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defNewsNoRelatedSymEntry,
+  fillNewsNoRelatedSymEntry,
+  17,
+);
+
+function fillNewsNoRelatedSymEntry(m: FieldMap, f: NewsNoRelatedSymEntry, at: string): void {
+  if (f.relatdSym == null) missing(at, "field RelatdSym(46)");
+  m.add(46, f.relatdSym);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+}
+
 function defNewsNoRelatedSymEntry(d: PlanBuilder): void {
   d.field(46, "RelatdSym", R);
   d.field(65, "SymbolSfx", 0);
@@ -3977,6 +5380,14 @@ export interface LinesOfTextEntry {
   encodedText?: string;
 }
 
+const partLinesOfTextEntry = entry(33, "LinesOfText", defLinesOfTextEntry, fillLinesOfTextEntry, 2);
+
+function fillLinesOfTextEntry(m: FieldMap, f: LinesOfTextEntry, at: string): void {
+  if (f.text == null) missing(at, "field Text(58)");
+  m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defLinesOfTextEntry(d: PlanBuilder): void {
   d.field(58, "Text", R);
   d.data(354, 355, "EncodedText", 0);
@@ -3990,6 +5401,24 @@ export interface NewOrderSingleNoAllocsEntry {
   allocShares?: Decimal;
 }
 
+const partNewOrderSingleNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defNewOrderSingleNoAllocsEntry,
+  fillNewOrderSingleNoAllocsEntry,
+  2,
+);
+
+function fillNewOrderSingleNoAllocsEntry(
+  m: FieldMap,
+  f: NewOrderSingleNoAllocsEntry,
+  at: string,
+): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocShares != null) m.add(80, dec(80, f.allocShares));
+}
+
 function defNewOrderSingleNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(80, "AllocShares", DEC);
@@ -3999,6 +5428,19 @@ function defNewOrderSingleNoAllocsEntry(d: PlanBuilder): void {
 export interface NoTradingSessionsEntry {
   /** TradingSessionID(336). */
   tradingSessionID: string;
+}
+
+const partNoTradingSessionsEntry = entry(
+  386,
+  "NoTradingSessions",
+  defNoTradingSessionsEntry,
+  fillNoTradingSessionsEntry,
+  1,
+);
+
+function fillNoTradingSessionsEntry(m: FieldMap, f: NoTradingSessionsEntry, at: string): void {
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
 }
 
 function defNoTradingSessionsEntry(d: PlanBuilder): void {
@@ -4151,6 +5593,96 @@ export interface NewOrderListNoOrdersEntry {
   clearingAccount?: string;
 }
 
+const partNewOrderListNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defNewOrderListNoOrdersEntry,
+  fillNewOrderListNoOrdersEntry,
+  71,
+);
+
+function fillNewOrderListNoOrdersEntry(
+  m: FieldMap,
+  f: NewOrderListNoOrdersEntry,
+  at: string,
+): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.listSeqNo == null) missing(at, "field ListSeqNo(67)");
+  m.add(67, f.listSeqNo);
+  if (f.settlInstMode != null) m.add(160, f.settlInstMode);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.account != null) m.add(1, f.account);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderSingleNoAllocsEntry, at, 0);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.sideValueInd != null) m.add(401, f.sideValueInd);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioIid != null) m.add(23, f.ioIid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.openClose != null) m.add(77, f.openClose);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.customerOrFirm != null) m.add(204, f.customerOrFirm);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.clearingFirm != null) m.add(439, f.clearingFirm);
+  if (f.clearingAccount != null) m.add(440, f.clearingAccount);
+}
+
 function defNewOrderListNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(67, "ListSeqNo", R);
@@ -4239,6 +5771,23 @@ export interface AllocationNoOrdersEntry {
   waveNo?: string;
 }
 
+const partAllocationNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defAllocationNoOrdersEntry,
+  fillAllocationNoOrdersEntry,
+  5,
+);
+
+function fillAllocationNoOrdersEntry(m: FieldMap, f: AllocationNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.waveNo != null) m.add(105, f.waveNo);
+}
+
 function defAllocationNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(37, "OrderID", 0);
@@ -4259,6 +5808,16 @@ export interface NoExecsEntry {
   lastCapacity?: LastCapacityValue;
 }
 
+const partNoExecsEntry = entry(124, "NoExecs", defNoExecsEntry, fillNoExecsEntry, 4);
+
+function fillNoExecsEntry(m: FieldMap, f: NoExecsEntry, at: string): void {
+  if (f.lastShares == null) missing(at, "field LastShares(32)");
+  m.add(32, dec(32, f.lastShares));
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.lastCapacity != null) m.add(29, f.lastCapacity);
+}
+
 function defNoExecsEntry(d: PlanBuilder): void {
   d.field(32, "LastShares", R | DEC);
   d.field(17, "ExecID", 0);
@@ -4274,6 +5833,15 @@ export interface NoMiscFeesEntry {
   miscFeeCurr?: string;
   /** MiscFeeType(139). */
   miscFeeType?: MiscFeeTypeValue;
+}
+
+const partNoMiscFeesEntry = entry(136, "NoMiscFees", defNoMiscFeesEntry, fillNoMiscFeesEntry, 3);
+
+function fillNoMiscFeesEntry(m: FieldMap, f: NoMiscFeesEntry, at: string): void {
+  if (f.miscFeeAmt == null) missing(at, "field MiscFeeAmt(137)");
+  m.add(137, dec(137, f.miscFeeAmt));
+  if (f.miscFeeCurr != null) m.add(138, f.miscFeeCurr);
+  if (f.miscFeeType != null) m.add(139, f.miscFeeType);
 }
 
 function defNoMiscFeesEntry(d: PlanBuilder): void {
@@ -4330,6 +5898,41 @@ export interface AllocationNoAllocsEntry {
   noMiscFees?: readonly NoMiscFeesEntry[];
 }
 
+const partAllocationNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defAllocationNoAllocsEntry,
+  fillAllocationNoAllocsEntry,
+  22,
+);
+
+function fillAllocationNoAllocsEntry(m: FieldMap, f: AllocationNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocPrice != null) m.add(366, dec(366, f.allocPrice));
+  if (f.allocShares == null) missing(at, "field AllocShares(80)");
+  m.add(80, dec(80, f.allocShares));
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.brokerOfCredit != null) m.add(92, f.brokerOfCredit);
+  if (f.notifyBrokerOfCredit != null) m.add(208, f.notifyBrokerOfCredit);
+  if (f.allocHandlInst != null) m.add(209, f.allocHandlInst);
+  if (f.allocText != null) m.add(161, f.allocText);
+  if (f.encodedAllocText != null) data(m, 360, 361, f.encodedAllocText);
+  if (f.execBroker != null) m.add(76, f.execBroker);
+  if (f.clientID != null) m.add(109, f.clientID);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.allocAvgPx != null) m.add(153, dec(153, f.allocAvgPx));
+  if (f.allocNetMoney != null) m.add(154, dec(154, f.allocNetMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.settlInstMode != null) m.add(160, f.settlInstMode);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+}
+
 function defAllocationNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(366, "AllocPrice", DEC);
@@ -4375,6 +5978,32 @@ export interface ListStatusNoOrdersEntry {
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partListStatusNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defListStatusNoOrdersEntry,
+  fillListStatusNoOrdersEntry,
+  9,
+);
+
+function fillListStatusNoOrdersEntry(m: FieldMap, f: ListStatusNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, dec(14, f.cumQty));
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.leavesQty == null) missing(at, "field LeavesQty(151)");
+  m.add(151, dec(151, f.leavesQty));
+  if (f.cxlQty == null) missing(at, "field CxlQty(84)");
+  m.add(84, dec(84, f.cxlQty));
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.ordRejReason != null) m.add(103, f.ordRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defListStatusNoOrdersEntry(d: PlanBuilder): void {
@@ -4451,6 +6080,51 @@ export interface QuoteRequestNoRelatedSymEntry {
   currency?: string;
 }
 
+const partQuoteRequestNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defQuoteRequestNoRelatedSymEntry,
+  fillQuoteRequestNoRelatedSymEntry,
+  29,
+);
+
+function fillQuoteRequestNoRelatedSymEntry(
+  m: FieldMap,
+  f: QuoteRequestNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.quoteRequestType != null) m.add(303, f.quoteRequestType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.currency != null) m.add(15, f.currency);
+}
+
 function defQuoteRequestNoRelatedSymEntry(d: PlanBuilder): void {
   d.field(55, "Symbol", R);
   d.field(65, "SymbolSfx", 0);
@@ -4487,6 +6161,19 @@ function defQuoteRequestNoRelatedSymEntry(d: PlanBuilder): void {
 export interface NoMDEntryTypesEntry {
   /** MDEntryType(269). */
   mdEntryType: MDEntryTypeValue;
+}
+
+const partNoMDEntryTypesEntry = entry(
+  267,
+  "NoMDEntryTypes",
+  defNoMDEntryTypesEntry,
+  fillNoMDEntryTypesEntry,
+  1,
+);
+
+function fillNoMDEntryTypesEntry(m: FieldMap, f: NoMDEntryTypesEntry, at: string): void {
+  if (f.mdEntryType == null) missing(at, "field MDEntryType(269)");
+  m.add(269, f.mdEntryType);
 }
 
 function defNoMDEntryTypesEntry(d: PlanBuilder): void {
@@ -4531,6 +6218,40 @@ export interface MarketDataRequestNoRelatedSymEntry {
   encodedSecurityDesc?: string;
   /** TradingSessionID(336). */
   tradingSessionID?: string;
+}
+
+const partMarketDataRequestNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defMarketDataRequestNoRelatedSymEntry,
+  fillMarketDataRequestNoRelatedSymEntry,
+  18,
+);
+
+function fillMarketDataRequestNoRelatedSymEntry(
+  m: FieldMap,
+  f: MarketDataRequestNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
 }
 
 function defMarketDataRequestNoRelatedSymEntry(d: PlanBuilder): void {
@@ -4614,6 +6335,52 @@ export interface MarketDataSnapshotFullRefreshNoMDEntriesEntry {
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partMarketDataSnapshotFullRefreshNoMDEntriesEntry = entry(
+  268,
+  "NoMDEntries",
+  defMarketDataSnapshotFullRefreshNoMDEntriesEntry,
+  fillMarketDataSnapshotFullRefreshNoMDEntriesEntry,
+  29,
+);
+
+function fillMarketDataSnapshotFullRefreshNoMDEntriesEntry(
+  m: FieldMap,
+  f: MarketDataSnapshotFullRefreshNoMDEntriesEntry,
+  at: string,
+): void {
+  if (f.mdEntryType == null) missing(at, "field MDEntryType(269)");
+  m.add(269, f.mdEntryType);
+  if (f.mdEntryPx == null) missing(at, "field MDEntryPx(270)");
+  m.add(270, dec(270, f.mdEntryPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.mdEntrySize != null) m.add(271, dec(271, f.mdEntrySize));
+  if (f.mdEntryDate != null) m.add(272, f.mdEntryDate);
+  if (f.mdEntryTime != null) m.add(273, f.mdEntryTime);
+  if (f.tickDirection != null) m.add(274, f.tickDirection);
+  if (f.mdMkt != null) m.add(275, f.mdMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.quoteCondition != null) m.add(276, list(f.quoteCondition));
+  if (f.tradeCondition != null) m.add(277, list(f.tradeCondition));
+  if (f.mdEntryOriginator != null) m.add(282, f.mdEntryOriginator);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.openCloseSettleFlag != null) m.add(286, f.openCloseSettleFlag);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.sellerDays != null) m.add(287, f.sellerDays);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.quoteEntryID != null) m.add(299, f.quoteEntryID);
+  if (f.mdEntryBuyer != null) m.add(288, f.mdEntryBuyer);
+  if (f.mdEntrySeller != null) m.add(289, f.mdEntrySeller);
+  if (f.numberOfOrders != null) m.add(346, f.numberOfOrders);
+  if (f.mdEntryPositionNo != null) m.add(290, f.mdEntryPositionNo);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defMarketDataSnapshotFullRefreshNoMDEntriesEntry(d: PlanBuilder): void {
@@ -4758,6 +6525,75 @@ export interface MarketDataIncrementalRefreshNoMDEntriesEntry {
   encodedText?: string;
 }
 
+const partMarketDataIncrementalRefreshNoMDEntriesEntry = entry(
+  268,
+  "NoMDEntries",
+  defMarketDataIncrementalRefreshNoMDEntriesEntry,
+  fillMarketDataIncrementalRefreshNoMDEntriesEntry,
+  53,
+);
+
+function fillMarketDataIncrementalRefreshNoMDEntriesEntry(
+  m: FieldMap,
+  f: MarketDataIncrementalRefreshNoMDEntriesEntry,
+  at: string,
+): void {
+  if (f.mdUpdateAction == null) missing(at, "field MDUpdateAction(279)");
+  m.add(279, f.mdUpdateAction);
+  if (f.deleteReason != null) m.add(285, f.deleteReason);
+  if (f.mdEntryType != null) m.add(269, f.mdEntryType);
+  if (f.mdEntryID != null) m.add(278, f.mdEntryID);
+  if (f.mdEntryRefID != null) m.add(280, f.mdEntryRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.financialStatus != null) m.add(291, f.financialStatus);
+  if (f.corporateAction != null) m.add(292, f.corporateAction);
+  if (f.mdEntryPx != null) m.add(270, dec(270, f.mdEntryPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.mdEntrySize != null) m.add(271, dec(271, f.mdEntrySize));
+  if (f.mdEntryDate != null) m.add(272, f.mdEntryDate);
+  if (f.mdEntryTime != null) m.add(273, f.mdEntryTime);
+  if (f.tickDirection != null) m.add(274, f.tickDirection);
+  if (f.mdMkt != null) m.add(275, f.mdMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.quoteCondition != null) m.add(276, list(f.quoteCondition));
+  if (f.tradeCondition != null) m.add(277, list(f.tradeCondition));
+  if (f.mdEntryOriginator != null) m.add(282, f.mdEntryOriginator);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.openCloseSettleFlag != null) m.add(286, f.openCloseSettleFlag);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.sellerDays != null) m.add(287, f.sellerDays);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.quoteEntryID != null) m.add(299, f.quoteEntryID);
+  if (f.mdEntryBuyer != null) m.add(288, f.mdEntryBuyer);
+  if (f.mdEntrySeller != null) m.add(289, f.mdEntrySeller);
+  if (f.numberOfOrders != null) m.add(346, f.numberOfOrders);
+  if (f.mdEntryPositionNo != null) m.add(290, f.mdEntryPositionNo);
+  if (f.totalVolumeTraded != null) m.add(387, dec(387, f.totalVolumeTraded));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defMarketDataIncrementalRefreshNoMDEntriesEntry(d: PlanBuilder): void {
   d.field(279, "MDUpdateAction", R);
   d.field(285, "DeleteReason", 0);
@@ -4854,6 +6690,40 @@ export interface QuoteCancelNoQuoteEntriesEntry {
   underlyingSymbol?: string;
 }
 
+const partQuoteCancelNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defQuoteCancelNoQuoteEntriesEntry,
+  fillQuoteCancelNoQuoteEntriesEntry,
+  18,
+);
+
+function fillQuoteCancelNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: QuoteCancelNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+}
+
 function defQuoteCancelNoQuoteEntriesEntry(d: PlanBuilder): void {
   d.field(55, "Symbol", R);
   d.field(65, "SymbolSfx", 0);
@@ -4915,6 +6785,41 @@ export interface QuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry {
   encodedSecurityDesc?: string;
   /** QuoteEntryRejectReason(368). */
   quoteEntryRejectReason?: QuoteEntryRejectReasonValue;
+}
+
+const partQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry,
+  fillQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry,
+  19,
+);
+
+function fillQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: QuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.quoteEntryID == null) missing(at, "field QuoteEntryID(299)");
+  m.add(299, f.quoteEntryID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.quoteEntryRejectReason != null) m.add(368, f.quoteEntryRejectReason);
 }
 
 function defQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry(d: PlanBuilder): void {
@@ -4983,6 +6888,44 @@ export interface QuoteAcknowledgementNoQuoteSetsEntry {
   noQuoteEntries?: readonly QuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry[];
 }
 
+const partQuoteAcknowledgementNoQuoteSetsEntry = entry(
+  296,
+  "NoQuoteSets",
+  defQuoteAcknowledgementNoQuoteSetsEntry,
+  fillQuoteAcknowledgementNoQuoteSetsEntry,
+  20,
+);
+
+function fillQuoteAcknowledgementNoQuoteSetsEntry(
+  m: FieldMap,
+  f: QuoteAcknowledgementNoQuoteSetsEntry,
+  at: string,
+): void {
+  if (f.quoteSetID == null) missing(at, "field QuoteSetID(302)");
+  m.add(302, f.quoteSetID);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingIDSource != null) m.add(305, f.underlyingIDSource);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDay != null) m.add(314, f.underlyingMaturityDay);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.totQuoteEntries != null) m.add(304, f.totQuoteEntries);
+  if (f.noQuoteEntries != null) {
+    group(m, f.noQuoteEntries, partQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry, at, 0);
+  }
+}
+
 function defQuoteAcknowledgementNoQuoteSetsEntry(d: PlanBuilder): void {
   d.field(302, "QuoteSetID", R);
   d.field(311, "UnderlyingSymbol", 0);
@@ -5048,6 +6991,42 @@ export interface SecurityDefinitionRequestNoRelatedSymEntry {
   side?: SideValue;
   /** UnderlyingCurrency(318). */
   underlyingCurrency?: string;
+}
+
+const partSecurityDefinitionRequestNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defSecurityDefinitionRequestNoRelatedSymEntry,
+  fillSecurityDefinitionRequestNoRelatedSymEntry,
+  20,
+);
+
+function fillSecurityDefinitionRequestNoRelatedSymEntry(
+  m: FieldMap,
+  f: SecurityDefinitionRequestNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.underlyingSymbol == null) missing(at, "field UnderlyingSymbol(311)");
+  m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingIDSource != null) m.add(305, f.underlyingIDSource);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDay != null) m.add(314, f.underlyingMaturityDay);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.ratioQty != null) m.add(319, dec(319, f.ratioQty));
+  if (f.side != null) m.add(54, f.side);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
 }
 
 function defSecurityDefinitionRequestNoRelatedSymEntry(d: PlanBuilder): void {
@@ -5145,6 +7124,56 @@ export interface MassQuoteNoQuoteSetsNoQuoteEntriesEntry {
   currency?: string;
 }
 
+const partMassQuoteNoQuoteSetsNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defMassQuoteNoQuoteSetsNoQuoteEntriesEntry,
+  fillMassQuoteNoQuoteSetsNoQuoteEntriesEntry,
+  34,
+);
+
+function fillMassQuoteNoQuoteSetsNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: MassQuoteNoQuoteSetsNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.quoteEntryID == null) missing(at, "field QuoteEntryID(299)");
+  m.add(299, f.quoteEntryID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+}
+
 function defMassQuoteNoQuoteSetsNoQuoteEntriesEntry(d: PlanBuilder): void {
   d.field(299, "QuoteEntryID", R);
   d.field(55, "Symbol", 0);
@@ -5228,6 +7257,45 @@ export interface MassQuoteNoQuoteSetsEntry {
   noQuoteEntries: readonly MassQuoteNoQuoteSetsNoQuoteEntriesEntry[];
 }
 
+const partMassQuoteNoQuoteSetsEntry = entry(
+  296,
+  "NoQuoteSets",
+  defMassQuoteNoQuoteSetsEntry,
+  fillMassQuoteNoQuoteSetsEntry,
+  21,
+);
+
+function fillMassQuoteNoQuoteSetsEntry(
+  m: FieldMap,
+  f: MassQuoteNoQuoteSetsEntry,
+  at: string,
+): void {
+  if (f.quoteSetID == null) missing(at, "field QuoteSetID(302)");
+  m.add(302, f.quoteSetID);
+  if (f.underlyingSymbol == null) missing(at, "field UnderlyingSymbol(311)");
+  m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingIDSource != null) m.add(305, f.underlyingIDSource);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDay != null) m.add(314, f.underlyingMaturityDay);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.quoteSetValidUntilTime != null) m.add(367, time(367, f.quoteSetValidUntilTime));
+  if (f.totQuoteEntries == null) missing(at, "field TotQuoteEntries(304)");
+  m.add(304, f.totQuoteEntries);
+  group(m, f.noQuoteEntries, partMassQuoteNoQuoteSetsNoQuoteEntriesEntry, at, R);
+}
+
 function defMassQuoteNoQuoteSetsEntry(d: PlanBuilder): void {
   d.field(302, "QuoteSetID", R);
   d.field(311, "UnderlyingSymbol", R);
@@ -5278,6 +7346,29 @@ export interface NoBidDescriptorsEntry {
   valueOfFutures?: Decimal;
 }
 
+const partNoBidDescriptorsEntry = entry(
+  398,
+  "NoBidDescriptors",
+  defNoBidDescriptorsEntry,
+  fillNoBidDescriptorsEntry,
+  11,
+);
+
+function fillNoBidDescriptorsEntry(m: FieldMap, f: NoBidDescriptorsEntry, at: string): void {
+  if (f.bidDescriptorType == null) missing(at, "field BidDescriptorType(399)");
+  m.add(399, f.bidDescriptorType);
+  if (f.bidDescriptor != null) m.add(400, f.bidDescriptor);
+  if (f.sideValueInd != null) m.add(401, f.sideValueInd);
+  if (f.liquidityValue != null) m.add(404, dec(404, f.liquidityValue));
+  if (f.liquidityNumSecurities != null) m.add(441, f.liquidityNumSecurities);
+  if (f.liquidityPctLow != null) m.add(402, dec(402, f.liquidityPctLow));
+  if (f.liquidityPctHigh != null) m.add(403, dec(403, f.liquidityPctHigh));
+  if (f.efpTrackingError != null) m.add(405, dec(405, f.efpTrackingError));
+  if (f.fairValue != null) m.add(406, dec(406, f.fairValue));
+  if (f.outsideIndexPct != null) m.add(407, dec(407, f.outsideIndexPct));
+  if (f.valueOfFutures != null) m.add(408, dec(408, f.valueOfFutures));
+}
+
 function defNoBidDescriptorsEntry(d: PlanBuilder): void {
   d.field(399, "BidDescriptorType", R);
   d.field(400, "BidDescriptor", 0);
@@ -5308,6 +7399,29 @@ export interface BidRequestNoBidComponentsEntry {
   futSettDate?: string;
   /** Account(1). */
   account?: string;
+}
+
+const partBidRequestNoBidComponentsEntry = entry(
+  420,
+  "NoBidComponents",
+  defBidRequestNoBidComponentsEntry,
+  fillBidRequestNoBidComponentsEntry,
+  7,
+);
+
+function fillBidRequestNoBidComponentsEntry(
+  m: FieldMap,
+  f: BidRequestNoBidComponentsEntry,
+  at: string,
+): void {
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.account != null) m.add(1, f.account);
 }
 
 function defBidRequestNoBidComponentsEntry(d: PlanBuilder): void {
@@ -5350,6 +7464,37 @@ export interface BidResponseNoBidComponentsEntry {
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partBidResponseNoBidComponentsEntry = entry(
+  420,
+  "NoBidComponents",
+  defBidResponseNoBidComponentsEntry,
+  fillBidResponseNoBidComponentsEntry,
+  14,
+);
+
+function fillBidResponseNoBidComponentsEntry(
+  m: FieldMap,
+  f: BidResponseNoBidComponentsEntry,
+  at: string,
+): void {
+  if (f.commission == null) missing(at, "field Commission(12)");
+  m.add(12, dec(12, f.commission));
+  if (f.commType == null) missing(at, "field CommType(13)");
+  m.add(13, f.commType);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.country != null) m.add(421, f.country);
+  if (f.side != null) m.add(54, f.side);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.fairValue != null) m.add(406, dec(406, f.fairValue));
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defBidResponseNoBidComponentsEntry(d: PlanBuilder): void {
@@ -5419,6 +7564,37 @@ export interface NoStrikesEntry {
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partNoStrikesEntry = entry(428, "NoStrikes", defNoStrikesEntry, fillNoStrikesEntry, 24);
+
+function fillNoStrikesEntry(m: FieldMap, f: NoStrikesEntry, at: string): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.idSource != null) m.add(22, f.idSource);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDay != null) m.add(205, f.maturityDay);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.price == null) missing(at, "field Price(44)");
+  m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defNoStrikesEntry(d: PlanBuilder): void {

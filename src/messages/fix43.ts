@@ -28,17 +28,25 @@
  * @module
  */
 
-import type { FixMessage } from "../message/fix_message.ts";
+import type { FieldMap, FixMessage } from "../message/fix_message.ts";
 import {
   build,
+  data,
   DEC,
+  dec,
   type Decimal,
+  entry,
+  group,
   LIST,
-  type Plan,
-  plan,
+  list,
+  message,
+  missing,
+  part,
   type PlanBuilder,
   R,
+  section,
   TIME,
+  time,
   type UtcTimestamp,
 } from "./_runtime.ts";
 
@@ -54,8 +62,6 @@ export interface Heartbeat {
   trailer?: StandardTrailer;
 }
 
-let heartbeatPlan: Plan | undefined;
-
 /**
  * Builds a Heartbeat, MsgType(35) "0": the fields set, in dictionary order.
  *
@@ -64,8 +70,15 @@ let heartbeatPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function heartbeat(f: Heartbeat): FixMessage {
-  heartbeatPlan ??= plan("0", "Heartbeat", defHeartbeat);
-  return build(heartbeatPlan, f);
+  return build(partHeartbeat, f);
+}
+
+const partHeartbeat = message("0", "Heartbeat", defHeartbeat, fillHeartbeat, 3);
+
+function fillHeartbeat(m: FieldMap, f: Heartbeat, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.testReqID != null) m.add(112, f.testReqID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defHeartbeat(d: PlanBuilder): void {
@@ -84,8 +97,6 @@ export interface TestRequest {
   trailer?: StandardTrailer;
 }
 
-let testRequestPlan: Plan | undefined;
-
 /**
  * Builds a TestRequest, MsgType(35) "1": the fields set, in dictionary order.
  *
@@ -94,8 +105,16 @@ let testRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function testRequest(f: TestRequest): FixMessage {
-  testRequestPlan ??= plan("1", "TestRequest", defTestRequest);
-  return build(testRequestPlan, f);
+  return build(partTestRequest, f);
+}
+
+const partTestRequest = message("1", "TestRequest", defTestRequest, fillTestRequest, 3);
+
+function fillTestRequest(m: FieldMap, f: TestRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.testReqID == null) missing(at, "field TestReqID(112)");
+  m.add(112, f.testReqID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTestRequest(d: PlanBuilder): void {
@@ -116,8 +135,6 @@ export interface ResendRequest {
   trailer?: StandardTrailer;
 }
 
-let resendRequestPlan: Plan | undefined;
-
 /**
  * Builds a ResendRequest, MsgType(35) "2": the fields set, in dictionary order.
  *
@@ -126,8 +143,18 @@ let resendRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function resendRequest(f: ResendRequest): FixMessage {
-  resendRequestPlan ??= plan("2", "ResendRequest", defResendRequest);
-  return build(resendRequestPlan, f);
+  return build(partResendRequest, f);
+}
+
+const partResendRequest = message("2", "ResendRequest", defResendRequest, fillResendRequest, 4);
+
+function fillResendRequest(m: FieldMap, f: ResendRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.beginSeqNo == null) missing(at, "field BeginSeqNo(7)");
+  m.add(7, f.beginSeqNo);
+  if (f.endSeqNo == null) missing(at, "field EndSeqNo(16)");
+  m.add(16, f.endSeqNo);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defResendRequest(d: PlanBuilder): void {
@@ -157,8 +184,6 @@ export interface Reject {
   trailer?: StandardTrailer;
 }
 
-let rejectPlan: Plan | undefined;
-
 /**
  * Builds a Reject, MsgType(35) "3": the fields set, in dictionary order.
  *
@@ -167,8 +192,21 @@ let rejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function reject(f: Reject): FixMessage {
-  rejectPlan ??= plan("3", "Reject", defReject);
-  return build(rejectPlan, f);
+  return build(partReject, f);
+}
+
+const partReject = message("3", "Reject", defReject, fillReject, 8);
+
+function fillReject(m: FieldMap, f: Reject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.refSeqNum == null) missing(at, "field RefSeqNum(45)");
+  m.add(45, f.refSeqNum);
+  if (f.refTagID != null) m.add(371, f.refTagID);
+  if (f.refMsgType != null) m.add(372, f.refMsgType);
+  if (f.sessionRejectReason != null) m.add(373, f.sessionRejectReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defReject(d: PlanBuilder): void {
@@ -194,8 +232,6 @@ export interface SequenceReset {
   trailer?: StandardTrailer;
 }
 
-let sequenceResetPlan: Plan | undefined;
-
 /**
  * Builds a SequenceReset, MsgType(35) "4": the fields set, in dictionary order.
  *
@@ -204,8 +240,17 @@ let sequenceResetPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function sequenceReset(f: SequenceReset): FixMessage {
-  sequenceResetPlan ??= plan("4", "SequenceReset", defSequenceReset);
-  return build(sequenceResetPlan, f);
+  return build(partSequenceReset, f);
+}
+
+const partSequenceReset = message("4", "SequenceReset", defSequenceReset, fillSequenceReset, 4);
+
+function fillSequenceReset(m: FieldMap, f: SequenceReset, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.gapFillFlag != null) m.add(123, f.gapFillFlag);
+  if (f.newSeqNo == null) missing(at, "field NewSeqNo(36)");
+  m.add(36, f.newSeqNo);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSequenceReset(d: PlanBuilder): void {
@@ -227,8 +272,6 @@ export interface Logout {
   trailer?: StandardTrailer;
 }
 
-let logoutPlan: Plan | undefined;
-
 /**
  * Builds a Logout, MsgType(35) "5": the fields set, in dictionary order.
  *
@@ -237,8 +280,16 @@ let logoutPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function logout(f: Logout): FixMessage {
-  logoutPlan ??= plan("5", "Logout", defLogout);
-  return build(logoutPlan, f);
+  return build(partLogout, f);
+}
+
+const partLogout = message("5", "Logout", defLogout, fillLogout, 4);
+
+function fillLogout(m: FieldMap, f: Logout, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defLogout(d: PlanBuilder): void {
@@ -294,8 +345,6 @@ export interface IOI extends Instrument, SpreadOrBenchmarkCurveData {
   trailer?: StandardTrailer;
 }
 
-let ioiPlan: Plan | undefined;
-
 /**
  * Builds a IOI, MsgType(35) "6": the fields set, in dictionary order.
  *
@@ -304,8 +353,72 @@ let ioiPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function ioi(f: IOI): FixMessage {
-  ioiPlan ??= plan("6", "IOI", defIOI);
-  return build(ioiPlan, f);
+  return build(partIOI, f);
+}
+
+const partIOI = message("6", "IOI", defIOI, fillIOI, 56);
+
+function fillIOI(m: FieldMap, f: IOI, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.ioIid == null) missing(at, "field IOIid(23)");
+  m.add(23, f.ioIid);
+  if (f.ioiTransType == null) missing(at, "field IOITransType(28)");
+  m.add(28, f.ioiTransType);
+  if (f.ioiRefID != null) m.add(26, f.ioiRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.ioiQty == null) missing(at, "field IOIQty(27)");
+  m.add(27, f.ioiQty);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.ioiQltyInd != null) m.add(25, f.ioiQltyInd);
+  if (f.ioiNaturalFlag != null) m.add(130, f.ioiNaturalFlag);
+  if (f.noIOIQualifiers != null) group(m, f.noIOIQualifiers, partNoIOIQualifiersEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmark != null) m.add(219, f.benchmark);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defIOI(d: PlanBuilder): void {
@@ -372,8 +485,6 @@ export interface Advertisement extends Instrument {
   trailer?: StandardTrailer;
 }
 
-let advertisementPlan: Plan | undefined;
-
 /**
  * Builds a Advertisement, MsgType(35) "7": the fields set, in dictionary order.
  *
@@ -382,8 +493,64 @@ let advertisementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function advertisement(f: Advertisement): FixMessage {
-  advertisementPlan ??= plan("7", "Advertisement", defAdvertisement);
-  return build(advertisementPlan, f);
+  return build(partAdvertisement, f);
+}
+
+const partAdvertisement = message("7", "Advertisement", defAdvertisement, fillAdvertisement, 48);
+
+function fillAdvertisement(m: FieldMap, f: Advertisement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.advId == null) missing(at, "field AdvId(2)");
+  m.add(2, f.advId);
+  if (f.advTransType == null) missing(at, "field AdvTransType(5)");
+  m.add(5, f.advTransType);
+  if (f.advRefID != null) m.add(3, f.advRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.advSide == null) missing(at, "field AdvSide(4)");
+  m.add(4, f.advSide);
+  if (f.quantity == null) missing(at, "field Quantity(53)");
+  m.add(53, dec(53, f.quantity));
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAdvertisement(d: PlanBuilder): void {
@@ -639,8 +806,6 @@ export interface ExecutionReport
   trailer?: StandardTrailer;
 }
 
-let executionReportPlan: Plan | undefined;
-
 /**
  * Builds a ExecutionReport, MsgType(35) "8": the fields set, in dictionary order.
  *
@@ -649,8 +814,184 @@ let executionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function executionReport(f: ExecutionReport): FixMessage {
-  executionReportPlan ??= plan("8", "ExecutionReport", defExecutionReport);
-  return build(executionReportPlan, f);
+  return build(partExecutionReport, f);
+}
+
+const partExecutionReport = message(
+  "8",
+  "ExecutionReport",
+  defExecutionReport,
+  fillExecutionReport,
+  158,
+);
+
+function fillExecutionReport(m: FieldMap, f: ExecutionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.noContraBrokers != null) group(m, f.noContraBrokers, partNoContraBrokersEntry, at, 0);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.crossID != null) m.add(548, f.crossID);
+  if (f.origCrossID != null) m.add(551, f.origCrossID);
+  if (f.crossType != null) m.add(549, f.crossType);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.execRefID != null) m.add(19, f.execRefID);
+  if (f.execType == null) missing(at, "field ExecType(150)");
+  m.add(150, f.execType);
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.workingIndicator != null) m.add(636, f.workingIndicator);
+  if (f.ordRejReason != null) m.add(103, f.ordRejReason);
+  if (f.execRestatementReason != null) m.add(378, f.execRestatementReason);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.lastQty != null) m.add(32, dec(32, f.lastQty));
+  if (f.underlyingLastQty != null) m.add(652, dec(652, f.underlyingLastQty));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.underlyingLastPx != null) m.add(651, dec(651, f.underlyingLastPx));
+  if (f.lastSpotRate != null) m.add(194, dec(194, f.lastSpotRate));
+  if (f.lastForwardPoints != null) m.add(195, dec(195, f.lastForwardPoints));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.lastCapacity != null) m.add(29, f.lastCapacity);
+  if (f.leavesQty == null) missing(at, "field LeavesQty(151)");
+  m.add(151, dec(151, f.leavesQty));
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, dec(14, f.cumQty));
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.dayOrderQty != null) m.add(424, dec(424, f.dayOrderQty));
+  if (f.dayCumQty != null) m.add(425, dec(425, f.dayCumQty));
+  if (f.dayAvgPx != null) m.add(426, dec(426, f.dayAvgPx));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.reportToExch != null) m.add(113, f.reportToExch);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.exDate != null) m.add(230, f.exDate);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.tradedFlatSwitch != null) m.add(258, f.tradedFlatSwitch);
+  if (f.basisFeatureDate != null) m.add(259, f.basisFeatureDate);
+  if (f.basisFeaturePrice != null) m.add(260, dec(260, f.basisFeaturePrice));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.lastForwardPoints2 != null) m.add(641, dec(641, f.lastForwardPoints2));
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.execValuationPoint != null) m.add(515, time(515, f.execValuationPoint));
+  if (f.execPriceType != null) m.add(484, f.execPriceType);
+  if (f.execPriceAdjustment != null) m.add(485, dec(485, f.execPriceAdjustment));
+  if (f.priorityIndicator != null) m.add(638, f.priorityIndicator);
+  if (f.priceImprovement != null) m.add(639, dec(639, f.priceImprovement));
+  if (f.noContAmts != null) group(m, f.noContAmts, partNoContAmtsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partExecutionReportNoLegsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defExecutionReport(d: PlanBuilder): void {
@@ -817,8 +1158,6 @@ export interface OrderCancelReject {
   trailer?: StandardTrailer;
 }
 
-let orderCancelRejectPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReject, MsgType(35) "9": the fields set, in dictionary order.
  *
@@ -827,8 +1166,43 @@ let orderCancelRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReject(f: OrderCancelReject): FixMessage {
-  orderCancelRejectPlan ??= plan("9", "OrderCancelReject", defOrderCancelReject);
-  return build(orderCancelRejectPlan, f);
+  return build(partOrderCancelReject, f);
+}
+
+const partOrderCancelReject = message(
+  "9",
+  "OrderCancelReject",
+  defOrderCancelReject,
+  fillOrderCancelReject,
+  20,
+);
+
+function fillOrderCancelReject(m: FieldMap, f: OrderCancelReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.workingIndicator != null) m.add(636, f.workingIndicator);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.cxlRejResponseTo == null) missing(at, "field CxlRejResponseTo(434)");
+  m.add(434, f.cxlRejResponseTo);
+  if (f.cxlRejReason != null) m.add(102, f.cxlRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReject(d: PlanBuilder): void {
@@ -880,8 +1254,6 @@ export interface Logon {
   trailer?: StandardTrailer;
 }
 
-let logonPlan: Plan | undefined;
-
 /**
  * Builds a Logon, MsgType(35) "A": the fields set, in dictionary order.
  *
@@ -890,8 +1262,25 @@ let logonPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function logon(f: Logon): FixMessage {
-  logonPlan ??= plan("A", "Logon", defLogon);
-  return build(logonPlan, f);
+  return build(partLogon, f);
+}
+
+const partLogon = message("A", "Logon", defLogon, fillLogon, 11);
+
+function fillLogon(m: FieldMap, f: Logon, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.encryptMethod == null) missing(at, "field EncryptMethod(98)");
+  m.add(98, f.encryptMethod);
+  if (f.heartBtInt == null) missing(at, "field HeartBtInt(108)");
+  m.add(108, f.heartBtInt);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.resetSeqNumFlag != null) m.add(141, f.resetSeqNumFlag);
+  if (f.maxMessageSize != null) m.add(383, f.maxMessageSize);
+  if (f.noMsgTypes != null) group(m, f.noMsgTypes, partNoMsgTypesEntry, at, 0);
+  if (f.testMessageIndicator != null) m.add(464, f.testMessageIndicator);
+  if (f.username != null) m.add(553, f.username);
+  if (f.password != null) m.add(554, f.password);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defLogon(d: PlanBuilder): void {
@@ -934,8 +1323,6 @@ export interface News {
   trailer?: StandardTrailer;
 }
 
-let newsPlan: Plan | undefined;
-
 /**
  * Builds a News, MsgType(35) "B": the fields set, in dictionary order.
  *
@@ -944,8 +1331,24 @@ let newsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function news(f: News): FixMessage {
-  newsPlan ??= plan("B", "News", defNews);
-  return build(newsPlan, f);
+  return build(partNews, f);
+}
+
+const partNews = message("B", "News", defNews, fillNews, 11);
+
+function fillNews(m: FieldMap, f: News, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.origTime != null) m.add(42, time(42, f.origTime));
+  if (f.urgency != null) m.add(61, f.urgency);
+  if (f.headline == null) missing(at, "field Headline(148)");
+  m.add(148, f.headline);
+  if (f.encodedHeadline != null) data(m, 358, 359, f.encodedHeadline);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partNewsNoRelatedSymEntry, at, 0);
+  group(m, f.linesOfText, partLinesOfTextEntry, at, R);
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNews(d: PlanBuilder): void {
@@ -992,8 +1395,6 @@ export interface Email {
   trailer?: StandardTrailer;
 }
 
-let emailPlan: Plan | undefined;
-
 /**
  * Builds a Email, MsgType(35) "C": the fields set, in dictionary order.
  *
@@ -1002,8 +1403,28 @@ let emailPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function email(f: Email): FixMessage {
-  emailPlan ??= plan("C", "Email", defEmail);
-  return build(emailPlan, f);
+  return build(partEmail, f);
+}
+
+const partEmail = message("C", "Email", defEmail, fillEmail, 13);
+
+function fillEmail(m: FieldMap, f: Email, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.emailThreadID == null) missing(at, "field EmailThreadID(164)");
+  m.add(164, f.emailThreadID);
+  if (f.emailType == null) missing(at, "field EmailType(94)");
+  m.add(94, f.emailType);
+  if (f.origTime != null) m.add(42, time(42, f.origTime));
+  if (f.subject == null) missing(at, "field Subject(147)");
+  m.add(147, f.subject);
+  if (f.encodedSubject != null) data(m, 356, 357, f.encodedSubject);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partNewsNoRelatedSymEntry, at, 0);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  group(m, f.linesOfText, partLinesOfTextEntry, at, R);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defEmail(d: PlanBuilder): void {
@@ -1166,8 +1587,6 @@ export interface NewOrderSingle
   trailer?: StandardTrailer;
 }
 
-let newOrderSinglePlan: Plan | undefined;
-
 /**
  * Builds a NewOrderSingle, MsgType(35) "D": the fields set, in dictionary order.
  *
@@ -1176,8 +1595,137 @@ let newOrderSinglePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderSingle(f: NewOrderSingle): FixMessage {
-  newOrderSinglePlan ??= plan("D", "NewOrderSingle", defNewOrderSingle);
-  return build(newOrderSinglePlan, f);
+  return build(partNewOrderSingle, f);
+}
+
+const partNewOrderSingle = message(
+  "D",
+  "NewOrderSingle",
+  defNewOrderSingle,
+  fillNewOrderSingle,
+  114,
+);
+
+function fillNewOrderSingle(m: FieldMap, f: NewOrderSingle, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderSingleNoAllocsEntry, at, 0);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioIid != null) m.add(23, f.ioIid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderSingle(d: PlanBuilder): void {
@@ -1292,8 +1840,6 @@ export interface NewOrderList {
   trailer?: StandardTrailer;
 }
 
-let newOrderListPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderList, MsgType(35) "E": the fields set, in dictionary order.
  *
@@ -1302,8 +1848,31 @@ let newOrderListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderList(f: NewOrderList): FixMessage {
-  newOrderListPlan ??= plan("E", "NewOrderList", defNewOrderList);
-  return build(newOrderListPlan, f);
+  return build(partNewOrderList, f);
+}
+
+const partNewOrderList = message("E", "NewOrderList", defNewOrderList, fillNewOrderList, 16);
+
+function fillNewOrderList(m: FieldMap, f: NewOrderList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  if (f.progRptReqs != null) m.add(414, f.progRptReqs);
+  if (f.bidType == null) missing(at, "field BidType(394)");
+  m.add(394, f.bidType);
+  if (f.progPeriodInterval != null) m.add(415, f.progPeriodInterval);
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.listExecInstType != null) m.add(433, f.listExecInstType);
+  if (f.listExecInst != null) m.add(69, f.listExecInst);
+  if (f.encodedListExecInst != null) data(m, 352, 353, f.encodedListExecInst);
+  if (f.totNoOrders == null) missing(at, "field TotNoOrders(68)");
+  m.add(68, f.totNoOrders);
+  group(m, f.noOrders, partNewOrderListNoOrdersEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderList(d: PlanBuilder): void {
@@ -1361,8 +1930,6 @@ export interface OrderCancelRequest extends Parties, Instrument, OrderQtyData {
   trailer?: StandardTrailer;
 }
 
-let orderCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelRequest, MsgType(35) "F": the fields set, in dictionary order.
  *
@@ -1371,8 +1938,75 @@ let orderCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelRequest(f: OrderCancelRequest): FixMessage {
-  orderCancelRequestPlan ??= plan("F", "OrderCancelRequest", defOrderCancelRequest);
-  return build(orderCancelRequestPlan, f);
+  return build(partOrderCancelRequest, f);
+}
+
+const partOrderCancelRequest = message(
+  "F",
+  "OrderCancelRequest",
+  defOrderCancelRequest,
+  fillOrderCancelRequest,
+  53,
+);
+
+function fillOrderCancelRequest(m: FieldMap, f: OrderCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelRequest(d: PlanBuilder): void {
@@ -1534,8 +2168,6 @@ export interface OrderCancelReplaceRequest
   trailer?: StandardTrailer;
 }
 
-let orderCancelReplaceRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReplaceRequest, MsgType(35) "G": the fields set, in dictionary order.
  *
@@ -1544,12 +2176,141 @@ let orderCancelReplaceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReplaceRequest(f: OrderCancelReplaceRequest): FixMessage {
-  orderCancelReplaceRequestPlan ??= plan(
-    "G",
-    "OrderCancelReplaceRequest",
-    defOrderCancelReplaceRequest,
-  );
-  return build(orderCancelReplaceRequestPlan, f);
+  return build(partOrderCancelReplaceRequest, f);
+}
+
+const partOrderCancelReplaceRequest = message(
+  "G",
+  "OrderCancelReplaceRequest",
+  defOrderCancelReplaceRequest,
+  fillOrderCancelReplaceRequest,
+  113,
+);
+
+function fillOrderCancelReplaceRequest(
+  m: FieldMap,
+  f: OrderCancelReplaceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderSingleNoAllocsEntry, at, 0);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReplaceRequest(d: PlanBuilder): void {
@@ -1647,8 +2408,6 @@ export interface OrderStatusRequest extends Parties, Instrument {
   trailer?: StandardTrailer;
 }
 
-let orderStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderStatusRequest, MsgType(35) "H": the fields set, in dictionary order.
  *
@@ -1657,8 +2416,60 @@ let orderStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderStatusRequest(f: OrderStatusRequest): FixMessage {
-  orderStatusRequestPlan ??= plan("H", "OrderStatusRequest", defOrderStatusRequest);
-  return build(orderStatusRequestPlan, f);
+  return build(partOrderStatusRequest, f);
+}
+
+const partOrderStatusRequest = message(
+  "H",
+  "OrderStatusRequest",
+  defOrderStatusRequest,
+  fillOrderStatusRequest,
+  40,
+);
+
+function fillOrderStatusRequest(m: FieldMap, f: OrderStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderStatusRequest(d: PlanBuilder): void {
@@ -1752,8 +2563,6 @@ export interface Allocation extends Instrument, Parties {
   trailer?: StandardTrailer;
 }
 
-let allocationPlan: Plan | undefined;
-
 /**
  * Builds a Allocation, MsgType(35) "J": the fields set, in dictionary order.
  *
@@ -1762,8 +2571,88 @@ let allocationPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocation(f: Allocation): FixMessage {
-  allocationPlan ??= plan("J", "Allocation", defAllocation);
-  return build(allocationPlan, f);
+  return build(partAllocation, f);
+}
+
+const partAllocation = message("J", "Allocation", defAllocation, fillAllocation, 69);
+
+function fillAllocation(m: FieldMap, f: Allocation, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.allocTransType == null) missing(at, "field AllocTransType(71)");
+  m.add(71, f.allocTransType);
+  if (f.allocType == null) missing(at, "field AllocType(626)");
+  m.add(626, f.allocType);
+  if (f.refAllocID != null) m.add(72, f.refAllocID);
+  if (f.allocLinkID != null) m.add(196, f.allocLinkID);
+  if (f.allocLinkType != null) m.add(197, f.allocLinkType);
+  if (f.bookingRefID != null) m.add(466, f.bookingRefID);
+  if (f.noOrders != null) group(m, f.noOrders, partAllocationNoOrdersEntry, at, 0);
+  if (f.noExecs != null) group(m, f.noExecs, partNoExecsEntry, at, 0);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.quantity == null) missing(at, "field Quantity(53)");
+  m.add(53, dec(53, f.quantity));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.avgPrxPrecision != null) m.add(74, f.avgPrxPrecision);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.totalAccruedInterestAmt != null) m.add(540, dec(540, f.totalAccruedInterestAmt));
+  if (f.legalConfirm != null) m.add(650, f.legalConfirm);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocationNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocation(d: PlanBuilder): void {
@@ -1826,8 +2715,6 @@ export interface ListCancelRequest {
   trailer?: StandardTrailer;
 }
 
-let listCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListCancelRequest, MsgType(35) "K": the fields set, in dictionary order.
  *
@@ -1836,8 +2723,27 @@ let listCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listCancelRequest(f: ListCancelRequest): FixMessage {
-  listCancelRequestPlan ??= plan("K", "ListCancelRequest", defListCancelRequest);
-  return build(listCancelRequestPlan, f);
+  return build(partListCancelRequest, f);
+}
+
+const partListCancelRequest = message(
+  "K",
+  "ListCancelRequest",
+  defListCancelRequest,
+  fillListCancelRequest,
+  7,
+);
+
+function fillListCancelRequest(m: FieldMap, f: ListCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListCancelRequest(d: PlanBuilder): void {
@@ -1870,8 +2776,6 @@ export interface ListExecute {
   trailer?: StandardTrailer;
 }
 
-let listExecutePlan: Plan | undefined;
-
 /**
  * Builds a ListExecute, MsgType(35) "L": the fields set, in dictionary order.
  *
@@ -1880,8 +2784,22 @@ let listExecutePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listExecute(f: ListExecute): FixMessage {
-  listExecutePlan ??= plan("L", "ListExecute", defListExecute);
-  return build(listExecutePlan, f);
+  return build(partListExecute, f);
+}
+
+const partListExecute = message("L", "ListExecute", defListExecute, fillListExecute, 8);
+
+function fillListExecute(m: FieldMap, f: ListExecute, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListExecute(d: PlanBuilder): void {
@@ -1909,8 +2827,6 @@ export interface ListStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let listStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListStatusRequest, MsgType(35) "M": the fields set, in dictionary order.
  *
@@ -1919,8 +2835,24 @@ let listStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatusRequest(f: ListStatusRequest): FixMessage {
-  listStatusRequestPlan ??= plan("M", "ListStatusRequest", defListStatusRequest);
-  return build(listStatusRequestPlan, f);
+  return build(partListStatusRequest, f);
+}
+
+const partListStatusRequest = message(
+  "M",
+  "ListStatusRequest",
+  defListStatusRequest,
+  fillListStatusRequest,
+  5,
+);
+
+function fillListStatusRequest(m: FieldMap, f: ListStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatusRequest(d: PlanBuilder): void {
@@ -1959,8 +2891,6 @@ export interface ListStatus {
   trailer?: StandardTrailer;
 }
 
-let listStatusPlan: Plan | undefined;
-
 /**
  * Builds a ListStatus, MsgType(35) "N": the fields set, in dictionary order.
  *
@@ -1969,8 +2899,30 @@ let listStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatus(f: ListStatus): FixMessage {
-  listStatusPlan ??= plan("N", "ListStatus", defListStatus);
-  return build(listStatusPlan, f);
+  return build(partListStatus, f);
+}
+
+const partListStatus = message("N", "ListStatus", defListStatus, fillListStatus, 12);
+
+function fillListStatus(m: FieldMap, f: ListStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.listStatusType == null) missing(at, "field ListStatusType(429)");
+  m.add(429, f.listStatusType);
+  if (f.noRpts == null) missing(at, "field NoRpts(82)");
+  m.add(82, f.noRpts);
+  if (f.listOrderStatus == null) missing(at, "field ListOrderStatus(431)");
+  m.add(431, f.listOrderStatus);
+  if (f.rptSeq == null) missing(at, "field RptSeq(83)");
+  m.add(83, f.rptSeq);
+  if (f.listStatusText != null) m.add(444, f.listStatusText);
+  if (f.encodedListStatusText != null) data(m, 445, 446, f.encodedListStatusText);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.totNoOrders == null) missing(at, "field TotNoOrders(68)");
+  m.add(68, f.totNoOrders);
+  group(m, f.noOrders, partListStatusNoOrdersEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatus(d: PlanBuilder): void {
@@ -2012,8 +2964,6 @@ export interface AllocationAck extends Parties {
   trailer?: StandardTrailer;
 }
 
-let allocationAckPlan: Plan | undefined;
-
 /**
  * Builds a AllocationAck, MsgType(35) "P": the fields set, in dictionary order.
  *
@@ -2022,8 +2972,26 @@ let allocationAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationAck(f: AllocationAck): FixMessage {
-  allocationAckPlan ??= plan("P", "AllocationAck", defAllocationAck);
-  return build(allocationAckPlan, f);
+  return build(partAllocationAck, f);
+}
+
+const partAllocationAck = message("P", "AllocationAck", defAllocationAck, fillAllocationAck, 11);
+
+function fillAllocationAck(m: FieldMap, f: AllocationAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.allocStatus == null) missing(at, "field AllocStatus(87)");
+  m.add(87, f.allocStatus);
+  if (f.allocRejCode != null) m.add(88, f.allocRejCode);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.legalConfirm != null) m.add(650, f.legalConfirm);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationAck(d: PlanBuilder): void {
@@ -2064,8 +3032,6 @@ export interface DontKnowTrade extends Instrument, OrderQtyData {
   trailer?: StandardTrailer;
 }
 
-let dontKnowTradePlan: Plan | undefined;
-
 /**
  * Builds a DontKnowTrade, MsgType(35) "Q": the fields set, in dictionary order.
  *
@@ -2074,8 +3040,62 @@ let dontKnowTradePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function dontKnowTrade(f: DontKnowTrade): FixMessage {
-  dontKnowTradePlan ??= plan("Q", "DontKnowTrade", defDontKnowTrade);
-  return build(dontKnowTradePlan, f);
+  return build(partDontKnowTrade, f);
+}
+
+const partDontKnowTrade = message("Q", "DontKnowTrade", defDontKnowTrade, fillDontKnowTrade, 46);
+
+function fillDontKnowTrade(m: FieldMap, f: DontKnowTrade, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.dkReason == null) missing(at, "field DKReason(127)");
+  m.add(127, f.dkReason);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.lastQty != null) m.add(32, dec(32, f.lastQty));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDontKnowTrade(d: PlanBuilder): void {
@@ -2111,8 +3131,6 @@ export interface QuoteRequest {
   trailer?: StandardTrailer;
 }
 
-let quoteRequestPlan: Plan | undefined;
-
 /**
  * Builds a QuoteRequest, MsgType(35) "R": the fields set, in dictionary order.
  *
@@ -2121,8 +3139,20 @@ let quoteRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteRequest(f: QuoteRequest): FixMessage {
-  quoteRequestPlan ??= plan("R", "QuoteRequest", defQuoteRequest);
-  return build(quoteRequestPlan, f);
+  return build(partQuoteRequest, f);
+}
+
+const partQuoteRequest = message("R", "QuoteRequest", defQuoteRequest, fillQuoteRequest, 7);
+
+function fillQuoteRequest(m: FieldMap, f: QuoteRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID == null) missing(at, "field QuoteReqID(131)");
+  m.add(131, f.quoteReqID);
+  if (f.rfqReqID != null) m.add(644, f.rfqReqID);
+  group(m, f.noRelatedSym, partQuoteRequestNoRelatedSymEntry, at, R);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteRequest(d: PlanBuilder): void {
@@ -2229,8 +3259,6 @@ export interface Quote extends Parties, Instrument {
   trailer?: StandardTrailer;
 }
 
-let quotePlan: Plan | undefined;
-
 /**
  * Builds a Quote, MsgType(35) "S": the fields set, in dictionary order.
  *
@@ -2239,8 +3267,90 @@ let quotePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quote(f: Quote): FixMessage {
-  quotePlan ??= plan("S", "Quote", defQuote);
-  return build(quotePlan, f);
+  return build(partQuote, f);
+}
+
+const partQuote = message("S", "Quote", defQuote, fillQuote, 77);
+
+function fillQuote(m: FieldMap, f: Quote, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.mktBidPx != null) m.add(645, dec(645, f.mktBidPx));
+  if (f.mktOfferPx != null) m.add(646, dec(646, f.mktOfferPx));
+  if (f.minBidSize != null) m.add(647, dec(647, f.minBidSize));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.minOfferSize != null) m.add(648, dec(648, f.minOfferSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.settlCurrBidFxRate != null) m.add(656, dec(656, f.settlCurrBidFxRate));
+  if (f.settlCurrOfferFxRate != null) m.add(657, dec(657, f.settlCurrOfferFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuote(d: PlanBuilder): void {
@@ -2391,8 +3501,6 @@ export interface SettlementInstructions extends Parties {
   trailer?: StandardTrailer;
 }
 
-let settlementInstructionsPlan: Plan | undefined;
-
 /**
  * Builds a SettlementInstructions, MsgType(35) "T": the fields set, in dictionary order.
  *
@@ -2401,8 +3509,73 @@ let settlementInstructionsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function settlementInstructions(f: SettlementInstructions): FixMessage {
-  settlementInstructionsPlan ??= plan("T", "SettlementInstructions", defSettlementInstructions);
-  return build(settlementInstructionsPlan, f);
+  return build(partSettlementInstructions, f);
+}
+
+const partSettlementInstructions = message(
+  "T",
+  "SettlementInstructions",
+  defSettlementInstructions,
+  fillSettlementInstructions,
+  48,
+);
+
+function fillSettlementInstructions(m: FieldMap, f: SettlementInstructions, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.settlInstID == null) missing(at, "field SettlInstID(162)");
+  m.add(162, f.settlInstID);
+  if (f.settlInstTransType == null) missing(at, "field SettlInstTransType(163)");
+  m.add(163, f.settlInstTransType);
+  if (f.settlInstRefID == null) missing(at, "field SettlInstRefID(214)");
+  m.add(214, f.settlInstRefID);
+  if (f.settlInstMode == null) missing(at, "field SettlInstMode(160)");
+  m.add(160, f.settlInstMode);
+  if (f.settlInstSource == null) missing(at, "field SettlInstSource(165)");
+  m.add(165, f.settlInstSource);
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.settlDepositoryCode != null) m.add(173, f.settlDepositoryCode);
+  if (f.settlBrkrCode != null) m.add(174, f.settlBrkrCode);
+  if (f.settlInstCode != null) m.add(175, f.settlInstCode);
+  if (f.securitySettlAgentName != null) m.add(176, f.securitySettlAgentName);
+  if (f.securitySettlAgentCode != null) m.add(177, f.securitySettlAgentCode);
+  if (f.securitySettlAgentAcctNum != null) m.add(178, f.securitySettlAgentAcctNum);
+  if (f.securitySettlAgentAcctName != null) m.add(179, f.securitySettlAgentAcctName);
+  if (f.securitySettlAgentContactName != null) m.add(180, f.securitySettlAgentContactName);
+  if (f.securitySettlAgentContactPhone != null) m.add(181, f.securitySettlAgentContactPhone);
+  if (f.cashSettlAgentName != null) m.add(182, f.cashSettlAgentName);
+  if (f.cashSettlAgentCode != null) m.add(183, f.cashSettlAgentCode);
+  if (f.cashSettlAgentAcctNum != null) m.add(184, f.cashSettlAgentAcctNum);
+  if (f.cashSettlAgentAcctName != null) m.add(185, f.cashSettlAgentAcctName);
+  if (f.cashSettlAgentContactName != null) m.add(186, f.cashSettlAgentContactName);
+  if (f.cashSettlAgentContactPhone != null) m.add(187, f.cashSettlAgentContactPhone);
+  if (f.paymentMethod != null) m.add(492, f.paymentMethod);
+  if (f.paymentRef != null) m.add(476, f.paymentRef);
+  if (f.cardHolderName != null) m.add(488, f.cardHolderName);
+  if (f.cardNumber != null) m.add(489, f.cardNumber);
+  if (f.cardStartDate != null) m.add(503, f.cardStartDate);
+  if (f.cardExpDate != null) m.add(490, f.cardExpDate);
+  if (f.cardIssNo != null) m.add(491, f.cardIssNo);
+  if (f.paymentDate != null) m.add(504, f.paymentDate);
+  if (f.paymentRemitterID != null) m.add(505, f.paymentRemitterID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSettlementInstructions(d: PlanBuilder): void {
@@ -2486,8 +3659,6 @@ export interface MarketDataRequest {
   trailer?: StandardTrailer;
 }
 
-let marketDataRequestPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataRequest, MsgType(35) "V": the fields set, in dictionary order.
  *
@@ -2496,8 +3667,34 @@ let marketDataRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataRequest(f: MarketDataRequest): FixMessage {
-  marketDataRequestPlan ??= plan("V", "MarketDataRequest", defMarketDataRequest);
-  return build(marketDataRequestPlan, f);
+  return build(partMarketDataRequest, f);
+}
+
+const partMarketDataRequest = message(
+  "V",
+  "MarketDataRequest",
+  defMarketDataRequest,
+  fillMarketDataRequest,
+  13,
+);
+
+function fillMarketDataRequest(m: FieldMap, f: MarketDataRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID == null) missing(at, "field MDReqID(262)");
+  m.add(262, f.mdReqID);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.marketDepth == null) missing(at, "field MarketDepth(264)");
+  m.add(264, f.marketDepth);
+  if (f.mdUpdateType != null) m.add(265, f.mdUpdateType);
+  if (f.aggregatedBook != null) m.add(266, f.aggregatedBook);
+  if (f.openCloseSettleFlag != null) m.add(286, list(f.openCloseSettleFlag));
+  if (f.scope != null) m.add(546, list(f.scope));
+  if (f.mdImplicitDelete != null) m.add(547, f.mdImplicitDelete);
+  group(m, f.noMDEntryTypes, partNoMDEntryTypesEntry, at, R);
+  group(m, f.noRelatedSym, partMarketDataRequestNoRelatedSymEntry, at, R);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataRequest(d: PlanBuilder): void {
@@ -2540,8 +3737,6 @@ export interface MarketDataSnapshotFullRefresh extends Instrument {
   trailer?: StandardTrailer;
 }
 
-let marketDataSnapshotFullRefreshPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataSnapshotFullRefresh, MsgType(35) "W": the fields set, in dictionary order.
  *
@@ -2550,12 +3745,63 @@ let marketDataSnapshotFullRefreshPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataSnapshotFullRefresh(f: MarketDataSnapshotFullRefresh): FixMessage {
-  marketDataSnapshotFullRefreshPlan ??= plan(
-    "W",
-    "MarketDataSnapshotFullRefresh",
-    defMarketDataSnapshotFullRefresh,
-  );
-  return build(marketDataSnapshotFullRefreshPlan, f);
+  return build(partMarketDataSnapshotFullRefresh, f);
+}
+
+const partMarketDataSnapshotFullRefresh = message(
+  "W",
+  "MarketDataSnapshotFullRefresh",
+  defMarketDataSnapshotFullRefresh,
+  fillMarketDataSnapshotFullRefresh,
+  41,
+);
+
+function fillMarketDataSnapshotFullRefresh(
+  m: FieldMap,
+  f: MarketDataSnapshotFullRefresh,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID != null) m.add(262, f.mdReqID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.totalVolumeTraded != null) m.add(387, dec(387, f.totalVolumeTraded));
+  if (f.totalVolumeTradedDate != null) m.add(449, f.totalVolumeTradedDate);
+  if (f.totalVolumeTradedTime != null) m.add(450, f.totalVolumeTradedTime);
+  if (f.netChgPrevDay != null) m.add(451, dec(451, f.netChgPrevDay));
+  group(m, f.noMDEntries, partMarketDataSnapshotFullRefreshNoMDEntriesEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataSnapshotFullRefresh(d: PlanBuilder): void {
@@ -2584,8 +3830,6 @@ export interface MarketDataIncrementalRefresh {
   trailer?: StandardTrailer;
 }
 
-let marketDataIncrementalRefreshPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataIncrementalRefresh, MsgType(35) "X": the fields set, in dictionary order.
  *
@@ -2594,12 +3838,26 @@ let marketDataIncrementalRefreshPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataIncrementalRefresh(f: MarketDataIncrementalRefresh): FixMessage {
-  marketDataIncrementalRefreshPlan ??= plan(
-    "X",
-    "MarketDataIncrementalRefresh",
-    defMarketDataIncrementalRefresh,
-  );
-  return build(marketDataIncrementalRefreshPlan, f);
+  return build(partMarketDataIncrementalRefresh, f);
+}
+
+const partMarketDataIncrementalRefresh = message(
+  "X",
+  "MarketDataIncrementalRefresh",
+  defMarketDataIncrementalRefresh,
+  fillMarketDataIncrementalRefresh,
+  4,
+);
+
+function fillMarketDataIncrementalRefresh(
+  m: FieldMap,
+  f: MarketDataIncrementalRefresh,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID != null) m.add(262, f.mdReqID);
+  group(m, f.noMDEntries, partMarketDataIncrementalRefreshNoMDEntriesEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataIncrementalRefresh(d: PlanBuilder): void {
@@ -2625,8 +3883,6 @@ export interface MarketDataRequestReject {
   trailer?: StandardTrailer;
 }
 
-let marketDataRequestRejectPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataRequestReject, MsgType(35) "Y": the fields set, in dictionary order.
  *
@@ -2635,8 +3891,25 @@ let marketDataRequestRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataRequestReject(f: MarketDataRequestReject): FixMessage {
-  marketDataRequestRejectPlan ??= plan("Y", "MarketDataRequestReject", defMarketDataRequestReject);
-  return build(marketDataRequestRejectPlan, f);
+  return build(partMarketDataRequestReject, f);
+}
+
+const partMarketDataRequestReject = message(
+  "Y",
+  "MarketDataRequestReject",
+  defMarketDataRequestReject,
+  fillMarketDataRequestReject,
+  6,
+);
+
+function fillMarketDataRequestReject(m: FieldMap, f: MarketDataRequestReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID == null) missing(at, "field MDReqID(262)");
+  m.add(262, f.mdReqID);
+  if (f.mdReqRejReason != null) m.add(281, f.mdReqRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataRequestReject(d: PlanBuilder): void {
@@ -2674,8 +3947,6 @@ export interface QuoteCancel extends Parties {
   trailer?: StandardTrailer;
 }
 
-let quoteCancelPlan: Plan | undefined;
-
 /**
  * Builds a QuoteCancel, MsgType(35) "Z": the fields set, in dictionary order.
  *
@@ -2684,8 +3955,28 @@ let quoteCancelPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteCancel(f: QuoteCancel): FixMessage {
-  quoteCancelPlan ??= plan("Z", "QuoteCancel", defQuoteCancel);
-  return build(quoteCancelPlan, f);
+  return build(partQuoteCancel, f);
+}
+
+const partQuoteCancel = message("Z", "QuoteCancel", defQuoteCancel, fillQuoteCancel, 12);
+
+function fillQuoteCancel(m: FieldMap, f: QuoteCancel, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteCancelType == null) missing(at, "field QuoteCancelType(298)");
+  m.add(298, f.quoteCancelType);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noQuoteEntries != null) {
+    group(m, f.noQuoteEntries, partQuoteCancelNoQuoteEntriesEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteCancel(d: PlanBuilder): void {
@@ -2725,8 +4016,6 @@ export interface QuoteStatusRequest extends Instrument, Parties {
   trailer?: StandardTrailer;
 }
 
-let quoteStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a QuoteStatusRequest, MsgType(35) "a": the fields set, in dictionary order.
  *
@@ -2735,8 +4024,59 @@ let quoteStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteStatusRequest(f: QuoteStatusRequest): FixMessage {
-  quoteStatusRequestPlan ??= plan("a", "QuoteStatusRequest", defQuoteStatusRequest);
-  return build(quoteStatusRequestPlan, f);
+  return build(partQuoteStatusRequest, f);
+}
+
+const partQuoteStatusRequest = message(
+  "a",
+  "QuoteStatusRequest",
+  defQuoteStatusRequest,
+  fillQuoteStatusRequest,
+  41,
+);
+
+function fillQuoteStatusRequest(m: FieldMap, f: QuoteStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteStatusReqID != null) m.add(649, f.quoteStatusReqID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteStatusRequest(d: PlanBuilder): void {
@@ -2781,8 +4121,6 @@ export interface MassQuoteAcknowledgement extends Parties {
   trailer?: StandardTrailer;
 }
 
-let massQuoteAcknowledgementPlan: Plan | undefined;
-
 /**
  * Builds a MassQuoteAcknowledgement, MsgType(35) "b": the fields set, in dictionary order.
  *
@@ -2791,12 +4129,34 @@ let massQuoteAcknowledgementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function massQuoteAcknowledgement(f: MassQuoteAcknowledgement): FixMessage {
-  massQuoteAcknowledgementPlan ??= plan(
-    "b",
-    "MassQuoteAcknowledgement",
-    defMassQuoteAcknowledgement,
-  );
-  return build(massQuoteAcknowledgementPlan, f);
+  return build(partMassQuoteAcknowledgement, f);
+}
+
+const partMassQuoteAcknowledgement = message(
+  "b",
+  "MassQuoteAcknowledgement",
+  defMassQuoteAcknowledgement,
+  fillMassQuoteAcknowledgement,
+  13,
+);
+
+function fillMassQuoteAcknowledgement(m: FieldMap, f: MassQuoteAcknowledgement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.quoteStatus == null) missing(at, "field QuoteStatus(297)");
+  m.add(297, f.quoteStatus);
+  if (f.quoteRejectReason != null) m.add(300, f.quoteRejectReason);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.noQuoteSets != null) {
+    group(m, f.noQuoteSets, partMassQuoteAcknowledgementNoQuoteSetsEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMassQuoteAcknowledgement(d: PlanBuilder): void {
@@ -2841,8 +4201,6 @@ export interface SecurityDefinitionRequest extends Instrument {
   trailer?: StandardTrailer;
 }
 
-let securityDefinitionRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityDefinitionRequest, MsgType(35) "c": the fields set, in dictionary order.
  *
@@ -2851,12 +4209,66 @@ let securityDefinitionRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityDefinitionRequest(f: SecurityDefinitionRequest): FixMessage {
-  securityDefinitionRequestPlan ??= plan(
-    "c",
-    "SecurityDefinitionRequest",
-    defSecurityDefinitionRequest,
-  );
-  return build(securityDefinitionRequestPlan, f);
+  return build(partSecurityDefinitionRequest, f);
+}
+
+const partSecurityDefinitionRequest = message(
+  "c",
+  "SecurityDefinitionRequest",
+  defSecurityDefinitionRequest,
+  fillSecurityDefinitionRequest,
+  42,
+);
+
+function fillSecurityDefinitionRequest(
+  m: FieldMap,
+  f: SecurityDefinitionRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityRequestType == null) missing(at, "field SecurityRequestType(321)");
+  m.add(321, f.securityRequestType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noLegs != null) group(m, f.noLegs, partSecurityDefinitionRequestNoLegsEntry, at, 0);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityDefinitionRequest(d: PlanBuilder): void {
@@ -2904,8 +4316,6 @@ export interface SecurityDefinition extends Instrument {
   trailer?: StandardTrailer;
 }
 
-let securityDefinitionPlan: Plan | undefined;
-
 /**
  * Builds a SecurityDefinition, MsgType(35) "d": the fields set, in dictionary order.
  *
@@ -2914,8 +4324,65 @@ let securityDefinitionPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityDefinition(f: SecurityDefinition): FixMessage {
-  securityDefinitionPlan ??= plan("d", "SecurityDefinition", defSecurityDefinition);
-  return build(securityDefinitionPlan, f);
+  return build(partSecurityDefinition, f);
+}
+
+const partSecurityDefinition = message(
+  "d",
+  "SecurityDefinition",
+  defSecurityDefinition,
+  fillSecurityDefinition,
+  44,
+);
+
+function fillSecurityDefinition(m: FieldMap, f: SecurityDefinition, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityResponseType == null) missing(at, "field SecurityResponseType(323)");
+  m.add(323, f.securityResponseType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noLegs != null) group(m, f.noLegs, partSecurityDefinitionRequestNoLegsEntry, at, 0);
+  if (f.roundLot != null) m.add(561, dec(561, f.roundLot));
+  if (f.minTradeVol != null) m.add(562, dec(562, f.minTradeVol));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityDefinition(d: PlanBuilder): void {
@@ -2953,8 +4420,6 @@ export interface SecurityStatusRequest extends Instrument {
   trailer?: StandardTrailer;
 }
 
-let securityStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityStatusRequest, MsgType(35) "e": the fields set, in dictionary order.
  *
@@ -2963,8 +4428,58 @@ let securityStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityStatusRequest(f: SecurityStatusRequest): FixMessage {
-  securityStatusRequestPlan ??= plan("e", "SecurityStatusRequest", defSecurityStatusRequest);
-  return build(securityStatusRequestPlan, f);
+  return build(partSecurityStatusRequest, f);
+}
+
+const partSecurityStatusRequest = message(
+  "e",
+  "SecurityStatusRequest",
+  defSecurityStatusRequest,
+  fillSecurityStatusRequest,
+  38,
+);
+
+function fillSecurityStatusRequest(m: FieldMap, f: SecurityStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityStatusReqID == null) missing(at, "field SecurityStatusReqID(324)");
+  m.add(324, f.securityStatusReqID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityStatusRequest(d: PlanBuilder): void {
@@ -3026,8 +4541,6 @@ export interface SecurityStatus extends Instrument {
   trailer?: StandardTrailer;
 }
 
-let securityStatusPlan: Plan | undefined;
-
 /**
  * Builds a SecurityStatus, MsgType(35) "f": the fields set, in dictionary order.
  *
@@ -3036,8 +4549,71 @@ let securityStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityStatus(f: SecurityStatus): FixMessage {
-  securityStatusPlan ??= plan("f", "SecurityStatus", defSecurityStatus);
-  return build(securityStatusPlan, f);
+  return build(partSecurityStatus, f);
+}
+
+const partSecurityStatus = message(
+  "f",
+  "SecurityStatus",
+  defSecurityStatus,
+  fillSecurityStatus,
+  53,
+);
+
+function fillSecurityStatus(m: FieldMap, f: SecurityStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityStatusReqID != null) m.add(324, f.securityStatusReqID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.securityTradingStatus != null) m.add(326, f.securityTradingStatus);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.haltReasonChar != null) m.add(327, f.haltReasonChar);
+  if (f.inViewOfCommon != null) m.add(328, f.inViewOfCommon);
+  if (f.dueToRelated != null) m.add(329, f.dueToRelated);
+  if (f.buyVolume != null) m.add(330, dec(330, f.buyVolume));
+  if (f.sellVolume != null) m.add(331, dec(331, f.sellVolume));
+  if (f.highPx != null) m.add(332, dec(332, f.highPx));
+  if (f.lowPx != null) m.add(333, dec(333, f.lowPx));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.adjustment != null) m.add(334, f.adjustment);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityStatus(d: PlanBuilder): void {
@@ -3086,8 +4662,6 @@ export interface TradingSessionStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let tradingSessionStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionStatusRequest, MsgType(35) "g": the fields set, in dictionary order.
  *
@@ -3096,12 +4670,32 @@ let tradingSessionStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionStatusRequest(f: TradingSessionStatusRequest): FixMessage {
-  tradingSessionStatusRequestPlan ??= plan(
-    "g",
-    "TradingSessionStatusRequest",
-    defTradingSessionStatusRequest,
-  );
-  return build(tradingSessionStatusRequestPlan, f);
+  return build(partTradingSessionStatusRequest, f);
+}
+
+const partTradingSessionStatusRequest = message(
+  "g",
+  "TradingSessionStatusRequest",
+  defTradingSessionStatusRequest,
+  fillTradingSessionStatusRequest,
+  8,
+);
+
+function fillTradingSessionStatusRequest(
+  m: FieldMap,
+  f: TradingSessionStatusRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradSesReqID == null) missing(at, "field TradSesReqID(335)");
+  m.add(335, f.tradSesReqID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionStatusRequest(d: PlanBuilder): void {
@@ -3155,8 +4749,6 @@ export interface TradingSessionStatus {
   trailer?: StandardTrailer;
 }
 
-let tradingSessionStatusPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionStatus, MsgType(35) "h": the fields set, in dictionary order.
  *
@@ -3165,8 +4757,38 @@ let tradingSessionStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionStatus(f: TradingSessionStatus): FixMessage {
-  tradingSessionStatusPlan ??= plan("h", "TradingSessionStatus", defTradingSessionStatus);
-  return build(tradingSessionStatusPlan, f);
+  return build(partTradingSessionStatus, f);
+}
+
+const partTradingSessionStatus = message(
+  "h",
+  "TradingSessionStatus",
+  defTradingSessionStatus,
+  fillTradingSessionStatus,
+  18,
+);
+
+function fillTradingSessionStatus(m: FieldMap, f: TradingSessionStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradSesReqID != null) m.add(335, f.tradSesReqID);
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.tradSesStatus == null) missing(at, "field TradSesStatus(340)");
+  m.add(340, f.tradSesStatus);
+  if (f.tradSesStatusRejReason != null) m.add(567, f.tradSesStatusRejReason);
+  if (f.tradSesStartTime != null) m.add(341, time(341, f.tradSesStartTime));
+  if (f.tradSesOpenTime != null) m.add(342, time(342, f.tradSesOpenTime));
+  if (f.tradSesPreCloseTime != null) m.add(343, time(343, f.tradSesPreCloseTime));
+  if (f.tradSesCloseTime != null) m.add(344, time(344, f.tradSesCloseTime));
+  if (f.tradSesEndTime != null) m.add(345, time(345, f.tradSesEndTime));
+  if (f.totalVolumeTraded != null) m.add(387, dec(387, f.totalVolumeTraded));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionStatus(d: PlanBuilder): void {
@@ -3216,8 +4838,6 @@ export interface MassQuote extends Parties {
   trailer?: StandardTrailer;
 }
 
-let massQuotePlan: Plan | undefined;
-
 /**
  * Builds a MassQuote, MsgType(35) "i": the fields set, in dictionary order.
  *
@@ -3226,8 +4846,25 @@ let massQuotePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function massQuote(f: MassQuote): FixMessage {
-  massQuotePlan ??= plan("i", "MassQuote", defMassQuote);
-  return build(massQuotePlan, f);
+  return build(partMassQuote, f);
+}
+
+const partMassQuote = message("i", "MassQuote", defMassQuote, fillMassQuote, 12);
+
+function fillMassQuote(m: FieldMap, f: MassQuote, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.defBidSize != null) m.add(293, dec(293, f.defBidSize));
+  if (f.defOfferSize != null) m.add(294, dec(294, f.defOfferSize));
+  group(m, f.noQuoteSets, partMassQuoteNoQuoteSetsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMassQuote(d: PlanBuilder): void {
@@ -3265,8 +4902,6 @@ export interface BusinessMessageReject {
   trailer?: StandardTrailer;
 }
 
-let businessMessageRejectPlan: Plan | undefined;
-
 /**
  * Builds a BusinessMessageReject, MsgType(35) "j": the fields set, in dictionary order.
  *
@@ -3275,8 +4910,28 @@ let businessMessageRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function businessMessageReject(f: BusinessMessageReject): FixMessage {
-  businessMessageRejectPlan ??= plan("j", "BusinessMessageReject", defBusinessMessageReject);
-  return build(businessMessageRejectPlan, f);
+  return build(partBusinessMessageReject, f);
+}
+
+const partBusinessMessageReject = message(
+  "j",
+  "BusinessMessageReject",
+  defBusinessMessageReject,
+  fillBusinessMessageReject,
+  8,
+);
+
+function fillBusinessMessageReject(m: FieldMap, f: BusinessMessageReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.refSeqNum != null) m.add(45, f.refSeqNum);
+  if (f.refMsgType == null) missing(at, "field RefMsgType(372)");
+  m.add(372, f.refMsgType);
+  if (f.businessRejectRefID != null) m.add(379, f.businessRejectRefID);
+  if (f.businessRejectReason == null) missing(at, "field BusinessRejectReason(380)");
+  m.add(380, f.businessRejectReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBusinessMessageReject(d: PlanBuilder): void {
@@ -3354,8 +5009,6 @@ export interface BidRequest {
   trailer?: StandardTrailer;
 }
 
-let bidRequestPlan: Plan | undefined;
-
 /**
  * Builds a BidRequest, MsgType(35) "k": the fields set, in dictionary order.
  *
@@ -3364,8 +5017,50 @@ let bidRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function bidRequest(f: BidRequest): FixMessage {
-  bidRequestPlan ??= plan("k", "BidRequest", defBidRequest);
-  return build(bidRequestPlan, f);
+  return build(partBidRequest, f);
+}
+
+const partBidRequest = message("k", "BidRequest", defBidRequest, fillBidRequest, 30);
+
+function fillBidRequest(m: FieldMap, f: BidRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID == null) missing(at, "field ClientBidID(391)");
+  m.add(391, f.clientBidID);
+  if (f.bidRequestTransType == null) missing(at, "field BidRequestTransType(374)");
+  m.add(374, f.bidRequestTransType);
+  if (f.listName != null) m.add(392, f.listName);
+  if (f.totalNumSecurities == null) missing(at, "field TotalNumSecurities(393)");
+  m.add(393, f.totalNumSecurities);
+  if (f.bidType == null) missing(at, "field BidType(394)");
+  m.add(394, f.bidType);
+  if (f.numTickets != null) m.add(395, f.numTickets);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.sideValue1 != null) m.add(396, dec(396, f.sideValue1));
+  if (f.sideValue2 != null) m.add(397, dec(397, f.sideValue2));
+  if (f.noBidDescriptors != null) group(m, f.noBidDescriptors, partNoBidDescriptorsEntry, at, 0);
+  if (f.noBidComponents != null) {
+    group(m, f.noBidComponents, partBidRequestNoBidComponentsEntry, at, 0);
+  }
+  if (f.liquidityIndType != null) m.add(409, f.liquidityIndType);
+  if (f.wtAverageLiquidity != null) m.add(410, dec(410, f.wtAverageLiquidity));
+  if (f.exchangeForPhysical != null) m.add(411, f.exchangeForPhysical);
+  if (f.outMainCntryUIndex != null) m.add(412, dec(412, f.outMainCntryUIndex));
+  if (f.crossPercent != null) m.add(413, dec(413, f.crossPercent));
+  if (f.progRptReqs != null) m.add(414, f.progRptReqs);
+  if (f.progPeriodInterval != null) m.add(415, f.progPeriodInterval);
+  if (f.incTaxInd != null) m.add(416, f.incTaxInd);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.numBidders != null) m.add(417, f.numBidders);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.tradeType == null) missing(at, "field TradeType(418)");
+  m.add(418, f.tradeType);
+  if (f.basisPxType == null) missing(at, "field BasisPxType(419)");
+  m.add(419, f.basisPxType);
+  if (f.strikeTime != null) m.add(443, time(443, f.strikeTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBidRequest(d: PlanBuilder): void {
@@ -3415,8 +5110,6 @@ export interface BidResponse {
   trailer?: StandardTrailer;
 }
 
-let bidResponsePlan: Plan | undefined;
-
 /**
  * Builds a BidResponse, MsgType(35) "l": the fields set, in dictionary order.
  *
@@ -3425,8 +5118,17 @@ let bidResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function bidResponse(f: BidResponse): FixMessage {
-  bidResponsePlan ??= plan("l", "BidResponse", defBidResponse);
-  return build(bidResponsePlan, f);
+  return build(partBidResponse, f);
+}
+
+const partBidResponse = message("l", "BidResponse", defBidResponse, fillBidResponse, 5);
+
+function fillBidResponse(m: FieldMap, f: BidResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  group(m, f.noBidComponents, partBidResponseNoBidComponentsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBidResponse(d: PlanBuilder): void {
@@ -3451,8 +5153,6 @@ export interface ListStrikePrice {
   trailer?: StandardTrailer;
 }
 
-let listStrikePricePlan: Plan | undefined;
-
 /**
  * Builds a ListStrikePrice, MsgType(35) "m": the fields set, in dictionary order.
  *
@@ -3461,8 +5161,25 @@ let listStrikePricePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStrikePrice(f: ListStrikePrice): FixMessage {
-  listStrikePricePlan ??= plan("m", "ListStrikePrice", defListStrikePrice);
-  return build(listStrikePricePlan, f);
+  return build(partListStrikePrice, f);
+}
+
+const partListStrikePrice = message(
+  "m",
+  "ListStrikePrice",
+  defListStrikePrice,
+  fillListStrikePrice,
+  5,
+);
+
+function fillListStrikePrice(m: FieldMap, f: ListStrikePrice, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.totNoStrikes == null) missing(at, "field TotNoStrikes(422)");
+  m.add(422, f.totNoStrikes);
+  group(m, f.noStrikes, partNoStrikesEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStrikePrice(d: PlanBuilder): void {
@@ -3481,8 +5198,6 @@ export interface XMLnonFIX {
   trailer?: StandardTrailer;
 }
 
-let xmLnonFIXPlan: Plan | undefined;
-
 /**
  * Builds a XMLnonFIX, MsgType(35) "n": the fields set, in dictionary order.
  *
@@ -3491,8 +5206,14 @@ let xmLnonFIXPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function xmLnonFIX(f: XMLnonFIX): FixMessage {
-  xmLnonFIXPlan ??= plan("n", "XMLnonFIX", defXMLnonFIX);
-  return build(xmLnonFIXPlan, f);
+  return build(partXMLnonFIX, f);
+}
+
+const partXMLnonFIX = message("n", "XMLnonFIX", defXMLnonFIX, fillXMLnonFIX, 2);
+
+function fillXMLnonFIX(m: FieldMap, f: XMLnonFIX, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defXMLnonFIX(d: PlanBuilder): void {
@@ -3528,8 +5249,6 @@ export interface RegistrationInstructions extends Parties {
   trailer?: StandardTrailer;
 }
 
-let registrationInstructionsPlan: Plan | undefined;
-
 /**
  * Builds a RegistrationInstructions, MsgType(35) "o": the fields set, in dictionary order.
  *
@@ -3538,12 +5257,34 @@ let registrationInstructionsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function registrationInstructions(f: RegistrationInstructions): FixMessage {
-  registrationInstructionsPlan ??= plan(
-    "o",
-    "RegistrationInstructions",
-    defRegistrationInstructions,
-  );
-  return build(registrationInstructionsPlan, f);
+  return build(partRegistrationInstructions, f);
+}
+
+const partRegistrationInstructions = message(
+  "o",
+  "RegistrationInstructions",
+  defRegistrationInstructions,
+  fillRegistrationInstructions,
+  13,
+);
+
+function fillRegistrationInstructions(m: FieldMap, f: RegistrationInstructions, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.registID == null) missing(at, "field RegistID(513)");
+  m.add(513, f.registID);
+  if (f.registTransType == null) missing(at, "field RegistTransType(514)");
+  m.add(514, f.registTransType);
+  if (f.registRefID == null) missing(at, "field RegistRefID(508)");
+  m.add(508, f.registRefID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.registAcctType != null) m.add(493, f.registAcctType);
+  if (f.taxAdvantageType != null) m.add(495, f.taxAdvantageType);
+  if (f.ownershipType != null) m.add(517, f.ownershipType);
+  if (f.noRegistDtls != null) group(m, f.noRegistDtls, partNoRegistDtlsEntry, at, 0);
+  if (f.noDistribInsts != null) group(m, f.noDistribInsts, partNoDistribInstsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRegistrationInstructions(d: PlanBuilder): void {
@@ -3586,8 +5327,6 @@ export interface RegistrationInstructionsResponse extends Parties {
   trailer?: StandardTrailer;
 }
 
-let registrationInstructionsResponsePlan: Plan | undefined;
-
 /**
  * Builds a RegistrationInstructionsResponse, MsgType(35) "p": the fields set, in dictionary order.
  *
@@ -3596,12 +5335,37 @@ let registrationInstructionsResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function registrationInstructionsResponse(f: RegistrationInstructionsResponse): FixMessage {
-  registrationInstructionsResponsePlan ??= plan(
-    "p",
-    "RegistrationInstructionsResponse",
-    defRegistrationInstructionsResponse,
-  );
-  return build(registrationInstructionsResponsePlan, f);
+  return build(partRegistrationInstructionsResponse, f);
+}
+
+const partRegistrationInstructionsResponse = message(
+  "p",
+  "RegistrationInstructionsResponse",
+  defRegistrationInstructionsResponse,
+  fillRegistrationInstructionsResponse,
+  11,
+);
+
+function fillRegistrationInstructionsResponse(
+  m: FieldMap,
+  f: RegistrationInstructionsResponse,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.registID == null) missing(at, "field RegistID(513)");
+  m.add(513, f.registID);
+  if (f.registTransType == null) missing(at, "field RegistTransType(514)");
+  m.add(514, f.registTransType);
+  if (f.registRefID == null) missing(at, "field RegistRefID(508)");
+  m.add(508, f.registRefID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.registStatus == null) missing(at, "field RegistStatus(506)");
+  m.add(506, f.registStatus);
+  if (f.registRejReasonCode != null) m.add(507, f.registRejReasonCode);
+  if (f.registRejReasonText != null) m.add(496, f.registRejReasonText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRegistrationInstructionsResponse(d: PlanBuilder): void {
@@ -3644,8 +5408,6 @@ export interface OrderMassCancelRequest extends Instrument, UnderlyingInstrument
   trailer?: StandardTrailer;
 }
 
-let orderMassCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassCancelRequest, MsgType(35) "q": the fields set, in dictionary order.
  *
@@ -3654,8 +5416,99 @@ let orderMassCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassCancelRequest(f: OrderMassCancelRequest): FixMessage {
-  orderMassCancelRequestPlan ??= plan("q", "OrderMassCancelRequest", defOrderMassCancelRequest);
-  return build(orderMassCancelRequestPlan, f);
+  return build(partOrderMassCancelRequest, f);
+}
+
+const partOrderMassCancelRequest = message(
+  "q",
+  "OrderMassCancelRequest",
+  defOrderMassCancelRequest,
+  fillOrderMassCancelRequest,
+  74,
+);
+
+function fillOrderMassCancelRequest(m: FieldMap, f: OrderMassCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.massCancelRequestType == null) missing(at, "field MassCancelRequestType(530)");
+  m.add(530, f.massCancelRequestType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.side != null) m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassCancelRequest(d: PlanBuilder): void {
@@ -3712,8 +5565,6 @@ export interface OrderMassCancelReport extends Instrument, UnderlyingInstrument 
   trailer?: StandardTrailer;
 }
 
-let orderMassCancelReportPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassCancelReport, MsgType(35) "r": the fields set, in dictionary order.
  *
@@ -3722,8 +5573,105 @@ let orderMassCancelReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassCancelReport(f: OrderMassCancelReport): FixMessage {
-  orderMassCancelReportPlan ??= plan("r", "OrderMassCancelReport", defOrderMassCancelReport);
-  return build(orderMassCancelReportPlan, f);
+  return build(partOrderMassCancelReport, f);
+}
+
+const partOrderMassCancelReport = message(
+  "r",
+  "OrderMassCancelReport",
+  defOrderMassCancelReport,
+  fillOrderMassCancelReport,
+  80,
+);
+
+function fillOrderMassCancelReport(m: FieldMap, f: OrderMassCancelReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.massCancelRequestType == null) missing(at, "field MassCancelRequestType(530)");
+  m.add(530, f.massCancelRequestType);
+  if (f.massCancelResponse == null) missing(at, "field MassCancelResponse(531)");
+  m.add(531, f.massCancelResponse);
+  if (f.massCancelRejectReason != null) m.add(532, f.massCancelRejectReason);
+  if (f.totalAffectedOrders != null) m.add(533, f.totalAffectedOrders);
+  if (f.noAffectedOrders != null) group(m, f.noAffectedOrders, partNoAffectedOrdersEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.side != null) m.add(54, f.side);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassCancelReport(d: PlanBuilder): void {
@@ -3837,8 +5785,6 @@ export interface NewOrderCross
   trailer?: StandardTrailer;
 }
 
-let newOrderCrossPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderCross, MsgType(35) "s": the fields set, in dictionary order.
  *
@@ -3847,8 +5793,98 @@ let newOrderCrossPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderCross(f: NewOrderCross): FixMessage {
-  newOrderCrossPlan ??= plan("s", "NewOrderCross", defNewOrderCross);
-  return build(newOrderCrossPlan, f);
+  return build(partNewOrderCross, f);
+}
+
+const partNewOrderCross = message("s", "NewOrderCross", defNewOrderCross, fillNewOrderCross, 80);
+
+function fillNewOrderCross(m: FieldMap, f: NewOrderCross, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.crossID == null) missing(at, "field CrossID(548)");
+  m.add(548, f.crossID);
+  if (f.crossType == null) missing(at, "field CrossType(549)");
+  m.add(549, f.crossType);
+  if (f.crossPrioritization == null) missing(at, "field CrossPrioritization(550)");
+  m.add(550, f.crossPrioritization);
+  group(m, f.noSides, partNewOrderCrossNoSidesEntry, at, R);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.ioIid != null) m.add(23, f.ioIid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderCross(d: PlanBuilder): void {
@@ -3993,8 +6029,6 @@ export interface CrossOrderCancelReplaceRequest
   trailer?: StandardTrailer;
 }
 
-let crossOrderCancelReplaceRequestPlan: Plan | undefined;
-
 /**
  * Builds a CrossOrderCancelReplaceRequest, MsgType(35) "t": the fields set, in dictionary order.
  *
@@ -4003,12 +6037,111 @@ let crossOrderCancelReplaceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function crossOrderCancelReplaceRequest(f: CrossOrderCancelReplaceRequest): FixMessage {
-  crossOrderCancelReplaceRequestPlan ??= plan(
-    "t",
-    "CrossOrderCancelReplaceRequest",
-    defCrossOrderCancelReplaceRequest,
-  );
-  return build(crossOrderCancelReplaceRequestPlan, f);
+  return build(partCrossOrderCancelReplaceRequest, f);
+}
+
+const partCrossOrderCancelReplaceRequest = message(
+  "t",
+  "CrossOrderCancelReplaceRequest",
+  defCrossOrderCancelReplaceRequest,
+  fillCrossOrderCancelReplaceRequest,
+  82,
+);
+
+function fillCrossOrderCancelReplaceRequest(
+  m: FieldMap,
+  f: CrossOrderCancelReplaceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.crossID == null) missing(at, "field CrossID(548)");
+  m.add(548, f.crossID);
+  if (f.origCrossID == null) missing(at, "field OrigCrossID(551)");
+  m.add(551, f.origCrossID);
+  if (f.crossType == null) missing(at, "field CrossType(549)");
+  m.add(549, f.crossType);
+  if (f.crossPrioritization == null) missing(at, "field CrossPrioritization(550)");
+  m.add(550, f.crossPrioritization);
+  group(m, f.noSides, partCrossOrderCancelReplaceRequestNoSidesEntry, at, R);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.ioIid != null) m.add(23, f.ioIid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCrossOrderCancelReplaceRequest(d: PlanBuilder): void {
@@ -4084,8 +6217,6 @@ export interface CrossOrderCancelRequest extends Instrument {
   trailer?: StandardTrailer;
 }
 
-let crossOrderCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a CrossOrderCancelRequest, MsgType(35) "u": the fields set, in dictionary order.
  *
@@ -4094,8 +6225,63 @@ let crossOrderCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function crossOrderCancelRequest(f: CrossOrderCancelRequest): FixMessage {
-  crossOrderCancelRequestPlan ??= plan("u", "CrossOrderCancelRequest", defCrossOrderCancelRequest);
-  return build(crossOrderCancelRequestPlan, f);
+  return build(partCrossOrderCancelRequest, f);
+}
+
+const partCrossOrderCancelRequest = message(
+  "u",
+  "CrossOrderCancelRequest",
+  defCrossOrderCancelRequest,
+  fillCrossOrderCancelRequest,
+  40,
+);
+
+function fillCrossOrderCancelRequest(m: FieldMap, f: CrossOrderCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.crossID == null) missing(at, "field CrossID(548)");
+  m.add(548, f.crossID);
+  if (f.origCrossID == null) missing(at, "field OrigCrossID(551)");
+  m.add(551, f.origCrossID);
+  if (f.crossType == null) missing(at, "field CrossType(549)");
+  m.add(549, f.crossType);
+  if (f.crossPrioritization == null) missing(at, "field CrossPrioritization(550)");
+  m.add(550, f.crossPrioritization);
+  group(m, f.noSides, partCrossOrderCancelRequestNoSidesEntry, at, R);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCrossOrderCancelRequest(d: PlanBuilder): void {
@@ -4129,8 +6315,6 @@ export interface SecurityTypeRequest {
   trailer?: StandardTrailer;
 }
 
-let securityTypeRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityTypeRequest, MsgType(35) "v": the fields set, in dictionary order.
  *
@@ -4139,8 +6323,26 @@ let securityTypeRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityTypeRequest(f: SecurityTypeRequest): FixMessage {
-  securityTypeRequestPlan ??= plan("v", "SecurityTypeRequest", defSecurityTypeRequest);
-  return build(securityTypeRequestPlan, f);
+  return build(partSecurityTypeRequest, f);
+}
+
+const partSecurityTypeRequest = message(
+  "v",
+  "SecurityTypeRequest",
+  defSecurityTypeRequest,
+  fillSecurityTypeRequest,
+  7,
+);
+
+function fillSecurityTypeRequest(m: FieldMap, f: SecurityTypeRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityTypeRequest(d: PlanBuilder): void {
@@ -4181,8 +6383,6 @@ export interface SecurityTypes {
   trailer?: StandardTrailer;
 }
 
-let securityTypesPlan: Plan | undefined;
-
 /**
  * Builds a SecurityTypes, MsgType(35) "w": the fields set, in dictionary order.
  *
@@ -4191,8 +6391,27 @@ let securityTypesPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityTypes(f: SecurityTypes): FixMessage {
-  securityTypesPlan ??= plan("w", "SecurityTypes", defSecurityTypes);
-  return build(securityTypesPlan, f);
+  return build(partSecurityTypes, f);
+}
+
+const partSecurityTypes = message("w", "SecurityTypes", defSecurityTypes, fillSecurityTypes, 12);
+
+function fillSecurityTypes(m: FieldMap, f: SecurityTypes, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityResponseType == null) missing(at, "field SecurityResponseType(323)");
+  m.add(323, f.securityResponseType);
+  if (f.totalNumSecurityTypes != null) m.add(557, f.totalNumSecurityTypes);
+  if (f.noSecurityTypes != null) group(m, f.noSecurityTypes, partNoSecurityTypesEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityTypes(d: PlanBuilder): void {
@@ -4234,8 +6453,6 @@ export interface SecurityListRequest extends Instrument {
   trailer?: StandardTrailer;
 }
 
-let securityListRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityListRequest, MsgType(35) "x": the fields set, in dictionary order.
  *
@@ -4244,8 +6461,61 @@ let securityListRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityListRequest(f: SecurityListRequest): FixMessage {
-  securityListRequestPlan ??= plan("x", "SecurityListRequest", defSecurityListRequest);
-  return build(securityListRequestPlan, f);
+  return build(partSecurityListRequest, f);
+}
+
+const partSecurityListRequest = message(
+  "x",
+  "SecurityListRequest",
+  defSecurityListRequest,
+  fillSecurityListRequest,
+  41,
+);
+
+function fillSecurityListRequest(m: FieldMap, f: SecurityListRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityListRequestType == null) missing(at, "field SecurityListRequestType(559)");
+  m.add(559, f.securityListRequestType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityListRequest(d: PlanBuilder): void {
@@ -4280,8 +6550,6 @@ export interface SecurityList {
   trailer?: StandardTrailer;
 }
 
-let securityListPlan: Plan | undefined;
-
 /**
  * Builds a SecurityList, MsgType(35) "y": the fields set, in dictionary order.
  *
@@ -4290,8 +6558,22 @@ let securityListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityList(f: SecurityList): FixMessage {
-  securityListPlan ??= plan("y", "SecurityList", defSecurityList);
-  return build(securityListPlan, f);
+  return build(partSecurityList, f);
+}
+
+const partSecurityList = message("y", "SecurityList", defSecurityList, fillSecurityList, 7);
+
+function fillSecurityList(m: FieldMap, f: SecurityList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityRequestResult == null) missing(at, "field SecurityRequestResult(560)");
+  m.add(560, f.securityRequestResult);
+  if (f.totalNumSecurities != null) m.add(393, f.totalNumSecurities);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partSecurityListNoRelatedSymEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityList(d: PlanBuilder): void {
@@ -4328,8 +6610,6 @@ export interface DerivativeSecurityListRequest extends UnderlyingInstrument {
   trailer?: StandardTrailer;
 }
 
-let derivativeSecurityListRequestPlan: Plan | undefined;
-
 /**
  * Builds a DerivativeSecurityListRequest, MsgType(35) "z": the fields set, in dictionary order.
  *
@@ -4338,12 +6618,70 @@ let derivativeSecurityListRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function derivativeSecurityListRequest(f: DerivativeSecurityListRequest): FixMessage {
-  derivativeSecurityListRequestPlan ??= plan(
-    "z",
-    "DerivativeSecurityListRequest",
-    defDerivativeSecurityListRequest,
-  );
-  return build(derivativeSecurityListRequestPlan, f);
+  return build(partDerivativeSecurityListRequest, f);
+}
+
+const partDerivativeSecurityListRequest = message(
+  "z",
+  "DerivativeSecurityListRequest",
+  defDerivativeSecurityListRequest,
+  fillDerivativeSecurityListRequest,
+  42,
+);
+
+function fillDerivativeSecurityListRequest(
+  m: FieldMap,
+  f: DerivativeSecurityListRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityListRequestType == null) missing(at, "field SecurityListRequestType(559)");
+  m.add(559, f.securityListRequestType);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDerivativeSecurityListRequest(d: PlanBuilder): void {
@@ -4378,8 +6716,6 @@ export interface DerivativeSecurityList extends UnderlyingInstrument {
   trailer?: StandardTrailer;
 }
 
-let derivativeSecurityListPlan: Plan | undefined;
-
 /**
  * Builds a DerivativeSecurityList, MsgType(35) "AA": the fields set, in dictionary order.
  *
@@ -4388,8 +6724,66 @@ let derivativeSecurityListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function derivativeSecurityList(f: DerivativeSecurityList): FixMessage {
-  derivativeSecurityListPlan ??= plan("AA", "DerivativeSecurityList", defDerivativeSecurityList);
-  return build(derivativeSecurityListPlan, f);
+  return build(partDerivativeSecurityList, f);
+}
+
+const partDerivativeSecurityList = message(
+  "AA",
+  "DerivativeSecurityList",
+  defDerivativeSecurityList,
+  fillDerivativeSecurityList,
+  39,
+);
+
+function fillDerivativeSecurityList(m: FieldMap, f: DerivativeSecurityList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityRequestResult == null) missing(at, "field SecurityRequestResult(560)");
+  m.add(560, f.securityRequestResult);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.totalNumSecurities != null) m.add(393, f.totalNumSecurities);
+  if (f.noRelatedSym != null) {
+    group(m, f.noRelatedSym, partDerivativeSecurityListNoRelatedSymEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDerivativeSecurityList(d: PlanBuilder): void {
@@ -4529,8 +6923,6 @@ export interface NewOrderMultileg extends Parties, Instrument, OrderQtyData, Com
   trailer?: StandardTrailer;
 }
 
-let newOrderMultilegPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderMultileg, MsgType(35) "AB": the fields set, in dictionary order.
  *
@@ -4539,8 +6931,125 @@ let newOrderMultilegPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderMultileg(f: NewOrderMultileg): FixMessage {
-  newOrderMultilegPlan ??= plan("AB", "NewOrderMultileg", defNewOrderMultileg);
-  return build(newOrderMultilegPlan, f);
+  return build(partNewOrderMultileg, f);
+}
+
+const partNewOrderMultileg = message(
+  "AB",
+  "NewOrderMultileg",
+  defNewOrderMultileg,
+  fillNewOrderMultileg,
+  102,
+);
+
+function fillNewOrderMultileg(m: FieldMap, f: NewOrderMultileg, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderMultilegNoAllocsEntry, at, 0);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  group(m, f.noLegs, partNewOrderMultilegNoLegsEntry, at, R);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioIid != null) m.add(23, f.ioIid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.multiLegRptTypeReq != null) m.add(563, f.multiLegRptTypeReq);
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderMultileg(d: PlanBuilder): void {
@@ -4744,8 +7253,6 @@ export interface MultilegOrderCancelReplaceRequest
   trailer?: StandardTrailer;
 }
 
-let multilegOrderCancelReplaceRequestPlan: Plan | undefined;
-
 /**
  * Builds a MultilegOrderCancelReplaceRequest, MsgType(35) "AC": the fields set, in dictionary order.
  *
@@ -4756,12 +7263,133 @@ let multilegOrderCancelReplaceRequestPlan: Plan | undefined;
 export function multilegOrderCancelReplaceRequest(
   f: MultilegOrderCancelReplaceRequest,
 ): FixMessage {
-  multilegOrderCancelReplaceRequestPlan ??= plan(
-    "AC",
-    "MultilegOrderCancelReplaceRequest",
-    defMultilegOrderCancelReplaceRequest,
-  );
-  return build(multilegOrderCancelReplaceRequestPlan, f);
+  return build(partMultilegOrderCancelReplaceRequest, f);
+}
+
+const partMultilegOrderCancelReplaceRequest = message(
+  "AC",
+  "MultilegOrderCancelReplaceRequest",
+  defMultilegOrderCancelReplaceRequest,
+  fillMultilegOrderCancelReplaceRequest,
+  105,
+);
+
+function fillMultilegOrderCancelReplaceRequest(
+  m: FieldMap,
+  f: MultilegOrderCancelReplaceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderMultilegNoAllocsEntry, at, 0);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst == null) missing(at, "field HandlInst(21)");
+  m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  group(m, f.noLegs, partNewOrderMultilegNoLegsEntry, at, R);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioIid != null) m.add(23, f.ioIid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.multiLegRptTypeReq != null) m.add(563, f.multiLegRptTypeReq);
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMultilegOrderCancelReplaceRequest(d: PlanBuilder): void {
@@ -4869,8 +7497,6 @@ export interface TradeCaptureReportRequest extends Parties, Instrument {
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportRequestPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReportRequest, MsgType(35) "AD": the fields set, in dictionary order.
  *
@@ -4879,12 +7505,71 @@ let tradeCaptureReportRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReportRequest(f: TradeCaptureReportRequest): FixMessage {
-  tradeCaptureReportRequestPlan ??= plan(
-    "AD",
-    "TradeCaptureReportRequest",
-    defTradeCaptureReportRequest,
-  );
-  return build(tradeCaptureReportRequestPlan, f);
+  return build(partTradeCaptureReportRequest, f);
+}
+
+const partTradeCaptureReportRequest = message(
+  "AD",
+  "TradeCaptureReportRequest",
+  defTradeCaptureReportRequest,
+  fillTradeCaptureReportRequest,
+  47,
+);
+
+function fillTradeCaptureReportRequest(
+  m: FieldMap,
+  f: TradeCaptureReportRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradeRequestID == null) missing(at, "field TradeRequestID(568)");
+  m.add(568, f.tradeRequestID);
+  if (f.tradeRequestType == null) missing(at, "field TradeRequestType(569)");
+  m.add(569, f.tradeRequestType);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.noDates != null) group(m, f.noDates, partNoDatesEntry, at, 0);
+  if (f.side != null) m.add(54, f.side);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.tradeInputDevice != null) m.add(579, f.tradeInputDevice);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReportRequest(d: PlanBuilder): void {
@@ -4957,8 +7642,6 @@ export interface TradeCaptureReport extends Instrument, OrderQtyData {
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReport, MsgType(35) "AE": the fields set, in dictionary order.
  *
@@ -4967,8 +7650,84 @@ let tradeCaptureReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReport(f: TradeCaptureReport): FixMessage {
-  tradeCaptureReportPlan ??= plan("AE", "TradeCaptureReport", defTradeCaptureReport);
-  return build(tradeCaptureReportPlan, f);
+  return build(partTradeCaptureReport, f);
+}
+
+const partTradeCaptureReport = message(
+  "AE",
+  "TradeCaptureReport",
+  defTradeCaptureReport,
+  fillTradeCaptureReport,
+  59,
+);
+
+function fillTradeCaptureReport(m: FieldMap, f: TradeCaptureReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradeReportID == null) missing(at, "field TradeReportID(571)");
+  m.add(571, f.tradeReportID);
+  if (f.tradeReportTransType != null) m.add(487, f.tradeReportTransType);
+  if (f.tradeRequestID != null) m.add(568, f.tradeRequestID);
+  if (f.execType == null) missing(at, "field ExecType(150)");
+  m.add(150, f.execType);
+  if (f.tradeReportRefID != null) m.add(572, f.tradeReportRefID);
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.execRestatementReason != null) m.add(378, f.execRestatementReason);
+  if (f.previouslyReported == null) missing(at, "field PreviouslyReported(570)");
+  m.add(570, f.previouslyReported);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.lastQty == null) missing(at, "field LastQty(32)");
+  m.add(32, dec(32, f.lastQty));
+  if (f.lastPx == null) missing(at, "field LastPx(31)");
+  m.add(31, dec(31, f.lastPx));
+  if (f.lastSpotRate != null) m.add(194, dec(194, f.lastSpotRate));
+  if (f.lastForwardPoints != null) m.add(195, dec(195, f.lastForwardPoints));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.matchType != null) m.add(574, f.matchType);
+  group(m, f.noSides, partTradeCaptureReportNoSidesEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReport(d: PlanBuilder): void {
@@ -5019,8 +7778,6 @@ export interface OrderMassStatusRequest extends Parties, Instrument, UnderlyingI
   trailer?: StandardTrailer;
 }
 
-let orderMassStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassStatusRequest, MsgType(35) "AF": the fields set, in dictionary order.
  *
@@ -5029,8 +7786,96 @@ let orderMassStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassStatusRequest(f: OrderMassStatusRequest): FixMessage {
-  orderMassStatusRequestPlan ??= plan("AF", "OrderMassStatusRequest", defOrderMassStatusRequest);
-  return build(orderMassStatusRequestPlan, f);
+  return build(partOrderMassStatusRequest, f);
+}
+
+const partOrderMassStatusRequest = message(
+  "AF",
+  "OrderMassStatusRequest",
+  defOrderMassStatusRequest,
+  fillOrderMassStatusRequest,
+  72,
+);
+
+function fillOrderMassStatusRequest(m: FieldMap, f: OrderMassStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.massStatusReqID == null) missing(at, "field MassStatusReqID(584)");
+  m.add(584, f.massStatusReqID);
+  if (f.massStatusReqType == null) missing(at, "field MassStatusReqType(585)");
+  m.add(585, f.massStatusReqType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.side != null) m.add(54, f.side);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassStatusRequest(d: PlanBuilder): void {
@@ -5067,8 +7912,6 @@ export interface QuoteRequestReject {
   trailer?: StandardTrailer;
 }
 
-let quoteRequestRejectPlan: Plan | undefined;
-
 /**
  * Builds a QuoteRequestReject, MsgType(35) "AG": the fields set, in dictionary order.
  *
@@ -5077,8 +7920,28 @@ let quoteRequestRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteRequestReject(f: QuoteRequestReject): FixMessage {
-  quoteRequestRejectPlan ??= plan("AG", "QuoteRequestReject", defQuoteRequestReject);
-  return build(quoteRequestRejectPlan, f);
+  return build(partQuoteRequestReject, f);
+}
+
+const partQuoteRequestReject = message(
+  "AG",
+  "QuoteRequestReject",
+  defQuoteRequestReject,
+  fillQuoteRequestReject,
+  8,
+);
+
+function fillQuoteRequestReject(m: FieldMap, f: QuoteRequestReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID == null) missing(at, "field QuoteReqID(131)");
+  m.add(131, f.quoteReqID);
+  if (f.rfqReqID != null) m.add(644, f.rfqReqID);
+  if (f.quoteRequestRejectReason == null) missing(at, "field QuoteRequestRejectReason(658)");
+  m.add(658, f.quoteRequestRejectReason);
+  group(m, f.noRelatedSym, partQuoteRequestNoRelatedSymEntry, at, R);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteRequestReject(d: PlanBuilder): void {
@@ -5106,8 +7969,6 @@ export interface RFQRequest {
   trailer?: StandardTrailer;
 }
 
-let rfqRequestPlan: Plan | undefined;
-
 /**
  * Builds a RFQRequest, MsgType(35) "AH": the fields set, in dictionary order.
  *
@@ -5116,8 +7977,18 @@ let rfqRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function rfqRequest(f: RFQRequest): FixMessage {
-  rfqRequestPlan ??= plan("AH", "RFQRequest", defRFQRequest);
-  return build(rfqRequestPlan, f);
+  return build(partRFQRequest, f);
+}
+
+const partRFQRequest = message("AH", "RFQRequest", defRFQRequest, fillRFQRequest, 5);
+
+function fillRFQRequest(m: FieldMap, f: RFQRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.rfqReqID == null) missing(at, "field RFQReqID(644)");
+  m.add(644, f.rfqReqID);
+  group(m, f.noRelatedSym, partRFQRequestNoRelatedSymEntry, at, R);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRFQRequest(d: PlanBuilder): void {
@@ -5218,8 +8089,6 @@ export interface QuoteStatusReport extends Parties, Instrument {
   trailer?: StandardTrailer;
 }
 
-let quoteStatusReportPlan: Plan | undefined;
-
 /**
  * Builds a QuoteStatusReport, MsgType(35) "AI": the fields set, in dictionary order.
  *
@@ -5228,8 +8097,94 @@ let quoteStatusReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteStatusReport(f: QuoteStatusReport): FixMessage {
-  quoteStatusReportPlan ??= plan("AI", "QuoteStatusReport", defQuoteStatusReport);
-  return build(quoteStatusReportPlan, f);
+  return build(partQuoteStatusReport, f);
+}
+
+const partQuoteStatusReport = message(
+  "AI",
+  "QuoteStatusReport",
+  defQuoteStatusReport,
+  fillQuoteStatusReport,
+  75,
+);
+
+function fillQuoteStatusReport(m: FieldMap, f: QuoteStatusReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteStatusReqID != null) m.add(649, f.quoteStatusReqID);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.mktBidPx != null) m.add(645, dec(645, f.mktBidPx));
+  if (f.mktOfferPx != null) m.add(646, dec(646, f.mktOfferPx));
+  if (f.minBidSize != null) m.add(647, dec(647, f.minBidSize));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.minOfferSize != null) m.add(648, dec(648, f.minOfferSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.settlCurrBidFxRate != null) m.add(656, dec(656, f.settlCurrBidFxRate));
+  if (f.settlCurrOfferFxRate != null) m.add(657, dec(657, f.settlCurrOfferFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.quoteStatus != null) m.add(297, f.quoteStatus);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteStatusReport(d: PlanBuilder): void {
@@ -5322,6 +8277,30 @@ export interface StandardHeader {
   noHops?: readonly NoHopsEntry[];
 }
 
+const partStandardHeader = section(defStandardHeader, fillStandardHeader, 19);
+
+function fillStandardHeader(m: FieldMap, f: StandardHeader, at: string): void {
+  if (f.onBehalfOfCompID != null) m.add(115, f.onBehalfOfCompID);
+  if (f.deliverToCompID != null) m.add(128, f.deliverToCompID);
+  if (f.secureData != null) data(m, 90, 91, f.secureData);
+  if (f.senderSubID != null) m.add(50, f.senderSubID);
+  if (f.senderLocationID != null) m.add(142, f.senderLocationID);
+  if (f.targetSubID != null) m.add(57, f.targetSubID);
+  if (f.targetLocationID != null) m.add(143, f.targetLocationID);
+  if (f.onBehalfOfSubID != null) m.add(116, f.onBehalfOfSubID);
+  if (f.onBehalfOfLocationID != null) m.add(144, f.onBehalfOfLocationID);
+  if (f.deliverToSubID != null) m.add(129, f.deliverToSubID);
+  if (f.deliverToLocationID != null) m.add(145, f.deliverToLocationID);
+  if (f.possDupFlag != null) m.add(43, f.possDupFlag);
+  if (f.possResend != null) m.add(97, f.possResend);
+  if (f.origSendingTime != null) m.add(122, time(122, f.origSendingTime));
+  if (f.xmlData != null) data(m, 212, 213, f.xmlData);
+  if (f.messageEncoding != null) m.add(347, f.messageEncoding);
+  if (f.lastMsgSeqNumProcessed != null) m.add(369, f.lastMsgSeqNumProcessed);
+  if (f.onBehalfOfSendingTime != null) m.add(370, time(370, f.onBehalfOfSendingTime));
+  if (f.noHops != null) group(m, f.noHops, partNoHopsEntry, at, 0);
+}
+
 function defStandardHeader(d: PlanBuilder): void {
   d.field(115, "OnBehalfOfCompID", 0);
   d.field(128, "DeliverToCompID", 0);
@@ -5348,6 +8327,12 @@ function defStandardHeader(d: PlanBuilder): void {
 export interface StandardTrailer {
   /** Signature(89); SignatureLength(93) is set to its length in bytes. */
   signature?: string;
+}
+
+const partStandardTrailer = section(defStandardTrailer, fillStandardTrailer, 1);
+
+function fillStandardTrailer(m: FieldMap, f: StandardTrailer, _at: string): void {
+  if (f.signature != null) data(m, 93, 89, f.signature);
 }
 
 function defStandardTrailer(d: PlanBuilder): void {
@@ -5774,6 +8759,20 @@ export interface NoSecurityAltIDEntry {
   securityAltIDSource?: string;
 }
 
+const partNoSecurityAltIDEntry = entry(
+  454,
+  "NoSecurityAltID",
+  defNoSecurityAltIDEntry,
+  fillNoSecurityAltIDEntry,
+  2,
+);
+
+function fillNoSecurityAltIDEntry(m: FieldMap, f: NoSecurityAltIDEntry, at: string): void {
+  if (f.securityAltID == null) missing(at, "field SecurityAltID(455)");
+  m.add(455, f.securityAltID);
+  if (f.securityAltIDSource != null) m.add(456, f.securityAltIDSource);
+}
+
 function defNoSecurityAltIDEntry(d: PlanBuilder): void {
   d.field(455, "SecurityAltID", R);
   d.field(456, "SecurityAltIDSource", 0);
@@ -5783,6 +8782,19 @@ function defNoSecurityAltIDEntry(d: PlanBuilder): void {
 export interface NoIOIQualifiersEntry {
   /** IOIQualifier(104). */
   ioiQualifier: IOIQualifierValue;
+}
+
+const partNoIOIQualifiersEntry = entry(
+  199,
+  "NoIOIQualifiers",
+  defNoIOIQualifiersEntry,
+  fillNoIOIQualifiersEntry,
+  1,
+);
+
+function fillNoIOIQualifiersEntry(m: FieldMap, f: NoIOIQualifiersEntry, at: string): void {
+  if (f.ioiQualifier == null) missing(at, "field IOIQualifier(104)");
+  m.add(104, f.ioiQualifier);
 }
 
 function defNoIOIQualifiersEntry(d: PlanBuilder): void {
@@ -5795,6 +8807,20 @@ export interface NoRoutingIDsEntry {
   routingType: RoutingTypeValue;
   /** RoutingID(217). */
   routingID?: string;
+}
+
+const partNoRoutingIDsEntry = entry(
+  215,
+  "NoRoutingIDs",
+  defNoRoutingIDsEntry,
+  fillNoRoutingIDsEntry,
+  2,
+);
+
+function fillNoRoutingIDsEntry(m: FieldMap, f: NoRoutingIDsEntry, at: string): void {
+  if (f.routingType == null) missing(at, "field RoutingType(216)");
+  m.add(216, f.routingType);
+  if (f.routingID != null) m.add(217, f.routingID);
 }
 
 function defNoRoutingIDsEntry(d: PlanBuilder): void {
@@ -5812,6 +8838,16 @@ export interface NoPartyIDsEntry {
   partyRole?: PartyRoleValue;
   /** PartySubID(523). */
   partySubID?: string;
+}
+
+const partNoPartyIDsEntry = entry(453, "NoPartyIDs", defNoPartyIDsEntry, fillNoPartyIDsEntry, 4);
+
+function fillNoPartyIDsEntry(m: FieldMap, f: NoPartyIDsEntry, at: string): void {
+  if (f.partyID == null) missing(at, "field PartyID(448)");
+  m.add(448, f.partyID);
+  if (f.partyIDSource != null) m.add(447, f.partyIDSource);
+  if (f.partyRole != null) m.add(452, f.partyRole);
+  if (f.partySubID != null) m.add(523, f.partySubID);
 }
 
 function defNoPartyIDsEntry(d: PlanBuilder): void {
@@ -5835,6 +8871,23 @@ export interface NoContraBrokersEntry {
   contraLegRefID?: string;
 }
 
+const partNoContraBrokersEntry = entry(
+  382,
+  "NoContraBrokers",
+  defNoContraBrokersEntry,
+  fillNoContraBrokersEntry,
+  5,
+);
+
+function fillNoContraBrokersEntry(m: FieldMap, f: NoContraBrokersEntry, at: string): void {
+  if (f.contraBroker == null) missing(at, "field ContraBroker(375)");
+  m.add(375, f.contraBroker);
+  if (f.contraTrader != null) m.add(337, f.contraTrader);
+  if (f.contraTradeQty != null) m.add(437, dec(437, f.contraTradeQty));
+  if (f.contraTradeTime != null) m.add(438, time(438, f.contraTradeTime));
+  if (f.contraLegRefID != null) m.add(655, f.contraLegRefID);
+}
+
 function defNoContraBrokersEntry(d: PlanBuilder): void {
   d.field(375, "ContraBroker", R);
   d.field(337, "ContraTrader", 0);
@@ -5849,6 +8902,20 @@ export interface NoStipulationsEntry {
   stipulationType: StipulationTypeValue;
   /** StipulationValue(234). */
   stipulationValue?: string;
+}
+
+const partNoStipulationsEntry = entry(
+  232,
+  "NoStipulations",
+  defNoStipulationsEntry,
+  fillNoStipulationsEntry,
+  2,
+);
+
+function fillNoStipulationsEntry(m: FieldMap, f: NoStipulationsEntry, at: string): void {
+  if (f.stipulationType == null) missing(at, "field StipulationType(233)");
+  m.add(233, f.stipulationType);
+  if (f.stipulationValue != null) m.add(234, f.stipulationValue);
 }
 
 function defNoStipulationsEntry(d: PlanBuilder): void {
@@ -5866,6 +8933,15 @@ export interface NoContAmtsEntry {
   contAmtCurr?: string;
 }
 
+const partNoContAmtsEntry = entry(518, "NoContAmts", defNoContAmtsEntry, fillNoContAmtsEntry, 3);
+
+function fillNoContAmtsEntry(m: FieldMap, f: NoContAmtsEntry, at: string): void {
+  if (f.contAmtType == null) missing(at, "field ContAmtType(519)");
+  m.add(519, f.contAmtType);
+  if (f.contAmtValue != null) m.add(520, dec(520, f.contAmtValue));
+  if (f.contAmtCurr != null) m.add(521, f.contAmtCurr);
+}
+
 function defNoContAmtsEntry(d: PlanBuilder): void {
   d.field(519, "ContAmtType", R);
   d.field(520, "ContAmtValue", DEC);
@@ -5878,6 +8954,20 @@ export interface NoLegSecurityAltIDEntry {
   legSecurityAltID: string;
   /** LegSecurityAltIDSource(606). */
   legSecurityAltIDSource?: string;
+}
+
+const partNoLegSecurityAltIDEntry = entry(
+  604,
+  "NoLegSecurityAltID",
+  defNoLegSecurityAltIDEntry,
+  fillNoLegSecurityAltIDEntry,
+  2,
+);
+
+function fillNoLegSecurityAltIDEntry(m: FieldMap, f: NoLegSecurityAltIDEntry, at: string): void {
+  if (f.legSecurityAltID == null) missing(at, "field LegSecurityAltID(605)");
+  m.add(605, f.legSecurityAltID);
+  if (f.legSecurityAltIDSource != null) m.add(606, f.legSecurityAltIDSource);
 }
 
 function defNoLegSecurityAltIDEntry(d: PlanBuilder): void {
@@ -5895,6 +8985,22 @@ export interface NoNestedPartyIDsEntry {
   nestedPartyRole?: number;
   /** NestedPartySubID(545). */
   nestedPartySubID?: string;
+}
+
+const partNoNestedPartyIDsEntry = entry(
+  539,
+  "NoNestedPartyIDs",
+  defNoNestedPartyIDsEntry,
+  fillNoNestedPartyIDsEntry,
+  4,
+);
+
+function fillNoNestedPartyIDsEntry(m: FieldMap, f: NoNestedPartyIDsEntry, at: string): void {
+  if (f.nestedPartyID == null) missing(at, "field NestedPartyID(524)");
+  m.add(524, f.nestedPartyID);
+  if (f.nestedPartyIDSource != null) m.add(525, f.nestedPartyIDSource);
+  if (f.nestedPartyRole != null) m.add(538, f.nestedPartyRole);
+  if (f.nestedPartySubID != null) m.add(545, f.nestedPartySubID);
 }
 
 function defNoNestedPartyIDsEntry(d: PlanBuilder): void {
@@ -5924,6 +9030,65 @@ export interface ExecutionReportNoLegsEntry extends InstrumentLeg, NestedParties
   legLastPx?: Decimal;
 }
 
+const partExecutionReportNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defExecutionReportNoLegsEntry,
+  fillExecutionReportNoLegsEntry,
+  41,
+);
+
+function fillExecutionReportNoLegsEntry(
+  m: FieldMap,
+  f: ExecutionReportNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legPositionEffect != null) m.add(564, f.legPositionEffect);
+  if (f.legCoveredOrUncovered != null) m.add(565, f.legCoveredOrUncovered);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legRefID != null) m.add(654, f.legRefID);
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legSettlmntTyp != null) m.add(587, f.legSettlmntTyp);
+  if (f.legFutSettDate != null) m.add(588, f.legFutSettDate);
+  if (f.legLastPx != null) m.add(637, dec(637, f.legLastPx));
+}
+
 function defExecutionReportNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(564, "LegPositionEffect", 0);
@@ -5944,6 +9109,14 @@ export interface NoMsgTypesEntry {
   msgDirection?: MsgDirectionValue;
 }
 
+const partNoMsgTypesEntry = entry(384, "NoMsgTypes", defNoMsgTypesEntry, fillNoMsgTypesEntry, 2);
+
+function fillNoMsgTypesEntry(m: FieldMap, f: NoMsgTypesEntry, at: string): void {
+  if (f.refMsgType == null) missing(at, "field RefMsgType(372)");
+  m.add(372, f.refMsgType);
+  if (f.msgDirection != null) m.add(385, f.msgDirection);
+}
+
 function defNoMsgTypesEntry(d: PlanBuilder): void {
   d.field(372, "RefMsgType", R);
   d.field(385, "MsgDirection", 0);
@@ -5953,6 +9126,49 @@ function defNoMsgTypesEntry(d: PlanBuilder): void {
 export interface NewsNoRelatedSymEntry extends Instrument {
   /** Symbol(55): every entry starts with it. */
   symbol: string;
+}
+
+const partNewsNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defNewsNoRelatedSymEntry,
+  fillNewsNoRelatedSymEntry,
+  31,
+);
+
+function fillNewsNoRelatedSymEntry(m: FieldMap, f: NewsNoRelatedSymEntry, at: string): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
 }
 
 function defNewsNoRelatedSymEntry(d: PlanBuilder): void {
@@ -5965,6 +9181,14 @@ export interface LinesOfTextEntry {
   text: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partLinesOfTextEntry = entry(33, "LinesOfText", defLinesOfTextEntry, fillLinesOfTextEntry, 2);
+
+function fillLinesOfTextEntry(m: FieldMap, f: LinesOfTextEntry, at: string): void {
+  if (f.text == null) missing(at, "field Text(58)");
+  m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defLinesOfTextEntry(d: PlanBuilder): void {
@@ -5982,6 +9206,26 @@ export interface NewOrderSingleNoAllocsEntry extends NestedParties {
   allocQty?: Decimal;
 }
 
+const partNewOrderSingleNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defNewOrderSingleNoAllocsEntry,
+  fillNewOrderSingleNoAllocsEntry,
+  4,
+);
+
+function fillNewOrderSingleNoAllocsEntry(
+  m: FieldMap,
+  f: NewOrderSingleNoAllocsEntry,
+  at: string,
+): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
+}
+
 function defNewOrderSingleNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(467, "IndividualAllocID", 0);
@@ -5995,6 +9239,20 @@ export interface NoTradingSessionsEntry {
   tradingSessionID: string;
   /** TradingSessionSubID(625). */
   tradingSessionSubID?: string;
+}
+
+const partNoTradingSessionsEntry = entry(
+  386,
+  "NoTradingSessions",
+  defNoTradingSessionsEntry,
+  fillNoTradingSessionsEntry,
+  2,
+);
+
+function fillNoTradingSessionsEntry(m: FieldMap, f: NoTradingSessionsEntry, at: string): void {
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
 }
 
 function defNoTradingSessionsEntry(d: PlanBuilder): void {
@@ -6142,6 +9400,136 @@ export interface NewOrderListNoOrdersEntry
   netMoney?: Decimal;
 }
 
+const partNewOrderListNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defNewOrderListNoOrdersEntry,
+  fillNewOrderListNoOrdersEntry,
+  112,
+);
+
+function fillNewOrderListNoOrdersEntry(
+  m: FieldMap,
+  f: NewOrderListNoOrdersEntry,
+  at: string,
+): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.listSeqNo == null) missing(at, "field ListSeqNo(67)");
+  m.add(67, f.listSeqNo);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.settlInstMode != null) m.add(160, f.settlInstMode);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderSingleNoAllocsEntry, at, 0);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.sideValueInd != null) m.add(401, f.sideValueInd);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioIid != null) m.add(23, f.ioIid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.rule80A != null) m.add(47, f.rule80A);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegDifference != null) m.add(211, dec(211, f.pegDifference));
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffset != null) m.add(389, dec(389, f.discretionOffset));
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+}
+
 function defNewOrderListNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(526, "SecondaryClOrdID", 0);
@@ -6230,6 +9618,23 @@ export interface AllocationNoOrdersEntry {
   listID?: string;
 }
 
+const partAllocationNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defAllocationNoOrdersEntry,
+  fillAllocationNoOrdersEntry,
+  5,
+);
+
+function fillAllocationNoOrdersEntry(m: FieldMap, f: AllocationNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+}
+
 function defAllocationNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(37, "OrderID", 0);
@@ -6252,6 +9657,17 @@ export interface NoExecsEntry {
   lastCapacity?: LastCapacityValue;
 }
 
+const partNoExecsEntry = entry(124, "NoExecs", defNoExecsEntry, fillNoExecsEntry, 5);
+
+function fillNoExecsEntry(m: FieldMap, f: NoExecsEntry, at: string): void {
+  if (f.lastQty == null) missing(at, "field LastQty(32)");
+  m.add(32, dec(32, f.lastQty));
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.lastCapacity != null) m.add(29, f.lastCapacity);
+}
+
 function defNoExecsEntry(d: PlanBuilder): void {
   d.field(32, "LastQty", R | DEC);
   d.field(17, "ExecID", 0);
@@ -6268,6 +9684,15 @@ export interface NoMiscFeesEntry {
   miscFeeCurr?: string;
   /** MiscFeeType(139). */
   miscFeeType?: MiscFeeTypeValue;
+}
+
+const partNoMiscFeesEntry = entry(136, "NoMiscFees", defNoMiscFeesEntry, fillNoMiscFeesEntry, 3);
+
+function fillNoMiscFeesEntry(m: FieldMap, f: NoMiscFeesEntry, at: string): void {
+  if (f.miscFeeAmt == null) missing(at, "field MiscFeeAmt(137)");
+  m.add(137, dec(137, f.miscFeeAmt));
+  if (f.miscFeeCurr != null) m.add(138, f.miscFeeCurr);
+  if (f.miscFeeType != null) m.add(139, f.miscFeeType);
 }
 
 function defNoMiscFeesEntry(d: PlanBuilder): void {
@@ -6314,6 +9739,41 @@ export interface AllocationNoAllocsEntry extends NestedParties, CommissionData {
   settlInstMode?: SettlInstModeValue;
   /** NoMiscFees(136): the group's entries. */
   noMiscFees?: readonly NoMiscFeesEntry[];
+}
+
+const partAllocationNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defAllocationNoAllocsEntry,
+  fillAllocationNoAllocsEntry,
+  23,
+);
+
+function fillAllocationNoAllocsEntry(m: FieldMap, f: AllocationNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocPrice != null) m.add(366, dec(366, f.allocPrice));
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.notifyBrokerOfCredit != null) m.add(208, f.notifyBrokerOfCredit);
+  if (f.allocHandlInst != null) m.add(209, f.allocHandlInst);
+  if (f.allocText != null) m.add(161, f.allocText);
+  if (f.encodedAllocText != null) data(m, 360, 361, f.encodedAllocText);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.allocAvgPx != null) m.add(153, dec(153, f.allocAvgPx));
+  if (f.allocNetMoney != null) m.add(154, dec(154, f.allocNetMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.settlInstMode != null) m.add(160, f.settlInstMode);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
 }
 
 function defAllocationNoAllocsEntry(d: PlanBuilder): void {
@@ -6363,6 +9823,34 @@ export interface ListStatusNoOrdersEntry {
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partListStatusNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defListStatusNoOrdersEntry,
+  fillListStatusNoOrdersEntry,
+  11,
+);
+
+function fillListStatusNoOrdersEntry(m: FieldMap, f: ListStatusNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, dec(14, f.cumQty));
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.workingIndicator != null) m.add(636, f.workingIndicator);
+  if (f.leavesQty == null) missing(at, "field LeavesQty(151)");
+  m.add(151, dec(151, f.leavesQty));
+  if (f.cxlQty == null) missing(at, "field CxlQty(84)");
+  m.add(84, dec(84, f.cxlQty));
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.ordRejReason != null) m.add(103, f.ordRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defListStatusNoOrdersEntry(d: PlanBuilder): void {
@@ -6428,6 +9916,81 @@ export interface QuoteRequestNoRelatedSymEntry
   price2?: Decimal;
 }
 
+const partQuoteRequestNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defQuoteRequestNoRelatedSymEntry,
+  fillQuoteRequestNoRelatedSymEntry,
+  59,
+);
+
+function fillQuoteRequestNoRelatedSymEntry(
+  m: FieldMap,
+  f: QuoteRequestNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.quoteRequestType != null) m.add(303, f.quoteRequestType);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.side != null) m.add(54, f.side);
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+}
+
 function defQuoteRequestNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.field(140, "PrevClosePx", DEC);
@@ -6462,6 +10025,19 @@ export interface NoMDEntryTypesEntry {
   mdEntryType: MDEntryTypeValue;
 }
 
+const partNoMDEntryTypesEntry = entry(
+  267,
+  "NoMDEntryTypes",
+  defNoMDEntryTypesEntry,
+  fillNoMDEntryTypesEntry,
+  1,
+);
+
+function fillNoMDEntryTypesEntry(m: FieldMap, f: NoMDEntryTypesEntry, at: string): void {
+  if (f.mdEntryType == null) missing(at, "field MDEntryType(269)");
+  m.add(269, f.mdEntryType);
+}
+
 function defNoMDEntryTypesEntry(d: PlanBuilder): void {
   d.field(269, "MDEntryType", R);
 }
@@ -6470,6 +10046,53 @@ function defNoMDEntryTypesEntry(d: PlanBuilder): void {
 export interface MarketDataRequestNoRelatedSymEntry extends Instrument {
   /** Symbol(55): every entry starts with it. */
   symbol: string;
+}
+
+const partMarketDataRequestNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defMarketDataRequestNoRelatedSymEntry,
+  fillMarketDataRequestNoRelatedSymEntry,
+  31,
+);
+
+function fillMarketDataRequestNoRelatedSymEntry(
+  m: FieldMap,
+  f: MarketDataRequestNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
 }
 
 function defMarketDataRequestNoRelatedSymEntry(d: PlanBuilder): void {
@@ -6540,6 +10163,53 @@ export interface MarketDataSnapshotFullRefreshNoMDEntriesEntry {
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partMarketDataSnapshotFullRefreshNoMDEntriesEntry = entry(
+  268,
+  "NoMDEntries",
+  defMarketDataSnapshotFullRefreshNoMDEntriesEntry,
+  fillMarketDataSnapshotFullRefreshNoMDEntriesEntry,
+  31,
+);
+
+function fillMarketDataSnapshotFullRefreshNoMDEntriesEntry(
+  m: FieldMap,
+  f: MarketDataSnapshotFullRefreshNoMDEntriesEntry,
+  at: string,
+): void {
+  if (f.mdEntryType == null) missing(at, "field MDEntryType(269)");
+  m.add(269, f.mdEntryType);
+  if (f.mdEntryPx != null) m.add(270, dec(270, f.mdEntryPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.mdEntrySize != null) m.add(271, dec(271, f.mdEntrySize));
+  if (f.mdEntryDate != null) m.add(272, f.mdEntryDate);
+  if (f.mdEntryTime != null) m.add(273, f.mdEntryTime);
+  if (f.tickDirection != null) m.add(274, f.tickDirection);
+  if (f.mdMkt != null) m.add(275, f.mdMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.quoteCondition != null) m.add(276, list(f.quoteCondition));
+  if (f.tradeCondition != null) m.add(277, list(f.tradeCondition));
+  if (f.mdEntryOriginator != null) m.add(282, f.mdEntryOriginator);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.openCloseSettleFlag != null) m.add(286, list(f.openCloseSettleFlag));
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.sellerDays != null) m.add(287, f.sellerDays);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.quoteEntryID != null) m.add(299, f.quoteEntryID);
+  if (f.mdEntryBuyer != null) m.add(288, f.mdEntryBuyer);
+  if (f.mdEntrySeller != null) m.add(289, f.mdEntrySeller);
+  if (f.numberOfOrders != null) m.add(346, f.numberOfOrders);
+  if (f.mdEntryPositionNo != null) m.add(290, f.mdEntryPositionNo);
+  if (f.scope != null) m.add(546, list(f.scope));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defMarketDataSnapshotFullRefreshNoMDEntriesEntry(d: PlanBuilder): void {
@@ -6662,6 +10332,94 @@ export interface MarketDataIncrementalRefreshNoMDEntriesEntry extends Instrument
   encodedText?: string;
 }
 
+const partMarketDataIncrementalRefreshNoMDEntriesEntry = entry(
+  268,
+  "NoMDEntries",
+  defMarketDataIncrementalRefreshNoMDEntriesEntry,
+  fillMarketDataIncrementalRefreshNoMDEntriesEntry,
+  72,
+);
+
+function fillMarketDataIncrementalRefreshNoMDEntriesEntry(
+  m: FieldMap,
+  f: MarketDataIncrementalRefreshNoMDEntriesEntry,
+  at: string,
+): void {
+  if (f.mdUpdateAction == null) missing(at, "field MDUpdateAction(279)");
+  m.add(279, f.mdUpdateAction);
+  if (f.deleteReason != null) m.add(285, f.deleteReason);
+  if (f.mdEntryType != null) m.add(269, f.mdEntryType);
+  if (f.mdEntryID != null) m.add(278, f.mdEntryID);
+  if (f.mdEntryRefID != null) m.add(280, f.mdEntryRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.mdEntryPx != null) m.add(270, dec(270, f.mdEntryPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.mdEntrySize != null) m.add(271, dec(271, f.mdEntrySize));
+  if (f.mdEntryDate != null) m.add(272, f.mdEntryDate);
+  if (f.mdEntryTime != null) m.add(273, f.mdEntryTime);
+  if (f.tickDirection != null) m.add(274, f.tickDirection);
+  if (f.mdMkt != null) m.add(275, f.mdMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.quoteCondition != null) m.add(276, list(f.quoteCondition));
+  if (f.tradeCondition != null) m.add(277, list(f.tradeCondition));
+  if (f.mdEntryOriginator != null) m.add(282, f.mdEntryOriginator);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.openCloseSettleFlag != null) m.add(286, list(f.openCloseSettleFlag));
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.sellerDays != null) m.add(287, f.sellerDays);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.quoteEntryID != null) m.add(299, f.quoteEntryID);
+  if (f.mdEntryBuyer != null) m.add(288, f.mdEntryBuyer);
+  if (f.mdEntrySeller != null) m.add(289, f.mdEntrySeller);
+  if (f.numberOfOrders != null) m.add(346, f.numberOfOrders);
+  if (f.mdEntryPositionNo != null) m.add(290, f.mdEntryPositionNo);
+  if (f.scope != null) m.add(546, list(f.scope));
+  if (f.totalVolumeTraded != null) m.add(387, dec(387, f.totalVolumeTraded));
+  if (f.totalVolumeTradedDate != null) m.add(449, f.totalVolumeTradedDate);
+  if (f.totalVolumeTradedTime != null) m.add(450, f.totalVolumeTradedTime);
+  if (f.netChgPrevDay != null) m.add(451, dec(451, f.netChgPrevDay));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defMarketDataIncrementalRefreshNoMDEntriesEntry(d: PlanBuilder): void {
   d.field(279, "MDUpdateAction", R);
   d.field(285, "DeleteReason", 0);
@@ -6713,6 +10471,53 @@ export interface QuoteCancelNoQuoteEntriesEntry extends Instrument {
   symbol: string;
 }
 
+const partQuoteCancelNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defQuoteCancelNoQuoteEntriesEntry,
+  fillQuoteCancelNoQuoteEntriesEntry,
+  31,
+);
+
+function fillQuoteCancelNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: QuoteCancelNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+}
+
 function defQuoteCancelNoQuoteEntriesEntry(d: PlanBuilder): void {
   d.component(defInstrument, 0);
 }
@@ -6723,6 +10528,24 @@ export interface NoUnderlyingSecurityAltIDEntry {
   underlyingSecurityAltID: string;
   /** UnderlyingSecurityAltIDSource(459). */
   underlyingSecurityAltIDSource?: string;
+}
+
+const partNoUnderlyingSecurityAltIDEntry = entry(
+  457,
+  "NoUnderlyingSecurityAltID",
+  defNoUnderlyingSecurityAltIDEntry,
+  fillNoUnderlyingSecurityAltIDEntry,
+  2,
+);
+
+function fillNoUnderlyingSecurityAltIDEntry(
+  m: FieldMap,
+  f: NoUnderlyingSecurityAltIDEntry,
+  at: string,
+): void {
+  if (f.underlyingSecurityAltID == null) missing(at, "field UnderlyingSecurityAltID(458)");
+  m.add(458, f.underlyingSecurityAltID);
+  if (f.underlyingSecurityAltIDSource != null) m.add(459, f.underlyingSecurityAltIDSource);
 }
 
 function defNoUnderlyingSecurityAltIDEntry(d: PlanBuilder): void {
@@ -6784,6 +10607,78 @@ export interface MassQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry extends 
   quoteEntryRejectReason?: number;
 }
 
+const partMassQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defMassQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry,
+  fillMassQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry,
+  56,
+);
+
+function fillMassQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: MassQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.quoteEntryID == null) missing(at, "field QuoteEntryID(299)");
+  m.add(299, f.quoteEntryID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.quoteEntryRejectReason != null) m.add(368, f.quoteEntryRejectReason);
+}
+
 function defMassQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry(d: PlanBuilder): void {
   d.field(299, "QuoteEntryID", R);
   d.component(defInstrument, 0);
@@ -6823,6 +10718,63 @@ export interface MassQuoteAcknowledgementNoQuoteSetsEntry extends UnderlyingInst
   noQuoteEntries?: readonly MassQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry[];
 }
 
+const partMassQuoteAcknowledgementNoQuoteSetsEntry = entry(
+  296,
+  "NoQuoteSets",
+  defMassQuoteAcknowledgementNoQuoteSetsEntry,
+  fillMassQuoteAcknowledgementNoQuoteSetsEntry,
+  35,
+);
+
+function fillMassQuoteAcknowledgementNoQuoteSetsEntry(
+  m: FieldMap,
+  f: MassQuoteAcknowledgementNoQuoteSetsEntry,
+  at: string,
+): void {
+  if (f.quoteSetID == null) missing(at, "field QuoteSetID(302)");
+  m.add(302, f.quoteSetID);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.totQuoteEntries != null) m.add(304, f.totQuoteEntries);
+  if (f.noQuoteEntries != null) {
+    group(m, f.noQuoteEntries, partMassQuoteAcknowledgementNoQuoteSetsNoQuoteEntriesEntry, at, 0);
+  }
+}
+
 function defMassQuoteAcknowledgementNoQuoteSetsEntry(d: PlanBuilder): void {
   d.field(302, "QuoteSetID", R);
   d.component(defUnderlyingInstrument, 0);
@@ -6836,6 +10788,58 @@ export interface SecurityDefinitionRequestNoLegsEntry extends InstrumentLeg {
   legSymbol: string;
   /** LegCurrency(556). */
   legCurrency?: string;
+}
+
+const partSecurityDefinitionRequestNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defSecurityDefinitionRequestNoLegsEntry,
+  fillSecurityDefinitionRequestNoLegsEntry,
+  34,
+);
+
+function fillSecurityDefinitionRequestNoLegsEntry(
+  m: FieldMap,
+  f: SecurityDefinitionRequestNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
 }
 
 function defSecurityDefinitionRequestNoLegsEntry(d: PlanBuilder): void {
@@ -6895,6 +10899,77 @@ export interface MassQuoteNoQuoteSetsNoQuoteEntriesEntry extends Instrument {
   currency?: string;
 }
 
+const partMassQuoteNoQuoteSetsNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defMassQuoteNoQuoteSetsNoQuoteEntriesEntry,
+  fillMassQuoteNoQuoteSetsNoQuoteEntriesEntry,
+  55,
+);
+
+function fillMassQuoteNoQuoteSetsNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: MassQuoteNoQuoteSetsNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.quoteEntryID == null) missing(at, "field QuoteEntryID(299)");
+  m.add(299, f.quoteEntryID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.futSettDate2 != null) m.add(193, f.futSettDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.currency != null) m.add(15, f.currency);
+}
+
 function defMassQuoteNoQuoteSetsNoQuoteEntriesEntry(d: PlanBuilder): void {
   d.field(299, "QuoteEntryID", R);
   d.component(defInstrument, 0);
@@ -6935,6 +11010,63 @@ export interface MassQuoteNoQuoteSetsEntry extends UnderlyingInstrument {
   noQuoteEntries: readonly MassQuoteNoQuoteSetsNoQuoteEntriesEntry[];
 }
 
+const partMassQuoteNoQuoteSetsEntry = entry(
+  296,
+  "NoQuoteSets",
+  defMassQuoteNoQuoteSetsEntry,
+  fillMassQuoteNoQuoteSetsEntry,
+  36,
+);
+
+function fillMassQuoteNoQuoteSetsEntry(
+  m: FieldMap,
+  f: MassQuoteNoQuoteSetsEntry,
+  at: string,
+): void {
+  if (f.quoteSetID == null) missing(at, "field QuoteSetID(302)");
+  m.add(302, f.quoteSetID);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.quoteSetValidUntilTime != null) m.add(367, time(367, f.quoteSetValidUntilTime));
+  if (f.totQuoteEntries == null) missing(at, "field TotQuoteEntries(304)");
+  m.add(304, f.totQuoteEntries);
+  group(m, f.noQuoteEntries, partMassQuoteNoQuoteSetsNoQuoteEntriesEntry, at, R);
+}
+
 function defMassQuoteNoQuoteSetsEntry(d: PlanBuilder): void {
   d.field(302, "QuoteSetID", R);
   d.component(defUnderlyingInstrument, 0);
@@ -6969,6 +11101,29 @@ export interface NoBidDescriptorsEntry {
   valueOfFutures?: Decimal;
 }
 
+const partNoBidDescriptorsEntry = entry(
+  398,
+  "NoBidDescriptors",
+  defNoBidDescriptorsEntry,
+  fillNoBidDescriptorsEntry,
+  11,
+);
+
+function fillNoBidDescriptorsEntry(m: FieldMap, f: NoBidDescriptorsEntry, at: string): void {
+  if (f.bidDescriptorType == null) missing(at, "field BidDescriptorType(399)");
+  m.add(399, f.bidDescriptorType);
+  if (f.bidDescriptor != null) m.add(400, f.bidDescriptor);
+  if (f.sideValueInd != null) m.add(401, f.sideValueInd);
+  if (f.liquidityValue != null) m.add(404, dec(404, f.liquidityValue));
+  if (f.liquidityNumSecurities != null) m.add(441, f.liquidityNumSecurities);
+  if (f.liquidityPctLow != null) m.add(402, dec(402, f.liquidityPctLow));
+  if (f.liquidityPctHigh != null) m.add(403, dec(403, f.liquidityPctHigh));
+  if (f.efpTrackingError != null) m.add(405, dec(405, f.efpTrackingError));
+  if (f.fairValue != null) m.add(406, dec(406, f.fairValue));
+  if (f.outsideIndexPct != null) m.add(407, dec(407, f.outsideIndexPct));
+  if (f.valueOfFutures != null) m.add(408, dec(408, f.valueOfFutures));
+}
+
 function defNoBidDescriptorsEntry(d: PlanBuilder): void {
   d.field(399, "BidDescriptorType", R);
   d.field(400, "BidDescriptor", 0);
@@ -7001,6 +11156,30 @@ export interface BidRequestNoBidComponentsEntry {
   futSettDate?: string;
   /** Account(1). */
   account?: string;
+}
+
+const partBidRequestNoBidComponentsEntry = entry(
+  420,
+  "NoBidComponents",
+  defBidRequestNoBidComponentsEntry,
+  fillBidRequestNoBidComponentsEntry,
+  8,
+);
+
+function fillBidRequestNoBidComponentsEntry(
+  m: FieldMap,
+  f: BidRequestNoBidComponentsEntry,
+  at: string,
+): void {
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.account != null) m.add(1, f.account);
 }
 
 function defBidRequestNoBidComponentsEntry(d: PlanBuilder): void {
@@ -7046,6 +11225,39 @@ export interface BidResponseNoBidComponentsEntry extends CommissionData {
   encodedText?: string;
 }
 
+const partBidResponseNoBidComponentsEntry = entry(
+  420,
+  "NoBidComponents",
+  defBidResponseNoBidComponentsEntry,
+  fillBidResponseNoBidComponentsEntry,
+  17,
+);
+
+function fillBidResponseNoBidComponentsEntry(
+  m: FieldMap,
+  f: BidResponseNoBidComponentsEntry,
+  at: string,
+): void {
+  if (f.commission == null) missing(at, "field Commission(12)");
+  m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.country != null) m.add(421, f.country);
+  if (f.side != null) m.add(54, f.side);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.fairValue != null) m.add(406, dec(406, f.fairValue));
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.settlmntTyp != null) m.add(63, f.settlmntTyp);
+  if (f.futSettDate != null) m.add(64, f.futSettDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defBidResponseNoBidComponentsEntry(d: PlanBuilder): void {
   d.component(defCommissionData, R);
   d.field(66, "ListID", 0);
@@ -7085,6 +11297,52 @@ export interface NoStrikesEntry extends Instrument {
   encodedText?: string;
 }
 
+const partNoStrikesEntry = entry(428, "NoStrikes", defNoStrikesEntry, fillNoStrikesEntry, 39);
+
+function fillNoStrikesEntry(m: FieldMap, f: NoStrikesEntry, at: string): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.price == null) missing(at, "field Price(44)");
+  m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defNoStrikesEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.field(140, "PrevClosePx", DEC);
@@ -7113,6 +11371,26 @@ export interface NoRegistDtlsEntry extends NestedParties {
   dateOfBirth?: string;
   /** InvestorCountryOfResidence(475). */
   investorCountryOfResidence?: string;
+}
+
+const partNoRegistDtlsEntry = entry(
+  473,
+  "NoRegistDtls",
+  defNoRegistDtlsEntry,
+  fillNoRegistDtlsEntry,
+  8,
+);
+
+function fillNoRegistDtlsEntry(m: FieldMap, f: NoRegistDtlsEntry, at: string): void {
+  if (f.registDetls == null) missing(at, "field RegistDetls(509)");
+  m.add(509, f.registDetls);
+  if (f.registEmail != null) m.add(511, f.registEmail);
+  if (f.mailingDtls != null) m.add(474, f.mailingDtls);
+  if (f.mailingInst != null) m.add(482, f.mailingInst);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.ownerType != null) m.add(522, f.ownerType);
+  if (f.dateOfBirth != null) m.add(486, f.dateOfBirth);
+  if (f.investorCountryOfResidence != null) m.add(475, f.investorCountryOfResidence);
 }
 
 function defNoRegistDtlsEntry(d: PlanBuilder): void {
@@ -7144,6 +11422,25 @@ export interface NoDistribInstsEntry {
   cashDistribPayRef?: string;
 }
 
+const partNoDistribInstsEntry = entry(
+  510,
+  "NoDistribInsts",
+  defNoDistribInstsEntry,
+  fillNoDistribInstsEntry,
+  7,
+);
+
+function fillNoDistribInstsEntry(m: FieldMap, f: NoDistribInstsEntry, at: string): void {
+  if (f.distribPaymentMethod == null) missing(at, "field DistribPaymentMethod(477)");
+  m.add(477, f.distribPaymentMethod);
+  if (f.distribPercentage != null) m.add(512, dec(512, f.distribPercentage));
+  if (f.cashDistribCurr != null) m.add(478, f.cashDistribCurr);
+  if (f.cashDistribAgentName != null) m.add(498, f.cashDistribAgentName);
+  if (f.cashDistribAgentCode != null) m.add(499, f.cashDistribAgentCode);
+  if (f.cashDistribAgentAcctNumber != null) m.add(500, f.cashDistribAgentAcctNumber);
+  if (f.cashDistribPayRef != null) m.add(501, f.cashDistribPayRef);
+}
+
 function defNoDistribInstsEntry(d: PlanBuilder): void {
   d.field(477, "DistribPaymentMethod", R);
   d.field(512, "DistribPercentage", DEC);
@@ -7162,6 +11459,21 @@ export interface NoAffectedOrdersEntry {
   affectedOrderID?: string;
   /** AffectedSecondaryOrderID(536). */
   affectedSecondaryOrderID?: string;
+}
+
+const partNoAffectedOrdersEntry = entry(
+  534,
+  "NoAffectedOrders",
+  defNoAffectedOrdersEntry,
+  fillNoAffectedOrdersEntry,
+  3,
+);
+
+function fillNoAffectedOrdersEntry(m: FieldMap, f: NoAffectedOrdersEntry, at: string): void {
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.affectedOrderID != null) m.add(535, f.affectedOrderID);
+  if (f.affectedSecondaryOrderID != null) m.add(536, f.affectedSecondaryOrderID);
 }
 
 function defNoAffectedOrdersEntry(d: PlanBuilder): void {
@@ -7222,6 +11534,58 @@ export interface NewOrderCrossNoSidesEntry extends Parties, OrderQtyData, Commis
   solicitedFlag?: boolean | "Y" | "N";
   /** SideComplianceID(659). */
   sideComplianceID?: string;
+}
+
+const partNewOrderCrossNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defNewOrderCrossNoSidesEntry,
+  fillNewOrderCrossNoSidesEntry,
+  35,
+);
+
+function fillNewOrderCrossNoSidesEntry(
+  m: FieldMap,
+  f: NewOrderCrossNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderSingleNoAllocsEntry, at, 0);
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.sideComplianceID != null) m.add(659, f.sideComplianceID);
 }
 
 function defNewOrderCrossNoSidesEntry(d: PlanBuilder): void {
@@ -7314,6 +11678,61 @@ export interface CrossOrderCancelReplaceRequestNoSidesEntry
   sideComplianceID?: string;
 }
 
+const partCrossOrderCancelReplaceRequestNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defCrossOrderCancelReplaceRequestNoSidesEntry,
+  fillCrossOrderCancelReplaceRequestNoSidesEntry,
+  37,
+);
+
+function fillCrossOrderCancelReplaceRequestNoSidesEntry(
+  m: FieldMap,
+  f: CrossOrderCancelReplaceRequestNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partNewOrderSingleNoAllocsEntry, at, 0);
+  if (f.quantityType != null) m.add(465, f.quantityType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.sideComplianceID != null) m.add(659, f.sideComplianceID);
+}
+
 function defCrossOrderCancelReplaceRequestNoSidesEntry(d: PlanBuilder): void {
   d.field(54, "Side", R);
   d.field(41, "OrigClOrdID", R);
@@ -7371,6 +11790,40 @@ export interface CrossOrderCancelRequestNoSidesEntry extends Parties, OrderQtyDa
   encodedText?: string;
 }
 
+const partCrossOrderCancelRequestNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defCrossOrderCancelRequestNoSidesEntry,
+  fillCrossOrderCancelRequestNoSidesEntry,
+  16,
+);
+
+function fillCrossOrderCancelRequestNoSidesEntry(
+  m: FieldMap,
+  f: CrossOrderCancelRequestNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defCrossOrderCancelRequestNoSidesEntry(d: PlanBuilder): void {
   d.field(54, "Side", R);
   d.field(41, "OrigClOrdID", R);
@@ -7394,6 +11847,21 @@ export interface NoSecurityTypesEntry {
   product?: ProductValue;
   /** CFICode(461). */
   cfiCode?: string;
+}
+
+const partNoSecurityTypesEntry = entry(
+  558,
+  "NoSecurityTypes",
+  defNoSecurityTypesEntry,
+  fillNoSecurityTypesEntry,
+  3,
+);
+
+function fillNoSecurityTypesEntry(m: FieldMap, f: NoSecurityTypesEntry, at: string): void {
+  if (f.securityType == null) missing(at, "field SecurityType(167)");
+  m.add(167, f.securityType);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
 }
 
 function defNoSecurityTypesEntry(d: PlanBuilder): void {
@@ -7422,6 +11890,61 @@ export interface SecurityListNoRelatedSymEntry extends Instrument {
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partSecurityListNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defSecurityListNoRelatedSymEntry,
+  fillSecurityListNoRelatedSymEntry,
+  39,
+);
+
+function fillSecurityListNoRelatedSymEntry(
+  m: FieldMap,
+  f: SecurityListNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partSecurityDefinitionRequestNoLegsEntry, at, 0);
+  if (f.roundLot != null) m.add(561, dec(561, f.roundLot));
+  if (f.minTradeVol != null) m.add(562, dec(562, f.minTradeVol));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defSecurityListNoRelatedSymEntry(d: PlanBuilder): void {
@@ -7454,6 +11977,59 @@ export interface DerivativeSecurityListNoRelatedSymEntry extends Instrument {
   encodedText?: string;
 }
 
+const partDerivativeSecurityListNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defDerivativeSecurityListNoRelatedSymEntry,
+  fillDerivativeSecurityListNoRelatedSymEntry,
+  37,
+);
+
+function fillDerivativeSecurityListNoRelatedSymEntry(
+  m: FieldMap,
+  f: DerivativeSecurityListNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partSecurityDefinitionRequestNoLegsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defDerivativeSecurityListNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, 0);
   d.field(15, "Currency", 0);
@@ -7472,6 +12048,25 @@ export interface NewOrderMultilegNoAllocsEntry {
   individualAllocID?: string;
   /** AllocQty(80). */
   allocQty?: Decimal;
+}
+
+const partNewOrderMultilegNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defNewOrderMultilegNoAllocsEntry,
+  fillNewOrderMultilegNoAllocsEntry,
+  3,
+);
+
+function fillNewOrderMultilegNoAllocsEntry(
+  m: FieldMap,
+  f: NewOrderMultilegNoAllocsEntry,
+  at: string,
+): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
 }
 
 function defNewOrderMultilegNoAllocsEntry(d: PlanBuilder): void {
@@ -7498,6 +12093,64 @@ export interface NewOrderMultilegNoLegsEntry extends InstrumentLeg, NestedPartie
   legFutSettDate?: string;
 }
 
+const partNewOrderMultilegNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defNewOrderMultilegNoLegsEntry,
+  fillNewOrderMultilegNoLegsEntry,
+  40,
+);
+
+function fillNewOrderMultilegNoLegsEntry(
+  m: FieldMap,
+  f: NewOrderMultilegNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legPositionEffect != null) m.add(564, f.legPositionEffect);
+  if (f.legCoveredOrUncovered != null) m.add(565, f.legCoveredOrUncovered);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legRefID != null) m.add(654, f.legRefID);
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legSettlmntTyp != null) m.add(587, f.legSettlmntTyp);
+  if (f.legFutSettDate != null) m.add(588, f.legFutSettDate);
+}
+
 function defNewOrderMultilegNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(564, "LegPositionEffect", 0);
@@ -7517,6 +12170,14 @@ export interface NoDatesEntry {
   transactTime?: UtcTimestamp;
 }
 
+const partNoDatesEntry = entry(580, "NoDates", defNoDatesEntry, fillNoDatesEntry, 2);
+
+function fillNoDatesEntry(m: FieldMap, f: NoDatesEntry, at: string): void {
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+}
+
 function defNoDatesEntry(d: PlanBuilder): void {
   d.field(75, "TradeDate", R);
   d.field(60, "TransactTime", TIME);
@@ -7526,6 +12187,23 @@ function defNoDatesEntry(d: PlanBuilder): void {
 export interface NoClearingInstructionsEntry {
   /** ClearingInstruction(577). */
   clearingInstruction: ClearingInstructionValue;
+}
+
+const partNoClearingInstructionsEntry = entry(
+  576,
+  "NoClearingInstructions",
+  defNoClearingInstructionsEntry,
+  fillNoClearingInstructionsEntry,
+  1,
+);
+
+function fillNoClearingInstructionsEntry(
+  m: FieldMap,
+  f: NoClearingInstructionsEntry,
+  at: string,
+): void {
+  if (f.clearingInstruction == null) missing(at, "field ClearingInstruction(577)");
+  m.add(577, f.clearingInstruction);
 }
 
 function defNoClearingInstructionsEntry(d: PlanBuilder): void {
@@ -7614,6 +12292,69 @@ export interface TradeCaptureReportNoSidesEntry extends Parties, CommissionData 
   noMiscFees?: readonly NoMiscFeesEntry[];
 }
 
+const partTradeCaptureReportNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defTradeCaptureReportNoSidesEntry,
+  fillTradeCaptureReportNoSidesEntry,
+  44,
+);
+
+function fillTradeCaptureReportNoSidesEntry(
+  m: FieldMap,
+  f: TradeCaptureReportNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.oddLot != null) m.add(575, f.oddLot);
+  if (f.noClearingInstructions != null) {
+    group(m, f.noClearingInstructions, partNoClearingInstructionsEntry, at, 0);
+  }
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.tradeInputDevice != null) m.add(579, f.tradeInputDevice);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.exDate != null) m.add(230, f.exDate);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.noContAmts != null) group(m, f.noContAmts, partNoContAmtsEntry, at, 0);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+}
+
 function defTradeCaptureReportNoSidesEntry(d: PlanBuilder): void {
   d.field(54, "Side", R);
   d.field(37, "OrderID", R);
@@ -7674,6 +12415,58 @@ export interface RFQRequestNoRelatedSymEntry extends Instrument {
   tradingSessionSubID?: string;
 }
 
+const partRFQRequestNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defRFQRequestNoRelatedSymEntry,
+  fillRFQRequestNoRelatedSymEntry,
+  36,
+);
+
+function fillRFQRequestNoRelatedSymEntry(
+  m: FieldMap,
+  f: RFQRequestNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.quoteRequestType != null) m.add(303, f.quoteRequestType);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+}
+
 function defRFQRequestNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.field(140, "PrevClosePx", DEC);
@@ -7691,6 +12484,15 @@ export interface NoHopsEntry {
   hopSendingTime?: UtcTimestamp;
   /** HopRefID(630). */
   hopRefID?: number;
+}
+
+const partNoHopsEntry = entry(627, "NoHops", defNoHopsEntry, fillNoHopsEntry, 3);
+
+function fillNoHopsEntry(m: FieldMap, f: NoHopsEntry, at: string): void {
+  if (f.hopCompID == null) missing(at, "field HopCompID(628)");
+  m.add(628, f.hopCompID);
+  if (f.hopSendingTime != null) m.add(629, time(629, f.hopSendingTime));
+  if (f.hopRefID != null) m.add(630, f.hopRefID);
 }
 
 function defNoHopsEntry(d: PlanBuilder): void {

@@ -28,17 +28,25 @@
  * @module
  */
 
-import type { FixMessage } from "../message/fix_message.ts";
+import type { FieldMap, FixMessage } from "../message/fix_message.ts";
 import {
   build,
+  data,
   DEC,
+  dec,
   type Decimal,
+  entry,
+  group,
   LIST,
-  type Plan,
-  plan,
+  list,
+  message,
+  missing,
+  part,
   type PlanBuilder,
   R,
+  section,
   TIME,
+  time,
   type UtcTimestamp,
 } from "./_runtime.ts";
 
@@ -54,8 +62,6 @@ export interface Heartbeat {
   trailer?: StandardTrailer;
 }
 
-let heartbeatPlan: Plan | undefined;
-
 /**
  * Builds a Heartbeat, MsgType(35) "0": the fields set, in dictionary order.
  *
@@ -64,8 +70,15 @@ let heartbeatPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function heartbeat(f: Heartbeat): FixMessage {
-  heartbeatPlan ??= plan("0", "Heartbeat", defHeartbeat);
-  return build(heartbeatPlan, f);
+  return build(partHeartbeat, f);
+}
+
+const partHeartbeat = message("0", "Heartbeat", defHeartbeat, fillHeartbeat, 3);
+
+function fillHeartbeat(m: FieldMap, f: Heartbeat, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.testReqID != null) m.add(112, f.testReqID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defHeartbeat(d: PlanBuilder): void {
@@ -84,8 +97,6 @@ export interface TestRequest {
   trailer?: StandardTrailer;
 }
 
-let testRequestPlan: Plan | undefined;
-
 /**
  * Builds a TestRequest, MsgType(35) "1": the fields set, in dictionary order.
  *
@@ -94,8 +105,16 @@ let testRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function testRequest(f: TestRequest): FixMessage {
-  testRequestPlan ??= plan("1", "TestRequest", defTestRequest);
-  return build(testRequestPlan, f);
+  return build(partTestRequest, f);
+}
+
+const partTestRequest = message("1", "TestRequest", defTestRequest, fillTestRequest, 3);
+
+function fillTestRequest(m: FieldMap, f: TestRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.testReqID == null) missing(at, "field TestReqID(112)");
+  m.add(112, f.testReqID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTestRequest(d: PlanBuilder): void {
@@ -116,8 +135,6 @@ export interface ResendRequest {
   trailer?: StandardTrailer;
 }
 
-let resendRequestPlan: Plan | undefined;
-
 /**
  * Builds a ResendRequest, MsgType(35) "2": the fields set, in dictionary order.
  *
@@ -126,8 +143,18 @@ let resendRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function resendRequest(f: ResendRequest): FixMessage {
-  resendRequestPlan ??= plan("2", "ResendRequest", defResendRequest);
-  return build(resendRequestPlan, f);
+  return build(partResendRequest, f);
+}
+
+const partResendRequest = message("2", "ResendRequest", defResendRequest, fillResendRequest, 4);
+
+function fillResendRequest(m: FieldMap, f: ResendRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.beginSeqNo == null) missing(at, "field BeginSeqNo(7)");
+  m.add(7, f.beginSeqNo);
+  if (f.endSeqNo == null) missing(at, "field EndSeqNo(16)");
+  m.add(16, f.endSeqNo);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defResendRequest(d: PlanBuilder): void {
@@ -157,8 +184,6 @@ export interface Reject {
   trailer?: StandardTrailer;
 }
 
-let rejectPlan: Plan | undefined;
-
 /**
  * Builds a Reject, MsgType(35) "3": the fields set, in dictionary order.
  *
@@ -167,8 +192,21 @@ let rejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function reject(f: Reject): FixMessage {
-  rejectPlan ??= plan("3", "Reject", defReject);
-  return build(rejectPlan, f);
+  return build(partReject, f);
+}
+
+const partReject = message("3", "Reject", defReject, fillReject, 8);
+
+function fillReject(m: FieldMap, f: Reject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.refSeqNum == null) missing(at, "field RefSeqNum(45)");
+  m.add(45, f.refSeqNum);
+  if (f.refTagID != null) m.add(371, f.refTagID);
+  if (f.refMsgType != null) m.add(372, f.refMsgType);
+  if (f.sessionRejectReason != null) m.add(373, f.sessionRejectReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defReject(d: PlanBuilder): void {
@@ -194,8 +232,6 @@ export interface SequenceReset {
   trailer?: StandardTrailer;
 }
 
-let sequenceResetPlan: Plan | undefined;
-
 /**
  * Builds a SequenceReset, MsgType(35) "4": the fields set, in dictionary order.
  *
@@ -204,8 +240,17 @@ let sequenceResetPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function sequenceReset(f: SequenceReset): FixMessage {
-  sequenceResetPlan ??= plan("4", "SequenceReset", defSequenceReset);
-  return build(sequenceResetPlan, f);
+  return build(partSequenceReset, f);
+}
+
+const partSequenceReset = message("4", "SequenceReset", defSequenceReset, fillSequenceReset, 4);
+
+function fillSequenceReset(m: FieldMap, f: SequenceReset, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.gapFillFlag != null) m.add(123, f.gapFillFlag);
+  if (f.newSeqNo == null) missing(at, "field NewSeqNo(36)");
+  m.add(36, f.newSeqNo);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSequenceReset(d: PlanBuilder): void {
@@ -227,8 +272,6 @@ export interface Logout {
   trailer?: StandardTrailer;
 }
 
-let logoutPlan: Plan | undefined;
-
 /**
  * Builds a Logout, MsgType(35) "5": the fields set, in dictionary order.
  *
@@ -237,8 +280,16 @@ let logoutPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function logout(f: Logout): FixMessage {
-  logoutPlan ??= plan("5", "Logout", defLogout);
-  return build(logoutPlan, f);
+  return build(partLogout, f);
+}
+
+const partLogout = message("5", "Logout", defLogout, fillLogout, 4);
+
+function fillLogout(m: FieldMap, f: Logout, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defLogout(d: PlanBuilder): void {
@@ -299,8 +350,6 @@ export interface IOI
   trailer?: StandardTrailer;
 }
 
-let ioiPlan: Plan | undefined;
-
 /**
  * Builds a IOI, MsgType(35) "6": the fields set, in dictionary order.
  *
@@ -309,8 +358,110 @@ let ioiPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function ioi(f: IOI): FixMessage {
-  ioiPlan ??= plan("6", "IOI", defIOI);
-  return build(ioiPlan, f);
+  return build(partIOI, f);
+}
+
+const partIOI = message("6", "IOI", defIOI, fillIOI, 92);
+
+function fillIOI(m: FieldMap, f: IOI, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.ioiid == null) missing(at, "field IOIID(23)");
+  m.add(23, f.ioiid);
+  if (f.ioiTransType == null) missing(at, "field IOITransType(28)");
+  m.add(28, f.ioiTransType);
+  if (f.ioiRefID != null) m.add(26, f.ioiRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ioiQty == null) missing(at, "field IOIQty(27)");
+  m.add(27, f.ioiQty);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegIOIGrpNoLegsEntry, at, 0);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.ioiQltyInd != null) m.add(25, f.ioiQltyInd);
+  if (f.ioiNaturalFlag != null) m.add(130, f.ioiNaturalFlag);
+  if (f.noIOIQualifiers != null) group(m, f.noIOIQualifiers, partNoIOIQualifiersEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defIOI(d: PlanBuilder): void {
@@ -384,8 +535,6 @@ export interface Advertisement extends Instrument, InstrmtLegGrp, UndInstrmtGrp 
   trailer?: StandardTrailer;
 }
 
-let advertisementPlan: Plan | undefined;
-
 /**
  * Builds a Advertisement, MsgType(35) "7": the fields set, in dictionary order.
  *
@@ -394,8 +543,79 @@ let advertisementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function advertisement(f: Advertisement): FixMessage {
-  advertisementPlan ??= plan("7", "Advertisement", defAdvertisement);
-  return build(advertisementPlan, f);
+  return build(partAdvertisement, f);
+}
+
+const partAdvertisement = message("7", "Advertisement", defAdvertisement, fillAdvertisement, 61);
+
+function fillAdvertisement(m: FieldMap, f: Advertisement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.advId == null) missing(at, "field AdvId(2)");
+  m.add(2, f.advId);
+  if (f.advTransType == null) missing(at, "field AdvTransType(5)");
+  m.add(5, f.advTransType);
+  if (f.advRefID != null) m.add(3, f.advRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.advSide == null) missing(at, "field AdvSide(4)");
+  m.add(4, f.advSide);
+  if (f.quantity == null) missing(at, "field Quantity(53)");
+  m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAdvertisement(d: PlanBuilder): void {
@@ -690,8 +910,6 @@ export interface ExecutionReport
   trailer?: StandardTrailer;
 }
 
-let executionReportPlan: Plan | undefined;
-
 /**
  * Builds a ExecutionReport, MsgType(35) "8": the fields set, in dictionary order.
  *
@@ -700,8 +918,245 @@ let executionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function executionReport(f: ExecutionReport): FixMessage {
-  executionReportPlan ??= plan("8", "ExecutionReport", defExecutionReport);
-  return build(executionReportPlan, f);
+  return build(partExecutionReport, f);
+}
+
+const partExecutionReport = message(
+  "8",
+  "ExecutionReport",
+  defExecutionReport,
+  fillExecutionReport,
+  217,
+);
+
+function fillExecutionReport(m: FieldMap, f: ExecutionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.quoteRespID != null) m.add(693, f.quoteRespID);
+  if (f.ordStatusReqID != null) m.add(790, f.ordStatusReqID);
+  if (f.massStatusReqID != null) m.add(584, f.massStatusReqID);
+  if (f.totNumReports != null) m.add(911, f.totNumReports);
+  if (f.lastRptRequested != null) m.add(912, f.lastRptRequested);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.noContraBrokers != null) group(m, f.noContraBrokers, partNoContraBrokersEntry, at, 0);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.crossID != null) m.add(548, f.crossID);
+  if (f.origCrossID != null) m.add(551, f.origCrossID);
+  if (f.crossType != null) m.add(549, f.crossType);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.execRefID != null) m.add(19, f.execRefID);
+  if (f.execType == null) missing(at, "field ExecType(150)");
+  m.add(150, f.execType);
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.workingIndicator != null) m.add(636, f.workingIndicator);
+  if (f.ordRejReason != null) m.add(103, f.ordRejReason);
+  if (f.execRestatementReason != null) m.add(378, f.execRestatementReason);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.peggedPrice != null) m.add(839, dec(839, f.peggedPrice));
+  if (f.discretionPrice != null) m.add(845, dec(845, f.discretionPrice));
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.targetStrategyPerformance != null) m.add(850, dec(850, f.targetStrategyPerformance));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.lastQty != null) m.add(32, dec(32, f.lastQty));
+  if (f.underlyingLastQty != null) m.add(652, dec(652, f.underlyingLastQty));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.underlyingLastPx != null) m.add(651, dec(651, f.underlyingLastPx));
+  if (f.lastParPx != null) m.add(669, dec(669, f.lastParPx));
+  if (f.lastSpotRate != null) m.add(194, dec(194, f.lastSpotRate));
+  if (f.lastForwardPoints != null) m.add(195, dec(195, f.lastForwardPoints));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.timeBracket != null) m.add(943, f.timeBracket);
+  if (f.lastCapacity != null) m.add(29, f.lastCapacity);
+  if (f.leavesQty == null) missing(at, "field LeavesQty(151)");
+  m.add(151, dec(151, f.leavesQty));
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, dec(14, f.cumQty));
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.dayOrderQty != null) m.add(424, dec(424, f.dayOrderQty));
+  if (f.dayCumQty != null) m.add(425, dec(425, f.dayCumQty));
+  if (f.dayAvgPx != null) m.add(426, dec(426, f.dayAvgPx));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.reportToExch != null) m.add(113, f.reportToExch);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.exDate != null) m.add(230, f.exDate);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.tradedFlatSwitch != null) m.add(258, f.tradedFlatSwitch);
+  if (f.basisFeatureDate != null) m.add(259, f.basisFeatureDate);
+  if (f.basisFeaturePrice != null) m.add(260, dec(260, f.basisFeaturePrice));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.lastForwardPoints2 != null) m.add(641, dec(641, f.lastForwardPoints2));
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.execValuationPoint != null) m.add(515, time(515, f.execValuationPoint));
+  if (f.execPriceType != null) m.add(484, f.execPriceType);
+  if (f.execPriceAdjustment != null) m.add(485, dec(485, f.execPriceAdjustment));
+  if (f.priorityIndicator != null) m.add(638, f.priorityIndicator);
+  if (f.priceImprovement != null) m.add(639, dec(639, f.priceImprovement));
+  if (f.lastLiquidityInd != null) m.add(851, f.lastLiquidityInd);
+  if (f.noContAmts != null) group(m, f.noContAmts, partNoContAmtsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegExecGrpNoLegsEntry, at, 0);
+  if (f.copyMsgIndicator != null) m.add(797, f.copyMsgIndicator);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defExecutionReport(d: PlanBuilder): void {
@@ -894,8 +1349,6 @@ export interface OrderCancelReject {
   trailer?: StandardTrailer;
 }
 
-let orderCancelRejectPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReject, MsgType(35) "9": the fields set, in dictionary order.
  *
@@ -904,8 +1357,45 @@ let orderCancelRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReject(f: OrderCancelReject): FixMessage {
-  orderCancelRejectPlan ??= plan("9", "OrderCancelReject", defOrderCancelReject);
-  return build(orderCancelRejectPlan, f);
+  return build(partOrderCancelReject, f);
+}
+
+const partOrderCancelReject = message(
+  "9",
+  "OrderCancelReject",
+  defOrderCancelReject,
+  fillOrderCancelReject,
+  22,
+);
+
+function fillOrderCancelReject(m: FieldMap, f: OrderCancelReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.workingIndicator != null) m.add(636, f.workingIndicator);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.cxlRejResponseTo == null) missing(at, "field CxlRejResponseTo(434)");
+  m.add(434, f.cxlRejResponseTo);
+  if (f.cxlRejReason != null) m.add(102, f.cxlRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReject(d: PlanBuilder): void {
@@ -961,8 +1451,6 @@ export interface Logon {
   trailer?: StandardTrailer;
 }
 
-let logonPlan: Plan | undefined;
-
 /**
  * Builds a Logon, MsgType(35) "A": the fields set, in dictionary order.
  *
@@ -971,8 +1459,26 @@ let logonPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function logon(f: Logon): FixMessage {
-  logonPlan ??= plan("A", "Logon", defLogon);
-  return build(logonPlan, f);
+  return build(partLogon, f);
+}
+
+const partLogon = message("A", "Logon", defLogon, fillLogon, 12);
+
+function fillLogon(m: FieldMap, f: Logon, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.encryptMethod == null) missing(at, "field EncryptMethod(98)");
+  m.add(98, f.encryptMethod);
+  if (f.heartBtInt == null) missing(at, "field HeartBtInt(108)");
+  m.add(108, f.heartBtInt);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.resetSeqNumFlag != null) m.add(141, f.resetSeqNumFlag);
+  if (f.nextExpectedMsgSeqNum != null) m.add(789, f.nextExpectedMsgSeqNum);
+  if (f.maxMessageSize != null) m.add(383, f.maxMessageSize);
+  if (f.noMsgTypes != null) group(m, f.noMsgTypes, partNoMsgTypesEntry, at, 0);
+  if (f.testMessageIndicator != null) m.add(464, f.testMessageIndicator);
+  if (f.username != null) m.add(553, f.username);
+  if (f.password != null) m.add(554, f.password);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defLogon(d: PlanBuilder): void {
@@ -1010,8 +1516,6 @@ export interface News extends RoutingGrp, InstrmtGrp, InstrmtLegGrp, UndInstrmtG
   trailer?: StandardTrailer;
 }
 
-let newsPlan: Plan | undefined;
-
 /**
  * Builds a News, MsgType(35) "B": the fields set, in dictionary order.
  *
@@ -1020,8 +1524,28 @@ let newsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function news(f: News): FixMessage {
-  newsPlan ??= plan("B", "News", defNews);
-  return build(newsPlan, f);
+  return build(partNews, f);
+}
+
+const partNews = message("B", "News", defNews, fillNews, 13);
+
+function fillNews(m: FieldMap, f: News, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.origTime != null) m.add(42, time(42, f.origTime));
+  if (f.urgency != null) m.add(61, f.urgency);
+  if (f.headline == null) missing(at, "field Headline(148)");
+  m.add(148, f.headline);
+  if (f.encodedHeadline != null) data(m, 358, 359, f.encodedHeadline);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partInstrmtGrpNoRelatedSymEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  group(m, f.noLinesOfText, partNoLinesOfTextEntry, at, R);
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNews(d: PlanBuilder): void {
@@ -1065,8 +1589,6 @@ export interface Email
   trailer?: StandardTrailer;
 }
 
-let emailPlan: Plan | undefined;
-
 /**
  * Builds a Email, MsgType(35) "C": the fields set, in dictionary order.
  *
@@ -1075,8 +1597,32 @@ let emailPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function email(f: Email): FixMessage {
-  emailPlan ??= plan("C", "Email", defEmail);
-  return build(emailPlan, f);
+  return build(partEmail, f);
+}
+
+const partEmail = message("C", "Email", defEmail, fillEmail, 15);
+
+function fillEmail(m: FieldMap, f: Email, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.emailThreadID == null) missing(at, "field EmailThreadID(164)");
+  m.add(164, f.emailThreadID);
+  if (f.emailType == null) missing(at, "field EmailType(94)");
+  m.add(94, f.emailType);
+  if (f.origTime != null) m.add(42, time(42, f.origTime));
+  if (f.subject == null) missing(at, "field Subject(147)");
+  m.add(147, f.subject);
+  if (f.encodedSubject != null) data(m, 356, 357, f.encodedSubject);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partInstrmtGrpNoRelatedSymEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  group(m, f.noLinesOfText, partNoLinesOfTextEntry, at, R);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defEmail(d: PlanBuilder): void {
@@ -1243,8 +1789,6 @@ export interface NewOrderSingle
   trailer?: StandardTrailer;
 }
 
-let newOrderSinglePlan: Plan | undefined;
-
 /**
  * Builds a NewOrderSingle, MsgType(35) "D": the fields set, in dictionary order.
  *
@@ -1253,8 +1797,179 @@ let newOrderSinglePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderSingle(f: NewOrderSingle): FixMessage {
-  newOrderSinglePlan ??= plan("D", "NewOrderSingle", defNewOrderSingle);
-  return build(newOrderSinglePlan, f);
+  return build(partNewOrderSingle, f);
+}
+
+const partNewOrderSingle = message(
+  "D",
+  "NewOrderSingle",
+  defNewOrderSingle,
+  fillNewOrderSingle,
+  155,
+);
+
+function fillNewOrderSingle(m: FieldMap, f: NewOrderSingle, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderSingle(d: PlanBuilder): void {
@@ -1379,8 +2094,6 @@ export interface NewOrderList extends ListOrdGrp {
   trailer?: StandardTrailer;
 }
 
-let newOrderListPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderList, MsgType(35) "E": the fields set, in dictionary order.
  *
@@ -1389,8 +2102,35 @@ let newOrderListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderList(f: NewOrderList): FixMessage {
-  newOrderListPlan ??= plan("E", "NewOrderList", defNewOrderList);
-  return build(newOrderListPlan, f);
+  return build(partNewOrderList, f);
+}
+
+const partNewOrderList = message("E", "NewOrderList", defNewOrderList, fillNewOrderList, 20);
+
+function fillNewOrderList(m: FieldMap, f: NewOrderList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  if (f.progRptReqs != null) m.add(414, f.progRptReqs);
+  if (f.bidType == null) missing(at, "field BidType(394)");
+  m.add(394, f.bidType);
+  if (f.progPeriodInterval != null) m.add(415, f.progPeriodInterval);
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.listExecInstType != null) m.add(433, f.listExecInstType);
+  if (f.listExecInst != null) m.add(69, f.listExecInst);
+  if (f.encodedListExecInst != null) data(m, 352, 353, f.encodedListExecInst);
+  if (f.allowableOneSidednessPct != null) m.add(765, dec(765, f.allowableOneSidednessPct));
+  if (f.allowableOneSidednessValue != null) m.add(766, dec(766, f.allowableOneSidednessValue));
+  if (f.allowableOneSidednessCurr != null) m.add(767, f.allowableOneSidednessCurr);
+  if (f.totNoOrders == null) missing(at, "field TotNoOrders(68)");
+  m.add(68, f.totNoOrders);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  group(m, f.noOrders, partListOrdGrpNoOrdersEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderList(d: PlanBuilder): void {
@@ -1455,8 +2195,6 @@ export interface OrderCancelRequest
   trailer?: StandardTrailer;
 }
 
-let orderCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelRequest, MsgType(35) "F": the fields set, in dictionary order.
  *
@@ -1465,8 +2203,98 @@ let orderCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelRequest(f: OrderCancelRequest): FixMessage {
-  orderCancelRequestPlan ??= plan("F", "OrderCancelRequest", defOrderCancelRequest);
-  return build(orderCancelRequestPlan, f);
+  return build(partOrderCancelRequest, f);
+}
+
+const partOrderCancelRequest = message(
+  "F",
+  "OrderCancelRequest",
+  defOrderCancelRequest,
+  fillOrderCancelRequest,
+  74,
+);
+
+function fillOrderCancelRequest(m: FieldMap, f: OrderCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelRequest(d: PlanBuilder): void {
@@ -1639,8 +2467,6 @@ export interface OrderCancelReplaceRequest
   trailer?: StandardTrailer;
 }
 
-let orderCancelReplaceRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReplaceRequest, MsgType(35) "G": the fields set, in dictionary order.
  *
@@ -1649,12 +2475,183 @@ let orderCancelReplaceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReplaceRequest(f: OrderCancelReplaceRequest): FixMessage {
-  orderCancelReplaceRequestPlan ??= plan(
-    "G",
-    "OrderCancelReplaceRequest",
-    defOrderCancelReplaceRequest,
-  );
-  return build(orderCancelReplaceRequestPlan, f);
+  return build(partOrderCancelReplaceRequest, f);
+}
+
+const partOrderCancelReplaceRequest = message(
+  "G",
+  "OrderCancelReplaceRequest",
+  defOrderCancelReplaceRequest,
+  fillOrderCancelReplaceRequest,
+  154,
+);
+
+function fillOrderCancelReplaceRequest(
+  m: FieldMap,
+  f: OrderCancelReplaceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReplaceRequest(d: PlanBuilder): void {
@@ -1760,8 +2757,6 @@ export interface OrderStatusRequest extends Parties, Instrument, FinancingDetail
   trailer?: StandardTrailer;
 }
 
-let orderStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderStatusRequest, MsgType(35) "H": the fields set, in dictionary order.
  *
@@ -1770,8 +2765,84 @@ let orderStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderStatusRequest(f: OrderStatusRequest): FixMessage {
-  orderStatusRequestPlan ??= plan("H", "OrderStatusRequest", defOrderStatusRequest);
-  return build(orderStatusRequestPlan, f);
+  return build(partOrderStatusRequest, f);
+}
+
+const partOrderStatusRequest = message(
+  "H",
+  "OrderStatusRequest",
+  defOrderStatusRequest,
+  fillOrderStatusRequest,
+  62,
+);
+
+function fillOrderStatusRequest(m: FieldMap, f: OrderStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.ordStatusReqID != null) m.add(790, f.ordStatusReqID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderStatusRequest(d: PlanBuilder): void {
@@ -1912,8 +2983,6 @@ export interface AllocationInstruction
   trailer?: StandardTrailer;
 }
 
-let allocationInstructionPlan: Plan | undefined;
-
 /**
  * Builds a AllocationInstruction, MsgType(35) "J": the fields set, in dictionary order.
  *
@@ -1922,8 +2991,154 @@ let allocationInstructionPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationInstruction(f: AllocationInstruction): FixMessage {
-  allocationInstructionPlan ??= plan("J", "AllocationInstruction", defAllocationInstruction);
-  return build(allocationInstructionPlan, f);
+  return build(partAllocationInstruction, f);
+}
+
+const partAllocationInstruction = message(
+  "J",
+  "AllocationInstruction",
+  defAllocationInstruction,
+  fillAllocationInstruction,
+  126,
+);
+
+function fillAllocationInstruction(m: FieldMap, f: AllocationInstruction, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.allocTransType == null) missing(at, "field AllocTransType(71)");
+  m.add(71, f.allocTransType);
+  if (f.allocType == null) missing(at, "field AllocType(626)");
+  m.add(626, f.allocType);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.refAllocID != null) m.add(72, f.refAllocID);
+  if (f.allocCancReplaceReason != null) m.add(796, f.allocCancReplaceReason);
+  if (f.allocIntermedReqType != null) m.add(808, f.allocIntermedReqType);
+  if (f.allocLinkID != null) m.add(196, f.allocLinkID);
+  if (f.allocLinkType != null) m.add(197, f.allocLinkType);
+  if (f.bookingRefID != null) m.add(466, f.bookingRefID);
+  if (f.allocNoOrdersType == null) missing(at, "field AllocNoOrdersType(857)");
+  m.add(857, f.allocNoOrdersType);
+  if (f.noOrders != null) group(m, f.noOrders, partOrdAllocGrpNoOrdersEntry, at, 0);
+  if (f.noExecs != null) group(m, f.noExecs, partExecAllocGrpNoExecsEntry, at, 0);
+  if (f.previouslyReported != null) m.add(570, f.previouslyReported);
+  if (f.reversalIndicator != null) m.add(700, f.reversalIndicator);
+  if (f.matchType != null) m.add(574, f.matchType);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.quantity == null) missing(at, "field Quantity(53)");
+  m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.avgParPx != null) m.add(860, dec(860, f.avgParPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.avgPxPrecision != null) m.add(74, f.avgPxPrecision);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.autoAcceptIndicator != null) m.add(754, f.autoAcceptIndicator);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.totalAccruedInterestAmt != null) m.add(540, dec(540, f.totalAccruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.legalConfirm != null) m.add(650, f.legalConfirm);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.totNoAllocs != null) m.add(892, f.totNoAllocs);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocGrpNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationInstruction(d: PlanBuilder): void {
@@ -2013,8 +3228,6 @@ export interface ListCancelRequest {
   trailer?: StandardTrailer;
 }
 
-let listCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListCancelRequest, MsgType(35) "K": the fields set, in dictionary order.
  *
@@ -2023,8 +3236,28 @@ let listCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listCancelRequest(f: ListCancelRequest): FixMessage {
-  listCancelRequestPlan ??= plan("K", "ListCancelRequest", defListCancelRequest);
-  return build(listCancelRequestPlan, f);
+  return build(partListCancelRequest, f);
+}
+
+const partListCancelRequest = message(
+  "K",
+  "ListCancelRequest",
+  defListCancelRequest,
+  fillListCancelRequest,
+  8,
+);
+
+function fillListCancelRequest(m: FieldMap, f: ListCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListCancelRequest(d: PlanBuilder): void {
@@ -2058,8 +3291,6 @@ export interface ListExecute {
   trailer?: StandardTrailer;
 }
 
-let listExecutePlan: Plan | undefined;
-
 /**
  * Builds a ListExecute, MsgType(35) "L": the fields set, in dictionary order.
  *
@@ -2068,8 +3299,22 @@ let listExecutePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listExecute(f: ListExecute): FixMessage {
-  listExecutePlan ??= plan("L", "ListExecute", defListExecute);
-  return build(listExecutePlan, f);
+  return build(partListExecute, f);
+}
+
+const partListExecute = message("L", "ListExecute", defListExecute, fillListExecute, 8);
+
+function fillListExecute(m: FieldMap, f: ListExecute, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListExecute(d: PlanBuilder): void {
@@ -2097,8 +3342,6 @@ export interface ListStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let listStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListStatusRequest, MsgType(35) "M": the fields set, in dictionary order.
  *
@@ -2107,8 +3350,24 @@ let listStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatusRequest(f: ListStatusRequest): FixMessage {
-  listStatusRequestPlan ??= plan("M", "ListStatusRequest", defListStatusRequest);
-  return build(listStatusRequestPlan, f);
+  return build(partListStatusRequest, f);
+}
+
+const partListStatusRequest = message(
+  "M",
+  "ListStatusRequest",
+  defListStatusRequest,
+  fillListStatusRequest,
+  5,
+);
+
+function fillListStatusRequest(m: FieldMap, f: ListStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatusRequest(d: PlanBuilder): void {
@@ -2147,8 +3406,6 @@ export interface ListStatus extends OrdListStatGrp {
   trailer?: StandardTrailer;
 }
 
-let listStatusPlan: Plan | undefined;
-
 /**
  * Builds a ListStatus, MsgType(35) "N": the fields set, in dictionary order.
  *
@@ -2157,8 +3414,31 @@ let listStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatus(f: ListStatus): FixMessage {
-  listStatusPlan ??= plan("N", "ListStatus", defListStatus);
-  return build(listStatusPlan, f);
+  return build(partListStatus, f);
+}
+
+const partListStatus = message("N", "ListStatus", defListStatus, fillListStatus, 13);
+
+function fillListStatus(m: FieldMap, f: ListStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.listStatusType == null) missing(at, "field ListStatusType(429)");
+  m.add(429, f.listStatusType);
+  if (f.noRpts == null) missing(at, "field NoRpts(82)");
+  m.add(82, f.noRpts);
+  if (f.listOrderStatus == null) missing(at, "field ListOrderStatus(431)");
+  m.add(431, f.listOrderStatus);
+  if (f.rptSeq == null) missing(at, "field RptSeq(83)");
+  m.add(83, f.rptSeq);
+  if (f.listStatusText != null) m.add(444, f.listStatusText);
+  if (f.encodedListStatusText != null) data(m, 445, 446, f.encodedListStatusText);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.totNoOrders == null) missing(at, "field TotNoOrders(68)");
+  m.add(68, f.totNoOrders);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  group(m, f.noOrders, partOrdListStatGrpNoOrdersEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatus(d: PlanBuilder): void {
@@ -2211,8 +3491,6 @@ export interface AllocationInstructionAck extends Parties, AllocAckGrp {
   trailer?: StandardTrailer;
 }
 
-let allocationInstructionAckPlan: Plan | undefined;
-
 /**
  * Builds a AllocationInstructionAck, MsgType(35) "P": the fields set, in dictionary order.
  *
@@ -2221,12 +3499,38 @@ let allocationInstructionAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationInstructionAck(f: AllocationInstructionAck): FixMessage {
-  allocationInstructionAckPlan ??= plan(
-    "P",
-    "AllocationInstructionAck",
-    defAllocationInstructionAck,
-  );
-  return build(allocationInstructionAckPlan, f);
+  return build(partAllocationInstructionAck, f);
+}
+
+const partAllocationInstructionAck = message(
+  "P",
+  "AllocationInstructionAck",
+  defAllocationInstructionAck,
+  fillAllocationInstructionAck,
+  17,
+);
+
+function fillAllocationInstructionAck(m: FieldMap, f: AllocationInstructionAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.allocStatus == null) missing(at, "field AllocStatus(87)");
+  m.add(87, f.allocStatus);
+  if (f.allocRejCode != null) m.add(88, f.allocRejCode);
+  if (f.allocType != null) m.add(626, f.allocType);
+  if (f.allocIntermedReqType != null) m.add(808, f.allocIntermedReqType);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocAckGrpNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationInstructionAck(d: PlanBuilder): void {
@@ -2275,8 +3579,6 @@ export interface DontKnowTrade extends Instrument, UndInstrmtGrp, InstrmtLegGrp,
   trailer?: StandardTrailer;
 }
 
-let dontKnowTradePlan: Plan | undefined;
-
 /**
  * Builds a DontKnowTrade, MsgType(35) "Q": the fields set, in dictionary order.
  *
@@ -2285,8 +3587,77 @@ let dontKnowTradePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function dontKnowTrade(f: DontKnowTrade): FixMessage {
-  dontKnowTradePlan ??= plan("Q", "DontKnowTrade", defDontKnowTrade);
-  return build(dontKnowTradePlan, f);
+  return build(partDontKnowTrade, f);
+}
+
+const partDontKnowTrade = message("Q", "DontKnowTrade", defDontKnowTrade, fillDontKnowTrade, 59);
+
+function fillDontKnowTrade(m: FieldMap, f: DontKnowTrade, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.dkReason == null) missing(at, "field DKReason(127)");
+  m.add(127, f.dkReason);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.lastQty != null) m.add(32, dec(32, f.lastQty));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDontKnowTrade(d: PlanBuilder): void {
@@ -2327,8 +3698,6 @@ export interface QuoteRequest extends QuotReqGrp {
   trailer?: StandardTrailer;
 }
 
-let quoteRequestPlan: Plan | undefined;
-
 /**
  * Builds a QuoteRequest, MsgType(35) "R": the fields set, in dictionary order.
  *
@@ -2337,8 +3706,22 @@ let quoteRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteRequest(f: QuoteRequest): FixMessage {
-  quoteRequestPlan ??= plan("R", "QuoteRequest", defQuoteRequest);
-  return build(quoteRequestPlan, f);
+  return build(partQuoteRequest, f);
+}
+
+const partQuoteRequest = message("R", "QuoteRequest", defQuoteRequest, fillQuoteRequest, 9);
+
+function fillQuoteRequest(m: FieldMap, f: QuoteRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID == null) missing(at, "field QuoteReqID(131)");
+  m.add(131, f.quoteReqID);
+  if (f.rfqReqID != null) m.add(644, f.rfqReqID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  group(m, f.noRelatedSym, partQuotReqGrpNoRelatedSymEntry, at, R);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteRequest(d: PlanBuilder): void {
@@ -2468,8 +3851,6 @@ export interface Quote
   trailer?: StandardTrailer;
 }
 
-let quotePlan: Plan | undefined;
-
 /**
  * Builds a Quote, MsgType(35) "S": the fields set, in dictionary order.
  *
@@ -2478,8 +3859,139 @@ let quotePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quote(f: Quote): FixMessage {
-  quotePlan ??= plan("S", "Quote", defQuote);
-  return build(quotePlan, f);
+  return build(partQuote, f);
+}
+
+const partQuote = message("S", "Quote", defQuote, fillQuote, 124);
+
+function fillQuote(m: FieldMap, f: Quote, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteRespID != null) m.add(693, f.quoteRespID);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partLegQuotGrpNoLegsEntry, at, 0);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.mktBidPx != null) m.add(645, dec(645, f.mktBidPx));
+  if (f.mktOfferPx != null) m.add(646, dec(646, f.mktOfferPx));
+  if (f.minBidSize != null) m.add(647, dec(647, f.minBidSize));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.minOfferSize != null) m.add(648, dec(648, f.minOfferSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.settlCurrBidFxRate != null) m.add(656, dec(656, f.settlCurrBidFxRate));
+  if (f.settlCurrOfferFxRate != null) m.add(657, dec(657, f.settlCurrOfferFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuote(d: PlanBuilder): void {
@@ -2569,8 +4081,6 @@ export interface SettlementInstructions extends SettlInstGrp {
   trailer?: StandardTrailer;
 }
 
-let settlementInstructionsPlan: Plan | undefined;
-
 /**
  * Builds a SettlementInstructions, MsgType(35) "T": the fields set, in dictionary order.
  *
@@ -2579,8 +4089,32 @@ let settlementInstructionsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function settlementInstructions(f: SettlementInstructions): FixMessage {
-  settlementInstructionsPlan ??= plan("T", "SettlementInstructions", defSettlementInstructions);
-  return build(settlementInstructionsPlan, f);
+  return build(partSettlementInstructions, f);
+}
+
+const partSettlementInstructions = message(
+  "T",
+  "SettlementInstructions",
+  defSettlementInstructions,
+  fillSettlementInstructions,
+  11,
+);
+
+function fillSettlementInstructions(m: FieldMap, f: SettlementInstructions, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.settlInstMsgID == null) missing(at, "field SettlInstMsgID(777)");
+  m.add(777, f.settlInstMsgID);
+  if (f.settlInstReqID != null) m.add(791, f.settlInstReqID);
+  if (f.settlInstMode == null) missing(at, "field SettlInstMode(160)");
+  m.add(160, f.settlInstMode);
+  if (f.settlInstReqRejCode != null) m.add(792, f.settlInstReqRejCode);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noSettlInst != null) group(m, f.noSettlInst, partNoSettlInstEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSettlementInstructions(d: PlanBuilder): void {
@@ -2625,8 +4159,6 @@ export interface MarketDataRequest extends MDReqGrp, InstrmtMDReqGrp, TrdgSesGrp
   trailer?: StandardTrailer;
 }
 
-let marketDataRequestPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataRequest, MsgType(35) "V": the fields set, in dictionary order.
  *
@@ -2635,8 +4167,36 @@ let marketDataRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataRequest(f: MarketDataRequest): FixMessage {
-  marketDataRequestPlan ??= plan("V", "MarketDataRequest", defMarketDataRequest);
-  return build(marketDataRequestPlan, f);
+  return build(partMarketDataRequest, f);
+}
+
+const partMarketDataRequest = message(
+  "V",
+  "MarketDataRequest",
+  defMarketDataRequest,
+  fillMarketDataRequest,
+  15,
+);
+
+function fillMarketDataRequest(m: FieldMap, f: MarketDataRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID == null) missing(at, "field MDReqID(262)");
+  m.add(262, f.mdReqID);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.marketDepth == null) missing(at, "field MarketDepth(264)");
+  m.add(264, f.marketDepth);
+  if (f.mdUpdateType != null) m.add(265, f.mdUpdateType);
+  if (f.aggregatedBook != null) m.add(266, f.aggregatedBook);
+  if (f.openCloseSettlFlag != null) m.add(286, list(f.openCloseSettlFlag));
+  if (f.scope != null) m.add(546, list(f.scope));
+  if (f.mdImplicitDelete != null) m.add(547, f.mdImplicitDelete);
+  group(m, f.noMDEntryTypes, partNoMDEntryTypesEntry, at, R);
+  group(m, f.noRelatedSym, partInstrmtMDReqGrpNoRelatedSymEntry, at, R);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.applQueueAction != null) m.add(815, f.applQueueAction);
+  if (f.applQueueMax != null) m.add(812, f.applQueueMax);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataRequest(d: PlanBuilder): void {
@@ -2678,8 +4238,6 @@ export interface MarketDataSnapshotFullRefresh
   trailer?: StandardTrailer;
 }
 
-let marketDataSnapshotFullRefreshPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataSnapshotFullRefresh, MsgType(35) "W": the fields set, in dictionary order.
  *
@@ -2688,12 +4246,76 @@ let marketDataSnapshotFullRefreshPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataSnapshotFullRefresh(f: MarketDataSnapshotFullRefresh): FixMessage {
-  marketDataSnapshotFullRefreshPlan ??= plan(
-    "W",
-    "MarketDataSnapshotFullRefresh",
-    defMarketDataSnapshotFullRefresh,
-  );
-  return build(marketDataSnapshotFullRefreshPlan, f);
+  return build(partMarketDataSnapshotFullRefresh, f);
+}
+
+const partMarketDataSnapshotFullRefresh = message(
+  "W",
+  "MarketDataSnapshotFullRefresh",
+  defMarketDataSnapshotFullRefresh,
+  fillMarketDataSnapshotFullRefresh,
+  52,
+);
+
+function fillMarketDataSnapshotFullRefresh(
+  m: FieldMap,
+  f: MarketDataSnapshotFullRefresh,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID != null) m.add(262, f.mdReqID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.netChgPrevDay != null) m.add(451, dec(451, f.netChgPrevDay));
+  group(m, f.noMDEntries, partMDFullGrpNoMDEntriesEntry, at, R);
+  if (f.applQueueDepth != null) m.add(813, f.applQueueDepth);
+  if (f.applQueueResolution != null) m.add(814, f.applQueueResolution);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataSnapshotFullRefresh(d: PlanBuilder): void {
@@ -2725,8 +4347,6 @@ export interface MarketDataIncrementalRefresh extends MDIncGrp {
   trailer?: StandardTrailer;
 }
 
-let marketDataIncrementalRefreshPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataIncrementalRefresh, MsgType(35) "X": the fields set, in dictionary order.
  *
@@ -2735,12 +4355,28 @@ let marketDataIncrementalRefreshPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataIncrementalRefresh(f: MarketDataIncrementalRefresh): FixMessage {
-  marketDataIncrementalRefreshPlan ??= plan(
-    "X",
-    "MarketDataIncrementalRefresh",
-    defMarketDataIncrementalRefresh,
-  );
-  return build(marketDataIncrementalRefreshPlan, f);
+  return build(partMarketDataIncrementalRefresh, f);
+}
+
+const partMarketDataIncrementalRefresh = message(
+  "X",
+  "MarketDataIncrementalRefresh",
+  defMarketDataIncrementalRefresh,
+  fillMarketDataIncrementalRefresh,
+  6,
+);
+
+function fillMarketDataIncrementalRefresh(
+  m: FieldMap,
+  f: MarketDataIncrementalRefresh,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID != null) m.add(262, f.mdReqID);
+  group(m, f.noMDEntries, partMDIncGrpNoMDEntriesEntry, at, R);
+  if (f.applQueueDepth != null) m.add(813, f.applQueueDepth);
+  if (f.applQueueResolution != null) m.add(814, f.applQueueResolution);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataIncrementalRefresh(d: PlanBuilder): void {
@@ -2768,8 +4404,6 @@ export interface MarketDataRequestReject extends MDRjctGrp {
   trailer?: StandardTrailer;
 }
 
-let marketDataRequestRejectPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataRequestReject, MsgType(35) "Y": the fields set, in dictionary order.
  *
@@ -2778,8 +4412,26 @@ let marketDataRequestRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataRequestReject(f: MarketDataRequestReject): FixMessage {
-  marketDataRequestRejectPlan ??= plan("Y", "MarketDataRequestReject", defMarketDataRequestReject);
-  return build(marketDataRequestRejectPlan, f);
+  return build(partMarketDataRequestReject, f);
+}
+
+const partMarketDataRequestReject = message(
+  "Y",
+  "MarketDataRequestReject",
+  defMarketDataRequestReject,
+  fillMarketDataRequestReject,
+  7,
+);
+
+function fillMarketDataRequestReject(m: FieldMap, f: MarketDataRequestReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID == null) missing(at, "field MDReqID(262)");
+  m.add(262, f.mdReqID);
+  if (f.mdReqRejReason != null) m.add(281, f.mdReqRejReason);
+  if (f.noAltMDSource != null) group(m, f.noAltMDSource, partNoAltMDSourceEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataRequestReject(d: PlanBuilder): void {
@@ -2818,8 +4470,6 @@ export interface QuoteCancel extends Parties, QuotCxlEntriesGrp {
   trailer?: StandardTrailer;
 }
 
-let quoteCancelPlan: Plan | undefined;
-
 /**
  * Builds a QuoteCancel, MsgType(35) "Z": the fields set, in dictionary order.
  *
@@ -2828,8 +4478,29 @@ let quoteCancelPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteCancel(f: QuoteCancel): FixMessage {
-  quoteCancelPlan ??= plan("Z", "QuoteCancel", defQuoteCancel);
-  return build(quoteCancelPlan, f);
+  return build(partQuoteCancel, f);
+}
+
+const partQuoteCancel = message("Z", "QuoteCancel", defQuoteCancel, fillQuoteCancel, 13);
+
+function fillQuoteCancel(m: FieldMap, f: QuoteCancel, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteCancelType == null) missing(at, "field QuoteCancelType(298)");
+  m.add(298, f.quoteCancelType);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noQuoteEntries != null) {
+    group(m, f.noQuoteEntries, partQuotCxlEntriesGrpNoQuoteEntriesEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteCancel(d: PlanBuilder): void {
@@ -2873,8 +4544,6 @@ export interface QuoteStatusRequest
   trailer?: StandardTrailer;
 }
 
-let quoteStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a QuoteStatusRequest, MsgType(35) "a": the fields set, in dictionary order.
  *
@@ -2883,8 +4552,83 @@ let quoteStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteStatusRequest(f: QuoteStatusRequest): FixMessage {
-  quoteStatusRequestPlan ??= plan("a", "QuoteStatusRequest", defQuoteStatusRequest);
-  return build(quoteStatusRequestPlan, f);
+  return build(partQuoteStatusRequest, f);
+}
+
+const partQuoteStatusRequest = message(
+  "a",
+  "QuoteStatusRequest",
+  defQuoteStatusRequest,
+  fillQuoteStatusRequest,
+  63,
+);
+
+function fillQuoteStatusRequest(m: FieldMap, f: QuoteStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteStatusReqID != null) m.add(649, f.quoteStatusReqID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteStatusRequest(d: PlanBuilder): void {
@@ -2935,8 +4679,6 @@ export interface MassQuoteAcknowledgement extends Parties, QuotSetAckGrp {
   trailer?: StandardTrailer;
 }
 
-let massQuoteAcknowledgementPlan: Plan | undefined;
-
 /**
  * Builds a MassQuoteAcknowledgement, MsgType(35) "b": the fields set, in dictionary order.
  *
@@ -2945,12 +4687,34 @@ let massQuoteAcknowledgementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function massQuoteAcknowledgement(f: MassQuoteAcknowledgement): FixMessage {
-  massQuoteAcknowledgementPlan ??= plan(
-    "b",
-    "MassQuoteAcknowledgement",
-    defMassQuoteAcknowledgement,
-  );
-  return build(massQuoteAcknowledgementPlan, f);
+  return build(partMassQuoteAcknowledgement, f);
+}
+
+const partMassQuoteAcknowledgement = message(
+  "b",
+  "MassQuoteAcknowledgement",
+  defMassQuoteAcknowledgement,
+  fillMassQuoteAcknowledgement,
+  15,
+);
+
+function fillMassQuoteAcknowledgement(m: FieldMap, f: MassQuoteAcknowledgement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.quoteStatus == null) missing(at, "field QuoteStatus(297)");
+  m.add(297, f.quoteStatus);
+  if (f.quoteRejectReason != null) m.add(300, f.quoteRejectReason);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noQuoteSets != null) group(m, f.noQuoteSets, partQuotSetAckGrpNoQuoteSetsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMassQuoteAcknowledgement(d: PlanBuilder): void {
@@ -2998,8 +4762,6 @@ export interface SecurityDefinitionRequest
   trailer?: StandardTrailer;
 }
 
-let securityDefinitionRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityDefinitionRequest, MsgType(35) "c": the fields set, in dictionary order.
  *
@@ -3008,12 +4770,83 @@ let securityDefinitionRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityDefinitionRequest(f: SecurityDefinitionRequest): FixMessage {
-  securityDefinitionRequestPlan ??= plan(
-    "c",
-    "SecurityDefinitionRequest",
-    defSecurityDefinitionRequest,
-  );
-  return build(securityDefinitionRequestPlan, f);
+  return build(partSecurityDefinitionRequest, f);
+}
+
+const partSecurityDefinitionRequest = message(
+  "c",
+  "SecurityDefinitionRequest",
+  defSecurityDefinitionRequest,
+  fillSecurityDefinitionRequest,
+  57,
+);
+
+function fillSecurityDefinitionRequest(
+  m: FieldMap,
+  f: SecurityDefinitionRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityRequestType == null) missing(at, "field SecurityRequestType(321)");
+  m.add(321, f.securityRequestType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityDefinitionRequest(d: PlanBuilder): void {
@@ -3065,8 +4898,6 @@ export interface SecurityDefinition
   trailer?: StandardTrailer;
 }
 
-let securityDefinitionPlan: Plan | undefined;
-
 /**
  * Builds a SecurityDefinition, MsgType(35) "d": the fields set, in dictionary order.
  *
@@ -3075,8 +4906,82 @@ let securityDefinitionPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityDefinition(f: SecurityDefinition): FixMessage {
-  securityDefinitionPlan ??= plan("d", "SecurityDefinition", defSecurityDefinition);
-  return build(securityDefinitionPlan, f);
+  return build(partSecurityDefinition, f);
+}
+
+const partSecurityDefinition = message(
+  "d",
+  "SecurityDefinition",
+  defSecurityDefinition,
+  fillSecurityDefinition,
+  59,
+);
+
+function fillSecurityDefinition(m: FieldMap, f: SecurityDefinition, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityResponseType == null) missing(at, "field SecurityResponseType(323)");
+  m.add(323, f.securityResponseType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.roundLot != null) m.add(561, dec(561, f.roundLot));
+  if (f.minTradeVol != null) m.add(562, dec(562, f.minTradeVol));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityDefinition(d: PlanBuilder): void {
@@ -3118,8 +5023,6 @@ export interface SecurityStatusRequest
   trailer?: StandardTrailer;
 }
 
-let securityStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityStatusRequest, MsgType(35) "e": the fields set, in dictionary order.
  *
@@ -3128,8 +5031,75 @@ let securityStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityStatusRequest(f: SecurityStatusRequest): FixMessage {
-  securityStatusRequestPlan ??= plan("e", "SecurityStatusRequest", defSecurityStatusRequest);
-  return build(securityStatusRequestPlan, f);
+  return build(partSecurityStatusRequest, f);
+}
+
+const partSecurityStatusRequest = message(
+  "e",
+  "SecurityStatusRequest",
+  defSecurityStatusRequest,
+  fillSecurityStatusRequest,
+  53,
+);
+
+function fillSecurityStatusRequest(m: FieldMap, f: SecurityStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityStatusReqID == null) missing(at, "field SecurityStatusReqID(324)");
+  m.add(324, f.securityStatusReqID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityStatusRequest(d: PlanBuilder): void {
@@ -3195,8 +5165,6 @@ export interface SecurityStatus
   trailer?: StandardTrailer;
 }
 
-let securityStatusPlan: Plan | undefined;
-
 /**
  * Builds a SecurityStatus, MsgType(35) "f": the fields set, in dictionary order.
  *
@@ -3205,8 +5173,88 @@ let securityStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityStatus(f: SecurityStatus): FixMessage {
-  securityStatusPlan ??= plan("f", "SecurityStatus", defSecurityStatus);
-  return build(securityStatusPlan, f);
+  return build(partSecurityStatus, f);
+}
+
+const partSecurityStatus = message(
+  "f",
+  "SecurityStatus",
+  defSecurityStatus,
+  fillSecurityStatus,
+  68,
+);
+
+function fillSecurityStatus(m: FieldMap, f: SecurityStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityStatusReqID != null) m.add(324, f.securityStatusReqID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.securityTradingStatus != null) m.add(326, f.securityTradingStatus);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.haltReasonChar != null) m.add(327, f.haltReasonChar);
+  if (f.inViewOfCommon != null) m.add(328, f.inViewOfCommon);
+  if (f.dueToRelated != null) m.add(329, f.dueToRelated);
+  if (f.buyVolume != null) m.add(330, dec(330, f.buyVolume));
+  if (f.sellVolume != null) m.add(331, dec(331, f.sellVolume));
+  if (f.highPx != null) m.add(332, dec(332, f.highPx));
+  if (f.lowPx != null) m.add(333, dec(333, f.lowPx));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.adjustment != null) m.add(334, f.adjustment);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityStatus(d: PlanBuilder): void {
@@ -3258,8 +5306,6 @@ export interface TradingSessionStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let tradingSessionStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionStatusRequest, MsgType(35) "g": the fields set, in dictionary order.
  *
@@ -3268,12 +5314,32 @@ let tradingSessionStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionStatusRequest(f: TradingSessionStatusRequest): FixMessage {
-  tradingSessionStatusRequestPlan ??= plan(
-    "g",
-    "TradingSessionStatusRequest",
-    defTradingSessionStatusRequest,
-  );
-  return build(tradingSessionStatusRequestPlan, f);
+  return build(partTradingSessionStatusRequest, f);
+}
+
+const partTradingSessionStatusRequest = message(
+  "g",
+  "TradingSessionStatusRequest",
+  defTradingSessionStatusRequest,
+  fillTradingSessionStatusRequest,
+  8,
+);
+
+function fillTradingSessionStatusRequest(
+  m: FieldMap,
+  f: TradingSessionStatusRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradSesReqID == null) missing(at, "field TradSesReqID(335)");
+  m.add(335, f.tradSesReqID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionStatusRequest(d: PlanBuilder): void {
@@ -3327,8 +5393,6 @@ export interface TradingSessionStatus {
   trailer?: StandardTrailer;
 }
 
-let tradingSessionStatusPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionStatus, MsgType(35) "h": the fields set, in dictionary order.
  *
@@ -3337,8 +5401,38 @@ let tradingSessionStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionStatus(f: TradingSessionStatus): FixMessage {
-  tradingSessionStatusPlan ??= plan("h", "TradingSessionStatus", defTradingSessionStatus);
-  return build(tradingSessionStatusPlan, f);
+  return build(partTradingSessionStatus, f);
+}
+
+const partTradingSessionStatus = message(
+  "h",
+  "TradingSessionStatus",
+  defTradingSessionStatus,
+  fillTradingSessionStatus,
+  18,
+);
+
+function fillTradingSessionStatus(m: FieldMap, f: TradingSessionStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradSesReqID != null) m.add(335, f.tradSesReqID);
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.tradSesStatus == null) missing(at, "field TradSesStatus(340)");
+  m.add(340, f.tradSesStatus);
+  if (f.tradSesStatusRejReason != null) m.add(567, f.tradSesStatusRejReason);
+  if (f.tradSesStartTime != null) m.add(341, time(341, f.tradSesStartTime));
+  if (f.tradSesOpenTime != null) m.add(342, time(342, f.tradSesOpenTime));
+  if (f.tradSesPreCloseTime != null) m.add(343, time(343, f.tradSesPreCloseTime));
+  if (f.tradSesCloseTime != null) m.add(344, time(344, f.tradSesCloseTime));
+  if (f.tradSesEndTime != null) m.add(345, time(345, f.tradSesEndTime));
+  if (f.totalVolumeTraded != null) m.add(387, dec(387, f.totalVolumeTraded));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionStatus(d: PlanBuilder): void {
@@ -3388,8 +5482,6 @@ export interface MassQuote extends Parties, QuotSetGrp {
   trailer?: StandardTrailer;
 }
 
-let massQuotePlan: Plan | undefined;
-
 /**
  * Builds a MassQuote, MsgType(35) "i": the fields set, in dictionary order.
  *
@@ -3398,8 +5490,26 @@ let massQuotePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function massQuote(f: MassQuote): FixMessage {
-  massQuotePlan ??= plan("i", "MassQuote", defMassQuote);
-  return build(massQuotePlan, f);
+  return build(partMassQuote, f);
+}
+
+const partMassQuote = message("i", "MassQuote", defMassQuote, fillMassQuote, 13);
+
+function fillMassQuote(m: FieldMap, f: MassQuote, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.defBidSize != null) m.add(293, dec(293, f.defBidSize));
+  if (f.defOfferSize != null) m.add(294, dec(294, f.defOfferSize));
+  group(m, f.noQuoteSets, partQuotSetGrpNoQuoteSetsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMassQuote(d: PlanBuilder): void {
@@ -3438,8 +5548,6 @@ export interface BusinessMessageReject {
   trailer?: StandardTrailer;
 }
 
-let businessMessageRejectPlan: Plan | undefined;
-
 /**
  * Builds a BusinessMessageReject, MsgType(35) "j": the fields set, in dictionary order.
  *
@@ -3448,8 +5556,28 @@ let businessMessageRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function businessMessageReject(f: BusinessMessageReject): FixMessage {
-  businessMessageRejectPlan ??= plan("j", "BusinessMessageReject", defBusinessMessageReject);
-  return build(businessMessageRejectPlan, f);
+  return build(partBusinessMessageReject, f);
+}
+
+const partBusinessMessageReject = message(
+  "j",
+  "BusinessMessageReject",
+  defBusinessMessageReject,
+  fillBusinessMessageReject,
+  8,
+);
+
+function fillBusinessMessageReject(m: FieldMap, f: BusinessMessageReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.refSeqNum != null) m.add(45, f.refSeqNum);
+  if (f.refMsgType == null) missing(at, "field RefMsgType(372)");
+  m.add(372, f.refMsgType);
+  if (f.businessRejectRefID != null) m.add(379, f.businessRejectRefID);
+  if (f.businessRejectReason == null) missing(at, "field BusinessRejectReason(380)");
+  m.add(380, f.businessRejectReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBusinessMessageReject(d: PlanBuilder): void {
@@ -3523,8 +5651,6 @@ export interface BidRequest extends BidDescReqGrp, BidCompReqGrp {
   trailer?: StandardTrailer;
 }
 
-let bidRequestPlan: Plan | undefined;
-
 /**
  * Builds a BidRequest, MsgType(35) "k": the fields set, in dictionary order.
  *
@@ -3533,8 +5659,50 @@ let bidRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function bidRequest(f: BidRequest): FixMessage {
-  bidRequestPlan ??= plan("k", "BidRequest", defBidRequest);
-  return build(bidRequestPlan, f);
+  return build(partBidRequest, f);
+}
+
+const partBidRequest = message("k", "BidRequest", defBidRequest, fillBidRequest, 30);
+
+function fillBidRequest(m: FieldMap, f: BidRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID == null) missing(at, "field ClientBidID(391)");
+  m.add(391, f.clientBidID);
+  if (f.bidRequestTransType == null) missing(at, "field BidRequestTransType(374)");
+  m.add(374, f.bidRequestTransType);
+  if (f.listName != null) m.add(392, f.listName);
+  if (f.totNoRelatedSym == null) missing(at, "field TotNoRelatedSym(393)");
+  m.add(393, f.totNoRelatedSym);
+  if (f.bidType == null) missing(at, "field BidType(394)");
+  m.add(394, f.bidType);
+  if (f.numTickets != null) m.add(395, f.numTickets);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.sideValue1 != null) m.add(396, dec(396, f.sideValue1));
+  if (f.sideValue2 != null) m.add(397, dec(397, f.sideValue2));
+  if (f.noBidDescriptors != null) group(m, f.noBidDescriptors, partNoBidDescriptorsEntry, at, 0);
+  if (f.noBidComponents != null) {
+    group(m, f.noBidComponents, partBidCompReqGrpNoBidComponentsEntry, at, 0);
+  }
+  if (f.liquidityIndType != null) m.add(409, f.liquidityIndType);
+  if (f.wtAverageLiquidity != null) m.add(410, dec(410, f.wtAverageLiquidity));
+  if (f.exchangeForPhysical != null) m.add(411, f.exchangeForPhysical);
+  if (f.outMainCntryUIndex != null) m.add(412, dec(412, f.outMainCntryUIndex));
+  if (f.crossPercent != null) m.add(413, dec(413, f.crossPercent));
+  if (f.progRptReqs != null) m.add(414, f.progRptReqs);
+  if (f.progPeriodInterval != null) m.add(415, f.progPeriodInterval);
+  if (f.incTaxInd != null) m.add(416, f.incTaxInd);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.numBidders != null) m.add(417, f.numBidders);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.bidTradeType == null) missing(at, "field BidTradeType(418)");
+  m.add(418, f.bidTradeType);
+  if (f.basisPxType == null) missing(at, "field BasisPxType(419)");
+  m.add(419, f.basisPxType);
+  if (f.strikeTime != null) m.add(443, time(443, f.strikeTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBidRequest(d: PlanBuilder): void {
@@ -3582,8 +5750,6 @@ export interface BidResponse extends BidCompRspGrp {
   trailer?: StandardTrailer;
 }
 
-let bidResponsePlan: Plan | undefined;
-
 /**
  * Builds a BidResponse, MsgType(35) "l": the fields set, in dictionary order.
  *
@@ -3592,8 +5758,17 @@ let bidResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function bidResponse(f: BidResponse): FixMessage {
-  bidResponsePlan ??= plan("l", "BidResponse", defBidResponse);
-  return build(bidResponsePlan, f);
+  return build(partBidResponse, f);
+}
+
+const partBidResponse = message("l", "BidResponse", defBidResponse, fillBidResponse, 5);
+
+function fillBidResponse(m: FieldMap, f: BidResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  group(m, f.noBidComponents, partBidCompRspGrpNoBidComponentsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBidResponse(d: PlanBuilder): void {
@@ -3618,8 +5793,6 @@ export interface ListStrikePrice extends InstrmtStrkPxGrp, UndInstrmtStrkPxGrp {
   trailer?: StandardTrailer;
 }
 
-let listStrikePricePlan: Plan | undefined;
-
 /**
  * Builds a ListStrikePrice, MsgType(35) "m": the fields set, in dictionary order.
  *
@@ -3628,8 +5801,29 @@ let listStrikePricePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStrikePrice(f: ListStrikePrice): FixMessage {
-  listStrikePricePlan ??= plan("m", "ListStrikePrice", defListStrikePrice);
-  return build(listStrikePricePlan, f);
+  return build(partListStrikePrice, f);
+}
+
+const partListStrikePrice = message(
+  "m",
+  "ListStrikePrice",
+  defListStrikePrice,
+  fillListStrikePrice,
+  7,
+);
+
+function fillListStrikePrice(m: FieldMap, f: ListStrikePrice, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.totNoStrikes == null) missing(at, "field TotNoStrikes(422)");
+  m.add(422, f.totNoStrikes);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  group(m, f.noStrikes, partNoStrikesEntry, at, R);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtStrkPxGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStrikePrice(d: PlanBuilder): void {
@@ -3650,8 +5844,6 @@ export interface XMLnonFIX {
   trailer?: StandardTrailer;
 }
 
-let xmLnonFIXPlan: Plan | undefined;
-
 /**
  * Builds a XMLnonFIX, MsgType(35) "n": the fields set, in dictionary order.
  *
@@ -3660,8 +5852,14 @@ let xmLnonFIXPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function xmLnonFIX(f: XMLnonFIX): FixMessage {
-  xmLnonFIXPlan ??= plan("n", "XMLnonFIX", defXMLnonFIX);
-  return build(xmLnonFIXPlan, f);
+  return build(partXMLnonFIX, f);
+}
+
+const partXMLnonFIX = message("n", "XMLnonFIX", defXMLnonFIX, fillXMLnonFIX, 2);
+
+function fillXMLnonFIX(m: FieldMap, f: XMLnonFIX, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defXMLnonFIX(d: PlanBuilder): void {
@@ -3695,8 +5893,6 @@ export interface RegistrationInstructions extends Parties, RgstDtlsGrp, RgstDist
   trailer?: StandardTrailer;
 }
 
-let registrationInstructionsPlan: Plan | undefined;
-
 /**
  * Builds a RegistrationInstructions, MsgType(35) "o": the fields set, in dictionary order.
  *
@@ -3705,12 +5901,35 @@ let registrationInstructionsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function registrationInstructions(f: RegistrationInstructions): FixMessage {
-  registrationInstructionsPlan ??= plan(
-    "o",
-    "RegistrationInstructions",
-    defRegistrationInstructions,
-  );
-  return build(registrationInstructionsPlan, f);
+  return build(partRegistrationInstructions, f);
+}
+
+const partRegistrationInstructions = message(
+  "o",
+  "RegistrationInstructions",
+  defRegistrationInstructions,
+  fillRegistrationInstructions,
+  14,
+);
+
+function fillRegistrationInstructions(m: FieldMap, f: RegistrationInstructions, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.registID == null) missing(at, "field RegistID(513)");
+  m.add(513, f.registID);
+  if (f.registTransType == null) missing(at, "field RegistTransType(514)");
+  m.add(514, f.registTransType);
+  if (f.registRefID == null) missing(at, "field RegistRefID(508)");
+  m.add(508, f.registRefID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.registAcctType != null) m.add(493, f.registAcctType);
+  if (f.taxAdvantageType != null) m.add(495, f.taxAdvantageType);
+  if (f.ownershipType != null) m.add(517, f.ownershipType);
+  if (f.noRegistDtls != null) group(m, f.noRegistDtls, partNoRegistDtlsEntry, at, 0);
+  if (f.noDistribInsts != null) group(m, f.noDistribInsts, partNoDistribInstsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRegistrationInstructions(d: PlanBuilder): void {
@@ -3756,8 +5975,6 @@ export interface RegistrationInstructionsResponse extends Parties {
   trailer?: StandardTrailer;
 }
 
-let registrationInstructionsResponsePlan: Plan | undefined;
-
 /**
  * Builds a RegistrationInstructionsResponse, MsgType(35) "p": the fields set, in dictionary order.
  *
@@ -3766,12 +5983,38 @@ let registrationInstructionsResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function registrationInstructionsResponse(f: RegistrationInstructionsResponse): FixMessage {
-  registrationInstructionsResponsePlan ??= plan(
-    "p",
-    "RegistrationInstructionsResponse",
-    defRegistrationInstructionsResponse,
-  );
-  return build(registrationInstructionsResponsePlan, f);
+  return build(partRegistrationInstructionsResponse, f);
+}
+
+const partRegistrationInstructionsResponse = message(
+  "p",
+  "RegistrationInstructionsResponse",
+  defRegistrationInstructionsResponse,
+  fillRegistrationInstructionsResponse,
+  12,
+);
+
+function fillRegistrationInstructionsResponse(
+  m: FieldMap,
+  f: RegistrationInstructionsResponse,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.registID == null) missing(at, "field RegistID(513)");
+  m.add(513, f.registID);
+  if (f.registTransType == null) missing(at, "field RegistTransType(514)");
+  m.add(514, f.registTransType);
+  if (f.registRefID == null) missing(at, "field RegistRefID(508)");
+  m.add(508, f.registRefID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.registStatus == null) missing(at, "field RegistStatus(506)");
+  m.add(506, f.registStatus);
+  if (f.registRejReasonCode != null) m.add(507, f.registRejReasonCode);
+  if (f.registRejReasonText != null) m.add(496, f.registRejReasonText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRegistrationInstructionsResponse(d: PlanBuilder): void {
@@ -3815,8 +6058,6 @@ export interface OrderMassCancelRequest extends Instrument, UnderlyingInstrument
   trailer?: StandardTrailer;
 }
 
-let orderMassCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassCancelRequest, MsgType(35) "q": the fields set, in dictionary order.
  *
@@ -3825,8 +6066,122 @@ let orderMassCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassCancelRequest(f: OrderMassCancelRequest): FixMessage {
-  orderMassCancelRequestPlan ??= plan("q", "OrderMassCancelRequest", defOrderMassCancelRequest);
-  return build(orderMassCancelRequestPlan, f);
+  return build(partOrderMassCancelRequest, f);
+}
+
+const partOrderMassCancelRequest = message(
+  "q",
+  "OrderMassCancelRequest",
+  defOrderMassCancelRequest,
+  fillOrderMassCancelRequest,
+  97,
+);
+
+function fillOrderMassCancelRequest(m: FieldMap, f: OrderMassCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.massCancelRequestType == null) missing(at, "field MassCancelRequestType(530)");
+  m.add(530, f.massCancelRequestType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.side != null) m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassCancelRequest(d: PlanBuilder): void {
@@ -3881,8 +6236,6 @@ export interface OrderMassCancelReport extends AffectedOrdGrp, Instrument, Under
   trailer?: StandardTrailer;
 }
 
-let orderMassCancelReportPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassCancelReport, MsgType(35) "r": the fields set, in dictionary order.
  *
@@ -3891,8 +6244,128 @@ let orderMassCancelReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassCancelReport(f: OrderMassCancelReport): FixMessage {
-  orderMassCancelReportPlan ??= plan("r", "OrderMassCancelReport", defOrderMassCancelReport);
-  return build(orderMassCancelReportPlan, f);
+  return build(partOrderMassCancelReport, f);
+}
+
+const partOrderMassCancelReport = message(
+  "r",
+  "OrderMassCancelReport",
+  defOrderMassCancelReport,
+  fillOrderMassCancelReport,
+  103,
+);
+
+function fillOrderMassCancelReport(m: FieldMap, f: OrderMassCancelReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.massCancelRequestType == null) missing(at, "field MassCancelRequestType(530)");
+  m.add(530, f.massCancelRequestType);
+  if (f.massCancelResponse == null) missing(at, "field MassCancelResponse(531)");
+  m.add(531, f.massCancelResponse);
+  if (f.massCancelRejectReason != null) m.add(532, f.massCancelRejectReason);
+  if (f.totalAffectedOrders != null) m.add(533, f.totalAffectedOrders);
+  if (f.noAffectedOrders != null) group(m, f.noAffectedOrders, partNoAffectedOrdersEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.side != null) m.add(54, f.side);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassCancelReport(d: PlanBuilder): void {
@@ -4006,8 +6479,6 @@ export interface NewOrderCross
   trailer?: StandardTrailer;
 }
 
-let newOrderCrossPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderCross, MsgType(35) "s": the fields set, in dictionary order.
  *
@@ -4016,8 +6487,129 @@ let newOrderCrossPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderCross(f: NewOrderCross): FixMessage {
-  newOrderCrossPlan ??= plan("s", "NewOrderCross", defNewOrderCross);
-  return build(newOrderCrossPlan, f);
+  return build(partNewOrderCross, f);
+}
+
+const partNewOrderCross = message("s", "NewOrderCross", defNewOrderCross, fillNewOrderCross, 110);
+
+function fillNewOrderCross(m: FieldMap, f: NewOrderCross, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.crossID == null) missing(at, "field CrossID(548)");
+  m.add(548, f.crossID);
+  if (f.crossType == null) missing(at, "field CrossType(549)");
+  m.add(549, f.crossType);
+  if (f.crossPrioritization == null) missing(at, "field CrossPrioritization(550)");
+  m.add(550, f.crossPrioritization);
+  group(m, f.noSides, partSideCrossOrdModGrpNoSidesEntry, at, R);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderCross(d: PlanBuilder): void {
@@ -4163,8 +6755,6 @@ export interface CrossOrderCancelReplaceRequest
   trailer?: StandardTrailer;
 }
 
-let crossOrderCancelReplaceRequestPlan: Plan | undefined;
-
 /**
  * Builds a CrossOrderCancelReplaceRequest, MsgType(35) "t": the fields set, in dictionary order.
  *
@@ -4173,12 +6763,142 @@ let crossOrderCancelReplaceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function crossOrderCancelReplaceRequest(f: CrossOrderCancelReplaceRequest): FixMessage {
-  crossOrderCancelReplaceRequestPlan ??= plan(
-    "t",
-    "CrossOrderCancelReplaceRequest",
-    defCrossOrderCancelReplaceRequest,
-  );
-  return build(crossOrderCancelReplaceRequestPlan, f);
+  return build(partCrossOrderCancelReplaceRequest, f);
+}
+
+const partCrossOrderCancelReplaceRequest = message(
+  "t",
+  "CrossOrderCancelReplaceRequest",
+  defCrossOrderCancelReplaceRequest,
+  fillCrossOrderCancelReplaceRequest,
+  112,
+);
+
+function fillCrossOrderCancelReplaceRequest(
+  m: FieldMap,
+  f: CrossOrderCancelReplaceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.crossID == null) missing(at, "field CrossID(548)");
+  m.add(548, f.crossID);
+  if (f.origCrossID == null) missing(at, "field OrigCrossID(551)");
+  m.add(551, f.origCrossID);
+  if (f.crossType == null) missing(at, "field CrossType(549)");
+  m.add(549, f.crossType);
+  if (f.crossPrioritization == null) missing(at, "field CrossPrioritization(550)");
+  m.add(550, f.crossPrioritization);
+  group(m, f.noSides, partSideCrossOrdModGrpNoSidesEntry, at, R);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCrossOrderCancelReplaceRequest(d: PlanBuilder): void {
@@ -4254,8 +6974,6 @@ export interface CrossOrderCancelRequest
   trailer?: StandardTrailer;
 }
 
-let crossOrderCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a CrossOrderCancelRequest, MsgType(35) "u": the fields set, in dictionary order.
  *
@@ -4264,8 +6982,77 @@ let crossOrderCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function crossOrderCancelRequest(f: CrossOrderCancelRequest): FixMessage {
-  crossOrderCancelRequestPlan ??= plan("u", "CrossOrderCancelRequest", defCrossOrderCancelRequest);
-  return build(crossOrderCancelRequestPlan, f);
+  return build(partCrossOrderCancelRequest, f);
+}
+
+const partCrossOrderCancelRequest = message(
+  "u",
+  "CrossOrderCancelRequest",
+  defCrossOrderCancelRequest,
+  fillCrossOrderCancelRequest,
+  52,
+);
+
+function fillCrossOrderCancelRequest(m: FieldMap, f: CrossOrderCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.crossID == null) missing(at, "field CrossID(548)");
+  m.add(548, f.crossID);
+  if (f.origCrossID == null) missing(at, "field OrigCrossID(551)");
+  m.add(551, f.origCrossID);
+  if (f.crossType == null) missing(at, "field CrossType(549)");
+  m.add(549, f.crossType);
+  if (f.crossPrioritization == null) missing(at, "field CrossPrioritization(550)");
+  m.add(550, f.crossPrioritization);
+  group(m, f.noSides, partSideCrossOrdCxlGrpNoSidesEntry, at, R);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCrossOrderCancelRequest(d: PlanBuilder): void {
@@ -4307,8 +7094,6 @@ export interface SecurityTypeRequest {
   trailer?: StandardTrailer;
 }
 
-let securityTypeRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityTypeRequest, MsgType(35) "v": the fields set, in dictionary order.
  *
@@ -4317,8 +7102,29 @@ let securityTypeRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityTypeRequest(f: SecurityTypeRequest): FixMessage {
-  securityTypeRequestPlan ??= plan("v", "SecurityTypeRequest", defSecurityTypeRequest);
-  return build(securityTypeRequestPlan, f);
+  return build(partSecurityTypeRequest, f);
+}
+
+const partSecurityTypeRequest = message(
+  "v",
+  "SecurityTypeRequest",
+  defSecurityTypeRequest,
+  fillSecurityTypeRequest,
+  10,
+);
+
+function fillSecurityTypeRequest(m: FieldMap, f: SecurityTypeRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityTypeRequest(d: PlanBuilder): void {
@@ -4362,8 +7168,6 @@ export interface SecurityTypes extends SecTypesGrp {
   trailer?: StandardTrailer;
 }
 
-let securityTypesPlan: Plan | undefined;
-
 /**
  * Builds a SecurityTypes, MsgType(35) "w": the fields set, in dictionary order.
  *
@@ -4372,8 +7176,28 @@ let securityTypesPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityTypes(f: SecurityTypes): FixMessage {
-  securityTypesPlan ??= plan("w", "SecurityTypes", defSecurityTypes);
-  return build(securityTypesPlan, f);
+  return build(partSecurityTypes, f);
+}
+
+const partSecurityTypes = message("w", "SecurityTypes", defSecurityTypes, fillSecurityTypes, 13);
+
+function fillSecurityTypes(m: FieldMap, f: SecurityTypes, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityResponseType == null) missing(at, "field SecurityResponseType(323)");
+  m.add(323, f.securityResponseType);
+  if (f.totNoSecurityTypes != null) m.add(557, f.totNoSecurityTypes);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noSecurityTypes != null) group(m, f.noSecurityTypes, partNoSecurityTypesEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityTypes(d: PlanBuilder): void {
@@ -4417,8 +7241,6 @@ export interface SecurityListRequest
   trailer?: StandardTrailer;
 }
 
-let securityListRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityListRequest, MsgType(35) "x": the fields set, in dictionary order.
  *
@@ -4427,8 +7249,87 @@ let securityListRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityListRequest(f: SecurityListRequest): FixMessage {
-  securityListRequestPlan ??= plan("x", "SecurityListRequest", defSecurityListRequest);
-  return build(securityListRequestPlan, f);
+  return build(partSecurityListRequest, f);
+}
+
+const partSecurityListRequest = message(
+  "x",
+  "SecurityListRequest",
+  defSecurityListRequest,
+  fillSecurityListRequest,
+  65,
+);
+
+function fillSecurityListRequest(m: FieldMap, f: SecurityListRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityListRequestType == null) missing(at, "field SecurityListRequestType(559)");
+  m.add(559, f.securityListRequestType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityListRequest(d: PlanBuilder): void {
@@ -4467,8 +7368,6 @@ export interface SecurityList extends SecListGrp {
   trailer?: StandardTrailer;
 }
 
-let securityListPlan: Plan | undefined;
-
 /**
  * Builds a SecurityList, MsgType(35) "y": the fields set, in dictionary order.
  *
@@ -4477,8 +7376,23 @@ let securityListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityList(f: SecurityList): FixMessage {
-  securityListPlan ??= plan("y", "SecurityList", defSecurityList);
-  return build(securityListPlan, f);
+  return build(partSecurityList, f);
+}
+
+const partSecurityList = message("y", "SecurityList", defSecurityList, fillSecurityList, 8);
+
+function fillSecurityList(m: FieldMap, f: SecurityList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityRequestResult == null) missing(at, "field SecurityRequestResult(560)");
+  m.add(560, f.securityRequestResult);
+  if (f.totNoRelatedSym != null) m.add(393, f.totNoRelatedSym);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partSecListGrpNoRelatedSymEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityList(d: PlanBuilder): void {
@@ -4518,8 +7432,6 @@ export interface DerivativeSecurityListRequest extends UnderlyingInstrument {
   trailer?: StandardTrailer;
 }
 
-let derivativeSecurityListRequestPlan: Plan | undefined;
-
 /**
  * Builds a DerivativeSecurityListRequest, MsgType(35) "z": the fields set, in dictionary order.
  *
@@ -4528,12 +7440,84 @@ let derivativeSecurityListRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function derivativeSecurityListRequest(f: DerivativeSecurityListRequest): FixMessage {
-  derivativeSecurityListRequestPlan ??= plan(
-    "z",
-    "DerivativeSecurityListRequest",
-    defDerivativeSecurityListRequest,
-  );
-  return build(derivativeSecurityListRequestPlan, f);
+  return build(partDerivativeSecurityListRequest, f);
+}
+
+const partDerivativeSecurityListRequest = message(
+  "z",
+  "DerivativeSecurityListRequest",
+  defDerivativeSecurityListRequest,
+  fillDerivativeSecurityListRequest,
+  56,
+);
+
+function fillDerivativeSecurityListRequest(
+  m: FieldMap,
+  f: DerivativeSecurityListRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityListRequestType == null) missing(at, "field SecurityListRequestType(559)");
+  m.add(559, f.securityListRequestType);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDerivativeSecurityListRequest(d: PlanBuilder): void {
@@ -4569,8 +7553,6 @@ export interface DerivativeSecurityList extends UnderlyingInstrument, RelSymDeri
   trailer?: StandardTrailer;
 }
 
-let derivativeSecurityListPlan: Plan | undefined;
-
 /**
  * Builds a DerivativeSecurityList, MsgType(35) "AA": the fields set, in dictionary order.
  *
@@ -4579,8 +7561,80 @@ let derivativeSecurityListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function derivativeSecurityList(f: DerivativeSecurityList): FixMessage {
-  derivativeSecurityListPlan ??= plan("AA", "DerivativeSecurityList", defDerivativeSecurityList);
-  return build(derivativeSecurityListPlan, f);
+  return build(partDerivativeSecurityList, f);
+}
+
+const partDerivativeSecurityList = message(
+  "AA",
+  "DerivativeSecurityList",
+  defDerivativeSecurityList,
+  fillDerivativeSecurityList,
+  53,
+);
+
+function fillDerivativeSecurityList(m: FieldMap, f: DerivativeSecurityList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityRequestResult == null) missing(at, "field SecurityRequestResult(560)");
+  m.add(560, f.securityRequestResult);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.totNoRelatedSym != null) m.add(393, f.totNoRelatedSym);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noRelatedSym != null) {
+    group(m, f.noRelatedSym, partRelSymDerivSecGrpNoRelatedSymEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDerivativeSecurityList(d: PlanBuilder): void {
@@ -4734,8 +7788,6 @@ export interface NewOrderMultileg
   trailer?: StandardTrailer;
 }
 
-let newOrderMultilegPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderMultileg, MsgType(35) "AB": the fields set, in dictionary order.
  *
@@ -4744,8 +7796,154 @@ let newOrderMultilegPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderMultileg(f: NewOrderMultileg): FixMessage {
-  newOrderMultilegPlan ??= plan("AB", "NewOrderMultileg", defNewOrderMultileg);
-  return build(newOrderMultilegPlan, f);
+  return build(partNewOrderMultileg, f);
+}
+
+const partNewOrderMultileg = message(
+  "AB",
+  "NewOrderMultileg",
+  defNewOrderMultileg,
+  fillNewOrderMultileg,
+  130,
+);
+
+function fillNewOrderMultileg(m: FieldMap, f: NewOrderMultileg, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocMlegGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  group(m, f.noLegs, partLegOrdGrpNoLegsEntry, at, R);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.multiLegRptTypeReq != null) m.add(563, f.multiLegRptTypeReq);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderMultileg(d: PlanBuilder): void {
@@ -4968,8 +8166,6 @@ export interface MultilegOrderCancelReplace
   trailer?: StandardTrailer;
 }
 
-let multilegOrderCancelReplacePlan: Plan | undefined;
-
 /**
  * Builds a MultilegOrderCancelReplace, MsgType(35) "AC": the fields set, in dictionary order.
  *
@@ -4978,12 +8174,162 @@ let multilegOrderCancelReplacePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function multilegOrderCancelReplace(f: MultilegOrderCancelReplace): FixMessage {
-  multilegOrderCancelReplacePlan ??= plan(
-    "AC",
-    "MultilegOrderCancelReplace",
-    defMultilegOrderCancelReplace,
-  );
-  return build(multilegOrderCancelReplacePlan, f);
+  return build(partMultilegOrderCancelReplace, f);
+}
+
+const partMultilegOrderCancelReplace = message(
+  "AC",
+  "MultilegOrderCancelReplace",
+  defMultilegOrderCancelReplace,
+  fillMultilegOrderCancelReplace,
+  133,
+);
+
+function fillMultilegOrderCancelReplace(
+  m: FieldMap,
+  f: MultilegOrderCancelReplace,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocMlegGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  group(m, f.noLegs, partLegOrdGrpNoLegsEntry, at, R);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.multiLegRptTypeReq != null) m.add(563, f.multiLegRptTypeReq);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMultilegOrderCancelReplace(d: PlanBuilder): void {
@@ -5136,8 +8482,6 @@ export interface TradeCaptureReportRequest
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportRequestPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReportRequest, MsgType(35) "AD": the fields set, in dictionary order.
  *
@@ -5146,12 +8490,113 @@ let tradeCaptureReportRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReportRequest(f: TradeCaptureReportRequest): FixMessage {
-  tradeCaptureReportRequestPlan ??= plan(
-    "AD",
-    "TradeCaptureReportRequest",
-    defTradeCaptureReportRequest,
-  );
-  return build(tradeCaptureReportRequestPlan, f);
+  return build(partTradeCaptureReportRequest, f);
+}
+
+const partTradeCaptureReportRequest = message(
+  "AD",
+  "TradeCaptureReportRequest",
+  defTradeCaptureReportRequest,
+  fillTradeCaptureReportRequest,
+  87,
+);
+
+function fillTradeCaptureReportRequest(
+  m: FieldMap,
+  f: TradeCaptureReportRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradeRequestID == null) missing(at, "field TradeRequestID(568)");
+  m.add(568, f.tradeRequestID);
+  if (f.tradeRequestType == null) missing(at, "field TradeRequestType(569)");
+  m.add(569, f.tradeRequestType);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.tradeReportID != null) m.add(571, f.tradeReportID);
+  if (f.secondaryTradeReportID != null) m.add(818, f.secondaryTradeReportID);
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.execType != null) m.add(150, f.execType);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.trdSubType != null) m.add(829, f.trdSubType);
+  if (f.transferReason != null) m.add(830, f.transferReason);
+  if (f.secondaryTrdType != null) m.add(855, f.secondaryTrdType);
+  if (f.tradeLinkID != null) m.add(820, f.tradeLinkID);
+  if (f.trdMatchID != null) m.add(880, f.trdMatchID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noDates != null) group(m, f.noDates, partNoDatesEntry, at, 0);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.timeBracket != null) m.add(943, f.timeBracket);
+  if (f.side != null) m.add(54, f.side);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.tradeInputDevice != null) m.add(579, f.tradeInputDevice);
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReportRequest(d: PlanBuilder): void {
@@ -5307,8 +8752,6 @@ export interface TradeCaptureReport
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReport, MsgType(35) "AE": the fields set, in dictionary order.
  *
@@ -5317,8 +8760,151 @@ let tradeCaptureReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReport(f: TradeCaptureReport): FixMessage {
-  tradeCaptureReportPlan ??= plan("AE", "TradeCaptureReport", defTradeCaptureReport);
-  return build(tradeCaptureReportPlan, f);
+  return build(partTradeCaptureReport, f);
+}
+
+const partTradeCaptureReport = message(
+  "AE",
+  "TradeCaptureReport",
+  defTradeCaptureReport,
+  fillTradeCaptureReport,
+  123,
+);
+
+function fillTradeCaptureReport(m: FieldMap, f: TradeCaptureReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradeReportID == null) missing(at, "field TradeReportID(571)");
+  m.add(571, f.tradeReportID);
+  if (f.tradeReportTransType != null) m.add(487, f.tradeReportTransType);
+  if (f.tradeReportType != null) m.add(856, f.tradeReportType);
+  if (f.tradeRequestID != null) m.add(568, f.tradeRequestID);
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.trdSubType != null) m.add(829, f.trdSubType);
+  if (f.secondaryTrdType != null) m.add(855, f.secondaryTrdType);
+  if (f.transferReason != null) m.add(830, f.transferReason);
+  if (f.execType != null) m.add(150, f.execType);
+  if (f.totNumTradeReports != null) m.add(748, f.totNumTradeReports);
+  if (f.lastRptRequested != null) m.add(912, f.lastRptRequested);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.tradeReportRefID != null) m.add(572, f.tradeReportRefID);
+  if (f.secondaryTradeReportRefID != null) m.add(881, f.secondaryTradeReportRefID);
+  if (f.secondaryTradeReportID != null) m.add(818, f.secondaryTradeReportID);
+  if (f.tradeLinkID != null) m.add(820, f.tradeLinkID);
+  if (f.trdMatchID != null) m.add(880, f.trdMatchID);
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.ordStatus != null) m.add(39, f.ordStatus);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.execRestatementReason != null) m.add(378, f.execRestatementReason);
+  if (f.previouslyReported == null) missing(at, "field PreviouslyReported(570)");
+  m.add(570, f.previouslyReported);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.underlyingTradingSessionID != null) m.add(822, f.underlyingTradingSessionID);
+  if (f.underlyingTradingSessionSubID != null) m.add(823, f.underlyingTradingSessionSubID);
+  if (f.lastQty == null) missing(at, "field LastQty(32)");
+  m.add(32, dec(32, f.lastQty));
+  if (f.lastPx == null) missing(at, "field LastPx(31)");
+  m.add(31, dec(31, f.lastPx));
+  if (f.lastParPx != null) m.add(669, dec(669, f.lastParPx));
+  if (f.lastSpotRate != null) m.add(194, dec(194, f.lastSpotRate));
+  if (f.lastForwardPoints != null) m.add(195, dec(195, f.lastForwardPoints));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.avgPx != null) m.add(6, dec(6, f.avgPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.avgPxIndicator != null) m.add(819, f.avgPxIndicator);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.tradeLegRefID != null) m.add(824, f.tradeLegRefID);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegExecGrpNoLegsEntry, at, 0);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.matchType != null) m.add(574, f.matchType);
+  group(m, f.noSides, partTrdCapRptSideGrpNoSidesEntry, at, R);
+  if (f.copyMsgIndicator != null) m.add(797, f.copyMsgIndicator);
+  if (f.publishTrdIndicator != null) m.add(852, f.publishTrdIndicator);
+  if (f.shortSaleReason != null) m.add(853, f.shortSaleReason);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReport(d: PlanBuilder): void {
@@ -5405,8 +8991,6 @@ export interface OrderMassStatusRequest extends Parties, Instrument, UnderlyingI
   trailer?: StandardTrailer;
 }
 
-let orderMassStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassStatusRequest, MsgType(35) "AF": the fields set, in dictionary order.
  *
@@ -5415,8 +8999,120 @@ let orderMassStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassStatusRequest(f: OrderMassStatusRequest): FixMessage {
-  orderMassStatusRequestPlan ??= plan("AF", "OrderMassStatusRequest", defOrderMassStatusRequest);
-  return build(orderMassStatusRequestPlan, f);
+  return build(partOrderMassStatusRequest, f);
+}
+
+const partOrderMassStatusRequest = message(
+  "AF",
+  "OrderMassStatusRequest",
+  defOrderMassStatusRequest,
+  fillOrderMassStatusRequest,
+  96,
+);
+
+function fillOrderMassStatusRequest(m: FieldMap, f: OrderMassStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.massStatusReqID == null) missing(at, "field MassStatusReqID(584)");
+  m.add(584, f.massStatusReqID);
+  if (f.massStatusReqType == null) missing(at, "field MassStatusReqType(585)");
+  m.add(585, f.massStatusReqType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.side != null) m.add(54, f.side);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassStatusRequest(d: PlanBuilder): void {
@@ -5452,8 +9148,6 @@ export interface QuoteRequestReject extends QuotReqRjctGrp {
   trailer?: StandardTrailer;
 }
 
-let quoteRequestRejectPlan: Plan | undefined;
-
 /**
  * Builds a QuoteRequestReject, MsgType(35) "AG": the fields set, in dictionary order.
  *
@@ -5462,8 +9156,28 @@ let quoteRequestRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteRequestReject(f: QuoteRequestReject): FixMessage {
-  quoteRequestRejectPlan ??= plan("AG", "QuoteRequestReject", defQuoteRequestReject);
-  return build(quoteRequestRejectPlan, f);
+  return build(partQuoteRequestReject, f);
+}
+
+const partQuoteRequestReject = message(
+  "AG",
+  "QuoteRequestReject",
+  defQuoteRequestReject,
+  fillQuoteRequestReject,
+  8,
+);
+
+function fillQuoteRequestReject(m: FieldMap, f: QuoteRequestReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID == null) missing(at, "field QuoteReqID(131)");
+  m.add(131, f.quoteReqID);
+  if (f.rfqReqID != null) m.add(644, f.rfqReqID);
+  if (f.quoteRequestRejectReason == null) missing(at, "field QuoteRequestRejectReason(658)");
+  m.add(658, f.quoteRequestRejectReason);
+  group(m, f.noRelatedSym, partQuotReqRjctGrpNoRelatedSymEntry, at, R);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteRequestReject(d: PlanBuilder): void {
@@ -5489,8 +9203,6 @@ export interface RFQRequest extends RFQReqGrp {
   trailer?: StandardTrailer;
 }
 
-let rfqRequestPlan: Plan | undefined;
-
 /**
  * Builds a RFQRequest, MsgType(35) "AH": the fields set, in dictionary order.
  *
@@ -5499,8 +9211,18 @@ let rfqRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function rfqRequest(f: RFQRequest): FixMessage {
-  rfqRequestPlan ??= plan("AH", "RFQRequest", defRFQRequest);
-  return build(rfqRequestPlan, f);
+  return build(partRFQRequest, f);
+}
+
+const partRFQRequest = message("AH", "RFQRequest", defRFQRequest, fillRFQRequest, 5);
+
+function fillRFQRequest(m: FieldMap, f: RFQRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.rfqReqID == null) missing(at, "field RFQReqID(644)");
+  m.add(644, f.rfqReqID);
+  group(m, f.noRelatedSym, partRFQReqGrpNoRelatedSymEntry, at, R);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRFQRequest(d: PlanBuilder): void {
@@ -5630,8 +9352,6 @@ export interface QuoteStatusReport
   trailer?: StandardTrailer;
 }
 
-let quoteStatusReportPlan: Plan | undefined;
-
 /**
  * Builds a QuoteStatusReport, MsgType(35) "AI": the fields set, in dictionary order.
  *
@@ -5640,8 +9360,147 @@ let quoteStatusReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteStatusReport(f: QuoteStatusReport): FixMessage {
-  quoteStatusReportPlan ??= plan("AI", "QuoteStatusReport", defQuoteStatusReport);
-  return build(quoteStatusReportPlan, f);
+  return build(partQuoteStatusReport, f);
+}
+
+const partQuoteStatusReport = message(
+  "AI",
+  "QuoteStatusReport",
+  defQuoteStatusReport,
+  fillQuoteStatusReport,
+  126,
+);
+
+function fillQuoteStatusReport(m: FieldMap, f: QuoteStatusReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteStatusReqID != null) m.add(649, f.quoteStatusReqID);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteRespID != null) m.add(693, f.quoteRespID);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partLegQuotStatGrpNoLegsEntry, at, 0);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.mktBidPx != null) m.add(645, dec(645, f.mktBidPx));
+  if (f.mktOfferPx != null) m.add(646, dec(646, f.mktOfferPx));
+  if (f.minBidSize != null) m.add(647, dec(647, f.minBidSize));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.minOfferSize != null) m.add(648, dec(648, f.minOfferSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.settlCurrBidFxRate != null) m.add(656, dec(656, f.settlCurrBidFxRate));
+  if (f.settlCurrOfferFxRate != null) m.add(657, dec(657, f.settlCurrOfferFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.quoteStatus != null) m.add(297, f.quoteStatus);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteStatusReport(d: PlanBuilder): void {
@@ -5828,8 +9687,6 @@ export interface QuoteResponse
   trailer?: StandardTrailer;
 }
 
-let quoteResponsePlan: Plan | undefined;
-
 /**
  * Builds a QuoteResponse, MsgType(35) "AJ": the fields set, in dictionary order.
  *
@@ -5838,8 +9695,142 @@ let quoteResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteResponse(f: QuoteResponse): FixMessage {
-  quoteResponsePlan ??= plan("AJ", "QuoteResponse", defQuoteResponse);
-  return build(quoteResponsePlan, f);
+  return build(partQuoteResponse, f);
+}
+
+const partQuoteResponse = message("AJ", "QuoteResponse", defQuoteResponse, fillQuoteResponse, 126);
+
+function fillQuoteResponse(m: FieldMap, f: QuoteResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteRespID == null) missing(at, "field QuoteRespID(693)");
+  m.add(693, f.quoteRespID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.quoteRespType == null) missing(at, "field QuoteRespType(694)");
+  m.add(694, f.quoteRespType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partLegQuotGrpNoLegsEntry, at, 0);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.mktBidPx != null) m.add(645, dec(645, f.mktBidPx));
+  if (f.mktOfferPx != null) m.add(646, dec(646, f.mktOfferPx));
+  if (f.minBidSize != null) m.add(647, dec(647, f.minBidSize));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.minOfferSize != null) m.add(648, dec(648, f.minOfferSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.settlCurrBidFxRate != null) m.add(656, dec(656, f.settlCurrBidFxRate));
+  if (f.settlCurrOfferFxRate != null) m.add(657, dec(657, f.settlCurrOfferFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteResponse(d: PlanBuilder): void {
@@ -6029,8 +10020,6 @@ export interface Confirmation
   trailer?: StandardTrailer;
 }
 
-let confirmationPlan: Plan | undefined;
-
 /**
  * Builds a Confirmation, MsgType(35) "AK": the fields set, in dictionary order.
  *
@@ -6039,8 +10028,163 @@ let confirmationPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function confirmation(f: Confirmation): FixMessage {
-  confirmationPlan ??= plan("AK", "Confirmation", defConfirmation);
-  return build(confirmationPlan, f);
+  return build(partConfirmation, f);
+}
+
+const partConfirmation = message("AK", "Confirmation", defConfirmation, fillConfirmation, 135);
+
+function fillConfirmation(m: FieldMap, f: Confirmation, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.confirmID == null) missing(at, "field ConfirmID(664)");
+  m.add(664, f.confirmID);
+  if (f.confirmRefID != null) m.add(772, f.confirmRefID);
+  if (f.confirmReqID != null) m.add(859, f.confirmReqID);
+  if (f.confirmTransType == null) missing(at, "field ConfirmTransType(666)");
+  m.add(666, f.confirmTransType);
+  if (f.confirmType == null) missing(at, "field ConfirmType(773)");
+  m.add(773, f.confirmType);
+  if (f.copyMsgIndicator != null) m.add(797, f.copyMsgIndicator);
+  if (f.legalConfirm != null) m.add(650, f.legalConfirm);
+  if (f.confirmStatus == null) missing(at, "field ConfirmStatus(665)");
+  m.add(665, f.confirmStatus);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.noOrders != null) group(m, f.noOrders, partOrdAllocGrpNoOrdersEntry, at, 0);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.allocQty == null) missing(at, "field AllocQty(80)");
+  m.add(80, dec(80, f.allocQty));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  group(m, f.noCapacities, partNoCapacitiesEntry, at, R);
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocAccountType != null) m.add(798, f.allocAccountType);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.avgPxPrecision != null) m.add(74, f.avgPxPrecision);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.avgParPx != null) m.add(860, dec(860, f.avgParPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.reportedPx != null) m.add(861, dec(861, f.reportedPx));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.grossTradeAmt == null) missing(at, "field GrossTradeAmt(381)");
+  m.add(381, dec(381, f.grossTradeAmt));
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.exDate != null) m.add(230, f.exDate);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney == null) missing(at, "field NetMoney(118)");
+  m.add(118, dec(118, f.netMoney));
+  if (f.maturityNetMoney != null) m.add(890, dec(890, f.maturityNetMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.sharedCommission != null) m.add(858, dec(858, f.sharedCommission));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defConfirmation(d: PlanBuilder): void {
@@ -6159,8 +10303,6 @@ export interface PositionMaintenanceRequest
   trailer?: StandardTrailer;
 }
 
-let positionMaintenanceRequestPlan: Plan | undefined;
-
 /**
  * Builds a PositionMaintenanceRequest, MsgType(35) "AL": the fields set, in dictionary order.
  *
@@ -6169,12 +10311,98 @@ let positionMaintenanceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function positionMaintenanceRequest(f: PositionMaintenanceRequest): FixMessage {
-  positionMaintenanceRequestPlan ??= plan(
-    "AL",
-    "PositionMaintenanceRequest",
-    defPositionMaintenanceRequest,
-  );
-  return build(positionMaintenanceRequestPlan, f);
+  return build(partPositionMaintenanceRequest, f);
+}
+
+const partPositionMaintenanceRequest = message(
+  "AL",
+  "PositionMaintenanceRequest",
+  defPositionMaintenanceRequest,
+  fillPositionMaintenanceRequest,
+  67,
+);
+
+function fillPositionMaintenanceRequest(
+  m: FieldMap,
+  f: PositionMaintenanceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posReqID == null) missing(at, "field PosReqID(710)");
+  m.add(710, f.posReqID);
+  if (f.posTransType == null) missing(at, "field PosTransType(709)");
+  m.add(709, f.posTransType);
+  if (f.posMaintAction == null) missing(at, "field PosMaintAction(712)");
+  m.add(712, f.posMaintAction);
+  if (f.origPosReqRefID != null) m.add(713, f.origPosReqRefID);
+  if (f.posMaintRptRefID != null) m.add(714, f.posMaintRptRefID);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account == null) missing(at, "field Account(1)");
+  m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType == null) missing(at, "field AccountType(581)");
+  m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noPositions != null) group(m, f.noPositions, partNoPositionsEntry, at, 0);
+  if (f.adjustmentType != null) m.add(718, f.adjustmentType);
+  if (f.contraryInstructionIndicator != null) m.add(719, f.contraryInstructionIndicator);
+  if (f.priorSpreadIndicator != null) m.add(720, f.priorSpreadIndicator);
+  if (f.thresholdAmount != null) m.add(834, dec(834, f.thresholdAmount));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defPositionMaintenanceRequest(d: PlanBuilder): void {
@@ -6261,8 +10489,6 @@ export interface PositionMaintenanceReport
   trailer?: StandardTrailer;
 }
 
-let positionMaintenanceReportPlan: Plan | undefined;
-
 /**
  * Builds a PositionMaintenanceReport, MsgType(35) "AM": the fields set, in dictionary order.
  *
@@ -6271,12 +10497,101 @@ let positionMaintenanceReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function positionMaintenanceReport(f: PositionMaintenanceReport): FixMessage {
-  positionMaintenanceReportPlan ??= plan(
-    "AM",
-    "PositionMaintenanceReport",
-    defPositionMaintenanceReport,
-  );
-  return build(positionMaintenanceReportPlan, f);
+  return build(partPositionMaintenanceReport, f);
+}
+
+const partPositionMaintenanceReport = message(
+  "AM",
+  "PositionMaintenanceReport",
+  defPositionMaintenanceReport,
+  fillPositionMaintenanceReport,
+  68,
+);
+
+function fillPositionMaintenanceReport(
+  m: FieldMap,
+  f: PositionMaintenanceReport,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posMaintRptID == null) missing(at, "field PosMaintRptID(721)");
+  m.add(721, f.posMaintRptID);
+  if (f.posTransType == null) missing(at, "field PosTransType(709)");
+  m.add(709, f.posTransType);
+  if (f.posReqID != null) m.add(710, f.posReqID);
+  if (f.posMaintAction == null) missing(at, "field PosMaintAction(712)");
+  m.add(712, f.posMaintAction);
+  if (f.origPosReqRefID == null) missing(at, "field OrigPosReqRefID(713)");
+  m.add(713, f.origPosReqRefID);
+  if (f.posMaintStatus == null) missing(at, "field PosMaintStatus(722)");
+  m.add(722, f.posMaintStatus);
+  if (f.posMaintResult != null) m.add(723, f.posMaintResult);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account == null) missing(at, "field Account(1)");
+  m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType == null) missing(at, "field AccountType(581)");
+  m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noPositions != null) group(m, f.noPositions, partNoPositionsEntry, at, 0);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.adjustmentType != null) m.add(718, f.adjustmentType);
+  if (f.thresholdAmount != null) m.add(834, dec(834, f.thresholdAmount));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defPositionMaintenanceReport(d: PlanBuilder): void {
@@ -6351,8 +10666,6 @@ export interface RequestForPositions
   trailer?: StandardTrailer;
 }
 
-let requestForPositionsPlan: Plan | undefined;
-
 /**
  * Builds a RequestForPositions, MsgType(35) "AN": the fields set, in dictionary order.
  *
@@ -6361,8 +10674,89 @@ let requestForPositionsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function requestForPositions(f: RequestForPositions): FixMessage {
-  requestForPositionsPlan ??= plan("AN", "RequestForPositions", defRequestForPositions);
-  return build(requestForPositionsPlan, f);
+  return build(partRequestForPositions, f);
+}
+
+const partRequestForPositions = message(
+  "AN",
+  "RequestForPositions",
+  defRequestForPositions,
+  fillRequestForPositions,
+  63,
+);
+
+function fillRequestForPositions(m: FieldMap, f: RequestForPositions, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posReqID == null) missing(at, "field PosReqID(710)");
+  m.add(710, f.posReqID);
+  if (f.posReqType == null) missing(at, "field PosReqType(724)");
+  m.add(724, f.posReqType);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account == null) missing(at, "field Account(1)");
+  m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType == null) missing(at, "field AccountType(581)");
+  m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRequestForPositions(d: PlanBuilder): void {
@@ -6427,8 +10821,6 @@ export interface RequestForPositionsAck extends Parties, Instrument, InstrmtLegG
   trailer?: StandardTrailer;
 }
 
-let requestForPositionsAckPlan: Plan | undefined;
-
 /**
  * Builds a RequestForPositionsAck, MsgType(35) "AO": the fields set, in dictionary order.
  *
@@ -6437,8 +10829,85 @@ let requestForPositionsAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function requestForPositionsAck(f: RequestForPositionsAck): FixMessage {
-  requestForPositionsAckPlan ??= plan("AO", "RequestForPositionsAck", defRequestForPositionsAck);
-  return build(requestForPositionsAckPlan, f);
+  return build(partRequestForPositionsAck, f);
+}
+
+const partRequestForPositionsAck = message(
+  "AO",
+  "RequestForPositionsAck",
+  defRequestForPositionsAck,
+  fillRequestForPositionsAck,
+  60,
+);
+
+function fillRequestForPositionsAck(m: FieldMap, f: RequestForPositionsAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posMaintRptID == null) missing(at, "field PosMaintRptID(721)");
+  m.add(721, f.posMaintRptID);
+  if (f.posReqID != null) m.add(710, f.posReqID);
+  if (f.totalNumPosReports != null) m.add(727, f.totalNumPosReports);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.posReqResult == null) missing(at, "field PosReqResult(728)");
+  m.add(728, f.posReqResult);
+  if (f.posReqStatus == null) missing(at, "field PosReqStatus(729)");
+  m.add(729, f.posReqStatus);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account == null) missing(at, "field Account(1)");
+  m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType == null) missing(at, "field AccountType(581)");
+  m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRequestForPositionsAck(d: PlanBuilder): void {
@@ -6515,8 +10984,6 @@ export interface PositionReport
   trailer?: StandardTrailer;
 }
 
-let positionReportPlan: Plan | undefined;
-
 /**
  * Builds a PositionReport, MsgType(35) "AP": the fields set, in dictionary order.
  *
@@ -6525,8 +10992,97 @@ let positionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function positionReport(f: PositionReport): FixMessage {
-  positionReportPlan ??= plan("AP", "PositionReport", defPositionReport);
-  return build(positionReportPlan, f);
+  return build(partPositionReport, f);
+}
+
+const partPositionReport = message(
+  "AP",
+  "PositionReport",
+  defPositionReport,
+  fillPositionReport,
+  69,
+);
+
+function fillPositionReport(m: FieldMap, f: PositionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posMaintRptID == null) missing(at, "field PosMaintRptID(721)");
+  m.add(721, f.posMaintRptID);
+  if (f.posReqID != null) m.add(710, f.posReqID);
+  if (f.posReqType != null) m.add(724, f.posReqType);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.totalNumPosReports != null) m.add(727, f.totalNumPosReports);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.posReqResult == null) missing(at, "field PosReqResult(728)");
+  m.add(728, f.posReqResult);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account == null) missing(at, "field Account(1)");
+  m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType == null) missing(at, "field AccountType(581)");
+  m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.settlPrice == null) missing(at, "field SettlPrice(730)");
+  m.add(730, dec(730, f.settlPrice));
+  if (f.settlPriceType == null) missing(at, "field SettlPriceType(731)");
+  m.add(731, f.settlPriceType);
+  if (f.priorSettlPrice == null) missing(at, "field PriorSettlPrice(734)");
+  m.add(734, dec(734, f.priorSettlPrice));
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partPosUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noPositions != null) group(m, f.noPositions, partNoPositionsEntry, at, 0);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.registStatus != null) m.add(506, f.registStatus);
+  if (f.deliveryDate != null) m.add(743, f.deliveryDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defPositionReport(d: PlanBuilder): void {
@@ -6591,8 +11147,6 @@ export interface TradeCaptureReportRequestAck extends Instrument, UndInstrmtGrp,
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportRequestAckPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReportRequestAck, MsgType(35) "AQ": the fields set, in dictionary order.
  *
@@ -6601,12 +11155,84 @@ let tradeCaptureReportRequestAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReportRequestAck(f: TradeCaptureReportRequestAck): FixMessage {
-  tradeCaptureReportRequestAckPlan ??= plan(
-    "AQ",
-    "TradeCaptureReportRequestAck",
-    defTradeCaptureReportRequestAck,
-  );
-  return build(tradeCaptureReportRequestAckPlan, f);
+  return build(partTradeCaptureReportRequestAck, f);
+}
+
+const partTradeCaptureReportRequestAck = message(
+  "AQ",
+  "TradeCaptureReportRequestAck",
+  defTradeCaptureReportRequestAck,
+  fillTradeCaptureReportRequestAck,
+  56,
+);
+
+function fillTradeCaptureReportRequestAck(
+  m: FieldMap,
+  f: TradeCaptureReportRequestAck,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradeRequestID == null) missing(at, "field TradeRequestID(568)");
+  m.add(568, f.tradeRequestID);
+  if (f.tradeRequestType == null) missing(at, "field TradeRequestType(569)");
+  m.add(569, f.tradeRequestType);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.totNumTradeReports != null) m.add(748, f.totNumTradeReports);
+  if (f.tradeRequestResult == null) missing(at, "field TradeRequestResult(749)");
+  m.add(749, f.tradeRequestResult);
+  if (f.tradeRequestStatus == null) missing(at, "field TradeRequestStatus(750)");
+  m.add(750, f.tradeRequestStatus);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReportRequestAck(d: PlanBuilder): void {
@@ -6701,8 +11327,6 @@ export interface TradeCaptureReportAck
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportAckPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReportAck, MsgType(35) "AR": the fields set, in dictionary order.
  *
@@ -6711,8 +11335,100 @@ let tradeCaptureReportAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReportAck(f: TradeCaptureReportAck): FixMessage {
-  tradeCaptureReportAckPlan ??= plan("AR", "TradeCaptureReportAck", defTradeCaptureReportAck);
-  return build(tradeCaptureReportAckPlan, f);
+  return build(partTradeCaptureReportAck, f);
+}
+
+const partTradeCaptureReportAck = message(
+  "AR",
+  "TradeCaptureReportAck",
+  defTradeCaptureReportAck,
+  fillTradeCaptureReportAck,
+  78,
+);
+
+function fillTradeCaptureReportAck(m: FieldMap, f: TradeCaptureReportAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradeReportID == null) missing(at, "field TradeReportID(571)");
+  m.add(571, f.tradeReportID);
+  if (f.tradeReportTransType != null) m.add(487, f.tradeReportTransType);
+  if (f.tradeReportType != null) m.add(856, f.tradeReportType);
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.trdSubType != null) m.add(829, f.trdSubType);
+  if (f.secondaryTrdType != null) m.add(855, f.secondaryTrdType);
+  if (f.transferReason != null) m.add(830, f.transferReason);
+  if (f.execType == null) missing(at, "field ExecType(150)");
+  m.add(150, f.execType);
+  if (f.tradeReportRefID != null) m.add(572, f.tradeReportRefID);
+  if (f.secondaryTradeReportRefID != null) m.add(881, f.secondaryTradeReportRefID);
+  if (f.trdRptStatus != null) m.add(939, f.trdRptStatus);
+  if (f.tradeReportRejectReason != null) m.add(751, f.tradeReportRejectReason);
+  if (f.secondaryTradeReportID != null) m.add(818, f.secondaryTradeReportID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.tradeLinkID != null) m.add(820, f.tradeLinkID);
+  if (f.trdMatchID != null) m.add(880, f.trdMatchID);
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegExecGrpNoLegsEntry, at, 0);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partTrdAllocGrpNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReportAck(d: PlanBuilder): void {
@@ -6885,8 +11601,6 @@ export interface AllocationReport
   trailer?: StandardTrailer;
 }
 
-let allocationReportPlan: Plan | undefined;
-
 /**
  * Builds a AllocationReport, MsgType(35) "AS": the fields set, in dictionary order.
  *
@@ -6895,8 +11609,159 @@ let allocationReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationReport(f: AllocationReport): FixMessage {
-  allocationReportPlan ??= plan("AS", "AllocationReport", defAllocationReport);
-  return build(allocationReportPlan, f);
+  return build(partAllocationReport, f);
+}
+
+const partAllocationReport = message(
+  "AS",
+  "AllocationReport",
+  defAllocationReport,
+  fillAllocationReport,
+  130,
+);
+
+function fillAllocationReport(m: FieldMap, f: AllocationReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocReportID == null) missing(at, "field AllocReportID(755)");
+  m.add(755, f.allocReportID);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.allocTransType == null) missing(at, "field AllocTransType(71)");
+  m.add(71, f.allocTransType);
+  if (f.allocReportRefID != null) m.add(795, f.allocReportRefID);
+  if (f.allocCancReplaceReason != null) m.add(796, f.allocCancReplaceReason);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.allocReportType == null) missing(at, "field AllocReportType(794)");
+  m.add(794, f.allocReportType);
+  if (f.allocStatus == null) missing(at, "field AllocStatus(87)");
+  m.add(87, f.allocStatus);
+  if (f.allocRejCode != null) m.add(88, f.allocRejCode);
+  if (f.refAllocID != null) m.add(72, f.refAllocID);
+  if (f.allocIntermedReqType != null) m.add(808, f.allocIntermedReqType);
+  if (f.allocLinkID != null) m.add(196, f.allocLinkID);
+  if (f.allocLinkType != null) m.add(197, f.allocLinkType);
+  if (f.bookingRefID != null) m.add(466, f.bookingRefID);
+  if (f.allocNoOrdersType == null) missing(at, "field AllocNoOrdersType(857)");
+  m.add(857, f.allocNoOrdersType);
+  if (f.noOrders != null) group(m, f.noOrders, partOrdAllocGrpNoOrdersEntry, at, 0);
+  if (f.noExecs != null) group(m, f.noExecs, partExecAllocGrpNoExecsEntry, at, 0);
+  if (f.previouslyReported != null) m.add(570, f.previouslyReported);
+  if (f.reversalIndicator != null) m.add(700, f.reversalIndicator);
+  if (f.matchType != null) m.add(574, f.matchType);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.quantity == null) missing(at, "field Quantity(53)");
+  m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.avgParPx != null) m.add(860, dec(860, f.avgParPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.avgPxPrecision != null) m.add(74, f.avgPxPrecision);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.autoAcceptIndicator != null) m.add(754, f.autoAcceptIndicator);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.totalAccruedInterestAmt != null) m.add(540, dec(540, f.totalAccruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.legalConfirm != null) m.add(650, f.legalConfirm);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.totNoAllocs != null) m.add(892, f.totNoAllocs);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocGrpNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationReport(d: PlanBuilder): void {
@@ -7006,8 +11871,6 @@ export interface AllocationReportAck extends Parties, AllocAckGrp {
   trailer?: StandardTrailer;
 }
 
-let allocationReportAckPlan: Plan | undefined;
-
 /**
  * Builds a AllocationReportAck, MsgType(35) "AT": the fields set, in dictionary order.
  *
@@ -7016,8 +11879,40 @@ let allocationReportAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationReportAck(f: AllocationReportAck): FixMessage {
-  allocationReportAckPlan ??= plan("AT", "AllocationReportAck", defAllocationReportAck);
-  return build(allocationReportAckPlan, f);
+  return build(partAllocationReportAck, f);
+}
+
+const partAllocationReportAck = message(
+  "AT",
+  "AllocationReportAck",
+  defAllocationReportAck,
+  fillAllocationReportAck,
+  18,
+);
+
+function fillAllocationReportAck(m: FieldMap, f: AllocationReportAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocReportID == null) missing(at, "field AllocReportID(755)");
+  m.add(755, f.allocReportID);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.allocStatus == null) missing(at, "field AllocStatus(87)");
+  m.add(87, f.allocStatus);
+  if (f.allocRejCode != null) m.add(88, f.allocRejCode);
+  if (f.allocReportType != null) m.add(794, f.allocReportType);
+  if (f.allocIntermedReqType != null) m.add(808, f.allocIntermedReqType);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocAckGrpNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationReportAck(d: PlanBuilder): void {
@@ -7065,8 +11960,6 @@ export interface ConfirmationAck {
   trailer?: StandardTrailer;
 }
 
-let confirmationAckPlan: Plan | undefined;
-
 /**
  * Builds a ConfirmationAck, MsgType(35) "AU": the fields set, in dictionary order.
  *
@@ -7075,8 +11968,32 @@ let confirmationAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function confirmationAck(f: ConfirmationAck): FixMessage {
-  confirmationAckPlan ??= plan("AU", "ConfirmationAck", defConfirmationAck);
-  return build(confirmationAckPlan, f);
+  return build(partConfirmationAck, f);
+}
+
+const partConfirmationAck = message(
+  "AU",
+  "ConfirmationAck",
+  defConfirmationAck,
+  fillConfirmationAck,
+  10,
+);
+
+function fillConfirmationAck(m: FieldMap, f: ConfirmationAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.confirmID == null) missing(at, "field ConfirmID(664)");
+  m.add(664, f.confirmID);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.affirmStatus == null) missing(at, "field AffirmStatus(940)");
+  m.add(940, f.affirmStatus);
+  if (f.confirmRejReason != null) m.add(774, f.confirmRejReason);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defConfirmationAck(d: PlanBuilder): void {
@@ -7128,8 +12045,6 @@ export interface SettlementInstructionRequest extends Parties {
   trailer?: StandardTrailer;
 }
 
-let settlementInstructionRequestPlan: Plan | undefined;
-
 /**
  * Builds a SettlementInstructionRequest, MsgType(35) "AV": the fields set, in dictionary order.
  *
@@ -7138,12 +12053,41 @@ let settlementInstructionRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function settlementInstructionRequest(f: SettlementInstructionRequest): FixMessage {
-  settlementInstructionRequestPlan ??= plan(
-    "AV",
-    "SettlementInstructionRequest",
-    defSettlementInstructionRequest,
-  );
-  return build(settlementInstructionRequestPlan, f);
+  return build(partSettlementInstructionRequest, f);
+}
+
+const partSettlementInstructionRequest = message(
+  "AV",
+  "SettlementInstructionRequest",
+  defSettlementInstructionRequest,
+  fillSettlementInstructionRequest,
+  17,
+);
+
+function fillSettlementInstructionRequest(
+  m: FieldMap,
+  f: SettlementInstructionRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.settlInstReqID == null) missing(at, "field SettlInstReqID(791)");
+  m.add(791, f.settlInstReqID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.allocAccount != null) m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.side != null) m.add(54, f.side);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.lastUpdateTime != null) m.add(779, time(779, f.lastUpdateTime));
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSettlementInstructionRequest(d: PlanBuilder): void {
@@ -7215,8 +12159,6 @@ export interface AssignmentReport
   trailer?: StandardTrailer;
 }
 
-let assignmentReportPlan: Plan | undefined;
-
 /**
  * Builds a AssignmentReport, MsgType(35) "AW": the fields set, in dictionary order.
  *
@@ -7225,8 +12167,99 @@ let assignmentReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function assignmentReport(f: AssignmentReport): FixMessage {
-  assignmentReportPlan ??= plan("AW", "AssignmentReport", defAssignmentReport);
-  return build(assignmentReportPlan, f);
+  return build(partAssignmentReport, f);
+}
+
+const partAssignmentReport = message(
+  "AW",
+  "AssignmentReport",
+  defAssignmentReport,
+  fillAssignmentReport,
+  68,
+);
+
+function fillAssignmentReport(m: FieldMap, f: AssignmentReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.asgnRptID == null) missing(at, "field AsgnRptID(833)");
+  m.add(833, f.asgnRptID);
+  if (f.totNumAssignmentReports != null) m.add(832, f.totNumAssignmentReports);
+  if (f.lastRptRequested != null) m.add(912, f.lastRptRequested);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType == null) missing(at, "field AccountType(581)");
+  m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noPositions != null) group(m, f.noPositions, partNoPositionsEntry, at, 0);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.thresholdAmount != null) m.add(834, dec(834, f.thresholdAmount));
+  if (f.settlPrice == null) missing(at, "field SettlPrice(730)");
+  m.add(730, dec(730, f.settlPrice));
+  if (f.settlPriceType == null) missing(at, "field SettlPriceType(731)");
+  m.add(731, f.settlPriceType);
+  if (f.underlyingSettlPrice == null) missing(at, "field UnderlyingSettlPrice(732)");
+  m.add(732, dec(732, f.underlyingSettlPrice));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.assignmentMethod == null) missing(at, "field AssignmentMethod(744)");
+  m.add(744, f.assignmentMethod);
+  if (f.assignmentUnit != null) m.add(745, dec(745, f.assignmentUnit));
+  if (f.openInterest == null) missing(at, "field OpenInterest(746)");
+  m.add(746, dec(746, f.openInterest));
+  if (f.exerciseMethod == null) missing(at, "field ExerciseMethod(747)");
+  m.add(747, f.exerciseMethod);
+  if (f.settlSessID == null) missing(at, "field SettlSessID(716)");
+  m.add(716, f.settlSessID);
+  if (f.settlSessSubID == null) missing(at, "field SettlSessSubID(717)");
+  m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAssignmentReport(d: PlanBuilder): void {
@@ -7342,8 +12375,6 @@ export interface CollateralRequest
   trailer?: StandardTrailer;
 }
 
-let collateralRequestPlan: Plan | undefined;
-
 /**
  * Builds a CollateralRequest, MsgType(35) "AX": the fields set, in dictionary order.
  *
@@ -7352,8 +12383,124 @@ let collateralRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralRequest(f: CollateralRequest): FixMessage {
-  collateralRequestPlan ??= plan("AX", "CollateralRequest", defCollateralRequest);
-  return build(collateralRequestPlan, f);
+  return build(partCollateralRequest, f);
+}
+
+const partCollateralRequest = message(
+  "AX",
+  "CollateralRequest",
+  defCollateralRequest,
+  fillCollateralRequest,
+  99,
+);
+
+function fillCollateralRequest(m: FieldMap, f: CollateralRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collReqID == null) missing(at, "field CollReqID(894)");
+  m.add(894, f.collReqID);
+  if (f.collAsgnReason == null) missing(at, "field CollAsgnReason(895)");
+  m.add(895, f.collAsgnReason);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtCollGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralRequest(d: PlanBuilder): void {
@@ -7492,8 +12639,6 @@ export interface CollateralAssignment
   trailer?: StandardTrailer;
 }
 
-let collateralAssignmentPlan: Plan | undefined;
-
 /**
  * Builds a CollateralAssignment, MsgType(35) "AY": the fields set, in dictionary order.
  *
@@ -7502,8 +12647,133 @@ let collateralAssignmentPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralAssignment(f: CollateralAssignment): FixMessage {
-  collateralAssignmentPlan ??= plan("AY", "CollateralAssignment", defCollateralAssignment);
-  return build(collateralAssignmentPlan, f);
+  return build(partCollateralAssignment, f);
+}
+
+const partCollateralAssignment = message(
+  "AY",
+  "CollateralAssignment",
+  defCollateralAssignment,
+  fillCollateralAssignment,
+  107,
+);
+
+function fillCollateralAssignment(m: FieldMap, f: CollateralAssignment, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collAsgnID == null) missing(at, "field CollAsgnID(902)");
+  m.add(902, f.collAsgnID);
+  if (f.collReqID != null) m.add(894, f.collReqID);
+  if (f.collAsgnReason == null) missing(at, "field CollAsgnReason(895)");
+  m.add(895, f.collAsgnReason);
+  if (f.collAsgnTransType == null) missing(at, "field CollAsgnTransType(903)");
+  m.add(903, f.collAsgnTransType);
+  if (f.collAsgnRefID != null) m.add(907, f.collAsgnRefID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtCollGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralAssignment(d: PlanBuilder): void {
@@ -7637,8 +12907,6 @@ export interface CollateralResponse
   trailer?: StandardTrailer;
 }
 
-let collateralResponsePlan: Plan | undefined;
-
 /**
  * Builds a CollateralResponse, MsgType(35) "AZ": the fields set, in dictionary order.
  *
@@ -7647,8 +12915,125 @@ let collateralResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralResponse(f: CollateralResponse): FixMessage {
-  collateralResponsePlan ??= plan("AZ", "CollateralResponse", defCollateralResponse);
-  return build(collateralResponsePlan, f);
+  return build(partCollateralResponse, f);
+}
+
+const partCollateralResponse = message(
+  "AZ",
+  "CollateralResponse",
+  defCollateralResponse,
+  fillCollateralResponse,
+  98,
+);
+
+function fillCollateralResponse(m: FieldMap, f: CollateralResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collRespID == null) missing(at, "field CollRespID(904)");
+  m.add(904, f.collRespID);
+  if (f.collAsgnID == null) missing(at, "field CollAsgnID(902)");
+  m.add(902, f.collAsgnID);
+  if (f.collReqID != null) m.add(894, f.collReqID);
+  if (f.collAsgnReason == null) missing(at, "field CollAsgnReason(895)");
+  m.add(895, f.collAsgnReason);
+  if (f.collAsgnTransType != null) m.add(903, f.collAsgnTransType);
+  if (f.collAsgnRespType == null) missing(at, "field CollAsgnRespType(905)");
+  m.add(905, f.collAsgnRespType);
+  if (f.collAsgnRejectReason != null) m.add(906, f.collAsgnRejectReason);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtCollGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralResponse(d: PlanBuilder): void {
@@ -7782,8 +13167,6 @@ export interface CollateralReport
   trailer?: StandardTrailer;
 }
 
-let collateralReportPlan: Plan | undefined;
-
 /**
  * Builds a CollateralReport, MsgType(35) "BA": the fields set, in dictionary order.
  *
@@ -7792,8 +13175,129 @@ let collateralReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralReport(f: CollateralReport): FixMessage {
-  collateralReportPlan ??= plan("BA", "CollateralReport", defCollateralReport);
-  return build(collateralReportPlan, f);
+  return build(partCollateralReport, f);
+}
+
+const partCollateralReport = message(
+  "BA",
+  "CollateralReport",
+  defCollateralReport,
+  fillCollateralReport,
+  105,
+);
+
+function fillCollateralReport(m: FieldMap, f: CollateralReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collRptID == null) missing(at, "field CollRptID(908)");
+  m.add(908, f.collRptID);
+  if (f.collInquiryID != null) m.add(909, f.collInquiryID);
+  if (f.collStatus == null) missing(at, "field CollStatus(910)");
+  m.add(910, f.collStatus);
+  if (f.totNumReports != null) m.add(911, f.totNumReports);
+  if (f.lastRptRequested != null) m.add(912, f.lastRptRequested);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralReport(d: PlanBuilder): void {
@@ -7928,8 +13432,6 @@ export interface CollateralInquiry
   trailer?: StandardTrailer;
 }
 
-let collateralInquiryPlan: Plan | undefined;
-
 /**
  * Builds a CollateralInquiry, MsgType(35) "BB": the fields set, in dictionary order.
  *
@@ -7938,8 +13440,128 @@ let collateralInquiryPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralInquiry(f: CollateralInquiry): FixMessage {
-  collateralInquiryPlan ??= plan("BB", "CollateralInquiry", defCollateralInquiry);
-  return build(collateralInquiryPlan, f);
+  return build(partCollateralInquiry, f);
+}
+
+const partCollateralInquiry = message(
+  "BB",
+  "CollateralInquiry",
+  defCollateralInquiry,
+  fillCollateralInquiry,
+  104,
+);
+
+function fillCollateralInquiry(m: FieldMap, f: CollateralInquiry, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collInquiryID != null) m.add(909, f.collInquiryID);
+  if (f.noCollInquiryQualifier != null) {
+    group(m, f.noCollInquiryQualifier, partNoCollInquiryQualifierEntry, at, 0);
+  }
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralInquiry(d: PlanBuilder): void {
@@ -8002,8 +13624,6 @@ export interface NetworkCounterpartySystemStatusRequest extends CompIDReqGrp {
   trailer?: StandardTrailer;
 }
 
-let networkCounterpartySystemStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a NetworkCounterpartySystemStatusRequest, MsgType(35) "BC": the fields set, in dictionary order.
  *
@@ -8014,12 +13634,29 @@ let networkCounterpartySystemStatusRequestPlan: Plan | undefined;
 export function networkCounterpartySystemStatusRequest(
   f: NetworkCounterpartySystemStatusRequest,
 ): FixMessage {
-  networkCounterpartySystemStatusRequestPlan ??= plan(
-    "BC",
-    "NetworkCounterpartySystemStatusRequest",
-    defNetworkCounterpartySystemStatusRequest,
-  );
-  return build(networkCounterpartySystemStatusRequestPlan, f);
+  return build(partNetworkCounterpartySystemStatusRequest, f);
+}
+
+const partNetworkCounterpartySystemStatusRequest = message(
+  "BC",
+  "NetworkCounterpartySystemStatusRequest",
+  defNetworkCounterpartySystemStatusRequest,
+  fillNetworkCounterpartySystemStatusRequest,
+  5,
+);
+
+function fillNetworkCounterpartySystemStatusRequest(
+  m: FieldMap,
+  f: NetworkCounterpartySystemStatusRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.networkRequestType == null) missing(at, "field NetworkRequestType(935)");
+  m.add(935, f.networkRequestType);
+  if (f.networkRequestID == null) missing(at, "field NetworkRequestID(933)");
+  m.add(933, f.networkRequestID);
+  if (f.noCompIDs != null) group(m, f.noCompIDs, partCompIDReqGrpNoCompIDsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNetworkCounterpartySystemStatusRequest(d: PlanBuilder): void {
@@ -8046,8 +13683,6 @@ export interface NetworkCounterpartySystemStatusResponse extends CompIDStatGrp {
   trailer?: StandardTrailer;
 }
 
-let networkCounterpartySystemStatusResponsePlan: Plan | undefined;
-
 /**
  * Builds a NetworkCounterpartySystemStatusResponse, MsgType(35) "BD": the fields set, in dictionary order.
  *
@@ -8058,12 +13693,31 @@ let networkCounterpartySystemStatusResponsePlan: Plan | undefined;
 export function networkCounterpartySystemStatusResponse(
   f: NetworkCounterpartySystemStatusResponse,
 ): FixMessage {
-  networkCounterpartySystemStatusResponsePlan ??= plan(
-    "BD",
-    "NetworkCounterpartySystemStatusResponse",
-    defNetworkCounterpartySystemStatusResponse,
-  );
-  return build(networkCounterpartySystemStatusResponsePlan, f);
+  return build(partNetworkCounterpartySystemStatusResponse, f);
+}
+
+const partNetworkCounterpartySystemStatusResponse = message(
+  "BD",
+  "NetworkCounterpartySystemStatusResponse",
+  defNetworkCounterpartySystemStatusResponse,
+  fillNetworkCounterpartySystemStatusResponse,
+  7,
+);
+
+function fillNetworkCounterpartySystemStatusResponse(
+  m: FieldMap,
+  f: NetworkCounterpartySystemStatusResponse,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.networkStatusResponseType == null) missing(at, "field NetworkStatusResponseType(937)");
+  m.add(937, f.networkStatusResponseType);
+  if (f.networkRequestID != null) m.add(933, f.networkRequestID);
+  if (f.networkResponseID == null) missing(at, "field NetworkResponseID(932)");
+  m.add(932, f.networkResponseID);
+  if (f.lastNetworkResponseID != null) m.add(934, f.lastNetworkResponseID);
+  group(m, f.noCompIDs, partCompIDStatGrpNoCompIDsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNetworkCounterpartySystemStatusResponse(d: PlanBuilder): void {
@@ -8096,8 +13750,6 @@ export interface UserRequest {
   trailer?: StandardTrailer;
 }
 
-let userRequestPlan: Plan | undefined;
-
 /**
  * Builds a UserRequest, MsgType(35) "BE": the fields set, in dictionary order.
  *
@@ -8106,8 +13758,23 @@ let userRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function userRequest(f: UserRequest): FixMessage {
-  userRequestPlan ??= plan("BE", "UserRequest", defUserRequest);
-  return build(userRequestPlan, f);
+  return build(partUserRequest, f);
+}
+
+const partUserRequest = message("BE", "UserRequest", defUserRequest, fillUserRequest, 8);
+
+function fillUserRequest(m: FieldMap, f: UserRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.userRequestID == null) missing(at, "field UserRequestID(923)");
+  m.add(923, f.userRequestID);
+  if (f.userRequestType == null) missing(at, "field UserRequestType(924)");
+  m.add(924, f.userRequestType);
+  if (f.username == null) missing(at, "field Username(553)");
+  m.add(553, f.username);
+  if (f.password != null) m.add(554, f.password);
+  if (f.newPassword != null) m.add(925, f.newPassword);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defUserRequest(d: PlanBuilder): void {
@@ -8137,8 +13804,6 @@ export interface UserResponse {
   trailer?: StandardTrailer;
 }
 
-let userResponsePlan: Plan | undefined;
-
 /**
  * Builds a UserResponse, MsgType(35) "BF": the fields set, in dictionary order.
  *
@@ -8147,8 +13812,20 @@ let userResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function userResponse(f: UserResponse): FixMessage {
-  userResponsePlan ??= plan("BF", "UserResponse", defUserResponse);
-  return build(userResponsePlan, f);
+  return build(partUserResponse, f);
+}
+
+const partUserResponse = message("BF", "UserResponse", defUserResponse, fillUserResponse, 6);
+
+function fillUserResponse(m: FieldMap, f: UserResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.userRequestID == null) missing(at, "field UserRequestID(923)");
+  m.add(923, f.userRequestID);
+  if (f.username == null) missing(at, "field Username(553)");
+  m.add(553, f.username);
+  if (f.userStatus != null) m.add(926, f.userStatus);
+  if (f.userStatusText != null) m.add(927, f.userStatusText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defUserResponse(d: PlanBuilder): void {
@@ -8223,8 +13900,6 @@ export interface CollateralInquiryAck
   trailer?: StandardTrailer;
 }
 
-let collateralInquiryAckPlan: Plan | undefined;
-
 /**
  * Builds a CollateralInquiryAck, MsgType(35) "BG": the fields set, in dictionary order.
  *
@@ -8233,8 +13908,105 @@ let collateralInquiryAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralInquiryAck(f: CollateralInquiryAck): FixMessage {
-  collateralInquiryAckPlan ??= plan("BG", "CollateralInquiryAck", defCollateralInquiryAck);
-  return build(collateralInquiryAckPlan, f);
+  return build(partCollateralInquiryAck, f);
+}
+
+const partCollateralInquiryAck = message(
+  "BG",
+  "CollateralInquiryAck",
+  defCollateralInquiryAck,
+  fillCollateralInquiryAck,
+  81,
+);
+
+function fillCollateralInquiryAck(m: FieldMap, f: CollateralInquiryAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collInquiryID == null) missing(at, "field CollInquiryID(909)");
+  m.add(909, f.collInquiryID);
+  if (f.collInquiryStatus == null) missing(at, "field CollInquiryStatus(945)");
+  m.add(945, f.collInquiryStatus);
+  if (f.collInquiryResult != null) m.add(946, f.collInquiryResult);
+  if (f.noCollInquiryQualifier != null) {
+    group(m, f.noCollInquiryQualifier, partNoCollInquiryQualifierEntry, at, 0);
+  }
+  if (f.totNumReports != null) m.add(911, f.totNumReports);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralInquiryAck(d: PlanBuilder): void {
@@ -8303,8 +14075,6 @@ export interface ConfirmationRequest extends OrdAllocGrp {
   trailer?: StandardTrailer;
 }
 
-let confirmationRequestPlan: Plan | undefined;
-
 /**
  * Builds a ConfirmationRequest, MsgType(35) "BH": the fields set, in dictionary order.
  *
@@ -8313,8 +14083,35 @@ let confirmationRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function confirmationRequest(f: ConfirmationRequest): FixMessage {
-  confirmationRequestPlan ??= plan("BH", "ConfirmationRequest", defConfirmationRequest);
-  return build(confirmationRequestPlan, f);
+  return build(partConfirmationRequest, f);
+}
+
+const partConfirmationRequest = message(
+  "BH",
+  "ConfirmationRequest",
+  defConfirmationRequest,
+  fillConfirmationRequest,
+  14,
+);
+
+function fillConfirmationRequest(m: FieldMap, f: ConfirmationRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.confirmReqID == null) missing(at, "field ConfirmReqID(859)");
+  m.add(859, f.confirmReqID);
+  if (f.confirmType == null) missing(at, "field ConfirmType(773)");
+  m.add(773, f.confirmType);
+  if (f.noOrders != null) group(m, f.noOrders, partOrdAllocGrpNoOrdersEntry, at, 0);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.allocAccount != null) m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocAccountType != null) m.add(798, f.allocAccountType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defConfirmationRequest(d: PlanBuilder): void {
@@ -8374,6 +14171,29 @@ export interface StandardHeader {
   noHops?: readonly NoHopsEntry[];
 }
 
+const partStandardHeader = section(defStandardHeader, fillStandardHeader, 18);
+
+function fillStandardHeader(m: FieldMap, f: StandardHeader, at: string): void {
+  if (f.onBehalfOfCompID != null) m.add(115, f.onBehalfOfCompID);
+  if (f.deliverToCompID != null) m.add(128, f.deliverToCompID);
+  if (f.secureData != null) data(m, 90, 91, f.secureData);
+  if (f.senderSubID != null) m.add(50, f.senderSubID);
+  if (f.senderLocationID != null) m.add(142, f.senderLocationID);
+  if (f.targetSubID != null) m.add(57, f.targetSubID);
+  if (f.targetLocationID != null) m.add(143, f.targetLocationID);
+  if (f.onBehalfOfSubID != null) m.add(116, f.onBehalfOfSubID);
+  if (f.onBehalfOfLocationID != null) m.add(144, f.onBehalfOfLocationID);
+  if (f.deliverToSubID != null) m.add(129, f.deliverToSubID);
+  if (f.deliverToLocationID != null) m.add(145, f.deliverToLocationID);
+  if (f.possDupFlag != null) m.add(43, f.possDupFlag);
+  if (f.possResend != null) m.add(97, f.possResend);
+  if (f.origSendingTime != null) m.add(122, time(122, f.origSendingTime));
+  if (f.xmlData != null) data(m, 212, 213, f.xmlData);
+  if (f.messageEncoding != null) m.add(347, f.messageEncoding);
+  if (f.lastMsgSeqNumProcessed != null) m.add(369, f.lastMsgSeqNumProcessed);
+  if (f.noHops != null) group(m, f.noHops, partNoHopsEntry, at, 0);
+}
+
 function defStandardHeader(d: PlanBuilder): void {
   d.field(115, "OnBehalfOfCompID", 0);
   d.field(128, "DeliverToCompID", 0);
@@ -8399,6 +14219,12 @@ function defStandardHeader(d: PlanBuilder): void {
 export interface StandardTrailer {
   /** Signature(89); SignatureLength(93) is set to its length in bytes. */
   signature?: string;
+}
+
+const partStandardTrailer = section(defStandardTrailer, fillStandardTrailer, 1);
+
+function fillStandardTrailer(m: FieldMap, f: StandardTrailer, _at: string): void {
+  if (f.signature != null) data(m, 93, 89, f.signature);
 }
 
 function defStandardTrailer(d: PlanBuilder): void {
@@ -9932,6 +15758,20 @@ export interface NoSecurityAltIDEntry {
   securityAltIDSource?: string;
 }
 
+const partNoSecurityAltIDEntry = entry(
+  454,
+  "NoSecurityAltID",
+  defNoSecurityAltIDEntry,
+  fillNoSecurityAltIDEntry,
+  2,
+);
+
+function fillNoSecurityAltIDEntry(m: FieldMap, f: NoSecurityAltIDEntry, at: string): void {
+  if (f.securityAltID == null) missing(at, "field SecurityAltID(455)");
+  m.add(455, f.securityAltID);
+  if (f.securityAltIDSource != null) m.add(456, f.securityAltIDSource);
+}
+
 function defNoSecurityAltIDEntry(d: PlanBuilder): void {
   d.field(455, "SecurityAltID", R);
   d.field(456, "SecurityAltIDSource", 0);
@@ -9949,6 +15789,16 @@ export interface NoEventsEntry {
   eventText?: string;
 }
 
+const partNoEventsEntry = entry(864, "NoEvents", defNoEventsEntry, fillNoEventsEntry, 4);
+
+function fillNoEventsEntry(m: FieldMap, f: NoEventsEntry, at: string): void {
+  if (f.eventType == null) missing(at, "field EventType(865)");
+  m.add(865, f.eventType);
+  if (f.eventDate != null) m.add(866, f.eventDate);
+  if (f.eventPx != null) m.add(867, dec(867, f.eventPx));
+  if (f.eventText != null) m.add(868, f.eventText);
+}
+
 function defNoEventsEntry(d: PlanBuilder): void {
   d.field(865, "EventType", R);
   d.field(866, "EventDate", 0);
@@ -9964,6 +15814,24 @@ export interface NoUnderlyingSecurityAltIDEntry {
   underlyingSecurityAltIDSource?: string;
 }
 
+const partNoUnderlyingSecurityAltIDEntry = entry(
+  457,
+  "NoUnderlyingSecurityAltID",
+  defNoUnderlyingSecurityAltIDEntry,
+  fillNoUnderlyingSecurityAltIDEntry,
+  2,
+);
+
+function fillNoUnderlyingSecurityAltIDEntry(
+  m: FieldMap,
+  f: NoUnderlyingSecurityAltIDEntry,
+  at: string,
+): void {
+  if (f.underlyingSecurityAltID == null) missing(at, "field UnderlyingSecurityAltID(458)");
+  m.add(458, f.underlyingSecurityAltID);
+  if (f.underlyingSecurityAltIDSource != null) m.add(459, f.underlyingSecurityAltIDSource);
+}
+
 function defNoUnderlyingSecurityAltIDEntry(d: PlanBuilder): void {
   d.field(458, "UnderlyingSecurityAltID", R);
   d.field(459, "UnderlyingSecurityAltIDSource", 0);
@@ -9977,6 +15845,20 @@ export interface NoUnderlyingStipsEntry {
   underlyingStipValue?: string;
 }
 
+const partNoUnderlyingStipsEntry = entry(
+  887,
+  "NoUnderlyingStips",
+  defNoUnderlyingStipsEntry,
+  fillNoUnderlyingStipsEntry,
+  2,
+);
+
+function fillNoUnderlyingStipsEntry(m: FieldMap, f: NoUnderlyingStipsEntry, at: string): void {
+  if (f.underlyingStipType == null) missing(at, "field UnderlyingStipType(888)");
+  m.add(888, f.underlyingStipType);
+  if (f.underlyingStipValue != null) m.add(889, f.underlyingStipValue);
+}
+
 function defNoUnderlyingStipsEntry(d: PlanBuilder): void {
   d.field(888, "UnderlyingStipType", R);
   d.field(889, "UnderlyingStipValue", 0);
@@ -9986,6 +15868,71 @@ function defNoUnderlyingStipsEntry(d: PlanBuilder): void {
 export interface UndInstrmtGrpNoUnderlyingsEntry extends UnderlyingInstrument {
   /** UnderlyingSymbol(311): every entry starts with it. */
   underlyingSymbol: string;
+}
+
+const partUndInstrmtGrpNoUnderlyingsEntry = entry(
+  711,
+  "NoUnderlyings",
+  defUndInstrmtGrpNoUnderlyingsEntry,
+  fillUndInstrmtGrpNoUnderlyingsEntry,
+  45,
+);
+
+function fillUndInstrmtGrpNoUnderlyingsEntry(
+  m: FieldMap,
+  f: UndInstrmtGrpNoUnderlyingsEntry,
+  at: string,
+): void {
+  if (f.underlyingSymbol == null) missing(at, "field UnderlyingSymbol(311)");
+  m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
 }
 
 function defUndInstrmtGrpNoUnderlyingsEntry(d: PlanBuilder): void {
@@ -9998,6 +15945,20 @@ export interface NoStipulationsEntry {
   stipulationType: StipulationTypeValue;
   /** StipulationValue(234). */
   stipulationValue?: string;
+}
+
+const partNoStipulationsEntry = entry(
+  232,
+  "NoStipulations",
+  defNoStipulationsEntry,
+  fillNoStipulationsEntry,
+  2,
+);
+
+function fillNoStipulationsEntry(m: FieldMap, f: NoStipulationsEntry, at: string): void {
+  if (f.stipulationType == null) missing(at, "field StipulationType(233)");
+  m.add(233, f.stipulationType);
+  if (f.stipulationValue != null) m.add(234, f.stipulationValue);
 }
 
 function defNoStipulationsEntry(d: PlanBuilder): void {
@@ -10013,6 +15974,20 @@ export interface NoLegSecurityAltIDEntry {
   legSecurityAltIDSource?: string;
 }
 
+const partNoLegSecurityAltIDEntry = entry(
+  604,
+  "NoLegSecurityAltID",
+  defNoLegSecurityAltIDEntry,
+  fillNoLegSecurityAltIDEntry,
+  2,
+);
+
+function fillNoLegSecurityAltIDEntry(m: FieldMap, f: NoLegSecurityAltIDEntry, at: string): void {
+  if (f.legSecurityAltID == null) missing(at, "field LegSecurityAltID(605)");
+  m.add(605, f.legSecurityAltID);
+  if (f.legSecurityAltIDSource != null) m.add(606, f.legSecurityAltIDSource);
+}
+
 function defNoLegSecurityAltIDEntry(d: PlanBuilder): void {
   d.field(605, "LegSecurityAltID", R);
   d.field(606, "LegSecurityAltIDSource", 0);
@@ -10024,6 +15999,20 @@ export interface NoLegStipulationsEntry {
   legStipulationType: string;
   /** LegStipulationValue(689). */
   legStipulationValue?: string;
+}
+
+const partNoLegStipulationsEntry = entry(
+  683,
+  "NoLegStipulations",
+  defNoLegStipulationsEntry,
+  fillNoLegStipulationsEntry,
+  2,
+);
+
+function fillNoLegStipulationsEntry(m: FieldMap, f: NoLegStipulationsEntry, at: string): void {
+  if (f.legStipulationType == null) missing(at, "field LegStipulationType(688)");
+  m.add(688, f.legStipulationType);
+  if (f.legStipulationValue != null) m.add(689, f.legStipulationValue);
 }
 
 function defNoLegStipulationsEntry(d: PlanBuilder): void {
@@ -10039,6 +16028,66 @@ export interface InstrmtLegIOIGrpNoLegsEntry extends InstrumentLeg, LegStipulati
   legIOIQty?: string;
 }
 
+const partInstrmtLegIOIGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defInstrmtLegIOIGrpNoLegsEntry,
+  fillInstrmtLegIOIGrpNoLegsEntry,
+  42,
+);
+
+function fillInstrmtLegIOIGrpNoLegsEntry(
+  m: FieldMap,
+  f: InstrmtLegIOIGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legIOIQty != null) m.add(682, f.legIOIQty);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+}
+
 function defInstrmtLegIOIGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(682, "LegIOIQty", 0);
@@ -10049,6 +16098,19 @@ function defInstrmtLegIOIGrpNoLegsEntry(d: PlanBuilder): void {
 export interface NoIOIQualifiersEntry {
   /** IOIQualifier(104). */
   ioiQualifier: IOIQualifierValue;
+}
+
+const partNoIOIQualifiersEntry = entry(
+  199,
+  "NoIOIQualifiers",
+  defNoIOIQualifiersEntry,
+  fillNoIOIQualifiersEntry,
+  1,
+);
+
+function fillNoIOIQualifiersEntry(m: FieldMap, f: NoIOIQualifiersEntry, at: string): void {
+  if (f.ioiQualifier == null) missing(at, "field IOIQualifier(104)");
+  m.add(104, f.ioiQualifier);
 }
 
 function defNoIOIQualifiersEntry(d: PlanBuilder): void {
@@ -10063,6 +16125,20 @@ export interface NoRoutingIDsEntry {
   routingID?: string;
 }
 
+const partNoRoutingIDsEntry = entry(
+  215,
+  "NoRoutingIDs",
+  defNoRoutingIDsEntry,
+  fillNoRoutingIDsEntry,
+  2,
+);
+
+function fillNoRoutingIDsEntry(m: FieldMap, f: NoRoutingIDsEntry, at: string): void {
+  if (f.routingType == null) missing(at, "field RoutingType(216)");
+  m.add(216, f.routingType);
+  if (f.routingID != null) m.add(217, f.routingID);
+}
+
 function defNoRoutingIDsEntry(d: PlanBuilder): void {
   d.field(216, "RoutingType", R);
   d.field(217, "RoutingID", 0);
@@ -10072,6 +16148,60 @@ function defNoRoutingIDsEntry(d: PlanBuilder): void {
 export interface InstrmtLegGrpNoLegsEntry extends InstrumentLeg {
   /** LegSymbol(600): every entry starts with it. */
   legSymbol: string;
+}
+
+const partInstrmtLegGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defInstrmtLegGrpNoLegsEntry,
+  fillInstrmtLegGrpNoLegsEntry,
+  40,
+);
+
+function fillInstrmtLegGrpNoLegsEntry(m: FieldMap, f: InstrmtLegGrpNoLegsEntry, at: string): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
 }
 
 function defInstrmtLegGrpNoLegsEntry(d: PlanBuilder): void {
@@ -10084,6 +16214,20 @@ export interface NoPartySubIDsEntry {
   partySubID: string;
   /** PartySubIDType(803). */
   partySubIDType?: PartySubIDTypeValue;
+}
+
+const partNoPartySubIDsEntry = entry(
+  802,
+  "NoPartySubIDs",
+  defNoPartySubIDsEntry,
+  fillNoPartySubIDsEntry,
+  2,
+);
+
+function fillNoPartySubIDsEntry(m: FieldMap, f: NoPartySubIDsEntry, at: string): void {
+  if (f.partySubID == null) missing(at, "field PartySubID(523)");
+  m.add(523, f.partySubID);
+  if (f.partySubIDType != null) m.add(803, f.partySubIDType);
 }
 
 function defNoPartySubIDsEntry(d: PlanBuilder): void {
@@ -10099,6 +16243,16 @@ export interface NoPartyIDsEntry extends PtysSubGrp {
   partyIDSource?: PartyIDSourceValue;
   /** PartyRole(452). */
   partyRole?: PartyRoleValue;
+}
+
+const partNoPartyIDsEntry = entry(453, "NoPartyIDs", defNoPartyIDsEntry, fillNoPartyIDsEntry, 4);
+
+function fillNoPartyIDsEntry(m: FieldMap, f: NoPartyIDsEntry, at: string): void {
+  if (f.partyID == null) missing(at, "field PartyID(448)");
+  m.add(448, f.partyID);
+  if (f.partyIDSource != null) m.add(447, f.partyIDSource);
+  if (f.partyRole != null) m.add(452, f.partyRole);
+  if (f.noPartySubIDs != null) group(m, f.noPartySubIDs, partNoPartySubIDsEntry, at, 0);
 }
 
 function defNoPartyIDsEntry(d: PlanBuilder): void {
@@ -10122,6 +16276,23 @@ export interface NoContraBrokersEntry {
   contraLegRefID?: string;
 }
 
+const partNoContraBrokersEntry = entry(
+  382,
+  "NoContraBrokers",
+  defNoContraBrokersEntry,
+  fillNoContraBrokersEntry,
+  5,
+);
+
+function fillNoContraBrokersEntry(m: FieldMap, f: NoContraBrokersEntry, at: string): void {
+  if (f.contraBroker == null) missing(at, "field ContraBroker(375)");
+  m.add(375, f.contraBroker);
+  if (f.contraTrader != null) m.add(337, f.contraTrader);
+  if (f.contraTradeQty != null) m.add(437, dec(437, f.contraTradeQty));
+  if (f.contraTradeTime != null) m.add(438, time(438, f.contraTradeTime));
+  if (f.contraLegRefID != null) m.add(655, f.contraLegRefID);
+}
+
 function defNoContraBrokersEntry(d: PlanBuilder): void {
   d.field(375, "ContraBroker", R);
   d.field(337, "ContraTrader", 0);
@@ -10140,6 +16311,15 @@ export interface NoContAmtsEntry {
   contAmtCurr?: string;
 }
 
+const partNoContAmtsEntry = entry(518, "NoContAmts", defNoContAmtsEntry, fillNoContAmtsEntry, 3);
+
+function fillNoContAmtsEntry(m: FieldMap, f: NoContAmtsEntry, at: string): void {
+  if (f.contAmtType == null) missing(at, "field ContAmtType(519)");
+  m.add(519, f.contAmtType);
+  if (f.contAmtValue != null) m.add(520, dec(520, f.contAmtValue));
+  if (f.contAmtCurr != null) m.add(521, f.contAmtCurr);
+}
+
 function defNoContAmtsEntry(d: PlanBuilder): void {
   d.field(519, "ContAmtType", R);
   d.field(520, "ContAmtValue", DEC);
@@ -10152,6 +16332,20 @@ export interface NoNestedPartySubIDsEntry {
   nestedPartySubID: string;
   /** NestedPartySubIDType(805). */
   nestedPartySubIDType?: number;
+}
+
+const partNoNestedPartySubIDsEntry = entry(
+  804,
+  "NoNestedPartySubIDs",
+  defNoNestedPartySubIDsEntry,
+  fillNoNestedPartySubIDsEntry,
+  2,
+);
+
+function fillNoNestedPartySubIDsEntry(m: FieldMap, f: NoNestedPartySubIDsEntry, at: string): void {
+  if (f.nestedPartySubID == null) missing(at, "field NestedPartySubID(545)");
+  m.add(545, f.nestedPartySubID);
+  if (f.nestedPartySubIDType != null) m.add(805, f.nestedPartySubIDType);
 }
 
 function defNoNestedPartySubIDsEntry(d: PlanBuilder): void {
@@ -10167,6 +16361,24 @@ export interface NoNestedPartyIDsEntry extends NstdPtysSubGrp {
   nestedPartyIDSource?: string;
   /** NestedPartyRole(538). */
   nestedPartyRole?: number;
+}
+
+const partNoNestedPartyIDsEntry = entry(
+  539,
+  "NoNestedPartyIDs",
+  defNoNestedPartyIDsEntry,
+  fillNoNestedPartyIDsEntry,
+  4,
+);
+
+function fillNoNestedPartyIDsEntry(m: FieldMap, f: NoNestedPartyIDsEntry, at: string): void {
+  if (f.nestedPartyID == null) missing(at, "field NestedPartyID(524)");
+  m.add(524, f.nestedPartyID);
+  if (f.nestedPartyIDSource != null) m.add(525, f.nestedPartyIDSource);
+  if (f.nestedPartyRole != null) m.add(538, f.nestedPartyRole);
+  if (f.noNestedPartySubIDs != null) {
+    group(m, f.noNestedPartySubIDs, partNoNestedPartySubIDsEntry, at, 0);
+  }
 }
 
 function defNoNestedPartyIDsEntry(d: PlanBuilder): void {
@@ -10201,6 +16413,75 @@ export interface InstrmtLegExecGrpNoLegsEntry
   legLastPx?: Decimal;
 }
 
+const partInstrmtLegExecGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defInstrmtLegExecGrpNoLegsEntry,
+  fillInstrmtLegExecGrpNoLegsEntry,
+  51,
+);
+
+function fillInstrmtLegExecGrpNoLegsEntry(
+  m: FieldMap,
+  f: InstrmtLegExecGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.legPositionEffect != null) m.add(564, f.legPositionEffect);
+  if (f.legCoveredOrUncovered != null) m.add(565, f.legCoveredOrUncovered);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legRefID != null) m.add(654, f.legRefID);
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.legLastPx != null) m.add(637, dec(637, f.legLastPx));
+}
+
 function defInstrmtLegExecGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -10228,6 +16509,16 @@ export interface NoMiscFeesEntry {
   miscFeeBasis?: MiscFeeBasisValue;
 }
 
+const partNoMiscFeesEntry = entry(136, "NoMiscFees", defNoMiscFeesEntry, fillNoMiscFeesEntry, 4);
+
+function fillNoMiscFeesEntry(m: FieldMap, f: NoMiscFeesEntry, at: string): void {
+  if (f.miscFeeAmt == null) missing(at, "field MiscFeeAmt(137)");
+  m.add(137, dec(137, f.miscFeeAmt));
+  if (f.miscFeeCurr != null) m.add(138, f.miscFeeCurr);
+  if (f.miscFeeType != null) m.add(139, f.miscFeeType);
+  if (f.miscFeeBasis != null) m.add(891, f.miscFeeBasis);
+}
+
 function defNoMiscFeesEntry(d: PlanBuilder): void {
   d.field(137, "MiscFeeAmt", R | DEC);
   d.field(138, "MiscFeeCurr", 0);
@@ -10243,6 +16534,14 @@ export interface NoMsgTypesEntry {
   msgDirection?: MsgDirectionValue;
 }
 
+const partNoMsgTypesEntry = entry(384, "NoMsgTypes", defNoMsgTypesEntry, fillNoMsgTypesEntry, 2);
+
+function fillNoMsgTypesEntry(m: FieldMap, f: NoMsgTypesEntry, at: string): void {
+  if (f.refMsgType == null) missing(at, "field RefMsgType(372)");
+  m.add(372, f.refMsgType);
+  if (f.msgDirection != null) m.add(385, f.msgDirection);
+}
+
 function defNoMsgTypesEntry(d: PlanBuilder): void {
   d.field(372, "RefMsgType", R);
   d.field(385, "MsgDirection", 0);
@@ -10252,6 +16551,63 @@ function defNoMsgTypesEntry(d: PlanBuilder): void {
 export interface InstrmtGrpNoRelatedSymEntry extends Instrument {
   /** Symbol(55): every entry starts with it. */
   symbol: string;
+}
+
+const partInstrmtGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defInstrmtGrpNoRelatedSymEntry,
+  fillInstrmtGrpNoRelatedSymEntry,
+  41,
+);
+
+function fillInstrmtGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: InstrmtGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
 }
 
 function defInstrmtGrpNoRelatedSymEntry(d: PlanBuilder): void {
@@ -10264,6 +16620,20 @@ export interface NoLinesOfTextEntry {
   text: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partNoLinesOfTextEntry = entry(
+  33,
+  "NoLinesOfText",
+  defNoLinesOfTextEntry,
+  fillNoLinesOfTextEntry,
+  2,
+);
+
+function fillNoLinesOfTextEntry(m: FieldMap, f: NoLinesOfTextEntry, at: string): void {
+  if (f.text == null) missing(at, "field Text(58)");
+  m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defNoLinesOfTextEntry(d: PlanBuilder): void {
@@ -10285,6 +16655,24 @@ export interface PreAllocGrpNoAllocsEntry extends NestedParties {
   allocQty?: Decimal;
 }
 
+const partPreAllocGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defPreAllocGrpNoAllocsEntry,
+  fillPreAllocGrpNoAllocsEntry,
+  6,
+);
+
+function fillPreAllocGrpNoAllocsEntry(m: FieldMap, f: PreAllocGrpNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocSettlCurrency != null) m.add(736, f.allocSettlCurrency);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
+}
+
 function defPreAllocGrpNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(661, "AllocAcctIDSource", 0);
@@ -10300,6 +16688,20 @@ export interface NoTradingSessionsEntry {
   tradingSessionID: string;
   /** TradingSessionSubID(625). */
   tradingSessionSubID?: string;
+}
+
+const partNoTradingSessionsEntry = entry(
+  386,
+  "NoTradingSessions",
+  defNoTradingSessionsEntry,
+  fillNoTradingSessionsEntry,
+  2,
+);
+
+function fillNoTradingSessionsEntry(m: FieldMap, f: NoTradingSessionsEntry, at: string): void {
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
 }
 
 function defNoTradingSessionsEntry(d: PlanBuilder): void {
@@ -10448,6 +16850,166 @@ export interface ListOrdGrpNoOrdersEntry
   designation?: string;
 }
 
+const partListOrdGrpNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defListOrdGrpNoOrdersEntry,
+  fillListOrdGrpNoOrdersEntry,
+  144,
+);
+
+function fillListOrdGrpNoOrdersEntry(m: FieldMap, f: ListOrdGrpNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.listSeqNo == null) missing(at, "field ListSeqNo(67)");
+  m.add(67, f.listSeqNo);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.settlInstMode != null) m.add(160, f.settlInstMode);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.noTradingSessions != null) group(m, f.noTradingSessions, partNoTradingSessionsEntry, at, 0);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.sideValueInd != null) m.add(401, f.sideValueInd);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.designation != null) m.add(494, f.designation);
+}
+
 function defListOrdGrpNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(526, "SecondaryClOrdID", 0);
@@ -10533,6 +17095,24 @@ export interface NoNested2PartySubIDsEntry {
   nested2PartySubIDType?: number;
 }
 
+const partNoNested2PartySubIDsEntry = entry(
+  806,
+  "NoNested2PartySubIDs",
+  defNoNested2PartySubIDsEntry,
+  fillNoNested2PartySubIDsEntry,
+  2,
+);
+
+function fillNoNested2PartySubIDsEntry(
+  m: FieldMap,
+  f: NoNested2PartySubIDsEntry,
+  at: string,
+): void {
+  if (f.nested2PartySubID == null) missing(at, "field Nested2PartySubID(760)");
+  m.add(760, f.nested2PartySubID);
+  if (f.nested2PartySubIDType != null) m.add(807, f.nested2PartySubIDType);
+}
+
 function defNoNested2PartySubIDsEntry(d: PlanBuilder): void {
   d.field(760, "Nested2PartySubID", R);
   d.field(807, "Nested2PartySubIDType", 0);
@@ -10546,6 +17126,24 @@ export interface NoNested2PartyIDsEntry extends NstdPtys2SubGrp {
   nested2PartyIDSource?: string;
   /** Nested2PartyRole(759). */
   nested2PartyRole?: number;
+}
+
+const partNoNested2PartyIDsEntry = entry(
+  756,
+  "NoNested2PartyIDs",
+  defNoNested2PartyIDsEntry,
+  fillNoNested2PartyIDsEntry,
+  4,
+);
+
+function fillNoNested2PartyIDsEntry(m: FieldMap, f: NoNested2PartyIDsEntry, at: string): void {
+  if (f.nested2PartyID == null) missing(at, "field Nested2PartyID(757)");
+  m.add(757, f.nested2PartyID);
+  if (f.nested2PartyIDSource != null) m.add(758, f.nested2PartyIDSource);
+  if (f.nested2PartyRole != null) m.add(759, f.nested2PartyRole);
+  if (f.noNested2PartySubIDs != null) {
+    group(m, f.noNested2PartySubIDs, partNoNested2PartySubIDsEntry, at, 0);
+  }
 }
 
 function defNoNested2PartyIDsEntry(d: PlanBuilder): void {
@@ -10573,6 +17171,27 @@ export interface OrdAllocGrpNoOrdersEntry extends NestedParties2 {
   orderAvgPx?: Decimal;
   /** OrderBookingQty(800). */
   orderBookingQty?: Decimal;
+}
+
+const partOrdAllocGrpNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defOrdAllocGrpNoOrdersEntry,
+  fillOrdAllocGrpNoOrdersEntry,
+  9,
+);
+
+function fillOrdAllocGrpNoOrdersEntry(m: FieldMap, f: OrdAllocGrpNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.noNested2PartyIDs != null) group(m, f.noNested2PartyIDs, partNoNested2PartyIDsEntry, at, 0);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.orderAvgPx != null) m.add(799, dec(799, f.orderAvgPx));
+  if (f.orderBookingQty != null) m.add(800, dec(800, f.orderBookingQty));
 }
 
 function defOrdAllocGrpNoOrdersEntry(d: PlanBuilder): void {
@@ -10603,6 +17222,24 @@ export interface ExecAllocGrpNoExecsEntry {
   lastCapacity?: LastCapacityValue;
 }
 
+const partExecAllocGrpNoExecsEntry = entry(
+  124,
+  "NoExecs",
+  defExecAllocGrpNoExecsEntry,
+  fillExecAllocGrpNoExecsEntry,
+  6,
+);
+
+function fillExecAllocGrpNoExecsEntry(m: FieldMap, f: ExecAllocGrpNoExecsEntry, at: string): void {
+  if (f.lastQty == null) missing(at, "field LastQty(32)");
+  m.add(32, dec(32, f.lastQty));
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.lastParPx != null) m.add(669, dec(669, f.lastParPx));
+  if (f.lastCapacity != null) m.add(29, f.lastCapacity);
+}
+
 function defExecAllocGrpNoExecsEntry(d: PlanBuilder): void {
   d.field(32, "LastQty", R | DEC);
   d.field(17, "ExecID", 0);
@@ -10620,6 +17257,20 @@ export interface NoInstrAttribEntry {
   instrAttribValue?: string;
 }
 
+const partNoInstrAttribEntry = entry(
+  870,
+  "NoInstrAttrib",
+  defNoInstrAttribEntry,
+  fillNoInstrAttribEntry,
+  2,
+);
+
+function fillNoInstrAttribEntry(m: FieldMap, f: NoInstrAttribEntry, at: string): void {
+  if (f.instrAttribType == null) missing(at, "field InstrAttribType(871)");
+  m.add(871, f.instrAttribType);
+  if (f.instrAttribValue != null) m.add(872, f.instrAttribValue);
+}
+
 function defNoInstrAttribEntry(d: PlanBuilder): void {
   d.field(871, "InstrAttribType", R);
   d.field(872, "InstrAttribValue", 0);
@@ -10629,6 +17280,23 @@ function defNoInstrAttribEntry(d: PlanBuilder): void {
 export interface NoClearingInstructionsEntry {
   /** ClearingInstruction(577). */
   clearingInstruction: ClearingInstructionValue;
+}
+
+const partNoClearingInstructionsEntry = entry(
+  576,
+  "NoClearingInstructions",
+  defNoClearingInstructionsEntry,
+  fillNoClearingInstructionsEntry,
+  1,
+);
+
+function fillNoClearingInstructionsEntry(
+  m: FieldMap,
+  f: NoClearingInstructionsEntry,
+  at: string,
+): void {
+  if (f.clearingInstruction == null) missing(at, "field ClearingInstruction(577)");
+  m.add(577, f.clearingInstruction);
 }
 
 function defNoClearingInstructionsEntry(d: PlanBuilder): void {
@@ -10641,6 +17309,20 @@ export interface NoSettlPartySubIDsEntry {
   settlPartySubID: string;
   /** SettlPartySubIDType(786). */
   settlPartySubIDType?: number;
+}
+
+const partNoSettlPartySubIDsEntry = entry(
+  801,
+  "NoSettlPartySubIDs",
+  defNoSettlPartySubIDsEntry,
+  fillNoSettlPartySubIDsEntry,
+  2,
+);
+
+function fillNoSettlPartySubIDsEntry(m: FieldMap, f: NoSettlPartySubIDsEntry, at: string): void {
+  if (f.settlPartySubID == null) missing(at, "field SettlPartySubID(785)");
+  m.add(785, f.settlPartySubID);
+  if (f.settlPartySubIDType != null) m.add(786, f.settlPartySubIDType);
 }
 
 function defNoSettlPartySubIDsEntry(d: PlanBuilder): void {
@@ -10658,6 +17340,24 @@ export interface NoSettlPartyIDsEntry extends SettlPtysSubGrp {
   settlPartyRole?: number;
 }
 
+const partNoSettlPartyIDsEntry = entry(
+  781,
+  "NoSettlPartyIDs",
+  defNoSettlPartyIDsEntry,
+  fillNoSettlPartyIDsEntry,
+  4,
+);
+
+function fillNoSettlPartyIDsEntry(m: FieldMap, f: NoSettlPartyIDsEntry, at: string): void {
+  if (f.settlPartyID == null) missing(at, "field SettlPartyID(782)");
+  m.add(782, f.settlPartyID);
+  if (f.settlPartyIDSource != null) m.add(783, f.settlPartyIDSource);
+  if (f.settlPartyRole != null) m.add(784, f.settlPartyRole);
+  if (f.noSettlPartySubIDs != null) {
+    group(m, f.noSettlPartySubIDs, partNoSettlPartySubIDsEntry, at, 0);
+  }
+}
+
 function defNoSettlPartyIDsEntry(d: PlanBuilder): void {
   d.field(782, "SettlPartyID", R);
   d.field(783, "SettlPartyIDSource", 0);
@@ -10671,6 +17371,15 @@ export interface NoDlvyInstEntry extends SettlParties {
   settlInstSource: SettlInstSourceValue;
   /** DlvyInstType(787). */
   dlvyInstType?: DlvyInstTypeValue;
+}
+
+const partNoDlvyInstEntry = entry(85, "NoDlvyInst", defNoDlvyInstEntry, fillNoDlvyInstEntry, 3);
+
+function fillNoDlvyInstEntry(m: FieldMap, f: NoDlvyInstEntry, at: string): void {
+  if (f.settlInstSource == null) missing(at, "field SettlInstSource(165)");
+  m.add(165, f.settlInstSource);
+  if (f.dlvyInstType != null) m.add(787, f.dlvyInstType);
+  if (f.noSettlPartyIDs != null) group(m, f.noSettlPartyIDs, partNoSettlPartyIDsEntry, at, 0);
 }
 
 function defNoDlvyInstEntry(d: PlanBuilder): void {
@@ -10726,6 +17435,54 @@ export interface AllocGrpNoAllocsEntry
   allocInterestAtMaturity?: Decimal;
   /** AllocSettlInstType(780). */
   allocSettlInstType?: AllocSettlInstTypeValue;
+}
+
+const partAllocGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defAllocGrpNoAllocsEntry,
+  fillAllocGrpNoAllocsEntry,
+  34,
+);
+
+function fillAllocGrpNoAllocsEntry(m: FieldMap, f: AllocGrpNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.allocPrice != null) m.add(366, dec(366, f.allocPrice));
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.notifyBrokerOfCredit != null) m.add(208, f.notifyBrokerOfCredit);
+  if (f.allocHandlInst != null) m.add(209, f.allocHandlInst);
+  if (f.allocText != null) m.add(161, f.allocText);
+  if (f.encodedAllocText != null) data(m, 360, 361, f.encodedAllocText);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.allocAvgPx != null) m.add(153, dec(153, f.allocAvgPx));
+  if (f.allocNetMoney != null) m.add(154, dec(154, f.allocNetMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.allocSettlCurrAmt != null) m.add(737, dec(737, f.allocSettlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.allocSettlCurrency != null) m.add(736, f.allocSettlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.allocAccruedInterestAmt != null) m.add(742, dec(742, f.allocAccruedInterestAmt));
+  if (f.allocInterestAtMaturity != null) m.add(741, dec(741, f.allocInterestAtMaturity));
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.noClearingInstructions != null) {
+    group(m, f.noClearingInstructions, partNoClearingInstructionsEntry, at, 0);
+  }
+  if (f.allocSettlInstType != null) m.add(780, f.allocSettlInstType);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
 }
 
 function defAllocGrpNoAllocsEntry(d: PlanBuilder): void {
@@ -10784,6 +17541,38 @@ export interface OrdListStatGrpNoOrdersEntry {
   encodedText?: string;
 }
 
+const partOrdListStatGrpNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defOrdListStatGrpNoOrdersEntry,
+  fillOrdListStatGrpNoOrdersEntry,
+  11,
+);
+
+function fillOrdListStatGrpNoOrdersEntry(
+  m: FieldMap,
+  f: OrdListStatGrpNoOrdersEntry,
+  at: string,
+): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, dec(14, f.cumQty));
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.workingIndicator != null) m.add(636, f.workingIndicator);
+  if (f.leavesQty == null) missing(at, "field LeavesQty(151)");
+  m.add(151, dec(151, f.leavesQty));
+  if (f.cxlQty == null) missing(at, "field CxlQty(84)");
+  m.add(84, dec(84, f.cxlQty));
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.ordRejReason != null) m.add(103, f.ordRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defOrdListStatGrpNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(526, "SecondaryClOrdID", 0);
@@ -10816,6 +17605,25 @@ export interface AllocAckGrpNoAllocsEntry {
   encodedAllocText?: string;
 }
 
+const partAllocAckGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defAllocAckGrpNoAllocsEntry,
+  fillAllocAckGrpNoAllocsEntry,
+  7,
+);
+
+function fillAllocAckGrpNoAllocsEntry(m: FieldMap, f: AllocAckGrpNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocPrice != null) m.add(366, dec(366, f.allocPrice));
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.individualAllocRejCode != null) m.add(776, f.individualAllocRejCode);
+  if (f.allocText != null) m.add(161, f.allocText);
+  if (f.encodedAllocText != null) data(m, 360, 361, f.encodedAllocText);
+}
+
 function defAllocAckGrpNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(661, "AllocAcctIDSource", 0);
@@ -10841,6 +17649,75 @@ export interface QuotReqLegsGrpNoLegsEntry
   legSettlDate?: string;
 }
 
+const partQuotReqLegsGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defQuotReqLegsGrpNoLegsEntry,
+  fillQuotReqLegsGrpNoLegsEntry,
+  51,
+);
+
+function fillQuotReqLegsGrpNoLegsEntry(
+  m: FieldMap,
+  f: QuotReqLegsGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legBenchmarkCurveCurrency != null) m.add(676, f.legBenchmarkCurveCurrency);
+  if (f.legBenchmarkCurveName != null) m.add(677, f.legBenchmarkCurveName);
+  if (f.legBenchmarkCurvePoint != null) m.add(678, f.legBenchmarkCurvePoint);
+  if (f.legBenchmarkPrice != null) m.add(679, dec(679, f.legBenchmarkPrice));
+  if (f.legBenchmarkPriceType != null) m.add(680, f.legBenchmarkPriceType);
+}
+
 function defQuotReqLegsGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -10856,6 +17733,19 @@ function defQuotReqLegsGrpNoLegsEntry(d: PlanBuilder): void {
 export interface NoQuoteQualifiersEntry {
   /** QuoteQualifier(695). */
   quoteQualifier: string;
+}
+
+const partNoQuoteQualifiersEntry = entry(
+  735,
+  "NoQuoteQualifiers",
+  defNoQuoteQualifiersEntry,
+  fillNoQuoteQualifiersEntry,
+  1,
+);
+
+function fillNoQuoteQualifiersEntry(m: FieldMap, f: NoQuoteQualifiersEntry, at: string): void {
+  if (f.quoteQualifier == null) missing(at, "field QuoteQualifier(695)");
+  m.add(695, f.quoteQualifier);
 }
 
 function defNoQuoteQualifiersEntry(d: PlanBuilder): void {
@@ -10927,6 +17817,122 @@ export interface QuotReqGrpNoRelatedSymEntry
   price2?: Decimal;
 }
 
+const partQuotReqGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defQuotReqGrpNoRelatedSymEntry,
+  fillQuotReqGrpNoRelatedSymEntry,
+  98,
+);
+
+function fillQuotReqGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: QuotReqGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.quoteRequestType != null) m.add(303, f.quoteRequestType);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.side != null) m.add(54, f.side);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partQuotReqLegsGrpNoLegsEntry, at, 0);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.quotePriceType != null) m.add(692, f.quotePriceType);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+}
+
 function defQuotReqGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.component(defFinancingDetails, 0);
@@ -10985,6 +17991,74 @@ export interface LegQuotGrpNoLegsEntry
   legOfferPx?: Decimal;
 }
 
+const partLegQuotGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defLegQuotGrpNoLegsEntry,
+  fillLegQuotGrpNoLegsEntry,
+  54,
+);
+
+function fillLegQuotGrpNoLegsEntry(m: FieldMap, f: LegQuotGrpNoLegsEntry, at: string): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legPriceType != null) m.add(686, f.legPriceType);
+  if (f.legBidPx != null) m.add(681, dec(681, f.legBidPx));
+  if (f.legOfferPx != null) m.add(684, dec(684, f.legOfferPx));
+  if (f.legBenchmarkCurveCurrency != null) m.add(676, f.legBenchmarkCurveCurrency);
+  if (f.legBenchmarkCurveName != null) m.add(677, f.legBenchmarkCurveName);
+  if (f.legBenchmarkCurvePoint != null) m.add(678, f.legBenchmarkCurvePoint);
+  if (f.legBenchmarkPrice != null) m.add(679, dec(679, f.legBenchmarkPrice));
+  if (f.legBenchmarkPriceType != null) m.add(680, f.legBenchmarkPriceType);
+}
+
 function defLegQuotGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -11041,6 +18115,43 @@ export interface NoSettlInstEntry extends Parties, SettlInstructionsData {
   paymentRemitterID?: string;
 }
 
+const partNoSettlInstEntry = entry(
+  778,
+  "NoSettlInst",
+  defNoSettlInstEntry,
+  fillNoSettlInstEntry,
+  25,
+);
+
+function fillNoSettlInstEntry(m: FieldMap, f: NoSettlInstEntry, at: string): void {
+  if (f.settlInstID == null) missing(at, "field SettlInstID(162)");
+  m.add(162, f.settlInstID);
+  if (f.settlInstTransType != null) m.add(163, f.settlInstTransType);
+  if (f.settlInstRefID != null) m.add(214, f.settlInstRefID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.side != null) m.add(54, f.side);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.lastUpdateTime != null) m.add(779, time(779, f.lastUpdateTime));
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.paymentMethod != null) m.add(492, f.paymentMethod);
+  if (f.paymentRef != null) m.add(476, f.paymentRef);
+  if (f.cardHolderName != null) m.add(488, f.cardHolderName);
+  if (f.cardNumber != null) m.add(489, f.cardNumber);
+  if (f.cardStartDate != null) m.add(503, f.cardStartDate);
+  if (f.cardExpDate != null) m.add(490, f.cardExpDate);
+  if (f.cardIssNum != null) m.add(491, f.cardIssNum);
+  if (f.paymentDate != null) m.add(504, f.paymentDate);
+  if (f.paymentRemitterID != null) m.add(505, f.paymentRemitterID);
+}
+
 function defNoSettlInstEntry(d: PlanBuilder): void {
   d.field(162, "SettlInstID", R);
   d.field(163, "SettlInstTransType", 0);
@@ -11071,6 +18182,19 @@ export interface NoMDEntryTypesEntry {
   mdEntryType: MDEntryTypeValue;
 }
 
+const partNoMDEntryTypesEntry = entry(
+  267,
+  "NoMDEntryTypes",
+  defNoMDEntryTypesEntry,
+  fillNoMDEntryTypesEntry,
+  1,
+);
+
+function fillNoMDEntryTypesEntry(m: FieldMap, f: NoMDEntryTypesEntry, at: string): void {
+  if (f.mdEntryType == null) missing(at, "field MDEntryType(269)");
+  m.add(269, f.mdEntryType);
+}
+
 function defNoMDEntryTypesEntry(d: PlanBuilder): void {
   d.field(269, "MDEntryType", R);
 }
@@ -11079,6 +18203,67 @@ function defNoMDEntryTypesEntry(d: PlanBuilder): void {
 export interface InstrmtMDReqGrpNoRelatedSymEntry extends Instrument, UndInstrmtGrp, InstrmtLegGrp {
   /** Symbol(55): every entry starts with it. */
   symbol: string;
+}
+
+const partInstrmtMDReqGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defInstrmtMDReqGrpNoRelatedSymEntry,
+  fillInstrmtMDReqGrpNoRelatedSymEntry,
+  43,
+);
+
+function fillInstrmtMDReqGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: InstrmtMDReqGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
 }
 
 function defInstrmtMDReqGrpNoRelatedSymEntry(d: PlanBuilder): void {
@@ -11153,6 +18338,54 @@ export interface MDFullGrpNoMDEntriesEntry {
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partMDFullGrpNoMDEntriesEntry = entry(
+  268,
+  "NoMDEntries",
+  defMDFullGrpNoMDEntriesEntry,
+  fillMDFullGrpNoMDEntriesEntry,
+  32,
+);
+
+function fillMDFullGrpNoMDEntriesEntry(
+  m: FieldMap,
+  f: MDFullGrpNoMDEntriesEntry,
+  at: string,
+): void {
+  if (f.mdEntryType == null) missing(at, "field MDEntryType(269)");
+  m.add(269, f.mdEntryType);
+  if (f.mdEntryPx != null) m.add(270, dec(270, f.mdEntryPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.mdEntrySize != null) m.add(271, dec(271, f.mdEntrySize));
+  if (f.mdEntryDate != null) m.add(272, f.mdEntryDate);
+  if (f.mdEntryTime != null) m.add(273, f.mdEntryTime);
+  if (f.tickDirection != null) m.add(274, f.tickDirection);
+  if (f.mdMkt != null) m.add(275, f.mdMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.quoteCondition != null) m.add(276, list(f.quoteCondition));
+  if (f.tradeCondition != null) m.add(277, list(f.tradeCondition));
+  if (f.mdEntryOriginator != null) m.add(282, f.mdEntryOriginator);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.openCloseSettlFlag != null) m.add(286, list(f.openCloseSettlFlag));
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.sellerDays != null) m.add(287, f.sellerDays);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.quoteEntryID != null) m.add(299, f.quoteEntryID);
+  if (f.mdEntryBuyer != null) m.add(288, f.mdEntryBuyer);
+  if (f.mdEntrySeller != null) m.add(289, f.mdEntrySeller);
+  if (f.numberOfOrders != null) m.add(346, f.numberOfOrders);
+  if (f.mdEntryPositionNo != null) m.add(290, f.mdEntryPositionNo);
+  if (f.scope != null) m.add(546, list(f.scope));
+  if (f.priceDelta != null) m.add(811, dec(811, f.priceDelta));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defMDFullGrpNoMDEntriesEntry(d: PlanBuilder): void {
@@ -11272,6 +18505,102 @@ export interface MDIncGrpNoMDEntriesEntry extends Instrument, UndInstrmtGrp, Ins
   encodedText?: string;
 }
 
+const partMDIncGrpNoMDEntriesEntry = entry(
+  268,
+  "NoMDEntries",
+  defMDIncGrpNoMDEntriesEntry,
+  fillMDIncGrpNoMDEntriesEntry,
+  82,
+);
+
+function fillMDIncGrpNoMDEntriesEntry(m: FieldMap, f: MDIncGrpNoMDEntriesEntry, at: string): void {
+  if (f.mdUpdateAction == null) missing(at, "field MDUpdateAction(279)");
+  m.add(279, f.mdUpdateAction);
+  if (f.deleteReason != null) m.add(285, f.deleteReason);
+  if (f.mdEntryType != null) m.add(269, f.mdEntryType);
+  if (f.mdEntryID != null) m.add(278, f.mdEntryID);
+  if (f.mdEntryRefID != null) m.add(280, f.mdEntryRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.mdEntryPx != null) m.add(270, dec(270, f.mdEntryPx));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.mdEntrySize != null) m.add(271, dec(271, f.mdEntrySize));
+  if (f.mdEntryDate != null) m.add(272, f.mdEntryDate);
+  if (f.mdEntryTime != null) m.add(273, f.mdEntryTime);
+  if (f.tickDirection != null) m.add(274, f.tickDirection);
+  if (f.mdMkt != null) m.add(275, f.mdMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.quoteCondition != null) m.add(276, list(f.quoteCondition));
+  if (f.tradeCondition != null) m.add(277, list(f.tradeCondition));
+  if (f.mdEntryOriginator != null) m.add(282, f.mdEntryOriginator);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.openCloseSettlFlag != null) m.add(286, list(f.openCloseSettlFlag));
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.sellerDays != null) m.add(287, f.sellerDays);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.quoteEntryID != null) m.add(299, f.quoteEntryID);
+  if (f.mdEntryBuyer != null) m.add(288, f.mdEntryBuyer);
+  if (f.mdEntrySeller != null) m.add(289, f.mdEntrySeller);
+  if (f.numberOfOrders != null) m.add(346, f.numberOfOrders);
+  if (f.mdEntryPositionNo != null) m.add(290, f.mdEntryPositionNo);
+  if (f.scope != null) m.add(546, list(f.scope));
+  if (f.priceDelta != null) m.add(811, dec(811, f.priceDelta));
+  if (f.netChgPrevDay != null) m.add(451, dec(451, f.netChgPrevDay));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defMDIncGrpNoMDEntriesEntry(d: PlanBuilder): void {
   d.field(279, "MDUpdateAction", R);
   d.field(285, "DeleteReason", 0);
@@ -11323,6 +18652,19 @@ export interface NoAltMDSourceEntry {
   altMDSourceID: string;
 }
 
+const partNoAltMDSourceEntry = entry(
+  816,
+  "NoAltMDSource",
+  defNoAltMDSourceEntry,
+  fillNoAltMDSourceEntry,
+  1,
+);
+
+function fillNoAltMDSourceEntry(m: FieldMap, f: NoAltMDSourceEntry, at: string): void {
+  if (f.altMDSourceID == null) missing(at, "field AltMDSourceID(817)");
+  m.add(817, f.altMDSourceID);
+}
+
 function defNoAltMDSourceEntry(d: PlanBuilder): void {
   d.field(817, "AltMDSourceID", R);
 }
@@ -11332,6 +18674,76 @@ export interface QuotCxlEntriesGrpNoQuoteEntriesEntry
   extends Instrument, FinancingDetails, UndInstrmtGrp, InstrmtLegGrp {
   /** Symbol(55): every entry starts with it. */
   symbol: string;
+}
+
+const partQuotCxlEntriesGrpNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defQuotCxlEntriesGrpNoQuoteEntriesEntry,
+  fillQuotCxlEntriesGrpNoQuoteEntriesEntry,
+  52,
+);
+
+function fillQuotCxlEntriesGrpNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: QuotCxlEntriesGrpNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
 }
 
 function defQuotCxlEntriesGrpNoQuoteEntriesEntry(d: PlanBuilder): void {
@@ -11395,6 +18807,89 @@ export interface QuotEntryAckGrpNoQuoteEntriesEntry extends Instrument, InstrmtL
   quoteEntryRejectReason?: number;
 }
 
+const partQuotEntryAckGrpNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defQuotEntryAckGrpNoQuoteEntriesEntry,
+  fillQuotEntryAckGrpNoQuoteEntriesEntry,
+  67,
+);
+
+function fillQuotEntryAckGrpNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: QuotEntryAckGrpNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.quoteEntryID == null) missing(at, "field QuoteEntryID(299)");
+  m.add(299, f.quoteEntryID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.quoteEntryRejectReason != null) m.add(368, f.quoteEntryRejectReason);
+}
+
 function defQuotEntryAckGrpNoQuoteEntriesEntry(d: PlanBuilder): void {
   d.field(299, "QuoteEntryID", R);
   d.component(defInstrument, 0);
@@ -11433,6 +18928,77 @@ export interface QuotSetAckGrpNoQuoteSetsEntry extends UnderlyingInstrument, Quo
   totNoQuoteEntries?: number;
   /** LastFragment(893). */
   lastFragment?: boolean | "Y" | "N";
+}
+
+const partQuotSetAckGrpNoQuoteSetsEntry = entry(
+  296,
+  "NoQuoteSets",
+  defQuotSetAckGrpNoQuoteSetsEntry,
+  fillQuotSetAckGrpNoQuoteSetsEntry,
+  49,
+);
+
+function fillQuotSetAckGrpNoQuoteSetsEntry(
+  m: FieldMap,
+  f: QuotSetAckGrpNoQuoteSetsEntry,
+  at: string,
+): void {
+  if (f.quoteSetID == null) missing(at, "field QuoteSetID(302)");
+  m.add(302, f.quoteSetID);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.totNoQuoteEntries != null) m.add(304, f.totNoQuoteEntries);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noQuoteEntries != null) {
+    group(m, f.noQuoteEntries, partQuotEntryAckGrpNoQuoteEntriesEntry, at, 0);
+  }
 }
 
 function defQuotSetAckGrpNoQuoteSetsEntry(d: PlanBuilder): void {
@@ -11495,6 +19061,88 @@ export interface QuotEntryGrpNoQuoteEntriesEntry extends Instrument, InstrmtLegG
   currency?: string;
 }
 
+const partQuotEntryGrpNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defQuotEntryGrpNoQuoteEntriesEntry,
+  fillQuotEntryGrpNoQuoteEntriesEntry,
+  66,
+);
+
+function fillQuotEntryGrpNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: QuotEntryGrpNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.quoteEntryID == null) missing(at, "field QuoteEntryID(299)");
+  m.add(299, f.quoteEntryID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.currency != null) m.add(15, f.currency);
+}
+
 function defQuotEntryGrpNoQuoteEntriesEntry(d: PlanBuilder): void {
   d.field(299, "QuoteEntryID", R);
   d.component(defInstrument, 0);
@@ -11536,6 +19184,77 @@ export interface QuotSetGrpNoQuoteSetsEntry extends UnderlyingInstrument, QuotEn
   lastFragment?: boolean | "Y" | "N";
 }
 
+const partQuotSetGrpNoQuoteSetsEntry = entry(
+  296,
+  "NoQuoteSets",
+  defQuotSetGrpNoQuoteSetsEntry,
+  fillQuotSetGrpNoQuoteSetsEntry,
+  50,
+);
+
+function fillQuotSetGrpNoQuoteSetsEntry(
+  m: FieldMap,
+  f: QuotSetGrpNoQuoteSetsEntry,
+  at: string,
+): void {
+  if (f.quoteSetID == null) missing(at, "field QuoteSetID(302)");
+  m.add(302, f.quoteSetID);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.quoteSetValidUntilTime != null) m.add(367, time(367, f.quoteSetValidUntilTime));
+  if (f.totNoQuoteEntries == null) missing(at, "field TotNoQuoteEntries(304)");
+  m.add(304, f.totNoQuoteEntries);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  group(m, f.noQuoteEntries, partQuotEntryGrpNoQuoteEntriesEntry, at, R);
+}
+
 function defQuotSetGrpNoQuoteSetsEntry(d: PlanBuilder): void {
   d.field(302, "QuoteSetID", R);
   d.component(defUnderlyingInstrument, 0);
@@ -11569,6 +19288,29 @@ export interface NoBidDescriptorsEntry {
   outsideIndexPct?: Decimal;
   /** ValueOfFutures(408). */
   valueOfFutures?: Decimal;
+}
+
+const partNoBidDescriptorsEntry = entry(
+  398,
+  "NoBidDescriptors",
+  defNoBidDescriptorsEntry,
+  fillNoBidDescriptorsEntry,
+  11,
+);
+
+function fillNoBidDescriptorsEntry(m: FieldMap, f: NoBidDescriptorsEntry, at: string): void {
+  if (f.bidDescriptorType == null) missing(at, "field BidDescriptorType(399)");
+  m.add(399, f.bidDescriptorType);
+  if (f.bidDescriptor != null) m.add(400, f.bidDescriptor);
+  if (f.sideValueInd != null) m.add(401, f.sideValueInd);
+  if (f.liquidityValue != null) m.add(404, dec(404, f.liquidityValue));
+  if (f.liquidityNumSecurities != null) m.add(441, f.liquidityNumSecurities);
+  if (f.liquidityPctLow != null) m.add(402, dec(402, f.liquidityPctLow));
+  if (f.liquidityPctHigh != null) m.add(403, dec(403, f.liquidityPctHigh));
+  if (f.efpTrackingError != null) m.add(405, dec(405, f.efpTrackingError));
+  if (f.fairValue != null) m.add(406, dec(406, f.fairValue));
+  if (f.outsideIndexPct != null) m.add(407, dec(407, f.outsideIndexPct));
+  if (f.valueOfFutures != null) m.add(408, dec(408, f.valueOfFutures));
 }
 
 function defNoBidDescriptorsEntry(d: PlanBuilder): void {
@@ -11605,6 +19347,31 @@ export interface BidCompReqGrpNoBidComponentsEntry {
   account?: string;
   /** AcctIDSource(660). */
   acctIDSource?: AcctIDSourceValue;
+}
+
+const partBidCompReqGrpNoBidComponentsEntry = entry(
+  420,
+  "NoBidComponents",
+  defBidCompReqGrpNoBidComponentsEntry,
+  fillBidCompReqGrpNoBidComponentsEntry,
+  9,
+);
+
+function fillBidCompReqGrpNoBidComponentsEntry(
+  m: FieldMap,
+  f: BidCompReqGrpNoBidComponentsEntry,
+  at: string,
+): void {
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
 }
 
 function defBidCompReqGrpNoBidComponentsEntry(d: PlanBuilder): void {
@@ -11651,6 +19418,39 @@ export interface BidCompRspGrpNoBidComponentsEntry extends CommissionData {
   encodedText?: string;
 }
 
+const partBidCompRspGrpNoBidComponentsEntry = entry(
+  420,
+  "NoBidComponents",
+  defBidCompRspGrpNoBidComponentsEntry,
+  fillBidCompRspGrpNoBidComponentsEntry,
+  17,
+);
+
+function fillBidCompRspGrpNoBidComponentsEntry(
+  m: FieldMap,
+  f: BidCompRspGrpNoBidComponentsEntry,
+  at: string,
+): void {
+  if (f.commission == null) missing(at, "field Commission(12)");
+  m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.country != null) m.add(421, f.country);
+  if (f.side != null) m.add(54, f.side);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.fairValue != null) m.add(406, dec(406, f.fairValue));
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defBidCompRspGrpNoBidComponentsEntry(d: PlanBuilder): void {
   d.component(defCommissionData, R);
   d.field(66, "ListID", 0);
@@ -11672,6 +19472,53 @@ function defBidCompRspGrpNoBidComponentsEntry(d: PlanBuilder): void {
 export interface NoStrikesEntry extends Instrument {
   /** Symbol(55): every entry starts with it. */
   symbol: string;
+}
+
+const partNoStrikesEntry = entry(428, "NoStrikes", defNoStrikesEntry, fillNoStrikesEntry, 41);
+
+function fillNoStrikesEntry(m: FieldMap, f: NoStrikesEntry, at: string): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
 }
 
 function defNoStrikesEntry(d: PlanBuilder): void {
@@ -11698,6 +19545,80 @@ export interface UndInstrmtStrkPxGrpNoUnderlyingsEntry extends UnderlyingInstrum
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partUndInstrmtStrkPxGrpNoUnderlyingsEntry = entry(
+  711,
+  "NoUnderlyings",
+  defUndInstrmtStrkPxGrpNoUnderlyingsEntry,
+  fillUndInstrmtStrkPxGrpNoUnderlyingsEntry,
+  53,
+);
+
+function fillUndInstrmtStrkPxGrpNoUnderlyingsEntry(
+  m: FieldMap,
+  f: UndInstrmtStrkPxGrpNoUnderlyingsEntry,
+  at: string,
+): void {
+  if (f.underlyingSymbol == null) missing(at, "field UnderlyingSymbol(311)");
+  m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.price == null) missing(at, "field Price(44)");
+  m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defUndInstrmtStrkPxGrpNoUnderlyingsEntry(d: PlanBuilder): void {
@@ -11728,6 +19649,26 @@ export interface NoRegistDtlsEntry extends NestedParties {
   dateOfBirth?: string;
   /** InvestorCountryOfResidence(475). */
   investorCountryOfResidence?: string;
+}
+
+const partNoRegistDtlsEntry = entry(
+  473,
+  "NoRegistDtls",
+  defNoRegistDtlsEntry,
+  fillNoRegistDtlsEntry,
+  8,
+);
+
+function fillNoRegistDtlsEntry(m: FieldMap, f: NoRegistDtlsEntry, at: string): void {
+  if (f.registDtls == null) missing(at, "field RegistDtls(509)");
+  m.add(509, f.registDtls);
+  if (f.registEmail != null) m.add(511, f.registEmail);
+  if (f.mailingDtls != null) m.add(474, f.mailingDtls);
+  if (f.mailingInst != null) m.add(482, f.mailingInst);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.ownerType != null) m.add(522, f.ownerType);
+  if (f.dateOfBirth != null) m.add(486, f.dateOfBirth);
+  if (f.investorCountryOfResidence != null) m.add(475, f.investorCountryOfResidence);
 }
 
 function defNoRegistDtlsEntry(d: PlanBuilder): void {
@@ -11761,6 +19702,26 @@ export interface NoDistribInstsEntry {
   cashDistribAgentAcctName?: string;
 }
 
+const partNoDistribInstsEntry = entry(
+  510,
+  "NoDistribInsts",
+  defNoDistribInstsEntry,
+  fillNoDistribInstsEntry,
+  8,
+);
+
+function fillNoDistribInstsEntry(m: FieldMap, f: NoDistribInstsEntry, at: string): void {
+  if (f.distribPaymentMethod == null) missing(at, "field DistribPaymentMethod(477)");
+  m.add(477, f.distribPaymentMethod);
+  if (f.distribPercentage != null) m.add(512, dec(512, f.distribPercentage));
+  if (f.cashDistribCurr != null) m.add(478, f.cashDistribCurr);
+  if (f.cashDistribAgentName != null) m.add(498, f.cashDistribAgentName);
+  if (f.cashDistribAgentCode != null) m.add(499, f.cashDistribAgentCode);
+  if (f.cashDistribAgentAcctNumber != null) m.add(500, f.cashDistribAgentAcctNumber);
+  if (f.cashDistribPayRef != null) m.add(501, f.cashDistribPayRef);
+  if (f.cashDistribAgentAcctName != null) m.add(502, f.cashDistribAgentAcctName);
+}
+
 function defNoDistribInstsEntry(d: PlanBuilder): void {
   d.field(477, "DistribPaymentMethod", R);
   d.field(512, "DistribPercentage", DEC);
@@ -11780,6 +19741,21 @@ export interface NoAffectedOrdersEntry {
   affectedOrderID?: string;
   /** AffectedSecondaryOrderID(536). */
   affectedSecondaryOrderID?: string;
+}
+
+const partNoAffectedOrdersEntry = entry(
+  534,
+  "NoAffectedOrders",
+  defNoAffectedOrdersEntry,
+  fillNoAffectedOrdersEntry,
+  3,
+);
+
+function fillNoAffectedOrdersEntry(m: FieldMap, f: NoAffectedOrdersEntry, at: string): void {
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.affectedOrderID != null) m.add(535, f.affectedOrderID);
+  if (f.affectedSecondaryOrderID != null) m.add(536, f.affectedSecondaryOrderID);
 }
 
 function defNoAffectedOrdersEntry(d: PlanBuilder): void {
@@ -11849,6 +19825,62 @@ export interface SideCrossOrdModGrpNoSidesEntry
   sideComplianceID?: string;
 }
 
+const partSideCrossOrdModGrpNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defSideCrossOrdModGrpNoSidesEntry,
+  fillSideCrossOrdModGrpNoSidesEntry,
+  39,
+);
+
+function fillSideCrossOrdModGrpNoSidesEntry(
+  m: FieldMap,
+  f: SideCrossOrdModGrpNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocGrpNoAllocsEntry, at, 0);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.sideComplianceID != null) m.add(659, f.sideComplianceID);
+}
+
 function defSideCrossOrdModGrpNoSidesEntry(d: PlanBuilder): void {
   d.field(54, "Side", R);
   d.field(11, "ClOrdID", R);
@@ -11910,6 +19942,41 @@ export interface SideCrossOrdCxlGrpNoSidesEntry extends Parties, OrderQtyData {
   encodedText?: string;
 }
 
+const partSideCrossOrdCxlGrpNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defSideCrossOrdCxlGrpNoSidesEntry,
+  fillSideCrossOrdCxlGrpNoSidesEntry,
+  17,
+);
+
+function fillSideCrossOrdCxlGrpNoSidesEntry(
+  m: FieldMap,
+  f: SideCrossOrdCxlGrpNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defSideCrossOrdCxlGrpNoSidesEntry(d: PlanBuilder): void {
   d.field(54, "Side", R);
   d.field(41, "OrigClOrdID", R);
@@ -11938,6 +20005,22 @@ export interface NoSecurityTypesEntry {
   cfiCode?: string;
 }
 
+const partNoSecurityTypesEntry = entry(
+  558,
+  "NoSecurityTypes",
+  defNoSecurityTypesEntry,
+  fillNoSecurityTypesEntry,
+  4,
+);
+
+function fillNoSecurityTypesEntry(m: FieldMap, f: NoSecurityTypesEntry, at: string): void {
+  if (f.securityType == null) missing(at, "field SecurityType(167)");
+  m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+}
+
 function defNoSecurityTypesEntry(d: PlanBuilder): void {
   d.field(167, "SecurityType", R);
   d.field(762, "SecuritySubType", 0);
@@ -11954,6 +20037,72 @@ export interface InstrmtLegSecListGrpNoLegsEntry
   legSwapType?: LegSwapTypeValue;
   /** LegSettlType(587). */
   legSettlType?: string;
+}
+
+const partInstrmtLegSecListGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defInstrmtLegSecListGrpNoLegsEntry,
+  fillInstrmtLegSecListGrpNoLegsEntry,
+  48,
+);
+
+function fillInstrmtLegSecListGrpNoLegsEntry(
+  m: FieldMap,
+  f: InstrmtLegSecListGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.legBenchmarkCurveCurrency != null) m.add(676, f.legBenchmarkCurveCurrency);
+  if (f.legBenchmarkCurveName != null) m.add(677, f.legBenchmarkCurveName);
+  if (f.legBenchmarkCurvePoint != null) m.add(678, f.legBenchmarkCurvePoint);
+  if (f.legBenchmarkPrice != null) m.add(679, dec(679, f.legBenchmarkPrice));
+  if (f.legBenchmarkPriceType != null) m.add(680, f.legBenchmarkPriceType);
 }
 
 function defInstrmtLegSecListGrpNoLegsEntry(d: PlanBuilder): void {
@@ -11995,6 +20144,102 @@ export interface SecListGrpNoRelatedSymEntry
   encodedText?: string;
 }
 
+const partSecListGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defSecListGrpNoRelatedSymEntry,
+  fillSecListGrpNoRelatedSymEntry,
+  78,
+);
+
+function fillSecListGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: SecListGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegSecListGrpNoLegsEntry, at, 0);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.roundLot != null) m.add(561, dec(561, f.roundLot));
+  if (f.minTradeVol != null) m.add(562, dec(562, f.minTradeVol));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defSecListGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, 0);
   d.component(defInstrumentExtension, 0);
@@ -12033,6 +20278,73 @@ export interface RelSymDerivSecGrpNoRelatedSymEntry
   encodedText?: string;
 }
 
+const partRelSymDerivSecGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defRelSymDerivSecGrpNoRelatedSymEntry,
+  fillRelSymDerivSecGrpNoRelatedSymEntry,
+  51,
+);
+
+function fillRelSymDerivSecGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: RelSymDerivSecGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defRelSymDerivSecGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, 0);
   d.field(15, "Currency", 0);
@@ -12053,6 +20365,24 @@ export interface NoNested3PartySubIDsEntry {
   nested3PartySubIDType?: number;
 }
 
+const partNoNested3PartySubIDsEntry = entry(
+  952,
+  "NoNested3PartySubIDs",
+  defNoNested3PartySubIDsEntry,
+  fillNoNested3PartySubIDsEntry,
+  2,
+);
+
+function fillNoNested3PartySubIDsEntry(
+  m: FieldMap,
+  f: NoNested3PartySubIDsEntry,
+  at: string,
+): void {
+  if (f.nested3PartySubID == null) missing(at, "field Nested3PartySubID(953)");
+  m.add(953, f.nested3PartySubID);
+  if (f.nested3PartySubIDType != null) m.add(954, f.nested3PartySubIDType);
+}
+
 function defNoNested3PartySubIDsEntry(d: PlanBuilder): void {
   d.field(953, "Nested3PartySubID", R);
   d.field(954, "Nested3PartySubIDType", 0);
@@ -12066,6 +20396,24 @@ export interface NoNested3PartyIDsEntry extends NstdPtys3SubGrp {
   nested3PartyIDSource?: string;
   /** Nested3PartyRole(951). */
   nested3PartyRole?: number;
+}
+
+const partNoNested3PartyIDsEntry = entry(
+  948,
+  "NoNested3PartyIDs",
+  defNoNested3PartyIDsEntry,
+  fillNoNested3PartyIDsEntry,
+  4,
+);
+
+function fillNoNested3PartyIDsEntry(m: FieldMap, f: NoNested3PartyIDsEntry, at: string): void {
+  if (f.nested3PartyID == null) missing(at, "field Nested3PartyID(949)");
+  m.add(949, f.nested3PartyID);
+  if (f.nested3PartyIDSource != null) m.add(950, f.nested3PartyIDSource);
+  if (f.nested3PartyRole != null) m.add(951, f.nested3PartyRole);
+  if (f.noNested3PartySubIDs != null) {
+    group(m, f.noNested3PartySubIDs, partNoNested3PartySubIDsEntry, at, 0);
+  }
 }
 
 function defNoNested3PartyIDsEntry(d: PlanBuilder): void {
@@ -12089,6 +20437,28 @@ export interface PreAllocMlegGrpNoAllocsEntry extends NestedParties3 {
   allocQty?: Decimal;
 }
 
+const partPreAllocMlegGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defPreAllocMlegGrpNoAllocsEntry,
+  fillPreAllocMlegGrpNoAllocsEntry,
+  6,
+);
+
+function fillPreAllocMlegGrpNoAllocsEntry(
+  m: FieldMap,
+  f: PreAllocMlegGrpNoAllocsEntry,
+  at: string,
+): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocSettlCurrency != null) m.add(736, f.allocSettlCurrency);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.noNested3PartyIDs != null) group(m, f.noNested3PartyIDs, partNoNested3PartyIDsEntry, at, 0);
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
+}
+
 function defPreAllocMlegGrpNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(661, "AllocAcctIDSource", 0);
@@ -12110,6 +20480,24 @@ export interface NoLegAllocsEntry extends NestedParties2 {
   legAllocAcctIDSource?: string;
   /** LegSettlCurrency(675). */
   legSettlCurrency?: string;
+}
+
+const partNoLegAllocsEntry = entry(
+  670,
+  "NoLegAllocs",
+  defNoLegAllocsEntry,
+  fillNoLegAllocsEntry,
+  6,
+);
+
+function fillNoLegAllocsEntry(m: FieldMap, f: NoLegAllocsEntry, at: string): void {
+  if (f.legAllocAccount == null) missing(at, "field LegAllocAccount(671)");
+  m.add(671, f.legAllocAccount);
+  if (f.legIndividualAllocID != null) m.add(672, f.legIndividualAllocID);
+  if (f.noNested2PartyIDs != null) group(m, f.noNested2PartyIDs, partNoNested2PartyIDsEntry, at, 0);
+  if (f.legAllocQty != null) m.add(673, dec(673, f.legAllocQty));
+  if (f.legAllocAcctIDSource != null) m.add(674, f.legAllocAcctIDSource);
+  if (f.legSettlCurrency != null) m.add(675, f.legSettlCurrency);
 }
 
 function defNoLegAllocsEntry(d: PlanBuilder): void {
@@ -12144,6 +20532,71 @@ export interface LegOrdGrpNoLegsEntry
   legSettlDate?: string;
 }
 
+const partLegOrdGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defLegOrdGrpNoLegsEntry,
+  fillLegOrdGrpNoLegsEntry,
+  51,
+);
+
+function fillLegOrdGrpNoLegsEntry(m: FieldMap, f: LegOrdGrpNoLegsEntry, at: string): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.noLegAllocs != null) group(m, f.noLegAllocs, partNoLegAllocsEntry, at, 0);
+  if (f.legPositionEffect != null) m.add(564, f.legPositionEffect);
+  if (f.legCoveredOrUncovered != null) m.add(565, f.legCoveredOrUncovered);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legRefID != null) m.add(654, f.legRefID);
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+}
+
 function defLegOrdGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -12167,6 +20620,14 @@ export interface NoDatesEntry {
   transactTime?: UtcTimestamp;
 }
 
+const partNoDatesEntry = entry(580, "NoDates", defNoDatesEntry, fillNoDatesEntry, 2);
+
+function fillNoDatesEntry(m: FieldMap, f: NoDatesEntry, at: string): void {
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+}
+
 function defNoDatesEntry(d: PlanBuilder): void {
   d.field(75, "TradeDate", R);
   d.field(60, "TransactTime", TIME);
@@ -12178,6 +20639,14 @@ export interface NoPosAmtEntry {
   posAmtType: PosAmtTypeValue;
   /** PosAmt(708). */
   posAmt?: Decimal;
+}
+
+const partNoPosAmtEntry = entry(753, "NoPosAmt", defNoPosAmtEntry, fillNoPosAmtEntry, 2);
+
+function fillNoPosAmtEntry(m: FieldMap, f: NoPosAmtEntry, at: string): void {
+  if (f.posAmtType == null) missing(at, "field PosAmtType(707)");
+  m.add(707, f.posAmtType);
+  if (f.posAmt != null) m.add(708, dec(708, f.posAmt));
 }
 
 function defNoPosAmtEntry(d: PlanBuilder): void {
@@ -12193,6 +20662,21 @@ export interface NoTrdRegTimestampsEntry {
   trdRegTimestampType?: TrdRegTimestampTypeValue;
   /** TrdRegTimestampOrigin(771). */
   trdRegTimestampOrigin?: string;
+}
+
+const partNoTrdRegTimestampsEntry = entry(
+  768,
+  "NoTrdRegTimestamps",
+  defNoTrdRegTimestampsEntry,
+  fillNoTrdRegTimestampsEntry,
+  3,
+);
+
+function fillNoTrdRegTimestampsEntry(m: FieldMap, f: NoTrdRegTimestampsEntry, at: string): void {
+  if (f.trdRegTimestamp == null) missing(at, "field TrdRegTimestamp(769)");
+  m.add(769, time(769, f.trdRegTimestamp));
+  if (f.trdRegTimestampType != null) m.add(770, f.trdRegTimestampType);
+  if (f.trdRegTimestampOrigin != null) m.add(771, f.trdRegTimestampOrigin);
 }
 
 function defNoTrdRegTimestampsEntry(d: PlanBuilder): void {
@@ -12213,6 +20697,24 @@ export interface TrdAllocGrpNoAllocsEntry extends NestedParties2 {
   individualAllocID?: string;
   /** AllocQty(80). */
   allocQty?: Decimal;
+}
+
+const partTrdAllocGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defTrdAllocGrpNoAllocsEntry,
+  fillTrdAllocGrpNoAllocsEntry,
+  6,
+);
+
+function fillTrdAllocGrpNoAllocsEntry(m: FieldMap, f: TrdAllocGrpNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocSettlCurrency != null) m.add(736, f.allocSettlCurrency);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.noNested2PartyIDs != null) group(m, f.noNested2PartyIDs, partNoNested2PartyIDsEntry, at, 0);
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
 }
 
 function defTrdAllocGrpNoAllocsEntry(d: PlanBuilder): void {
@@ -12327,6 +20829,85 @@ export interface TrdCapRptSideGrpNoSidesEntry
   preallocMethod?: PreallocMethodValue;
   /** AllocID(70). */
   allocID?: string;
+}
+
+const partTrdCapRptSideGrpNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defTrdCapRptSideGrpNoSidesEntry,
+  fillTrdCapRptSideGrpNoSidesEntry,
+  60,
+);
+
+function fillTrdCapRptSideGrpNoSidesEntry(
+  m: FieldMap,
+  f: TrdCapRptSideGrpNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.oddLot != null) m.add(575, f.oddLot);
+  if (f.noClearingInstructions != null) {
+    group(m, f.noClearingInstructions, partNoClearingInstructionsEntry, at, 0);
+  }
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.tradeInputDevice != null) m.add(579, f.tradeInputDevice);
+  if (f.orderInputDevice != null) m.add(821, f.orderInputDevice);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.timeBracket != null) m.add(943, f.timeBracket);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.exDate != null) m.add(230, f.exDate);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.sideMultiLegReportingType != null) m.add(752, f.sideMultiLegReportingType);
+  if (f.noContAmts != null) group(m, f.noContAmts, partNoContAmtsEntry, at, 0);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.exchangeRule != null) m.add(825, f.exchangeRule);
+  if (f.tradeAllocIndicator != null) m.add(826, f.tradeAllocIndicator);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partTrdAllocGrpNoAllocsEntry, at, 0);
 }
 
 function defTrdCapRptSideGrpNoSidesEntry(d: PlanBuilder): void {
@@ -12452,6 +21033,121 @@ export interface QuotReqRjctGrpNoRelatedSymEntry
   price2?: Decimal;
 }
 
+const partQuotReqRjctGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defQuotReqRjctGrpNoRelatedSymEntry,
+  fillQuotReqRjctGrpNoRelatedSymEntry,
+  97,
+);
+
+function fillQuotReqRjctGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: QuotReqRjctGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.quoteRequestType != null) m.add(303, f.quoteRequestType);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.side != null) m.add(54, f.side);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partQuotReqLegsGrpNoLegsEntry, at, 0);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.quotePriceType != null) m.add(692, f.quotePriceType);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+}
+
 function defQuotReqRjctGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.component(defFinancingDetails, 0);
@@ -12504,6 +21200,72 @@ export interface RFQReqGrpNoRelatedSymEntry extends Instrument, UndInstrmtGrp, I
   tradingSessionSubID?: string;
 }
 
+const partRFQReqGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defRFQReqGrpNoRelatedSymEntry,
+  fillRFQReqGrpNoRelatedSymEntry,
+  48,
+);
+
+function fillRFQReqGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: RFQReqGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.quoteRequestType != null) m.add(303, f.quoteRequestType);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+}
+
 function defRFQReqGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.component(defUndInstrmtGrp, 0);
@@ -12529,6 +21291,70 @@ export interface LegQuotStatGrpNoLegsEntry extends InstrumentLeg, LegStipulation
   legSettlDate?: string;
 }
 
+const partLegQuotStatGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defLegQuotStatGrpNoLegsEntry,
+  fillLegQuotStatGrpNoLegsEntry,
+  46,
+);
+
+function fillLegQuotStatGrpNoLegsEntry(
+  m: FieldMap,
+  f: LegQuotStatGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+}
+
 function defLegQuotStatGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -12549,6 +21375,22 @@ export interface NoCapacitiesEntry {
   orderCapacityQty: Decimal;
 }
 
+const partNoCapacitiesEntry = entry(
+  862,
+  "NoCapacities",
+  defNoCapacitiesEntry,
+  fillNoCapacitiesEntry,
+  3,
+);
+
+function fillNoCapacitiesEntry(m: FieldMap, f: NoCapacitiesEntry, at: string): void {
+  if (f.orderCapacity == null) missing(at, "field OrderCapacity(528)");
+  m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.orderCapacityQty == null) missing(at, "field OrderCapacityQty(863)");
+  m.add(863, dec(863, f.orderCapacityQty));
+}
+
 function defNoCapacitiesEntry(d: PlanBuilder): void {
   d.field(528, "OrderCapacity", R);
   d.field(529, "OrderRestrictions", LIST);
@@ -12565,6 +21407,23 @@ export interface NoPositionsEntry extends NestedParties {
   shortQty?: Decimal;
   /** PosQtyStatus(706). */
   posQtyStatus?: PosQtyStatusValue;
+}
+
+const partNoPositionsEntry = entry(
+  702,
+  "NoPositions",
+  defNoPositionsEntry,
+  fillNoPositionsEntry,
+  5,
+);
+
+function fillNoPositionsEntry(m: FieldMap, f: NoPositionsEntry, at: string): void {
+  if (f.posType == null) missing(at, "field PosType(703)");
+  m.add(703, f.posType);
+  if (f.longQty != null) m.add(704, dec(704, f.longQty));
+  if (f.shortQty != null) m.add(705, dec(705, f.shortQty));
+  if (f.posQtyStatus != null) m.add(706, f.posQtyStatus);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
 }
 
 function defNoPositionsEntry(d: PlanBuilder): void {
@@ -12585,6 +21444,75 @@ export interface PosUndInstrmtGrpNoUnderlyingsEntry extends UnderlyingInstrument
   underlyingSettlPriceType: number;
 }
 
+const partPosUndInstrmtGrpNoUnderlyingsEntry = entry(
+  711,
+  "NoUnderlyings",
+  defPosUndInstrmtGrpNoUnderlyingsEntry,
+  fillPosUndInstrmtGrpNoUnderlyingsEntry,
+  47,
+);
+
+function fillPosUndInstrmtGrpNoUnderlyingsEntry(
+  m: FieldMap,
+  f: PosUndInstrmtGrpNoUnderlyingsEntry,
+  at: string,
+): void {
+  if (f.underlyingSymbol == null) missing(at, "field UnderlyingSymbol(311)");
+  m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingSettlPrice == null) missing(at, "field UnderlyingSettlPrice(732)");
+  m.add(732, dec(732, f.underlyingSettlPrice));
+  if (f.underlyingSettlPriceType == null) missing(at, "field UnderlyingSettlPriceType(733)");
+  m.add(733, f.underlyingSettlPriceType);
+}
+
 function defPosUndInstrmtGrpNoUnderlyingsEntry(d: PlanBuilder): void {
   d.component(defUnderlyingInstrument, 0);
   d.field(732, "UnderlyingSettlPrice", R | DEC);
@@ -12597,6 +21525,19 @@ export interface ExecCollGrpNoExecsEntry {
   execID: string;
 }
 
+const partExecCollGrpNoExecsEntry = entry(
+  124,
+  "NoExecs",
+  defExecCollGrpNoExecsEntry,
+  fillExecCollGrpNoExecsEntry,
+  1,
+);
+
+function fillExecCollGrpNoExecsEntry(m: FieldMap, f: ExecCollGrpNoExecsEntry, at: string): void {
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+}
+
 function defExecCollGrpNoExecsEntry(d: PlanBuilder): void {
   d.field(17, "ExecID", R);
 }
@@ -12607,6 +21548,14 @@ export interface NoTradesEntry {
   tradeReportID: string;
   /** SecondaryTradeReportID(818). */
   secondaryTradeReportID?: string;
+}
+
+const partNoTradesEntry = entry(897, "NoTrades", defNoTradesEntry, fillNoTradesEntry, 2);
+
+function fillNoTradesEntry(m: FieldMap, f: NoTradesEntry, at: string): void {
+  if (f.tradeReportID == null) missing(at, "field TradeReportID(571)");
+  m.add(571, f.tradeReportID);
+  if (f.secondaryTradeReportID != null) m.add(818, f.secondaryTradeReportID);
 }
 
 function defNoTradesEntry(d: PlanBuilder): void {
@@ -12622,6 +21571,72 @@ export interface UndInstrmtCollGrpNoUnderlyingsEntry extends UnderlyingInstrumen
   collAction?: CollActionValue;
 }
 
+const partUndInstrmtCollGrpNoUnderlyingsEntry = entry(
+  711,
+  "NoUnderlyings",
+  defUndInstrmtCollGrpNoUnderlyingsEntry,
+  fillUndInstrmtCollGrpNoUnderlyingsEntry,
+  46,
+);
+
+function fillUndInstrmtCollGrpNoUnderlyingsEntry(
+  m: FieldMap,
+  f: UndInstrmtCollGrpNoUnderlyingsEntry,
+  at: string,
+): void {
+  if (f.underlyingSymbol == null) missing(at, "field UnderlyingSymbol(311)");
+  m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.collAction != null) m.add(944, f.collAction);
+}
+
 function defUndInstrmtCollGrpNoUnderlyingsEntry(d: PlanBuilder): void {
   d.component(defUnderlyingInstrument, 0);
   d.field(944, "CollAction", 0);
@@ -12631,6 +21646,23 @@ function defUndInstrmtCollGrpNoUnderlyingsEntry(d: PlanBuilder): void {
 export interface NoCollInquiryQualifierEntry {
   /** CollInquiryQualifier(896). */
   collInquiryQualifier: CollInquiryQualifierValue;
+}
+
+const partNoCollInquiryQualifierEntry = entry(
+  938,
+  "NoCollInquiryQualifier",
+  defNoCollInquiryQualifierEntry,
+  fillNoCollInquiryQualifierEntry,
+  1,
+);
+
+function fillNoCollInquiryQualifierEntry(
+  m: FieldMap,
+  f: NoCollInquiryQualifierEntry,
+  at: string,
+): void {
+  if (f.collInquiryQualifier == null) missing(at, "field CollInquiryQualifier(896)");
+  m.add(896, f.collInquiryQualifier);
 }
 
 function defNoCollInquiryQualifierEntry(d: PlanBuilder): void {
@@ -12647,6 +21679,26 @@ export interface CompIDReqGrpNoCompIDsEntry {
   locationID?: string;
   /** DeskID(284). */
   deskID?: string;
+}
+
+const partCompIDReqGrpNoCompIDsEntry = entry(
+  936,
+  "NoCompIDs",
+  defCompIDReqGrpNoCompIDsEntry,
+  fillCompIDReqGrpNoCompIDsEntry,
+  4,
+);
+
+function fillCompIDReqGrpNoCompIDsEntry(
+  m: FieldMap,
+  f: CompIDReqGrpNoCompIDsEntry,
+  at: string,
+): void {
+  if (f.refCompID == null) missing(at, "field RefCompID(930)");
+  m.add(930, f.refCompID);
+  if (f.refSubID != null) m.add(931, f.refSubID);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
 }
 
 function defCompIDReqGrpNoCompIDsEntry(d: PlanBuilder): void {
@@ -12672,6 +21724,28 @@ export interface CompIDStatGrpNoCompIDsEntry {
   statusText?: string;
 }
 
+const partCompIDStatGrpNoCompIDsEntry = entry(
+  936,
+  "NoCompIDs",
+  defCompIDStatGrpNoCompIDsEntry,
+  fillCompIDStatGrpNoCompIDsEntry,
+  6,
+);
+
+function fillCompIDStatGrpNoCompIDsEntry(
+  m: FieldMap,
+  f: CompIDStatGrpNoCompIDsEntry,
+  at: string,
+): void {
+  if (f.refCompID == null) missing(at, "field RefCompID(930)");
+  m.add(930, f.refCompID);
+  if (f.refSubID != null) m.add(931, f.refSubID);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.statusValue != null) m.add(928, f.statusValue);
+  if (f.statusText != null) m.add(929, f.statusText);
+}
+
 function defCompIDStatGrpNoCompIDsEntry(d: PlanBuilder): void {
   d.field(930, "RefCompID", R);
   d.field(931, "RefSubID", 0);
@@ -12689,6 +21763,15 @@ export interface NoHopsEntry {
   hopSendingTime?: UtcTimestamp;
   /** HopRefID(630). */
   hopRefID?: number;
+}
+
+const partNoHopsEntry = entry(627, "NoHops", defNoHopsEntry, fillNoHopsEntry, 3);
+
+function fillNoHopsEntry(m: FieldMap, f: NoHopsEntry, at: string): void {
+  if (f.hopCompID == null) missing(at, "field HopCompID(628)");
+  m.add(628, f.hopCompID);
+  if (f.hopSendingTime != null) m.add(629, time(629, f.hopSendingTime));
+  if (f.hopRefID != null) m.add(630, f.hopRefID);
 }
 
 function defNoHopsEntry(d: PlanBuilder): void {

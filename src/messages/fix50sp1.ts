@@ -28,17 +28,25 @@
  * @module
  */
 
-import type { FixMessage } from "../message/fix_message.ts";
+import type { FieldMap, FixMessage } from "../message/fix_message.ts";
 import {
   build,
+  data,
   DEC,
+  dec,
   type Decimal,
+  entry,
+  group,
   LIST,
-  type Plan,
-  plan,
+  list,
+  message,
+  missing,
+  part,
   type PlanBuilder,
   R,
+  section,
   TIME,
+  time,
   type UtcTimestamp,
 } from "./_runtime.ts";
 
@@ -97,8 +105,6 @@ export interface IOI
   trailer?: StandardTrailer;
 }
 
-let ioiPlan: Plan | undefined;
-
 /**
  * Builds a IOI, MsgType(35) "6": the fields set, in dictionary order.
  *
@@ -107,8 +113,147 @@ let ioiPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function ioi(f: IOI): FixMessage {
-  ioiPlan ??= plan("6", "IOI", defIOI);
-  return build(ioiPlan, f);
+  return build(partIOI, f);
+}
+
+const partIOI = message("6", "IOI", defIOI, fillIOI, 127);
+
+function fillIOI(m: FieldMap, f: IOI, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.ioiid == null) missing(at, "field IOIID(23)");
+  m.add(23, f.ioiid);
+  if (f.ioiTransType == null) missing(at, "field IOITransType(28)");
+  m.add(28, f.ioiTransType);
+  if (f.ioiRefID != null) m.add(26, f.ioiRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ioiQty == null) missing(at, "field IOIQty(27)");
+  m.add(27, f.ioiQty);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegIOIGrpNoLegsEntry, at, 0);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.ioiQltyInd != null) m.add(25, f.ioiQltyInd);
+  if (f.ioiNaturalFlag != null) m.add(130, f.ioiNaturalFlag);
+  if (f.noIOIQualifiers != null) group(m, f.noIOIQualifiers, partNoIOIQualifiersEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defIOI(d: PlanBuilder): void {
@@ -184,8 +329,6 @@ export interface Advertisement extends Instrument, InstrmtLegGrp, UndInstrmtGrp 
   trailer?: StandardTrailer;
 }
 
-let advertisementPlan: Plan | undefined;
-
 /**
  * Builds a Advertisement, MsgType(35) "7": the fields set, in dictionary order.
  *
@@ -194,8 +337,111 @@ let advertisementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function advertisement(f: Advertisement): FixMessage {
-  advertisementPlan ??= plan("7", "Advertisement", defAdvertisement);
-  return build(advertisementPlan, f);
+  return build(partAdvertisement, f);
+}
+
+const partAdvertisement = message("7", "Advertisement", defAdvertisement, fillAdvertisement, 91);
+
+function fillAdvertisement(m: FieldMap, f: Advertisement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.advId == null) missing(at, "field AdvId(2)");
+  m.add(2, f.advId);
+  if (f.advTransType == null) missing(at, "field AdvTransType(5)");
+  m.add(5, f.advTransType);
+  if (f.advRefID != null) m.add(3, f.advRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.advSide == null) missing(at, "field AdvSide(4)");
+  m.add(4, f.advSide);
+  if (f.quantity == null) missing(at, "field Quantity(53)");
+  m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAdvertisement(d: PlanBuilder): void {
@@ -549,8 +795,6 @@ export interface ExecutionReport
   trailer?: StandardTrailer;
 }
 
-let executionReportPlan: Plan | undefined;
-
 /**
  * Builds a ExecutionReport, MsgType(35) "8": the fields set, in dictionary order.
  *
@@ -559,8 +803,342 @@ let executionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function executionReport(f: ExecutionReport): FixMessage {
-  executionReportPlan ??= plan("8", "ExecutionReport", defExecutionReport);
-  return build(executionReportPlan, f);
+  return build(partExecutionReport, f);
+}
+
+const partExecutionReport = message(
+  "8",
+  "ExecutionReport",
+  defExecutionReport,
+  fillExecutionReport,
+  309,
+);
+
+function fillExecutionReport(m: FieldMap, f: ExecutionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.quoteRespID != null) m.add(693, f.quoteRespID);
+  if (f.ordStatusReqID != null) m.add(790, f.ordStatusReqID);
+  if (f.massStatusReqID != null) m.add(584, f.massStatusReqID);
+  if (f.hostCrossID != null) m.add(961, f.hostCrossID);
+  if (f.totNumReports != null) m.add(911, f.totNumReports);
+  if (f.lastRptRequested != null) m.add(912, f.lastRptRequested);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.noContraBrokers != null) group(m, f.noContraBrokers, partNoContraBrokersEntry, at, 0);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.crossID != null) m.add(548, f.crossID);
+  if (f.origCrossID != null) m.add(551, f.origCrossID);
+  if (f.crossType != null) m.add(549, f.crossType);
+  if (f.trdMatchID != null) m.add(880, f.trdMatchID);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.execRefID != null) m.add(19, f.execRefID);
+  if (f.execType == null) missing(at, "field ExecType(150)");
+  m.add(150, f.execType);
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.workingIndicator != null) m.add(636, f.workingIndicator);
+  if (f.ordRejReason != null) m.add(103, f.ordRejReason);
+  if (f.execRestatementReason != null) m.add(378, f.execRestatementReason);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.matchType != null) m.add(574, f.matchType);
+  if (f.orderCategory != null) m.add(1115, f.orderCategory);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.lotType != null) m.add(1093, f.lotType);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceProtectionScope != null) m.add(1092, f.priceProtectionScope);
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.triggerType != null) m.add(1100, f.triggerType);
+  if (f.triggerAction != null) m.add(1101, f.triggerAction);
+  if (f.triggerPrice != null) m.add(1102, dec(1102, f.triggerPrice));
+  if (f.triggerSymbol != null) m.add(1103, f.triggerSymbol);
+  if (f.triggerSecurityID != null) m.add(1104, f.triggerSecurityID);
+  if (f.triggerSecurityIDSource != null) m.add(1105, f.triggerSecurityIDSource);
+  if (f.triggerSecurityDesc != null) m.add(1106, f.triggerSecurityDesc);
+  if (f.triggerPriceType != null) m.add(1107, f.triggerPriceType);
+  if (f.triggerPriceTypeScope != null) m.add(1108, f.triggerPriceTypeScope);
+  if (f.triggerPriceDirection != null) m.add(1109, f.triggerPriceDirection);
+  if (f.triggerNewPrice != null) m.add(1110, dec(1110, f.triggerNewPrice));
+  if (f.triggerOrderType != null) m.add(1111, f.triggerOrderType);
+  if (f.triggerNewQty != null) m.add(1112, dec(1112, f.triggerNewQty));
+  if (f.triggerTradingSessionID != null) m.add(1113, f.triggerTradingSessionID);
+  if (f.triggerTradingSessionSubID != null) m.add(1114, f.triggerTradingSessionSubID);
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegPriceType != null) m.add(1094, f.pegPriceType);
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.pegSecurityIDSource != null) m.add(1096, f.pegSecurityIDSource);
+  if (f.pegSecurityID != null) m.add(1097, f.pegSecurityID);
+  if (f.pegSymbol != null) m.add(1098, f.pegSymbol);
+  if (f.pegSecurityDesc != null) m.add(1099, f.pegSecurityDesc);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.peggedPrice != null) m.add(839, dec(839, f.peggedPrice));
+  if (f.peggedRefPrice != null) m.add(1095, dec(1095, f.peggedRefPrice));
+  if (f.discretionPrice != null) m.add(845, dec(845, f.discretionPrice));
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.noStrategyParameters != null) {
+    group(m, f.noStrategyParameters, partNoStrategyParametersEntry, at, 0);
+  }
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.targetStrategyPerformance != null) m.add(850, dec(850, f.targetStrategyPerformance));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.aggressorIndicator != null) m.add(1057, f.aggressorIndicator);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.lastQty != null) m.add(32, dec(32, f.lastQty));
+  if (f.calculatedCcyLastQty != null) m.add(1056, dec(1056, f.calculatedCcyLastQty));
+  if (f.lastSwapPoints != null) m.add(1071, dec(1071, f.lastSwapPoints));
+  if (f.underlyingLastQty != null) m.add(652, dec(652, f.underlyingLastQty));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.underlyingLastPx != null) m.add(651, dec(651, f.underlyingLastPx));
+  if (f.lastParPx != null) m.add(669, dec(669, f.lastParPx));
+  if (f.lastSpotRate != null) m.add(194, dec(194, f.lastSpotRate));
+  if (f.lastForwardPoints != null) m.add(195, dec(195, f.lastForwardPoints));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.timeBracket != null) m.add(943, f.timeBracket);
+  if (f.lastCapacity != null) m.add(29, f.lastCapacity);
+  if (f.leavesQty == null) missing(at, "field LeavesQty(151)");
+  m.add(151, dec(151, f.leavesQty));
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, dec(14, f.cumQty));
+  if (f.avgPx != null) m.add(6, dec(6, f.avgPx));
+  if (f.dayOrderQty != null) m.add(424, dec(424, f.dayOrderQty));
+  if (f.dayCumQty != null) m.add(425, dec(425, f.dayCumQty));
+  if (f.dayAvgPx != null) m.add(426, dec(426, f.dayAvgPx));
+  if (f.totNoFills != null) m.add(1361, f.totNoFills);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noFills != null) group(m, f.noFills, partNoFillsEntry, at, 0);
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.reportToExch != null) m.add(113, f.reportToExch);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.exDate != null) m.add(230, f.exDate);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.tradedFlatSwitch != null) m.add(258, f.tradedFlatSwitch);
+  if (f.basisFeatureDate != null) m.add(259, f.basisFeatureDate);
+  if (f.basisFeaturePrice != null) m.add(260, dec(260, f.basisFeaturePrice));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.matchIncrement != null) m.add(1089, dec(1089, f.matchIncrement));
+  if (f.maxPriceLevels != null) m.add(1090, f.maxPriceLevels);
+  if (f.displayQty != null) m.add(1138, dec(1138, f.displayQty));
+  if (f.secondaryDisplayQty != null) m.add(1082, dec(1082, f.secondaryDisplayQty));
+  if (f.displayWhen != null) m.add(1083, f.displayWhen);
+  if (f.displayMethod != null) m.add(1084, f.displayMethod);
+  if (f.displayLowQty != null) m.add(1085, dec(1085, f.displayLowQty));
+  if (f.displayHighQty != null) m.add(1086, dec(1086, f.displayHighQty));
+  if (f.displayMinIncr != null) m.add(1087, dec(1087, f.displayMinIncr));
+  if (f.refreshQty != null) m.add(1088, dec(1088, f.refreshQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.lastForwardPoints2 != null) m.add(641, dec(641, f.lastForwardPoints2));
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.execValuationPoint != null) m.add(515, time(515, f.execValuationPoint));
+  if (f.execPriceType != null) m.add(484, f.execPriceType);
+  if (f.execPriceAdjustment != null) m.add(485, dec(485, f.execPriceAdjustment));
+  if (f.priorityIndicator != null) m.add(638, f.priorityIndicator);
+  if (f.priceImprovement != null) m.add(639, dec(639, f.priceImprovement));
+  if (f.lastLiquidityInd != null) m.add(851, f.lastLiquidityInd);
+  if (f.noContAmts != null) group(m, f.noContAmts, partNoContAmtsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegExecGrpNoLegsEntry, at, 0);
+  if (f.copyMsgIndicator != null) m.add(797, f.copyMsgIndicator);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.dividendYield != null) m.add(1380, dec(1380, f.dividendYield));
+  if (f.manualOrderIndicator != null) m.add(1028, f.manualOrderIndicator);
+  if (f.custDirectedOrder != null) m.add(1029, f.custDirectedOrder);
+  if (f.receivedDeptID != null) m.add(1030, f.receivedDeptID);
+  if (f.custOrderHandlingInst != null) m.add(1031, list(f.custOrderHandlingInst));
+  if (f.orderHandlingInstSource != null) m.add(1032, f.orderHandlingInstSource);
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.volatility != null) m.add(1188, dec(1188, f.volatility));
+  if (f.timeToExpiration != null) m.add(1189, dec(1189, f.timeToExpiration));
+  if (f.riskFreeRate != null) m.add(1190, dec(1190, f.riskFreeRate));
+  if (f.priceDelta != null) m.add(811, dec(811, f.priceDelta));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defExecutionReport(d: PlanBuilder): void {
@@ -786,8 +1364,6 @@ export interface OrderCancelReject {
   trailer?: StandardTrailer;
 }
 
-let orderCancelRejectPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReject, MsgType(35) "9": the fields set, in dictionary order.
  *
@@ -796,8 +1372,44 @@ let orderCancelRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReject(f: OrderCancelReject): FixMessage {
-  orderCancelRejectPlan ??= plan("9", "OrderCancelReject", defOrderCancelReject);
-  return build(orderCancelRejectPlan, f);
+  return build(partOrderCancelReject, f);
+}
+
+const partOrderCancelReject = message(
+  "9",
+  "OrderCancelReject",
+  defOrderCancelReject,
+  fillOrderCancelReject,
+  22,
+);
+
+function fillOrderCancelReject(m: FieldMap, f: OrderCancelReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.workingIndicator != null) m.add(636, f.workingIndicator);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.cxlRejResponseTo == null) missing(at, "field CxlRejResponseTo(434)");
+  m.add(434, f.cxlRejResponseTo);
+  if (f.cxlRejReason != null) m.add(102, f.cxlRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReject(d: PlanBuilder): void {
@@ -852,8 +1464,6 @@ export interface News
   trailer?: StandardTrailer;
 }
 
-let newsPlan: Plan | undefined;
-
 /**
  * Builds a News, MsgType(35) "B": the fields set, in dictionary order.
  *
@@ -862,8 +1472,32 @@ let newsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function news(f: News): FixMessage {
-  newsPlan ??= plan("B", "News", defNews);
-  return build(newsPlan, f);
+  return build(partNews, f);
+}
+
+const partNews = message("B", "News", defNews, fillNews, 17);
+
+function fillNews(m: FieldMap, f: News, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.origTime != null) m.add(42, time(42, f.origTime));
+  if (f.urgency != null) m.add(61, f.urgency);
+  if (f.headline == null) missing(at, "field Headline(148)");
+  m.add(148, f.headline);
+  if (f.encodedHeadline != null) data(m, 358, 359, f.encodedHeadline);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partInstrmtGrpNoRelatedSymEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  group(m, f.noLinesOfText, partNoLinesOfTextEntry, at, R);
+  if (f.urlLink != null) m.add(149, f.urlLink);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNews(d: PlanBuilder): void {
@@ -908,8 +1542,6 @@ export interface Email
   trailer?: StandardTrailer;
 }
 
-let emailPlan: Plan | undefined;
-
 /**
  * Builds a Email, MsgType(35) "C": the fields set, in dictionary order.
  *
@@ -918,8 +1550,32 @@ let emailPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function email(f: Email): FixMessage {
-  emailPlan ??= plan("C", "Email", defEmail);
-  return build(emailPlan, f);
+  return build(partEmail, f);
+}
+
+const partEmail = message("C", "Email", defEmail, fillEmail, 15);
+
+function fillEmail(m: FieldMap, f: Email, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.emailThreadID == null) missing(at, "field EmailThreadID(164)");
+  m.add(164, f.emailThreadID);
+  if (f.emailType == null) missing(at, "field EmailType(94)");
+  m.add(94, f.emailType);
+  if (f.origTime != null) m.add(42, time(42, f.origTime));
+  if (f.subject == null) missing(at, "field Subject(147)");
+  m.add(147, f.subject);
+  if (f.encodedSubject != null) data(m, 356, 357, f.encodedSubject);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partInstrmtGrpNoRelatedSymEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  group(m, f.noLinesOfText, partNoLinesOfTextEntry, at, R);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defEmail(d: PlanBuilder): void {
@@ -1114,8 +1770,6 @@ export interface NewOrderSingle
   trailer?: StandardTrailer;
 }
 
-let newOrderSinglePlan: Plan | undefined;
-
 /**
  * Builds a NewOrderSingle, MsgType(35) "D": the fields set, in dictionary order.
  *
@@ -1124,8 +1778,259 @@ let newOrderSinglePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderSingle(f: NewOrderSingle): FixMessage {
-  newOrderSinglePlan ??= plan("D", "NewOrderSingle", defNewOrderSingle);
-  return build(newOrderSinglePlan, f);
+  return build(partNewOrderSingle, f);
+}
+
+const partNewOrderSingle = message(
+  "D",
+  "NewOrderSingle",
+  defNewOrderSingle,
+  fillNewOrderSingle,
+  227,
+);
+
+function fillNewOrderSingle(m: FieldMap, f: NewOrderSingle, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.matchIncrement != null) m.add(1089, dec(1089, f.matchIncrement));
+  if (f.maxPriceLevels != null) m.add(1090, f.maxPriceLevels);
+  if (f.displayQty != null) m.add(1138, dec(1138, f.displayQty));
+  if (f.secondaryDisplayQty != null) m.add(1082, dec(1082, f.secondaryDisplayQty));
+  if (f.displayWhen != null) m.add(1083, f.displayWhen);
+  if (f.displayMethod != null) m.add(1084, f.displayMethod);
+  if (f.displayLowQty != null) m.add(1085, dec(1085, f.displayLowQty));
+  if (f.displayHighQty != null) m.add(1086, dec(1086, f.displayHighQty));
+  if (f.displayMinIncr != null) m.add(1087, dec(1087, f.displayMinIncr));
+  if (f.refreshQty != null) m.add(1088, dec(1088, f.refreshQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceProtectionScope != null) m.add(1092, f.priceProtectionScope);
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.triggerType != null) m.add(1100, f.triggerType);
+  if (f.triggerAction != null) m.add(1101, f.triggerAction);
+  if (f.triggerPrice != null) m.add(1102, dec(1102, f.triggerPrice));
+  if (f.triggerSymbol != null) m.add(1103, f.triggerSymbol);
+  if (f.triggerSecurityID != null) m.add(1104, f.triggerSecurityID);
+  if (f.triggerSecurityIDSource != null) m.add(1105, f.triggerSecurityIDSource);
+  if (f.triggerSecurityDesc != null) m.add(1106, f.triggerSecurityDesc);
+  if (f.triggerPriceType != null) m.add(1107, f.triggerPriceType);
+  if (f.triggerPriceTypeScope != null) m.add(1108, f.triggerPriceTypeScope);
+  if (f.triggerPriceDirection != null) m.add(1109, f.triggerPriceDirection);
+  if (f.triggerNewPrice != null) m.add(1110, dec(1110, f.triggerNewPrice));
+  if (f.triggerOrderType != null) m.add(1111, f.triggerOrderType);
+  if (f.triggerNewQty != null) m.add(1112, dec(1112, f.triggerNewQty));
+  if (f.triggerTradingSessionID != null) m.add(1113, f.triggerTradingSessionID);
+  if (f.triggerTradingSessionSubID != null) m.add(1114, f.triggerTradingSessionSubID);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegPriceType != null) m.add(1094, f.pegPriceType);
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.pegSecurityIDSource != null) m.add(1096, f.pegSecurityIDSource);
+  if (f.pegSecurityID != null) m.add(1097, f.pegSecurityID);
+  if (f.pegSymbol != null) m.add(1098, f.pegSymbol);
+  if (f.pegSecurityDesc != null) m.add(1099, f.pegSecurityDesc);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.noStrategyParameters != null) {
+    group(m, f.noStrategyParameters, partNoStrategyParametersEntry, at, 0);
+  }
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.manualOrderIndicator != null) m.add(1028, f.manualOrderIndicator);
+  if (f.custDirectedOrder != null) m.add(1029, f.custDirectedOrder);
+  if (f.receivedDeptID != null) m.add(1030, f.receivedDeptID);
+  if (f.custOrderHandlingInst != null) m.add(1031, list(f.custOrderHandlingInst));
+  if (f.orderHandlingInstSource != null) m.add(1032, f.orderHandlingInstSource);
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.refOrderID != null) m.add(1080, f.refOrderID);
+  if (f.refOrderIDSource != null) m.add(1081, f.refOrderIDSource);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderSingle(d: PlanBuilder): void {
@@ -1268,8 +2173,6 @@ export interface NewOrderList extends RootParties, ListOrdGrp {
   trailer?: StandardTrailer;
 }
 
-let newOrderListPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderList, MsgType(35) "E": the fields set, in dictionary order.
  *
@@ -1278,8 +2181,37 @@ let newOrderListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderList(f: NewOrderList): FixMessage {
-  newOrderListPlan ??= plan("E", "NewOrderList", defNewOrderList);
-  return build(newOrderListPlan, f);
+  return build(partNewOrderList, f);
+}
+
+const partNewOrderList = message("E", "NewOrderList", defNewOrderList, fillNewOrderList, 22);
+
+function fillNewOrderList(m: FieldMap, f: NewOrderList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  if (f.progRptReqs != null) m.add(414, f.progRptReqs);
+  if (f.bidType == null) missing(at, "field BidType(394)");
+  m.add(394, f.bidType);
+  if (f.progPeriodInterval != null) m.add(415, f.progPeriodInterval);
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.listExecInstType != null) m.add(433, f.listExecInstType);
+  if (f.listExecInst != null) m.add(69, f.listExecInst);
+  if (f.contingencyType != null) m.add(1385, f.contingencyType);
+  if (f.encodedListExecInst != null) data(m, 352, 353, f.encodedListExecInst);
+  if (f.allowableOneSidednessPct != null) m.add(765, dec(765, f.allowableOneSidednessPct));
+  if (f.allowableOneSidednessValue != null) m.add(766, dec(766, f.allowableOneSidednessValue));
+  if (f.allowableOneSidednessCurr != null) m.add(767, f.allowableOneSidednessCurr);
+  if (f.totNoOrders == null) missing(at, "field TotNoOrders(68)");
+  m.add(68, f.totNoOrders);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noRootPartyIDs != null) group(m, f.noRootPartyIDs, partNoRootPartyIDsEntry, at, 0);
+  group(m, f.noOrders, partListOrdGrpNoOrdersEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderList(d: PlanBuilder): void {
@@ -1346,8 +2278,6 @@ export interface OrderCancelRequest
   trailer?: StandardTrailer;
 }
 
-let orderCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelRequest, MsgType(35) "F": the fields set, in dictionary order.
  *
@@ -1356,8 +2286,129 @@ let orderCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelRequest(f: OrderCancelRequest): FixMessage {
-  orderCancelRequestPlan ??= plan("F", "OrderCancelRequest", defOrderCancelRequest);
-  return build(orderCancelRequestPlan, f);
+  return build(partOrderCancelRequest, f);
+}
+
+const partOrderCancelRequest = message(
+  "F",
+  "OrderCancelRequest",
+  defOrderCancelRequest,
+  fillOrderCancelRequest,
+  104,
+);
+
+function fillOrderCancelRequest(m: FieldMap, f: OrderCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelRequest(d: PlanBuilder): void {
@@ -1554,8 +2605,6 @@ export interface OrderCancelReplaceRequest
   trailer?: StandardTrailer;
 }
 
-let orderCancelReplaceRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderCancelReplaceRequest, MsgType(35) "G": the fields set, in dictionary order.
  *
@@ -1564,12 +2613,260 @@ let orderCancelReplaceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderCancelReplaceRequest(f: OrderCancelReplaceRequest): FixMessage {
-  orderCancelReplaceRequestPlan ??= plan(
-    "G",
-    "OrderCancelReplaceRequest",
-    defOrderCancelReplaceRequest,
-  );
-  return build(orderCancelReplaceRequestPlan, f);
+  return build(partOrderCancelReplaceRequest, f);
+}
+
+const partOrderCancelReplaceRequest = message(
+  "G",
+  "OrderCancelReplaceRequest",
+  defOrderCancelReplaceRequest,
+  fillOrderCancelReplaceRequest,
+  224,
+);
+
+function fillOrderCancelReplaceRequest(
+  m: FieldMap,
+  f: OrderCancelReplaceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.matchIncrement != null) m.add(1089, dec(1089, f.matchIncrement));
+  if (f.maxPriceLevels != null) m.add(1090, f.maxPriceLevels);
+  if (f.displayQty != null) m.add(1138, dec(1138, f.displayQty));
+  if (f.secondaryDisplayQty != null) m.add(1082, dec(1082, f.secondaryDisplayQty));
+  if (f.displayWhen != null) m.add(1083, f.displayWhen);
+  if (f.displayMethod != null) m.add(1084, f.displayMethod);
+  if (f.displayLowQty != null) m.add(1085, dec(1085, f.displayLowQty));
+  if (f.displayHighQty != null) m.add(1086, dec(1086, f.displayHighQty));
+  if (f.displayMinIncr != null) m.add(1087, dec(1087, f.displayMinIncr));
+  if (f.refreshQty != null) m.add(1088, dec(1088, f.refreshQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceProtectionScope != null) m.add(1092, f.priceProtectionScope);
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.triggerType != null) m.add(1100, f.triggerType);
+  if (f.triggerAction != null) m.add(1101, f.triggerAction);
+  if (f.triggerPrice != null) m.add(1102, dec(1102, f.triggerPrice));
+  if (f.triggerSymbol != null) m.add(1103, f.triggerSymbol);
+  if (f.triggerSecurityID != null) m.add(1104, f.triggerSecurityID);
+  if (f.triggerSecurityIDSource != null) m.add(1105, f.triggerSecurityIDSource);
+  if (f.triggerSecurityDesc != null) m.add(1106, f.triggerSecurityDesc);
+  if (f.triggerPriceType != null) m.add(1107, f.triggerPriceType);
+  if (f.triggerPriceTypeScope != null) m.add(1108, f.triggerPriceTypeScope);
+  if (f.triggerPriceDirection != null) m.add(1109, f.triggerPriceDirection);
+  if (f.triggerNewPrice != null) m.add(1110, dec(1110, f.triggerNewPrice));
+  if (f.triggerOrderType != null) m.add(1111, f.triggerOrderType);
+  if (f.triggerNewQty != null) m.add(1112, dec(1112, f.triggerNewQty));
+  if (f.triggerTradingSessionID != null) m.add(1113, f.triggerTradingSessionID);
+  if (f.triggerTradingSessionSubID != null) m.add(1114, f.triggerTradingSessionSubID);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegPriceType != null) m.add(1094, f.pegPriceType);
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.pegSecurityIDSource != null) m.add(1096, f.pegSecurityIDSource);
+  if (f.pegSecurityID != null) m.add(1097, f.pegSecurityID);
+  if (f.pegSymbol != null) m.add(1098, f.pegSymbol);
+  if (f.pegSecurityDesc != null) m.add(1099, f.pegSecurityDesc);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.noStrategyParameters != null) {
+    group(m, f.noStrategyParameters, partNoStrategyParametersEntry, at, 0);
+  }
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.manualOrderIndicator != null) m.add(1028, f.manualOrderIndicator);
+  if (f.custDirectedOrder != null) m.add(1029, f.custDirectedOrder);
+  if (f.receivedDeptID != null) m.add(1030, f.receivedDeptID);
+  if (f.custOrderHandlingInst != null) m.add(1031, list(f.custOrderHandlingInst));
+  if (f.orderHandlingInstSource != null) m.add(1032, f.orderHandlingInstSource);
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderCancelReplaceRequest(d: PlanBuilder): void {
@@ -1689,8 +2986,6 @@ export interface OrderStatusRequest extends Parties, Instrument, FinancingDetail
   trailer?: StandardTrailer;
 }
 
-let orderStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderStatusRequest, MsgType(35) "H": the fields set, in dictionary order.
  *
@@ -1699,8 +2994,115 @@ let orderStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderStatusRequest(f: OrderStatusRequest): FixMessage {
-  orderStatusRequestPlan ??= plan("H", "OrderStatusRequest", defOrderStatusRequest);
-  return build(orderStatusRequestPlan, f);
+  return build(partOrderStatusRequest, f);
+}
+
+const partOrderStatusRequest = message(
+  "H",
+  "OrderStatusRequest",
+  defOrderStatusRequest,
+  fillOrderStatusRequest,
+  92,
+);
+
+function fillOrderStatusRequest(m: FieldMap, f: OrderStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.ordStatusReqID != null) m.add(790, f.ordStatusReqID);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderStatusRequest(d: PlanBuilder): void {
@@ -1860,8 +3262,6 @@ export interface AllocationInstruction
   trailer?: StandardTrailer;
 }
 
-let allocationInstructionPlan: Plan | undefined;
-
 /**
  * Builds a AllocationInstruction, MsgType(35) "J": the fields set, in dictionary order.
  *
@@ -1870,8 +3270,194 @@ let allocationInstructionPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationInstruction(f: AllocationInstruction): FixMessage {
-  allocationInstructionPlan ??= plan("J", "AllocationInstruction", defAllocationInstruction);
-  return build(allocationInstructionPlan, f);
+  return build(partAllocationInstruction, f);
+}
+
+const partAllocationInstruction = message(
+  "J",
+  "AllocationInstruction",
+  defAllocationInstruction,
+  fillAllocationInstruction,
+  166,
+);
+
+function fillAllocationInstruction(m: FieldMap, f: AllocationInstruction, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.allocTransType == null) missing(at, "field AllocTransType(71)");
+  m.add(71, f.allocTransType);
+  if (f.allocType == null) missing(at, "field AllocType(626)");
+  m.add(626, f.allocType);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.refAllocID != null) m.add(72, f.refAllocID);
+  if (f.allocCancReplaceReason != null) m.add(796, f.allocCancReplaceReason);
+  if (f.allocIntermedReqType != null) m.add(808, f.allocIntermedReqType);
+  if (f.allocLinkID != null) m.add(196, f.allocLinkID);
+  if (f.allocLinkType != null) m.add(197, f.allocLinkType);
+  if (f.bookingRefID != null) m.add(466, f.bookingRefID);
+  if (f.allocNoOrdersType != null) m.add(857, f.allocNoOrdersType);
+  if (f.noOrders != null) group(m, f.noOrders, partOrdAllocGrpNoOrdersEntry, at, 0);
+  if (f.noExecs != null) group(m, f.noExecs, partExecAllocGrpNoExecsEntry, at, 0);
+  if (f.previouslyReported != null) m.add(570, f.previouslyReported);
+  if (f.reversalIndicator != null) m.add(700, f.reversalIndicator);
+  if (f.matchType != null) m.add(574, f.matchType);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.quantity == null) missing(at, "field Quantity(53)");
+  m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.avgPx != null) m.add(6, dec(6, f.avgPx));
+  if (f.avgParPx != null) m.add(860, dec(860, f.avgParPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.avgPxPrecision != null) m.add(74, f.avgPxPrecision);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.autoAcceptIndicator != null) m.add(754, f.autoAcceptIndicator);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.totalAccruedInterestAmt != null) m.add(540, dec(540, f.totalAccruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.legalConfirm != null) m.add(650, f.legalConfirm);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.totNoAllocs != null) m.add(892, f.totNoAllocs);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocGrpNoAllocsEntry, at, 0);
+  if (f.avgPxIndicator != null) m.add(819, f.avgPxIndicator);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.trdSubType != null) m.add(829, f.trdSubType);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.messageEventSource != null) m.add(1011, f.messageEventSource);
+  if (f.rndPx != null) m.add(991, dec(991, f.rndPx));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationInstruction(d: PlanBuilder): void {
@@ -1971,8 +3557,6 @@ export interface ListCancelRequest extends Parties {
   trailer?: StandardTrailer;
 }
 
-let listCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListCancelRequest, MsgType(35) "K": the fields set, in dictionary order.
  *
@@ -1981,8 +3565,29 @@ let listCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listCancelRequest(f: ListCancelRequest): FixMessage {
-  listCancelRequestPlan ??= plan("K", "ListCancelRequest", defListCancelRequest);
-  return build(listCancelRequestPlan, f);
+  return build(partListCancelRequest, f);
+}
+
+const partListCancelRequest = message(
+  "K",
+  "ListCancelRequest",
+  defListCancelRequest,
+  fillListCancelRequest,
+  9,
+);
+
+function fillListCancelRequest(m: FieldMap, f: ListCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListCancelRequest(d: PlanBuilder): void {
@@ -2017,8 +3622,6 @@ export interface ListExecute {
   trailer?: StandardTrailer;
 }
 
-let listExecutePlan: Plan | undefined;
-
 /**
  * Builds a ListExecute, MsgType(35) "L": the fields set, in dictionary order.
  *
@@ -2027,8 +3630,22 @@ let listExecutePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listExecute(f: ListExecute): FixMessage {
-  listExecutePlan ??= plan("L", "ListExecute", defListExecute);
-  return build(listExecutePlan, f);
+  return build(partListExecute, f);
+}
+
+const partListExecute = message("L", "ListExecute", defListExecute, fillListExecute, 8);
+
+function fillListExecute(m: FieldMap, f: ListExecute, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListExecute(d: PlanBuilder): void {
@@ -2056,8 +3673,6 @@ export interface ListStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let listStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a ListStatusRequest, MsgType(35) "M": the fields set, in dictionary order.
  *
@@ -2066,8 +3681,24 @@ let listStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatusRequest(f: ListStatusRequest): FixMessage {
-  listStatusRequestPlan ??= plan("M", "ListStatusRequest", defListStatusRequest);
-  return build(listStatusRequestPlan, f);
+  return build(partListStatusRequest, f);
+}
+
+const partListStatusRequest = message(
+  "M",
+  "ListStatusRequest",
+  defListStatusRequest,
+  fillListStatusRequest,
+  5,
+);
+
+function fillListStatusRequest(m: FieldMap, f: ListStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatusRequest(d: PlanBuilder): void {
@@ -2110,8 +3741,6 @@ export interface ListStatus extends OrdListStatGrp {
   trailer?: StandardTrailer;
 }
 
-let listStatusPlan: Plan | undefined;
-
 /**
  * Builds a ListStatus, MsgType(35) "N": the fields set, in dictionary order.
  *
@@ -2120,8 +3749,33 @@ let listStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStatus(f: ListStatus): FixMessage {
-  listStatusPlan ??= plan("N", "ListStatus", defListStatus);
-  return build(listStatusPlan, f);
+  return build(partListStatus, f);
+}
+
+const partListStatus = message("N", "ListStatus", defListStatus, fillListStatus, 15);
+
+function fillListStatus(m: FieldMap, f: ListStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.listStatusType == null) missing(at, "field ListStatusType(429)");
+  m.add(429, f.listStatusType);
+  if (f.noRpts == null) missing(at, "field NoRpts(82)");
+  m.add(82, f.noRpts);
+  if (f.listOrderStatus == null) missing(at, "field ListOrderStatus(431)");
+  m.add(431, f.listOrderStatus);
+  if (f.contingencyType != null) m.add(1385, f.contingencyType);
+  if (f.listRejectReason != null) m.add(1386, f.listRejectReason);
+  if (f.rptSeq == null) missing(at, "field RptSeq(83)");
+  m.add(83, f.rptSeq);
+  if (f.listStatusText != null) m.add(444, f.listStatusText);
+  if (f.encodedListStatusText != null) data(m, 445, 446, f.encodedListStatusText);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.totNoOrders == null) missing(at, "field TotNoOrders(68)");
+  m.add(68, f.totNoOrders);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  group(m, f.noOrders, partOrdListStatGrpNoOrdersEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStatus(d: PlanBuilder): void {
@@ -2176,8 +3830,6 @@ export interface AllocationInstructionAck extends Parties, AllocAckGrp {
   trailer?: StandardTrailer;
 }
 
-let allocationInstructionAckPlan: Plan | undefined;
-
 /**
  * Builds a AllocationInstructionAck, MsgType(35) "P": the fields set, in dictionary order.
  *
@@ -2186,12 +3838,37 @@ let allocationInstructionAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationInstructionAck(f: AllocationInstructionAck): FixMessage {
-  allocationInstructionAckPlan ??= plan(
-    "P",
-    "AllocationInstructionAck",
-    defAllocationInstructionAck,
-  );
-  return build(allocationInstructionAckPlan, f);
+  return build(partAllocationInstructionAck, f);
+}
+
+const partAllocationInstructionAck = message(
+  "P",
+  "AllocationInstructionAck",
+  defAllocationInstructionAck,
+  fillAllocationInstructionAck,
+  17,
+);
+
+function fillAllocationInstructionAck(m: FieldMap, f: AllocationInstructionAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.allocStatus == null) missing(at, "field AllocStatus(87)");
+  m.add(87, f.allocStatus);
+  if (f.allocRejCode != null) m.add(88, f.allocRejCode);
+  if (f.allocType != null) m.add(626, f.allocType);
+  if (f.allocIntermedReqType != null) m.add(808, f.allocIntermedReqType);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocAckGrpNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationInstructionAck(d: PlanBuilder): void {
@@ -2240,8 +3917,6 @@ export interface DontKnowTrade extends Instrument, UndInstrmtGrp, InstrmtLegGrp,
   trailer?: StandardTrailer;
 }
 
-let dontKnowTradePlan: Plan | undefined;
-
 /**
  * Builds a DontKnowTrade, MsgType(35) "Q": the fields set, in dictionary order.
  *
@@ -2250,8 +3925,109 @@ let dontKnowTradePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function dontKnowTrade(f: DontKnowTrade): FixMessage {
-  dontKnowTradePlan ??= plan("Q", "DontKnowTrade", defDontKnowTrade);
-  return build(dontKnowTradePlan, f);
+  return build(partDontKnowTrade, f);
+}
+
+const partDontKnowTrade = message("Q", "DontKnowTrade", defDontKnowTrade, fillDontKnowTrade, 89);
+
+function fillDontKnowTrade(m: FieldMap, f: DontKnowTrade, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.dkReason == null) missing(at, "field DKReason(127)");
+  m.add(127, f.dkReason);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.lastQty != null) m.add(32, dec(32, f.lastQty));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDontKnowTrade(d: PlanBuilder): void {
@@ -2298,8 +4074,6 @@ export interface QuoteRequest extends RootParties, QuotReqGrp {
   trailer?: StandardTrailer;
 }
 
-let quoteRequestPlan: Plan | undefined;
-
 /**
  * Builds a QuoteRequest, MsgType(35) "R": the fields set, in dictionary order.
  *
@@ -2308,8 +4082,26 @@ let quoteRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteRequest(f: QuoteRequest): FixMessage {
-  quoteRequestPlan ??= plan("R", "QuoteRequest", defQuoteRequest);
-  return build(quoteRequestPlan, f);
+  return build(partQuoteRequest, f);
+}
+
+const partQuoteRequest = message("R", "QuoteRequest", defQuoteRequest, fillQuoteRequest, 13);
+
+function fillQuoteRequest(m: FieldMap, f: QuoteRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID == null) missing(at, "field QuoteReqID(131)");
+  m.add(131, f.quoteReqID);
+  if (f.rfqReqID != null) m.add(644, f.rfqReqID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.privateQuote != null) m.add(1171, f.privateQuote);
+  if (f.respondentType != null) m.add(1172, f.respondentType);
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.noRootPartyIDs != null) group(m, f.noRootPartyIDs, partNoRootPartyIDsEntry, at, 0);
+  group(m, f.noRelatedSym, partQuotReqGrpNoRelatedSymEntry, at, R);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteRequest(d: PlanBuilder): void {
@@ -2455,8 +4247,6 @@ export interface Quote
   trailer?: StandardTrailer;
 }
 
-let quotePlan: Plan | undefined;
-
 /**
  * Builds a Quote, MsgType(35) "S": the fields set, in dictionary order.
  *
@@ -2465,8 +4255,177 @@ let quotePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quote(f: Quote): FixMessage {
-  quotePlan ??= plan("S", "Quote", defQuote);
-  return build(quotePlan, f);
+  return build(partQuote, f);
+}
+
+const partQuote = message("S", "Quote", defQuote, fillQuote, 160);
+
+function fillQuote(m: FieldMap, f: Quote, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteMsgID != null) m.add(1166, f.quoteMsgID);
+  if (f.quoteRespID != null) m.add(693, f.quoteRespID);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.privateQuote != null) m.add(1171, f.privateQuote);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partLegQuotGrpNoLegsEntry, at, 0);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.mktBidPx != null) m.add(645, dec(645, f.mktBidPx));
+  if (f.mktOfferPx != null) m.add(646, dec(646, f.mktOfferPx));
+  if (f.minBidSize != null) m.add(647, dec(647, f.minBidSize));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.minOfferSize != null) m.add(648, dec(648, f.minOfferSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.bidSwapPoints != null) m.add(1065, dec(1065, f.bidSwapPoints));
+  if (f.offerSwapPoints != null) m.add(1066, dec(1066, f.offerSwapPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.settlCurrBidFxRate != null) m.add(656, dec(656, f.settlCurrBidFxRate));
+  if (f.settlCurrOfferFxRate != null) m.add(657, dec(657, f.settlCurrOfferFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuote(d: PlanBuilder): void {
@@ -2562,8 +4521,6 @@ export interface SettlementInstructions extends SettlInstGrp {
   trailer?: StandardTrailer;
 }
 
-let settlementInstructionsPlan: Plan | undefined;
-
 /**
  * Builds a SettlementInstructions, MsgType(35) "T": the fields set, in dictionary order.
  *
@@ -2572,8 +4529,32 @@ let settlementInstructionsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function settlementInstructions(f: SettlementInstructions): FixMessage {
-  settlementInstructionsPlan ??= plan("T", "SettlementInstructions", defSettlementInstructions);
-  return build(settlementInstructionsPlan, f);
+  return build(partSettlementInstructions, f);
+}
+
+const partSettlementInstructions = message(
+  "T",
+  "SettlementInstructions",
+  defSettlementInstructions,
+  fillSettlementInstructions,
+  11,
+);
+
+function fillSettlementInstructions(m: FieldMap, f: SettlementInstructions, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.settlInstMsgID == null) missing(at, "field SettlInstMsgID(777)");
+  m.add(777, f.settlInstMsgID);
+  if (f.settlInstReqID != null) m.add(791, f.settlInstReqID);
+  if (f.settlInstMode == null) missing(at, "field SettlInstMode(160)");
+  m.add(160, f.settlInstMode);
+  if (f.settlInstReqRejCode != null) m.add(792, f.settlInstReqRejCode);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noSettlInst != null) group(m, f.noSettlInst, partNoSettlInstEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSettlementInstructions(d: PlanBuilder): void {
@@ -2620,8 +4601,6 @@ export interface MarketDataRequest extends Parties, MDReqGrp, InstrmtMDReqGrp, T
   trailer?: StandardTrailer;
 }
 
-let marketDataRequestPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataRequest, MsgType(35) "V": the fields set, in dictionary order.
  *
@@ -2630,8 +4609,40 @@ let marketDataRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataRequest(f: MarketDataRequest): FixMessage {
-  marketDataRequestPlan ??= plan("V", "MarketDataRequest", defMarketDataRequest);
-  return build(marketDataRequestPlan, f);
+  return build(partMarketDataRequest, f);
+}
+
+const partMarketDataRequest = message(
+  "V",
+  "MarketDataRequest",
+  defMarketDataRequest,
+  fillMarketDataRequest,
+  17,
+);
+
+function fillMarketDataRequest(m: FieldMap, f: MarketDataRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID == null) missing(at, "field MDReqID(262)");
+  m.add(262, f.mdReqID);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.marketDepth == null) missing(at, "field MarketDepth(264)");
+  m.add(264, f.marketDepth);
+  if (f.mdUpdateType != null) m.add(265, f.mdUpdateType);
+  if (f.aggregatedBook != null) m.add(266, f.aggregatedBook);
+  if (f.openCloseSettlFlag != null) m.add(286, list(f.openCloseSettlFlag));
+  if (f.scope != null) m.add(546, list(f.scope));
+  if (f.mdImplicitDelete != null) m.add(547, f.mdImplicitDelete);
+  group(m, f.noMDEntryTypes, partNoMDEntryTypesEntry, at, R);
+  group(m, f.noRelatedSym, partInstrmtMDReqGrpNoRelatedSymEntry, at, R);
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.applQueueAction != null) m.add(815, f.applQueueAction);
+  if (f.applQueueMax != null) m.add(812, f.applQueueMax);
+  if (f.mdQuoteType != null) m.add(1070, f.mdQuoteType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataRequest(d: PlanBuilder): void {
@@ -2699,8 +4710,6 @@ export interface MarketDataSnapshotFullRefresh
   trailer?: StandardTrailer;
 }
 
-let marketDataSnapshotFullRefreshPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataSnapshotFullRefresh, MsgType(35) "W": the fields set, in dictionary order.
  *
@@ -2709,12 +4718,122 @@ let marketDataSnapshotFullRefreshPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataSnapshotFullRefresh(f: MarketDataSnapshotFullRefresh): FixMessage {
-  marketDataSnapshotFullRefreshPlan ??= plan(
-    "W",
-    "MarketDataSnapshotFullRefresh",
-    defMarketDataSnapshotFullRefresh,
-  );
-  return build(marketDataSnapshotFullRefreshPlan, f);
+  return build(partMarketDataSnapshotFullRefresh, f);
+}
+
+const partMarketDataSnapshotFullRefresh = message(
+  "W",
+  "MarketDataSnapshotFullRefresh",
+  defMarketDataSnapshotFullRefresh,
+  fillMarketDataSnapshotFullRefresh,
+  96,
+);
+
+function fillMarketDataSnapshotFullRefresh(
+  m: FieldMap,
+  f: MarketDataSnapshotFullRefresh,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.totNumReports != null) m.add(911, f.totNumReports);
+  if (f.mdReportID != null) m.add(963, f.mdReportID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.mdBookType != null) m.add(1021, f.mdBookType);
+  if (f.mdSubBookType != null) m.add(1173, f.mdSubBookType);
+  if (f.marketDepth != null) m.add(264, f.marketDepth);
+  if (f.mdFeedType != null) m.add(1022, f.mdFeedType);
+  if (f.refreshIndicator != null) m.add(1187, f.refreshIndicator);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.mdReqID != null) m.add(262, f.mdReqID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.netChgPrevDay != null) m.add(451, dec(451, f.netChgPrevDay));
+  group(m, f.noMDEntries, partMDFullGrpNoMDEntriesEntry, at, R);
+  if (f.applQueueDepth != null) m.add(813, f.applQueueDepth);
+  if (f.applQueueResolution != null) m.add(814, f.applQueueResolution);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataSnapshotFullRefresh(d: PlanBuilder): void {
@@ -2764,8 +4883,6 @@ export interface MarketDataIncrementalRefresh
   trailer?: StandardTrailer;
 }
 
-let marketDataIncrementalRefreshPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataIncrementalRefresh, MsgType(35) "X": the fields set, in dictionary order.
  *
@@ -2774,12 +4891,36 @@ let marketDataIncrementalRefreshPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataIncrementalRefresh(f: MarketDataIncrementalRefresh): FixMessage {
-  marketDataIncrementalRefreshPlan ??= plan(
-    "X",
-    "MarketDataIncrementalRefresh",
-    defMarketDataIncrementalRefresh,
-  );
-  return build(marketDataIncrementalRefreshPlan, f);
+  return build(partMarketDataIncrementalRefresh, f);
+}
+
+const partMarketDataIncrementalRefresh = message(
+  "X",
+  "MarketDataIncrementalRefresh",
+  defMarketDataIncrementalRefresh,
+  fillMarketDataIncrementalRefresh,
+  14,
+);
+
+function fillMarketDataIncrementalRefresh(
+  m: FieldMap,
+  f: MarketDataIncrementalRefresh,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.mdBookType != null) m.add(1021, f.mdBookType);
+  if (f.mdFeedType != null) m.add(1022, f.mdFeedType);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.mdReqID != null) m.add(262, f.mdReqID);
+  group(m, f.noMDEntries, partMDIncGrpNoMDEntriesEntry, at, R);
+  if (f.applQueueDepth != null) m.add(813, f.applQueueDepth);
+  if (f.applQueueResolution != null) m.add(814, f.applQueueResolution);
+  if (f.noRoutingIDs != null) group(m, f.noRoutingIDs, partNoRoutingIDsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataIncrementalRefresh(d: PlanBuilder): void {
@@ -2812,8 +4953,6 @@ export interface MarketDataRequestReject extends Parties, MDRjctGrp {
   trailer?: StandardTrailer;
 }
 
-let marketDataRequestRejectPlan: Plan | undefined;
-
 /**
  * Builds a MarketDataRequestReject, MsgType(35) "Y": the fields set, in dictionary order.
  *
@@ -2822,8 +4961,27 @@ let marketDataRequestRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDataRequestReject(f: MarketDataRequestReject): FixMessage {
-  marketDataRequestRejectPlan ??= plan("Y", "MarketDataRequestReject", defMarketDataRequestReject);
-  return build(marketDataRequestRejectPlan, f);
+  return build(partMarketDataRequestReject, f);
+}
+
+const partMarketDataRequestReject = message(
+  "Y",
+  "MarketDataRequestReject",
+  defMarketDataRequestReject,
+  fillMarketDataRequestReject,
+  8,
+);
+
+function fillMarketDataRequestReject(m: FieldMap, f: MarketDataRequestReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.mdReqID == null) missing(at, "field MDReqID(262)");
+  m.add(262, f.mdReqID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.mdReqRejReason != null) m.add(281, f.mdReqRejReason);
+  if (f.noAltMDSource != null) group(m, f.noAltMDSource, partNoAltMDSourceEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDataRequestReject(d: PlanBuilder): void {
@@ -2865,8 +5023,6 @@ export interface QuoteCancel extends Parties, QuotCxlEntriesGrp {
   trailer?: StandardTrailer;
 }
 
-let quoteCancelPlan: Plan | undefined;
-
 /**
  * Builds a QuoteCancel, MsgType(35) "Z": the fields set, in dictionary order.
  *
@@ -2875,8 +5031,29 @@ let quoteCancelPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteCancel(f: QuoteCancel): FixMessage {
-  quoteCancelPlan ??= plan("Z", "QuoteCancel", defQuoteCancel);
-  return build(quoteCancelPlan, f);
+  return build(partQuoteCancel, f);
+}
+
+const partQuoteCancel = message("Z", "QuoteCancel", defQuoteCancel, fillQuoteCancel, 14);
+
+function fillQuoteCancel(m: FieldMap, f: QuoteCancel, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.quoteMsgID != null) m.add(1166, f.quoteMsgID);
+  if (f.quoteCancelType == null) missing(at, "field QuoteCancelType(298)");
+  m.add(298, f.quoteCancelType);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noQuoteEntries != null) {
+    group(m, f.noQuoteEntries, partQuotCxlEntriesGrpNoQuoteEntriesEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteCancel(d: PlanBuilder): void {
@@ -2921,8 +5098,6 @@ export interface QuoteStatusRequest
   trailer?: StandardTrailer;
 }
 
-let quoteStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a QuoteStatusRequest, MsgType(35) "a": the fields set, in dictionary order.
  *
@@ -2931,8 +5106,115 @@ let quoteStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteStatusRequest(f: QuoteStatusRequest): FixMessage {
-  quoteStatusRequestPlan ??= plan("a", "QuoteStatusRequest", defQuoteStatusRequest);
-  return build(quoteStatusRequestPlan, f);
+  return build(partQuoteStatusRequest, f);
+}
+
+const partQuoteStatusRequest = message(
+  "a",
+  "QuoteStatusRequest",
+  defQuoteStatusRequest,
+  fillQuoteStatusRequest,
+  93,
+);
+
+function fillQuoteStatusRequest(m: FieldMap, f: QuoteStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteStatusReqID != null) m.add(649, f.quoteStatusReqID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteStatusRequest(d: PlanBuilder): void {
@@ -2985,8 +5267,6 @@ export interface MassQuoteAcknowledgement extends Parties, QuotSetAckGrp {
   trailer?: StandardTrailer;
 }
 
-let massQuoteAcknowledgementPlan: Plan | undefined;
-
 /**
  * Builds a MassQuoteAcknowledgement, MsgType(35) "b": the fields set, in dictionary order.
  *
@@ -2995,12 +5275,35 @@ let massQuoteAcknowledgementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function massQuoteAcknowledgement(f: MassQuoteAcknowledgement): FixMessage {
-  massQuoteAcknowledgementPlan ??= plan(
-    "b",
-    "MassQuoteAcknowledgement",
-    defMassQuoteAcknowledgement,
-  );
-  return build(massQuoteAcknowledgementPlan, f);
+  return build(partMassQuoteAcknowledgement, f);
+}
+
+const partMassQuoteAcknowledgement = message(
+  "b",
+  "MassQuoteAcknowledgement",
+  defMassQuoteAcknowledgement,
+  fillMassQuoteAcknowledgement,
+  16,
+);
+
+function fillMassQuoteAcknowledgement(m: FieldMap, f: MassQuoteAcknowledgement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.quoteStatus == null) missing(at, "field QuoteStatus(297)");
+  m.add(297, f.quoteStatus);
+  if (f.quoteRejectReason != null) m.add(300, f.quoteRejectReason);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.quoteCancelType != null) m.add(298, f.quoteCancelType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noQuoteSets != null) group(m, f.noQuoteSets, partQuotSetAckGrpNoQuoteSetsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMassQuoteAcknowledgement(d: PlanBuilder): void {
@@ -3060,8 +5363,6 @@ export interface SecurityDefinitionRequest
   trailer?: StandardTrailer;
 }
 
-let securityDefinitionRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityDefinitionRequest, MsgType(35) "c": the fields set, in dictionary order.
  *
@@ -3070,12 +5371,132 @@ let securityDefinitionRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityDefinitionRequest(f: SecurityDefinitionRequest): FixMessage {
-  securityDefinitionRequestPlan ??= plan(
-    "c",
-    "SecurityDefinitionRequest",
-    defSecurityDefinitionRequest,
-  );
-  return build(securityDefinitionRequestPlan, f);
+  return build(partSecurityDefinitionRequest, f);
+}
+
+const partSecurityDefinitionRequest = message(
+  "c",
+  "SecurityDefinitionRequest",
+  defSecurityDefinitionRequest,
+  fillSecurityDefinitionRequest,
+  104,
+);
+
+function fillSecurityDefinitionRequest(
+  m: FieldMap,
+  f: SecurityDefinitionRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityRequestType == null) missing(at, "field SecurityRequestType(321)");
+  m.add(321, f.securityRequestType);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityDefinitionRequest(d: PlanBuilder): void {
@@ -3137,8 +5558,6 @@ export interface SecurityDefinition
   trailer?: StandardTrailer;
 }
 
-let securityDefinitionPlan: Plan | undefined;
-
 /**
  * Builds a SecurityDefinition, MsgType(35) "d": the fields set, in dictionary order.
  *
@@ -3147,8 +5566,129 @@ let securityDefinitionPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityDefinition(f: SecurityDefinition): FixMessage {
-  securityDefinitionPlan ??= plan("d", "SecurityDefinition", defSecurityDefinition);
-  return build(securityDefinitionPlan, f);
+  return build(partSecurityDefinition, f);
+}
+
+const partSecurityDefinition = message(
+  "d",
+  "SecurityDefinition",
+  defSecurityDefinition,
+  fillSecurityDefinition,
+  107,
+);
+
+function fillSecurityDefinition(m: FieldMap, f: SecurityDefinition, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.securityReportID != null) m.add(964, f.securityReportID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.securityReqID != null) m.add(320, f.securityReqID);
+  if (f.securityResponseID != null) m.add(322, f.securityResponseID);
+  if (f.securityResponseType != null) m.add(323, f.securityResponseType);
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noMarketSegments != null) group(m, f.noMarketSegments, partNoMarketSegmentsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityDefinition(d: PlanBuilder): void {
@@ -3197,8 +5737,6 @@ export interface SecurityStatusRequest
   trailer?: StandardTrailer;
 }
 
-let securityStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityStatusRequest, MsgType(35) "e": the fields set, in dictionary order.
  *
@@ -3207,8 +5745,109 @@ let securityStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityStatusRequest(f: SecurityStatusRequest): FixMessage {
-  securityStatusRequestPlan ??= plan("e", "SecurityStatusRequest", defSecurityStatusRequest);
-  return build(securityStatusRequestPlan, f);
+  return build(partSecurityStatusRequest, f);
+}
+
+const partSecurityStatusRequest = message(
+  "e",
+  "SecurityStatusRequest",
+  defSecurityStatusRequest,
+  fillSecurityStatusRequest,
+  85,
+);
+
+function fillSecurityStatusRequest(m: FieldMap, f: SecurityStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityStatusReqID == null) missing(at, "field SecurityStatusReqID(324)");
+  m.add(324, f.securityStatusReqID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityStatusRequest(d: PlanBuilder): void {
@@ -3293,8 +5932,6 @@ export interface SecurityStatus
   trailer?: StandardTrailer;
 }
 
-let securityStatusPlan: Plan | undefined;
-
 /**
  * Builds a SecurityStatus, MsgType(35) "f": the fields set, in dictionary order.
  *
@@ -3303,8 +5940,130 @@ let securityStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityStatus(f: SecurityStatus): FixMessage {
-  securityStatusPlan ??= plan("f", "SecurityStatus", defSecurityStatus);
-  return build(securityStatusPlan, f);
+  return build(partSecurityStatus, f);
+}
+
+const partSecurityStatus = message(
+  "f",
+  "SecurityStatus",
+  defSecurityStatus,
+  fillSecurityStatus,
+  108,
+);
+
+function fillSecurityStatus(m: FieldMap, f: SecurityStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.securityStatusReqID != null) m.add(324, f.securityStatusReqID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.securityTradingStatus != null) m.add(326, f.securityTradingStatus);
+  if (f.securityTradingEvent != null) m.add(1174, f.securityTradingEvent);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.haltReasonChar != null) m.add(327, f.haltReasonChar);
+  if (f.inViewOfCommon != null) m.add(328, f.inViewOfCommon);
+  if (f.dueToRelated != null) m.add(329, f.dueToRelated);
+  if (f.mdBookType != null) m.add(1021, f.mdBookType);
+  if (f.marketDepth != null) m.add(264, f.marketDepth);
+  if (f.buyVolume != null) m.add(330, dec(330, f.buyVolume));
+  if (f.sellVolume != null) m.add(331, dec(331, f.sellVolume));
+  if (f.highPx != null) m.add(332, dec(332, f.highPx));
+  if (f.lowPx != null) m.add(333, dec(333, f.lowPx));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.adjustment != null) m.add(334, f.adjustment);
+  if (f.firstPx != null) m.add(1025, dec(1025, f.firstPx));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityStatus(d: PlanBuilder): void {
@@ -3369,8 +6128,6 @@ export interface TradingSessionStatusRequest {
   trailer?: StandardTrailer;
 }
 
-let tradingSessionStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionStatusRequest, MsgType(35) "g": the fields set, in dictionary order.
  *
@@ -3379,12 +6136,35 @@ let tradingSessionStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionStatusRequest(f: TradingSessionStatusRequest): FixMessage {
-  tradingSessionStatusRequestPlan ??= plan(
-    "g",
-    "TradingSessionStatusRequest",
-    defTradingSessionStatusRequest,
-  );
-  return build(tradingSessionStatusRequestPlan, f);
+  return build(partTradingSessionStatusRequest, f);
+}
+
+const partTradingSessionStatusRequest = message(
+  "g",
+  "TradingSessionStatusRequest",
+  defTradingSessionStatusRequest,
+  fillTradingSessionStatusRequest,
+  11,
+);
+
+function fillTradingSessionStatusRequest(
+  m: FieldMap,
+  f: TradingSessionStatusRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradSesReqID == null) missing(at, "field TradSesReqID(335)");
+  m.add(335, f.tradSesReqID);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionStatusRequest(d: PlanBuilder): void {
@@ -3447,8 +6227,6 @@ export interface TradingSessionStatus extends ApplicationSequenceControl, Instru
   trailer?: StandardTrailer;
 }
 
-let tradingSessionStatusPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionStatus, MsgType(35) "h": the fields set, in dictionary order.
  *
@@ -3457,8 +6235,118 @@ let tradingSessionStatusPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionStatus(f: TradingSessionStatus): FixMessage {
-  tradingSessionStatusPlan ??= plan("h", "TradingSessionStatus", defTradingSessionStatus);
-  return build(tradingSessionStatusPlan, f);
+  return build(partTradingSessionStatus, f);
+}
+
+const partTradingSessionStatus = message(
+  "h",
+  "TradingSessionStatus",
+  defTradingSessionStatus,
+  fillTradingSessionStatus,
+  96,
+);
+
+function fillTradingSessionStatus(m: FieldMap, f: TradingSessionStatus, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.tradSesReqID != null) m.add(335, f.tradSesReqID);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.tradSesStatus == null) missing(at, "field TradSesStatus(340)");
+  m.add(340, f.tradSesStatus);
+  if (f.tradSesEvent != null) m.add(1368, f.tradSesEvent);
+  if (f.tradSesStatusRejReason != null) m.add(567, f.tradSesStatusRejReason);
+  if (f.tradSesStartTime != null) m.add(341, time(341, f.tradSesStartTime));
+  if (f.tradSesOpenTime != null) m.add(342, time(342, f.tradSesOpenTime));
+  if (f.tradSesPreCloseTime != null) m.add(343, time(343, f.tradSesPreCloseTime));
+  if (f.tradSesCloseTime != null) m.add(344, time(344, f.tradSesCloseTime));
+  if (f.tradSesEndTime != null) m.add(345, time(345, f.tradSesEndTime));
+  if (f.totalVolumeTraded != null) m.add(387, dec(387, f.totalVolumeTraded));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionStatus(d: PlanBuilder): void {
@@ -3513,8 +6401,6 @@ export interface MassQuote extends Parties, QuotSetGrp {
   trailer?: StandardTrailer;
 }
 
-let massQuotePlan: Plan | undefined;
-
 /**
  * Builds a MassQuote, MsgType(35) "i": the fields set, in dictionary order.
  *
@@ -3523,8 +6409,26 @@ let massQuotePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function massQuote(f: MassQuote): FixMessage {
-  massQuotePlan ??= plan("i", "MassQuote", defMassQuote);
-  return build(massQuotePlan, f);
+  return build(partMassQuote, f);
+}
+
+const partMassQuote = message("i", "MassQuote", defMassQuote, fillMassQuote, 13);
+
+function fillMassQuote(m: FieldMap, f: MassQuote, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID == null) missing(at, "field QuoteID(117)");
+  m.add(117, f.quoteID);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.quoteResponseLevel != null) m.add(301, f.quoteResponseLevel);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.defBidSize != null) m.add(293, dec(293, f.defBidSize));
+  if (f.defOfferSize != null) m.add(294, dec(294, f.defOfferSize));
+  group(m, f.noQuoteSets, partQuotSetGrpNoQuoteSetsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMassQuote(d: PlanBuilder): void {
@@ -3569,8 +6473,6 @@ export interface BusinessMessageReject {
   trailer?: StandardTrailer;
 }
 
-let businessMessageRejectPlan: Plan | undefined;
-
 /**
  * Builds a BusinessMessageReject, MsgType(35) "j": the fields set, in dictionary order.
  *
@@ -3579,8 +6481,31 @@ let businessMessageRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function businessMessageReject(f: BusinessMessageReject): FixMessage {
-  businessMessageRejectPlan ??= plan("j", "BusinessMessageReject", defBusinessMessageReject);
-  return build(businessMessageRejectPlan, f);
+  return build(partBusinessMessageReject, f);
+}
+
+const partBusinessMessageReject = message(
+  "j",
+  "BusinessMessageReject",
+  defBusinessMessageReject,
+  fillBusinessMessageReject,
+  11,
+);
+
+function fillBusinessMessageReject(m: FieldMap, f: BusinessMessageReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.refSeqNum != null) m.add(45, f.refSeqNum);
+  if (f.refMsgType == null) missing(at, "field RefMsgType(372)");
+  m.add(372, f.refMsgType);
+  if (f.refApplVerID != null) m.add(1130, f.refApplVerID);
+  if (f.refApplExtID != null) m.add(1406, f.refApplExtID);
+  if (f.refCstmApplVerID != null) m.add(1131, f.refCstmApplVerID);
+  if (f.businessRejectRefID != null) m.add(379, f.businessRejectRefID);
+  if (f.businessRejectReason == null) missing(at, "field BusinessRejectReason(380)");
+  m.add(380, f.businessRejectReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBusinessMessageReject(d: PlanBuilder): void {
@@ -3657,8 +6582,6 @@ export interface BidRequest extends BidDescReqGrp, BidCompReqGrp {
   trailer?: StandardTrailer;
 }
 
-let bidRequestPlan: Plan | undefined;
-
 /**
  * Builds a BidRequest, MsgType(35) "k": the fields set, in dictionary order.
  *
@@ -3667,8 +6590,50 @@ let bidRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function bidRequest(f: BidRequest): FixMessage {
-  bidRequestPlan ??= plan("k", "BidRequest", defBidRequest);
-  return build(bidRequestPlan, f);
+  return build(partBidRequest, f);
+}
+
+const partBidRequest = message("k", "BidRequest", defBidRequest, fillBidRequest, 30);
+
+function fillBidRequest(m: FieldMap, f: BidRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID == null) missing(at, "field ClientBidID(391)");
+  m.add(391, f.clientBidID);
+  if (f.bidRequestTransType == null) missing(at, "field BidRequestTransType(374)");
+  m.add(374, f.bidRequestTransType);
+  if (f.listName != null) m.add(392, f.listName);
+  if (f.totNoRelatedSym == null) missing(at, "field TotNoRelatedSym(393)");
+  m.add(393, f.totNoRelatedSym);
+  if (f.bidType == null) missing(at, "field BidType(394)");
+  m.add(394, f.bidType);
+  if (f.numTickets != null) m.add(395, f.numTickets);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.sideValue1 != null) m.add(396, dec(396, f.sideValue1));
+  if (f.sideValue2 != null) m.add(397, dec(397, f.sideValue2));
+  if (f.noBidDescriptors != null) group(m, f.noBidDescriptors, partNoBidDescriptorsEntry, at, 0);
+  if (f.noBidComponents != null) {
+    group(m, f.noBidComponents, partBidCompReqGrpNoBidComponentsEntry, at, 0);
+  }
+  if (f.liquidityIndType != null) m.add(409, f.liquidityIndType);
+  if (f.wtAverageLiquidity != null) m.add(410, dec(410, f.wtAverageLiquidity));
+  if (f.exchangeForPhysical != null) m.add(411, f.exchangeForPhysical);
+  if (f.outMainCntryUIndex != null) m.add(412, dec(412, f.outMainCntryUIndex));
+  if (f.crossPercent != null) m.add(413, dec(413, f.crossPercent));
+  if (f.progRptReqs != null) m.add(414, f.progRptReqs);
+  if (f.progPeriodInterval != null) m.add(415, f.progPeriodInterval);
+  if (f.incTaxInd != null) m.add(416, f.incTaxInd);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.numBidders != null) m.add(417, f.numBidders);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.bidTradeType == null) missing(at, "field BidTradeType(418)");
+  m.add(418, f.bidTradeType);
+  if (f.basisPxType == null) missing(at, "field BasisPxType(419)");
+  m.add(419, f.basisPxType);
+  if (f.strikeTime != null) m.add(443, time(443, f.strikeTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBidRequest(d: PlanBuilder): void {
@@ -3716,8 +6681,6 @@ export interface BidResponse extends BidCompRspGrp {
   trailer?: StandardTrailer;
 }
 
-let bidResponsePlan: Plan | undefined;
-
 /**
  * Builds a BidResponse, MsgType(35) "l": the fields set, in dictionary order.
  *
@@ -3726,8 +6689,17 @@ let bidResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function bidResponse(f: BidResponse): FixMessage {
-  bidResponsePlan ??= plan("l", "BidResponse", defBidResponse);
-  return build(bidResponsePlan, f);
+  return build(partBidResponse, f);
+}
+
+const partBidResponse = message("l", "BidResponse", defBidResponse, fillBidResponse, 5);
+
+function fillBidResponse(m: FieldMap, f: BidResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.bidID != null) m.add(390, f.bidID);
+  if (f.clientBidID != null) m.add(391, f.clientBidID);
+  group(m, f.noBidComponents, partBidCompRspGrpNoBidComponentsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defBidResponse(d: PlanBuilder): void {
@@ -3752,8 +6724,6 @@ export interface ListStrikePrice extends InstrmtStrkPxGrp {
   trailer?: StandardTrailer;
 }
 
-let listStrikePricePlan: Plan | undefined;
-
 /**
  * Builds a ListStrikePrice, MsgType(35) "m": the fields set, in dictionary order.
  *
@@ -3762,8 +6732,26 @@ let listStrikePricePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function listStrikePrice(f: ListStrikePrice): FixMessage {
-  listStrikePricePlan ??= plan("m", "ListStrikePrice", defListStrikePrice);
-  return build(listStrikePricePlan, f);
+  return build(partListStrikePrice, f);
+}
+
+const partListStrikePrice = message(
+  "m",
+  "ListStrikePrice",
+  defListStrikePrice,
+  fillListStrikePrice,
+  6,
+);
+
+function fillListStrikePrice(m: FieldMap, f: ListStrikePrice, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.totNoStrikes == null) missing(at, "field TotNoStrikes(422)");
+  m.add(422, f.totNoStrikes);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  group(m, f.noStrikes, partNoStrikesEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defListStrikePrice(d: PlanBuilder): void {
@@ -3801,8 +6789,6 @@ export interface RegistrationInstructions extends Parties, RgstDtlsGrp, RgstDist
   trailer?: StandardTrailer;
 }
 
-let registrationInstructionsPlan: Plan | undefined;
-
 /**
  * Builds a RegistrationInstructions, MsgType(35) "o": the fields set, in dictionary order.
  *
@@ -3811,12 +6797,35 @@ let registrationInstructionsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function registrationInstructions(f: RegistrationInstructions): FixMessage {
-  registrationInstructionsPlan ??= plan(
-    "o",
-    "RegistrationInstructions",
-    defRegistrationInstructions,
-  );
-  return build(registrationInstructionsPlan, f);
+  return build(partRegistrationInstructions, f);
+}
+
+const partRegistrationInstructions = message(
+  "o",
+  "RegistrationInstructions",
+  defRegistrationInstructions,
+  fillRegistrationInstructions,
+  14,
+);
+
+function fillRegistrationInstructions(m: FieldMap, f: RegistrationInstructions, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.registID == null) missing(at, "field RegistID(513)");
+  m.add(513, f.registID);
+  if (f.registTransType == null) missing(at, "field RegistTransType(514)");
+  m.add(514, f.registTransType);
+  if (f.registRefID == null) missing(at, "field RegistRefID(508)");
+  m.add(508, f.registRefID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.registAcctType != null) m.add(493, f.registAcctType);
+  if (f.taxAdvantageType != null) m.add(495, f.taxAdvantageType);
+  if (f.ownershipType != null) m.add(517, f.ownershipType);
+  if (f.noRegistDtls != null) group(m, f.noRegistDtls, partNoRegistDtlsEntry, at, 0);
+  if (f.noDistribInsts != null) group(m, f.noDistribInsts, partNoDistribInstsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRegistrationInstructions(d: PlanBuilder): void {
@@ -3862,8 +6871,6 @@ export interface RegistrationInstructionsResponse extends Parties {
   trailer?: StandardTrailer;
 }
 
-let registrationInstructionsResponsePlan: Plan | undefined;
-
 /**
  * Builds a RegistrationInstructionsResponse, MsgType(35) "p": the fields set, in dictionary order.
  *
@@ -3872,12 +6879,38 @@ let registrationInstructionsResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function registrationInstructionsResponse(f: RegistrationInstructionsResponse): FixMessage {
-  registrationInstructionsResponsePlan ??= plan(
-    "p",
-    "RegistrationInstructionsResponse",
-    defRegistrationInstructionsResponse,
-  );
-  return build(registrationInstructionsResponsePlan, f);
+  return build(partRegistrationInstructionsResponse, f);
+}
+
+const partRegistrationInstructionsResponse = message(
+  "p",
+  "RegistrationInstructionsResponse",
+  defRegistrationInstructionsResponse,
+  fillRegistrationInstructionsResponse,
+  12,
+);
+
+function fillRegistrationInstructionsResponse(
+  m: FieldMap,
+  f: RegistrationInstructionsResponse,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.registID == null) missing(at, "field RegistID(513)");
+  m.add(513, f.registID);
+  if (f.registTransType == null) missing(at, "field RegistTransType(514)");
+  m.add(514, f.registTransType);
+  if (f.registRefID == null) missing(at, "field RegistRefID(508)");
+  m.add(508, f.registRefID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.registStatus == null) missing(at, "field RegistStatus(506)");
+  m.add(506, f.registStatus);
+  if (f.registRejReasonCode != null) m.add(507, f.registRejReasonCode);
+  if (f.registRejReasonText != null) m.add(496, f.registRejReasonText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRegistrationInstructionsResponse(d: PlanBuilder): void {
@@ -3925,8 +6958,6 @@ export interface OrderMassCancelRequest extends Parties, Instrument, UnderlyingI
   trailer?: StandardTrailer;
 }
 
-let orderMassCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassCancelRequest, MsgType(35) "q": the fields set, in dictionary order.
  *
@@ -3935,8 +6966,178 @@ let orderMassCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassCancelRequest(f: OrderMassCancelRequest): FixMessage {
-  orderMassCancelRequestPlan ??= plan("q", "OrderMassCancelRequest", defOrderMassCancelRequest);
-  return build(orderMassCancelRequestPlan, f);
+  return build(partOrderMassCancelRequest, f);
+}
+
+const partOrderMassCancelRequest = message(
+  "q",
+  "OrderMassCancelRequest",
+  defOrderMassCancelRequest,
+  fillOrderMassCancelRequest,
+  147,
+);
+
+function fillOrderMassCancelRequest(m: FieldMap, f: OrderMassCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.massCancelRequestType == null) missing(at, "field MassCancelRequestType(530)");
+  m.add(530, f.massCancelRequestType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassCancelRequest(d: PlanBuilder): void {
@@ -4001,8 +7202,6 @@ export interface OrderMassCancelReport
   trailer?: StandardTrailer;
 }
 
-let orderMassCancelReportPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassCancelReport, MsgType(35) "r": the fields set, in dictionary order.
  *
@@ -4011,8 +7210,189 @@ let orderMassCancelReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassCancelReport(f: OrderMassCancelReport): FixMessage {
-  orderMassCancelReportPlan ??= plan("r", "OrderMassCancelReport", defOrderMassCancelReport);
-  return build(orderMassCancelReportPlan, f);
+  return build(partOrderMassCancelReport, f);
+}
+
+const partOrderMassCancelReport = message(
+  "r",
+  "OrderMassCancelReport",
+  defOrderMassCancelReport,
+  fillOrderMassCancelReport,
+  155,
+);
+
+function fillOrderMassCancelReport(m: FieldMap, f: OrderMassCancelReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.massActionReportID == null) missing(at, "field MassActionReportID(1369)");
+  m.add(1369, f.massActionReportID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.massCancelRequestType == null) missing(at, "field MassCancelRequestType(530)");
+  m.add(530, f.massCancelRequestType);
+  if (f.massCancelResponse == null) missing(at, "field MassCancelResponse(531)");
+  m.add(531, f.massCancelResponse);
+  if (f.massCancelRejectReason != null) m.add(532, f.massCancelRejectReason);
+  if (f.totalAffectedOrders != null) m.add(533, f.totalAffectedOrders);
+  if (f.noAffectedOrders != null) group(m, f.noAffectedOrders, partNoAffectedOrdersEntry, at, 0);
+  if (f.noNotAffectedOrders != null) {
+    group(m, f.noNotAffectedOrders, partNoNotAffectedOrdersEntry, at, 0);
+  }
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassCancelReport(d: PlanBuilder): void {
@@ -4145,8 +7525,6 @@ export interface NewOrderCross
   trailer?: StandardTrailer;
 }
 
-let newOrderCrossPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderCross, MsgType(35) "s": the fields set, in dictionary order.
  *
@@ -4155,8 +7533,200 @@ let newOrderCrossPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderCross(f: NewOrderCross): FixMessage {
-  newOrderCrossPlan ??= plan("s", "NewOrderCross", defNewOrderCross);
-  return build(newOrderCrossPlan, f);
+  return build(partNewOrderCross, f);
+}
+
+const partNewOrderCross = message("s", "NewOrderCross", defNewOrderCross, fillNewOrderCross, 175);
+
+function fillNewOrderCross(m: FieldMap, f: NewOrderCross, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.crossID == null) missing(at, "field CrossID(548)");
+  m.add(548, f.crossID);
+  if (f.crossType == null) missing(at, "field CrossType(549)");
+  m.add(549, f.crossType);
+  if (f.crossPrioritization == null) missing(at, "field CrossPrioritization(550)");
+  m.add(550, f.crossPrioritization);
+  if (f.noRootPartyIDs != null) group(m, f.noRootPartyIDs, partNoRootPartyIDsEntry, at, 0);
+  group(m, f.noSides, partSideCrossOrdModGrpNoSidesEntry, at, R);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.matchIncrement != null) m.add(1089, dec(1089, f.matchIncrement));
+  if (f.maxPriceLevels != null) m.add(1090, f.maxPriceLevels);
+  if (f.displayQty != null) m.add(1138, dec(1138, f.displayQty));
+  if (f.secondaryDisplayQty != null) m.add(1082, dec(1082, f.secondaryDisplayQty));
+  if (f.displayWhen != null) m.add(1083, f.displayWhen);
+  if (f.displayMethod != null) m.add(1084, f.displayMethod);
+  if (f.displayLowQty != null) m.add(1085, dec(1085, f.displayLowQty));
+  if (f.displayHighQty != null) m.add(1086, dec(1086, f.displayHighQty));
+  if (f.displayMinIncr != null) m.add(1087, dec(1087, f.displayMinIncr));
+  if (f.refreshQty != null) m.add(1088, dec(1088, f.refreshQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceProtectionScope != null) m.add(1092, f.priceProtectionScope);
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.triggerType != null) m.add(1100, f.triggerType);
+  if (f.triggerAction != null) m.add(1101, f.triggerAction);
+  if (f.triggerPrice != null) m.add(1102, dec(1102, f.triggerPrice));
+  if (f.triggerSymbol != null) m.add(1103, f.triggerSymbol);
+  if (f.triggerSecurityID != null) m.add(1104, f.triggerSecurityID);
+  if (f.triggerSecurityIDSource != null) m.add(1105, f.triggerSecurityIDSource);
+  if (f.triggerSecurityDesc != null) m.add(1106, f.triggerSecurityDesc);
+  if (f.triggerPriceType != null) m.add(1107, f.triggerPriceType);
+  if (f.triggerPriceTypeScope != null) m.add(1108, f.triggerPriceTypeScope);
+  if (f.triggerPriceDirection != null) m.add(1109, f.triggerPriceDirection);
+  if (f.triggerNewPrice != null) m.add(1110, dec(1110, f.triggerNewPrice));
+  if (f.triggerOrderType != null) m.add(1111, f.triggerOrderType);
+  if (f.triggerNewQty != null) m.add(1112, dec(1112, f.triggerNewQty));
+  if (f.triggerTradingSessionID != null) m.add(1113, f.triggerTradingSessionID);
+  if (f.triggerTradingSessionSubID != null) m.add(1114, f.triggerTradingSessionSubID);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegPriceType != null) m.add(1094, f.pegPriceType);
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.pegSecurityIDSource != null) m.add(1096, f.pegSecurityIDSource);
+  if (f.pegSecurityID != null) m.add(1097, f.pegSecurityID);
+  if (f.pegSymbol != null) m.add(1098, f.pegSymbol);
+  if (f.pegSecurityDesc != null) m.add(1099, f.pegSecurityDesc);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.noStrategyParameters != null) {
+    group(m, f.noStrategyParameters, partNoStrategyParametersEntry, at, 0);
+  }
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderCross(d: PlanBuilder): void {
@@ -4327,8 +7897,6 @@ export interface CrossOrderCancelReplaceRequest
   trailer?: StandardTrailer;
 }
 
-let crossOrderCancelReplaceRequestPlan: Plan | undefined;
-
 /**
  * Builds a CrossOrderCancelReplaceRequest, MsgType(35) "t": the fields set, in dictionary order.
  *
@@ -4337,12 +7905,214 @@ let crossOrderCancelReplaceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function crossOrderCancelReplaceRequest(f: CrossOrderCancelReplaceRequest): FixMessage {
-  crossOrderCancelReplaceRequestPlan ??= plan(
-    "t",
-    "CrossOrderCancelReplaceRequest",
-    defCrossOrderCancelReplaceRequest,
-  );
-  return build(crossOrderCancelReplaceRequestPlan, f);
+  return build(partCrossOrderCancelReplaceRequest, f);
+}
+
+const partCrossOrderCancelReplaceRequest = message(
+  "t",
+  "CrossOrderCancelReplaceRequest",
+  defCrossOrderCancelReplaceRequest,
+  fillCrossOrderCancelReplaceRequest,
+  178,
+);
+
+function fillCrossOrderCancelReplaceRequest(
+  m: FieldMap,
+  f: CrossOrderCancelReplaceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.crossID == null) missing(at, "field CrossID(548)");
+  m.add(548, f.crossID);
+  if (f.origCrossID == null) missing(at, "field OrigCrossID(551)");
+  m.add(551, f.origCrossID);
+  if (f.hostCrossID != null) m.add(961, f.hostCrossID);
+  if (f.crossType == null) missing(at, "field CrossType(549)");
+  m.add(549, f.crossType);
+  if (f.crossPrioritization == null) missing(at, "field CrossPrioritization(550)");
+  m.add(550, f.crossPrioritization);
+  if (f.noRootPartyIDs != null) group(m, f.noRootPartyIDs, partNoRootPartyIDsEntry, at, 0);
+  group(m, f.noSides, partSideCrossOrdModGrpNoSidesEntry, at, R);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.matchIncrement != null) m.add(1089, dec(1089, f.matchIncrement));
+  if (f.maxPriceLevels != null) m.add(1090, f.maxPriceLevels);
+  if (f.displayQty != null) m.add(1138, dec(1138, f.displayQty));
+  if (f.secondaryDisplayQty != null) m.add(1082, dec(1082, f.secondaryDisplayQty));
+  if (f.displayWhen != null) m.add(1083, f.displayWhen);
+  if (f.displayMethod != null) m.add(1084, f.displayMethod);
+  if (f.displayLowQty != null) m.add(1085, dec(1085, f.displayLowQty));
+  if (f.displayHighQty != null) m.add(1086, dec(1086, f.displayHighQty));
+  if (f.displayMinIncr != null) m.add(1087, dec(1087, f.displayMinIncr));
+  if (f.refreshQty != null) m.add(1088, dec(1088, f.refreshQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceProtectionScope != null) m.add(1092, f.priceProtectionScope);
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.triggerType != null) m.add(1100, f.triggerType);
+  if (f.triggerAction != null) m.add(1101, f.triggerAction);
+  if (f.triggerPrice != null) m.add(1102, dec(1102, f.triggerPrice));
+  if (f.triggerSymbol != null) m.add(1103, f.triggerSymbol);
+  if (f.triggerSecurityID != null) m.add(1104, f.triggerSecurityID);
+  if (f.triggerSecurityIDSource != null) m.add(1105, f.triggerSecurityIDSource);
+  if (f.triggerSecurityDesc != null) m.add(1106, f.triggerSecurityDesc);
+  if (f.triggerPriceType != null) m.add(1107, f.triggerPriceType);
+  if (f.triggerPriceTypeScope != null) m.add(1108, f.triggerPriceTypeScope);
+  if (f.triggerPriceDirection != null) m.add(1109, f.triggerPriceDirection);
+  if (f.triggerNewPrice != null) m.add(1110, dec(1110, f.triggerNewPrice));
+  if (f.triggerOrderType != null) m.add(1111, f.triggerOrderType);
+  if (f.triggerNewQty != null) m.add(1112, dec(1112, f.triggerNewQty));
+  if (f.triggerTradingSessionID != null) m.add(1113, f.triggerTradingSessionID);
+  if (f.triggerTradingSessionSubID != null) m.add(1114, f.triggerTradingSessionSubID);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegPriceType != null) m.add(1094, f.pegPriceType);
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.pegSecurityIDSource != null) m.add(1096, f.pegSecurityIDSource);
+  if (f.pegSecurityID != null) m.add(1097, f.pegSecurityID);
+  if (f.pegSymbol != null) m.add(1098, f.pegSymbol);
+  if (f.pegSecurityDesc != null) m.add(1099, f.pegSecurityDesc);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.noStrategyParameters != null) {
+    group(m, f.noStrategyParameters, partNoStrategyParametersEntry, at, 0);
+  }
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCrossOrderCancelReplaceRequest(d: PlanBuilder): void {
@@ -4430,8 +8200,6 @@ export interface CrossOrderCancelRequest
   trailer?: StandardTrailer;
 }
 
-let crossOrderCancelRequestPlan: Plan | undefined;
-
 /**
  * Builds a CrossOrderCancelRequest, MsgType(35) "u": the fields set, in dictionary order.
  *
@@ -4440,8 +8208,111 @@ let crossOrderCancelRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function crossOrderCancelRequest(f: CrossOrderCancelRequest): FixMessage {
-  crossOrderCancelRequestPlan ??= plan("u", "CrossOrderCancelRequest", defCrossOrderCancelRequest);
-  return build(crossOrderCancelRequestPlan, f);
+  return build(partCrossOrderCancelRequest, f);
+}
+
+const partCrossOrderCancelRequest = message(
+  "u",
+  "CrossOrderCancelRequest",
+  defCrossOrderCancelRequest,
+  fillCrossOrderCancelRequest,
+  84,
+);
+
+function fillCrossOrderCancelRequest(m: FieldMap, f: CrossOrderCancelRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.crossID == null) missing(at, "field CrossID(548)");
+  m.add(548, f.crossID);
+  if (f.origCrossID == null) missing(at, "field OrigCrossID(551)");
+  m.add(551, f.origCrossID);
+  if (f.hostCrossID != null) m.add(961, f.hostCrossID);
+  if (f.crossType == null) missing(at, "field CrossType(549)");
+  m.add(549, f.crossType);
+  if (f.crossPrioritization == null) missing(at, "field CrossPrioritization(550)");
+  m.add(550, f.crossPrioritization);
+  if (f.noRootPartyIDs != null) group(m, f.noRootPartyIDs, partNoRootPartyIDsEntry, at, 0);
+  group(m, f.noSides, partSideCrossOrdCxlGrpNoSidesEntry, at, R);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCrossOrderCancelRequest(d: PlanBuilder): void {
@@ -4489,8 +8360,6 @@ export interface SecurityTypeRequest {
   trailer?: StandardTrailer;
 }
 
-let securityTypeRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityTypeRequest, MsgType(35) "v": the fields set, in dictionary order.
  *
@@ -4499,8 +8368,31 @@ let securityTypeRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityTypeRequest(f: SecurityTypeRequest): FixMessage {
-  securityTypeRequestPlan ??= plan("v", "SecurityTypeRequest", defSecurityTypeRequest);
-  return build(securityTypeRequestPlan, f);
+  return build(partSecurityTypeRequest, f);
+}
+
+const partSecurityTypeRequest = message(
+  "v",
+  "SecurityTypeRequest",
+  defSecurityTypeRequest,
+  fillSecurityTypeRequest,
+  12,
+);
+
+function fillSecurityTypeRequest(m: FieldMap, f: SecurityTypeRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityTypeRequest(d: PlanBuilder): void {
@@ -4550,8 +8442,6 @@ export interface SecurityTypes extends ApplicationSequenceControl, SecTypesGrp {
   trailer?: StandardTrailer;
 }
 
-let securityTypesPlan: Plan | undefined;
-
 /**
  * Builds a SecurityTypes, MsgType(35) "w": the fields set, in dictionary order.
  *
@@ -4560,8 +8450,34 @@ let securityTypesPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityTypes(f: SecurityTypes): FixMessage {
-  securityTypesPlan ??= plan("w", "SecurityTypes", defSecurityTypes);
-  return build(securityTypesPlan, f);
+  return build(partSecurityTypes, f);
+}
+
+const partSecurityTypes = message("w", "SecurityTypes", defSecurityTypes, fillSecurityTypes, 19);
+
+function fillSecurityTypes(m: FieldMap, f: SecurityTypes, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityResponseType == null) missing(at, "field SecurityResponseType(323)");
+  m.add(323, f.securityResponseType);
+  if (f.totNoSecurityTypes != null) m.add(557, f.totNoSecurityTypes);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noSecurityTypes != null) group(m, f.noSecurityTypes, partNoSecurityTypesEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityTypes(d: PlanBuilder): void {
@@ -4612,8 +8528,6 @@ export interface SecurityListRequest
   trailer?: StandardTrailer;
 }
 
-let securityListRequestPlan: Plan | undefined;
-
 /**
  * Builds a SecurityListRequest, MsgType(35) "x": the fields set, in dictionary order.
  *
@@ -4622,8 +8536,121 @@ let securityListRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityListRequest(f: SecurityListRequest): FixMessage {
-  securityListRequestPlan ??= plan("x", "SecurityListRequest", defSecurityListRequest);
-  return build(securityListRequestPlan, f);
+  return build(partSecurityListRequest, f);
+}
+
+const partSecurityListRequest = message(
+  "x",
+  "SecurityListRequest",
+  defSecurityListRequest,
+  fillSecurityListRequest,
+  97,
+);
+
+function fillSecurityListRequest(m: FieldMap, f: SecurityListRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityListRequestType == null) missing(at, "field SecurityListRequestType(559)");
+  m.add(559, f.securityListRequestType);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityListRequest(d: PlanBuilder): void {
@@ -4672,8 +8699,6 @@ export interface SecurityList extends ApplicationSequenceControl, SecListGrp {
   trailer?: StandardTrailer;
 }
 
-let securityListPlan: Plan | undefined;
-
 /**
  * Builds a SecurityList, MsgType(35) "y": the fields set, in dictionary order.
  *
@@ -4682,8 +8707,28 @@ let securityListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityList(f: SecurityList): FixMessage {
-  securityListPlan ??= plan("y", "SecurityList", defSecurityList);
-  return build(securityListPlan, f);
+  return build(partSecurityList, f);
+}
+
+const partSecurityList = message("y", "SecurityList", defSecurityList, fillSecurityList, 16);
+
+function fillSecurityList(m: FieldMap, f: SecurityList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.securityReportID != null) m.add(964, f.securityReportID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.securityReqID != null) m.add(320, f.securityReqID);
+  if (f.securityResponseID != null) m.add(322, f.securityResponseID);
+  if (f.securityRequestResult != null) m.add(560, f.securityRequestResult);
+  if (f.totNoRelatedSym != null) m.add(393, f.totNoRelatedSym);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partSecListGrpNoRelatedSymEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityList(d: PlanBuilder): void {
@@ -4732,8 +8777,6 @@ export interface DerivativeSecurityListRequest extends UnderlyingInstrument, Der
   trailer?: StandardTrailer;
 }
 
-let derivativeSecurityListRequestPlan: Plan | undefined;
-
 /**
  * Builds a DerivativeSecurityListRequest, MsgType(35) "z": the fields set, in dictionary order.
  *
@@ -4742,12 +8785,178 @@ let derivativeSecurityListRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function derivativeSecurityListRequest(f: DerivativeSecurityListRequest): FixMessage {
-  derivativeSecurityListRequestPlan ??= plan(
-    "z",
-    "DerivativeSecurityListRequest",
-    defDerivativeSecurityListRequest,
-  );
-  return build(derivativeSecurityListRequestPlan, f);
+  return build(partDerivativeSecurityListRequest, f);
+}
+
+const partDerivativeSecurityListRequest = message(
+  "z",
+  "DerivativeSecurityListRequest",
+  defDerivativeSecurityListRequest,
+  fillDerivativeSecurityListRequest,
+  132,
+);
+
+function fillDerivativeSecurityListRequest(
+  m: FieldMap,
+  f: DerivativeSecurityListRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.securityReqID == null) missing(at, "field SecurityReqID(320)");
+  m.add(320, f.securityReqID);
+  if (f.securityListRequestType == null) missing(at, "field SecurityListRequestType(559)");
+  m.add(559, f.securityListRequestType);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.derivativeSymbol != null) m.add(1214, f.derivativeSymbol);
+  if (f.derivativeSymbolSfx != null) m.add(1215, f.derivativeSymbolSfx);
+  if (f.derivativeSecurityID != null) m.add(1216, f.derivativeSecurityID);
+  if (f.derivativeSecurityIDSource != null) m.add(1217, f.derivativeSecurityIDSource);
+  if (f.noDerivativeSecurityAltID != null) {
+    group(m, f.noDerivativeSecurityAltID, partNoDerivativeSecurityAltIDEntry, at, 0);
+  }
+  if (f.derivativeProduct != null) m.add(1246, f.derivativeProduct);
+  if (f.derivativeProductComplex != null) m.add(1228, f.derivativeProductComplex);
+  if (f.derivFlexProductEligibilityIndicator != null) {
+    m.add(1243, f.derivFlexProductEligibilityIndicator);
+  }
+  if (f.derivativeSecurityGroup != null) m.add(1247, f.derivativeSecurityGroup);
+  if (f.derivativeCFICode != null) m.add(1248, f.derivativeCFICode);
+  if (f.derivativeSecurityType != null) m.add(1249, f.derivativeSecurityType);
+  if (f.derivativeSecuritySubType != null) m.add(1250, f.derivativeSecuritySubType);
+  if (f.derivativeMaturityMonthYear != null) m.add(1251, f.derivativeMaturityMonthYear);
+  if (f.derivativeMaturityDate != null) m.add(1252, f.derivativeMaturityDate);
+  if (f.derivativeMaturityTime != null) m.add(1253, f.derivativeMaturityTime);
+  if (f.derivativeSettleOnOpenFlag != null) m.add(1254, f.derivativeSettleOnOpenFlag);
+  if (f.derivativeInstrmtAssignmentMethod != null) m.add(1255, f.derivativeInstrmtAssignmentMethod);
+  if (f.derivativeSecurityStatus != null) m.add(1256, f.derivativeSecurityStatus);
+  if (f.derivativeIssueDate != null) m.add(1276, f.derivativeIssueDate);
+  if (f.derivativeInstrRegistry != null) m.add(1257, f.derivativeInstrRegistry);
+  if (f.derivativeCountryOfIssue != null) m.add(1258, f.derivativeCountryOfIssue);
+  if (f.derivativeStateOrProvinceOfIssue != null) m.add(1259, f.derivativeStateOrProvinceOfIssue);
+  if (f.derivativeLocaleOfIssue != null) m.add(1260, f.derivativeLocaleOfIssue);
+  if (f.derivativeStrikePrice != null) m.add(1261, dec(1261, f.derivativeStrikePrice));
+  if (f.derivativeStrikeCurrency != null) m.add(1262, f.derivativeStrikeCurrency);
+  if (f.derivativeStrikeMultiplier != null) m.add(1263, dec(1263, f.derivativeStrikeMultiplier));
+  if (f.derivativeStrikeValue != null) m.add(1264, dec(1264, f.derivativeStrikeValue));
+  if (f.derivativeOptAttribute != null) m.add(1265, f.derivativeOptAttribute);
+  if (f.derivativeContractMultiplier != null) {
+    m.add(1266, dec(1266, f.derivativeContractMultiplier));
+  }
+  if (f.derivativeMinPriceIncrement != null) m.add(1267, dec(1267, f.derivativeMinPriceIncrement));
+  if (f.derivativeMinPriceIncrementAmount != null) {
+    m.add(1268, dec(1268, f.derivativeMinPriceIncrementAmount));
+  }
+  if (f.derivativeUnitOfMeasure != null) m.add(1269, f.derivativeUnitOfMeasure);
+  if (f.derivativeUnitOfMeasureQty != null) m.add(1270, dec(1270, f.derivativeUnitOfMeasureQty));
+  if (f.derivativePriceUnitOfMeasure != null) m.add(1315, f.derivativePriceUnitOfMeasure);
+  if (f.derivativePriceUnitOfMeasureQty != null) {
+    m.add(1316, dec(1316, f.derivativePriceUnitOfMeasureQty));
+  }
+  if (f.derivativeSettlMethod != null) m.add(1317, f.derivativeSettlMethod);
+  if (f.derivativePriceQuoteMethod != null) m.add(1318, f.derivativePriceQuoteMethod);
+  if (f.derivativeFuturesValuationMethod != null) m.add(1319, f.derivativeFuturesValuationMethod);
+  if (f.derivativeListMethod != null) m.add(1320, f.derivativeListMethod);
+  if (f.derivativeCapPrice != null) m.add(1321, dec(1321, f.derivativeCapPrice));
+  if (f.derivativeFloorPrice != null) m.add(1322, dec(1322, f.derivativeFloorPrice));
+  if (f.derivativePutOrCall != null) m.add(1323, f.derivativePutOrCall);
+  if (f.derivativeExerciseStyle != null) m.add(1299, f.derivativeExerciseStyle);
+  if (f.derivativeOptPayAmount != null) m.add(1225, dec(1225, f.derivativeOptPayAmount));
+  if (f.derivativeTimeUnit != null) m.add(1271, f.derivativeTimeUnit);
+  if (f.derivativeSecurityExchange != null) m.add(1272, f.derivativeSecurityExchange);
+  if (f.derivativePositionLimit != null) m.add(1273, f.derivativePositionLimit);
+  if (f.derivativeNTPositionLimit != null) m.add(1274, f.derivativeNTPositionLimit);
+  if (f.derivativeIssuer != null) m.add(1275, f.derivativeIssuer);
+  if (f.derivativeEncodedIssuer != null) data(m, 1277, 1278, f.derivativeEncodedIssuer);
+  if (f.derivativeSecurityDesc != null) m.add(1279, f.derivativeSecurityDesc);
+  if (f.derivativeEncodedSecurityDesc != null) data(m, 1280, 1281, f.derivativeEncodedSecurityDesc);
+  if (f.derivativeSecurityXML != null) data(m, 1282, 1283, f.derivativeSecurityXML);
+  if (f.derivativeSecurityXMLSchema != null) m.add(1284, f.derivativeSecurityXMLSchema);
+  if (f.derivativeContractSettlMonth != null) m.add(1285, f.derivativeContractSettlMonth);
+  if (f.noDerivativeEvents != null) {
+    group(m, f.noDerivativeEvents, partNoDerivativeEventsEntry, at, 0);
+  }
+  if (f.noDerivativeInstrumentParties != null) {
+    group(m, f.noDerivativeInstrumentParties, partNoDerivativeInstrumentPartiesEntry, at, 0);
+  }
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDerivativeSecurityListRequest(d: PlanBuilder): void {
@@ -4791,8 +9000,6 @@ export interface DerivativeSecurityList
   trailer?: StandardTrailer;
 }
 
-let derivativeSecurityListPlan: Plan | undefined;
-
 /**
  * Builds a DerivativeSecurityList, MsgType(35) "AA": the fields set, in dictionary order.
  *
@@ -4801,8 +9008,178 @@ let derivativeSecurityListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function derivativeSecurityList(f: DerivativeSecurityList): FixMessage {
-  derivativeSecurityListPlan ??= plan("AA", "DerivativeSecurityList", defDerivativeSecurityList);
-  return build(derivativeSecurityListPlan, f);
+  return build(partDerivativeSecurityList, f);
+}
+
+const partDerivativeSecurityList = message(
+  "AA",
+  "DerivativeSecurityList",
+  defDerivativeSecurityList,
+  fillDerivativeSecurityList,
+  133,
+);
+
+function fillDerivativeSecurityList(m: FieldMap, f: DerivativeSecurityList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.securityReqID != null) m.add(320, f.securityReqID);
+  if (f.securityResponseID == null) missing(at, "field SecurityResponseID(322)");
+  m.add(322, f.securityResponseID);
+  if (f.securityRequestResult != null) m.add(560, f.securityRequestResult);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.derivativeSymbol != null) m.add(1214, f.derivativeSymbol);
+  if (f.derivativeSymbolSfx != null) m.add(1215, f.derivativeSymbolSfx);
+  if (f.derivativeSecurityID != null) m.add(1216, f.derivativeSecurityID);
+  if (f.derivativeSecurityIDSource != null) m.add(1217, f.derivativeSecurityIDSource);
+  if (f.noDerivativeSecurityAltID != null) {
+    group(m, f.noDerivativeSecurityAltID, partNoDerivativeSecurityAltIDEntry, at, 0);
+  }
+  if (f.derivativeProduct != null) m.add(1246, f.derivativeProduct);
+  if (f.derivativeProductComplex != null) m.add(1228, f.derivativeProductComplex);
+  if (f.derivFlexProductEligibilityIndicator != null) {
+    m.add(1243, f.derivFlexProductEligibilityIndicator);
+  }
+  if (f.derivativeSecurityGroup != null) m.add(1247, f.derivativeSecurityGroup);
+  if (f.derivativeCFICode != null) m.add(1248, f.derivativeCFICode);
+  if (f.derivativeSecurityType != null) m.add(1249, f.derivativeSecurityType);
+  if (f.derivativeSecuritySubType != null) m.add(1250, f.derivativeSecuritySubType);
+  if (f.derivativeMaturityMonthYear != null) m.add(1251, f.derivativeMaturityMonthYear);
+  if (f.derivativeMaturityDate != null) m.add(1252, f.derivativeMaturityDate);
+  if (f.derivativeMaturityTime != null) m.add(1253, f.derivativeMaturityTime);
+  if (f.derivativeSettleOnOpenFlag != null) m.add(1254, f.derivativeSettleOnOpenFlag);
+  if (f.derivativeInstrmtAssignmentMethod != null) m.add(1255, f.derivativeInstrmtAssignmentMethod);
+  if (f.derivativeSecurityStatus != null) m.add(1256, f.derivativeSecurityStatus);
+  if (f.derivativeIssueDate != null) m.add(1276, f.derivativeIssueDate);
+  if (f.derivativeInstrRegistry != null) m.add(1257, f.derivativeInstrRegistry);
+  if (f.derivativeCountryOfIssue != null) m.add(1258, f.derivativeCountryOfIssue);
+  if (f.derivativeStateOrProvinceOfIssue != null) m.add(1259, f.derivativeStateOrProvinceOfIssue);
+  if (f.derivativeLocaleOfIssue != null) m.add(1260, f.derivativeLocaleOfIssue);
+  if (f.derivativeStrikePrice != null) m.add(1261, dec(1261, f.derivativeStrikePrice));
+  if (f.derivativeStrikeCurrency != null) m.add(1262, f.derivativeStrikeCurrency);
+  if (f.derivativeStrikeMultiplier != null) m.add(1263, dec(1263, f.derivativeStrikeMultiplier));
+  if (f.derivativeStrikeValue != null) m.add(1264, dec(1264, f.derivativeStrikeValue));
+  if (f.derivativeOptAttribute != null) m.add(1265, f.derivativeOptAttribute);
+  if (f.derivativeContractMultiplier != null) {
+    m.add(1266, dec(1266, f.derivativeContractMultiplier));
+  }
+  if (f.derivativeMinPriceIncrement != null) m.add(1267, dec(1267, f.derivativeMinPriceIncrement));
+  if (f.derivativeMinPriceIncrementAmount != null) {
+    m.add(1268, dec(1268, f.derivativeMinPriceIncrementAmount));
+  }
+  if (f.derivativeUnitOfMeasure != null) m.add(1269, f.derivativeUnitOfMeasure);
+  if (f.derivativeUnitOfMeasureQty != null) m.add(1270, dec(1270, f.derivativeUnitOfMeasureQty));
+  if (f.derivativePriceUnitOfMeasure != null) m.add(1315, f.derivativePriceUnitOfMeasure);
+  if (f.derivativePriceUnitOfMeasureQty != null) {
+    m.add(1316, dec(1316, f.derivativePriceUnitOfMeasureQty));
+  }
+  if (f.derivativeSettlMethod != null) m.add(1317, f.derivativeSettlMethod);
+  if (f.derivativePriceQuoteMethod != null) m.add(1318, f.derivativePriceQuoteMethod);
+  if (f.derivativeFuturesValuationMethod != null) m.add(1319, f.derivativeFuturesValuationMethod);
+  if (f.derivativeListMethod != null) m.add(1320, f.derivativeListMethod);
+  if (f.derivativeCapPrice != null) m.add(1321, dec(1321, f.derivativeCapPrice));
+  if (f.derivativeFloorPrice != null) m.add(1322, dec(1322, f.derivativeFloorPrice));
+  if (f.derivativePutOrCall != null) m.add(1323, f.derivativePutOrCall);
+  if (f.derivativeExerciseStyle != null) m.add(1299, f.derivativeExerciseStyle);
+  if (f.derivativeOptPayAmount != null) m.add(1225, dec(1225, f.derivativeOptPayAmount));
+  if (f.derivativeTimeUnit != null) m.add(1271, f.derivativeTimeUnit);
+  if (f.derivativeSecurityExchange != null) m.add(1272, f.derivativeSecurityExchange);
+  if (f.derivativePositionLimit != null) m.add(1273, f.derivativePositionLimit);
+  if (f.derivativeNTPositionLimit != null) m.add(1274, f.derivativeNTPositionLimit);
+  if (f.derivativeIssuer != null) m.add(1275, f.derivativeIssuer);
+  if (f.derivativeEncodedIssuer != null) data(m, 1277, 1278, f.derivativeEncodedIssuer);
+  if (f.derivativeSecurityDesc != null) m.add(1279, f.derivativeSecurityDesc);
+  if (f.derivativeEncodedSecurityDesc != null) data(m, 1280, 1281, f.derivativeEncodedSecurityDesc);
+  if (f.derivativeSecurityXML != null) data(m, 1282, 1283, f.derivativeSecurityXML);
+  if (f.derivativeSecurityXMLSchema != null) m.add(1284, f.derivativeSecurityXMLSchema);
+  if (f.derivativeContractSettlMonth != null) m.add(1285, f.derivativeContractSettlMonth);
+  if (f.noDerivativeEvents != null) {
+    group(m, f.noDerivativeEvents, partNoDerivativeEventsEntry, at, 0);
+  }
+  if (f.noDerivativeInstrumentParties != null) {
+    group(m, f.noDerivativeInstrumentParties, partNoDerivativeInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noDerivativeInstrAttrib != null) {
+    group(m, f.noDerivativeInstrAttrib, partNoDerivativeInstrAttribEntry, at, 0);
+  }
+  if (f.noMarketSegments != null) group(m, f.noMarketSegments, partNoMarketSegmentsEntry, at, 0);
+  if (f.totNoRelatedSym != null) m.add(393, f.totNoRelatedSym);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noRelatedSym != null) {
+    group(m, f.noRelatedSym, partRelSymDerivSecGrpNoRelatedSymEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDerivativeSecurityList(d: PlanBuilder): void {
@@ -4983,8 +9360,6 @@ export interface NewOrderMultileg
   trailer?: StandardTrailer;
 }
 
-let newOrderMultilegPlan: Plan | undefined;
-
 /**
  * Builds a NewOrderMultileg, MsgType(35) "AB": the fields set, in dictionary order.
  *
@@ -4993,8 +9368,230 @@ let newOrderMultilegPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function newOrderMultileg(f: NewOrderMultileg): FixMessage {
-  newOrderMultilegPlan ??= plan("AB", "NewOrderMultileg", defNewOrderMultileg);
-  return build(newOrderMultilegPlan, f);
+  return build(partNewOrderMultileg, f);
+}
+
+const partNewOrderMultileg = message(
+  "AB",
+  "NewOrderMultileg",
+  defNewOrderMultileg,
+  fillNewOrderMultileg,
+  200,
+);
+
+function fillNewOrderMultileg(m: FieldMap, f: NewOrderMultileg, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocMlegGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.matchIncrement != null) m.add(1089, dec(1089, f.matchIncrement));
+  if (f.maxPriceLevels != null) m.add(1090, f.maxPriceLevels);
+  if (f.displayQty != null) m.add(1138, dec(1138, f.displayQty));
+  if (f.secondaryDisplayQty != null) m.add(1082, dec(1082, f.secondaryDisplayQty));
+  if (f.displayWhen != null) m.add(1083, f.displayWhen);
+  if (f.displayMethod != null) m.add(1084, f.displayMethod);
+  if (f.displayLowQty != null) m.add(1085, dec(1085, f.displayLowQty));
+  if (f.displayHighQty != null) m.add(1086, dec(1086, f.displayHighQty));
+  if (f.displayMinIncr != null) m.add(1087, dec(1087, f.displayMinIncr));
+  if (f.refreshQty != null) m.add(1088, dec(1088, f.refreshQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.swapPoints != null) m.add(1069, dec(1069, f.swapPoints));
+  if (f.noLegs != null) group(m, f.noLegs, partLegOrdGrpNoLegsEntry, at, 0);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.multilegModel != null) m.add(1377, f.multilegModel);
+  if (f.multilegPriceMethod != null) m.add(1378, f.multilegPriceMethod);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceProtectionScope != null) m.add(1092, f.priceProtectionScope);
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.triggerType != null) m.add(1100, f.triggerType);
+  if (f.triggerAction != null) m.add(1101, f.triggerAction);
+  if (f.triggerPrice != null) m.add(1102, dec(1102, f.triggerPrice));
+  if (f.triggerSymbol != null) m.add(1103, f.triggerSymbol);
+  if (f.triggerSecurityID != null) m.add(1104, f.triggerSecurityID);
+  if (f.triggerSecurityIDSource != null) m.add(1105, f.triggerSecurityIDSource);
+  if (f.triggerSecurityDesc != null) m.add(1106, f.triggerSecurityDesc);
+  if (f.triggerPriceType != null) m.add(1107, f.triggerPriceType);
+  if (f.triggerPriceTypeScope != null) m.add(1108, f.triggerPriceTypeScope);
+  if (f.triggerPriceDirection != null) m.add(1109, f.triggerPriceDirection);
+  if (f.triggerNewPrice != null) m.add(1110, dec(1110, f.triggerNewPrice));
+  if (f.triggerOrderType != null) m.add(1111, f.triggerOrderType);
+  if (f.triggerNewQty != null) m.add(1112, dec(1112, f.triggerNewQty));
+  if (f.triggerTradingSessionID != null) m.add(1113, f.triggerTradingSessionID);
+  if (f.triggerTradingSessionSubID != null) m.add(1114, f.triggerTradingSessionSubID);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.refOrderID != null) m.add(1080, f.refOrderID);
+  if (f.refOrderIDSource != null) m.add(1081, f.refOrderIDSource);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegPriceType != null) m.add(1094, f.pegPriceType);
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.pegSecurityIDSource != null) m.add(1096, f.pegSecurityIDSource);
+  if (f.pegSecurityID != null) m.add(1097, f.pegSecurityID);
+  if (f.pegSymbol != null) m.add(1098, f.pegSymbol);
+  if (f.pegSecurityDesc != null) m.add(1099, f.pegSecurityDesc);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.noStrategyParameters != null) {
+    group(m, f.noStrategyParameters, partNoStrategyParametersEntry, at, 0);
+  }
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.riskFreeRate != null) m.add(1190, dec(1190, f.riskFreeRate));
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.multiLegRptTypeReq != null) m.add(563, f.multiLegRptTypeReq);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNewOrderMultileg(d: PlanBuilder): void {
@@ -5252,8 +9849,6 @@ export interface MultilegOrderCancelReplace
   trailer?: StandardTrailer;
 }
 
-let multilegOrderCancelReplacePlan: Plan | undefined;
-
 /**
  * Builds a MultilegOrderCancelReplace, MsgType(35) "AC": the fields set, in dictionary order.
  *
@@ -5262,12 +9857,234 @@ let multilegOrderCancelReplacePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function multilegOrderCancelReplace(f: MultilegOrderCancelReplace): FixMessage {
-  multilegOrderCancelReplacePlan ??= plan(
-    "AC",
-    "MultilegOrderCancelReplace",
-    defMultilegOrderCancelReplace,
-  );
-  return build(multilegOrderCancelReplacePlan, f);
+  return build(partMultilegOrderCancelReplace, f);
+}
+
+const partMultilegOrderCancelReplace = message(
+  "AC",
+  "MultilegOrderCancelReplace",
+  defMultilegOrderCancelReplace,
+  fillMultilegOrderCancelReplace,
+  201,
+);
+
+function fillMultilegOrderCancelReplace(
+  m: FieldMap,
+  f: MultilegOrderCancelReplace,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocMlegGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.matchIncrement != null) m.add(1089, dec(1089, f.matchIncrement));
+  if (f.maxPriceLevels != null) m.add(1090, f.maxPriceLevels);
+  if (f.displayQty != null) m.add(1138, dec(1138, f.displayQty));
+  if (f.secondaryDisplayQty != null) m.add(1082, dec(1082, f.secondaryDisplayQty));
+  if (f.displayWhen != null) m.add(1083, f.displayWhen);
+  if (f.displayMethod != null) m.add(1084, f.displayMethod);
+  if (f.displayLowQty != null) m.add(1085, dec(1085, f.displayLowQty));
+  if (f.displayHighQty != null) m.add(1086, dec(1086, f.displayHighQty));
+  if (f.displayMinIncr != null) m.add(1087, dec(1087, f.displayMinIncr));
+  if (f.refreshQty != null) m.add(1088, dec(1088, f.refreshQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.swapPoints != null) m.add(1069, dec(1069, f.swapPoints));
+  if (f.noLegs != null) group(m, f.noLegs, partLegOrdGrpNoLegsEntry, at, 0);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
+  if (f.multilegModel != null) m.add(1377, f.multilegModel);
+  if (f.multilegPriceMethod != null) m.add(1378, f.multilegPriceMethod);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceProtectionScope != null) m.add(1092, f.priceProtectionScope);
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.triggerType != null) m.add(1100, f.triggerType);
+  if (f.triggerAction != null) m.add(1101, f.triggerAction);
+  if (f.triggerPrice != null) m.add(1102, dec(1102, f.triggerPrice));
+  if (f.triggerSymbol != null) m.add(1103, f.triggerSymbol);
+  if (f.triggerSecurityID != null) m.add(1104, f.triggerSecurityID);
+  if (f.triggerSecurityIDSource != null) m.add(1105, f.triggerSecurityIDSource);
+  if (f.triggerSecurityDesc != null) m.add(1106, f.triggerSecurityDesc);
+  if (f.triggerPriceType != null) m.add(1107, f.triggerPriceType);
+  if (f.triggerPriceTypeScope != null) m.add(1108, f.triggerPriceTypeScope);
+  if (f.triggerPriceDirection != null) m.add(1109, f.triggerPriceDirection);
+  if (f.triggerNewPrice != null) m.add(1110, dec(1110, f.triggerNewPrice));
+  if (f.triggerOrderType != null) m.add(1111, f.triggerOrderType);
+  if (f.triggerNewQty != null) m.add(1112, dec(1112, f.triggerNewQty));
+  if (f.triggerTradingSessionID != null) m.add(1113, f.triggerTradingSessionID);
+  if (f.triggerTradingSessionSubID != null) m.add(1114, f.triggerTradingSessionSubID);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegPriceType != null) m.add(1094, f.pegPriceType);
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.pegSecurityIDSource != null) m.add(1096, f.pegSecurityIDSource);
+  if (f.pegSecurityID != null) m.add(1097, f.pegSecurityID);
+  if (f.pegSymbol != null) m.add(1098, f.pegSymbol);
+  if (f.pegSecurityDesc != null) m.add(1099, f.pegSecurityDesc);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.noStrategyParameters != null) {
+    group(m, f.noStrategyParameters, partNoStrategyParametersEntry, at, 0);
+  }
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.riskFreeRate != null) m.add(1190, dec(1190, f.riskFreeRate));
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.cancellationRights != null) m.add(480, f.cancellationRights);
+  if (f.moneyLaunderingStatus != null) m.add(481, f.moneyLaunderingStatus);
+  if (f.registID != null) m.add(513, f.registID);
+  if (f.designation != null) m.add(494, f.designation);
+  if (f.multiLegRptTypeReq != null) m.add(563, f.multiLegRptTypeReq);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMultilegOrderCancelReplace(d: PlanBuilder): void {
@@ -5444,8 +10261,6 @@ export interface TradeCaptureReportRequest
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportRequestPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReportRequest, MsgType(35) "AD": the fields set, in dictionary order.
  *
@@ -5454,12 +10269,151 @@ let tradeCaptureReportRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReportRequest(f: TradeCaptureReportRequest): FixMessage {
-  tradeCaptureReportRequestPlan ??= plan(
-    "AD",
-    "TradeCaptureReportRequest",
-    defTradeCaptureReportRequest,
-  );
-  return build(tradeCaptureReportRequestPlan, f);
+  return build(partTradeCaptureReportRequest, f);
+}
+
+const partTradeCaptureReportRequest = message(
+  "AD",
+  "TradeCaptureReportRequest",
+  defTradeCaptureReportRequest,
+  fillTradeCaptureReportRequest,
+  123,
+);
+
+function fillTradeCaptureReportRequest(
+  m: FieldMap,
+  f: TradeCaptureReportRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradeRequestID == null) missing(at, "field TradeRequestID(568)");
+  m.add(568, f.tradeRequestID);
+  if (f.tradeID != null) m.add(1003, f.tradeID);
+  if (f.secondaryTradeID != null) m.add(1040, f.secondaryTradeID);
+  if (f.firmTradeID != null) m.add(1041, f.firmTradeID);
+  if (f.secondaryFirmTradeID != null) m.add(1042, f.secondaryFirmTradeID);
+  if (f.tradeRequestType == null) missing(at, "field TradeRequestType(569)");
+  m.add(569, f.tradeRequestType);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.tradeReportID != null) m.add(571, f.tradeReportID);
+  if (f.secondaryTradeReportID != null) m.add(818, f.secondaryTradeReportID);
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.execType != null) m.add(150, f.execType);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.trdSubType != null) m.add(829, f.trdSubType);
+  if (f.tradeHandlingInstr != null) m.add(1123, f.tradeHandlingInstr);
+  if (f.transferReason != null) m.add(830, f.transferReason);
+  if (f.secondaryTrdType != null) m.add(855, f.secondaryTrdType);
+  if (f.tradeLinkID != null) m.add(820, f.tradeLinkID);
+  if (f.trdMatchID != null) m.add(880, f.trdMatchID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noDates != null) group(m, f.noDates, partNoDatesEntry, at, 0);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.timeBracket != null) m.add(943, f.timeBracket);
+  if (f.side != null) m.add(54, f.side);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.tradeInputDevice != null) m.add(579, f.tradeInputDevice);
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.messageEventSource != null) m.add(1011, f.messageEventSource);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReportRequest(d: PlanBuilder): void {
@@ -5690,8 +10644,6 @@ export interface TradeCaptureReport
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReport, MsgType(35) "AE": the fields set, in dictionary order.
  *
@@ -5700,8 +10652,220 @@ let tradeCaptureReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReport(f: TradeCaptureReport): FixMessage {
-  tradeCaptureReportPlan ??= plan("AE", "TradeCaptureReport", defTradeCaptureReport);
-  return build(tradeCaptureReportPlan, f);
+  return build(partTradeCaptureReport, f);
+}
+
+const partTradeCaptureReport = message(
+  "AE",
+  "TradeCaptureReport",
+  defTradeCaptureReport,
+  fillTradeCaptureReport,
+  192,
+);
+
+function fillTradeCaptureReport(m: FieldMap, f: TradeCaptureReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.tradeReportID != null) m.add(571, f.tradeReportID);
+  if (f.tradeID != null) m.add(1003, f.tradeID);
+  if (f.secondaryTradeID != null) m.add(1040, f.secondaryTradeID);
+  if (f.firmTradeID != null) m.add(1041, f.firmTradeID);
+  if (f.secondaryFirmTradeID != null) m.add(1042, f.secondaryFirmTradeID);
+  if (f.tradeReportTransType != null) m.add(487, f.tradeReportTransType);
+  if (f.tradeReportType != null) m.add(856, f.tradeReportType);
+  if (f.trdRptStatus != null) m.add(939, f.trdRptStatus);
+  if (f.tradeRequestID != null) m.add(568, f.tradeRequestID);
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.trdSubType != null) m.add(829, f.trdSubType);
+  if (f.secondaryTrdType != null) m.add(855, f.secondaryTrdType);
+  if (f.tradeHandlingInstr != null) m.add(1123, f.tradeHandlingInstr);
+  if (f.origTradeHandlingInstr != null) m.add(1124, f.origTradeHandlingInstr);
+  if (f.origTradeDate != null) m.add(1125, f.origTradeDate);
+  if (f.origTradeID != null) m.add(1126, f.origTradeID);
+  if (f.origSecondaryTradeID != null) m.add(1127, f.origSecondaryTradeID);
+  if (f.transferReason != null) m.add(830, f.transferReason);
+  if (f.execType != null) m.add(150, f.execType);
+  if (f.totNumTradeReports != null) m.add(748, f.totNumTradeReports);
+  if (f.lastRptRequested != null) m.add(912, f.lastRptRequested);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.tradeReportRefID != null) m.add(572, f.tradeReportRefID);
+  if (f.secondaryTradeReportRefID != null) m.add(881, f.secondaryTradeReportRefID);
+  if (f.secondaryTradeReportID != null) m.add(818, f.secondaryTradeReportID);
+  if (f.tradeLinkID != null) m.add(820, f.tradeLinkID);
+  if (f.trdMatchID != null) m.add(880, f.trdMatchID);
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.ordStatus != null) m.add(39, f.ordStatus);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.execRestatementReason != null) m.add(378, f.execRestatementReason);
+  if (f.previouslyReported != null) m.add(570, f.previouslyReported);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.noRootPartyIDs != null) group(m, f.noRootPartyIDs, partNoRootPartyIDsEntry, at, 0);
+  if (f.asOfIndicator != null) m.add(1015, f.asOfIndicator);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.underlyingTradingSessionID != null) m.add(822, f.underlyingTradingSessionID);
+  if (f.underlyingTradingSessionSubID != null) m.add(823, f.underlyingTradingSessionSubID);
+  if (f.lastQty == null) missing(at, "field LastQty(32)");
+  m.add(32, dec(32, f.lastQty));
+  if (f.lastPx == null) missing(at, "field LastPx(31)");
+  m.add(31, dec(31, f.lastPx));
+  if (f.calculatedCcyLastQty != null) m.add(1056, dec(1056, f.calculatedCcyLastQty));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.lastParPx != null) m.add(669, dec(669, f.lastParPx));
+  if (f.lastSpotRate != null) m.add(194, dec(194, f.lastSpotRate));
+  if (f.lastForwardPoints != null) m.add(195, dec(195, f.lastForwardPoints));
+  if (f.lastSwapPoints != null) m.add(1071, dec(1071, f.lastSwapPoints));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.avgPx != null) m.add(6, dec(6, f.avgPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.avgPxIndicator != null) m.add(819, f.avgPxIndicator);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.tradeLegRefID != null) m.add(824, f.tradeLegRefID);
+  if (f.noLegs != null) group(m, f.noLegs, partTrdInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.underlyingSettlementDate != null) m.add(987, f.underlyingSettlementDate);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.matchType != null) m.add(574, f.matchType);
+  if (f.orderCategory != null) m.add(1115, f.orderCategory);
+  group(m, f.noSides, partTrdCapRptSideGrpNoSidesEntry, at, R);
+  if (f.volatility != null) m.add(1188, dec(1188, f.volatility));
+  if (f.dividendYield != null) m.add(1380, dec(1380, f.dividendYield));
+  if (f.riskFreeRate != null) m.add(1190, dec(1190, f.riskFreeRate));
+  if (f.currencyRatio != null) m.add(1382, dec(1382, f.currencyRatio));
+  if (f.copyMsgIndicator != null) m.add(797, f.copyMsgIndicator);
+  if (f.noTrdRepIndicators != null) {
+    group(m, f.noTrdRepIndicators, partNoTrdRepIndicatorsEntry, at, 0);
+  }
+  if (f.publishTrdIndicator != null) m.add(852, f.publishTrdIndicator);
+  if (f.tradePublishIndicator != null) m.add(1390, f.tradePublishIndicator);
+  if (f.shortSaleReason != null) m.add(853, f.shortSaleReason);
+  if (f.tierCode != null) m.add(994, f.tierCode);
+  if (f.messageEventSource != null) m.add(1011, f.messageEventSource);
+  if (f.lastUpdateTime != null) m.add(779, time(779, f.lastUpdateTime));
+  if (f.rndPx != null) m.add(991, dec(991, f.rndPx));
+  if (f.tzTransactTime != null) m.add(1132, f.tzTransactTime);
+  if (f.reportedPxDiff != null) m.add(1134, f.reportedPxDiff);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.rejectText != null) m.add(1328, f.rejectText);
+  if (f.feeMultiplier != null) m.add(1329, dec(1329, f.feeMultiplier));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReport(d: PlanBuilder): void {
@@ -5824,8 +10988,6 @@ export interface OrderMassStatusRequest extends Parties, Instrument, UnderlyingI
   trailer?: StandardTrailer;
 }
 
-let orderMassStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassStatusRequest, MsgType(35) "AF": the fields set, in dictionary order.
  *
@@ -5834,8 +10996,173 @@ let orderMassStatusRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassStatusRequest(f: OrderMassStatusRequest): FixMessage {
-  orderMassStatusRequestPlan ??= plan("AF", "OrderMassStatusRequest", defOrderMassStatusRequest);
-  return build(orderMassStatusRequestPlan, f);
+  return build(partOrderMassStatusRequest, f);
+}
+
+const partOrderMassStatusRequest = message(
+  "AF",
+  "OrderMassStatusRequest",
+  defOrderMassStatusRequest,
+  fillOrderMassStatusRequest,
+  143,
+);
+
+function fillOrderMassStatusRequest(m: FieldMap, f: OrderMassStatusRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.massStatusReqID == null) missing(at, "field MassStatusReqID(584)");
+  m.add(584, f.massStatusReqID);
+  if (f.massStatusReqType == null) missing(at, "field MassStatusReqType(585)");
+  m.add(585, f.massStatusReqType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.side != null) m.add(54, f.side);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassStatusRequest(d: PlanBuilder): void {
@@ -5877,8 +11204,6 @@ export interface QuoteRequestReject extends RootParties, QuotReqRjctGrp {
   trailer?: StandardTrailer;
 }
 
-let quoteRequestRejectPlan: Plan | undefined;
-
 /**
  * Builds a QuoteRequestReject, MsgType(35) "AG": the fields set, in dictionary order.
  *
@@ -5887,8 +11212,32 @@ let quoteRequestRejectPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteRequestReject(f: QuoteRequestReject): FixMessage {
-  quoteRequestRejectPlan ??= plan("AG", "QuoteRequestReject", defQuoteRequestReject);
-  return build(quoteRequestRejectPlan, f);
+  return build(partQuoteRequestReject, f);
+}
+
+const partQuoteRequestReject = message(
+  "AG",
+  "QuoteRequestReject",
+  defQuoteRequestReject,
+  fillQuoteRequestReject,
+  12,
+);
+
+function fillQuoteRequestReject(m: FieldMap, f: QuoteRequestReject, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteReqID == null) missing(at, "field QuoteReqID(131)");
+  m.add(131, f.quoteReqID);
+  if (f.rfqReqID != null) m.add(644, f.rfqReqID);
+  if (f.quoteRequestRejectReason == null) missing(at, "field QuoteRequestRejectReason(658)");
+  m.add(658, f.quoteRequestRejectReason);
+  if (f.privateQuote != null) m.add(1171, f.privateQuote);
+  if (f.respondentType != null) m.add(1172, f.respondentType);
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.noRootPartyIDs != null) group(m, f.noRootPartyIDs, partNoRootPartyIDsEntry, at, 0);
+  group(m, f.noRelatedSym, partQuotReqRjctGrpNoRelatedSymEntry, at, R);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteRequestReject(d: PlanBuilder): void {
@@ -5920,8 +11269,6 @@ export interface RFQRequest extends Parties, RFQReqGrp {
   trailer?: StandardTrailer;
 }
 
-let rfqRequestPlan: Plan | undefined;
-
 /**
  * Builds a RFQRequest, MsgType(35) "AH": the fields set, in dictionary order.
  *
@@ -5930,8 +11277,20 @@ let rfqRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function rfqRequest(f: RFQRequest): FixMessage {
-  rfqRequestPlan ??= plan("AH", "RFQRequest", defRFQRequest);
-  return build(rfqRequestPlan, f);
+  return build(partRFQRequest, f);
+}
+
+const partRFQRequest = message("AH", "RFQRequest", defRFQRequest, fillRFQRequest, 7);
+
+function fillRFQRequest(m: FieldMap, f: RFQRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.rfqReqID == null) missing(at, "field RFQReqID(644)");
+  m.add(644, f.rfqReqID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  group(m, f.noRelatedSym, partRFQReqGrpNoRelatedSymEntry, at, R);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.privateQuote != null) m.add(1171, f.privateQuote);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRFQRequest(d: PlanBuilder): void {
@@ -6073,8 +11432,6 @@ export interface QuoteStatusReport
   trailer?: StandardTrailer;
 }
 
-let quoteStatusReportPlan: Plan | undefined;
-
 /**
  * Builds a QuoteStatusReport, MsgType(35) "AI": the fields set, in dictionary order.
  *
@@ -6083,8 +11440,183 @@ let quoteStatusReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteStatusReport(f: QuoteStatusReport): FixMessage {
-  quoteStatusReportPlan ??= plan("AI", "QuoteStatusReport", defQuoteStatusReport);
-  return build(quoteStatusReportPlan, f);
+  return build(partQuoteStatusReport, f);
+}
+
+const partQuoteStatusReport = message(
+  "AI",
+  "QuoteStatusReport",
+  defQuoteStatusReport,
+  fillQuoteStatusReport,
+  161,
+);
+
+function fillQuoteStatusReport(m: FieldMap, f: QuoteStatusReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteStatusReqID != null) m.add(649, f.quoteStatusReqID);
+  if (f.quoteReqID != null) m.add(131, f.quoteReqID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.quoteMsgID != null) m.add(1166, f.quoteMsgID);
+  if (f.quoteRespID != null) m.add(693, f.quoteRespID);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.quoteCancelType != null) m.add(298, f.quoteCancelType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partLegQuotStatGrpNoLegsEntry, at, 0);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.mktBidPx != null) m.add(645, dec(645, f.mktBidPx));
+  if (f.mktOfferPx != null) m.add(646, dec(646, f.mktOfferPx));
+  if (f.minBidSize != null) m.add(647, dec(647, f.minBidSize));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.minOfferSize != null) m.add(648, dec(648, f.minOfferSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.settlCurrBidFxRate != null) m.add(656, dec(656, f.settlCurrBidFxRate));
+  if (f.settlCurrOfferFxRate != null) m.add(657, dec(657, f.settlCurrOfferFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.quoteStatus != null) m.add(297, f.quoteStatus);
+  if (f.quoteRejectReason != null) m.add(300, f.quoteRejectReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteStatusReport(d: PlanBuilder): void {
@@ -6286,8 +11818,6 @@ export interface QuoteResponse
   trailer?: StandardTrailer;
 }
 
-let quoteResponsePlan: Plan | undefined;
-
 /**
  * Builds a QuoteResponse, MsgType(35) "AJ": the fields set, in dictionary order.
  *
@@ -6296,8 +11826,179 @@ let quoteResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function quoteResponse(f: QuoteResponse): FixMessage {
-  quoteResponsePlan ??= plan("AJ", "QuoteResponse", defQuoteResponse);
-  return build(quoteResponsePlan, f);
+  return build(partQuoteResponse, f);
+}
+
+const partQuoteResponse = message("AJ", "QuoteResponse", defQuoteResponse, fillQuoteResponse, 161);
+
+function fillQuoteResponse(m: FieldMap, f: QuoteResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.quoteRespID == null) missing(at, "field QuoteRespID(693)");
+  m.add(693, f.quoteRespID);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.quoteMsgID != null) m.add(1166, f.quoteMsgID);
+  if (f.quoteRespType == null) missing(at, "field QuoteRespType(694)");
+  m.add(694, f.quoteRespType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partLegQuotGrpNoLegsEntry, at, 0);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.mktBidPx != null) m.add(645, dec(645, f.mktBidPx));
+  if (f.mktOfferPx != null) m.add(646, dec(646, f.mktOfferPx));
+  if (f.minBidSize != null) m.add(647, dec(647, f.minBidSize));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.minOfferSize != null) m.add(648, dec(648, f.minOfferSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.settlCurrBidFxRate != null) m.add(656, dec(656, f.settlCurrBidFxRate));
+  if (f.settlCurrOfferFxRate != null) m.add(657, dec(657, f.settlCurrOfferFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defQuoteResponse(d: PlanBuilder): void {
@@ -6492,8 +12193,6 @@ export interface Confirmation
   trailer?: StandardTrailer;
 }
 
-let confirmationPlan: Plan | undefined;
-
 /**
  * Builds a Confirmation, MsgType(35) "AK": the fields set, in dictionary order.
  *
@@ -6502,8 +12201,195 @@ let confirmationPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function confirmation(f: Confirmation): FixMessage {
-  confirmationPlan ??= plan("AK", "Confirmation", defConfirmation);
-  return build(confirmationPlan, f);
+  return build(partConfirmation, f);
+}
+
+const partConfirmation = message("AK", "Confirmation", defConfirmation, fillConfirmation, 165);
+
+function fillConfirmation(m: FieldMap, f: Confirmation, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.confirmID == null) missing(at, "field ConfirmID(664)");
+  m.add(664, f.confirmID);
+  if (f.confirmRefID != null) m.add(772, f.confirmRefID);
+  if (f.confirmReqID != null) m.add(859, f.confirmReqID);
+  if (f.confirmTransType == null) missing(at, "field ConfirmTransType(666)");
+  m.add(666, f.confirmTransType);
+  if (f.confirmType == null) missing(at, "field ConfirmType(773)");
+  m.add(773, f.confirmType);
+  if (f.copyMsgIndicator != null) m.add(797, f.copyMsgIndicator);
+  if (f.legalConfirm != null) m.add(650, f.legalConfirm);
+  if (f.confirmStatus == null) missing(at, "field ConfirmStatus(665)");
+  m.add(665, f.confirmStatus);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.noOrders != null) group(m, f.noOrders, partOrdAllocGrpNoOrdersEntry, at, 0);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.allocQty == null) missing(at, "field AllocQty(80)");
+  m.add(80, dec(80, f.allocQty));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  group(m, f.noCapacities, partNoCapacitiesEntry, at, R);
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocAccountType != null) m.add(798, f.allocAccountType);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.avgPxPrecision != null) m.add(74, f.avgPxPrecision);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.avgParPx != null) m.add(860, dec(860, f.avgParPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.reportedPx != null) m.add(861, dec(861, f.reportedPx));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.grossTradeAmt == null) missing(at, "field GrossTradeAmt(381)");
+  m.add(381, dec(381, f.grossTradeAmt));
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.exDate != null) m.add(230, f.exDate);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney == null) missing(at, "field NetMoney(118)");
+  m.add(118, dec(118, f.netMoney));
+  if (f.maturityNetMoney != null) m.add(890, dec(890, f.maturityNetMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.sharedCommission != null) m.add(858, dec(858, f.sharedCommission));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defConfirmation(d: PlanBuilder): void {
@@ -6631,8 +12517,6 @@ export interface PositionMaintenanceRequest
   trailer?: StandardTrailer;
 }
 
-let positionMaintenanceRequestPlan: Plan | undefined;
-
 /**
  * Builds a PositionMaintenanceRequest, MsgType(35) "AL": the fields set, in dictionary order.
  *
@@ -6641,12 +12525,130 @@ let positionMaintenanceRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function positionMaintenanceRequest(f: PositionMaintenanceRequest): FixMessage {
-  positionMaintenanceRequestPlan ??= plan(
-    "AL",
-    "PositionMaintenanceRequest",
-    defPositionMaintenanceRequest,
-  );
-  return build(positionMaintenanceRequestPlan, f);
+  return build(partPositionMaintenanceRequest, f);
+}
+
+const partPositionMaintenanceRequest = message(
+  "AL",
+  "PositionMaintenanceRequest",
+  defPositionMaintenanceRequest,
+  fillPositionMaintenanceRequest,
+  99,
+);
+
+function fillPositionMaintenanceRequest(
+  m: FieldMap,
+  f: PositionMaintenanceRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posReqID != null) m.add(710, f.posReqID);
+  if (f.posTransType == null) missing(at, "field PosTransType(709)");
+  m.add(709, f.posTransType);
+  if (f.posMaintAction == null) missing(at, "field PosMaintAction(712)");
+  m.add(712, f.posMaintAction);
+  if (f.origPosReqRefID != null) m.add(713, f.origPosReqRefID);
+  if (f.posMaintRptRefID != null) m.add(714, f.posMaintRptRefID);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.noPositions != null) group(m, f.noPositions, partNoPositionsEntry, at, 0);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.adjustmentType != null) m.add(718, f.adjustmentType);
+  if (f.contraryInstructionIndicator != null) m.add(719, f.contraryInstructionIndicator);
+  if (f.priorSpreadIndicator != null) m.add(720, f.priorSpreadIndicator);
+  if (f.thresholdAmount != null) m.add(834, dec(834, f.thresholdAmount));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defPositionMaintenanceRequest(d: PlanBuilder): void {
@@ -6743,8 +12745,6 @@ export interface PositionMaintenanceReport
   trailer?: StandardTrailer;
 }
 
-let positionMaintenanceReportPlan: Plan | undefined;
-
 /**
  * Builds a PositionMaintenanceReport, MsgType(35) "AM": the fields set, in dictionary order.
  *
@@ -6753,12 +12753,135 @@ let positionMaintenanceReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function positionMaintenanceReport(f: PositionMaintenanceReport): FixMessage {
-  positionMaintenanceReportPlan ??= plan(
-    "AM",
-    "PositionMaintenanceReport",
-    defPositionMaintenanceReport,
-  );
-  return build(positionMaintenanceReportPlan, f);
+  return build(partPositionMaintenanceReport, f);
+}
+
+const partPositionMaintenanceReport = message(
+  "AM",
+  "PositionMaintenanceReport",
+  defPositionMaintenanceReport,
+  fillPositionMaintenanceReport,
+  102,
+);
+
+function fillPositionMaintenanceReport(
+  m: FieldMap,
+  f: PositionMaintenanceReport,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posMaintRptID == null) missing(at, "field PosMaintRptID(721)");
+  m.add(721, f.posMaintRptID);
+  if (f.posTransType == null) missing(at, "field PosTransType(709)");
+  m.add(709, f.posTransType);
+  if (f.posReqID != null) m.add(710, f.posReqID);
+  if (f.posMaintAction == null) missing(at, "field PosMaintAction(712)");
+  m.add(712, f.posMaintAction);
+  if (f.origPosReqRefID != null) m.add(713, f.origPosReqRefID);
+  if (f.posMaintStatus == null) missing(at, "field PosMaintStatus(722)");
+  m.add(722, f.posMaintStatus);
+  if (f.posMaintResult != null) m.add(723, f.posMaintResult);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.posMaintRptRefID != null) m.add(714, f.posMaintRptRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.contraryInstructionIndicator != null) m.add(719, f.contraryInstructionIndicator);
+  if (f.priorSpreadIndicator != null) m.add(720, f.priorSpreadIndicator);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.noPositions != null) group(m, f.noPositions, partNoPositionsEntry, at, 0);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.adjustmentType != null) m.add(718, f.adjustmentType);
+  if (f.thresholdAmount != null) m.add(834, dec(834, f.thresholdAmount));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defPositionMaintenanceReport(d: PlanBuilder): void {
@@ -6839,8 +12962,6 @@ export interface RequestForPositions
   trailer?: StandardTrailer;
 }
 
-let requestForPositionsPlan: Plan | undefined;
-
 /**
  * Builds a RequestForPositions, MsgType(35) "AN": the fields set, in dictionary order.
  *
@@ -6849,8 +12970,122 @@ let requestForPositionsPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function requestForPositions(f: RequestForPositions): FixMessage {
-  requestForPositionsPlan ??= plan("AN", "RequestForPositions", defRequestForPositions);
-  return build(requestForPositionsPlan, f);
+  return build(partRequestForPositions, f);
+}
+
+const partRequestForPositions = message(
+  "AN",
+  "RequestForPositions",
+  defRequestForPositions,
+  fillRequestForPositions,
+  94,
+);
+
+function fillRequestForPositions(m: FieldMap, f: RequestForPositions, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posReqID == null) missing(at, "field PosReqID(710)");
+  m.add(710, f.posReqID);
+  if (f.posReqType == null) missing(at, "field PosReqType(724)");
+  m.add(724, f.posReqType);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRequestForPositions(d: PlanBuilder): void {
@@ -6930,8 +13165,6 @@ export interface RequestForPositionsAck extends Parties, Instrument, InstrmtLegG
   trailer?: StandardTrailer;
 }
 
-let requestForPositionsAckPlan: Plan | undefined;
-
 /**
  * Builds a RequestForPositionsAck, MsgType(35) "AO": the fields set, in dictionary order.
  *
@@ -6940,8 +13173,122 @@ let requestForPositionsAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function requestForPositionsAck(f: RequestForPositionsAck): FixMessage {
-  requestForPositionsAckPlan ??= plan("AO", "RequestForPositionsAck", defRequestForPositionsAck);
-  return build(requestForPositionsAckPlan, f);
+  return build(partRequestForPositionsAck, f);
+}
+
+const partRequestForPositionsAck = message(
+  "AO",
+  "RequestForPositionsAck",
+  defRequestForPositionsAck,
+  fillRequestForPositionsAck,
+  97,
+);
+
+function fillRequestForPositionsAck(m: FieldMap, f: RequestForPositionsAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posMaintRptID == null) missing(at, "field PosMaintRptID(721)");
+  m.add(721, f.posMaintRptID);
+  if (f.posReqID != null) m.add(710, f.posReqID);
+  if (f.totalNumPosReports != null) m.add(727, f.totalNumPosReports);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.posReqResult == null) missing(at, "field PosReqResult(728)");
+  m.add(728, f.posReqResult);
+  if (f.posReqStatus == null) missing(at, "field PosReqStatus(729)");
+  m.add(729, f.posReqStatus);
+  if (f.posReqType != null) m.add(724, f.posReqType);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defRequestForPositionsAck(d: PlanBuilder): void {
@@ -7040,8 +13387,6 @@ export interface PositionReport
   trailer?: StandardTrailer;
 }
 
-let positionReportPlan: Plan | undefined;
-
 /**
  * Builds a PositionReport, MsgType(35) "AP": the fields set, in dictionary order.
  *
@@ -7050,8 +13395,131 @@ let positionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function positionReport(f: PositionReport): FixMessage {
-  positionReportPlan ??= plan("AP", "PositionReport", defPositionReport);
-  return build(positionReportPlan, f);
+  return build(partPositionReport, f);
+}
+
+const partPositionReport = message(
+  "AP",
+  "PositionReport",
+  defPositionReport,
+  fillPositionReport,
+  107,
+);
+
+function fillPositionReport(m: FieldMap, f: PositionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.posMaintRptID == null) missing(at, "field PosMaintRptID(721)");
+  m.add(721, f.posMaintRptID);
+  if (f.posReqID != null) m.add(710, f.posReqID);
+  if (f.posReqType != null) m.add(724, f.posReqType);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.totalNumPosReports != null) m.add(727, f.totalNumPosReports);
+  if (f.posReqResult != null) m.add(728, f.posReqResult);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.messageEventSource != null) m.add(1011, f.messageEventSource);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.settlPrice != null) m.add(730, dec(730, f.settlPrice));
+  if (f.settlPriceType != null) m.add(731, f.settlPriceType);
+  if (f.priorSettlPrice != null) m.add(734, dec(734, f.priorSettlPrice));
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partPosUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noPositions != null) group(m, f.noPositions, partNoPositionsEntry, at, 0);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.registStatus != null) m.add(506, f.registStatus);
+  if (f.deliveryDate != null) m.add(743, f.deliveryDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defPositionReport(d: PlanBuilder): void {
@@ -7131,8 +13599,6 @@ export interface TradeCaptureReportRequestAck extends Instrument, UndInstrmtGrp,
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportRequestAckPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReportRequestAck, MsgType(35) "AQ": the fields set, in dictionary order.
  *
@@ -7141,12 +13607,121 @@ let tradeCaptureReportRequestAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReportRequestAck(f: TradeCaptureReportRequestAck): FixMessage {
-  tradeCaptureReportRequestAckPlan ??= plan(
-    "AQ",
-    "TradeCaptureReportRequestAck",
-    defTradeCaptureReportRequestAck,
-  );
-  return build(tradeCaptureReportRequestAckPlan, f);
+  return build(partTradeCaptureReportRequestAck, f);
+}
+
+const partTradeCaptureReportRequestAck = message(
+  "AQ",
+  "TradeCaptureReportRequestAck",
+  defTradeCaptureReportRequestAck,
+  fillTradeCaptureReportRequestAck,
+  91,
+);
+
+function fillTradeCaptureReportRequestAck(
+  m: FieldMap,
+  f: TradeCaptureReportRequestAck,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradeRequestID == null) missing(at, "field TradeRequestID(568)");
+  m.add(568, f.tradeRequestID);
+  if (f.tradeID != null) m.add(1003, f.tradeID);
+  if (f.secondaryTradeID != null) m.add(1040, f.secondaryTradeID);
+  if (f.firmTradeID != null) m.add(1041, f.firmTradeID);
+  if (f.secondaryFirmTradeID != null) m.add(1042, f.secondaryFirmTradeID);
+  if (f.tradeRequestType == null) missing(at, "field TradeRequestType(569)");
+  m.add(569, f.tradeRequestType);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.totNumTradeReports != null) m.add(748, f.totNumTradeReports);
+  if (f.tradeRequestResult == null) missing(at, "field TradeRequestResult(749)");
+  m.add(749, f.tradeRequestResult);
+  if (f.tradeRequestStatus == null) missing(at, "field TradeRequestStatus(750)");
+  m.add(750, f.tradeRequestStatus);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.messageEventSource != null) m.add(1011, f.messageEventSource);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReportRequestAck(d: PlanBuilder): void {
@@ -7338,8 +13913,6 @@ export interface TradeCaptureReportAck
   trailer?: StandardTrailer;
 }
 
-let tradeCaptureReportAckPlan: Plan | undefined;
-
 /**
  * Builds a TradeCaptureReportAck, MsgType(35) "AR": the fields set, in dictionary order.
  *
@@ -7348,8 +13921,180 @@ let tradeCaptureReportAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradeCaptureReportAck(f: TradeCaptureReportAck): FixMessage {
-  tradeCaptureReportAckPlan ??= plan("AR", "TradeCaptureReportAck", defTradeCaptureReportAck);
-  return build(tradeCaptureReportAckPlan, f);
+  return build(partTradeCaptureReportAck, f);
+}
+
+const partTradeCaptureReportAck = message(
+  "AR",
+  "TradeCaptureReportAck",
+  defTradeCaptureReportAck,
+  fillTradeCaptureReportAck,
+  154,
+);
+
+function fillTradeCaptureReportAck(m: FieldMap, f: TradeCaptureReportAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradeReportID != null) m.add(571, f.tradeReportID);
+  if (f.tradeID != null) m.add(1003, f.tradeID);
+  if (f.secondaryTradeID != null) m.add(1040, f.secondaryTradeID);
+  if (f.firmTradeID != null) m.add(1041, f.firmTradeID);
+  if (f.secondaryFirmTradeID != null) m.add(1042, f.secondaryFirmTradeID);
+  if (f.tradeReportTransType != null) m.add(487, f.tradeReportTransType);
+  if (f.tradeReportType != null) m.add(856, f.tradeReportType);
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.trdSubType != null) m.add(829, f.trdSubType);
+  if (f.secondaryTrdType != null) m.add(855, f.secondaryTrdType);
+  if (f.tradeHandlingInstr != null) m.add(1123, f.tradeHandlingInstr);
+  if (f.origTradeHandlingInstr != null) m.add(1124, f.origTradeHandlingInstr);
+  if (f.origTradeDate != null) m.add(1125, f.origTradeDate);
+  if (f.origTradeID != null) m.add(1126, f.origTradeID);
+  if (f.origSecondaryTradeID != null) m.add(1127, f.origSecondaryTradeID);
+  if (f.transferReason != null) m.add(830, f.transferReason);
+  if (f.noRootPartyIDs != null) group(m, f.noRootPartyIDs, partNoRootPartyIDsEntry, at, 0);
+  if (f.execType != null) m.add(150, f.execType);
+  if (f.tradeReportRefID != null) m.add(572, f.tradeReportRefID);
+  if (f.secondaryTradeReportRefID != null) m.add(881, f.secondaryTradeReportRefID);
+  if (f.trdRptStatus != null) m.add(939, f.trdRptStatus);
+  if (f.tradeReportRejectReason != null) m.add(751, f.tradeReportRejectReason);
+  if (f.secondaryTradeReportID != null) m.add(818, f.secondaryTradeReportID);
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.tradeLinkID != null) m.add(820, f.tradeLinkID);
+  if (f.trdMatchID != null) m.add(880, f.trdMatchID);
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.ordStatus != null) m.add(39, f.ordStatus);
+  if (f.execRestatementReason != null) m.add(378, f.execRestatementReason);
+  if (f.previouslyReported != null) m.add(570, f.previouslyReported);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.underlyingTradingSessionID != null) m.add(822, f.underlyingTradingSessionID);
+  if (f.underlyingTradingSessionSubID != null) m.add(823, f.underlyingTradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.lastQty != null) m.add(32, dec(32, f.lastQty));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.lastParPx != null) m.add(669, dec(669, f.lastParPx));
+  if (f.calculatedCcyLastQty != null) m.add(1056, dec(1056, f.calculatedCcyLastQty));
+  if (f.lastSwapPoints != null) m.add(1071, dec(1071, f.lastSwapPoints));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.lastSpotRate != null) m.add(194, dec(194, f.lastSpotRate));
+  if (f.lastForwardPoints != null) m.add(195, dec(195, f.lastForwardPoints));
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.avgPx != null) m.add(6, dec(6, f.avgPx));
+  if (f.avgPxIndicator != null) m.add(819, f.avgPxIndicator);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.tradeLegRefID != null) m.add(824, f.tradeLegRefID);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.matchType != null) m.add(574, f.matchType);
+  if (f.copyMsgIndicator != null) m.add(797, f.copyMsgIndicator);
+  if (f.noTrdRepIndicators != null) {
+    group(m, f.noTrdRepIndicators, partNoTrdRepIndicatorsEntry, at, 0);
+  }
+  if (f.publishTrdIndicator != null) m.add(852, f.publishTrdIndicator);
+  if (f.tradePublishIndicator != null) m.add(1390, f.tradePublishIndicator);
+  if (f.shortSaleReason != null) m.add(853, f.shortSaleReason);
+  if (f.noLegs != null) group(m, f.noLegs, partTrdInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.asOfIndicator != null) m.add(1015, f.asOfIndicator);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.tierCode != null) m.add(994, f.tierCode);
+  if (f.messageEventSource != null) m.add(1011, f.messageEventSource);
+  if (f.lastUpdateTime != null) m.add(779, time(779, f.lastUpdateTime));
+  if (f.rndPx != null) m.add(991, dec(991, f.rndPx));
+  if (f.noSides != null) group(m, f.noSides, partTrdCapRptAckSideGrpNoSidesEntry, at, 0);
+  if (f.rptSys != null) m.add(1135, f.rptSys);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.feeMultiplier != null) m.add(1329, dec(1329, f.feeMultiplier));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradeCaptureReportAck(d: PlanBuilder): void {
@@ -7589,8 +14334,6 @@ export interface AllocationReport
   trailer?: StandardTrailer;
 }
 
-let allocationReportPlan: Plan | undefined;
-
 /**
  * Builds a AllocationReport, MsgType(35) "AS": the fields set, in dictionary order.
  *
@@ -7599,8 +14342,201 @@ let allocationReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationReport(f: AllocationReport): FixMessage {
-  allocationReportPlan ??= plan("AS", "AllocationReport", defAllocationReport);
-  return build(allocationReportPlan, f);
+  return build(partAllocationReport, f);
+}
+
+const partAllocationReport = message(
+  "AS",
+  "AllocationReport",
+  defAllocationReport,
+  fillAllocationReport,
+  171,
+);
+
+function fillAllocationReport(m: FieldMap, f: AllocationReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocReportID == null) missing(at, "field AllocReportID(755)");
+  m.add(755, f.allocReportID);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.allocTransType == null) missing(at, "field AllocTransType(71)");
+  m.add(71, f.allocTransType);
+  if (f.allocReportRefID != null) m.add(795, f.allocReportRefID);
+  if (f.allocCancReplaceReason != null) m.add(796, f.allocCancReplaceReason);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.allocReportType == null) missing(at, "field AllocReportType(794)");
+  m.add(794, f.allocReportType);
+  if (f.allocStatus == null) missing(at, "field AllocStatus(87)");
+  m.add(87, f.allocStatus);
+  if (f.allocRejCode != null) m.add(88, f.allocRejCode);
+  if (f.refAllocID != null) m.add(72, f.refAllocID);
+  if (f.allocIntermedReqType != null) m.add(808, f.allocIntermedReqType);
+  if (f.allocLinkID != null) m.add(196, f.allocLinkID);
+  if (f.allocLinkType != null) m.add(197, f.allocLinkType);
+  if (f.bookingRefID != null) m.add(466, f.bookingRefID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.trdSubType != null) m.add(829, f.trdSubType);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.rndPx != null) m.add(991, dec(991, f.rndPx));
+  if (f.messageEventSource != null) m.add(1011, f.messageEventSource);
+  if (f.tradeInputDevice != null) m.add(579, f.tradeInputDevice);
+  if (f.avgPxIndicator != null) m.add(819, f.avgPxIndicator);
+  if (f.allocNoOrdersType != null) m.add(857, f.allocNoOrdersType);
+  if (f.noOrders != null) group(m, f.noOrders, partOrdAllocGrpNoOrdersEntry, at, 0);
+  if (f.noExecs != null) group(m, f.noExecs, partExecAllocGrpNoExecsEntry, at, 0);
+  if (f.previouslyReported != null) m.add(570, f.previouslyReported);
+  if (f.reversalIndicator != null) m.add(700, f.reversalIndicator);
+  if (f.matchType != null) m.add(574, f.matchType);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.quantity == null) missing(at, "field Quantity(53)");
+  m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.avgParPx != null) m.add(860, dec(860, f.avgParPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.avgPxPrecision != null) m.add(74, f.avgPxPrecision);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.autoAcceptIndicator != null) m.add(754, f.autoAcceptIndicator);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.totalAccruedInterestAmt != null) m.add(540, dec(540, f.totalAccruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.legalConfirm != null) m.add(650, f.legalConfirm);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.totNoAllocs != null) m.add(892, f.totNoAllocs);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocGrpNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationReport(d: PlanBuilder): void {
@@ -7729,8 +14665,6 @@ export interface AllocationReportAck extends Parties, AllocAckGrp {
   trailer?: StandardTrailer;
 }
 
-let allocationReportAckPlan: Plan | undefined;
-
 /**
  * Builds a AllocationReportAck, MsgType(35) "AT": the fields set, in dictionary order.
  *
@@ -7739,8 +14673,42 @@ let allocationReportAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationReportAck(f: AllocationReportAck): FixMessage {
-  allocationReportAckPlan ??= plan("AT", "AllocationReportAck", defAllocationReportAck);
-  return build(allocationReportAckPlan, f);
+  return build(partAllocationReportAck, f);
+}
+
+const partAllocationReportAck = message(
+  "AT",
+  "AllocationReportAck",
+  defAllocationReportAck,
+  fillAllocationReportAck,
+  22,
+);
+
+function fillAllocationReportAck(m: FieldMap, f: AllocationReportAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocReportID == null) missing(at, "field AllocReportID(755)");
+  m.add(755, f.allocReportID);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.avgPxIndicator != null) m.add(819, f.avgPxIndicator);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.allocTransType != null) m.add(71, f.allocTransType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.allocStatus != null) m.add(87, f.allocStatus);
+  if (f.allocRejCode != null) m.add(88, f.allocRejCode);
+  if (f.allocReportType != null) m.add(794, f.allocReportType);
+  if (f.allocIntermedReqType != null) m.add(808, f.allocIntermedReqType);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocAckGrpNoAllocsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationReportAck(d: PlanBuilder): void {
@@ -7792,8 +14760,6 @@ export interface ConfirmationAck {
   trailer?: StandardTrailer;
 }
 
-let confirmationAckPlan: Plan | undefined;
-
 /**
  * Builds a ConfirmationAck, MsgType(35) "AU": the fields set, in dictionary order.
  *
@@ -7802,8 +14768,32 @@ let confirmationAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function confirmationAck(f: ConfirmationAck): FixMessage {
-  confirmationAckPlan ??= plan("AU", "ConfirmationAck", defConfirmationAck);
-  return build(confirmationAckPlan, f);
+  return build(partConfirmationAck, f);
+}
+
+const partConfirmationAck = message(
+  "AU",
+  "ConfirmationAck",
+  defConfirmationAck,
+  fillConfirmationAck,
+  10,
+);
+
+function fillConfirmationAck(m: FieldMap, f: ConfirmationAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.confirmID == null) missing(at, "field ConfirmID(664)");
+  m.add(664, f.confirmID);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.affirmStatus == null) missing(at, "field AffirmStatus(940)");
+  m.add(940, f.affirmStatus);
+  if (f.confirmRejReason != null) m.add(774, f.confirmRejReason);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defConfirmationAck(d: PlanBuilder): void {
@@ -7857,8 +14847,6 @@ export interface SettlementInstructionRequest extends Parties {
   trailer?: StandardTrailer;
 }
 
-let settlementInstructionRequestPlan: Plan | undefined;
-
 /**
  * Builds a SettlementInstructionRequest, MsgType(35) "AV": the fields set, in dictionary order.
  *
@@ -7867,12 +14855,42 @@ let settlementInstructionRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function settlementInstructionRequest(f: SettlementInstructionRequest): FixMessage {
-  settlementInstructionRequestPlan ??= plan(
-    "AV",
-    "SettlementInstructionRequest",
-    defSettlementInstructionRequest,
-  );
-  return build(settlementInstructionRequestPlan, f);
+  return build(partSettlementInstructionRequest, f);
+}
+
+const partSettlementInstructionRequest = message(
+  "AV",
+  "SettlementInstructionRequest",
+  defSettlementInstructionRequest,
+  fillSettlementInstructionRequest,
+  18,
+);
+
+function fillSettlementInstructionRequest(
+  m: FieldMap,
+  f: SettlementInstructionRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.settlInstReqID == null) missing(at, "field SettlInstReqID(791)");
+  m.add(791, f.settlInstReqID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.allocAccount != null) m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.side != null) m.add(54, f.side);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.lastUpdateTime != null) m.add(779, time(779, f.lastUpdateTime));
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSettlementInstructionRequest(d: PlanBuilder): void {
@@ -7954,8 +14972,6 @@ export interface AssignmentReport
   trailer?: StandardTrailer;
 }
 
-let assignmentReportPlan: Plan | undefined;
-
 /**
  * Builds a AssignmentReport, MsgType(35) "AW": the fields set, in dictionary order.
  *
@@ -7964,8 +14980,127 @@ let assignmentReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function assignmentReport(f: AssignmentReport): FixMessage {
-  assignmentReportPlan ??= plan("AW", "AssignmentReport", defAssignmentReport);
-  return build(assignmentReportPlan, f);
+  return build(partAssignmentReport, f);
+}
+
+const partAssignmentReport = message(
+  "AW",
+  "AssignmentReport",
+  defAssignmentReport,
+  fillAssignmentReport,
+  103,
+);
+
+function fillAssignmentReport(m: FieldMap, f: AssignmentReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.asgnRptID == null) missing(at, "field AsgnRptID(833)");
+  m.add(833, f.asgnRptID);
+  if (f.totNumAssignmentReports != null) m.add(832, f.totNumAssignmentReports);
+  if (f.lastRptRequested != null) m.add(912, f.lastRptRequested);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noPositions != null) group(m, f.noPositions, partNoPositionsEntry, at, 0);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.thresholdAmount != null) m.add(834, dec(834, f.thresholdAmount));
+  if (f.settlPrice != null) m.add(730, dec(730, f.settlPrice));
+  if (f.settlPriceType != null) m.add(731, f.settlPriceType);
+  if (f.underlyingSettlPrice != null) m.add(732, dec(732, f.underlyingSettlPrice));
+  if (f.priorSettlPrice != null) m.add(734, dec(734, f.priorSettlPrice));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.assignmentMethod != null) m.add(744, f.assignmentMethod);
+  if (f.assignmentUnit != null) m.add(745, dec(745, f.assignmentUnit));
+  if (f.openInterest != null) m.add(746, dec(746, f.openInterest));
+  if (f.exerciseMethod != null) m.add(747, f.exerciseMethod);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAssignmentReport(d: PlanBuilder): void {
@@ -8083,8 +15218,6 @@ export interface CollateralRequest
   trailer?: StandardTrailer;
 }
 
-let collateralRequestPlan: Plan | undefined;
-
 /**
  * Builds a CollateralRequest, MsgType(35) "AX": the fields set, in dictionary order.
  *
@@ -8093,8 +15226,156 @@ let collateralRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralRequest(f: CollateralRequest): FixMessage {
-  collateralRequestPlan ??= plan("AX", "CollateralRequest", defCollateralRequest);
-  return build(collateralRequestPlan, f);
+  return build(partCollateralRequest, f);
+}
+
+const partCollateralRequest = message(
+  "AX",
+  "CollateralRequest",
+  defCollateralRequest,
+  fillCollateralRequest,
+  129,
+);
+
+function fillCollateralRequest(m: FieldMap, f: CollateralRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collReqID == null) missing(at, "field CollReqID(894)");
+  m.add(894, f.collReqID);
+  if (f.collAsgnReason == null) missing(at, "field CollAsgnReason(895)");
+  m.add(895, f.collAsgnReason);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtCollGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralRequest(d: PlanBuilder): void {
@@ -8233,8 +15514,6 @@ export interface CollateralAssignment
   trailer?: StandardTrailer;
 }
 
-let collateralAssignmentPlan: Plan | undefined;
-
 /**
  * Builds a CollateralAssignment, MsgType(35) "AY": the fields set, in dictionary order.
  *
@@ -8243,8 +15522,165 @@ let collateralAssignmentPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralAssignment(f: CollateralAssignment): FixMessage {
-  collateralAssignmentPlan ??= plan("AY", "CollateralAssignment", defCollateralAssignment);
-  return build(collateralAssignmentPlan, f);
+  return build(partCollateralAssignment, f);
+}
+
+const partCollateralAssignment = message(
+  "AY",
+  "CollateralAssignment",
+  defCollateralAssignment,
+  fillCollateralAssignment,
+  137,
+);
+
+function fillCollateralAssignment(m: FieldMap, f: CollateralAssignment, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collAsgnID == null) missing(at, "field CollAsgnID(902)");
+  m.add(902, f.collAsgnID);
+  if (f.collReqID != null) m.add(894, f.collReqID);
+  if (f.collAsgnReason == null) missing(at, "field CollAsgnReason(895)");
+  m.add(895, f.collAsgnReason);
+  if (f.collAsgnTransType == null) missing(at, "field CollAsgnTransType(903)");
+  m.add(903, f.collAsgnTransType);
+  if (f.collAsgnRefID != null) m.add(907, f.collAsgnRefID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtCollGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralAssignment(d: PlanBuilder): void {
@@ -8384,8 +15820,6 @@ export interface CollateralResponse
   trailer?: StandardTrailer;
 }
 
-let collateralResponsePlan: Plan | undefined;
-
 /**
  * Builds a CollateralResponse, MsgType(35) "AZ": the fields set, in dictionary order.
  *
@@ -8394,8 +15828,158 @@ let collateralResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralResponse(f: CollateralResponse): FixMessage {
-  collateralResponsePlan ??= plan("AZ", "CollateralResponse", defCollateralResponse);
-  return build(collateralResponsePlan, f);
+  return build(partCollateralResponse, f);
+}
+
+const partCollateralResponse = message(
+  "AZ",
+  "CollateralResponse",
+  defCollateralResponse,
+  fillCollateralResponse,
+  131,
+);
+
+function fillCollateralResponse(m: FieldMap, f: CollateralResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collRespID == null) missing(at, "field CollRespID(904)");
+  m.add(904, f.collRespID);
+  if (f.collAsgnID != null) m.add(902, f.collAsgnID);
+  if (f.collReqID != null) m.add(894, f.collReqID);
+  if (f.collAsgnReason != null) m.add(895, f.collAsgnReason);
+  if (f.collAsgnTransType != null) m.add(903, f.collAsgnTransType);
+  if (f.collAsgnRespType == null) missing(at, "field CollAsgnRespType(905)");
+  m.add(905, f.collAsgnRespType);
+  if (f.collAsgnRejectReason != null) m.add(906, f.collAsgnRejectReason);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.collApplType != null) m.add(1043, f.collApplType);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtCollGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralResponse(d: PlanBuilder): void {
@@ -8538,8 +16122,6 @@ export interface CollateralReport
   trailer?: StandardTrailer;
 }
 
-let collateralReportPlan: Plan | undefined;
-
 /**
  * Builds a CollateralReport, MsgType(35) "BA": the fields set, in dictionary order.
  *
@@ -8548,8 +16130,164 @@ let collateralReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralReport(f: CollateralReport): FixMessage {
-  collateralReportPlan ??= plan("BA", "CollateralReport", defCollateralReport);
-  return build(collateralReportPlan, f);
+  return build(partCollateralReport, f);
+}
+
+const partCollateralReport = message(
+  "BA",
+  "CollateralReport",
+  defCollateralReport,
+  fillCollateralReport,
+  138,
+);
+
+function fillCollateralReport(m: FieldMap, f: CollateralReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collRptID == null) missing(at, "field CollRptID(908)");
+  m.add(908, f.collRptID);
+  if (f.collInquiryID != null) m.add(909, f.collInquiryID);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.collApplType != null) m.add(1043, f.collApplType);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.collStatus == null) missing(at, "field CollStatus(910)");
+  m.add(910, f.collStatus);
+  if (f.totNumReports != null) m.add(911, f.totNumReports);
+  if (f.lastRptRequested != null) m.add(912, f.lastRptRequested);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralReport(d: PlanBuilder): void {
@@ -8687,8 +16425,6 @@ export interface CollateralInquiry
   trailer?: StandardTrailer;
 }
 
-let collateralInquiryPlan: Plan | undefined;
-
 /**
  * Builds a CollateralInquiry, MsgType(35) "BB": the fields set, in dictionary order.
  *
@@ -8697,8 +16433,160 @@ let collateralInquiryPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralInquiry(f: CollateralInquiry): FixMessage {
-  collateralInquiryPlan ??= plan("BB", "CollateralInquiry", defCollateralInquiry);
-  return build(collateralInquiryPlan, f);
+  return build(partCollateralInquiry, f);
+}
+
+const partCollateralInquiry = message(
+  "BB",
+  "CollateralInquiry",
+  defCollateralInquiry,
+  fillCollateralInquiry,
+  134,
+);
+
+function fillCollateralInquiry(m: FieldMap, f: CollateralInquiry, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collInquiryID != null) m.add(909, f.collInquiryID);
+  if (f.noCollInquiryQualifier != null) {
+    group(m, f.noCollInquiryQualifier, partNoCollInquiryQualifierEntry, at, 0);
+  }
+  if (f.subscriptionRequestType != null) m.add(263, f.subscriptionRequestType);
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.marginExcess != null) m.add(899, dec(899, f.marginExcess));
+  if (f.totalNetValue != null) m.add(900, dec(900, f.totalNetValue));
+  if (f.cashOutstanding != null) m.add(901, dec(901, f.cashOutstanding));
+  if (f.noTrdRegTimestamps != null) {
+    group(m, f.noTrdRegTimestamps, partNoTrdRegTimestampsEntry, at, 0);
+  }
+  if (f.side != null) m.add(54, f.side);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralInquiry(d: PlanBuilder): void {
@@ -8761,8 +16649,6 @@ export interface NetworkCounterpartySystemStatusRequest extends CompIDReqGrp {
   trailer?: StandardTrailer;
 }
 
-let networkCounterpartySystemStatusRequestPlan: Plan | undefined;
-
 /**
  * Builds a NetworkCounterpartySystemStatusRequest, MsgType(35) "BC": the fields set, in dictionary order.
  *
@@ -8773,12 +16659,29 @@ let networkCounterpartySystemStatusRequestPlan: Plan | undefined;
 export function networkCounterpartySystemStatusRequest(
   f: NetworkCounterpartySystemStatusRequest,
 ): FixMessage {
-  networkCounterpartySystemStatusRequestPlan ??= plan(
-    "BC",
-    "NetworkCounterpartySystemStatusRequest",
-    defNetworkCounterpartySystemStatusRequest,
-  );
-  return build(networkCounterpartySystemStatusRequestPlan, f);
+  return build(partNetworkCounterpartySystemStatusRequest, f);
+}
+
+const partNetworkCounterpartySystemStatusRequest = message(
+  "BC",
+  "NetworkCounterpartySystemStatusRequest",
+  defNetworkCounterpartySystemStatusRequest,
+  fillNetworkCounterpartySystemStatusRequest,
+  5,
+);
+
+function fillNetworkCounterpartySystemStatusRequest(
+  m: FieldMap,
+  f: NetworkCounterpartySystemStatusRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.networkRequestType == null) missing(at, "field NetworkRequestType(935)");
+  m.add(935, f.networkRequestType);
+  if (f.networkRequestID == null) missing(at, "field NetworkRequestID(933)");
+  m.add(933, f.networkRequestID);
+  if (f.noCompIDs != null) group(m, f.noCompIDs, partCompIDReqGrpNoCompIDsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNetworkCounterpartySystemStatusRequest(d: PlanBuilder): void {
@@ -8805,8 +16708,6 @@ export interface NetworkCounterpartySystemStatusResponse extends CompIDStatGrp {
   trailer?: StandardTrailer;
 }
 
-let networkCounterpartySystemStatusResponsePlan: Plan | undefined;
-
 /**
  * Builds a NetworkCounterpartySystemStatusResponse, MsgType(35) "BD": the fields set, in dictionary order.
  *
@@ -8817,12 +16718,31 @@ let networkCounterpartySystemStatusResponsePlan: Plan | undefined;
 export function networkCounterpartySystemStatusResponse(
   f: NetworkCounterpartySystemStatusResponse,
 ): FixMessage {
-  networkCounterpartySystemStatusResponsePlan ??= plan(
-    "BD",
-    "NetworkCounterpartySystemStatusResponse",
-    defNetworkCounterpartySystemStatusResponse,
-  );
-  return build(networkCounterpartySystemStatusResponsePlan, f);
+  return build(partNetworkCounterpartySystemStatusResponse, f);
+}
+
+const partNetworkCounterpartySystemStatusResponse = message(
+  "BD",
+  "NetworkCounterpartySystemStatusResponse",
+  defNetworkCounterpartySystemStatusResponse,
+  fillNetworkCounterpartySystemStatusResponse,
+  7,
+);
+
+function fillNetworkCounterpartySystemStatusResponse(
+  m: FieldMap,
+  f: NetworkCounterpartySystemStatusResponse,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.networkStatusResponseType == null) missing(at, "field NetworkStatusResponseType(937)");
+  m.add(937, f.networkStatusResponseType);
+  if (f.networkRequestID != null) m.add(933, f.networkRequestID);
+  if (f.networkResponseID == null) missing(at, "field NetworkResponseID(932)");
+  m.add(932, f.networkResponseID);
+  if (f.lastNetworkResponseID != null) m.add(934, f.lastNetworkResponseID);
+  group(m, f.noCompIDs, partCompIDStatGrpNoCompIDsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defNetworkCounterpartySystemStatusResponse(d: PlanBuilder): void {
@@ -8861,8 +16781,6 @@ export interface UserRequest {
   trailer?: StandardTrailer;
 }
 
-let userRequestPlan: Plan | undefined;
-
 /**
  * Builds a UserRequest, MsgType(35) "BE": the fields set, in dictionary order.
  *
@@ -8871,8 +16789,26 @@ let userRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function userRequest(f: UserRequest): FixMessage {
-  userRequestPlan ??= plan("BE", "UserRequest", defUserRequest);
-  return build(userRequestPlan, f);
+  return build(partUserRequest, f);
+}
+
+const partUserRequest = message("BE", "UserRequest", defUserRequest, fillUserRequest, 11);
+
+function fillUserRequest(m: FieldMap, f: UserRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.userRequestID == null) missing(at, "field UserRequestID(923)");
+  m.add(923, f.userRequestID);
+  if (f.userRequestType == null) missing(at, "field UserRequestType(924)");
+  m.add(924, f.userRequestType);
+  if (f.username == null) missing(at, "field Username(553)");
+  m.add(553, f.username);
+  if (f.password != null) m.add(554, f.password);
+  if (f.newPassword != null) m.add(925, f.newPassword);
+  if (f.encryptedPasswordMethod != null) m.add(1400, f.encryptedPasswordMethod);
+  if (f.encryptedPassword != null) data(m, 1401, 1402, f.encryptedPassword);
+  if (f.encryptedNewPassword != null) data(m, 1403, 1404, f.encryptedNewPassword);
+  if (f.rawData != null) data(m, 95, 96, f.rawData);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defUserRequest(d: PlanBuilder): void {
@@ -8905,8 +16841,6 @@ export interface UserResponse {
   trailer?: StandardTrailer;
 }
 
-let userResponsePlan: Plan | undefined;
-
 /**
  * Builds a UserResponse, MsgType(35) "BF": the fields set, in dictionary order.
  *
@@ -8915,8 +16849,20 @@ let userResponsePlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function userResponse(f: UserResponse): FixMessage {
-  userResponsePlan ??= plan("BF", "UserResponse", defUserResponse);
-  return build(userResponsePlan, f);
+  return build(partUserResponse, f);
+}
+
+const partUserResponse = message("BF", "UserResponse", defUserResponse, fillUserResponse, 6);
+
+function fillUserResponse(m: FieldMap, f: UserResponse, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.userRequestID == null) missing(at, "field UserRequestID(923)");
+  m.add(923, f.userRequestID);
+  if (f.username == null) missing(at, "field Username(553)");
+  m.add(553, f.username);
+  if (f.userStatus != null) m.add(926, f.userStatus);
+  if (f.userStatusText != null) m.add(927, f.userStatusText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defUserResponse(d: PlanBuilder): void {
@@ -8991,8 +16937,6 @@ export interface CollateralInquiryAck
   trailer?: StandardTrailer;
 }
 
-let collateralInquiryAckPlan: Plan | undefined;
-
 /**
  * Builds a CollateralInquiryAck, MsgType(35) "BG": the fields set, in dictionary order.
  *
@@ -9001,8 +16945,137 @@ let collateralInquiryAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function collateralInquiryAck(f: CollateralInquiryAck): FixMessage {
-  collateralInquiryAckPlan ??= plan("BG", "CollateralInquiryAck", defCollateralInquiryAck);
-  return build(collateralInquiryAckPlan, f);
+  return build(partCollateralInquiryAck, f);
+}
+
+const partCollateralInquiryAck = message(
+  "BG",
+  "CollateralInquiryAck",
+  defCollateralInquiryAck,
+  fillCollateralInquiryAck,
+  111,
+);
+
+function fillCollateralInquiryAck(m: FieldMap, f: CollateralInquiryAck, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.collInquiryID == null) missing(at, "field CollInquiryID(909)");
+  m.add(909, f.collInquiryID);
+  if (f.collInquiryStatus == null) missing(at, "field CollInquiryStatus(945)");
+  m.add(945, f.collInquiryStatus);
+  if (f.collInquiryResult != null) m.add(946, f.collInquiryResult);
+  if (f.noCollInquiryQualifier != null) {
+    group(m, f.noCollInquiryQualifier, partNoCollInquiryQualifierEntry, at, 0);
+  }
+  if (f.totNumReports != null) m.add(911, f.totNumReports);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.noExecs != null) group(m, f.noExecs, partExecCollGrpNoExecsEntry, at, 0);
+  if (f.noTrades != null) group(m, f.noTrades, partNoTradesEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.quantity != null) m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.settlSessSubID != null) m.add(717, f.settlSessSubID);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.responseTransportType != null) m.add(725, f.responseTransportType);
+  if (f.responseDestination != null) m.add(726, f.responseDestination);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defCollateralInquiryAck(d: PlanBuilder): void {
@@ -9071,8 +17144,6 @@ export interface ConfirmationRequest extends OrdAllocGrp {
   trailer?: StandardTrailer;
 }
 
-let confirmationRequestPlan: Plan | undefined;
-
 /**
  * Builds a ConfirmationRequest, MsgType(35) "BH": the fields set, in dictionary order.
  *
@@ -9081,8 +17152,35 @@ let confirmationRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function confirmationRequest(f: ConfirmationRequest): FixMessage {
-  confirmationRequestPlan ??= plan("BH", "ConfirmationRequest", defConfirmationRequest);
-  return build(confirmationRequestPlan, f);
+  return build(partConfirmationRequest, f);
+}
+
+const partConfirmationRequest = message(
+  "BH",
+  "ConfirmationRequest",
+  defConfirmationRequest,
+  fillConfirmationRequest,
+  14,
+);
+
+function fillConfirmationRequest(m: FieldMap, f: ConfirmationRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.confirmReqID == null) missing(at, "field ConfirmReqID(859)");
+  m.add(859, f.confirmReqID);
+  if (f.confirmType == null) missing(at, "field ConfirmType(773)");
+  m.add(773, f.confirmType);
+  if (f.noOrders != null) group(m, f.noOrders, partOrdAllocGrpNoOrdersEntry, at, 0);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.allocAccount != null) m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocAccountType != null) m.add(798, f.allocAccountType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defConfirmationRequest(d: PlanBuilder): void {
@@ -9125,8 +17223,6 @@ export interface ContraryIntentionReport
   trailer?: StandardTrailer;
 }
 
-let contraryIntentionReportPlan: Plan | undefined;
-
 /**
  * Builds a ContraryIntentionReport, MsgType(35) "BO": the fields set, in dictionary order.
  *
@@ -9135,8 +17231,111 @@ let contraryIntentionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function contraryIntentionReport(f: ContraryIntentionReport): FixMessage {
-  contraryIntentionReportPlan ??= plan("BO", "ContraryIntentionReport", defContraryIntentionReport);
-  return build(contraryIntentionReportPlan, f);
+  return build(partContraryIntentionReport, f);
+}
+
+const partContraryIntentionReport = message(
+  "BO",
+  "ContraryIntentionReport",
+  defContraryIntentionReport,
+  fillContraryIntentionReport,
+  87,
+);
+
+function fillContraryIntentionReport(m: FieldMap, f: ContraryIntentionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.contIntRptID == null) missing(at, "field ContIntRptID(977)");
+  m.add(977, f.contIntRptID);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.lateIndicator != null) m.add(978, f.lateIndicator);
+  if (f.inputSource != null) m.add(979, f.inputSource);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.noExpiration != null) group(m, f.noExpiration, partNoExpirationEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defContraryIntentionReport(d: PlanBuilder): void {
@@ -9194,8 +17393,6 @@ export interface SecurityDefinitionUpdateReport
   trailer?: StandardTrailer;
 }
 
-let securityDefinitionUpdateReportPlan: Plan | undefined;
-
 /**
  * Builds a SecurityDefinitionUpdateReport, MsgType(35) "BP": the fields set, in dictionary order.
  *
@@ -9204,12 +17401,134 @@ let securityDefinitionUpdateReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityDefinitionUpdateReport(f: SecurityDefinitionUpdateReport): FixMessage {
-  securityDefinitionUpdateReportPlan ??= plan(
-    "BP",
-    "SecurityDefinitionUpdateReport",
-    defSecurityDefinitionUpdateReport,
-  );
-  return build(securityDefinitionUpdateReportPlan, f);
+  return build(partSecurityDefinitionUpdateReport, f);
+}
+
+const partSecurityDefinitionUpdateReport = message(
+  "BP",
+  "SecurityDefinitionUpdateReport",
+  defSecurityDefinitionUpdateReport,
+  fillSecurityDefinitionUpdateReport,
+  108,
+);
+
+function fillSecurityDefinitionUpdateReport(
+  m: FieldMap,
+  f: SecurityDefinitionUpdateReport,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.securityReportID != null) m.add(964, f.securityReportID);
+  if (f.securityReqID != null) m.add(320, f.securityReqID);
+  if (f.securityResponseID != null) m.add(322, f.securityResponseID);
+  if (f.securityResponseType != null) m.add(323, f.securityResponseType);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.securityUpdateAction != null) m.add(980, f.securityUpdateAction);
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noMarketSegments != null) group(m, f.noMarketSegments, partNoMarketSegmentsEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityDefinitionUpdateReport(d: PlanBuilder): void {
@@ -9266,8 +17585,6 @@ export interface SecurityListUpdateReport extends ApplicationSequenceControl, Se
   trailer?: StandardTrailer;
 }
 
-let securityListUpdateReportPlan: Plan | undefined;
-
 /**
  * Builds a SecurityListUpdateReport, MsgType(35) "BK": the fields set, in dictionary order.
  *
@@ -9276,12 +17593,38 @@ let securityListUpdateReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function securityListUpdateReport(f: SecurityListUpdateReport): FixMessage {
-  securityListUpdateReportPlan ??= plan(
-    "BK",
-    "SecurityListUpdateReport",
-    defSecurityListUpdateReport,
-  );
-  return build(securityListUpdateReportPlan, f);
+  return build(partSecurityListUpdateReport, f);
+}
+
+const partSecurityListUpdateReport = message(
+  "BK",
+  "SecurityListUpdateReport",
+  defSecurityListUpdateReport,
+  fillSecurityListUpdateReport,
+  18,
+);
+
+function fillSecurityListUpdateReport(m: FieldMap, f: SecurityListUpdateReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.securityReportID != null) m.add(964, f.securityReportID);
+  if (f.securityReqID != null) m.add(320, f.securityReqID);
+  if (f.securityResponseID != null) m.add(322, f.securityResponseID);
+  if (f.securityRequestResult != null) m.add(560, f.securityRequestResult);
+  if (f.totNoRelatedSym != null) m.add(393, f.totNoRelatedSym);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.securityUpdateAction != null) m.add(980, f.securityUpdateAction);
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noRelatedSym != null) {
+    group(m, f.noRelatedSym, partSecLstUpdRelSymGrpNoRelatedSymEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSecurityListUpdateReport(d: PlanBuilder): void {
@@ -9324,8 +17667,6 @@ export interface AdjustedPositionReport extends Parties, PositionQty, InstrmtGrp
   trailer?: StandardTrailer;
 }
 
-let adjustedPositionReportPlan: Plan | undefined;
-
 /**
  * Builds a AdjustedPositionReport, MsgType(35) "BL": the fields set, in dictionary order.
  *
@@ -9334,8 +17675,32 @@ let adjustedPositionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function adjustedPositionReport(f: AdjustedPositionReport): FixMessage {
-  adjustedPositionReportPlan ??= plan("BL", "AdjustedPositionReport", defAdjustedPositionReport);
-  return build(adjustedPositionReportPlan, f);
+  return build(partAdjustedPositionReport, f);
+}
+
+const partAdjustedPositionReport = message(
+  "BL",
+  "AdjustedPositionReport",
+  defAdjustedPositionReport,
+  fillAdjustedPositionReport,
+  12,
+);
+
+function fillAdjustedPositionReport(m: FieldMap, f: AdjustedPositionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.posMaintRptID == null) missing(at, "field PosMaintRptID(721)");
+  m.add(721, f.posMaintRptID);
+  if (f.posReqType != null) m.add(724, f.posReqType);
+  if (f.clearingBusinessDate == null) missing(at, "field ClearingBusinessDate(715)");
+  m.add(715, f.clearingBusinessDate);
+  if (f.settlSessID != null) m.add(716, f.settlSessID);
+  if (f.posMaintRptRefID != null) m.add(714, f.posMaintRptRefID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.noPositions != null) group(m, f.noPositions, partNoPositionsEntry, at, 0);
+  if (f.noRelatedSym != null) group(m, f.noRelatedSym, partInstrmtGrpNoRelatedSymEntry, at, 0);
+  if (f.settlPrice != null) m.add(730, dec(730, f.settlPrice));
+  if (f.priorSettlPrice != null) m.add(734, dec(734, f.priorSettlPrice));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAdjustedPositionReport(d: PlanBuilder): void {
@@ -9493,8 +17858,6 @@ export interface AllocationInstructionAlert
   trailer?: StandardTrailer;
 }
 
-let allocationInstructionAlertPlan: Plan | undefined;
-
 /**
  * Builds a AllocationInstructionAlert, MsgType(35) "BM": the fields set, in dictionary order.
  *
@@ -9503,12 +17866,198 @@ let allocationInstructionAlertPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function allocationInstructionAlert(f: AllocationInstructionAlert): FixMessage {
-  allocationInstructionAlertPlan ??= plan(
-    "BM",
-    "AllocationInstructionAlert",
-    defAllocationInstructionAlert,
-  );
-  return build(allocationInstructionAlertPlan, f);
+  return build(partAllocationInstructionAlert, f);
+}
+
+const partAllocationInstructionAlert = message(
+  "BM",
+  "AllocationInstructionAlert",
+  defAllocationInstructionAlert,
+  fillAllocationInstructionAlert,
+  166,
+);
+
+function fillAllocationInstructionAlert(
+  m: FieldMap,
+  f: AllocationInstructionAlert,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.allocID == null) missing(at, "field AllocID(70)");
+  m.add(70, f.allocID);
+  if (f.allocTransType == null) missing(at, "field AllocTransType(71)");
+  m.add(71, f.allocTransType);
+  if (f.allocType == null) missing(at, "field AllocType(626)");
+  m.add(626, f.allocType);
+  if (f.secondaryAllocID != null) m.add(793, f.secondaryAllocID);
+  if (f.refAllocID != null) m.add(72, f.refAllocID);
+  if (f.allocCancReplaceReason != null) m.add(796, f.allocCancReplaceReason);
+  if (f.allocIntermedReqType != null) m.add(808, f.allocIntermedReqType);
+  if (f.allocLinkID != null) m.add(196, f.allocLinkID);
+  if (f.allocLinkType != null) m.add(197, f.allocLinkType);
+  if (f.bookingRefID != null) m.add(466, f.bookingRefID);
+  if (f.allocNoOrdersType != null) m.add(857, f.allocNoOrdersType);
+  if (f.noOrders != null) group(m, f.noOrders, partOrdAllocGrpNoOrdersEntry, at, 0);
+  if (f.noExecs != null) group(m, f.noExecs, partExecAllocGrpNoExecsEntry, at, 0);
+  if (f.previouslyReported != null) m.add(570, f.previouslyReported);
+  if (f.reversalIndicator != null) m.add(700, f.reversalIndicator);
+  if (f.matchType != null) m.add(574, f.matchType);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.quantity == null) missing(at, "field Quantity(53)");
+  m.add(53, dec(53, f.quantity));
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.lastMkt != null) m.add(30, f.lastMkt);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.avgPx != null) m.add(6, dec(6, f.avgPx));
+  if (f.avgParPx != null) m.add(860, dec(860, f.avgParPx));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.avgPxPrecision != null) m.add(74, f.avgPxPrecision);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.grossTradeAmt != null) m.add(381, dec(381, f.grossTradeAmt));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.autoAcceptIndicator != null) m.add(754, f.autoAcceptIndicator);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.totalAccruedInterestAmt != null) m.add(540, dec(540, f.totalAccruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.legalConfirm != null) m.add(650, f.legalConfirm);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noPosAmt != null) group(m, f.noPosAmt, partNoPosAmtEntry, at, 0);
+  if (f.totNoAllocs != null) m.add(892, f.totNoAllocs);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noAllocs != null) group(m, f.noAllocs, partAllocGrpNoAllocsEntry, at, 0);
+  if (f.avgPxIndicator != null) m.add(819, f.avgPxIndicator);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.trdSubType != null) m.add(829, f.trdSubType);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.multiLegReportingType != null) m.add(442, f.multiLegReportingType);
+  if (f.messageEventSource != null) m.add(1011, f.messageEventSource);
+  if (f.rndPx != null) m.add(991, dec(991, f.rndPx));
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defAllocationInstructionAlert(d: PlanBuilder): void {
@@ -9627,8 +18176,6 @@ export interface ExecutionAcknowledgement
   trailer?: StandardTrailer;
 }
 
-let executionAcknowledgementPlan: Plan | undefined;
-
 /**
  * Builds a ExecutionAcknowledgement, MsgType(35) "BN": the fields set, in dictionary order.
  *
@@ -9637,12 +18184,121 @@ let executionAcknowledgementPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function executionAcknowledgement(f: ExecutionAcknowledgement): FixMessage {
-  executionAcknowledgementPlan ??= plan(
-    "BN",
-    "ExecutionAcknowledgement",
-    defExecutionAcknowledgement,
-  );
-  return build(executionAcknowledgementPlan, f);
+  return build(partExecutionAcknowledgement, f);
+}
+
+const partExecutionAcknowledgement = message(
+  "BN",
+  "ExecutionAcknowledgement",
+  defExecutionAcknowledgement,
+  fillExecutionAcknowledgement,
+  95,
+);
+
+function fillExecutionAcknowledgement(m: FieldMap, f: ExecutionAcknowledgement, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.orderID == null) missing(at, "field OrderID(37)");
+  m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.execAckStatus == null) missing(at, "field ExecAckStatus(1036)");
+  m.add(1036, f.execAckStatus);
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+  if (f.dkReason != null) m.add(127, f.dkReason);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.lastQty != null) m.add(32, dec(32, f.lastQty));
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.lastParPx != null) m.add(669, dec(669, f.lastParPx));
+  if (f.cumQty != null) m.add(14, dec(14, f.cumQty));
+  if (f.avgPx != null) m.add(6, dec(6, f.avgPx));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defExecutionAcknowledgement(d: PlanBuilder): void {
@@ -9679,8 +18335,6 @@ export interface TradingSessionList extends ApplicationSequenceControl, TrdSessL
   trailer?: StandardTrailer;
 }
 
-let tradingSessionListPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionList, MsgType(35) "BJ": the fields set, in dictionary order.
  *
@@ -9689,8 +18343,26 @@ let tradingSessionListPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionList(f: TradingSessionList): FixMessage {
-  tradingSessionListPlan ??= plan("BJ", "TradingSessionList", defTradingSessionList);
-  return build(tradingSessionListPlan, f);
+  return build(partTradingSessionList, f);
+}
+
+const partTradingSessionList = message(
+  "BJ",
+  "TradingSessionList",
+  defTradingSessionList,
+  fillTradingSessionList,
+  8,
+);
+
+function fillTradingSessionList(m: FieldMap, f: TradingSessionList, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.tradSesReqID != null) m.add(335, f.tradSesReqID);
+  group(m, f.noTradingSessions, partTrdSessLstGrpNoTradingSessionsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionList(d: PlanBuilder): void {
@@ -9727,8 +18399,6 @@ export interface TradingSessionListRequest {
   trailer?: StandardTrailer;
 }
 
-let tradingSessionListRequestPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionListRequest, MsgType(35) "BI": the fields set, in dictionary order.
  *
@@ -9737,12 +18407,35 @@ let tradingSessionListRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionListRequest(f: TradingSessionListRequest): FixMessage {
-  tradingSessionListRequestPlan ??= plan(
-    "BI",
-    "TradingSessionListRequest",
-    defTradingSessionListRequest,
-  );
-  return build(tradingSessionListRequestPlan, f);
+  return build(partTradingSessionListRequest, f);
+}
+
+const partTradingSessionListRequest = message(
+  "BI",
+  "TradingSessionListRequest",
+  defTradingSessionListRequest,
+  fillTradingSessionListRequest,
+  11,
+);
+
+function fillTradingSessionListRequest(
+  m: FieldMap,
+  f: TradingSessionListRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.tradSesReqID == null) missing(at, "field TradSesReqID(335)");
+  m.add(335, f.tradSesReqID);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionListRequest(d: PlanBuilder): void {
@@ -9782,8 +18475,6 @@ export interface SettlementObligationReport
   trailer?: StandardTrailer;
 }
 
-let settlementObligationReportPlan: Plan | undefined;
-
 /**
  * Builds a SettlementObligationReport, MsgType(35) "BQ": the fields set, in dictionary order.
  *
@@ -9792,12 +18483,38 @@ let settlementObligationReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function settlementObligationReport(f: SettlementObligationReport): FixMessage {
-  settlementObligationReportPlan ??= plan(
-    "BQ",
-    "SettlementObligationReport",
-    defSettlementObligationReport,
-  );
-  return build(settlementObligationReportPlan, f);
+  return build(partSettlementObligationReport, f);
+}
+
+const partSettlementObligationReport = message(
+  "BQ",
+  "SettlementObligationReport",
+  defSettlementObligationReport,
+  fillSettlementObligationReport,
+  14,
+);
+
+function fillSettlementObligationReport(
+  m: FieldMap,
+  f: SettlementObligationReport,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.clearingBusinessDate != null) m.add(715, f.clearingBusinessDate);
+  if (f.settlementCycleNo != null) m.add(1153, f.settlementCycleNo);
+  if (f.settlObligMsgID == null) missing(at, "field SettlObligMsgID(1160)");
+  m.add(1160, f.settlObligMsgID);
+  if (f.settlObligMode == null) missing(at, "field SettlObligMode(1159)");
+  m.add(1159, f.settlObligMode);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.noSettlOblig != null) group(m, f.noSettlOblig, partNoSettlObligEntry, at, 0);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defSettlementObligationReport(d: PlanBuilder): void {
@@ -9839,8 +18556,6 @@ export interface DerivativeSecurityListUpdateReport
   trailer?: StandardTrailer;
 }
 
-let derivativeSecurityListUpdateReportPlan: Plan | undefined;
-
 /**
  * Builds a DerivativeSecurityListUpdateReport, MsgType(35) "BR": the fields set, in dictionary order.
  *
@@ -9851,12 +18566,182 @@ let derivativeSecurityListUpdateReportPlan: Plan | undefined;
 export function derivativeSecurityListUpdateReport(
   f: DerivativeSecurityListUpdateReport,
 ): FixMessage {
-  derivativeSecurityListUpdateReportPlan ??= plan(
-    "BR",
-    "DerivativeSecurityListUpdateReport",
-    defDerivativeSecurityListUpdateReport,
-  );
-  return build(derivativeSecurityListUpdateReportPlan, f);
+  return build(partDerivativeSecurityListUpdateReport, f);
+}
+
+const partDerivativeSecurityListUpdateReport = message(
+  "BR",
+  "DerivativeSecurityListUpdateReport",
+  defDerivativeSecurityListUpdateReport,
+  fillDerivativeSecurityListUpdateReport,
+  134,
+);
+
+function fillDerivativeSecurityListUpdateReport(
+  m: FieldMap,
+  f: DerivativeSecurityListUpdateReport,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.securityReqID != null) m.add(320, f.securityReqID);
+  if (f.securityResponseID != null) m.add(322, f.securityResponseID);
+  if (f.securityRequestResult != null) m.add(560, f.securityRequestResult);
+  if (f.securityUpdateAction != null) m.add(980, f.securityUpdateAction);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.derivativeSymbol != null) m.add(1214, f.derivativeSymbol);
+  if (f.derivativeSymbolSfx != null) m.add(1215, f.derivativeSymbolSfx);
+  if (f.derivativeSecurityID != null) m.add(1216, f.derivativeSecurityID);
+  if (f.derivativeSecurityIDSource != null) m.add(1217, f.derivativeSecurityIDSource);
+  if (f.noDerivativeSecurityAltID != null) {
+    group(m, f.noDerivativeSecurityAltID, partNoDerivativeSecurityAltIDEntry, at, 0);
+  }
+  if (f.derivativeProduct != null) m.add(1246, f.derivativeProduct);
+  if (f.derivativeProductComplex != null) m.add(1228, f.derivativeProductComplex);
+  if (f.derivFlexProductEligibilityIndicator != null) {
+    m.add(1243, f.derivFlexProductEligibilityIndicator);
+  }
+  if (f.derivativeSecurityGroup != null) m.add(1247, f.derivativeSecurityGroup);
+  if (f.derivativeCFICode != null) m.add(1248, f.derivativeCFICode);
+  if (f.derivativeSecurityType != null) m.add(1249, f.derivativeSecurityType);
+  if (f.derivativeSecuritySubType != null) m.add(1250, f.derivativeSecuritySubType);
+  if (f.derivativeMaturityMonthYear != null) m.add(1251, f.derivativeMaturityMonthYear);
+  if (f.derivativeMaturityDate != null) m.add(1252, f.derivativeMaturityDate);
+  if (f.derivativeMaturityTime != null) m.add(1253, f.derivativeMaturityTime);
+  if (f.derivativeSettleOnOpenFlag != null) m.add(1254, f.derivativeSettleOnOpenFlag);
+  if (f.derivativeInstrmtAssignmentMethod != null) m.add(1255, f.derivativeInstrmtAssignmentMethod);
+  if (f.derivativeSecurityStatus != null) m.add(1256, f.derivativeSecurityStatus);
+  if (f.derivativeIssueDate != null) m.add(1276, f.derivativeIssueDate);
+  if (f.derivativeInstrRegistry != null) m.add(1257, f.derivativeInstrRegistry);
+  if (f.derivativeCountryOfIssue != null) m.add(1258, f.derivativeCountryOfIssue);
+  if (f.derivativeStateOrProvinceOfIssue != null) m.add(1259, f.derivativeStateOrProvinceOfIssue);
+  if (f.derivativeLocaleOfIssue != null) m.add(1260, f.derivativeLocaleOfIssue);
+  if (f.derivativeStrikePrice != null) m.add(1261, dec(1261, f.derivativeStrikePrice));
+  if (f.derivativeStrikeCurrency != null) m.add(1262, f.derivativeStrikeCurrency);
+  if (f.derivativeStrikeMultiplier != null) m.add(1263, dec(1263, f.derivativeStrikeMultiplier));
+  if (f.derivativeStrikeValue != null) m.add(1264, dec(1264, f.derivativeStrikeValue));
+  if (f.derivativeOptAttribute != null) m.add(1265, f.derivativeOptAttribute);
+  if (f.derivativeContractMultiplier != null) {
+    m.add(1266, dec(1266, f.derivativeContractMultiplier));
+  }
+  if (f.derivativeMinPriceIncrement != null) m.add(1267, dec(1267, f.derivativeMinPriceIncrement));
+  if (f.derivativeMinPriceIncrementAmount != null) {
+    m.add(1268, dec(1268, f.derivativeMinPriceIncrementAmount));
+  }
+  if (f.derivativeUnitOfMeasure != null) m.add(1269, f.derivativeUnitOfMeasure);
+  if (f.derivativeUnitOfMeasureQty != null) m.add(1270, dec(1270, f.derivativeUnitOfMeasureQty));
+  if (f.derivativePriceUnitOfMeasure != null) m.add(1315, f.derivativePriceUnitOfMeasure);
+  if (f.derivativePriceUnitOfMeasureQty != null) {
+    m.add(1316, dec(1316, f.derivativePriceUnitOfMeasureQty));
+  }
+  if (f.derivativeSettlMethod != null) m.add(1317, f.derivativeSettlMethod);
+  if (f.derivativePriceQuoteMethod != null) m.add(1318, f.derivativePriceQuoteMethod);
+  if (f.derivativeFuturesValuationMethod != null) m.add(1319, f.derivativeFuturesValuationMethod);
+  if (f.derivativeListMethod != null) m.add(1320, f.derivativeListMethod);
+  if (f.derivativeCapPrice != null) m.add(1321, dec(1321, f.derivativeCapPrice));
+  if (f.derivativeFloorPrice != null) m.add(1322, dec(1322, f.derivativeFloorPrice));
+  if (f.derivativePutOrCall != null) m.add(1323, f.derivativePutOrCall);
+  if (f.derivativeExerciseStyle != null) m.add(1299, f.derivativeExerciseStyle);
+  if (f.derivativeOptPayAmount != null) m.add(1225, dec(1225, f.derivativeOptPayAmount));
+  if (f.derivativeTimeUnit != null) m.add(1271, f.derivativeTimeUnit);
+  if (f.derivativeSecurityExchange != null) m.add(1272, f.derivativeSecurityExchange);
+  if (f.derivativePositionLimit != null) m.add(1273, f.derivativePositionLimit);
+  if (f.derivativeNTPositionLimit != null) m.add(1274, f.derivativeNTPositionLimit);
+  if (f.derivativeIssuer != null) m.add(1275, f.derivativeIssuer);
+  if (f.derivativeEncodedIssuer != null) data(m, 1277, 1278, f.derivativeEncodedIssuer);
+  if (f.derivativeSecurityDesc != null) m.add(1279, f.derivativeSecurityDesc);
+  if (f.derivativeEncodedSecurityDesc != null) data(m, 1280, 1281, f.derivativeEncodedSecurityDesc);
+  if (f.derivativeSecurityXML != null) data(m, 1282, 1283, f.derivativeSecurityXML);
+  if (f.derivativeSecurityXMLSchema != null) m.add(1284, f.derivativeSecurityXMLSchema);
+  if (f.derivativeContractSettlMonth != null) m.add(1285, f.derivativeContractSettlMonth);
+  if (f.noDerivativeEvents != null) {
+    group(m, f.noDerivativeEvents, partNoDerivativeEventsEntry, at, 0);
+  }
+  if (f.noDerivativeInstrumentParties != null) {
+    group(m, f.noDerivativeInstrumentParties, partNoDerivativeInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noDerivativeInstrAttrib != null) {
+    group(m, f.noDerivativeInstrAttrib, partNoDerivativeInstrAttribEntry, at, 0);
+  }
+  if (f.noMarketSegments != null) group(m, f.noMarketSegments, partNoMarketSegmentsEntry, at, 0);
+  if (f.totNoRelatedSym != null) m.add(393, f.totNoRelatedSym);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noRelatedSym != null) {
+    group(m, f.noRelatedSym, partRelSymDerivSecUpdGrpNoRelatedSymEntry, at, 0);
+  }
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defDerivativeSecurityListUpdateReport(d: PlanBuilder): void {
@@ -9886,8 +18771,6 @@ export interface TradingSessionListUpdateReport extends ApplicationSequenceContr
   trailer?: StandardTrailer;
 }
 
-let tradingSessionListUpdateReportPlan: Plan | undefined;
-
 /**
  * Builds a TradingSessionListUpdateReport, MsgType(35) "BS": the fields set, in dictionary order.
  *
@@ -9896,12 +18779,31 @@ let tradingSessionListUpdateReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function tradingSessionListUpdateReport(f: TradingSessionListUpdateReport): FixMessage {
-  tradingSessionListUpdateReportPlan ??= plan(
-    "BS",
-    "TradingSessionListUpdateReport",
-    defTradingSessionListUpdateReport,
-  );
-  return build(tradingSessionListUpdateReportPlan, f);
+  return build(partTradingSessionListUpdateReport, f);
+}
+
+const partTradingSessionListUpdateReport = message(
+  "BS",
+  "TradingSessionListUpdateReport",
+  defTradingSessionListUpdateReport,
+  fillTradingSessionListUpdateReport,
+  9,
+);
+
+function fillTradingSessionListUpdateReport(
+  m: FieldMap,
+  f: TradingSessionListUpdateReport,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.tradSesReqID != null) m.add(335, f.tradSesReqID);
+  if (f.tradSesUpdateAction != null) m.add(1327, f.tradSesUpdateAction);
+  group(m, f.noTradingSessions, partTrdSessLstGrpNoTradingSessionsEntry, at, R);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defTradingSessionListUpdateReport(d: PlanBuilder): void {
@@ -9931,8 +18833,6 @@ export interface MarketDefinitionRequest {
   trailer?: StandardTrailer;
 }
 
-let marketDefinitionRequestPlan: Plan | undefined;
-
 /**
  * Builds a MarketDefinitionRequest, MsgType(35) "BT": the fields set, in dictionary order.
  *
@@ -9941,8 +18841,27 @@ let marketDefinitionRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDefinitionRequest(f: MarketDefinitionRequest): FixMessage {
-  marketDefinitionRequestPlan ??= plan("BT", "MarketDefinitionRequest", defMarketDefinitionRequest);
-  return build(marketDefinitionRequestPlan, f);
+  return build(partMarketDefinitionRequest, f);
+}
+
+const partMarketDefinitionRequest = message(
+  "BT",
+  "MarketDefinitionRequest",
+  defMarketDefinitionRequest,
+  fillMarketDefinitionRequest,
+  7,
+);
+
+function fillMarketDefinitionRequest(m: FieldMap, f: MarketDefinitionRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.marketReqID == null) missing(at, "field MarketReqID(1393)");
+  m.add(1393, f.marketReqID);
+  if (f.subscriptionRequestType == null) missing(at, "field SubscriptionRequestType(263)");
+  m.add(263, f.subscriptionRequestType);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.parentMktSegmID != null) m.add(1325, f.parentMktSegmID);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDefinitionRequest(d: PlanBuilder): void {
@@ -9991,8 +18910,6 @@ export interface MarketDefinition
   trailer?: StandardTrailer;
 }
 
-let marketDefinitionPlan: Plan | undefined;
-
 /**
  * Builds a MarketDefinition, MsgType(35) "BU": the fields set, in dictionary order.
  *
@@ -10001,8 +18918,58 @@ let marketDefinitionPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDefinition(f: MarketDefinition): FixMessage {
-  marketDefinitionPlan ??= plan("BU", "MarketDefinition", defMarketDefinition);
-  return build(marketDefinitionPlan, f);
+  return build(partMarketDefinition, f);
+}
+
+const partMarketDefinition = message(
+  "BU",
+  "MarketDefinition",
+  defMarketDefinition,
+  fillMarketDefinition,
+  36,
+);
+
+function fillMarketDefinition(m: FieldMap, f: MarketDefinition, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.marketReportID == null) missing(at, "field MarketReportID(1394)");
+  m.add(1394, f.marketReportID);
+  if (f.marketReqID != null) m.add(1393, f.marketReqID);
+  if (f.marketID == null) missing(at, "field MarketID(1301)");
+  m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.marketSegmentDesc != null) m.add(1396, f.marketSegmentDesc);
+  if (f.encodedMktSegmDesc != null) data(m, 1397, 1398, f.encodedMktSegmDesc);
+  if (f.parentMktSegmID != null) m.add(1325, f.parentMktSegmID);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noTickRules != null) group(m, f.noTickRules, partNoTickRulesEntry, at, 0);
+  if (f.noLotTypeRules != null) group(m, f.noLotTypeRules, partNoLotTypeRulesEntry, at, 0);
+  if (f.priceLimitType != null) m.add(1306, f.priceLimitType);
+  if (f.lowLimitPrice != null) m.add(1148, dec(1148, f.lowLimitPrice));
+  if (f.highLimitPrice != null) m.add(1149, dec(1149, f.highLimitPrice));
+  if (f.tradingReferencePrice != null) m.add(1150, dec(1150, f.tradingReferencePrice));
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.minTradeVol != null) m.add(562, dec(562, f.minTradeVol));
+  if (f.maxTradeVol != null) m.add(1140, dec(1140, f.maxTradeVol));
+  if (f.maxPriceVariation != null) m.add(1143, dec(1143, f.maxPriceVariation));
+  if (f.impliedMarketIndicator != null) m.add(1144, f.impliedMarketIndicator);
+  if (f.tradingCurrency != null) m.add(1245, f.tradingCurrency);
+  if (f.roundLot != null) m.add(561, dec(561, f.roundLot));
+  if (f.multilegModel != null) m.add(1377, f.multilegModel);
+  if (f.multilegPriceMethod != null) m.add(1378, f.multilegPriceMethod);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.noOrdTypeRules != null) group(m, f.noOrdTypeRules, partNoOrdTypeRulesEntry, at, 0);
+  if (f.noTimeInForceRules != null) {
+    group(m, f.noTimeInForceRules, partNoTimeInForceRulesEntry, at, 0);
+  }
+  if (f.noExecInstRules != null) group(m, f.noExecInstRules, partNoExecInstRulesEntry, at, 0);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDefinition(d: PlanBuilder): void {
@@ -10064,8 +19031,6 @@ export interface MarketDefinitionUpdateReport
   trailer?: StandardTrailer;
 }
 
-let marketDefinitionUpdateReportPlan: Plan | undefined;
-
 /**
  * Builds a MarketDefinitionUpdateReport, MsgType(35) "BV": the fields set, in dictionary order.
  *
@@ -10074,12 +19039,63 @@ let marketDefinitionUpdateReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function marketDefinitionUpdateReport(f: MarketDefinitionUpdateReport): FixMessage {
-  marketDefinitionUpdateReportPlan ??= plan(
-    "BV",
-    "MarketDefinitionUpdateReport",
-    defMarketDefinitionUpdateReport,
-  );
-  return build(marketDefinitionUpdateReportPlan, f);
+  return build(partMarketDefinitionUpdateReport, f);
+}
+
+const partMarketDefinitionUpdateReport = message(
+  "BV",
+  "MarketDefinitionUpdateReport",
+  defMarketDefinitionUpdateReport,
+  fillMarketDefinitionUpdateReport,
+  37,
+);
+
+function fillMarketDefinitionUpdateReport(
+  m: FieldMap,
+  f: MarketDefinitionUpdateReport,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applID != null) m.add(1180, f.applID);
+  if (f.applSeqNum != null) m.add(1181, f.applSeqNum);
+  if (f.applLastSeqNum != null) m.add(1350, f.applLastSeqNum);
+  if (f.applResendFlag != null) m.add(1352, f.applResendFlag);
+  if (f.marketReportID == null) missing(at, "field MarketReportID(1394)");
+  m.add(1394, f.marketReportID);
+  if (f.marketReqID != null) m.add(1393, f.marketReqID);
+  if (f.marketUpdateAction != null) m.add(1395, f.marketUpdateAction);
+  if (f.marketID == null) missing(at, "field MarketID(1301)");
+  m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.marketSegmentDesc != null) m.add(1396, f.marketSegmentDesc);
+  if (f.encodedMktSegmDesc != null) data(m, 1397, 1398, f.encodedMktSegmDesc);
+  if (f.parentMktSegmID != null) m.add(1325, f.parentMktSegmID);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noTickRules != null) group(m, f.noTickRules, partNoTickRulesEntry, at, 0);
+  if (f.noLotTypeRules != null) group(m, f.noLotTypeRules, partNoLotTypeRulesEntry, at, 0);
+  if (f.priceLimitType != null) m.add(1306, f.priceLimitType);
+  if (f.lowLimitPrice != null) m.add(1148, dec(1148, f.lowLimitPrice));
+  if (f.highLimitPrice != null) m.add(1149, dec(1149, f.highLimitPrice));
+  if (f.tradingReferencePrice != null) m.add(1150, dec(1150, f.tradingReferencePrice));
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.minTradeVol != null) m.add(562, dec(562, f.minTradeVol));
+  if (f.maxTradeVol != null) m.add(1140, dec(1140, f.maxTradeVol));
+  if (f.maxPriceVariation != null) m.add(1143, dec(1143, f.maxPriceVariation));
+  if (f.impliedMarketIndicator != null) m.add(1144, f.impliedMarketIndicator);
+  if (f.tradingCurrency != null) m.add(1245, f.tradingCurrency);
+  if (f.roundLot != null) m.add(561, dec(561, f.roundLot));
+  if (f.multilegModel != null) m.add(1377, f.multilegModel);
+  if (f.multilegPriceMethod != null) m.add(1378, f.multilegPriceMethod);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.noOrdTypeRules != null) group(m, f.noOrdTypeRules, partNoOrdTypeRulesEntry, at, 0);
+  if (f.noTimeInForceRules != null) {
+    group(m, f.noTimeInForceRules, partNoTimeInForceRulesEntry, at, 0);
+  }
+  if (f.noExecInstRules != null) group(m, f.noExecInstRules, partNoExecInstRulesEntry, at, 0);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defMarketDefinitionUpdateReport(d: PlanBuilder): void {
@@ -10118,8 +19134,6 @@ export interface UserNotification extends UsernameGrp {
   trailer?: StandardTrailer;
 }
 
-let userNotificationPlan: Plan | undefined;
-
 /**
  * Builds a UserNotification, MsgType(35) "CB": the fields set, in dictionary order.
  *
@@ -10128,8 +19142,25 @@ let userNotificationPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function userNotification(f: UserNotification): FixMessage {
-  userNotificationPlan ??= plan("CB", "UserNotification", defUserNotification);
-  return build(userNotificationPlan, f);
+  return build(partUserNotification, f);
+}
+
+const partUserNotification = message(
+  "CB",
+  "UserNotification",
+  defUserNotification,
+  fillUserNotification,
+  6,
+);
+
+function fillUserNotification(m: FieldMap, f: UserNotification, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.noUsernames != null) group(m, f.noUsernames, partNoUsernamesEntry, at, 0);
+  if (f.userStatus == null) missing(at, "field UserStatus(926)");
+  m.add(926, f.userStatus);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defUserNotification(d: PlanBuilder): void {
@@ -10182,8 +19213,6 @@ export interface OrderMassActionReport
   trailer?: StandardTrailer;
 }
 
-let orderMassActionReportPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassActionReport, MsgType(35) "BZ": the fields set, in dictionary order.
  *
@@ -10192,8 +19221,188 @@ let orderMassActionReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassActionReport(f: OrderMassActionReport): FixMessage {
-  orderMassActionReportPlan ??= plan("BZ", "OrderMassActionReport", defOrderMassActionReport);
-  return build(orderMassActionReportPlan, f);
+  return build(partOrderMassActionReport, f);
+}
+
+const partOrderMassActionReport = message(
+  "BZ",
+  "OrderMassActionReport",
+  defOrderMassActionReport,
+  fillOrderMassActionReport,
+  154,
+);
+
+function fillOrderMassActionReport(m: FieldMap, f: OrderMassActionReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.massActionReportID == null) missing(at, "field MassActionReportID(1369)");
+  m.add(1369, f.massActionReportID);
+  if (f.massActionType == null) missing(at, "field MassActionType(1373)");
+  m.add(1373, f.massActionType);
+  if (f.massActionScope == null) missing(at, "field MassActionScope(1374)");
+  m.add(1374, f.massActionScope);
+  if (f.massActionResponse == null) missing(at, "field MassActionResponse(1375)");
+  m.add(1375, f.massActionResponse);
+  if (f.massActionRejectReason != null) m.add(1376, f.massActionRejectReason);
+  if (f.totalAffectedOrders != null) m.add(533, f.totalAffectedOrders);
+  if (f.noAffectedOrders != null) group(m, f.noAffectedOrders, partNoAffectedOrdersEntry, at, 0);
+  if (f.noNotAffectedOrders != null) {
+    group(m, f.noNotAffectedOrders, partNoNotAffectedOrdersEntry, at, 0);
+  }
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.side != null) m.add(54, f.side);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassActionReport(d: PlanBuilder): void {
@@ -10254,8 +19463,6 @@ export interface OrderMassActionRequest extends Parties, Instrument, UnderlyingI
   trailer?: StandardTrailer;
 }
 
-let orderMassActionRequestPlan: Plan | undefined;
-
 /**
  * Builds a OrderMassActionRequest, MsgType(35) "CA": the fields set, in dictionary order.
  *
@@ -10264,8 +19471,180 @@ let orderMassActionRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function orderMassActionRequest(f: OrderMassActionRequest): FixMessage {
-  orderMassActionRequestPlan ??= plan("CA", "OrderMassActionRequest", defOrderMassActionRequest);
-  return build(orderMassActionRequestPlan, f);
+  return build(partOrderMassActionRequest, f);
+}
+
+const partOrderMassActionRequest = message(
+  "CA",
+  "OrderMassActionRequest",
+  defOrderMassActionRequest,
+  fillOrderMassActionRequest,
+  148,
+);
+
+function fillOrderMassActionRequest(m: FieldMap, f: OrderMassActionRequest, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.massActionType == null) missing(at, "field MassActionType(1373)");
+  m.add(1373, f.massActionType);
+  if (f.massActionScope == null) missing(at, "field MassActionScope(1374)");
+  m.add(1374, f.massActionScope);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.side != null) m.add(54, f.side);
+  if (f.transactTime == null) missing(at, "field TransactTime(60)");
+  m.add(60, time(60, f.transactTime));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defOrderMassActionRequest(d: PlanBuilder): void {
@@ -10304,8 +19683,6 @@ export interface ApplicationMessageRequest extends ApplIDRequestGrp {
   trailer?: StandardTrailer;
 }
 
-let applicationMessageRequestPlan: Plan | undefined;
-
 /**
  * Builds a ApplicationMessageRequest, MsgType(35) "BW": the fields set, in dictionary order.
  *
@@ -10314,12 +19691,31 @@ let applicationMessageRequestPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function applicationMessageRequest(f: ApplicationMessageRequest): FixMessage {
-  applicationMessageRequestPlan ??= plan(
-    "BW",
-    "ApplicationMessageRequest",
-    defApplicationMessageRequest,
-  );
-  return build(applicationMessageRequestPlan, f);
+  return build(partApplicationMessageRequest, f);
+}
+
+const partApplicationMessageRequest = message(
+  "BW",
+  "ApplicationMessageRequest",
+  defApplicationMessageRequest,
+  fillApplicationMessageRequest,
+  7,
+);
+
+function fillApplicationMessageRequest(
+  m: FieldMap,
+  f: ApplicationMessageRequest,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applReqID == null) missing(at, "field ApplReqID(1346)");
+  m.add(1346, f.applReqID);
+  if (f.applReqType == null) missing(at, "field ApplReqType(1347)");
+  m.add(1347, f.applReqType);
+  if (f.noApplIDs != null) group(m, f.noApplIDs, partApplIDRequestGrpNoApplIDsEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defApplicationMessageRequest(d: PlanBuilder): void {
@@ -10354,8 +19750,6 @@ export interface ApplicationMessageRequestAck extends ApplIDRequestAckGrp {
   trailer?: StandardTrailer;
 }
 
-let applicationMessageRequestAckPlan: Plan | undefined;
-
 /**
  * Builds a ApplicationMessageRequestAck, MsgType(35) "BX": the fields set, in dictionary order.
  *
@@ -10364,12 +19758,33 @@ let applicationMessageRequestAckPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function applicationMessageRequestAck(f: ApplicationMessageRequestAck): FixMessage {
-  applicationMessageRequestAckPlan ??= plan(
-    "BX",
-    "ApplicationMessageRequestAck",
-    defApplicationMessageRequestAck,
-  );
-  return build(applicationMessageRequestAckPlan, f);
+  return build(partApplicationMessageRequestAck, f);
+}
+
+const partApplicationMessageRequestAck = message(
+  "BX",
+  "ApplicationMessageRequestAck",
+  defApplicationMessageRequestAck,
+  fillApplicationMessageRequestAck,
+  10,
+);
+
+function fillApplicationMessageRequestAck(
+  m: FieldMap,
+  f: ApplicationMessageRequestAck,
+  at: string,
+): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applResponseID == null) missing(at, "field ApplResponseID(1353)");
+  m.add(1353, f.applResponseID);
+  if (f.applReqID != null) m.add(1346, f.applReqID);
+  if (f.applReqType != null) m.add(1347, f.applReqType);
+  if (f.applResponseType != null) m.add(1348, f.applResponseType);
+  if (f.applTotalMessageCount != null) m.add(1349, f.applTotalMessageCount);
+  if (f.noApplIDs != null) group(m, f.noApplIDs, partApplIDRequestAckGrpNoApplIDsEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defApplicationMessageRequestAck(d: PlanBuilder): void {
@@ -10401,8 +19816,6 @@ export interface ApplicationMessageReport extends ApplIDReportGrp {
   trailer?: StandardTrailer;
 }
 
-let applicationMessageReportPlan: Plan | undefined;
-
 /**
  * Builds a ApplicationMessageReport, MsgType(35) "BY": the fields set, in dictionary order.
  *
@@ -10411,12 +19824,27 @@ let applicationMessageReportPlan: Plan | undefined;
  * @throws {TypeError} When a required field is missing or a decimal is malformed.
  */
 export function applicationMessageReport(f: ApplicationMessageReport): FixMessage {
-  applicationMessageReportPlan ??= plan(
-    "BY",
-    "ApplicationMessageReport",
-    defApplicationMessageReport,
-  );
-  return build(applicationMessageReportPlan, f);
+  return build(partApplicationMessageReport, f);
+}
+
+const partApplicationMessageReport = message(
+  "BY",
+  "ApplicationMessageReport",
+  defApplicationMessageReport,
+  fillApplicationMessageReport,
+  7,
+);
+
+function fillApplicationMessageReport(m: FieldMap, f: ApplicationMessageReport, at: string): void {
+  if (f.header != null) part(m, f.header, partStandardHeader, at);
+  if (f.applReportID == null) missing(at, "field ApplReportID(1356)");
+  m.add(1356, f.applReportID);
+  if (f.applReportType == null) missing(at, "field ApplReportType(1426)");
+  m.add(1426, f.applReportType);
+  if (f.noApplIDs != null) group(m, f.noApplIDs, partApplIDReportGrpNoApplIDsEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.trailer != null) part(m, f.trailer, partStandardTrailer, at);
 }
 
 function defApplicationMessageReport(d: PlanBuilder): void {
@@ -10475,6 +19903,32 @@ export interface StandardHeader {
   noHops?: readonly NoHopsEntry[];
 }
 
+const partStandardHeader = section(defStandardHeader, fillStandardHeader, 21);
+
+function fillStandardHeader(m: FieldMap, f: StandardHeader, at: string): void {
+  if (f.applVerID != null) m.add(1128, f.applVerID);
+  if (f.applExtID != null) m.add(1156, f.applExtID);
+  if (f.cstmApplVerID != null) m.add(1129, f.cstmApplVerID);
+  if (f.onBehalfOfCompID != null) m.add(115, f.onBehalfOfCompID);
+  if (f.deliverToCompID != null) m.add(128, f.deliverToCompID);
+  if (f.secureData != null) data(m, 90, 91, f.secureData);
+  if (f.senderSubID != null) m.add(50, f.senderSubID);
+  if (f.senderLocationID != null) m.add(142, f.senderLocationID);
+  if (f.targetSubID != null) m.add(57, f.targetSubID);
+  if (f.targetLocationID != null) m.add(143, f.targetLocationID);
+  if (f.onBehalfOfSubID != null) m.add(116, f.onBehalfOfSubID);
+  if (f.onBehalfOfLocationID != null) m.add(144, f.onBehalfOfLocationID);
+  if (f.deliverToSubID != null) m.add(129, f.deliverToSubID);
+  if (f.deliverToLocationID != null) m.add(145, f.deliverToLocationID);
+  if (f.possDupFlag != null) m.add(43, f.possDupFlag);
+  if (f.possResend != null) m.add(97, f.possResend);
+  if (f.origSendingTime != null) m.add(122, time(122, f.origSendingTime));
+  if (f.xmlData != null) data(m, 212, 213, f.xmlData);
+  if (f.messageEncoding != null) m.add(347, f.messageEncoding);
+  if (f.lastMsgSeqNumProcessed != null) m.add(369, f.lastMsgSeqNumProcessed);
+  if (f.noHops != null) group(m, f.noHops, partNoHopsEntry, at, 0);
+}
+
 function defStandardHeader(d: PlanBuilder): void {
   d.field(1128, "ApplVerID", 0);
   d.field(1156, "ApplExtID", 0);
@@ -10503,6 +19957,12 @@ function defStandardHeader(d: PlanBuilder): void {
 export interface StandardTrailer {
   /** Signature(89); SignatureLength(93) is set to its length in bytes. */
   signature?: string;
+}
+
+const partStandardTrailer = section(defStandardTrailer, fillStandardTrailer, 1);
+
+function fillStandardTrailer(m: FieldMap, f: StandardTrailer, _at: string): void {
+  if (f.signature != null) data(m, 93, 89, f.signature);
 }
 
 function defStandardTrailer(d: PlanBuilder): void {
@@ -13140,6 +22600,20 @@ export interface NoSecurityAltIDEntry {
   securityAltIDSource?: string;
 }
 
+const partNoSecurityAltIDEntry = entry(
+  454,
+  "NoSecurityAltID",
+  defNoSecurityAltIDEntry,
+  fillNoSecurityAltIDEntry,
+  2,
+);
+
+function fillNoSecurityAltIDEntry(m: FieldMap, f: NoSecurityAltIDEntry, at: string): void {
+  if (f.securityAltID == null) missing(at, "field SecurityAltID(455)");
+  m.add(455, f.securityAltID);
+  if (f.securityAltIDSource != null) m.add(456, f.securityAltIDSource);
+}
+
 function defNoSecurityAltIDEntry(d: PlanBuilder): void {
   d.field(455, "SecurityAltID", R);
   d.field(456, "SecurityAltIDSource", 0);
@@ -13159,6 +22633,17 @@ export interface NoEventsEntry {
   eventText?: string;
 }
 
+const partNoEventsEntry = entry(864, "NoEvents", defNoEventsEntry, fillNoEventsEntry, 5);
+
+function fillNoEventsEntry(m: FieldMap, f: NoEventsEntry, at: string): void {
+  if (f.eventType == null) missing(at, "field EventType(865)");
+  m.add(865, f.eventType);
+  if (f.eventDate != null) m.add(866, f.eventDate);
+  if (f.eventTime != null) m.add(1145, time(1145, f.eventTime));
+  if (f.eventPx != null) m.add(867, dec(867, f.eventPx));
+  if (f.eventText != null) m.add(868, f.eventText);
+}
+
 function defNoEventsEntry(d: PlanBuilder): void {
   d.field(865, "EventType", R);
   d.field(866, "EventDate", 0);
@@ -13173,6 +22658,24 @@ export interface NoInstrumentPartySubIDsEntry {
   instrumentPartySubID: string;
   /** InstrumentPartySubIDType(1054). */
   instrumentPartySubIDType?: number;
+}
+
+const partNoInstrumentPartySubIDsEntry = entry(
+  1052,
+  "NoInstrumentPartySubIDs",
+  defNoInstrumentPartySubIDsEntry,
+  fillNoInstrumentPartySubIDsEntry,
+  2,
+);
+
+function fillNoInstrumentPartySubIDsEntry(
+  m: FieldMap,
+  f: NoInstrumentPartySubIDsEntry,
+  at: string,
+): void {
+  if (f.instrumentPartySubID == null) missing(at, "field InstrumentPartySubID(1053)");
+  m.add(1053, f.instrumentPartySubID);
+  if (f.instrumentPartySubIDType != null) m.add(1054, f.instrumentPartySubIDType);
 }
 
 function defNoInstrumentPartySubIDsEntry(d: PlanBuilder): void {
@@ -13190,6 +22693,24 @@ export interface NoInstrumentPartiesEntry extends InstrumentPtysSubGrp {
   instrumentPartyRole?: number;
 }
 
+const partNoInstrumentPartiesEntry = entry(
+  1018,
+  "NoInstrumentParties",
+  defNoInstrumentPartiesEntry,
+  fillNoInstrumentPartiesEntry,
+  4,
+);
+
+function fillNoInstrumentPartiesEntry(m: FieldMap, f: NoInstrumentPartiesEntry, at: string): void {
+  if (f.instrumentPartyID == null) missing(at, "field InstrumentPartyID(1019)");
+  m.add(1019, f.instrumentPartyID);
+  if (f.instrumentPartyIDSource != null) m.add(1050, f.instrumentPartyIDSource);
+  if (f.instrumentPartyRole != null) m.add(1051, f.instrumentPartyRole);
+  if (f.noInstrumentPartySubIDs != null) {
+    group(m, f.noInstrumentPartySubIDs, partNoInstrumentPartySubIDsEntry, at, 0);
+  }
+}
+
 function defNoInstrumentPartiesEntry(d: PlanBuilder): void {
   d.field(1019, "InstrumentPartyID", R);
   d.field(1050, "InstrumentPartyIDSource", 0);
@@ -13203,6 +22724,20 @@ export interface NoPartySubIDsEntry {
   partySubID: string;
   /** PartySubIDType(803). */
   partySubIDType?: PartySubIDTypeValue;
+}
+
+const partNoPartySubIDsEntry = entry(
+  802,
+  "NoPartySubIDs",
+  defNoPartySubIDsEntry,
+  fillNoPartySubIDsEntry,
+  2,
+);
+
+function fillNoPartySubIDsEntry(m: FieldMap, f: NoPartySubIDsEntry, at: string): void {
+  if (f.partySubID == null) missing(at, "field PartySubID(523)");
+  m.add(523, f.partySubID);
+  if (f.partySubIDType != null) m.add(803, f.partySubIDType);
 }
 
 function defNoPartySubIDsEntry(d: PlanBuilder): void {
@@ -13220,6 +22755,16 @@ export interface NoPartyIDsEntry extends PtysSubGrp {
   partyRole?: PartyRoleValue;
 }
 
+const partNoPartyIDsEntry = entry(453, "NoPartyIDs", defNoPartyIDsEntry, fillNoPartyIDsEntry, 4);
+
+function fillNoPartyIDsEntry(m: FieldMap, f: NoPartyIDsEntry, at: string): void {
+  if (f.partyID == null) missing(at, "field PartyID(448)");
+  m.add(448, f.partyID);
+  if (f.partyIDSource != null) m.add(447, f.partyIDSource);
+  if (f.partyRole != null) m.add(452, f.partyRole);
+  if (f.noPartySubIDs != null) group(m, f.noPartySubIDs, partNoPartySubIDsEntry, at, 0);
+}
+
 function defNoPartyIDsEntry(d: PlanBuilder): void {
   d.field(448, "PartyID", R);
   d.field(447, "PartyIDSource", 0);
@@ -13235,6 +22780,24 @@ export interface NoUnderlyingSecurityAltIDEntry {
   underlyingSecurityAltIDSource?: string;
 }
 
+const partNoUnderlyingSecurityAltIDEntry = entry(
+  457,
+  "NoUnderlyingSecurityAltID",
+  defNoUnderlyingSecurityAltIDEntry,
+  fillNoUnderlyingSecurityAltIDEntry,
+  2,
+);
+
+function fillNoUnderlyingSecurityAltIDEntry(
+  m: FieldMap,
+  f: NoUnderlyingSecurityAltIDEntry,
+  at: string,
+): void {
+  if (f.underlyingSecurityAltID == null) missing(at, "field UnderlyingSecurityAltID(458)");
+  m.add(458, f.underlyingSecurityAltID);
+  if (f.underlyingSecurityAltIDSource != null) m.add(459, f.underlyingSecurityAltIDSource);
+}
+
 function defNoUnderlyingSecurityAltIDEntry(d: PlanBuilder): void {
   d.field(458, "UnderlyingSecurityAltID", R);
   d.field(459, "UnderlyingSecurityAltIDSource", 0);
@@ -13248,6 +22811,20 @@ export interface NoUnderlyingStipsEntry {
   underlyingStipValue?: string;
 }
 
+const partNoUnderlyingStipsEntry = entry(
+  887,
+  "NoUnderlyingStips",
+  defNoUnderlyingStipsEntry,
+  fillNoUnderlyingStipsEntry,
+  2,
+);
+
+function fillNoUnderlyingStipsEntry(m: FieldMap, f: NoUnderlyingStipsEntry, at: string): void {
+  if (f.underlyingStipType == null) missing(at, "field UnderlyingStipType(888)");
+  m.add(888, f.underlyingStipType);
+  if (f.underlyingStipValue != null) m.add(889, f.underlyingStipValue);
+}
+
 function defNoUnderlyingStipsEntry(d: PlanBuilder): void {
   d.field(888, "UnderlyingStipType", R);
   d.field(889, "UnderlyingStipValue", 0);
@@ -13259,6 +22836,24 @@ export interface NoUndlyInstrumentPartySubIDsEntry {
   undlyInstrumentPartySubID: string;
   /** UndlyInstrumentPartySubIDType(1064). */
   undlyInstrumentPartySubIDType?: number;
+}
+
+const partNoUndlyInstrumentPartySubIDsEntry = entry(
+  1062,
+  "NoUndlyInstrumentPartySubIDs",
+  defNoUndlyInstrumentPartySubIDsEntry,
+  fillNoUndlyInstrumentPartySubIDsEntry,
+  2,
+);
+
+function fillNoUndlyInstrumentPartySubIDsEntry(
+  m: FieldMap,
+  f: NoUndlyInstrumentPartySubIDsEntry,
+  at: string,
+): void {
+  if (f.undlyInstrumentPartySubID == null) missing(at, "field UndlyInstrumentPartySubID(1063)");
+  m.add(1063, f.undlyInstrumentPartySubID);
+  if (f.undlyInstrumentPartySubIDType != null) m.add(1064, f.undlyInstrumentPartySubIDType);
 }
 
 function defNoUndlyInstrumentPartySubIDsEntry(d: PlanBuilder): void {
@@ -13276,6 +22871,28 @@ export interface NoUndlyInstrumentPartiesEntry extends UndlyInstrumentPtysSubGrp
   undlyInstrumentPartyRole?: number;
 }
 
+const partNoUndlyInstrumentPartiesEntry = entry(
+  1058,
+  "NoUndlyInstrumentParties",
+  defNoUndlyInstrumentPartiesEntry,
+  fillNoUndlyInstrumentPartiesEntry,
+  4,
+);
+
+function fillNoUndlyInstrumentPartiesEntry(
+  m: FieldMap,
+  f: NoUndlyInstrumentPartiesEntry,
+  at: string,
+): void {
+  if (f.undlyInstrumentPartyID == null) missing(at, "field UndlyInstrumentPartyID(1059)");
+  m.add(1059, f.undlyInstrumentPartyID);
+  if (f.undlyInstrumentPartyIDSource != null) m.add(1060, f.undlyInstrumentPartyIDSource);
+  if (f.undlyInstrumentPartyRole != null) m.add(1061, f.undlyInstrumentPartyRole);
+  if (f.noUndlyInstrumentPartySubIDs != null) {
+    group(m, f.noUndlyInstrumentPartySubIDs, partNoUndlyInstrumentPartySubIDsEntry, at, 0);
+  }
+}
+
 function defNoUndlyInstrumentPartiesEntry(d: PlanBuilder): void {
   d.field(1059, "UndlyInstrumentPartyID", R);
   d.field(1060, "UndlyInstrumentPartyIDSource", 0);
@@ -13289,6 +22906,92 @@ export interface UndInstrmtGrpNoUnderlyingsEntry extends UnderlyingInstrument {
   underlyingSymbol: string;
 }
 
+const partUndInstrmtGrpNoUnderlyingsEntry = entry(
+  711,
+  "NoUnderlyings",
+  defUndInstrmtGrpNoUnderlyingsEntry,
+  fillUndInstrmtGrpNoUnderlyingsEntry,
+  62,
+);
+
+function fillUndInstrmtGrpNoUnderlyingsEntry(
+  m: FieldMap,
+  f: UndInstrmtGrpNoUnderlyingsEntry,
+  at: string,
+): void {
+  if (f.underlyingSymbol == null) missing(at, "field UnderlyingSymbol(311)");
+  m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+}
+
 function defUndInstrmtGrpNoUnderlyingsEntry(d: PlanBuilder): void {
   d.component(defUnderlyingInstrument, 0);
 }
@@ -13299,6 +23002,20 @@ export interface NoStipulationsEntry {
   stipulationType: StipulationTypeValue;
   /** StipulationValue(234). */
   stipulationValue?: string;
+}
+
+const partNoStipulationsEntry = entry(
+  232,
+  "NoStipulations",
+  defNoStipulationsEntry,
+  fillNoStipulationsEntry,
+  2,
+);
+
+function fillNoStipulationsEntry(m: FieldMap, f: NoStipulationsEntry, at: string): void {
+  if (f.stipulationType == null) missing(at, "field StipulationType(233)");
+  m.add(233, f.stipulationType);
+  if (f.stipulationValue != null) m.add(234, f.stipulationValue);
 }
 
 function defNoStipulationsEntry(d: PlanBuilder): void {
@@ -13314,6 +23031,20 @@ export interface NoLegSecurityAltIDEntry {
   legSecurityAltIDSource?: string;
 }
 
+const partNoLegSecurityAltIDEntry = entry(
+  604,
+  "NoLegSecurityAltID",
+  defNoLegSecurityAltIDEntry,
+  fillNoLegSecurityAltIDEntry,
+  2,
+);
+
+function fillNoLegSecurityAltIDEntry(m: FieldMap, f: NoLegSecurityAltIDEntry, at: string): void {
+  if (f.legSecurityAltID == null) missing(at, "field LegSecurityAltID(605)");
+  m.add(605, f.legSecurityAltID);
+  if (f.legSecurityAltIDSource != null) m.add(606, f.legSecurityAltIDSource);
+}
+
 function defNoLegSecurityAltIDEntry(d: PlanBuilder): void {
   d.field(605, "LegSecurityAltID", R);
   d.field(606, "LegSecurityAltIDSource", 0);
@@ -13325,6 +23056,20 @@ export interface NoLegStipulationsEntry {
   legStipulationType: string;
   /** LegStipulationValue(689). */
   legStipulationValue?: string;
+}
+
+const partNoLegStipulationsEntry = entry(
+  683,
+  "NoLegStipulations",
+  defNoLegStipulationsEntry,
+  fillNoLegStipulationsEntry,
+  2,
+);
+
+function fillNoLegStipulationsEntry(m: FieldMap, f: NoLegStipulationsEntry, at: string): void {
+  if (f.legStipulationType == null) missing(at, "field LegStipulationType(688)");
+  m.add(688, f.legStipulationType);
+  if (f.legStipulationValue != null) m.add(689, f.legStipulationValue);
 }
 
 function defNoLegStipulationsEntry(d: PlanBuilder): void {
@@ -13340,6 +23085,76 @@ export interface InstrmtLegIOIGrpNoLegsEntry extends InstrumentLeg, LegStipulati
   legIOIQty?: string;
 }
 
+const partInstrmtLegIOIGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defInstrmtLegIOIGrpNoLegsEntry,
+  fillInstrmtLegIOIGrpNoLegsEntry,
+  52,
+);
+
+function fillInstrmtLegIOIGrpNoLegsEntry(
+  m: FieldMap,
+  f: InstrmtLegIOIGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legMaturityTime != null) m.add(1212, f.legMaturityTime);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legUnitOfMeasure != null) m.add(999, f.legUnitOfMeasure);
+  if (f.legUnitOfMeasureQty != null) m.add(1224, dec(1224, f.legUnitOfMeasureQty));
+  if (f.legPriceUnitOfMeasure != null) m.add(1421, f.legPriceUnitOfMeasure);
+  if (f.legPriceUnitOfMeasureQty != null) m.add(1422, dec(1422, f.legPriceUnitOfMeasureQty));
+  if (f.legTimeUnit != null) m.add(1001, f.legTimeUnit);
+  if (f.legExerciseStyle != null) m.add(1420, f.legExerciseStyle);
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legPutOrCall != null) m.add(1358, f.legPutOrCall);
+  if (f.legOptionRatio != null) m.add(1017, dec(1017, f.legOptionRatio));
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legIOIQty != null) m.add(682, f.legIOIQty);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+}
+
 function defInstrmtLegIOIGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(682, "LegIOIQty", 0);
@@ -13350,6 +23165,19 @@ function defInstrmtLegIOIGrpNoLegsEntry(d: PlanBuilder): void {
 export interface NoIOIQualifiersEntry {
   /** IOIQualifier(104). */
   ioiQualifier: IOIQualifierValue;
+}
+
+const partNoIOIQualifiersEntry = entry(
+  199,
+  "NoIOIQualifiers",
+  defNoIOIQualifiersEntry,
+  fillNoIOIQualifiersEntry,
+  1,
+);
+
+function fillNoIOIQualifiersEntry(m: FieldMap, f: NoIOIQualifiersEntry, at: string): void {
+  if (f.ioiQualifier == null) missing(at, "field IOIQualifier(104)");
+  m.add(104, f.ioiQualifier);
 }
 
 function defNoIOIQualifiersEntry(d: PlanBuilder): void {
@@ -13364,6 +23192,20 @@ export interface NoRoutingIDsEntry {
   routingID?: string;
 }
 
+const partNoRoutingIDsEntry = entry(
+  215,
+  "NoRoutingIDs",
+  defNoRoutingIDsEntry,
+  fillNoRoutingIDsEntry,
+  2,
+);
+
+function fillNoRoutingIDsEntry(m: FieldMap, f: NoRoutingIDsEntry, at: string): void {
+  if (f.routingType == null) missing(at, "field RoutingType(216)");
+  m.add(216, f.routingType);
+  if (f.routingID != null) m.add(217, f.routingID);
+}
+
 function defNoRoutingIDsEntry(d: PlanBuilder): void {
   d.field(216, "RoutingType", R);
   d.field(217, "RoutingID", 0);
@@ -13373,6 +23215,70 @@ function defNoRoutingIDsEntry(d: PlanBuilder): void {
 export interface InstrmtLegGrpNoLegsEntry extends InstrumentLeg {
   /** LegSymbol(600): every entry starts with it. */
   legSymbol: string;
+}
+
+const partInstrmtLegGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defInstrmtLegGrpNoLegsEntry,
+  fillInstrmtLegGrpNoLegsEntry,
+  50,
+);
+
+function fillInstrmtLegGrpNoLegsEntry(m: FieldMap, f: InstrmtLegGrpNoLegsEntry, at: string): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legMaturityTime != null) m.add(1212, f.legMaturityTime);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legUnitOfMeasure != null) m.add(999, f.legUnitOfMeasure);
+  if (f.legUnitOfMeasureQty != null) m.add(1224, dec(1224, f.legUnitOfMeasureQty));
+  if (f.legPriceUnitOfMeasure != null) m.add(1421, f.legPriceUnitOfMeasure);
+  if (f.legPriceUnitOfMeasureQty != null) m.add(1422, dec(1422, f.legPriceUnitOfMeasureQty));
+  if (f.legTimeUnit != null) m.add(1001, f.legTimeUnit);
+  if (f.legExerciseStyle != null) m.add(1420, f.legExerciseStyle);
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legPutOrCall != null) m.add(1358, f.legPutOrCall);
+  if (f.legOptionRatio != null) m.add(1017, dec(1017, f.legOptionRatio));
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
 }
 
 function defInstrmtLegGrpNoLegsEntry(d: PlanBuilder): void {
@@ -13393,6 +23299,23 @@ export interface NoContraBrokersEntry {
   contraLegRefID?: string;
 }
 
+const partNoContraBrokersEntry = entry(
+  382,
+  "NoContraBrokers",
+  defNoContraBrokersEntry,
+  fillNoContraBrokersEntry,
+  5,
+);
+
+function fillNoContraBrokersEntry(m: FieldMap, f: NoContraBrokersEntry, at: string): void {
+  if (f.contraBroker == null) missing(at, "field ContraBroker(375)");
+  m.add(375, f.contraBroker);
+  if (f.contraTrader != null) m.add(337, f.contraTrader);
+  if (f.contraTradeQty != null) m.add(437, dec(437, f.contraTradeQty));
+  if (f.contraTradeTime != null) m.add(438, time(438, f.contraTradeTime));
+  if (f.contraLegRefID != null) m.add(655, f.contraLegRefID);
+}
+
 function defNoContraBrokersEntry(d: PlanBuilder): void {
   d.field(375, "ContraBroker", R);
   d.field(337, "ContraTrader", 0);
@@ -13409,6 +23332,20 @@ export interface NoNestedPartySubIDsEntry {
   nestedPartySubIDType?: number;
 }
 
+const partNoNestedPartySubIDsEntry = entry(
+  804,
+  "NoNestedPartySubIDs",
+  defNoNestedPartySubIDsEntry,
+  fillNoNestedPartySubIDsEntry,
+  2,
+);
+
+function fillNoNestedPartySubIDsEntry(m: FieldMap, f: NoNestedPartySubIDsEntry, at: string): void {
+  if (f.nestedPartySubID == null) missing(at, "field NestedPartySubID(545)");
+  m.add(545, f.nestedPartySubID);
+  if (f.nestedPartySubIDType != null) m.add(805, f.nestedPartySubIDType);
+}
+
 function defNoNestedPartySubIDsEntry(d: PlanBuilder): void {
   d.field(545, "NestedPartySubID", R);
   d.field(805, "NestedPartySubIDType", 0);
@@ -13422,6 +23359,24 @@ export interface NoNestedPartyIDsEntry extends NstdPtysSubGrp {
   nestedPartyIDSource?: string;
   /** NestedPartyRole(538). */
   nestedPartyRole?: number;
+}
+
+const partNoNestedPartyIDsEntry = entry(
+  539,
+  "NoNestedPartyIDs",
+  defNoNestedPartyIDsEntry,
+  fillNoNestedPartyIDsEntry,
+  4,
+);
+
+function fillNoNestedPartyIDsEntry(m: FieldMap, f: NoNestedPartyIDsEntry, at: string): void {
+  if (f.nestedPartyID == null) missing(at, "field NestedPartyID(524)");
+  m.add(524, f.nestedPartyID);
+  if (f.nestedPartyIDSource != null) m.add(525, f.nestedPartyIDSource);
+  if (f.nestedPartyRole != null) m.add(538, f.nestedPartyRole);
+  if (f.noNestedPartySubIDs != null) {
+    group(m, f.noNestedPartySubIDs, partNoNestedPartySubIDsEntry, at, 0);
+  }
 }
 
 function defNoNestedPartyIDsEntry(d: PlanBuilder): void {
@@ -13445,6 +23400,24 @@ export interface PreAllocGrpNoAllocsEntry extends NestedParties {
   allocQty?: Decimal;
 }
 
+const partPreAllocGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defPreAllocGrpNoAllocsEntry,
+  fillPreAllocGrpNoAllocsEntry,
+  6,
+);
+
+function fillPreAllocGrpNoAllocsEntry(m: FieldMap, f: PreAllocGrpNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocSettlCurrency != null) m.add(736, f.allocSettlCurrency);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
+}
+
 function defPreAllocGrpNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(661, "AllocAcctIDSource", 0);
@@ -13464,6 +23437,25 @@ export interface NoStrategyParametersEntry {
   strategyParameterValue?: string;
 }
 
+const partNoStrategyParametersEntry = entry(
+  957,
+  "NoStrategyParameters",
+  defNoStrategyParametersEntry,
+  fillNoStrategyParametersEntry,
+  3,
+);
+
+function fillNoStrategyParametersEntry(
+  m: FieldMap,
+  f: NoStrategyParametersEntry,
+  at: string,
+): void {
+  if (f.strategyParameterName == null) missing(at, "field StrategyParameterName(958)");
+  m.add(958, f.strategyParameterName);
+  if (f.strategyParameterType != null) m.add(959, f.strategyParameterType);
+  if (f.strategyParameterValue != null) m.add(960, f.strategyParameterValue);
+}
+
 function defNoStrategyParametersEntry(d: PlanBuilder): void {
   d.field(958, "StrategyParameterName", R);
   d.field(959, "StrategyParameterType", 0);
@@ -13476,6 +23468,24 @@ export interface NoNested4PartySubIDsEntry {
   nested4PartySubID: string;
   /** Nested4PartySubIDType(1411). */
   nested4PartySubIDType?: number;
+}
+
+const partNoNested4PartySubIDsEntry = entry(
+  1413,
+  "NoNested4PartySubIDs",
+  defNoNested4PartySubIDsEntry,
+  fillNoNested4PartySubIDsEntry,
+  2,
+);
+
+function fillNoNested4PartySubIDsEntry(
+  m: FieldMap,
+  f: NoNested4PartySubIDsEntry,
+  at: string,
+): void {
+  if (f.nested4PartySubID == null) missing(at, "field Nested4PartySubID(1412)");
+  m.add(1412, f.nested4PartySubID);
+  if (f.nested4PartySubIDType != null) m.add(1411, f.nested4PartySubIDType);
 }
 
 function defNoNested4PartySubIDsEntry(d: PlanBuilder): void {
@@ -13491,6 +23501,24 @@ export interface NoNested4PartyIDsEntry extends NstdPtys4SubGrp {
   nested4PartyIDSource?: string;
   /** Nested4PartyRole(1417). */
   nested4PartyRole?: number;
+}
+
+const partNoNested4PartyIDsEntry = entry(
+  1414,
+  "NoNested4PartyIDs",
+  defNoNested4PartyIDsEntry,
+  fillNoNested4PartyIDsEntry,
+  4,
+);
+
+function fillNoNested4PartyIDsEntry(m: FieldMap, f: NoNested4PartyIDsEntry, at: string): void {
+  if (f.nested4PartyID == null) missing(at, "field Nested4PartyID(1415)");
+  m.add(1415, f.nested4PartyID);
+  if (f.nested4PartyIDSource != null) m.add(1416, f.nested4PartyIDSource);
+  if (f.nested4PartyRole != null) m.add(1417, f.nested4PartyRole);
+  if (f.noNested4PartySubIDs != null) {
+    group(m, f.noNested4PartySubIDs, partNoNested4PartySubIDsEntry, at, 0);
+  }
 }
 
 function defNoNested4PartyIDsEntry(d: PlanBuilder): void {
@@ -13510,6 +23538,16 @@ export interface NoFillsEntry extends NestedParties4 {
   fillQty?: Decimal;
 }
 
+const partNoFillsEntry = entry(1362, "NoFills", defNoFillsEntry, fillNoFillsEntry, 4);
+
+function fillNoFillsEntry(m: FieldMap, f: NoFillsEntry, at: string): void {
+  if (f.fillExecID == null) missing(at, "field FillExecID(1363)");
+  m.add(1363, f.fillExecID);
+  if (f.fillPx != null) m.add(1364, dec(1364, f.fillPx));
+  if (f.fillQty != null) m.add(1365, dec(1365, f.fillQty));
+  if (f.noNested4PartyIDs != null) group(m, f.noNested4PartyIDs, partNoNested4PartyIDsEntry, at, 0);
+}
+
 function defNoFillsEntry(d: PlanBuilder): void {
   d.field(1363, "FillExecID", R);
   d.field(1364, "FillPx", DEC);
@@ -13527,6 +23565,15 @@ export interface NoContAmtsEntry {
   contAmtCurr?: string;
 }
 
+const partNoContAmtsEntry = entry(518, "NoContAmts", defNoContAmtsEntry, fillNoContAmtsEntry, 3);
+
+function fillNoContAmtsEntry(m: FieldMap, f: NoContAmtsEntry, at: string): void {
+  if (f.contAmtType == null) missing(at, "field ContAmtType(519)");
+  m.add(519, f.contAmtType);
+  if (f.contAmtValue != null) m.add(520, dec(520, f.contAmtValue));
+  if (f.contAmtCurr != null) m.add(521, f.contAmtCurr);
+}
+
 function defNoContAmtsEntry(d: PlanBuilder): void {
   d.field(519, "ContAmtType", R);
   d.field(520, "ContAmtValue", DEC);
@@ -13539,6 +23586,24 @@ export interface NoNested2PartySubIDsEntry {
   nested2PartySubID: string;
   /** Nested2PartySubIDType(807). */
   nested2PartySubIDType?: number;
+}
+
+const partNoNested2PartySubIDsEntry = entry(
+  806,
+  "NoNested2PartySubIDs",
+  defNoNested2PartySubIDsEntry,
+  fillNoNested2PartySubIDsEntry,
+  2,
+);
+
+function fillNoNested2PartySubIDsEntry(
+  m: FieldMap,
+  f: NoNested2PartySubIDsEntry,
+  at: string,
+): void {
+  if (f.nested2PartySubID == null) missing(at, "field Nested2PartySubID(760)");
+  m.add(760, f.nested2PartySubID);
+  if (f.nested2PartySubIDType != null) m.add(807, f.nested2PartySubIDType);
 }
 
 function defNoNested2PartySubIDsEntry(d: PlanBuilder): void {
@@ -13554,6 +23619,24 @@ export interface NoNested2PartyIDsEntry extends NstdPtys2SubGrp {
   nested2PartyIDSource?: string;
   /** Nested2PartyRole(759). */
   nested2PartyRole?: number;
+}
+
+const partNoNested2PartyIDsEntry = entry(
+  756,
+  "NoNested2PartyIDs",
+  defNoNested2PartyIDsEntry,
+  fillNoNested2PartyIDsEntry,
+  4,
+);
+
+function fillNoNested2PartyIDsEntry(m: FieldMap, f: NoNested2PartyIDsEntry, at: string): void {
+  if (f.nested2PartyID == null) missing(at, "field Nested2PartyID(757)");
+  m.add(757, f.nested2PartyID);
+  if (f.nested2PartyIDSource != null) m.add(758, f.nested2PartyIDSource);
+  if (f.nested2PartyRole != null) m.add(759, f.nested2PartyRole);
+  if (f.noNested2PartySubIDs != null) {
+    group(m, f.noNested2PartySubIDs, partNoNested2PartySubIDsEntry, at, 0);
+  }
 }
 
 function defNoNested2PartyIDsEntry(d: PlanBuilder): void {
@@ -13577,6 +23660,24 @@ export interface NoLegAllocsEntry extends NestedParties2 {
   legAllocSettlCurrency?: string;
 }
 
+const partNoLegAllocsEntry = entry(
+  670,
+  "NoLegAllocs",
+  defNoLegAllocsEntry,
+  fillNoLegAllocsEntry,
+  6,
+);
+
+function fillNoLegAllocsEntry(m: FieldMap, f: NoLegAllocsEntry, at: string): void {
+  if (f.legAllocAccount == null) missing(at, "field LegAllocAccount(671)");
+  m.add(671, f.legAllocAccount);
+  if (f.legIndividualAllocID != null) m.add(672, f.legIndividualAllocID);
+  if (f.noNested2PartyIDs != null) group(m, f.noNested2PartyIDs, partNoNested2PartyIDsEntry, at, 0);
+  if (f.legAllocQty != null) m.add(673, dec(673, f.legAllocQty));
+  if (f.legAllocAcctIDSource != null) m.add(674, f.legAllocAcctIDSource);
+  if (f.legAllocSettlCurrency != null) m.add(1367, f.legAllocSettlCurrency);
+}
+
 function defNoLegAllocsEntry(d: PlanBuilder): void {
   d.field(671, "LegAllocAccount", R);
   d.field(672, "LegIndividualAllocID", 0);
@@ -13594,6 +23695,24 @@ export interface NoNested3PartySubIDsEntry {
   nested3PartySubIDType?: number;
 }
 
+const partNoNested3PartySubIDsEntry = entry(
+  952,
+  "NoNested3PartySubIDs",
+  defNoNested3PartySubIDsEntry,
+  fillNoNested3PartySubIDsEntry,
+  2,
+);
+
+function fillNoNested3PartySubIDsEntry(
+  m: FieldMap,
+  f: NoNested3PartySubIDsEntry,
+  at: string,
+): void {
+  if (f.nested3PartySubID == null) missing(at, "field Nested3PartySubID(953)");
+  m.add(953, f.nested3PartySubID);
+  if (f.nested3PartySubIDType != null) m.add(954, f.nested3PartySubIDType);
+}
+
 function defNoNested3PartySubIDsEntry(d: PlanBuilder): void {
   d.field(953, "Nested3PartySubID", R);
   d.field(954, "Nested3PartySubIDType", 0);
@@ -13607,6 +23726,24 @@ export interface NoNested3PartyIDsEntry extends NstdPtys3SubGrp {
   nested3PartyIDSource?: string;
   /** Nested3PartyRole(951). */
   nested3PartyRole?: number;
+}
+
+const partNoNested3PartyIDsEntry = entry(
+  948,
+  "NoNested3PartyIDs",
+  defNoNested3PartyIDsEntry,
+  fillNoNested3PartyIDsEntry,
+  4,
+);
+
+function fillNoNested3PartyIDsEntry(m: FieldMap, f: NoNested3PartyIDsEntry, at: string): void {
+  if (f.nested3PartyID == null) missing(at, "field Nested3PartyID(949)");
+  m.add(949, f.nested3PartyID);
+  if (f.nested3PartyIDSource != null) m.add(950, f.nested3PartyIDSource);
+  if (f.nested3PartyRole != null) m.add(951, f.nested3PartyRole);
+  if (f.noNested3PartySubIDs != null) {
+    group(m, f.noNested3PartySubIDs, partNoNested3PartySubIDsEntry, at, 0);
+  }
 }
 
 function defNoNested3PartyIDsEntry(d: PlanBuilder): void {
@@ -13661,6 +23798,96 @@ export interface InstrmtLegExecGrpNoLegsEntry
   legLastQty?: Decimal;
 }
 
+const partInstrmtLegExecGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defInstrmtLegExecGrpNoLegsEntry,
+  fillInstrmtLegExecGrpNoLegsEntry,
+  72,
+);
+
+function fillInstrmtLegExecGrpNoLegsEntry(
+  m: FieldMap,
+  f: InstrmtLegExecGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legMaturityTime != null) m.add(1212, f.legMaturityTime);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legUnitOfMeasure != null) m.add(999, f.legUnitOfMeasure);
+  if (f.legUnitOfMeasureQty != null) m.add(1224, dec(1224, f.legUnitOfMeasureQty));
+  if (f.legPriceUnitOfMeasure != null) m.add(1421, f.legPriceUnitOfMeasure);
+  if (f.legPriceUnitOfMeasureQty != null) m.add(1422, dec(1422, f.legPriceUnitOfMeasureQty));
+  if (f.legTimeUnit != null) m.add(1001, f.legTimeUnit);
+  if (f.legExerciseStyle != null) m.add(1420, f.legExerciseStyle);
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legPutOrCall != null) m.add(1358, f.legPutOrCall);
+  if (f.legOptionRatio != null) m.add(1017, dec(1017, f.legOptionRatio));
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legOrderQty != null) m.add(685, dec(685, f.legOrderQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.legAllocID != null) m.add(1366, f.legAllocID);
+  if (f.noLegAllocs != null) group(m, f.noLegAllocs, partNoLegAllocsEntry, at, 0);
+  if (f.legPositionEffect != null) m.add(564, f.legPositionEffect);
+  if (f.legCoveredOrUncovered != null) m.add(565, f.legCoveredOrUncovered);
+  if (f.noNested3PartyIDs != null) group(m, f.noNested3PartyIDs, partNoNested3PartyIDsEntry, at, 0);
+  if (f.legRefID != null) m.add(654, f.legRefID);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.legLastPx != null) m.add(637, dec(637, f.legLastPx));
+  if (f.legSettlCurrency != null) m.add(675, f.legSettlCurrency);
+  if (f.legLastForwardPoints != null) m.add(1073, dec(1073, f.legLastForwardPoints));
+  if (f.legCalculatedCcyLastQty != null) m.add(1074, dec(1074, f.legCalculatedCcyLastQty));
+  if (f.legGrossTradeAmt != null) m.add(1075, dec(1075, f.legGrossTradeAmt));
+  if (f.legVolatility != null) m.add(1379, dec(1379, f.legVolatility));
+  if (f.legDividendYield != null) m.add(1381, dec(1381, f.legDividendYield));
+  if (f.legCurrencyRatio != null) m.add(1383, dec(1383, f.legCurrencyRatio));
+  if (f.legExecInst != null) m.add(1384, list(f.legExecInst));
+  if (f.legLastQty != null) m.add(1418, dec(1418, f.legLastQty));
+}
+
 function defInstrmtLegExecGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -13699,6 +23926,16 @@ export interface NoMiscFeesEntry {
   miscFeeBasis?: MiscFeeBasisValue;
 }
 
+const partNoMiscFeesEntry = entry(136, "NoMiscFees", defNoMiscFeesEntry, fillNoMiscFeesEntry, 4);
+
+function fillNoMiscFeesEntry(m: FieldMap, f: NoMiscFeesEntry, at: string): void {
+  if (f.miscFeeAmt == null) missing(at, "field MiscFeeAmt(137)");
+  m.add(137, dec(137, f.miscFeeAmt));
+  if (f.miscFeeCurr != null) m.add(138, f.miscFeeCurr);
+  if (f.miscFeeType != null) m.add(139, f.miscFeeType);
+  if (f.miscFeeBasis != null) m.add(891, f.miscFeeBasis);
+}
+
 function defNoMiscFeesEntry(d: PlanBuilder): void {
   d.field(137, "MiscFeeAmt", R | DEC);
   d.field(138, "MiscFeeCurr", 0);
@@ -13722,6 +23959,24 @@ export interface NoTrdRegTimestampsEntry {
   deskOrderHandlingInst?: readonly DeskOrderHandlingInstValue[];
 }
 
+const partNoTrdRegTimestampsEntry = entry(
+  768,
+  "NoTrdRegTimestamps",
+  defNoTrdRegTimestampsEntry,
+  fillNoTrdRegTimestampsEntry,
+  6,
+);
+
+function fillNoTrdRegTimestampsEntry(m: FieldMap, f: NoTrdRegTimestampsEntry, at: string): void {
+  if (f.trdRegTimestamp == null) missing(at, "field TrdRegTimestamp(769)");
+  m.add(769, time(769, f.trdRegTimestamp));
+  if (f.trdRegTimestampType != null) m.add(770, f.trdRegTimestampType);
+  if (f.trdRegTimestampOrigin != null) m.add(771, f.trdRegTimestampOrigin);
+  if (f.deskType != null) m.add(1033, f.deskType);
+  if (f.deskTypeSource != null) m.add(1034, f.deskTypeSource);
+  if (f.deskOrderHandlingInst != null) m.add(1035, list(f.deskOrderHandlingInst));
+}
+
 function defNoTrdRegTimestampsEntry(d: PlanBuilder): void {
   d.field(769, "TrdRegTimestamp", R | TIME);
   d.field(770, "TrdRegTimestampType", 0);
@@ -13737,6 +23992,95 @@ export interface InstrmtGrpNoRelatedSymEntry extends Instrument {
   symbol: string;
 }
 
+const partInstrmtGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defInstrmtGrpNoRelatedSymEntry,
+  fillInstrmtGrpNoRelatedSymEntry,
+  71,
+);
+
+function fillInstrmtGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: InstrmtGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+}
+
 function defInstrmtGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, 0);
 }
@@ -13747,6 +24091,20 @@ export interface NoLinesOfTextEntry {
   text: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partNoLinesOfTextEntry = entry(
+  33,
+  "NoLinesOfText",
+  defNoLinesOfTextEntry,
+  fillNoLinesOfTextEntry,
+  2,
+);
+
+function fillNoLinesOfTextEntry(m: FieldMap, f: NoLinesOfTextEntry, at: string): void {
+  if (f.text == null) missing(at, "field Text(58)");
+  m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defNoLinesOfTextEntry(d: PlanBuilder): void {
@@ -13762,6 +24120,24 @@ export interface TrdgSesGrpNoTradingSessionsEntry {
   tradingSessionSubID?: TradingSessionSubIDValue;
 }
 
+const partTrdgSesGrpNoTradingSessionsEntry = entry(
+  386,
+  "NoTradingSessions",
+  defTrdgSesGrpNoTradingSessionsEntry,
+  fillTrdgSesGrpNoTradingSessionsEntry,
+  2,
+);
+
+function fillTrdgSesGrpNoTradingSessionsEntry(
+  m: FieldMap,
+  f: TrdgSesGrpNoTradingSessionsEntry,
+  at: string,
+): void {
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+}
+
 function defTrdgSesGrpNoTradingSessionsEntry(d: PlanBuilder): void {
   d.field(336, "TradingSessionID", R);
   d.field(625, "TradingSessionSubID", 0);
@@ -13773,6 +24149,20 @@ export interface NoRootPartySubIDsEntry {
   rootPartySubID: string;
   /** RootPartySubIDType(1122). */
   rootPartySubIDType?: number;
+}
+
+const partNoRootPartySubIDsEntry = entry(
+  1120,
+  "NoRootPartySubIDs",
+  defNoRootPartySubIDsEntry,
+  fillNoRootPartySubIDsEntry,
+  2,
+);
+
+function fillNoRootPartySubIDsEntry(m: FieldMap, f: NoRootPartySubIDsEntry, at: string): void {
+  if (f.rootPartySubID == null) missing(at, "field RootPartySubID(1121)");
+  m.add(1121, f.rootPartySubID);
+  if (f.rootPartySubIDType != null) m.add(1122, f.rootPartySubIDType);
 }
 
 function defNoRootPartySubIDsEntry(d: PlanBuilder): void {
@@ -13788,6 +24178,22 @@ export interface NoRootPartyIDsEntry extends RootSubParties {
   rootPartyIDSource?: string;
   /** RootPartyRole(1119). */
   rootPartyRole?: number;
+}
+
+const partNoRootPartyIDsEntry = entry(
+  1116,
+  "NoRootPartyIDs",
+  defNoRootPartyIDsEntry,
+  fillNoRootPartyIDsEntry,
+  4,
+);
+
+function fillNoRootPartyIDsEntry(m: FieldMap, f: NoRootPartyIDsEntry, at: string): void {
+  if (f.rootPartyID == null) missing(at, "field RootPartyID(1117)");
+  m.add(1117, f.rootPartyID);
+  if (f.rootPartyIDSource != null) m.add(1118, f.rootPartyIDSource);
+  if (f.rootPartyRole != null) m.add(1119, f.rootPartyRole);
+  if (f.noRootPartySubIDs != null) group(m, f.noRootPartySubIDs, partNoRootPartySubIDsEntry, at, 0);
 }
 
 function defNoRootPartyIDsEntry(d: PlanBuilder): void {
@@ -13955,6 +24361,238 @@ export interface ListOrdGrpNoOrdersEntry
   designation?: string;
 }
 
+const partListOrdGrpNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defListOrdGrpNoOrdersEntry,
+  fillListOrdGrpNoOrdersEntry,
+  210,
+);
+
+function fillListOrdGrpNoOrdersEntry(m: FieldMap, f: ListOrdGrpNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.listSeqNo == null) missing(at, "field ListSeqNo(67)");
+  m.add(67, f.listSeqNo);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.settlInstMode != null) m.add(160, f.settlInstMode);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocGrpNoAllocsEntry, at, 0);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.handlInst != null) m.add(21, f.handlInst);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.matchIncrement != null) m.add(1089, dec(1089, f.matchIncrement));
+  if (f.maxPriceLevels != null) m.add(1090, f.maxPriceLevels);
+  if (f.displayQty != null) m.add(1138, dec(1138, f.displayQty));
+  if (f.secondaryDisplayQty != null) m.add(1082, dec(1082, f.secondaryDisplayQty));
+  if (f.displayWhen != null) m.add(1083, f.displayWhen);
+  if (f.displayMethod != null) m.add(1084, f.displayMethod);
+  if (f.displayLowQty != null) m.add(1085, dec(1085, f.displayLowQty));
+  if (f.displayHighQty != null) m.add(1086, dec(1086, f.displayHighQty));
+  if (f.displayMinIncr != null) m.add(1087, dec(1087, f.displayMinIncr));
+  if (f.refreshQty != null) m.add(1088, dec(1088, f.refreshQty));
+  if (f.maxFloor != null) m.add(111, dec(111, f.maxFloor));
+  if (f.exDestination != null) m.add(100, f.exDestination);
+  if (f.exDestinationIDSource != null) m.add(1133, f.exDestinationIDSource);
+  if (f.noTradingSessions != null) {
+    group(m, f.noTradingSessions, partTrdgSesGrpNoTradingSessionsEntry, at, 0);
+  }
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.sideValueInd != null) m.add(401, f.sideValueInd);
+  if (f.locateReqd != null) m.add(114, f.locateReqd);
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceProtectionScope != null) m.add(1092, f.priceProtectionScope);
+  if (f.stopPx != null) m.add(99, dec(99, f.stopPx));
+  if (f.triggerType != null) m.add(1100, f.triggerType);
+  if (f.triggerAction != null) m.add(1101, f.triggerAction);
+  if (f.triggerPrice != null) m.add(1102, dec(1102, f.triggerPrice));
+  if (f.triggerSymbol != null) m.add(1103, f.triggerSymbol);
+  if (f.triggerSecurityID != null) m.add(1104, f.triggerSecurityID);
+  if (f.triggerSecurityIDSource != null) m.add(1105, f.triggerSecurityIDSource);
+  if (f.triggerSecurityDesc != null) m.add(1106, f.triggerSecurityDesc);
+  if (f.triggerPriceType != null) m.add(1107, f.triggerPriceType);
+  if (f.triggerPriceTypeScope != null) m.add(1108, f.triggerPriceTypeScope);
+  if (f.triggerPriceDirection != null) m.add(1109, f.triggerPriceDirection);
+  if (f.triggerNewPrice != null) m.add(1110, dec(1110, f.triggerNewPrice));
+  if (f.triggerOrderType != null) m.add(1111, f.triggerOrderType);
+  if (f.triggerNewQty != null) m.add(1112, dec(1112, f.triggerNewQty));
+  if (f.triggerTradingSessionID != null) m.add(1113, f.triggerTradingSessionID);
+  if (f.triggerTradingSessionSubID != null) m.add(1114, f.triggerTradingSessionSubID);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.ioiid != null) m.add(23, f.ioiid);
+  if (f.quoteID != null) m.add(117, f.quoteID);
+  if (f.refOrderID != null) m.add(1080, f.refOrderID);
+  if (f.refOrderIDSource != null) m.add(1081, f.refOrderIDSource);
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.gtBookingInst != null) m.add(427, f.gtBookingInst);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.maxShow != null) m.add(210, dec(210, f.maxShow));
+  if (f.pegOffsetValue != null) m.add(211, dec(211, f.pegOffsetValue));
+  if (f.pegPriceType != null) m.add(1094, f.pegPriceType);
+  if (f.pegMoveType != null) m.add(835, f.pegMoveType);
+  if (f.pegOffsetType != null) m.add(836, f.pegOffsetType);
+  if (f.pegLimitType != null) m.add(837, f.pegLimitType);
+  if (f.pegRoundDirection != null) m.add(838, f.pegRoundDirection);
+  if (f.pegScope != null) m.add(840, f.pegScope);
+  if (f.pegSecurityIDSource != null) m.add(1096, f.pegSecurityIDSource);
+  if (f.pegSecurityID != null) m.add(1097, f.pegSecurityID);
+  if (f.pegSymbol != null) m.add(1098, f.pegSymbol);
+  if (f.pegSecurityDesc != null) m.add(1099, f.pegSecurityDesc);
+  if (f.discretionInst != null) m.add(388, f.discretionInst);
+  if (f.discretionOffsetValue != null) m.add(389, dec(389, f.discretionOffsetValue));
+  if (f.discretionMoveType != null) m.add(841, f.discretionMoveType);
+  if (f.discretionOffsetType != null) m.add(842, f.discretionOffsetType);
+  if (f.discretionLimitType != null) m.add(843, f.discretionLimitType);
+  if (f.discretionRoundDirection != null) m.add(844, f.discretionRoundDirection);
+  if (f.discretionScope != null) m.add(846, f.discretionScope);
+  if (f.targetStrategy != null) m.add(847, f.targetStrategy);
+  if (f.noStrategyParameters != null) {
+    group(m, f.noStrategyParameters, partNoStrategyParametersEntry, at, 0);
+  }
+  if (f.targetStrategyParameters != null) m.add(848, f.targetStrategyParameters);
+  if (f.participationRate != null) m.add(849, dec(849, f.participationRate));
+  if (f.designation != null) m.add(494, f.designation);
+}
+
 function defListOrdGrpNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(526, "SecondaryClOrdID", 0);
@@ -14062,6 +24700,27 @@ export interface OrdAllocGrpNoOrdersEntry extends NestedParties2 {
   orderBookingQty?: Decimal;
 }
 
+const partOrdAllocGrpNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defOrdAllocGrpNoOrdersEntry,
+  fillOrdAllocGrpNoOrdersEntry,
+  9,
+);
+
+function fillOrdAllocGrpNoOrdersEntry(m: FieldMap, f: OrdAllocGrpNoOrdersEntry, at: string): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.noNested2PartyIDs != null) group(m, f.noNested2PartyIDs, partNoNested2PartyIDsEntry, at, 0);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.orderAvgPx != null) m.add(799, dec(799, f.orderAvgPx));
+  if (f.orderBookingQty != null) m.add(800, dec(800, f.orderBookingQty));
+}
+
 function defOrdAllocGrpNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(37, "OrderID", 0);
@@ -14094,6 +24753,26 @@ export interface ExecAllocGrpNoExecsEntry {
   firmTradeID?: string;
 }
 
+const partExecAllocGrpNoExecsEntry = entry(
+  124,
+  "NoExecs",
+  defExecAllocGrpNoExecsEntry,
+  fillExecAllocGrpNoExecsEntry,
+  8,
+);
+
+function fillExecAllocGrpNoExecsEntry(m: FieldMap, f: ExecAllocGrpNoExecsEntry, at: string): void {
+  if (f.lastQty == null) missing(at, "field LastQty(32)");
+  m.add(32, dec(32, f.lastQty));
+  if (f.execID != null) m.add(17, f.execID);
+  if (f.secondaryExecID != null) m.add(527, f.secondaryExecID);
+  if (f.lastPx != null) m.add(31, dec(31, f.lastPx));
+  if (f.lastParPx != null) m.add(669, dec(669, f.lastParPx));
+  if (f.lastCapacity != null) m.add(29, f.lastCapacity);
+  if (f.tradeID != null) m.add(1003, f.tradeID);
+  if (f.firmTradeID != null) m.add(1041, f.firmTradeID);
+}
+
 function defExecAllocGrpNoExecsEntry(d: PlanBuilder): void {
   d.field(32, "LastQty", R | DEC);
   d.field(17, "ExecID", 0);
@@ -14113,6 +24792,20 @@ export interface NoInstrAttribEntry {
   instrAttribValue?: string;
 }
 
+const partNoInstrAttribEntry = entry(
+  870,
+  "NoInstrAttrib",
+  defNoInstrAttribEntry,
+  fillNoInstrAttribEntry,
+  2,
+);
+
+function fillNoInstrAttribEntry(m: FieldMap, f: NoInstrAttribEntry, at: string): void {
+  if (f.instrAttribType == null) missing(at, "field InstrAttribType(871)");
+  m.add(871, f.instrAttribType);
+  if (f.instrAttribValue != null) m.add(872, f.instrAttribValue);
+}
+
 function defNoInstrAttribEntry(d: PlanBuilder): void {
   d.field(871, "InstrAttribType", R);
   d.field(872, "InstrAttribValue", 0);
@@ -14128,6 +24821,15 @@ export interface NoPosAmtEntry {
   positionCurrency?: string;
 }
 
+const partNoPosAmtEntry = entry(753, "NoPosAmt", defNoPosAmtEntry, fillNoPosAmtEntry, 3);
+
+function fillNoPosAmtEntry(m: FieldMap, f: NoPosAmtEntry, at: string): void {
+  if (f.posAmtType == null) missing(at, "field PosAmtType(707)");
+  m.add(707, f.posAmtType);
+  if (f.posAmt != null) m.add(708, dec(708, f.posAmt));
+  if (f.positionCurrency != null) m.add(1055, f.positionCurrency);
+}
+
 function defNoPosAmtEntry(d: PlanBuilder): void {
   d.field(707, "PosAmtType", R);
   d.field(708, "PosAmt", DEC);
@@ -14140,6 +24842,23 @@ export interface NoClearingInstructionsEntry {
   clearingInstruction: ClearingInstructionValue;
 }
 
+const partNoClearingInstructionsEntry = entry(
+  576,
+  "NoClearingInstructions",
+  defNoClearingInstructionsEntry,
+  fillNoClearingInstructionsEntry,
+  1,
+);
+
+function fillNoClearingInstructionsEntry(
+  m: FieldMap,
+  f: NoClearingInstructionsEntry,
+  at: string,
+): void {
+  if (f.clearingInstruction == null) missing(at, "field ClearingInstruction(577)");
+  m.add(577, f.clearingInstruction);
+}
+
 function defNoClearingInstructionsEntry(d: PlanBuilder): void {
   d.field(577, "ClearingInstruction", R);
 }
@@ -14150,6 +24869,20 @@ export interface NoSettlPartySubIDsEntry {
   settlPartySubID: string;
   /** SettlPartySubIDType(786). */
   settlPartySubIDType?: number;
+}
+
+const partNoSettlPartySubIDsEntry = entry(
+  801,
+  "NoSettlPartySubIDs",
+  defNoSettlPartySubIDsEntry,
+  fillNoSettlPartySubIDsEntry,
+  2,
+);
+
+function fillNoSettlPartySubIDsEntry(m: FieldMap, f: NoSettlPartySubIDsEntry, at: string): void {
+  if (f.settlPartySubID == null) missing(at, "field SettlPartySubID(785)");
+  m.add(785, f.settlPartySubID);
+  if (f.settlPartySubIDType != null) m.add(786, f.settlPartySubIDType);
 }
 
 function defNoSettlPartySubIDsEntry(d: PlanBuilder): void {
@@ -14167,6 +24900,24 @@ export interface NoSettlPartyIDsEntry extends SettlPtysSubGrp {
   settlPartyRole?: number;
 }
 
+const partNoSettlPartyIDsEntry = entry(
+  781,
+  "NoSettlPartyIDs",
+  defNoSettlPartyIDsEntry,
+  fillNoSettlPartyIDsEntry,
+  4,
+);
+
+function fillNoSettlPartyIDsEntry(m: FieldMap, f: NoSettlPartyIDsEntry, at: string): void {
+  if (f.settlPartyID == null) missing(at, "field SettlPartyID(782)");
+  m.add(782, f.settlPartyID);
+  if (f.settlPartyIDSource != null) m.add(783, f.settlPartyIDSource);
+  if (f.settlPartyRole != null) m.add(784, f.settlPartyRole);
+  if (f.noSettlPartySubIDs != null) {
+    group(m, f.noSettlPartySubIDs, partNoSettlPartySubIDsEntry, at, 0);
+  }
+}
+
 function defNoSettlPartyIDsEntry(d: PlanBuilder): void {
   d.field(782, "SettlPartyID", R);
   d.field(783, "SettlPartyIDSource", 0);
@@ -14180,6 +24931,15 @@ export interface NoDlvyInstEntry extends SettlParties {
   settlInstSource: SettlInstSourceValue;
   /** DlvyInstType(787). */
   dlvyInstType?: DlvyInstTypeValue;
+}
+
+const partNoDlvyInstEntry = entry(85, "NoDlvyInst", defNoDlvyInstEntry, fillNoDlvyInstEntry, 3);
+
+function fillNoDlvyInstEntry(m: FieldMap, f: NoDlvyInstEntry, at: string): void {
+  if (f.settlInstSource == null) missing(at, "field SettlInstSource(165)");
+  m.add(165, f.settlInstSource);
+  if (f.dlvyInstType != null) m.add(787, f.dlvyInstType);
+  if (f.noSettlPartyIDs != null) group(m, f.noSettlPartyIDs, partNoSettlPartyIDsEntry, at, 0);
 }
 
 function defNoDlvyInstEntry(d: PlanBuilder): void {
@@ -14249,6 +25009,60 @@ export interface AllocGrpNoAllocsEntry
   allocSettlInstType?: AllocSettlInstTypeValue;
 }
 
+const partAllocGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defAllocGrpNoAllocsEntry,
+  fillAllocGrpNoAllocsEntry,
+  40,
+);
+
+function fillAllocGrpNoAllocsEntry(m: FieldMap, f: AllocGrpNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.matchStatus != null) m.add(573, f.matchStatus);
+  if (f.allocPrice != null) m.add(366, dec(366, f.allocPrice));
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.secondaryIndividualAllocID != null) m.add(989, f.secondaryIndividualAllocID);
+  if (f.allocMethod != null) m.add(1002, f.allocMethod);
+  if (f.allocCustomerCapacity != null) m.add(993, f.allocCustomerCapacity);
+  if (f.allocPositionEffect != null) m.add(1047, f.allocPositionEffect);
+  if (f.individualAllocType != null) m.add(992, f.individualAllocType);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.notifyBrokerOfCredit != null) m.add(208, f.notifyBrokerOfCredit);
+  if (f.allocHandlInst != null) m.add(209, f.allocHandlInst);
+  if (f.allocText != null) m.add(161, f.allocText);
+  if (f.encodedAllocText != null) data(m, 360, 361, f.encodedAllocText);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.allocAvgPx != null) m.add(153, dec(153, f.allocAvgPx));
+  if (f.allocNetMoney != null) m.add(154, dec(154, f.allocNetMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.allocSettlCurrAmt != null) m.add(737, dec(737, f.allocSettlCurrAmt));
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.allocSettlCurrency != null) m.add(736, f.allocSettlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.allocAccruedInterestAmt != null) m.add(742, dec(742, f.allocAccruedInterestAmt));
+  if (f.allocInterestAtMaturity != null) m.add(741, dec(741, f.allocInterestAtMaturity));
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.noClearingInstructions != null) {
+    group(m, f.noClearingInstructions, partNoClearingInstructionsEntry, at, 0);
+  }
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.allocSettlInstType != null) m.add(780, f.allocSettlInstType);
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+}
+
 function defAllocGrpNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(661, "AllocAcctIDSource", 0);
@@ -14313,6 +25127,39 @@ export interface OrdListStatGrpNoOrdersEntry {
   encodedText?: string;
 }
 
+const partOrdListStatGrpNoOrdersEntry = entry(
+  73,
+  "NoOrders",
+  defOrdListStatGrpNoOrdersEntry,
+  fillOrdListStatGrpNoOrdersEntry,
+  12,
+);
+
+function fillOrdListStatGrpNoOrdersEntry(
+  m: FieldMap,
+  f: OrdListStatGrpNoOrdersEntry,
+  at: string,
+): void {
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.cumQty == null) missing(at, "field CumQty(14)");
+  m.add(14, dec(14, f.cumQty));
+  if (f.ordStatus == null) missing(at, "field OrdStatus(39)");
+  m.add(39, f.ordStatus);
+  if (f.workingIndicator != null) m.add(636, f.workingIndicator);
+  if (f.leavesQty == null) missing(at, "field LeavesQty(151)");
+  m.add(151, dec(151, f.leavesQty));
+  if (f.cxlQty == null) missing(at, "field CxlQty(84)");
+  m.add(84, dec(84, f.cxlQty));
+  if (f.avgPx == null) missing(at, "field AvgPx(6)");
+  m.add(6, dec(6, f.avgPx));
+  if (f.ordRejReason != null) m.add(103, f.ordRejReason);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defOrdListStatGrpNoOrdersEntry(d: PlanBuilder): void {
   d.field(11, "ClOrdID", R);
   d.field(37, "OrderID", 0);
@@ -14356,6 +25203,31 @@ export interface AllocAckGrpNoAllocsEntry extends NestedParties {
   allocQty?: Decimal;
 }
 
+const partAllocAckGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defAllocAckGrpNoAllocsEntry,
+  fillAllocAckGrpNoAllocsEntry,
+  13,
+);
+
+function fillAllocAckGrpNoAllocsEntry(m: FieldMap, f: AllocAckGrpNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocPrice != null) m.add(366, dec(366, f.allocPrice));
+  if (f.allocPositionEffect != null) m.add(1047, f.allocPositionEffect);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.individualAllocRejCode != null) m.add(776, f.individualAllocRejCode);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.allocText != null) m.add(161, f.allocText);
+  if (f.encodedAllocText != null) data(m, 360, 361, f.encodedAllocText);
+  if (f.secondaryIndividualAllocID != null) m.add(989, f.secondaryIndividualAllocID);
+  if (f.allocCustomerCapacity != null) m.add(993, f.allocCustomerCapacity);
+  if (f.individualAllocType != null) m.add(992, f.individualAllocType);
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
+}
+
 function defAllocAckGrpNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(661, "AllocAcctIDSource", 0);
@@ -14391,6 +25263,87 @@ export interface QuotReqLegsGrpNoLegsEntry
   legRefID?: string;
 }
 
+const partQuotReqLegsGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defQuotReqLegsGrpNoLegsEntry,
+  fillQuotReqLegsGrpNoLegsEntry,
+  63,
+);
+
+function fillQuotReqLegsGrpNoLegsEntry(
+  m: FieldMap,
+  f: QuotReqLegsGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legMaturityTime != null) m.add(1212, f.legMaturityTime);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legUnitOfMeasure != null) m.add(999, f.legUnitOfMeasure);
+  if (f.legUnitOfMeasureQty != null) m.add(1224, dec(1224, f.legUnitOfMeasureQty));
+  if (f.legPriceUnitOfMeasure != null) m.add(1421, f.legPriceUnitOfMeasure);
+  if (f.legPriceUnitOfMeasureQty != null) m.add(1422, dec(1422, f.legPriceUnitOfMeasureQty));
+  if (f.legTimeUnit != null) m.add(1001, f.legTimeUnit);
+  if (f.legExerciseStyle != null) m.add(1420, f.legExerciseStyle);
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legPutOrCall != null) m.add(1358, f.legPutOrCall);
+  if (f.legOptionRatio != null) m.add(1017, dec(1017, f.legOptionRatio));
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legOrderQty != null) m.add(685, dec(685, f.legOrderQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legBenchmarkCurveCurrency != null) m.add(676, f.legBenchmarkCurveCurrency);
+  if (f.legBenchmarkCurveName != null) m.add(677, f.legBenchmarkCurveName);
+  if (f.legBenchmarkCurvePoint != null) m.add(678, f.legBenchmarkCurvePoint);
+  if (f.legBenchmarkPrice != null) m.add(679, dec(679, f.legBenchmarkPrice));
+  if (f.legBenchmarkPriceType != null) m.add(680, f.legBenchmarkPriceType);
+  if (f.legRefID != null) m.add(654, f.legRefID);
+}
+
 function defQuotReqLegsGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -14408,6 +25361,19 @@ function defQuotReqLegsGrpNoLegsEntry(d: PlanBuilder): void {
 export interface NoQuoteQualifiersEntry {
   /** QuoteQualifier(695). */
   quoteQualifier: string;
+}
+
+const partNoQuoteQualifiersEntry = entry(
+  735,
+  "NoQuoteQualifiers",
+  defNoQuoteQualifiersEntry,
+  fillNoQuoteQualifiersEntry,
+  1,
+);
+
+function fillNoQuoteQualifiersEntry(m: FieldMap, f: NoQuoteQualifiersEntry, at: string): void {
+  if (f.quoteQualifier == null) missing(at, "field QuoteQualifier(695)");
+  m.add(695, f.quoteQualifier);
 }
 
 function defNoQuoteQualifiersEntry(d: PlanBuilder): void {
@@ -14481,6 +25447,155 @@ export interface QuotReqGrpNoRelatedSymEntry
   price2?: Decimal;
 }
 
+const partQuotReqGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defQuotReqGrpNoRelatedSymEntry,
+  fillQuotReqGrpNoRelatedSymEntry,
+  129,
+);
+
+function fillQuotReqGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: QuotReqGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.quoteRequestType != null) m.add(303, f.quoteRequestType);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.side != null) m.add(54, f.side);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partQuotReqLegsGrpNoLegsEntry, at, 0);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.quotePriceType != null) m.add(692, f.quotePriceType);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+}
+
 function defQuotReqGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.component(defFinancingDetails, 0);
@@ -14548,6 +25663,88 @@ export interface LegQuotGrpNoLegsEntry
   legOfferForwardPoints?: Decimal;
 }
 
+const partLegQuotGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defLegQuotGrpNoLegsEntry,
+  fillLegQuotGrpNoLegsEntry,
+  68,
+);
+
+function fillLegQuotGrpNoLegsEntry(m: FieldMap, f: LegQuotGrpNoLegsEntry, at: string): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legMaturityTime != null) m.add(1212, f.legMaturityTime);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legUnitOfMeasure != null) m.add(999, f.legUnitOfMeasure);
+  if (f.legUnitOfMeasureQty != null) m.add(1224, dec(1224, f.legUnitOfMeasureQty));
+  if (f.legPriceUnitOfMeasure != null) m.add(1421, f.legPriceUnitOfMeasure);
+  if (f.legPriceUnitOfMeasureQty != null) m.add(1422, dec(1422, f.legPriceUnitOfMeasureQty));
+  if (f.legTimeUnit != null) m.add(1001, f.legTimeUnit);
+  if (f.legExerciseStyle != null) m.add(1420, f.legExerciseStyle);
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legPutOrCall != null) m.add(1358, f.legPutOrCall);
+  if (f.legOptionRatio != null) m.add(1017, dec(1017, f.legOptionRatio));
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legOrderQty != null) m.add(685, dec(685, f.legOrderQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legPriceType != null) m.add(686, f.legPriceType);
+  if (f.legBidPx != null) m.add(681, dec(681, f.legBidPx));
+  if (f.legOfferPx != null) m.add(684, dec(684, f.legOfferPx));
+  if (f.legBenchmarkCurveCurrency != null) m.add(676, f.legBenchmarkCurveCurrency);
+  if (f.legBenchmarkCurveName != null) m.add(677, f.legBenchmarkCurveName);
+  if (f.legBenchmarkCurvePoint != null) m.add(678, f.legBenchmarkCurvePoint);
+  if (f.legBenchmarkPrice != null) m.add(679, dec(679, f.legBenchmarkPrice));
+  if (f.legBenchmarkPriceType != null) m.add(680, f.legBenchmarkPriceType);
+  if (f.legRefID != null) m.add(654, f.legRefID);
+  if (f.legBidForwardPoints != null) m.add(1067, dec(1067, f.legBidForwardPoints));
+  if (f.legOfferForwardPoints != null) m.add(1068, dec(1068, f.legOfferForwardPoints));
+}
+
 function defLegQuotGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -14610,6 +25807,44 @@ export interface NoSettlInstEntry extends Parties, SettlInstructionsData {
   paymentRemitterID?: string;
 }
 
+const partNoSettlInstEntry = entry(
+  778,
+  "NoSettlInst",
+  defNoSettlInstEntry,
+  fillNoSettlInstEntry,
+  26,
+);
+
+function fillNoSettlInstEntry(m: FieldMap, f: NoSettlInstEntry, at: string): void {
+  if (f.settlInstID == null) missing(at, "field SettlInstID(162)");
+  m.add(162, f.settlInstID);
+  if (f.settlInstTransType != null) m.add(163, f.settlInstTransType);
+  if (f.settlInstRefID != null) m.add(214, f.settlInstRefID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.side != null) m.add(54, f.side);
+  if (f.product != null) m.add(460, f.product);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.lastUpdateTime != null) m.add(779, time(779, f.lastUpdateTime));
+  if (f.settlDeliveryType != null) m.add(172, f.settlDeliveryType);
+  if (f.standInstDbType != null) m.add(169, f.standInstDbType);
+  if (f.standInstDbName != null) m.add(170, f.standInstDbName);
+  if (f.standInstDbID != null) m.add(171, f.standInstDbID);
+  if (f.noDlvyInst != null) group(m, f.noDlvyInst, partNoDlvyInstEntry, at, 0);
+  if (f.paymentMethod != null) m.add(492, f.paymentMethod);
+  if (f.paymentRef != null) m.add(476, f.paymentRef);
+  if (f.cardHolderName != null) m.add(488, f.cardHolderName);
+  if (f.cardNumber != null) m.add(489, f.cardNumber);
+  if (f.cardStartDate != null) m.add(503, f.cardStartDate);
+  if (f.cardExpDate != null) m.add(490, f.cardExpDate);
+  if (f.cardIssNum != null) m.add(491, f.cardIssNum);
+  if (f.paymentDate != null) m.add(504, f.paymentDate);
+  if (f.paymentRemitterID != null) m.add(505, f.paymentRemitterID);
+}
+
 function defNoSettlInstEntry(d: PlanBuilder): void {
   d.field(162, "SettlInstID", R);
   d.field(163, "SettlInstTransType", 0);
@@ -14641,6 +25876,19 @@ export interface NoMDEntryTypesEntry {
   mdEntryType: MDEntryTypeValue;
 }
 
+const partNoMDEntryTypesEntry = entry(
+  267,
+  "NoMDEntryTypes",
+  defNoMDEntryTypesEntry,
+  fillNoMDEntryTypesEntry,
+  1,
+);
+
+function fillNoMDEntryTypesEntry(m: FieldMap, f: NoMDEntryTypesEntry, at: string): void {
+  if (f.mdEntryType == null) missing(at, "field MDEntryType(269)");
+  m.add(269, f.mdEntryType);
+}
+
 function defNoMDEntryTypesEntry(d: PlanBuilder): void {
   d.field(269, "MDEntryType", R);
 }
@@ -14661,6 +25909,104 @@ export interface InstrmtMDReqGrpNoRelatedSymEntry extends Instrument, UndInstrmt
   mdEntrySize?: Decimal;
 }
 
+const partInstrmtMDReqGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defInstrmtMDReqGrpNoRelatedSymEntry,
+  fillInstrmtMDReqGrpNoRelatedSymEntry,
+  78,
+);
+
+function fillInstrmtMDReqGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: InstrmtMDReqGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.mdEntrySize != null) m.add(271, dec(271, f.mdEntrySize));
+}
+
 function defInstrmtMDReqGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.component(defUndInstrmtGrp, 0);
@@ -14678,6 +26024,20 @@ export interface NoOfSecSizesEntry {
   mdSecSizeType: MDSecSizeTypeValue;
   /** MDSecSize(1179). */
   mdSecSize?: Decimal;
+}
+
+const partNoOfSecSizesEntry = entry(
+  1177,
+  "NoOfSecSizes",
+  defNoOfSecSizesEntry,
+  fillNoOfSecSizesEntry,
+  2,
+);
+
+function fillNoOfSecSizesEntry(m: FieldMap, f: NoOfSecSizesEntry, at: string): void {
+  if (f.mdSecSizeType == null) missing(at, "field MDSecSizeType(1178)");
+  m.add(1178, f.mdSecSizeType);
+  if (f.mdSecSize != null) m.add(1179, dec(1179, f.mdSecSize));
 }
 
 function defNoOfSecSizesEntry(d: PlanBuilder): void {
@@ -14794,6 +26154,90 @@ export interface MDFullGrpNoMDEntriesEntry
   mdEntryForwardPoints?: Decimal;
 }
 
+const partMDFullGrpNoMDEntriesEntry = entry(
+  268,
+  "NoMDEntries",
+  defMDFullGrpNoMDEntriesEntry,
+  fillMDFullGrpNoMDEntriesEntry,
+  68,
+);
+
+function fillMDFullGrpNoMDEntriesEntry(
+  m: FieldMap,
+  f: MDFullGrpNoMDEntriesEntry,
+  at: string,
+): void {
+  if (f.mdEntryType == null) missing(at, "field MDEntryType(269)");
+  m.add(269, f.mdEntryType);
+  if (f.mdEntryID != null) m.add(278, f.mdEntryID);
+  if (f.mdEntryPx != null) m.add(270, dec(270, f.mdEntryPx));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.mdEntrySize != null) m.add(271, dec(271, f.mdEntrySize));
+  if (f.noOfSecSizes != null) group(m, f.noOfSecSizes, partNoOfSecSizesEntry, at, 0);
+  if (f.lotType != null) m.add(1093, f.lotType);
+  if (f.mdEntryDate != null) m.add(272, f.mdEntryDate);
+  if (f.mdEntryTime != null) m.add(273, f.mdEntryTime);
+  if (f.tickDirection != null) m.add(274, f.tickDirection);
+  if (f.mdMkt != null) m.add(275, f.mdMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.securityTradingStatus != null) m.add(326, f.securityTradingStatus);
+  if (f.haltReasonChar != null) m.add(327, f.haltReasonChar);
+  if (f.quoteCondition != null) m.add(276, list(f.quoteCondition));
+  if (f.tradeCondition != null) m.add(277, list(f.tradeCondition));
+  if (f.mdEntryOriginator != null) m.add(282, f.mdEntryOriginator);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.openCloseSettlFlag != null) m.add(286, list(f.openCloseSettlFlag));
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.sellerDays != null) m.add(287, f.sellerDays);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.quoteEntryID != null) m.add(299, f.quoteEntryID);
+  if (f.mdEntryBuyer != null) m.add(288, f.mdEntryBuyer);
+  if (f.mdEntrySeller != null) m.add(289, f.mdEntrySeller);
+  if (f.numberOfOrders != null) m.add(346, f.numberOfOrders);
+  if (f.mdEntryPositionNo != null) m.add(290, f.mdEntryPositionNo);
+  if (f.scope != null) m.add(546, list(f.scope));
+  if (f.priceDelta != null) m.add(811, dec(811, f.priceDelta));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.mdPriceLevel != null) m.add(1023, f.mdPriceLevel);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.mdOriginType != null) m.add(1024, f.mdOriginType);
+  if (f.highPx != null) m.add(332, dec(332, f.highPx));
+  if (f.lowPx != null) m.add(333, dec(333, f.lowPx));
+  if (f.tradeVolume != null) m.add(1020, dec(1020, f.tradeVolume));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.mdQuoteType != null) m.add(1070, f.mdQuoteType);
+  if (f.rptSeq != null) m.add(83, f.rptSeq);
+  if (f.dealingCapacity != null) m.add(1048, dec(1048, f.dealingCapacity));
+  if (f.mdEntrySpotRate != null) m.add(1026, dec(1026, f.mdEntrySpotRate));
+  if (f.mdEntryForwardPoints != null) m.add(1027, dec(1027, f.mdEntryForwardPoints));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+}
+
 function defMDFullGrpNoMDEntriesEntry(d: PlanBuilder): void {
   d.field(269, "MDEntryType", R);
   d.field(278, "MDEntryID", 0);
@@ -14857,6 +26301,19 @@ function defMDFullGrpNoMDEntriesEntry(d: PlanBuilder): void {
 export interface NoStatsIndicatorsEntry {
   /** StatsType(1176). */
   statsType: StatsTypeValue;
+}
+
+const partNoStatsIndicatorsEntry = entry(
+  1175,
+  "NoStatsIndicators",
+  defNoStatsIndicatorsEntry,
+  fillNoStatsIndicatorsEntry,
+  1,
+);
+
+function fillNoStatsIndicatorsEntry(m: FieldMap, f: NoStatsIndicatorsEntry, at: string): void {
+  if (f.statsType == null) missing(at, "field StatsType(1176)");
+  m.add(1176, f.statsType);
 }
 
 function defNoStatsIndicatorsEntry(d: PlanBuilder): void {
@@ -15006,6 +26463,177 @@ export interface MDIncGrpNoMDEntriesEntry
   mdEntryForwardPoints?: Decimal;
 }
 
+const partMDIncGrpNoMDEntriesEntry = entry(
+  268,
+  "NoMDEntries",
+  defMDIncGrpNoMDEntriesEntry,
+  fillMDIncGrpNoMDEntriesEntry,
+  155,
+);
+
+function fillMDIncGrpNoMDEntriesEntry(m: FieldMap, f: MDIncGrpNoMDEntriesEntry, at: string): void {
+  if (f.mdUpdateAction == null) missing(at, "field MDUpdateAction(279)");
+  m.add(279, f.mdUpdateAction);
+  if (f.deleteReason != null) m.add(285, f.deleteReason);
+  if (f.mdSubBookType != null) m.add(1173, f.mdSubBookType);
+  if (f.marketDepth != null) m.add(264, f.marketDepth);
+  if (f.mdEntryType != null) m.add(269, f.mdEntryType);
+  if (f.mdEntryID != null) m.add(278, f.mdEntryID);
+  if (f.mdEntryRefID != null) m.add(280, f.mdEntryRefID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.financialStatus != null) m.add(291, list(f.financialStatus));
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.mdEntryPx != null) m.add(270, dec(270, f.mdEntryPx));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.mdEntrySize != null) m.add(271, dec(271, f.mdEntrySize));
+  if (f.noOfSecSizes != null) group(m, f.noOfSecSizes, partNoOfSecSizesEntry, at, 0);
+  if (f.lotType != null) m.add(1093, f.lotType);
+  if (f.mdEntryDate != null) m.add(272, f.mdEntryDate);
+  if (f.mdEntryTime != null) m.add(273, f.mdEntryTime);
+  if (f.tickDirection != null) m.add(274, f.tickDirection);
+  if (f.mdMkt != null) m.add(275, f.mdMkt);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.securityTradingStatus != null) m.add(326, f.securityTradingStatus);
+  if (f.haltReasonChar != null) m.add(327, f.haltReasonChar);
+  if (f.quoteCondition != null) m.add(276, list(f.quoteCondition));
+  if (f.tradeCondition != null) m.add(277, list(f.tradeCondition));
+  if (f.trdType != null) m.add(828, f.trdType);
+  if (f.matchType != null) m.add(574, f.matchType);
+  if (f.mdEntryOriginator != null) m.add(282, f.mdEntryOriginator);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.openCloseSettlFlag != null) m.add(286, list(f.openCloseSettlFlag));
+  if (f.timeInForce != null) m.add(59, f.timeInForce);
+  if (f.expireDate != null) m.add(432, f.expireDate);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.minQty != null) m.add(110, dec(110, f.minQty));
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.sellerDays != null) m.add(287, f.sellerDays);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.quoteEntryID != null) m.add(299, f.quoteEntryID);
+  if (f.tradeID != null) m.add(1003, f.tradeID);
+  if (f.mdEntryBuyer != null) m.add(288, f.mdEntryBuyer);
+  if (f.mdEntrySeller != null) m.add(289, f.mdEntrySeller);
+  if (f.numberOfOrders != null) m.add(346, f.numberOfOrders);
+  if (f.mdEntryPositionNo != null) m.add(290, f.mdEntryPositionNo);
+  if (f.scope != null) m.add(546, list(f.scope));
+  if (f.priceDelta != null) m.add(811, dec(811, f.priceDelta));
+  if (f.netChgPrevDay != null) m.add(451, dec(451, f.netChgPrevDay));
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.mdPriceLevel != null) m.add(1023, f.mdPriceLevel);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.mdOriginType != null) m.add(1024, f.mdOriginType);
+  if (f.highPx != null) m.add(332, dec(332, f.highPx));
+  if (f.lowPx != null) m.add(333, dec(333, f.lowPx));
+  if (f.tradeVolume != null) m.add(1020, dec(1020, f.tradeVolume));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.mdQuoteType != null) m.add(1070, f.mdQuoteType);
+  if (f.rptSeq != null) m.add(83, f.rptSeq);
+  if (f.dealingCapacity != null) m.add(1048, dec(1048, f.dealingCapacity));
+  if (f.mdEntrySpotRate != null) m.add(1026, dec(1026, f.mdEntrySpotRate));
+  if (f.mdEntryForwardPoints != null) m.add(1027, dec(1027, f.mdEntryForwardPoints));
+  if (f.noStatsIndicators != null) group(m, f.noStatsIndicators, partNoStatsIndicatorsEntry, at, 0);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+}
+
 function defMDIncGrpNoMDEntriesEntry(d: PlanBuilder): void {
   d.field(279, "MDUpdateAction", R);
   d.field(285, "DeleteReason", 0);
@@ -15088,6 +26716,19 @@ export interface NoAltMDSourceEntry {
   altMDSourceID: string;
 }
 
+const partNoAltMDSourceEntry = entry(
+  816,
+  "NoAltMDSource",
+  defNoAltMDSourceEntry,
+  fillNoAltMDSourceEntry,
+  1,
+);
+
+function fillNoAltMDSourceEntry(m: FieldMap, f: NoAltMDSourceEntry, at: string): void {
+  if (f.altMDSourceID == null) missing(at, "field AltMDSourceID(817)");
+  m.add(817, f.altMDSourceID);
+}
+
 function defNoAltMDSourceEntry(d: PlanBuilder): void {
   d.field(817, "AltMDSourceID", R);
 }
@@ -15097,6 +26738,108 @@ export interface QuotCxlEntriesGrpNoQuoteEntriesEntry
   extends Instrument, FinancingDetails, UndInstrmtGrp, InstrmtLegGrp {
   /** Symbol(55): every entry starts with it. */
   symbol: string;
+}
+
+const partQuotCxlEntriesGrpNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defQuotCxlEntriesGrpNoQuoteEntriesEntry,
+  fillQuotCxlEntriesGrpNoQuoteEntriesEntry,
+  82,
+);
+
+function fillQuotCxlEntriesGrpNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: QuotCxlEntriesGrpNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
 }
 
 function defQuotCxlEntriesGrpNoQuoteEntriesEntry(d: PlanBuilder): void {
@@ -15162,6 +26905,122 @@ export interface QuotEntryAckGrpNoQuoteEntriesEntry extends Instrument, InstrmtL
   quoteEntryRejectReason?: number;
 }
 
+const partQuotEntryAckGrpNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defQuotEntryAckGrpNoQuoteEntriesEntry,
+  fillQuotEntryAckGrpNoQuoteEntriesEntry,
+  98,
+);
+
+function fillQuotEntryAckGrpNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: QuotEntryAckGrpNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.quoteEntryID == null) missing(at, "field QuoteEntryID(299)");
+  m.add(299, f.quoteEntryID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.quoteEntryStatus != null) m.add(1167, f.quoteEntryStatus);
+  if (f.quoteEntryRejectReason != null) m.add(368, f.quoteEntryRejectReason);
+}
+
 function defQuotEntryAckGrpNoQuoteEntriesEntry(d: PlanBuilder): void {
   d.field(299, "QuoteEntryID", R);
   d.component(defInstrument, 0);
@@ -15209,6 +27068,101 @@ export interface QuotSetAckGrpNoQuoteSetsEntry extends UnderlyingInstrument, Quo
   lastFragment?: boolean | "Y" | "N";
 }
 
+const partQuotSetAckGrpNoQuoteSetsEntry = entry(
+  296,
+  "NoQuoteSets",
+  defQuotSetAckGrpNoQuoteSetsEntry,
+  fillQuotSetAckGrpNoQuoteSetsEntry,
+  69,
+);
+
+function fillQuotSetAckGrpNoQuoteSetsEntry(
+  m: FieldMap,
+  f: QuotSetAckGrpNoQuoteSetsEntry,
+  at: string,
+): void {
+  if (f.quoteSetID == null) missing(at, "field QuoteSetID(302)");
+  m.add(302, f.quoteSetID);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.totNoQuoteEntries != null) m.add(304, f.totNoQuoteEntries);
+  if (f.totNoCxldQuotes != null) m.add(1168, f.totNoCxldQuotes);
+  if (f.totNoAccQuotes != null) m.add(1169, f.totNoAccQuotes);
+  if (f.totNoRejQuotes != null) m.add(1170, f.totNoRejQuotes);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  if (f.noQuoteEntries != null) {
+    group(m, f.noQuoteEntries, partQuotEntryAckGrpNoQuoteEntriesEntry, at, 0);
+  }
+}
+
 function defQuotSetAckGrpNoQuoteSetsEntry(d: PlanBuilder): void {
   d.field(302, "QuoteSetID", R);
   d.component(defUnderlyingInstrument, 0);
@@ -15232,6 +27186,22 @@ export interface NoTickRulesEntry {
   tickRuleType?: TickRuleTypeValue;
 }
 
+const partNoTickRulesEntry = entry(
+  1205,
+  "NoTickRules",
+  defNoTickRulesEntry,
+  fillNoTickRulesEntry,
+  4,
+);
+
+function fillNoTickRulesEntry(m: FieldMap, f: NoTickRulesEntry, at: string): void {
+  if (f.startTickPriceRange == null) missing(at, "field StartTickPriceRange(1206)");
+  m.add(1206, dec(1206, f.startTickPriceRange));
+  if (f.endTickPriceRange != null) m.add(1207, dec(1207, f.endTickPriceRange));
+  if (f.tickIncrement != null) m.add(1208, dec(1208, f.tickIncrement));
+  if (f.tickRuleType != null) m.add(1209, f.tickRuleType);
+}
+
 function defNoTickRulesEntry(d: PlanBuilder): void {
   d.field(1206, "StartTickPriceRange", R | DEC);
   d.field(1207, "EndTickPriceRange", DEC);
@@ -15247,6 +27217,20 @@ export interface NoLotTypeRulesEntry {
   minLotSize?: Decimal;
 }
 
+const partNoLotTypeRulesEntry = entry(
+  1234,
+  "NoLotTypeRules",
+  defNoLotTypeRulesEntry,
+  fillNoLotTypeRulesEntry,
+  2,
+);
+
+function fillNoLotTypeRulesEntry(m: FieldMap, f: NoLotTypeRulesEntry, at: string): void {
+  if (f.lotType == null) missing(at, "field LotType(1093)");
+  m.add(1093, f.lotType);
+  if (f.minLotSize != null) m.add(1231, dec(1231, f.minLotSize));
+}
+
 function defNoLotTypeRulesEntry(d: PlanBuilder): void {
   d.field(1093, "LotType", R);
   d.field(1231, "MinLotSize", DEC);
@@ -15256,6 +27240,19 @@ function defNoLotTypeRulesEntry(d: PlanBuilder): void {
 export interface NoOrdTypeRulesEntry {
   /** OrdType(40). */
   ordType: OrdTypeValue;
+}
+
+const partNoOrdTypeRulesEntry = entry(
+  1237,
+  "NoOrdTypeRules",
+  defNoOrdTypeRulesEntry,
+  fillNoOrdTypeRulesEntry,
+  1,
+);
+
+function fillNoOrdTypeRulesEntry(m: FieldMap, f: NoOrdTypeRulesEntry, at: string): void {
+  if (f.ordType == null) missing(at, "field OrdType(40)");
+  m.add(40, f.ordType);
 }
 
 function defNoOrdTypeRulesEntry(d: PlanBuilder): void {
@@ -15268,6 +27265,19 @@ export interface NoTimeInForceRulesEntry {
   timeInForce: TimeInForceValue;
 }
 
+const partNoTimeInForceRulesEntry = entry(
+  1239,
+  "NoTimeInForceRules",
+  defNoTimeInForceRulesEntry,
+  fillNoTimeInForceRulesEntry,
+  1,
+);
+
+function fillNoTimeInForceRulesEntry(m: FieldMap, f: NoTimeInForceRulesEntry, at: string): void {
+  if (f.timeInForce == null) missing(at, "field TimeInForce(59)");
+  m.add(59, f.timeInForce);
+}
+
 function defNoTimeInForceRulesEntry(d: PlanBuilder): void {
   d.field(59, "TimeInForce", R);
 }
@@ -15276,6 +27286,19 @@ function defNoTimeInForceRulesEntry(d: PlanBuilder): void {
 export interface NoExecInstRulesEntry {
   /** ExecInstValue(1308). */
   execInstValue: string;
+}
+
+const partNoExecInstRulesEntry = entry(
+  1232,
+  "NoExecInstRules",
+  defNoExecInstRulesEntry,
+  fillNoExecInstRulesEntry,
+  1,
+);
+
+function fillNoExecInstRulesEntry(m: FieldMap, f: NoExecInstRulesEntry, at: string): void {
+  if (f.execInstValue == null) missing(at, "field ExecInstValue(1308)");
+  m.add(1308, f.execInstValue);
 }
 
 function defNoExecInstRulesEntry(d: PlanBuilder): void {
@@ -15288,6 +27311,20 @@ export interface NoMatchRulesEntry {
   matchAlgorithm: string;
   /** MatchType(574). */
   matchType?: MatchTypeValue;
+}
+
+const partNoMatchRulesEntry = entry(
+  1235,
+  "NoMatchRules",
+  defNoMatchRulesEntry,
+  fillNoMatchRulesEntry,
+  2,
+);
+
+function fillNoMatchRulesEntry(m: FieldMap, f: NoMatchRulesEntry, at: string): void {
+  if (f.matchAlgorithm == null) missing(at, "field MatchAlgorithm(1142)");
+  m.add(1142, f.matchAlgorithm);
+  if (f.matchType != null) m.add(574, f.matchType);
 }
 
 function defNoMatchRulesEntry(d: PlanBuilder): void {
@@ -15305,6 +27342,21 @@ export interface NoMDFeedTypesEntry {
   mdBookType?: MDBookTypeValue;
 }
 
+const partNoMDFeedTypesEntry = entry(
+  1141,
+  "NoMDFeedTypes",
+  defNoMDFeedTypesEntry,
+  fillNoMDFeedTypesEntry,
+  3,
+);
+
+function fillNoMDFeedTypesEntry(m: FieldMap, f: NoMDFeedTypesEntry, at: string): void {
+  if (f.mdFeedType == null) missing(at, "field MDFeedType(1022)");
+  m.add(1022, f.mdFeedType);
+  if (f.marketDepth != null) m.add(264, f.marketDepth);
+  if (f.mdBookType != null) m.add(1021, f.mdBookType);
+}
+
 function defNoMDFeedTypesEntry(d: PlanBuilder): void {
   d.field(1022, "MDFeedType", R);
   d.field(264, "MarketDepth", 0);
@@ -15319,6 +27371,31 @@ export interface NoTradingSessionRulesEntry extends TradingSessionRules {
   tradingSessionSubID?: TradingSessionSubIDValue;
 }
 
+const partNoTradingSessionRulesEntry = entry(
+  1309,
+  "NoTradingSessionRules",
+  defNoTradingSessionRulesEntry,
+  fillNoTradingSessionRulesEntry,
+  7,
+);
+
+function fillNoTradingSessionRulesEntry(
+  m: FieldMap,
+  f: NoTradingSessionRulesEntry,
+  at: string,
+): void {
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.noOrdTypeRules != null) group(m, f.noOrdTypeRules, partNoOrdTypeRulesEntry, at, 0);
+  if (f.noTimeInForceRules != null) {
+    group(m, f.noTimeInForceRules, partNoTimeInForceRulesEntry, at, 0);
+  }
+  if (f.noExecInstRules != null) group(m, f.noExecInstRules, partNoExecInstRulesEntry, at, 0);
+  if (f.noMatchRules != null) group(m, f.noMatchRules, partNoMatchRulesEntry, at, 0);
+  if (f.noMDFeedTypes != null) group(m, f.noMDFeedTypes, partNoMDFeedTypesEntry, at, 0);
+}
+
 function defNoTradingSessionRulesEntry(d: PlanBuilder): void {
   d.field(336, "TradingSessionID", R);
   d.field(625, "TradingSessionSubID", 0);
@@ -15331,6 +27408,20 @@ export interface NoNestedInstrAttribEntry {
   nestedInstrAttribType: number;
   /** NestedInstrAttribValue(1211). */
   nestedInstrAttribValue?: string;
+}
+
+const partNoNestedInstrAttribEntry = entry(
+  1312,
+  "NoNestedInstrAttrib",
+  defNoNestedInstrAttribEntry,
+  fillNoNestedInstrAttribEntry,
+  2,
+);
+
+function fillNoNestedInstrAttribEntry(m: FieldMap, f: NoNestedInstrAttribEntry, at: string): void {
+  if (f.nestedInstrAttribType == null) missing(at, "field NestedInstrAttribType(1210)");
+  m.add(1210, f.nestedInstrAttribType);
+  if (f.nestedInstrAttribValue != null) m.add(1211, f.nestedInstrAttribValue);
 }
 
 function defNoNestedInstrAttribEntry(d: PlanBuilder): void {
@@ -15352,6 +27443,24 @@ export interface NoMaturityRulesEntry {
   endMaturityMonthYear?: string;
   /** MaturityMonthYearIncrement(1229). */
   maturityMonthYearIncrement?: number;
+}
+
+const partNoMaturityRulesEntry = entry(
+  1236,
+  "NoMaturityRules",
+  defNoMaturityRulesEntry,
+  fillNoMaturityRulesEntry,
+  6,
+);
+
+function fillNoMaturityRulesEntry(m: FieldMap, f: NoMaturityRulesEntry, at: string): void {
+  if (f.maturityRuleID == null) missing(at, "field MaturityRuleID(1222)");
+  m.add(1222, f.maturityRuleID);
+  if (f.maturityMonthYearFormat != null) m.add(1303, f.maturityMonthYearFormat);
+  if (f.maturityMonthYearIncrementUnits != null) m.add(1302, f.maturityMonthYearIncrementUnits);
+  if (f.startMaturityMonthYear != null) m.add(1241, f.startMaturityMonthYear);
+  if (f.endMaturityMonthYear != null) m.add(1226, f.endMaturityMonthYear);
+  if (f.maturityMonthYearIncrement != null) m.add(1229, f.maturityMonthYearIncrement);
 }
 
 function defNoMaturityRulesEntry(d: PlanBuilder): void {
@@ -15377,6 +27486,24 @@ export interface NoStrikeRulesEntry extends MaturityRules {
   strikeExerciseStyle?: number;
 }
 
+const partNoStrikeRulesEntry = entry(
+  1201,
+  "NoStrikeRules",
+  defNoStrikeRulesEntry,
+  fillNoStrikeRulesEntry,
+  6,
+);
+
+function fillNoStrikeRulesEntry(m: FieldMap, f: NoStrikeRulesEntry, at: string): void {
+  if (f.strikeRuleID == null) missing(at, "field StrikeRuleID(1223)");
+  m.add(1223, f.strikeRuleID);
+  if (f.startStrikePxRange != null) m.add(1202, dec(1202, f.startStrikePxRange));
+  if (f.endStrikePxRange != null) m.add(1203, dec(1203, f.endStrikePxRange));
+  if (f.strikeIncrement != null) m.add(1204, dec(1204, f.strikeIncrement));
+  if (f.strikeExerciseStyle != null) m.add(1304, f.strikeExerciseStyle);
+  if (f.noMaturityRules != null) group(m, f.noMaturityRules, partNoMaturityRulesEntry, at, 0);
+}
+
 function defNoStrikeRulesEntry(d: PlanBuilder): void {
   d.field(1223, "StrikeRuleID", R);
   d.field(1202, "StartStrikePxRange", DEC);
@@ -15392,6 +27519,43 @@ export interface NoMarketSegmentsEntry extends SecurityTradingRules, StrikeRules
   marketID: string;
   /** MarketSegmentID(1300). */
   marketSegmentID?: string;
+}
+
+const partNoMarketSegmentsEntry = entry(
+  1310,
+  "NoMarketSegments",
+  defNoMarketSegmentsEntry,
+  fillNoMarketSegmentsEntry,
+  21,
+);
+
+function fillNoMarketSegmentsEntry(m: FieldMap, f: NoMarketSegmentsEntry, at: string): void {
+  if (f.marketID == null) missing(at, "field MarketID(1301)");
+  m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.noTickRules != null) group(m, f.noTickRules, partNoTickRulesEntry, at, 0);
+  if (f.noLotTypeRules != null) group(m, f.noLotTypeRules, partNoLotTypeRulesEntry, at, 0);
+  if (f.priceLimitType != null) m.add(1306, f.priceLimitType);
+  if (f.lowLimitPrice != null) m.add(1148, dec(1148, f.lowLimitPrice));
+  if (f.highLimitPrice != null) m.add(1149, dec(1149, f.highLimitPrice));
+  if (f.tradingReferencePrice != null) m.add(1150, dec(1150, f.tradingReferencePrice));
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.minTradeVol != null) m.add(562, dec(562, f.minTradeVol));
+  if (f.maxTradeVol != null) m.add(1140, dec(1140, f.maxTradeVol));
+  if (f.maxPriceVariation != null) m.add(1143, dec(1143, f.maxPriceVariation));
+  if (f.impliedMarketIndicator != null) m.add(1144, f.impliedMarketIndicator);
+  if (f.tradingCurrency != null) m.add(1245, f.tradingCurrency);
+  if (f.roundLot != null) m.add(561, dec(561, f.roundLot));
+  if (f.multilegModel != null) m.add(1377, f.multilegModel);
+  if (f.multilegPriceMethod != null) m.add(1378, f.multilegPriceMethod);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.noTradingSessionRules != null) {
+    group(m, f.noTradingSessionRules, partNoTradingSessionRulesEntry, at, 0);
+  }
+  if (f.noNestedInstrAttrib != null) {
+    group(m, f.noNestedInstrAttrib, partNoNestedInstrAttribEntry, at, 0);
+  }
+  if (f.noStrikeRules != null) group(m, f.noStrikeRules, partNoStrikeRulesEntry, at, 0);
 }
 
 function defNoMarketSegmentsEntry(d: PlanBuilder): void {
@@ -15453,6 +27617,120 @@ export interface QuotEntryGrpNoQuoteEntriesEntry extends Instrument, InstrmtLegG
   currency?: string;
 }
 
+const partQuotEntryGrpNoQuoteEntriesEntry = entry(
+  295,
+  "NoQuoteEntries",
+  defQuotEntryGrpNoQuoteEntriesEntry,
+  fillQuotEntryGrpNoQuoteEntriesEntry,
+  96,
+);
+
+function fillQuotEntryGrpNoQuoteEntriesEntry(
+  m: FieldMap,
+  f: QuotEntryGrpNoQuoteEntriesEntry,
+  at: string,
+): void {
+  if (f.quoteEntryID == null) missing(at, "field QuoteEntryID(299)");
+  m.add(299, f.quoteEntryID);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.bidPx != null) m.add(132, dec(132, f.bidPx));
+  if (f.offerPx != null) m.add(133, dec(133, f.offerPx));
+  if (f.bidSize != null) m.add(134, dec(134, f.bidSize));
+  if (f.offerSize != null) m.add(135, dec(135, f.offerSize));
+  if (f.validUntilTime != null) m.add(62, time(62, f.validUntilTime));
+  if (f.bidSpotRate != null) m.add(188, dec(188, f.bidSpotRate));
+  if (f.offerSpotRate != null) m.add(190, dec(190, f.offerSpotRate));
+  if (f.bidForwardPoints != null) m.add(189, dec(189, f.bidForwardPoints));
+  if (f.offerForwardPoints != null) m.add(191, dec(191, f.offerForwardPoints));
+  if (f.midPx != null) m.add(631, dec(631, f.midPx));
+  if (f.bidYield != null) m.add(632, dec(632, f.bidYield));
+  if (f.midYield != null) m.add(633, dec(633, f.midYield));
+  if (f.offerYield != null) m.add(634, dec(634, f.offerYield));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.bidForwardPoints2 != null) m.add(642, dec(642, f.bidForwardPoints2));
+  if (f.offerForwardPoints2 != null) m.add(643, dec(643, f.offerForwardPoints2));
+  if (f.currency != null) m.add(15, f.currency);
+}
+
 function defQuotEntryGrpNoQuoteEntriesEntry(d: PlanBuilder): void {
   d.field(299, "QuoteEntryID", R);
   d.component(defInstrument, 0);
@@ -15494,6 +27772,98 @@ export interface QuotSetGrpNoQuoteSetsEntry extends UnderlyingInstrument, QuotEn
   lastFragment?: boolean | "Y" | "N";
 }
 
+const partQuotSetGrpNoQuoteSetsEntry = entry(
+  296,
+  "NoQuoteSets",
+  defQuotSetGrpNoQuoteSetsEntry,
+  fillQuotSetGrpNoQuoteSetsEntry,
+  67,
+);
+
+function fillQuotSetGrpNoQuoteSetsEntry(
+  m: FieldMap,
+  f: QuotSetGrpNoQuoteSetsEntry,
+  at: string,
+): void {
+  if (f.quoteSetID == null) missing(at, "field QuoteSetID(302)");
+  m.add(302, f.quoteSetID);
+  if (f.underlyingSymbol != null) m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.quoteSetValidUntilTime != null) m.add(367, time(367, f.quoteSetValidUntilTime));
+  if (f.totNoQuoteEntries == null) missing(at, "field TotNoQuoteEntries(304)");
+  m.add(304, f.totNoQuoteEntries);
+  if (f.lastFragment != null) m.add(893, f.lastFragment);
+  group(m, f.noQuoteEntries, partQuotEntryGrpNoQuoteEntriesEntry, at, R);
+}
+
 function defQuotSetGrpNoQuoteSetsEntry(d: PlanBuilder): void {
   d.field(302, "QuoteSetID", R);
   d.component(defUnderlyingInstrument, 0);
@@ -15527,6 +27897,29 @@ export interface NoBidDescriptorsEntry {
   outsideIndexPct?: Decimal;
   /** ValueOfFutures(408). */
   valueOfFutures?: Decimal;
+}
+
+const partNoBidDescriptorsEntry = entry(
+  398,
+  "NoBidDescriptors",
+  defNoBidDescriptorsEntry,
+  fillNoBidDescriptorsEntry,
+  11,
+);
+
+function fillNoBidDescriptorsEntry(m: FieldMap, f: NoBidDescriptorsEntry, at: string): void {
+  if (f.bidDescriptorType == null) missing(at, "field BidDescriptorType(399)");
+  m.add(399, f.bidDescriptorType);
+  if (f.bidDescriptor != null) m.add(400, f.bidDescriptor);
+  if (f.sideValueInd != null) m.add(401, f.sideValueInd);
+  if (f.liquidityValue != null) m.add(404, dec(404, f.liquidityValue));
+  if (f.liquidityNumSecurities != null) m.add(441, f.liquidityNumSecurities);
+  if (f.liquidityPctLow != null) m.add(402, dec(402, f.liquidityPctLow));
+  if (f.liquidityPctHigh != null) m.add(403, dec(403, f.liquidityPctHigh));
+  if (f.efpTrackingError != null) m.add(405, dec(405, f.efpTrackingError));
+  if (f.fairValue != null) m.add(406, dec(406, f.fairValue));
+  if (f.outsideIndexPct != null) m.add(407, dec(407, f.outsideIndexPct));
+  if (f.valueOfFutures != null) m.add(408, dec(408, f.valueOfFutures));
 }
 
 function defNoBidDescriptorsEntry(d: PlanBuilder): void {
@@ -15563,6 +27956,31 @@ export interface BidCompReqGrpNoBidComponentsEntry {
   account?: string;
   /** AcctIDSource(660). */
   acctIDSource?: AcctIDSourceValue;
+}
+
+const partBidCompReqGrpNoBidComponentsEntry = entry(
+  420,
+  "NoBidComponents",
+  defBidCompReqGrpNoBidComponentsEntry,
+  fillBidCompReqGrpNoBidComponentsEntry,
+  9,
+);
+
+function fillBidCompReqGrpNoBidComponentsEntry(
+  m: FieldMap,
+  f: BidCompReqGrpNoBidComponentsEntry,
+  at: string,
+): void {
+  if (f.listID == null) missing(at, "field ListID(66)");
+  m.add(66, f.listID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
 }
 
 function defBidCompReqGrpNoBidComponentsEntry(d: PlanBuilder): void {
@@ -15609,6 +28027,39 @@ export interface BidCompRspGrpNoBidComponentsEntry extends CommissionData {
   encodedText?: string;
 }
 
+const partBidCompRspGrpNoBidComponentsEntry = entry(
+  420,
+  "NoBidComponents",
+  defBidCompRspGrpNoBidComponentsEntry,
+  fillBidCompRspGrpNoBidComponentsEntry,
+  17,
+);
+
+function fillBidCompRspGrpNoBidComponentsEntry(
+  m: FieldMap,
+  f: BidCompRspGrpNoBidComponentsEntry,
+  at: string,
+): void {
+  if (f.commission == null) missing(at, "field Commission(12)");
+  m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.country != null) m.add(421, f.country);
+  if (f.side != null) m.add(54, f.side);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.fairValue != null) m.add(406, dec(406, f.fairValue));
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defBidCompRspGrpNoBidComponentsEntry(d: PlanBuilder): void {
   d.component(defCommissionData, R);
   d.field(66, "ListID", 0);
@@ -15648,6 +28099,96 @@ export interface NoStrikesEntry extends Instrument, UndInstrmtGrp {
   encodedText?: string;
 }
 
+const partNoStrikesEntry = entry(428, "NoStrikes", defNoStrikesEntry, fillNoStrikesEntry, 80);
+
+function fillNoStrikesEntry(m: FieldMap, f: NoStrikesEntry, at: string): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.side != null) m.add(54, f.side);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defNoStrikesEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.component(defUndInstrmtGrp, 0);
@@ -15677,6 +28218,26 @@ export interface NoRegistDtlsEntry extends NestedParties {
   dateOfBirth?: string;
   /** InvestorCountryOfResidence(475). */
   investorCountryOfResidence?: string;
+}
+
+const partNoRegistDtlsEntry = entry(
+  473,
+  "NoRegistDtls",
+  defNoRegistDtlsEntry,
+  fillNoRegistDtlsEntry,
+  8,
+);
+
+function fillNoRegistDtlsEntry(m: FieldMap, f: NoRegistDtlsEntry, at: string): void {
+  if (f.registDtls == null) missing(at, "field RegistDtls(509)");
+  m.add(509, f.registDtls);
+  if (f.registEmail != null) m.add(511, f.registEmail);
+  if (f.mailingDtls != null) m.add(474, f.mailingDtls);
+  if (f.mailingInst != null) m.add(482, f.mailingInst);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.ownerType != null) m.add(522, f.ownerType);
+  if (f.dateOfBirth != null) m.add(486, f.dateOfBirth);
+  if (f.investorCountryOfResidence != null) m.add(475, f.investorCountryOfResidence);
 }
 
 function defNoRegistDtlsEntry(d: PlanBuilder): void {
@@ -15710,6 +28271,26 @@ export interface NoDistribInstsEntry {
   cashDistribAgentAcctName?: string;
 }
 
+const partNoDistribInstsEntry = entry(
+  510,
+  "NoDistribInsts",
+  defNoDistribInstsEntry,
+  fillNoDistribInstsEntry,
+  8,
+);
+
+function fillNoDistribInstsEntry(m: FieldMap, f: NoDistribInstsEntry, at: string): void {
+  if (f.distribPaymentMethod == null) missing(at, "field DistribPaymentMethod(477)");
+  m.add(477, f.distribPaymentMethod);
+  if (f.distribPercentage != null) m.add(512, dec(512, f.distribPercentage));
+  if (f.cashDistribCurr != null) m.add(478, f.cashDistribCurr);
+  if (f.cashDistribAgentName != null) m.add(498, f.cashDistribAgentName);
+  if (f.cashDistribAgentCode != null) m.add(499, f.cashDistribAgentCode);
+  if (f.cashDistribAgentAcctNumber != null) m.add(500, f.cashDistribAgentAcctNumber);
+  if (f.cashDistribPayRef != null) m.add(501, f.cashDistribPayRef);
+  if (f.cashDistribAgentAcctName != null) m.add(502, f.cashDistribAgentAcctName);
+}
+
 function defNoDistribInstsEntry(d: PlanBuilder): void {
   d.field(477, "DistribPaymentMethod", R);
   d.field(512, "DistribPercentage", DEC);
@@ -15731,6 +28312,21 @@ export interface NoAffectedOrdersEntry {
   affectedSecondaryOrderID?: string;
 }
 
+const partNoAffectedOrdersEntry = entry(
+  534,
+  "NoAffectedOrders",
+  defNoAffectedOrdersEntry,
+  fillNoAffectedOrdersEntry,
+  3,
+);
+
+function fillNoAffectedOrdersEntry(m: FieldMap, f: NoAffectedOrdersEntry, at: string): void {
+  if (f.origClOrdID == null) missing(at, "field OrigClOrdID(41)");
+  m.add(41, f.origClOrdID);
+  if (f.affectedOrderID != null) m.add(535, f.affectedOrderID);
+  if (f.affectedSecondaryOrderID != null) m.add(536, f.affectedSecondaryOrderID);
+}
+
 function defNoAffectedOrdersEntry(d: PlanBuilder): void {
   d.field(41, "OrigClOrdID", R);
   d.field(535, "AffectedOrderID", 0);
@@ -15743,6 +28339,20 @@ export interface NoNotAffectedOrdersEntry {
   notAffOrigClOrdID: string;
   /** NotAffectedOrderID(1371). */
   notAffectedOrderID?: string;
+}
+
+const partNoNotAffectedOrdersEntry = entry(
+  1370,
+  "NoNotAffectedOrders",
+  defNoNotAffectedOrdersEntry,
+  fillNoNotAffectedOrdersEntry,
+  2,
+);
+
+function fillNoNotAffectedOrdersEntry(m: FieldMap, f: NoNotAffectedOrdersEntry, at: string): void {
+  if (f.notAffOrigClOrdID == null) missing(at, "field NotAffOrigClOrdID(1372)");
+  m.add(1372, f.notAffOrigClOrdID);
+  if (f.notAffectedOrderID != null) m.add(1371, f.notAffectedOrderID);
 }
 
 function defNoNotAffectedOrdersEntry(d: PlanBuilder): void {
@@ -15817,6 +28427,65 @@ export interface SideCrossOrdModGrpNoSidesEntry
   sideTimeInForce?: UtcTimestamp;
 }
 
+const partSideCrossOrdModGrpNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defSideCrossOrdModGrpNoSidesEntry,
+  fillSideCrossOrdModGrpNoSidesEntry,
+  42,
+);
+
+function fillSideCrossOrdModGrpNoSidesEntry(
+  m: FieldMap,
+  f: SideCrossOrdModGrpNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.dayBookingInst != null) m.add(589, f.dayBookingInst);
+  if (f.bookingUnit != null) m.add(590, f.bookingUnit);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partPreAllocGrpNoAllocsEntry, at, 0);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.preTradeAnonymity != null) m.add(1091, f.preTradeAnonymity);
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.forexReq != null) m.add(121, f.forexReq);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.bookingType != null) m.add(775, f.bookingType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.coveredOrUncovered != null) m.add(203, f.coveredOrUncovered);
+  if (f.cashMargin != null) m.add(544, f.cashMargin);
+  if (f.clearingFeeIndicator != null) m.add(635, f.clearingFeeIndicator);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.sideComplianceID != null) m.add(659, f.sideComplianceID);
+  if (f.sideTimeInForce != null) m.add(962, time(962, f.sideTimeInForce));
+}
+
 function defSideCrossOrdModGrpNoSidesEntry(d: PlanBuilder): void {
   d.field(54, "Side", R);
   d.field(41, "OrigClOrdID", 0);
@@ -15881,6 +28550,40 @@ export interface SideCrossOrdCxlGrpNoSidesEntry extends Parties, OrderQtyData {
   encodedText?: string;
 }
 
+const partSideCrossOrdCxlGrpNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defSideCrossOrdCxlGrpNoSidesEntry,
+  fillSideCrossOrdCxlGrpNoSidesEntry,
+  17,
+);
+
+function fillSideCrossOrdCxlGrpNoSidesEntry(
+  m: FieldMap,
+  f: SideCrossOrdCxlGrpNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.origClOrdID != null) m.add(41, f.origClOrdID);
+  if (f.clOrdID == null) missing(at, "field ClOrdID(11)");
+  m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.clOrdLinkID != null) m.add(583, f.clOrdLinkID);
+  if (f.origOrdModTime != null) m.add(586, time(586, f.origOrdModTime));
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.tradeDate != null) m.add(75, f.tradeDate);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defSideCrossOrdCxlGrpNoSidesEntry(d: PlanBuilder): void {
   d.field(54, "Side", R);
   d.field(41, "OrigClOrdID", 0);
@@ -15909,6 +28612,22 @@ export interface NoSecurityTypesEntry {
   cfiCode?: string;
 }
 
+const partNoSecurityTypesEntry = entry(
+  558,
+  "NoSecurityTypes",
+  defNoSecurityTypesEntry,
+  fillNoSecurityTypesEntry,
+  4,
+);
+
+function fillNoSecurityTypesEntry(m: FieldMap, f: NoSecurityTypesEntry, at: string): void {
+  if (f.securityType == null) missing(at, "field SecurityType(167)");
+  m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.product != null) m.add(460, f.product);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+}
+
 function defNoSecurityTypesEntry(d: PlanBuilder): void {
   d.field(167, "SecurityType", R);
   d.field(762, "SecuritySubType", 0);
@@ -15925,6 +28644,82 @@ export interface InstrmtLegSecListGrpNoLegsEntry
   legSwapType?: LegSwapTypeValue;
   /** LegSettlType(587). */
   legSettlType?: string;
+}
+
+const partInstrmtLegSecListGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defInstrmtLegSecListGrpNoLegsEntry,
+  fillInstrmtLegSecListGrpNoLegsEntry,
+  58,
+);
+
+function fillInstrmtLegSecListGrpNoLegsEntry(
+  m: FieldMap,
+  f: InstrmtLegSecListGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legMaturityTime != null) m.add(1212, f.legMaturityTime);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legUnitOfMeasure != null) m.add(999, f.legUnitOfMeasure);
+  if (f.legUnitOfMeasureQty != null) m.add(1224, dec(1224, f.legUnitOfMeasureQty));
+  if (f.legPriceUnitOfMeasure != null) m.add(1421, f.legPriceUnitOfMeasure);
+  if (f.legPriceUnitOfMeasureQty != null) m.add(1422, dec(1422, f.legPriceUnitOfMeasureQty));
+  if (f.legTimeUnit != null) m.add(1001, f.legTimeUnit);
+  if (f.legExerciseStyle != null) m.add(1420, f.legExerciseStyle);
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legPutOrCall != null) m.add(1358, f.legPutOrCall);
+  if (f.legOptionRatio != null) m.add(1017, dec(1017, f.legOptionRatio));
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.legBenchmarkCurveCurrency != null) m.add(676, f.legBenchmarkCurveCurrency);
+  if (f.legBenchmarkCurveName != null) m.add(677, f.legBenchmarkCurveName);
+  if (f.legBenchmarkCurvePoint != null) m.add(678, f.legBenchmarkCurvePoint);
+  if (f.legBenchmarkPrice != null) m.add(679, dec(679, f.legBenchmarkPrice));
+  if (f.legBenchmarkPriceType != null) m.add(680, f.legBenchmarkPriceType);
 }
 
 function defInstrmtLegSecListGrpNoLegsEntry(d: PlanBuilder): void {
@@ -15958,6 +28753,152 @@ export interface SecListGrpNoRelatedSymEntry
   encodedText?: string;
 }
 
+const partSecListGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defSecListGrpNoRelatedSymEntry,
+  fillSecListGrpNoRelatedSymEntry,
+  122,
+);
+
+function fillSecListGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: SecListGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noTickRules != null) group(m, f.noTickRules, partNoTickRulesEntry, at, 0);
+  if (f.noLotTypeRules != null) group(m, f.noLotTypeRules, partNoLotTypeRulesEntry, at, 0);
+  if (f.priceLimitType != null) m.add(1306, f.priceLimitType);
+  if (f.lowLimitPrice != null) m.add(1148, dec(1148, f.lowLimitPrice));
+  if (f.highLimitPrice != null) m.add(1149, dec(1149, f.highLimitPrice));
+  if (f.tradingReferencePrice != null) m.add(1150, dec(1150, f.tradingReferencePrice));
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.minTradeVol != null) m.add(562, dec(562, f.minTradeVol));
+  if (f.maxTradeVol != null) m.add(1140, dec(1140, f.maxTradeVol));
+  if (f.maxPriceVariation != null) m.add(1143, dec(1143, f.maxPriceVariation));
+  if (f.impliedMarketIndicator != null) m.add(1144, f.impliedMarketIndicator);
+  if (f.tradingCurrency != null) m.add(1245, f.tradingCurrency);
+  if (f.roundLot != null) m.add(561, dec(561, f.roundLot));
+  if (f.multilegModel != null) m.add(1377, f.multilegModel);
+  if (f.multilegPriceMethod != null) m.add(1378, f.multilegPriceMethod);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.noTradingSessionRules != null) {
+    group(m, f.noTradingSessionRules, partNoTradingSessionRulesEntry, at, 0);
+  }
+  if (f.noNestedInstrAttrib != null) {
+    group(m, f.noNestedInstrAttrib, partNoNestedInstrAttribEntry, at, 0);
+  }
+  if (f.noStrikeRules != null) group(m, f.noStrikeRules, partNoStrikeRulesEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegSecListGrpNoLegsEntry, at, 0);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defSecListGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, 0);
   d.component(defInstrumentExtension, 0);
@@ -15982,6 +28923,24 @@ export interface NoDerivativeSecurityAltIDEntry {
   derivativeSecurityAltIDSource?: string;
 }
 
+const partNoDerivativeSecurityAltIDEntry = entry(
+  1218,
+  "NoDerivativeSecurityAltID",
+  defNoDerivativeSecurityAltIDEntry,
+  fillNoDerivativeSecurityAltIDEntry,
+  2,
+);
+
+function fillNoDerivativeSecurityAltIDEntry(
+  m: FieldMap,
+  f: NoDerivativeSecurityAltIDEntry,
+  at: string,
+): void {
+  if (f.derivativeSecurityAltID == null) missing(at, "field DerivativeSecurityAltID(1219)");
+  m.add(1219, f.derivativeSecurityAltID);
+  if (f.derivativeSecurityAltIDSource != null) m.add(1220, f.derivativeSecurityAltIDSource);
+}
+
 function defNoDerivativeSecurityAltIDEntry(d: PlanBuilder): void {
   d.field(1219, "DerivativeSecurityAltID", R);
   d.field(1220, "DerivativeSecurityAltIDSource", 0);
@@ -16001,6 +28960,23 @@ export interface NoDerivativeEventsEntry {
   derivativeEventText?: string;
 }
 
+const partNoDerivativeEventsEntry = entry(
+  1286,
+  "NoDerivativeEvents",
+  defNoDerivativeEventsEntry,
+  fillNoDerivativeEventsEntry,
+  5,
+);
+
+function fillNoDerivativeEventsEntry(m: FieldMap, f: NoDerivativeEventsEntry, at: string): void {
+  if (f.derivativeEventType == null) missing(at, "field DerivativeEventType(1287)");
+  m.add(1287, f.derivativeEventType);
+  if (f.derivativeEventDate != null) m.add(1288, f.derivativeEventDate);
+  if (f.derivativeEventTime != null) m.add(1289, time(1289, f.derivativeEventTime));
+  if (f.derivativeEventPx != null) m.add(1290, dec(1290, f.derivativeEventPx));
+  if (f.derivativeEventText != null) m.add(1291, f.derivativeEventText);
+}
+
 function defNoDerivativeEventsEntry(d: PlanBuilder): void {
   d.field(1287, "DerivativeEventType", R);
   d.field(1288, "DerivativeEventDate", 0);
@@ -16015,6 +28991,28 @@ export interface NoDerivativeInstrumentPartySubIDsEntry {
   derivativeInstrumentPartySubID: string;
   /** DerivativeInstrumentPartySubIDType(1298). */
   derivativeInstrumentPartySubIDType?: number;
+}
+
+const partNoDerivativeInstrumentPartySubIDsEntry = entry(
+  1296,
+  "NoDerivativeInstrumentPartySubIDs",
+  defNoDerivativeInstrumentPartySubIDsEntry,
+  fillNoDerivativeInstrumentPartySubIDsEntry,
+  2,
+);
+
+function fillNoDerivativeInstrumentPartySubIDsEntry(
+  m: FieldMap,
+  f: NoDerivativeInstrumentPartySubIDsEntry,
+  at: string,
+): void {
+  if (f.derivativeInstrumentPartySubID == null) {
+    missing(at, "field DerivativeInstrumentPartySubID(1297)");
+  }
+  m.add(1297, f.derivativeInstrumentPartySubID);
+  if (f.derivativeInstrumentPartySubIDType != null) {
+    m.add(1298, f.derivativeInstrumentPartySubIDType);
+  }
 }
 
 function defNoDerivativeInstrumentPartySubIDsEntry(d: PlanBuilder): void {
@@ -16032,6 +29030,34 @@ export interface NoDerivativeInstrumentPartiesEntry extends DerivativeInstrument
   derivativeInstrumentPartyRole?: number;
 }
 
+const partNoDerivativeInstrumentPartiesEntry = entry(
+  1292,
+  "NoDerivativeInstrumentParties",
+  defNoDerivativeInstrumentPartiesEntry,
+  fillNoDerivativeInstrumentPartiesEntry,
+  4,
+);
+
+function fillNoDerivativeInstrumentPartiesEntry(
+  m: FieldMap,
+  f: NoDerivativeInstrumentPartiesEntry,
+  at: string,
+): void {
+  if (f.derivativeInstrumentPartyID == null) missing(at, "field DerivativeInstrumentPartyID(1293)");
+  m.add(1293, f.derivativeInstrumentPartyID);
+  if (f.derivativeInstrumentPartyIDSource != null) m.add(1294, f.derivativeInstrumentPartyIDSource);
+  if (f.derivativeInstrumentPartyRole != null) m.add(1295, f.derivativeInstrumentPartyRole);
+  if (f.noDerivativeInstrumentPartySubIDs != null) {
+    group(
+      m,
+      f.noDerivativeInstrumentPartySubIDs,
+      partNoDerivativeInstrumentPartySubIDsEntry,
+      at,
+      0,
+    );
+  }
+}
+
 function defNoDerivativeInstrumentPartiesEntry(d: PlanBuilder): void {
   d.field(1293, "DerivativeInstrumentPartyID", R);
   d.field(1294, "DerivativeInstrumentPartyIDSource", 0);
@@ -16045,6 +29071,24 @@ export interface NoDerivativeInstrAttribEntry {
   derivativeInstrAttribType: number;
   /** DerivativeInstrAttribValue(1314). */
   derivativeInstrAttribValue?: string;
+}
+
+const partNoDerivativeInstrAttribEntry = entry(
+  1311,
+  "NoDerivativeInstrAttrib",
+  defNoDerivativeInstrAttribEntry,
+  fillNoDerivativeInstrAttribEntry,
+  2,
+);
+
+function fillNoDerivativeInstrAttribEntry(
+  m: FieldMap,
+  f: NoDerivativeInstrAttribEntry,
+  at: string,
+): void {
+  if (f.derivativeInstrAttribType == null) missing(at, "field DerivativeInstrAttribType(1313)");
+  m.add(1313, f.derivativeInstrAttribType);
+  if (f.derivativeInstrAttribValue != null) m.add(1314, f.derivativeInstrAttribValue);
 }
 
 function defNoDerivativeInstrAttribEntry(d: PlanBuilder): void {
@@ -16065,6 +29109,109 @@ export interface RelSymDerivSecGrpNoRelatedSymEntry
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partRelSymDerivSecGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defRelSymDerivSecGrpNoRelatedSymEntry,
+  fillRelSymDerivSecGrpNoRelatedSymEntry,
+  83,
+);
+
+function fillRelSymDerivSecGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: RelSymDerivSecGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.secondaryPriceLimitType != null) m.add(1305, f.secondaryPriceLimitType);
+  if (f.secondaryLowLimitPrice != null) m.add(1221, dec(1221, f.secondaryLowLimitPrice));
+  if (f.secondaryHighLimitPrice != null) m.add(1230, dec(1230, f.secondaryHighLimitPrice));
+  if (f.secondaryTradingReferencePrice != null) {
+    m.add(1240, dec(1240, f.secondaryTradingReferencePrice));
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defRelSymDerivSecGrpNoRelatedSymEntry(d: PlanBuilder): void {
@@ -16090,6 +29237,28 @@ export interface PreAllocMlegGrpNoAllocsEntry extends NestedParties3 {
   individualAllocID?: string;
   /** AllocQty(80). */
   allocQty?: Decimal;
+}
+
+const partPreAllocMlegGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defPreAllocMlegGrpNoAllocsEntry,
+  fillPreAllocMlegGrpNoAllocsEntry,
+  6,
+);
+
+function fillPreAllocMlegGrpNoAllocsEntry(
+  m: FieldMap,
+  f: PreAllocMlegGrpNoAllocsEntry,
+  at: string,
+): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocSettlCurrency != null) m.add(736, f.allocSettlCurrency);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.noNested3PartyIDs != null) group(m, f.noNested3PartyIDs, partNoNested3PartyIDsEntry, at, 0);
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
 }
 
 function defPreAllocMlegGrpNoAllocsEntry(d: PlanBuilder): void {
@@ -16136,6 +29305,87 @@ export interface LegOrdGrpNoLegsEntry
   legExecInst?: string | readonly string[];
 }
 
+const partLegOrdGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defLegOrdGrpNoLegsEntry,
+  fillLegOrdGrpNoLegsEntry,
+  67,
+);
+
+function fillLegOrdGrpNoLegsEntry(m: FieldMap, f: LegOrdGrpNoLegsEntry, at: string): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legMaturityTime != null) m.add(1212, f.legMaturityTime);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legUnitOfMeasure != null) m.add(999, f.legUnitOfMeasure);
+  if (f.legUnitOfMeasureQty != null) m.add(1224, dec(1224, f.legUnitOfMeasureQty));
+  if (f.legPriceUnitOfMeasure != null) m.add(1421, f.legPriceUnitOfMeasure);
+  if (f.legPriceUnitOfMeasureQty != null) m.add(1422, dec(1422, f.legPriceUnitOfMeasureQty));
+  if (f.legTimeUnit != null) m.add(1001, f.legTimeUnit);
+  if (f.legExerciseStyle != null) m.add(1420, f.legExerciseStyle);
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legPutOrCall != null) m.add(1358, f.legPutOrCall);
+  if (f.legOptionRatio != null) m.add(1017, dec(1017, f.legOptionRatio));
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.legAllocID != null) m.add(1366, f.legAllocID);
+  if (f.noLegAllocs != null) group(m, f.noLegAllocs, partNoLegAllocsEntry, at, 0);
+  if (f.legPositionEffect != null) m.add(564, f.legPositionEffect);
+  if (f.legCoveredOrUncovered != null) m.add(565, f.legCoveredOrUncovered);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legRefID != null) m.add(654, f.legRefID);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.legSettlCurrency != null) m.add(675, f.legSettlCurrency);
+  if (f.legOrderQty != null) m.add(685, dec(685, f.legOrderQty));
+  if (f.legVolatility != null) m.add(1379, dec(1379, f.legVolatility));
+  if (f.legDividendYield != null) m.add(1381, dec(1381, f.legDividendYield));
+  if (f.legCurrencyRatio != null) m.add(1383, dec(1383, f.legCurrencyRatio));
+  if (f.legExecInst != null) m.add(1384, list(f.legExecInst));
+}
+
 function defLegOrdGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -16167,6 +29417,15 @@ export interface NoDatesEntry {
   transactTime?: UtcTimestamp;
 }
 
+const partNoDatesEntry = entry(580, "NoDates", defNoDatesEntry, fillNoDatesEntry, 3);
+
+function fillNoDatesEntry(m: FieldMap, f: NoDatesEntry, at: string): void {
+  if (f.tradeDate == null) missing(at, "field TradeDate(75)");
+  m.add(75, f.tradeDate);
+  if (f.lastUpdateTime != null) m.add(779, time(779, f.lastUpdateTime));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+}
+
 function defNoDatesEntry(d: PlanBuilder): void {
   d.field(75, "TradeDate", R);
   d.field(779, "LastUpdateTime", TIME);
@@ -16181,6 +29440,24 @@ export interface NoUnderlyingLegSecurityAltIDEntry {
   underlyingLegSecurityAltIDSource?: string;
 }
 
+const partNoUnderlyingLegSecurityAltIDEntry = entry(
+  1334,
+  "NoUnderlyingLegSecurityAltID",
+  defNoUnderlyingLegSecurityAltIDEntry,
+  fillNoUnderlyingLegSecurityAltIDEntry,
+  2,
+);
+
+function fillNoUnderlyingLegSecurityAltIDEntry(
+  m: FieldMap,
+  f: NoUnderlyingLegSecurityAltIDEntry,
+  at: string,
+): void {
+  if (f.underlyingLegSecurityAltID == null) missing(at, "field UnderlyingLegSecurityAltID(1335)");
+  m.add(1335, f.underlyingLegSecurityAltID);
+  if (f.underlyingLegSecurityAltIDSource != null) m.add(1336, f.underlyingLegSecurityAltIDSource);
+}
+
 function defNoUnderlyingLegSecurityAltIDEntry(d: PlanBuilder): void {
   d.field(1335, "UnderlyingLegSecurityAltID", R);
   d.field(1336, "UnderlyingLegSecurityAltIDSource", 0);
@@ -16190,6 +29467,36 @@ function defNoUnderlyingLegSecurityAltIDEntry(d: PlanBuilder): void {
 export interface NoOfLegUnderlyingsEntry extends UnderlyingLegInstrument {
   /** UnderlyingLegSymbol(1330): every entry starts with it. */
   underlyingLegSymbol: string;
+}
+
+const partNoOfLegUnderlyingsEntry = entry(
+  1342,
+  "NoOfLegUnderlyings",
+  defNoOfLegUnderlyingsEntry,
+  fillNoOfLegUnderlyingsEntry,
+  16,
+);
+
+function fillNoOfLegUnderlyingsEntry(m: FieldMap, f: NoOfLegUnderlyingsEntry, at: string): void {
+  if (f.underlyingLegSymbol == null) missing(at, "field UnderlyingLegSymbol(1330)");
+  m.add(1330, f.underlyingLegSymbol);
+  if (f.underlyingLegSymbolSfx != null) m.add(1331, f.underlyingLegSymbolSfx);
+  if (f.underlyingLegSecurityID != null) m.add(1332, f.underlyingLegSecurityID);
+  if (f.underlyingLegSecurityIDSource != null) m.add(1333, f.underlyingLegSecurityIDSource);
+  if (f.noUnderlyingLegSecurityAltID != null) {
+    group(m, f.noUnderlyingLegSecurityAltID, partNoUnderlyingLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingLegCFICode != null) m.add(1344, f.underlyingLegCFICode);
+  if (f.underlyingLegSecurityType != null) m.add(1337, f.underlyingLegSecurityType);
+  if (f.underlyingLegSecuritySubType != null) m.add(1338, f.underlyingLegSecuritySubType);
+  if (f.underlyingLegMaturityMonthYear != null) m.add(1339, f.underlyingLegMaturityMonthYear);
+  if (f.underlyingLegMaturityDate != null) m.add(1345, f.underlyingLegMaturityDate);
+  if (f.underlyingLegMaturityTime != null) m.add(1405, f.underlyingLegMaturityTime);
+  if (f.underlyingLegStrikePrice != null) m.add(1340, dec(1340, f.underlyingLegStrikePrice));
+  if (f.underlyingLegOptAttribute != null) m.add(1391, f.underlyingLegOptAttribute);
+  if (f.underlyingLegPutOrCall != null) m.add(1343, f.underlyingLegPutOrCall);
+  if (f.underlyingLegSecurityExchange != null) m.add(1341, f.underlyingLegSecurityExchange);
+  if (f.underlyingLegSecurityDesc != null) m.add(1392, f.underlyingLegSecurityDesc);
 }
 
 function defNoOfLegUnderlyingsEntry(d: PlanBuilder): void {
@@ -16241,6 +29548,98 @@ export interface TrdInstrmtLegGrpNoLegsEntry
   legLastQty?: Decimal;
 }
 
+const partTrdInstrmtLegGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defTrdInstrmtLegGrpNoLegsEntry,
+  fillTrdInstrmtLegGrpNoLegsEntry,
+  72,
+);
+
+function fillTrdInstrmtLegGrpNoLegsEntry(
+  m: FieldMap,
+  f: TrdInstrmtLegGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legMaturityTime != null) m.add(1212, f.legMaturityTime);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legUnitOfMeasure != null) m.add(999, f.legUnitOfMeasure);
+  if (f.legUnitOfMeasureQty != null) m.add(1224, dec(1224, f.legUnitOfMeasureQty));
+  if (f.legPriceUnitOfMeasure != null) m.add(1421, f.legPriceUnitOfMeasure);
+  if (f.legPriceUnitOfMeasureQty != null) m.add(1422, dec(1422, f.legPriceUnitOfMeasureQty));
+  if (f.legTimeUnit != null) m.add(1001, f.legTimeUnit);
+  if (f.legExerciseStyle != null) m.add(1420, f.legExerciseStyle);
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legPutOrCall != null) m.add(1358, f.legPutOrCall);
+  if (f.legOptionRatio != null) m.add(1017, dec(1017, f.legOptionRatio));
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.legReportID != null) m.add(990, f.legReportID);
+  if (f.legNumber != null) m.add(1152, f.legNumber);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.legPositionEffect != null) m.add(564, f.legPositionEffect);
+  if (f.legCoveredOrUncovered != null) m.add(565, f.legCoveredOrUncovered);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+  if (f.legRefID != null) m.add(654, f.legRefID);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.legLastPx != null) m.add(637, dec(637, f.legLastPx));
+  if (f.legSettlCurrency != null) m.add(675, f.legSettlCurrency);
+  if (f.legLastForwardPoints != null) m.add(1073, dec(1073, f.legLastForwardPoints));
+  if (f.legCalculatedCcyLastQty != null) m.add(1074, dec(1074, f.legCalculatedCcyLastQty));
+  if (f.legGrossTradeAmt != null) m.add(1075, dec(1075, f.legGrossTradeAmt));
+  if (f.legVolatility != null) m.add(1379, dec(1379, f.legVolatility));
+  if (f.legDividendYield != null) m.add(1381, dec(1381, f.legDividendYield));
+  if (f.legCurrencyRatio != null) m.add(1383, dec(1383, f.legCurrencyRatio));
+  if (f.legExecInst != null) m.add(1384, list(f.legExecInst));
+  if (f.legLastQty != null) m.add(1418, dec(1418, f.legLastQty));
+  if (f.noOfLegUnderlyings != null) {
+    group(m, f.noOfLegUnderlyings, partNoOfLegUnderlyingsEntry, at, 0);
+  }
+}
+
 function defTrdInstrmtLegGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -16289,6 +29688,28 @@ export interface TrdAllocGrpNoAllocsEntry extends NestedParties2 {
   allocClearingFeeIndicator?: string;
 }
 
+const partTrdAllocGrpNoAllocsEntry = entry(
+  78,
+  "NoAllocs",
+  defTrdAllocGrpNoAllocsEntry,
+  fillTrdAllocGrpNoAllocsEntry,
+  10,
+);
+
+function fillTrdAllocGrpNoAllocsEntry(m: FieldMap, f: TrdAllocGrpNoAllocsEntry, at: string): void {
+  if (f.allocAccount == null) missing(at, "field AllocAccount(79)");
+  m.add(79, f.allocAccount);
+  if (f.allocAcctIDSource != null) m.add(661, f.allocAcctIDSource);
+  if (f.allocSettlCurrency != null) m.add(736, f.allocSettlCurrency);
+  if (f.individualAllocID != null) m.add(467, f.individualAllocID);
+  if (f.noNested2PartyIDs != null) group(m, f.noNested2PartyIDs, partNoNested2PartyIDsEntry, at, 0);
+  if (f.allocQty != null) m.add(80, dec(80, f.allocQty));
+  if (f.allocCustomerCapacity != null) m.add(993, f.allocCustomerCapacity);
+  if (f.allocMethod != null) m.add(1002, f.allocMethod);
+  if (f.secondaryIndividualAllocID != null) m.add(989, f.secondaryIndividualAllocID);
+  if (f.allocClearingFeeIndicator != null) m.add(1136, f.allocClearingFeeIndicator);
+}
+
 function defTrdAllocGrpNoAllocsEntry(d: PlanBuilder): void {
   d.field(79, "AllocAccount", R);
   d.field(661, "AllocAcctIDSource", 0);
@@ -16312,6 +29733,21 @@ export interface NoSideTrdRegTSEntry {
   sideTrdRegTimestampSrc?: string;
 }
 
+const partNoSideTrdRegTSEntry = entry(
+  1016,
+  "NoSideTrdRegTS",
+  defNoSideTrdRegTSEntry,
+  fillNoSideTrdRegTSEntry,
+  3,
+);
+
+function fillNoSideTrdRegTSEntry(m: FieldMap, f: NoSideTrdRegTSEntry, at: string): void {
+  if (f.sideTrdRegTimestamp == null) missing(at, "field SideTrdRegTimestamp(1012)");
+  m.add(1012, time(1012, f.sideTrdRegTimestamp));
+  if (f.sideTrdRegTimestampType != null) m.add(1013, f.sideTrdRegTimestampType);
+  if (f.sideTrdRegTimestampSrc != null) m.add(1014, f.sideTrdRegTimestampSrc);
+}
+
 function defNoSideTrdRegTSEntry(d: PlanBuilder): void {
   d.field(1012, "SideTrdRegTimestamp", R | TIME);
   d.field(1013, "SideTrdRegTimestampType", 0);
@@ -16322,6 +29758,20 @@ function defNoSideTrdRegTSEntry(d: PlanBuilder): void {
 export interface NoSettlDetailsEntry extends SettlParties {
   /** SettlObligSource(1164). */
   settlObligSource: SettlObligSourceValue;
+}
+
+const partNoSettlDetailsEntry = entry(
+  1158,
+  "NoSettlDetails",
+  defNoSettlDetailsEntry,
+  fillNoSettlDetailsEntry,
+  2,
+);
+
+function fillNoSettlDetailsEntry(m: FieldMap, f: NoSettlDetailsEntry, at: string): void {
+  if (f.settlObligSource == null) missing(at, "field SettlObligSource(1164)");
+  m.add(1164, f.settlObligSource);
+  if (f.noSettlPartyIDs != null) group(m, f.noSettlPartyIDs, partNoSettlPartyIDsEntry, at, 0);
 }
 
 function defNoSettlDetailsEntry(d: PlanBuilder): void {
@@ -16465,6 +29915,97 @@ export interface TrdCapRptSideGrpNoSidesEntry
   exchangeSpecialInstructions?: string;
 }
 
+const partTrdCapRptSideGrpNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defTrdCapRptSideGrpNoSidesEntry,
+  fillTrdCapRptSideGrpNoSidesEntry,
+  73,
+);
+
+function fillTrdCapRptSideGrpNoSidesEntry(
+  m: FieldMap,
+  f: TrdCapRptSideGrpNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.execRefID != null) m.add(19, f.execRefID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.sideQty != null) m.add(1009, f.sideQty);
+  if (f.sideTradeReportID != null) m.add(1005, f.sideTradeReportID);
+  if (f.sideFillStationCd != null) m.add(1006, f.sideFillStationCd);
+  if (f.sideReasonCd != null) m.add(1007, f.sideReasonCd);
+  if (f.rptSeq != null) m.add(83, f.rptSeq);
+  if (f.sideTrdSubTyp != null) m.add(1008, f.sideTrdSubTyp);
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.sideCurrency != null) m.add(1154, f.sideCurrency);
+  if (f.sideSettlCurrency != null) m.add(1155, f.sideSettlCurrency);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.lotType != null) m.add(1093, f.lotType);
+  if (f.oddLot != null) m.add(575, f.oddLot);
+  if (f.noClearingInstructions != null) {
+    group(m, f.noClearingInstructions, partNoClearingInstructionsEntry, at, 0);
+  }
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.tradeInputDevice != null) m.add(579, f.tradeInputDevice);
+  if (f.orderInputDevice != null) m.add(821, f.orderInputDevice);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.timeBracket != null) m.add(943, f.timeBracket);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.exDate != null) m.add(230, f.exDate);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+  if (f.sideMultiLegReportingType != null) m.add(752, f.sideMultiLegReportingType);
+  if (f.noContAmts != null) group(m, f.noContAmts, partNoContAmtsEntry, at, 0);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.exchangeRule != null) m.add(825, f.exchangeRule);
+  if (f.tradeAllocIndicator != null) m.add(826, f.tradeAllocIndicator);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partTrdAllocGrpNoAllocsEntry, at, 0);
+  if (f.noSideTrdRegTS != null) group(m, f.noSideTrdRegTS, partNoSideTrdRegTSEntry, at, 0);
+  if (f.noSettlDetails != null) group(m, f.noSettlDetails, partNoSettlDetailsEntry, at, 0);
+  if (f.sideGrossTradeAmt != null) m.add(1072, dec(1072, f.sideGrossTradeAmt));
+  if (f.aggressorIndicator != null) m.add(1057, f.aggressorIndicator);
+  if (f.exchangeSpecialInstructions != null) m.add(1139, f.exchangeSpecialInstructions);
+}
+
 function defTrdCapRptSideGrpNoSidesEntry(d: PlanBuilder): void {
   d.field(54, "Side", R);
   d.field(37, "OrderID", 0);
@@ -16546,6 +30087,20 @@ export interface NoTrdRepIndicatorsEntry {
   trdRepIndicator?: boolean | "Y" | "N";
 }
 
+const partNoTrdRepIndicatorsEntry = entry(
+  1387,
+  "NoTrdRepIndicators",
+  defNoTrdRepIndicatorsEntry,
+  fillNoTrdRepIndicatorsEntry,
+  2,
+);
+
+function fillNoTrdRepIndicatorsEntry(m: FieldMap, f: NoTrdRepIndicatorsEntry, at: string): void {
+  if (f.trdRepPartyRole == null) missing(at, "field TrdRepPartyRole(1388)");
+  m.add(1388, f.trdRepPartyRole);
+  if (f.trdRepIndicator != null) m.add(1389, f.trdRepIndicator);
+}
+
 function defNoTrdRepIndicatorsEntry(d: PlanBuilder): void {
   d.field(1388, "TrdRepPartyRole", R);
   d.field(1389, "TrdRepIndicator", 0);
@@ -16614,6 +30169,153 @@ export interface QuotReqRjctGrpNoRelatedSymEntry
   price2?: Decimal;
 }
 
+const partQuotReqRjctGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defQuotReqRjctGrpNoRelatedSymEntry,
+  fillQuotReqRjctGrpNoRelatedSymEntry,
+  127,
+);
+
+function fillQuotReqRjctGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: QuotReqRjctGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.quoteRequestType != null) m.add(303, f.quoteRequestType);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.tradeOriginationDate != null) m.add(229, f.tradeOriginationDate);
+  if (f.side != null) m.add(54, f.side);
+  if (f.qtyType != null) m.add(854, f.qtyType);
+  if (f.orderQty != null) m.add(38, dec(38, f.orderQty));
+  if (f.cashOrderQty != null) m.add(152, dec(152, f.cashOrderQty));
+  if (f.orderPercent != null) m.add(516, dec(516, f.orderPercent));
+  if (f.roundingDirection != null) m.add(468, f.roundingDirection);
+  if (f.roundingModulus != null) m.add(469, dec(469, f.roundingModulus));
+  if (f.settlType != null) m.add(63, f.settlType);
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.settlDate2 != null) m.add(193, f.settlDate2);
+  if (f.orderQty2 != null) m.add(192, dec(192, f.orderQty2));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.noLegs != null) group(m, f.noLegs, partQuotReqLegsGrpNoLegsEntry, at, 0);
+  if (f.noQuoteQualifiers != null) group(m, f.noQuoteQualifiers, partNoQuoteQualifiersEntry, at, 0);
+  if (f.quotePriceType != null) m.add(692, f.quotePriceType);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.transactTime != null) m.add(60, time(60, f.transactTime));
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.price != null) m.add(44, dec(44, f.price));
+  if (f.price2 != null) m.add(640, dec(640, f.price2));
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+}
+
 function defQuotReqRjctGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.component(defFinancingDetails, 0);
@@ -16666,6 +30368,104 @@ export interface RFQReqGrpNoRelatedSymEntry extends Instrument, UndInstrmtGrp, I
   tradingSessionSubID?: TradingSessionSubIDValue;
 }
 
+const partRFQReqGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defRFQReqGrpNoRelatedSymEntry,
+  fillRFQReqGrpNoRelatedSymEntry,
+  78,
+);
+
+function fillRFQReqGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: RFQReqGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.symbol == null) missing(at, "field Symbol(55)");
+  m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.prevClosePx != null) m.add(140, dec(140, f.prevClosePx));
+  if (f.quoteRequestType != null) m.add(303, f.quoteRequestType);
+  if (f.quoteType != null) m.add(537, f.quoteType);
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+}
+
 function defRFQReqGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.component(defInstrument, R);
   d.component(defUndInstrmtGrp, 0);
@@ -16693,6 +30493,81 @@ export interface LegQuotStatGrpNoLegsEntry extends InstrumentLeg, LegStipulation
   legSettlDate?: string;
 }
 
+const partLegQuotStatGrpNoLegsEntry = entry(
+  555,
+  "NoLegs",
+  defLegQuotStatGrpNoLegsEntry,
+  fillLegQuotStatGrpNoLegsEntry,
+  57,
+);
+
+function fillLegQuotStatGrpNoLegsEntry(
+  m: FieldMap,
+  f: LegQuotStatGrpNoLegsEntry,
+  at: string,
+): void {
+  if (f.legSymbol == null) missing(at, "field LegSymbol(600)");
+  m.add(600, f.legSymbol);
+  if (f.legSymbolSfx != null) m.add(601, f.legSymbolSfx);
+  if (f.legSecurityID != null) m.add(602, f.legSecurityID);
+  if (f.legSecurityIDSource != null) m.add(603, f.legSecurityIDSource);
+  if (f.noLegSecurityAltID != null) {
+    group(m, f.noLegSecurityAltID, partNoLegSecurityAltIDEntry, at, 0);
+  }
+  if (f.legProduct != null) m.add(607, f.legProduct);
+  if (f.legCFICode != null) m.add(608, f.legCFICode);
+  if (f.legSecurityType != null) m.add(609, f.legSecurityType);
+  if (f.legSecuritySubType != null) m.add(764, f.legSecuritySubType);
+  if (f.legMaturityMonthYear != null) m.add(610, f.legMaturityMonthYear);
+  if (f.legMaturityDate != null) m.add(611, f.legMaturityDate);
+  if (f.legMaturityTime != null) m.add(1212, f.legMaturityTime);
+  if (f.legCouponPaymentDate != null) m.add(248, f.legCouponPaymentDate);
+  if (f.legIssueDate != null) m.add(249, f.legIssueDate);
+  if (f.legRepoCollateralSecurityType != null) m.add(250, f.legRepoCollateralSecurityType);
+  if (f.legRepurchaseTerm != null) m.add(251, f.legRepurchaseTerm);
+  if (f.legRepurchaseRate != null) m.add(252, dec(252, f.legRepurchaseRate));
+  if (f.legFactor != null) m.add(253, dec(253, f.legFactor));
+  if (f.legCreditRating != null) m.add(257, f.legCreditRating);
+  if (f.legInstrRegistry != null) m.add(599, f.legInstrRegistry);
+  if (f.legCountryOfIssue != null) m.add(596, f.legCountryOfIssue);
+  if (f.legStateOrProvinceOfIssue != null) m.add(597, f.legStateOrProvinceOfIssue);
+  if (f.legLocaleOfIssue != null) m.add(598, f.legLocaleOfIssue);
+  if (f.legRedemptionDate != null) m.add(254, f.legRedemptionDate);
+  if (f.legStrikePrice != null) m.add(612, dec(612, f.legStrikePrice));
+  if (f.legStrikeCurrency != null) m.add(942, f.legStrikeCurrency);
+  if (f.legOptAttribute != null) m.add(613, f.legOptAttribute);
+  if (f.legContractMultiplier != null) m.add(614, dec(614, f.legContractMultiplier));
+  if (f.legUnitOfMeasure != null) m.add(999, f.legUnitOfMeasure);
+  if (f.legUnitOfMeasureQty != null) m.add(1224, dec(1224, f.legUnitOfMeasureQty));
+  if (f.legPriceUnitOfMeasure != null) m.add(1421, f.legPriceUnitOfMeasure);
+  if (f.legPriceUnitOfMeasureQty != null) m.add(1422, dec(1422, f.legPriceUnitOfMeasureQty));
+  if (f.legTimeUnit != null) m.add(1001, f.legTimeUnit);
+  if (f.legExerciseStyle != null) m.add(1420, f.legExerciseStyle);
+  if (f.legCouponRate != null) m.add(615, dec(615, f.legCouponRate));
+  if (f.legSecurityExchange != null) m.add(616, f.legSecurityExchange);
+  if (f.legIssuer != null) m.add(617, f.legIssuer);
+  if (f.encodedLegIssuer != null) data(m, 618, 619, f.encodedLegIssuer);
+  if (f.legSecurityDesc != null) m.add(620, f.legSecurityDesc);
+  if (f.encodedLegSecurityDesc != null) data(m, 621, 622, f.encodedLegSecurityDesc);
+  if (f.legRatioQty != null) m.add(623, dec(623, f.legRatioQty));
+  if (f.legSide != null) m.add(624, f.legSide);
+  if (f.legCurrency != null) m.add(556, f.legCurrency);
+  if (f.legPool != null) m.add(740, f.legPool);
+  if (f.legDatedDate != null) m.add(739, f.legDatedDate);
+  if (f.legContractSettlMonth != null) m.add(955, f.legContractSettlMonth);
+  if (f.legInterestAccrualDate != null) m.add(956, f.legInterestAccrualDate);
+  if (f.legPutOrCall != null) m.add(1358, f.legPutOrCall);
+  if (f.legOptionRatio != null) m.add(1017, dec(1017, f.legOptionRatio));
+  if (f.legPrice != null) m.add(566, dec(566, f.legPrice));
+  if (f.legQty != null) m.add(687, dec(687, f.legQty));
+  if (f.legOrderQty != null) m.add(685, dec(685, f.legOrderQty));
+  if (f.legSwapType != null) m.add(690, f.legSwapType);
+  if (f.legSettlType != null) m.add(587, f.legSettlType);
+  if (f.legSettlDate != null) m.add(588, f.legSettlDate);
+  if (f.noLegStipulations != null) group(m, f.noLegStipulations, partNoLegStipulationsEntry, at, 0);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
+}
+
 function defLegQuotStatGrpNoLegsEntry(d: PlanBuilder): void {
   d.component(defInstrumentLeg, 0);
   d.field(687, "LegQty", DEC);
@@ -16714,6 +30589,22 @@ export interface NoCapacitiesEntry {
   orderCapacityQty: Decimal;
 }
 
+const partNoCapacitiesEntry = entry(
+  862,
+  "NoCapacities",
+  defNoCapacitiesEntry,
+  fillNoCapacitiesEntry,
+  3,
+);
+
+function fillNoCapacitiesEntry(m: FieldMap, f: NoCapacitiesEntry, at: string): void {
+  if (f.orderCapacity == null) missing(at, "field OrderCapacity(528)");
+  m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.orderCapacityQty == null) missing(at, "field OrderCapacityQty(863)");
+  m.add(863, dec(863, f.orderCapacityQty));
+}
+
 function defNoCapacitiesEntry(d: PlanBuilder): void {
   d.field(528, "OrderCapacity", R);
   d.field(529, "OrderRestrictions", LIST);
@@ -16732,6 +30623,24 @@ export interface NoPositionsEntry extends NestedParties {
   posQtyStatus?: PosQtyStatusValue;
   /** QuantityDate(976). */
   quantityDate?: string;
+}
+
+const partNoPositionsEntry = entry(
+  702,
+  "NoPositions",
+  defNoPositionsEntry,
+  fillNoPositionsEntry,
+  6,
+);
+
+function fillNoPositionsEntry(m: FieldMap, f: NoPositionsEntry, at: string): void {
+  if (f.posType == null) missing(at, "field PosType(703)");
+  m.add(703, f.posType);
+  if (f.longQty != null) m.add(704, dec(704, f.longQty));
+  if (f.shortQty != null) m.add(705, dec(705, f.shortQty));
+  if (f.posQtyStatus != null) m.add(706, f.posQtyStatus);
+  if (f.quantityDate != null) m.add(976, f.quantityDate);
+  if (f.noNestedPartyIDs != null) group(m, f.noNestedPartyIDs, partNoNestedPartyIDsEntry, at, 0);
 }
 
 function defNoPositionsEntry(d: PlanBuilder): void {
@@ -16755,6 +30664,22 @@ export interface NoUnderlyingAmountsEntry {
   underlyingSettlementStatus?: string;
 }
 
+const partNoUnderlyingAmountsEntry = entry(
+  984,
+  "NoUnderlyingAmounts",
+  defNoUnderlyingAmountsEntry,
+  fillNoUnderlyingAmountsEntry,
+  4,
+);
+
+function fillNoUnderlyingAmountsEntry(m: FieldMap, f: NoUnderlyingAmountsEntry, at: string): void {
+  if (f.underlyingPayAmount == null) missing(at, "field UnderlyingPayAmount(985)");
+  m.add(985, dec(985, f.underlyingPayAmount));
+  if (f.underlyingCollectAmount != null) m.add(986, dec(986, f.underlyingCollectAmount));
+  if (f.underlyingSettlementDate != null) m.add(987, f.underlyingSettlementDate);
+  if (f.underlyingSettlementStatus != null) m.add(988, f.underlyingSettlementStatus);
+}
+
 function defNoUnderlyingAmountsEntry(d: PlanBuilder): void {
   d.field(985, "UnderlyingPayAmount", R | DEC);
   d.field(986, "UnderlyingCollectAmount", DEC);
@@ -16772,6 +30697,98 @@ export interface PosUndInstrmtGrpNoUnderlyingsEntry extends UnderlyingInstrument
   underlyingSettlPriceType?: number;
   /** UnderlyingDeliveryAmount(1037). */
   underlyingDeliveryAmount?: Decimal;
+}
+
+const partPosUndInstrmtGrpNoUnderlyingsEntry = entry(
+  711,
+  "NoUnderlyings",
+  defPosUndInstrmtGrpNoUnderlyingsEntry,
+  fillPosUndInstrmtGrpNoUnderlyingsEntry,
+  66,
+);
+
+function fillPosUndInstrmtGrpNoUnderlyingsEntry(
+  m: FieldMap,
+  f: PosUndInstrmtGrpNoUnderlyingsEntry,
+  at: string,
+): void {
+  if (f.underlyingSymbol == null) missing(at, "field UnderlyingSymbol(311)");
+  m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.underlyingSettlPrice != null) m.add(732, dec(732, f.underlyingSettlPrice));
+  if (f.underlyingSettlPriceType != null) m.add(733, f.underlyingSettlPriceType);
+  if (f.underlyingDeliveryAmount != null) m.add(1037, dec(1037, f.underlyingDeliveryAmount));
+  if (f.noUnderlyingAmounts != null) {
+    group(m, f.noUnderlyingAmounts, partNoUnderlyingAmountsEntry, at, 0);
+  }
 }
 
 function defPosUndInstrmtGrpNoUnderlyingsEntry(d: PlanBuilder): void {
@@ -16910,6 +30927,93 @@ export interface TrdCapRptAckSideGrpNoSidesEntry
   sideTrdSubTyp?: number;
 }
 
+const partTrdCapRptAckSideGrpNoSidesEntry = entry(
+  552,
+  "NoSides",
+  defTrdCapRptAckSideGrpNoSidesEntry,
+  fillTrdCapRptAckSideGrpNoSidesEntry,
+  69,
+);
+
+function fillTrdCapRptAckSideGrpNoSidesEntry(
+  m: FieldMap,
+  f: TrdCapRptAckSideGrpNoSidesEntry,
+  at: string,
+): void {
+  if (f.side == null) missing(at, "field Side(54)");
+  m.add(54, f.side);
+  if (f.orderID != null) m.add(37, f.orderID);
+  if (f.secondaryOrderID != null) m.add(198, f.secondaryOrderID);
+  if (f.clOrdID != null) m.add(11, f.clOrdID);
+  if (f.secondaryClOrdID != null) m.add(526, f.secondaryClOrdID);
+  if (f.listID != null) m.add(66, f.listID);
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.account != null) m.add(1, f.account);
+  if (f.acctIDSource != null) m.add(660, f.acctIDSource);
+  if (f.accountType != null) m.add(581, f.accountType);
+  if (f.processCode != null) m.add(81, f.processCode);
+  if (f.oddLot != null) m.add(575, f.oddLot);
+  if (f.lotType != null) m.add(1093, f.lotType);
+  if (f.noClearingInstructions != null) {
+    group(m, f.noClearingInstructions, partNoClearingInstructionsEntry, at, 0);
+  }
+  if (f.tradeInputSource != null) m.add(578, f.tradeInputSource);
+  if (f.tradeInputDevice != null) m.add(579, f.tradeInputDevice);
+  if (f.orderInputDevice != null) m.add(821, f.orderInputDevice);
+  if (f.complianceID != null) m.add(376, f.complianceID);
+  if (f.solicitedFlag != null) m.add(377, f.solicitedFlag);
+  if (f.orderCapacity != null) m.add(528, f.orderCapacity);
+  if (f.orderRestrictions != null) m.add(529, list(f.orderRestrictions));
+  if (f.custOrderCapacity != null) m.add(582, f.custOrderCapacity);
+  if (f.ordType != null) m.add(40, f.ordType);
+  if (f.execInst != null) m.add(18, list(f.execInst));
+  if (f.transBkdTime != null) m.add(483, time(483, f.transBkdTime));
+  if (f.tradingSessionID != null) m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.timeBracket != null) m.add(943, f.timeBracket);
+  if (f.netGrossInd != null) m.add(430, f.netGrossInd);
+  if (f.sideCurrency != null) m.add(1154, f.sideCurrency);
+  if (f.sideSettlCurrency != null) m.add(1155, f.sideSettlCurrency);
+  if (f.commission != null) m.add(12, dec(12, f.commission));
+  if (f.commType != null) m.add(13, f.commType);
+  if (f.commCurrency != null) m.add(479, f.commCurrency);
+  if (f.fundRenewWaiv != null) m.add(497, f.fundRenewWaiv);
+  if (f.numDaysInterest != null) m.add(157, f.numDaysInterest);
+  if (f.exDate != null) m.add(230, f.exDate);
+  if (f.accruedInterestRate != null) m.add(158, dec(158, f.accruedInterestRate));
+  if (f.accruedInterestAmt != null) m.add(159, dec(159, f.accruedInterestAmt));
+  if (f.interestAtMaturity != null) m.add(738, dec(738, f.interestAtMaturity));
+  if (f.endAccruedInterestAmt != null) m.add(920, dec(920, f.endAccruedInterestAmt));
+  if (f.startCash != null) m.add(921, dec(921, f.startCash));
+  if (f.endCash != null) m.add(922, dec(922, f.endCash));
+  if (f.concession != null) m.add(238, dec(238, f.concession));
+  if (f.totalTakedown != null) m.add(237, dec(237, f.totalTakedown));
+  if (f.netMoney != null) m.add(118, dec(118, f.netMoney));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlCurrFxRateCalc != null) m.add(156, f.settlCurrFxRateCalc);
+  if (f.positionEffect != null) m.add(77, f.positionEffect);
+  if (f.sideMultiLegReportingType != null) m.add(752, f.sideMultiLegReportingType);
+  if (f.noContAmts != null) group(m, f.noContAmts, partNoContAmtsEntry, at, 0);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noMiscFees != null) group(m, f.noMiscFees, partNoMiscFeesEntry, at, 0);
+  if (f.exchangeRule != null) m.add(825, f.exchangeRule);
+  if (f.noSettlDetails != null) group(m, f.noSettlDetails, partNoSettlDetailsEntry, at, 0);
+  if (f.tradeAllocIndicator != null) m.add(826, f.tradeAllocIndicator);
+  if (f.preallocMethod != null) m.add(591, f.preallocMethod);
+  if (f.allocID != null) m.add(70, f.allocID);
+  if (f.noAllocs != null) group(m, f.noAllocs, partTrdAllocGrpNoAllocsEntry, at, 0);
+  if (f.sideGrossTradeAmt != null) m.add(1072, dec(1072, f.sideGrossTradeAmt));
+  if (f.aggressorIndicator != null) m.add(1057, f.aggressorIndicator);
+  if (f.sideQty != null) m.add(1009, f.sideQty);
+  if (f.sideTradeReportID != null) m.add(1005, f.sideTradeReportID);
+  if (f.sideFillStationCd != null) m.add(1006, f.sideFillStationCd);
+  if (f.sideReasonCd != null) m.add(1007, f.sideReasonCd);
+  if (f.rptSeq != null) m.add(83, f.rptSeq);
+  if (f.sideTrdSubTyp != null) m.add(1008, f.sideTrdSubTyp);
+  if (f.noSideTrdRegTS != null) group(m, f.noSideTrdRegTS, partNoSideTrdRegTSEntry, at, 0);
+}
+
 function defTrdCapRptAckSideGrpNoSidesEntry(d: PlanBuilder): void {
   d.field(54, "Side", R);
   d.field(37, "OrderID", 0);
@@ -16985,6 +31089,19 @@ export interface ExecCollGrpNoExecsEntry {
   execID: string;
 }
 
+const partExecCollGrpNoExecsEntry = entry(
+  124,
+  "NoExecs",
+  defExecCollGrpNoExecsEntry,
+  fillExecCollGrpNoExecsEntry,
+  1,
+);
+
+function fillExecCollGrpNoExecsEntry(m: FieldMap, f: ExecCollGrpNoExecsEntry, at: string): void {
+  if (f.execID == null) missing(at, "field ExecID(17)");
+  m.add(17, f.execID);
+}
+
 function defExecCollGrpNoExecsEntry(d: PlanBuilder): void {
   d.field(17, "ExecID", R);
 }
@@ -16995,6 +31112,14 @@ export interface NoTradesEntry {
   tradeReportID: string;
   /** SecondaryTradeReportID(818). */
   secondaryTradeReportID?: string;
+}
+
+const partNoTradesEntry = entry(897, "NoTrades", defNoTradesEntry, fillNoTradesEntry, 2);
+
+function fillNoTradesEntry(m: FieldMap, f: NoTradesEntry, at: string): void {
+  if (f.tradeReportID == null) missing(at, "field TradeReportID(571)");
+  m.add(571, f.tradeReportID);
+  if (f.secondaryTradeReportID != null) m.add(818, f.secondaryTradeReportID);
 }
 
 function defNoTradesEntry(d: PlanBuilder): void {
@@ -17010,6 +31135,93 @@ export interface UndInstrmtCollGrpNoUnderlyingsEntry extends UnderlyingInstrumen
   collAction?: CollActionValue;
 }
 
+const partUndInstrmtCollGrpNoUnderlyingsEntry = entry(
+  711,
+  "NoUnderlyings",
+  defUndInstrmtCollGrpNoUnderlyingsEntry,
+  fillUndInstrmtCollGrpNoUnderlyingsEntry,
+  63,
+);
+
+function fillUndInstrmtCollGrpNoUnderlyingsEntry(
+  m: FieldMap,
+  f: UndInstrmtCollGrpNoUnderlyingsEntry,
+  at: string,
+): void {
+  if (f.underlyingSymbol == null) missing(at, "field UnderlyingSymbol(311)");
+  m.add(311, f.underlyingSymbol);
+  if (f.underlyingSymbolSfx != null) m.add(312, f.underlyingSymbolSfx);
+  if (f.underlyingSecurityID != null) m.add(309, f.underlyingSecurityID);
+  if (f.underlyingSecurityIDSource != null) m.add(305, f.underlyingSecurityIDSource);
+  if (f.noUnderlyingSecurityAltID != null) {
+    group(m, f.noUnderlyingSecurityAltID, partNoUnderlyingSecurityAltIDEntry, at, 0);
+  }
+  if (f.underlyingProduct != null) m.add(462, f.underlyingProduct);
+  if (f.underlyingCFICode != null) m.add(463, f.underlyingCFICode);
+  if (f.underlyingSecurityType != null) m.add(310, f.underlyingSecurityType);
+  if (f.underlyingSecuritySubType != null) m.add(763, f.underlyingSecuritySubType);
+  if (f.underlyingMaturityMonthYear != null) m.add(313, f.underlyingMaturityMonthYear);
+  if (f.underlyingMaturityDate != null) m.add(542, f.underlyingMaturityDate);
+  if (f.underlyingMaturityTime != null) m.add(1213, f.underlyingMaturityTime);
+  if (f.underlyingCouponPaymentDate != null) m.add(241, f.underlyingCouponPaymentDate);
+  if (f.underlyingIssueDate != null) m.add(242, f.underlyingIssueDate);
+  if (f.underlyingRepoCollateralSecurityType != null) {
+    m.add(243, f.underlyingRepoCollateralSecurityType);
+  }
+  if (f.underlyingRepurchaseTerm != null) m.add(244, f.underlyingRepurchaseTerm);
+  if (f.underlyingRepurchaseRate != null) m.add(245, dec(245, f.underlyingRepurchaseRate));
+  if (f.underlyingFactor != null) m.add(246, dec(246, f.underlyingFactor));
+  if (f.underlyingCreditRating != null) m.add(256, f.underlyingCreditRating);
+  if (f.underlyingInstrRegistry != null) m.add(595, f.underlyingInstrRegistry);
+  if (f.underlyingCountryOfIssue != null) m.add(592, f.underlyingCountryOfIssue);
+  if (f.underlyingStateOrProvinceOfIssue != null) m.add(593, f.underlyingStateOrProvinceOfIssue);
+  if (f.underlyingLocaleOfIssue != null) m.add(594, f.underlyingLocaleOfIssue);
+  if (f.underlyingRedemptionDate != null) m.add(247, f.underlyingRedemptionDate);
+  if (f.underlyingStrikePrice != null) m.add(316, dec(316, f.underlyingStrikePrice));
+  if (f.underlyingStrikeCurrency != null) m.add(941, f.underlyingStrikeCurrency);
+  if (f.underlyingOptAttribute != null) m.add(317, f.underlyingOptAttribute);
+  if (f.underlyingContractMultiplier != null) m.add(436, dec(436, f.underlyingContractMultiplier));
+  if (f.underlyingUnitOfMeasure != null) m.add(998, f.underlyingUnitOfMeasure);
+  if (f.underlyingUnitOfMeasureQty != null) m.add(1423, dec(1423, f.underlyingUnitOfMeasureQty));
+  if (f.underlyingPriceUnitOfMeasure != null) m.add(1424, f.underlyingPriceUnitOfMeasure);
+  if (f.underlyingPriceUnitOfMeasureQty != null) {
+    m.add(1425, dec(1425, f.underlyingPriceUnitOfMeasureQty));
+  }
+  if (f.underlyingTimeUnit != null) m.add(1000, f.underlyingTimeUnit);
+  if (f.underlyingExerciseStyle != null) m.add(1419, f.underlyingExerciseStyle);
+  if (f.underlyingCouponRate != null) m.add(435, dec(435, f.underlyingCouponRate));
+  if (f.underlyingSecurityExchange != null) m.add(308, f.underlyingSecurityExchange);
+  if (f.underlyingIssuer != null) m.add(306, f.underlyingIssuer);
+  if (f.encodedUnderlyingIssuer != null) data(m, 362, 363, f.encodedUnderlyingIssuer);
+  if (f.underlyingSecurityDesc != null) m.add(307, f.underlyingSecurityDesc);
+  if (f.encodedUnderlyingSecurityDesc != null) data(m, 364, 365, f.encodedUnderlyingSecurityDesc);
+  if (f.underlyingCPProgram != null) m.add(877, f.underlyingCPProgram);
+  if (f.underlyingCPRegType != null) m.add(878, f.underlyingCPRegType);
+  if (f.underlyingAllocationPercent != null) m.add(972, dec(972, f.underlyingAllocationPercent));
+  if (f.underlyingCurrency != null) m.add(318, f.underlyingCurrency);
+  if (f.underlyingQty != null) m.add(879, dec(879, f.underlyingQty));
+  if (f.underlyingSettlementType != null) m.add(975, f.underlyingSettlementType);
+  if (f.underlyingCashAmount != null) m.add(973, dec(973, f.underlyingCashAmount));
+  if (f.underlyingCashType != null) m.add(974, f.underlyingCashType);
+  if (f.underlyingPx != null) m.add(810, dec(810, f.underlyingPx));
+  if (f.underlyingDirtyPrice != null) m.add(882, dec(882, f.underlyingDirtyPrice));
+  if (f.underlyingEndPrice != null) m.add(883, dec(883, f.underlyingEndPrice));
+  if (f.underlyingStartValue != null) m.add(884, dec(884, f.underlyingStartValue));
+  if (f.underlyingCurrentValue != null) m.add(885, dec(885, f.underlyingCurrentValue));
+  if (f.underlyingEndValue != null) m.add(886, dec(886, f.underlyingEndValue));
+  if (f.noUnderlyingStips != null) group(m, f.noUnderlyingStips, partNoUnderlyingStipsEntry, at, 0);
+  if (f.underlyingAdjustedQuantity != null) m.add(1044, dec(1044, f.underlyingAdjustedQuantity));
+  if (f.underlyingFXRate != null) m.add(1045, dec(1045, f.underlyingFXRate));
+  if (f.underlyingFXRateCalc != null) m.add(1046, f.underlyingFXRateCalc);
+  if (f.underlyingCapValue != null) m.add(1038, dec(1038, f.underlyingCapValue));
+  if (f.noUndlyInstrumentParties != null) {
+    group(m, f.noUndlyInstrumentParties, partNoUndlyInstrumentPartiesEntry, at, 0);
+  }
+  if (f.underlyingSettlMethod != null) m.add(1039, f.underlyingSettlMethod);
+  if (f.underlyingPutOrCall != null) m.add(315, f.underlyingPutOrCall);
+  if (f.collAction != null) m.add(944, f.collAction);
+}
+
 function defUndInstrmtCollGrpNoUnderlyingsEntry(d: PlanBuilder): void {
   d.component(defUnderlyingInstrument, 0);
   d.field(944, "CollAction", 0);
@@ -17019,6 +31231,23 @@ function defUndInstrmtCollGrpNoUnderlyingsEntry(d: PlanBuilder): void {
 export interface NoCollInquiryQualifierEntry {
   /** CollInquiryQualifier(896). */
   collInquiryQualifier: CollInquiryQualifierValue;
+}
+
+const partNoCollInquiryQualifierEntry = entry(
+  938,
+  "NoCollInquiryQualifier",
+  defNoCollInquiryQualifierEntry,
+  fillNoCollInquiryQualifierEntry,
+  1,
+);
+
+function fillNoCollInquiryQualifierEntry(
+  m: FieldMap,
+  f: NoCollInquiryQualifierEntry,
+  at: string,
+): void {
+  if (f.collInquiryQualifier == null) missing(at, "field CollInquiryQualifier(896)");
+  m.add(896, f.collInquiryQualifier);
 }
 
 function defNoCollInquiryQualifierEntry(d: PlanBuilder): void {
@@ -17035,6 +31264,26 @@ export interface CompIDReqGrpNoCompIDsEntry {
   locationID?: string;
   /** DeskID(284). */
   deskID?: string;
+}
+
+const partCompIDReqGrpNoCompIDsEntry = entry(
+  936,
+  "NoCompIDs",
+  defCompIDReqGrpNoCompIDsEntry,
+  fillCompIDReqGrpNoCompIDsEntry,
+  4,
+);
+
+function fillCompIDReqGrpNoCompIDsEntry(
+  m: FieldMap,
+  f: CompIDReqGrpNoCompIDsEntry,
+  at: string,
+): void {
+  if (f.refCompID == null) missing(at, "field RefCompID(930)");
+  m.add(930, f.refCompID);
+  if (f.refSubID != null) m.add(931, f.refSubID);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
 }
 
 function defCompIDReqGrpNoCompIDsEntry(d: PlanBuilder): void {
@@ -17060,6 +31309,29 @@ export interface CompIDStatGrpNoCompIDsEntry {
   statusText?: string;
 }
 
+const partCompIDStatGrpNoCompIDsEntry = entry(
+  936,
+  "NoCompIDs",
+  defCompIDStatGrpNoCompIDsEntry,
+  fillCompIDStatGrpNoCompIDsEntry,
+  6,
+);
+
+function fillCompIDStatGrpNoCompIDsEntry(
+  m: FieldMap,
+  f: CompIDStatGrpNoCompIDsEntry,
+  at: string,
+): void {
+  if (f.refCompID == null) missing(at, "field RefCompID(930)");
+  m.add(930, f.refCompID);
+  if (f.refSubID != null) m.add(931, f.refSubID);
+  if (f.locationID != null) m.add(283, f.locationID);
+  if (f.deskID != null) m.add(284, f.deskID);
+  if (f.statusValue == null) missing(at, "field StatusValue(928)");
+  m.add(928, f.statusValue);
+  if (f.statusText != null) m.add(929, f.statusText);
+}
+
 function defCompIDStatGrpNoCompIDsEntry(d: PlanBuilder): void {
   d.field(930, "RefCompID", R);
   d.field(931, "RefSubID", 0);
@@ -17075,6 +31347,20 @@ export interface NoExpirationEntry {
   expirationQtyType: ExpirationQtyTypeValue;
   /** ExpQty(983). */
   expQty?: Decimal;
+}
+
+const partNoExpirationEntry = entry(
+  981,
+  "NoExpiration",
+  defNoExpirationEntry,
+  fillNoExpirationEntry,
+  2,
+);
+
+function fillNoExpirationEntry(m: FieldMap, f: NoExpirationEntry, at: string): void {
+  if (f.expirationQtyType == null) missing(at, "field ExpirationQtyType(982)");
+  m.add(982, f.expirationQtyType);
+  if (f.expQty != null) m.add(983, dec(983, f.expQty));
 }
 
 function defNoExpirationEntry(d: PlanBuilder): void {
@@ -17103,6 +31389,153 @@ export interface SecLstUpdRelSymGrpNoRelatedSymEntry
   text?: string;
   /** EncodedText(355); EncodedTextLen(354) is set to its length in bytes. */
   encodedText?: string;
+}
+
+const partSecLstUpdRelSymGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defSecLstUpdRelSymGrpNoRelatedSymEntry,
+  fillSecLstUpdRelSymGrpNoRelatedSymEntry,
+  123,
+);
+
+function fillSecLstUpdRelSymGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: SecLstUpdRelSymGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.listUpdateAction == null) missing(at, "field ListUpdateAction(1324)");
+  m.add(1324, f.listUpdateAction);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.agreementDesc != null) m.add(913, f.agreementDesc);
+  if (f.agreementID != null) m.add(914, f.agreementID);
+  if (f.agreementDate != null) m.add(915, f.agreementDate);
+  if (f.agreementCurrency != null) m.add(918, f.agreementCurrency);
+  if (f.terminationType != null) m.add(788, f.terminationType);
+  if (f.startDate != null) m.add(916, f.startDate);
+  if (f.endDate != null) m.add(917, f.endDate);
+  if (f.deliveryType != null) m.add(919, f.deliveryType);
+  if (f.marginRatio != null) m.add(898, dec(898, f.marginRatio));
+  if (f.noTickRules != null) group(m, f.noTickRules, partNoTickRulesEntry, at, 0);
+  if (f.noLotTypeRules != null) group(m, f.noLotTypeRules, partNoLotTypeRulesEntry, at, 0);
+  if (f.priceLimitType != null) m.add(1306, f.priceLimitType);
+  if (f.lowLimitPrice != null) m.add(1148, dec(1148, f.lowLimitPrice));
+  if (f.highLimitPrice != null) m.add(1149, dec(1149, f.highLimitPrice));
+  if (f.tradingReferencePrice != null) m.add(1150, dec(1150, f.tradingReferencePrice));
+  if (f.expirationCycle != null) m.add(827, f.expirationCycle);
+  if (f.minTradeVol != null) m.add(562, dec(562, f.minTradeVol));
+  if (f.maxTradeVol != null) m.add(1140, dec(1140, f.maxTradeVol));
+  if (f.maxPriceVariation != null) m.add(1143, dec(1143, f.maxPriceVariation));
+  if (f.impliedMarketIndicator != null) m.add(1144, f.impliedMarketIndicator);
+  if (f.tradingCurrency != null) m.add(1245, f.tradingCurrency);
+  if (f.roundLot != null) m.add(561, dec(561, f.roundLot));
+  if (f.multilegModel != null) m.add(1377, f.multilegModel);
+  if (f.multilegPriceMethod != null) m.add(1378, f.multilegPriceMethod);
+  if (f.priceType != null) m.add(423, f.priceType);
+  if (f.noTradingSessionRules != null) {
+    group(m, f.noTradingSessionRules, partNoTradingSessionRulesEntry, at, 0);
+  }
+  if (f.noNestedInstrAttrib != null) {
+    group(m, f.noNestedInstrAttrib, partNoNestedInstrAttribEntry, at, 0);
+  }
+  if (f.noStrikeRules != null) group(m, f.noStrikeRules, partNoStrikeRulesEntry, at, 0);
+  if (f.noUnderlyings != null) {
+    group(m, f.noUnderlyings, partUndInstrmtGrpNoUnderlyingsEntry, at, 0);
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noStipulations != null) group(m, f.noStipulations, partNoStipulationsEntry, at, 0);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegSecListGrpNoLegsEntry, at, 0);
+  if (f.spread != null) m.add(218, dec(218, f.spread));
+  if (f.benchmarkCurveCurrency != null) m.add(220, f.benchmarkCurveCurrency);
+  if (f.benchmarkCurveName != null) m.add(221, f.benchmarkCurveName);
+  if (f.benchmarkCurvePoint != null) m.add(222, f.benchmarkCurvePoint);
+  if (f.benchmarkPrice != null) m.add(662, dec(662, f.benchmarkPrice));
+  if (f.benchmarkPriceType != null) m.add(663, f.benchmarkPriceType);
+  if (f.benchmarkSecurityID != null) m.add(699, f.benchmarkSecurityID);
+  if (f.benchmarkSecurityIDSource != null) m.add(761, f.benchmarkSecurityIDSource);
+  if (f.yieldType != null) m.add(235, f.yieldType);
+  if (f.yield != null) m.add(236, dec(236, f.yield));
+  if (f.yieldCalcDate != null) m.add(701, f.yieldCalcDate);
+  if (f.yieldRedemptionDate != null) m.add(696, f.yieldRedemptionDate);
+  if (f.yieldRedemptionPrice != null) m.add(697, dec(697, f.yieldRedemptionPrice));
+  if (f.yieldRedemptionPriceType != null) m.add(698, f.yieldRedemptionPriceType);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
 }
 
 function defSecLstUpdRelSymGrpNoRelatedSymEntry(d: PlanBuilder): void {
@@ -17164,6 +31597,49 @@ export interface TrdSessLstGrpNoTradingSessionsEntry extends TradingSessionRules
   encodedText?: string;
 }
 
+const partTrdSessLstGrpNoTradingSessionsEntry = entry(
+  386,
+  "NoTradingSessions",
+  defTrdSessLstGrpNoTradingSessionsEntry,
+  fillTrdSessLstGrpNoTradingSessionsEntry,
+  24,
+);
+
+function fillTrdSessLstGrpNoTradingSessionsEntry(
+  m: FieldMap,
+  f: TrdSessLstGrpNoTradingSessionsEntry,
+  at: string,
+): void {
+  if (f.tradingSessionID == null) missing(at, "field TradingSessionID(336)");
+  m.add(336, f.tradingSessionID);
+  if (f.tradingSessionSubID != null) m.add(625, f.tradingSessionSubID);
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.marketID != null) m.add(1301, f.marketID);
+  if (f.marketSegmentID != null) m.add(1300, f.marketSegmentID);
+  if (f.tradingSessionDesc != null) m.add(1326, f.tradingSessionDesc);
+  if (f.tradSesMethod != null) m.add(338, f.tradSesMethod);
+  if (f.tradSesMode != null) m.add(339, f.tradSesMode);
+  if (f.unsolicitedIndicator != null) m.add(325, f.unsolicitedIndicator);
+  if (f.tradSesStatus == null) missing(at, "field TradSesStatus(340)");
+  m.add(340, f.tradSesStatus);
+  if (f.tradSesStatusRejReason != null) m.add(567, f.tradSesStatusRejReason);
+  if (f.tradSesStartTime != null) m.add(341, time(341, f.tradSesStartTime));
+  if (f.tradSesOpenTime != null) m.add(342, time(342, f.tradSesOpenTime));
+  if (f.tradSesPreCloseTime != null) m.add(343, time(343, f.tradSesPreCloseTime));
+  if (f.tradSesCloseTime != null) m.add(344, time(344, f.tradSesCloseTime));
+  if (f.tradSesEndTime != null) m.add(345, time(345, f.tradSesEndTime));
+  if (f.totalVolumeTraded != null) m.add(387, dec(387, f.totalVolumeTraded));
+  if (f.noOrdTypeRules != null) group(m, f.noOrdTypeRules, partNoOrdTypeRulesEntry, at, 0);
+  if (f.noTimeInForceRules != null) {
+    group(m, f.noTimeInForceRules, partNoTimeInForceRulesEntry, at, 0);
+  }
+  if (f.noExecInstRules != null) group(m, f.noExecInstRules, partNoExecInstRulesEntry, at, 0);
+  if (f.noMatchRules != null) group(m, f.noMatchRules, partNoMatchRulesEntry, at, 0);
+  if (f.noMDFeedTypes != null) group(m, f.noMDFeedTypes, partNoMDFeedTypesEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defTrdSessLstGrpNoTradingSessionsEntry(d: PlanBuilder): void {
   d.field(336, "TradingSessionID", R);
   d.field(625, "TradingSessionSubID", 0);
@@ -17217,6 +31693,106 @@ export interface NoSettlObligEntry extends Instrument, Parties, SettlDetails {
   lastUpdateTime?: UtcTimestamp;
 }
 
+const partNoSettlObligEntry = entry(
+  1165,
+  "NoSettlOblig",
+  defNoSettlObligEntry,
+  fillNoSettlObligEntry,
+  86,
+);
+
+function fillNoSettlObligEntry(m: FieldMap, f: NoSettlObligEntry, at: string): void {
+  if (f.netGrossInd == null) missing(at, "field NetGrossInd(430)");
+  m.add(430, f.netGrossInd);
+  if (f.settlObligID != null) m.add(1161, f.settlObligID);
+  if (f.settlObligTransType != null) m.add(1162, f.settlObligTransType);
+  if (f.settlObligRefID != null) m.add(1163, f.settlObligRefID);
+  if (f.ccyAmt != null) m.add(1157, dec(1157, f.ccyAmt));
+  if (f.settlCurrAmt != null) m.add(119, dec(119, f.settlCurrAmt));
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.settlCurrency != null) m.add(120, f.settlCurrency);
+  if (f.settlCurrFxRate != null) m.add(155, dec(155, f.settlCurrFxRate));
+  if (f.settlDate != null) m.add(64, f.settlDate);
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.noPartyIDs != null) group(m, f.noPartyIDs, partNoPartyIDsEntry, at, 0);
+  if (f.effectiveTime != null) m.add(168, time(168, f.effectiveTime));
+  if (f.expireTime != null) m.add(126, time(126, f.expireTime));
+  if (f.lastUpdateTime != null) m.add(779, time(779, f.lastUpdateTime));
+  if (f.noSettlDetails != null) group(m, f.noSettlDetails, partNoSettlDetailsEntry, at, 0);
+}
+
 function defNoSettlObligEntry(d: PlanBuilder): void {
   d.field(430, "NetGrossInd", R);
   d.field(1161, "SettlObligID", 0);
@@ -17251,6 +31827,110 @@ export interface RelSymDerivSecUpdGrpNoRelatedSymEntry
   encodedText?: string;
 }
 
+const partRelSymDerivSecUpdGrpNoRelatedSymEntry = entry(
+  146,
+  "NoRelatedSym",
+  defRelSymDerivSecUpdGrpNoRelatedSymEntry,
+  fillRelSymDerivSecUpdGrpNoRelatedSymEntry,
+  84,
+);
+
+function fillRelSymDerivSecUpdGrpNoRelatedSymEntry(
+  m: FieldMap,
+  f: RelSymDerivSecUpdGrpNoRelatedSymEntry,
+  at: string,
+): void {
+  if (f.listUpdateAction == null) missing(at, "field ListUpdateAction(1324)");
+  m.add(1324, f.listUpdateAction);
+  if (f.corporateAction != null) m.add(292, list(f.corporateAction));
+  if (f.symbol != null) m.add(55, f.symbol);
+  if (f.symbolSfx != null) m.add(65, f.symbolSfx);
+  if (f.securityID != null) m.add(48, f.securityID);
+  if (f.securityIDSource != null) m.add(22, f.securityIDSource);
+  if (f.noSecurityAltID != null) group(m, f.noSecurityAltID, partNoSecurityAltIDEntry, at, 0);
+  if (f.product != null) m.add(460, f.product);
+  if (f.productComplex != null) m.add(1227, f.productComplex);
+  if (f.securityGroup != null) m.add(1151, f.securityGroup);
+  if (f.cfiCode != null) m.add(461, f.cfiCode);
+  if (f.securityType != null) m.add(167, f.securityType);
+  if (f.securitySubType != null) m.add(762, f.securitySubType);
+  if (f.maturityMonthYear != null) m.add(200, f.maturityMonthYear);
+  if (f.maturityDate != null) m.add(541, f.maturityDate);
+  if (f.maturityTime != null) m.add(1079, f.maturityTime);
+  if (f.settleOnOpenFlag != null) m.add(966, f.settleOnOpenFlag);
+  if (f.instrmtAssignmentMethod != null) m.add(1049, f.instrmtAssignmentMethod);
+  if (f.securityStatus != null) m.add(965, f.securityStatus);
+  if (f.couponPaymentDate != null) m.add(224, f.couponPaymentDate);
+  if (f.issueDate != null) m.add(225, f.issueDate);
+  if (f.repoCollateralSecurityType != null) m.add(239, f.repoCollateralSecurityType);
+  if (f.repurchaseTerm != null) m.add(226, f.repurchaseTerm);
+  if (f.repurchaseRate != null) m.add(227, dec(227, f.repurchaseRate));
+  if (f.factor != null) m.add(228, dec(228, f.factor));
+  if (f.creditRating != null) m.add(255, f.creditRating);
+  if (f.instrRegistry != null) m.add(543, f.instrRegistry);
+  if (f.countryOfIssue != null) m.add(470, f.countryOfIssue);
+  if (f.stateOrProvinceOfIssue != null) m.add(471, f.stateOrProvinceOfIssue);
+  if (f.localeOfIssue != null) m.add(472, f.localeOfIssue);
+  if (f.redemptionDate != null) m.add(240, f.redemptionDate);
+  if (f.strikePrice != null) m.add(202, dec(202, f.strikePrice));
+  if (f.strikeCurrency != null) m.add(947, f.strikeCurrency);
+  if (f.strikeMultiplier != null) m.add(967, dec(967, f.strikeMultiplier));
+  if (f.strikeValue != null) m.add(968, dec(968, f.strikeValue));
+  if (f.optAttribute != null) m.add(206, f.optAttribute);
+  if (f.contractMultiplier != null) m.add(231, dec(231, f.contractMultiplier));
+  if (f.minPriceIncrement != null) m.add(969, dec(969, f.minPriceIncrement));
+  if (f.minPriceIncrementAmount != null) m.add(1146, dec(1146, f.minPriceIncrementAmount));
+  if (f.unitOfMeasure != null) m.add(996, f.unitOfMeasure);
+  if (f.unitOfMeasureQty != null) m.add(1147, dec(1147, f.unitOfMeasureQty));
+  if (f.priceUnitOfMeasure != null) m.add(1191, f.priceUnitOfMeasure);
+  if (f.priceUnitOfMeasureQty != null) m.add(1192, dec(1192, f.priceUnitOfMeasureQty));
+  if (f.settlMethod != null) m.add(1193, f.settlMethod);
+  if (f.exerciseStyle != null) m.add(1194, f.exerciseStyle);
+  if (f.optPayAmount != null) m.add(1195, dec(1195, f.optPayAmount));
+  if (f.priceQuoteMethod != null) m.add(1196, f.priceQuoteMethod);
+  if (f.futuresValuationMethod != null) m.add(1197, f.futuresValuationMethod);
+  if (f.listMethod != null) m.add(1198, f.listMethod);
+  if (f.capPrice != null) m.add(1199, dec(1199, f.capPrice));
+  if (f.floorPrice != null) m.add(1200, dec(1200, f.floorPrice));
+  if (f.putOrCall != null) m.add(201, f.putOrCall);
+  if (f.flexibleIndicator != null) m.add(1244, f.flexibleIndicator);
+  if (f.flexProductEligibilityIndicator != null) m.add(1242, f.flexProductEligibilityIndicator);
+  if (f.timeUnit != null) m.add(997, f.timeUnit);
+  if (f.couponRate != null) m.add(223, dec(223, f.couponRate));
+  if (f.securityExchange != null) m.add(207, f.securityExchange);
+  if (f.positionLimit != null) m.add(970, f.positionLimit);
+  if (f.ntPositionLimit != null) m.add(971, f.ntPositionLimit);
+  if (f.issuer != null) m.add(106, f.issuer);
+  if (f.encodedIssuer != null) data(m, 348, 349, f.encodedIssuer);
+  if (f.securityDesc != null) m.add(107, f.securityDesc);
+  if (f.encodedSecurityDesc != null) data(m, 350, 351, f.encodedSecurityDesc);
+  if (f.securityXML != null) data(m, 1184, 1185, f.securityXML);
+  if (f.securityXMLSchema != null) m.add(1186, f.securityXMLSchema);
+  if (f.pool != null) m.add(691, f.pool);
+  if (f.contractSettlMonth != null) m.add(667, f.contractSettlMonth);
+  if (f.cpProgram != null) m.add(875, f.cpProgram);
+  if (f.cpRegType != null) m.add(876, f.cpRegType);
+  if (f.noEvents != null) group(m, f.noEvents, partNoEventsEntry, at, 0);
+  if (f.datedDate != null) m.add(873, f.datedDate);
+  if (f.interestAccrualDate != null) m.add(874, f.interestAccrualDate);
+  if (f.noInstrumentParties != null) {
+    group(m, f.noInstrumentParties, partNoInstrumentPartiesEntry, at, 0);
+  }
+  if (f.deliveryForm != null) m.add(668, f.deliveryForm);
+  if (f.pctAtRisk != null) m.add(869, dec(869, f.pctAtRisk));
+  if (f.noInstrAttrib != null) group(m, f.noInstrAttrib, partNoInstrAttribEntry, at, 0);
+  if (f.secondaryPriceLimitType != null) m.add(1305, f.secondaryPriceLimitType);
+  if (f.secondaryLowLimitPrice != null) m.add(1221, dec(1221, f.secondaryLowLimitPrice));
+  if (f.secondaryHighLimitPrice != null) m.add(1230, dec(1230, f.secondaryHighLimitPrice));
+  if (f.secondaryTradingReferencePrice != null) {
+    m.add(1240, dec(1240, f.secondaryTradingReferencePrice));
+  }
+  if (f.currency != null) m.add(15, f.currency);
+  if (f.noLegs != null) group(m, f.noLegs, partInstrmtLegGrpNoLegsEntry, at, 0);
+  if (f.text != null) m.add(58, f.text);
+  if (f.encodedText != null) data(m, 354, 355, f.encodedText);
+}
+
 function defRelSymDerivSecUpdGrpNoRelatedSymEntry(d: PlanBuilder): void {
   d.field(1324, "ListUpdateAction", R);
   d.field(292, "CorporateAction", LIST);
@@ -17269,6 +31949,19 @@ export interface NoUsernamesEntry {
   username: string;
 }
 
+const partNoUsernamesEntry = entry(
+  809,
+  "NoUsernames",
+  defNoUsernamesEntry,
+  fillNoUsernamesEntry,
+  1,
+);
+
+function fillNoUsernamesEntry(m: FieldMap, f: NoUsernamesEntry, at: string): void {
+  if (f.username == null) missing(at, "field Username(553)");
+  m.add(553, f.username);
+}
+
 function defNoUsernamesEntry(d: PlanBuilder): void {
   d.field(553, "Username", R);
 }
@@ -17281,6 +31974,25 @@ export interface ApplIDRequestGrpNoApplIDsEntry {
   applBegSeqNum?: number;
   /** ApplEndSeqNum(1183). */
   applEndSeqNum?: number;
+}
+
+const partApplIDRequestGrpNoApplIDsEntry = entry(
+  1351,
+  "NoApplIDs",
+  defApplIDRequestGrpNoApplIDsEntry,
+  fillApplIDRequestGrpNoApplIDsEntry,
+  3,
+);
+
+function fillApplIDRequestGrpNoApplIDsEntry(
+  m: FieldMap,
+  f: ApplIDRequestGrpNoApplIDsEntry,
+  at: string,
+): void {
+  if (f.refApplID == null) missing(at, "field RefApplID(1355)");
+  m.add(1355, f.refApplID);
+  if (f.applBegSeqNum != null) m.add(1182, f.applBegSeqNum);
+  if (f.applEndSeqNum != null) m.add(1183, f.applEndSeqNum);
 }
 
 function defApplIDRequestGrpNoApplIDsEntry(d: PlanBuilder): void {
@@ -17303,6 +32015,27 @@ export interface ApplIDRequestAckGrpNoApplIDsEntry {
   applResponseError?: ApplResponseErrorValue;
 }
 
+const partApplIDRequestAckGrpNoApplIDsEntry = entry(
+  1351,
+  "NoApplIDs",
+  defApplIDRequestAckGrpNoApplIDsEntry,
+  fillApplIDRequestAckGrpNoApplIDsEntry,
+  5,
+);
+
+function fillApplIDRequestAckGrpNoApplIDsEntry(
+  m: FieldMap,
+  f: ApplIDRequestAckGrpNoApplIDsEntry,
+  at: string,
+): void {
+  if (f.refApplID == null) missing(at, "field RefApplID(1355)");
+  m.add(1355, f.refApplID);
+  if (f.applBegSeqNum != null) m.add(1182, f.applBegSeqNum);
+  if (f.applEndSeqNum != null) m.add(1183, f.applEndSeqNum);
+  if (f.refApplLastSeqNum != null) m.add(1357, f.refApplLastSeqNum);
+  if (f.applResponseError != null) m.add(1354, f.applResponseError);
+}
+
 function defApplIDRequestAckGrpNoApplIDsEntry(d: PlanBuilder): void {
   d.field(1355, "RefApplID", R);
   d.field(1182, "ApplBegSeqNum", 0);
@@ -17321,6 +32054,25 @@ export interface ApplIDReportGrpNoApplIDsEntry {
   refApplLastSeqNum?: number;
 }
 
+const partApplIDReportGrpNoApplIDsEntry = entry(
+  1351,
+  "NoApplIDs",
+  defApplIDReportGrpNoApplIDsEntry,
+  fillApplIDReportGrpNoApplIDsEntry,
+  3,
+);
+
+function fillApplIDReportGrpNoApplIDsEntry(
+  m: FieldMap,
+  f: ApplIDReportGrpNoApplIDsEntry,
+  at: string,
+): void {
+  if (f.refApplID == null) missing(at, "field RefApplID(1355)");
+  m.add(1355, f.refApplID);
+  if (f.applNewSeqNum != null) m.add(1399, f.applNewSeqNum);
+  if (f.refApplLastSeqNum != null) m.add(1357, f.refApplLastSeqNum);
+}
+
 function defApplIDReportGrpNoApplIDsEntry(d: PlanBuilder): void {
   d.field(1355, "RefApplID", R);
   d.field(1399, "ApplNewSeqNum", 0);
@@ -17335,6 +32087,15 @@ export interface NoHopsEntry {
   hopSendingTime?: UtcTimestamp;
   /** HopRefID(630). */
   hopRefID?: number;
+}
+
+const partNoHopsEntry = entry(627, "NoHops", defNoHopsEntry, fillNoHopsEntry, 3);
+
+function fillNoHopsEntry(m: FieldMap, f: NoHopsEntry, at: string): void {
+  if (f.hopCompID == null) missing(at, "field HopCompID(628)");
+  m.add(628, f.hopCompID);
+  if (f.hopSendingTime != null) m.add(629, time(629, f.hopSendingTime));
+  if (f.hopRefID != null) m.add(630, f.hopRefID);
 }
 
 function defNoHopsEntry(d: PlanBuilder): void {

@@ -1,0 +1,117 @@
+// The generated builders' two ways of filling a message: straight code for the first shapes of
+// fields object a part sees, the plan for the rest. Both must give the same fields.
+import assert from "node:assert/strict";
+import type { FieldMap } from "../../src/message/fix_message.ts";
+import { encodeMessage } from "../../src/message/encoder.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import {
+  build,
+  DEC,
+  message,
+  type PlanBuilder,
+  R,
+  SMALL_PART,
+  STRAIGHT_SHAPES,
+} from "../../src/messages/_runtime.ts";
+import * as fix44 from "../../src/messages/fix44.ts";
+
+interface Order {
+  clOrdID: string;
+  account?: string;
+  symbol?: string;
+  price?: number | `${number}`;
+}
+
+function defOrder(d: PlanBuilder): void {
+  d.field(11, "ClOrdID", R);
+  d.field(1, "Account", 0);
+  d.field(55, "Symbol", 0);
+  d.field(44, "Price", DEC);
+}
+
+/** A part whose straight fill counts its calls (and writes what a generated one would). */
+function countingPart(size: number) {
+  const calls = { n: 0 };
+  const fill = (m: FieldMap, f: Order): void => {
+    calls.n++;
+    m.add(11, f.clOrdID);
+    if (f.account != null) m.add(1, f.account);
+    if (f.symbol != null) m.add(55, f.symbol);
+    if (f.price != null) m.add(44, String(f.price));
+  };
+  return { part: message("D", "Order", defOrder, fill, size), calls };
+}
+
+/** Objects with the same fields in as many key orders as asked. */
+function shapes(count: number): Order[] {
+  const entries: [keyof Order, string][] = [
+    ["clOrdID", "o-1"],
+    ["account", "A"],
+    ["symbol", "S"],
+    ["price", "1.5"],
+  ];
+  const out: Order[] = [];
+  for (let i = 0; i < count; i++) {
+    // Rotations and their reverses: distinct key orders.
+    const rotated = [...entries.slice(i % 4), ...entries.slice(0, i % 4)];
+    out.push(Object.fromEntries(i < 4 ? rotated : rotated.reverse()) as unknown as Order);
+  }
+  return out;
+}
+
+Deno.test("a large part fills straight for its first shapes and by plan for the others, alike", () => {
+  const { part, calls } = countingPart(SMALL_PART + 1);
+  const fields: [number, string][] = [[35, "D"], [11, "o-1"], [1, "A"], [55, "S"], [44, "1.5"]];
+  const want = encodeMessage(FixMessage.fromPairs(fields));
+  const objects = shapes(STRAIGHT_SHAPES + 2);
+  for (let round = 0; round < 2; round++) {
+    for (const [i, f] of objects.entries()) {
+      assert.deepEqual(encodeMessage(build(part, f)), want, `shape ${i}, round ${round}`);
+    }
+  }
+  // The first STRAIGHT_SHAPES shapes, twice each; the two more went by plan.
+  assert.equal(calls.n, STRAIGHT_SHAPES * 2);
+});
+
+Deno.test("a small part fills straight whatever the shape", () => {
+  const { part, calls } = countingPart(SMALL_PART);
+  for (const f of shapes(STRAIGHT_SHAPES + 2)) build(part, f);
+  assert.equal(calls.n, STRAIGHT_SHAPES + 2);
+});
+
+Deno.test("the plan checks what the straight fill checks, with the same errors", () => {
+  const { part } = countingPart(SMALL_PART + 1);
+  // Use up the straight shapes, so the objects below go by plan.
+  for (const f of shapes(STRAIGHT_SHAPES)) build(part, f);
+  assert.throws(() => build(part, { symbol: "S", account: "A" } as unknown as Order), {
+    name: "TypeError",
+    message: "Cannot build Order: required field ClOrdID(11) is missing",
+  });
+  assert.throws(() => build(part, { price: "1e3", clOrdID: "o" } as unknown as Order), {
+    message: 'Cannot set tag 44: "1e3" is not a decimal',
+  });
+});
+
+Deno.test("a generated builder gives the same bytes by plan as straight, groups included", () => {
+  const order = {
+    clOrdID: "o",
+    side: "1",
+    transactTime: "20260101-12:00:00.000",
+    ordType: "2",
+    price: "101.25",
+    noPartyIDs: [
+      { partyID: "A", partyRole: 1, noPartySubIDs: [{ partySubID: "desk", partySubIDType: 4 }] },
+      { partyID: "B", partyIDSource: "D" },
+    ],
+    header: { onBehalfOfCompID: "DESK" },
+  } as const;
+  const want = encodeMessage(fix44.newOrderSingle(order));
+  // The same fields in many key orders: beyond the straight shapes, the plan builds them.
+  const keys = Object.keys(order) as (keyof typeof order)[];
+  for (let i = 0; i < 2 * keys.length; i++) {
+    const rotated = [...keys.slice(i % keys.length), ...keys.slice(0, i % keys.length)];
+    const ordered = i < keys.length ? rotated : rotated.reverse();
+    const f = Object.fromEntries(ordered.map((k) => [k, order[k]]));
+    assert.deepEqual(encodeMessage(fix44.newOrderSingle(f as never)), want, `order ${i}`);
+  }
+});
