@@ -10,7 +10,9 @@
 //   shipped fixwire as configured by default (validation, message log) vs QuickFIX's FileStore
 // Both engines run without message log or dictionary validation (QuickFIX: the interop peer with
 // --no-log and UseDataDictionary=N; fixwire: bench/e2e.ts with --no-validation and
-// --no-message-log), except in the "shipped" row. 2,000 round trips warm each pair up first.
+// --no-message-log), except in the "shipped" row. Every pair first makes 30,000 single round trips,
+// not measured: with fewer, V8 is still compiling fixwire's hot paths (with 2,000, fixwire's
+// p99.9 round trip was 2-4 ms on a 2-core VM; from about 30,000 on it stays below 1 ms).
 // Round trip (order -> report, one at a time, after warm-up): p50, p99 and p99.9, with both
 // processes pinned to one core (taskset) and unpinned, against QuickFIX's pair pinned the same
 // way, and p99.9 against a raw Deno TCP ping-pong of 170-byte messages between two processes.
@@ -22,9 +24,9 @@
 // Needs g++ and libquickfix-dev (bash tests/interop/setup.sh, which this runs), taskset
 // (util-linux) for the pinned rows and the QuickFIX FIX44.xml for its dictionary (FIX_SPEC_XML,
 // else ../shared/fix-spec/FIX44.xml beside the repository, else /usr/share/quickfix/FIX44.xml).
-// Run: deno task bench:vs-quickfix (about 3 minutes with the defaults on a 2-core VM), or
+// Run: deno task bench:vs-quickfix (about 6 minutes with the defaults on a loaded 2-core VM), or
 //      deno run -A bench/vs_quickfix.ts [orders=50000] [rounds=5] [--samples=20000]
-//        [--warmup=2000] [--codec=1000000] [--core=0] [--only=throughput,latency,codec]
+//        [--warmup=30000] [--codec=1000000] [--core=0] [--only=throughput,latency,codec]
 import { orderStream } from "./codec_rows.ts";
 import type { RoundTrips } from "./e2e.ts";
 import { freePort, type PeerEvent, QuickFixPeer } from "../tests/interop/peer_process.ts";
@@ -37,7 +39,7 @@ const value = (name: string): string | undefined =>
 const ORDERS = Number(ARGS[0] ?? 50_000);
 const ROUNDS = Number(ARGS[1] ?? 5);
 const SAMPLES = Number(value("samples") ?? 20_000);
-const WARMUP = Number(value("warmup") ?? 2_000);
+const WARMUP = Number(value("warmup") ?? 30_000);
 const CODEC = Number(value("codec") ?? 1_000_000);
 const CORE = value("core") ?? "0";
 const ONLY = (value("only") ?? "throughput,latency,codec").split(",");
