@@ -2,25 +2,53 @@
 // on 127.0.0.1 with the default file store, NewOrderSingle -> ExecutionReport. Beside it, in the
 // same run, a baseline: the same number of 170-byte messages echoed over a raw TCP socket by a
 // second process, with no FIX at all.
-// Run: deno run -A bench/e2e.ts [orders] [--memory] [--no-validation]
+// Run: deno run -A bench/e2e.ts [orders] [--memory | --kv] [--no-validation] [--no-message-log]
+//        [--warmup=N] [--samples=N] [--json [--raw]]
 //   --memory         both engines keep sequence numbers and messages in memory (no file store)
+//   --kv             both engines keep them in Deno KV (each its own database in its temp dir)
 //   --no-validation  both engines skip dictionary validation
 //   --no-message-log both engines skip the message log (messages.log beside the file store)
-// The switches show what the store and the validation cost in the same run.
+//   --warmup=N       N single round trips first, not measured (default 0)
+//   --samples=N      N single order -> report round trips measured, one at a time (default 2000)
+//   --json           only the fixwire pair (with --raw: only the raw TCP echo), one JSON line:
+//                    {"perSec", "p50Us", "p99Us", "p999Us", "samples"}; orders may be 0
+// The switches show what the store and the validation cost in the same run. The acceptor answers
+// as the QuickFIX interop peer does (tests/interop/peer), for bench/vs_quickfix.ts.
 import { FixEngine, FixMessage, FIXVersion, MemorySeqStoreFactory, SessionId } from "../mod.ts";
+import type { SeqStoreFactory } from "../src/store.ts";
+import { KvSeqStoreFactory } from "../adapters/kv_store.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
 const ARGS = Deno.args.filter((a) => !a.startsWith("--"));
 const N = Number(ARGS[0] === "venue" || ARGS[0] === "echo" ? 0 : ARGS[0] ?? 100_000);
 
+/** The value of a `--name=value` switch. */
+function switchValue(switches: string[], name: string): number | undefined {
+  const s = switches.find((a) => a.startsWith(`--${name}=`));
+  return s === undefined ? undefined : Number(s.slice(name.length + 3));
+}
+
+/** A store for the switches given (`undefined`: the file store) and what closes it. */
+async function storeFor(
+  dir: string,
+  switches: string[],
+): Promise<{ factory?: SeqStoreFactory; close: () => void }> {
+  if (switches.includes("--memory")) return { factory: new MemorySeqStoreFactory(), close() {} };
+  if (!switches.includes("--kv")) return { close() {} };
+  await Deno.mkdir(dir, { recursive: true });
+  const kv = await Deno.openKv(`${dir}/store.kv`);
+  return { factory: new KvSeqStoreFactory(kv), close: () => kv.close() };
+}
+
 /** Engine options for the switches given. */
 function engineOptions(
   dir: string,
   switches: string[],
+  storeFactory: SeqStoreFactory | undefined,
   extra: Record<string, string | number> = {},
 ) {
   return {
-    storeFactory: switches.includes("--memory") ? new MemorySeqStoreFactory() : undefined,
+    storeFactory,
     config: {
       LogDirectory: dir,
       LogLevel: "warn",
@@ -34,7 +62,33 @@ const LAT = 2_000;
 const print = (s: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
 };
-const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Round trip figures: the median and the tail, in microseconds, over `samples`. */
+export interface RoundTrips {
+  /** Pipelined round trips per second (0 when none were sent). */
+  perSec: number;
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
+  samples: number;
+}
+
+/** The nearest-rank percentile: the ceil(q * n)-th smallest (the QuickFIX peer's rule too). */
+function rank(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1];
+}
+
+function roundTrips(perSec: number, rttsMs: number[]): RoundTrips {
+  const sorted = rttsMs.map((ms) => ms * 1000).sort((a, b) => a - b);
+  return {
+    perSec,
+    p50Us: rank(sorted, 0.5),
+    p99Us: rank(sorted, 0.99),
+    p999Us: rank(sorted, 0.999),
+    samples: sorted.length,
+  };
+}
 
 async function echoServer(): Promise<void> {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -57,7 +111,7 @@ async function child(
   switches = SWITCHES,
 ): Promise<{ port: number; proc: Deno.ChildProcess }> {
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, mode, ...switches],
+    args: ["run", "-A", "--unstable-kv", new URL(import.meta.url).pathname, mode, ...switches],
     stdout: "piped",
   }).spawn();
   const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -67,51 +121,59 @@ async function child(
   return { port: Number(text.trim()), proc };
 }
 
-async function rawBaseline(): Promise<{ perSec: number; rttUs: number }> {
+/**
+ * Raw TCP to an echo process: `warmup` + `lat` single 170-byte round trips, then `n` messages
+ * pipelined.
+ */
+async function rawBaseline(n = N, lat = LAT, warmup = 0): Promise<RoundTrips> {
   const msg = new Uint8Array(170).fill(65);
   const { port, proc } = await child("echo");
   const c = await Deno.connect({ hostname: "127.0.0.1", port });
   c.setNoDelay(true);
   const buf = new Uint8Array(65536);
   const rtts: number[] = [];
-  for (let i = 0; i < LAT; i++) {
+  for (let i = 0; i < warmup + lat; i++) {
     const t = performance.now();
     await c.write(msg);
     let got = 0;
     while (got < 170) got += (await c.read(buf)) ?? 0;
-    rtts.push(performance.now() - t);
+    if (i >= warmup) rtts.push(performance.now() - t);
   }
   const t0 = performance.now();
   const batch = new Uint8Array(170 * 100);
   const writer = (async () => {
-    for (let i = 0; i < N / 100; i++) {
+    for (let i = 0; i < n / 100; i++) {
       // A write may take part of the batch: send the rest before the next one.
       for (let off = 0; off < batch.length;) off += await c.write(batch.subarray(off));
     }
   })();
   let got = 0;
-  while (got < 170 * N) got += (await c.read(buf)) ?? 0;
+  while (got < 170 * Math.ceil(n / 100) * 100) got += (await c.read(buf)) ?? 0;
   await writer;
-  const perSec = N / ((performance.now() - t0) / 1000);
+  const perSec = n === 0 ? 0 : n / ((performance.now() - t0) / 1000);
   c.close();
   await proc.status;
   await proc.stdout.cancel().catch(() => {});
-  return { perSec, rttUs: median(rtts) * 1000 };
+  return roundTrips(perSec, rtts);
 }
 
 async function venueServer(): Promise<void> {
   const dir = await Deno.makeTempDir();
+  const store = await storeFor(dir, SWITCHES);
   const server = new FixEngine(
-    engineOptions(dir, SWITCHES, { ListenPort: 0, ListenAddress: "127.0.0.1" }),
+    engineOptions(dir, SWITCHES, store.factory, { ListenPort: 0, ListenAddress: "127.0.0.1" }),
   );
   const venue = server.createSession(new SessionId("V", "T"), "", FIXVersion.FIX44);
   let e = 0;
   const ended = Promise.withResolvers<void>();
   venue.setListener({
+    // The report the QuickFIX peer sends: the order's ClOrdID, Symbol, Side and quantity.
     onMessage: (o) => {
+      const clOrdId = o.get(11)!;
       venue.put(
-        new FixMessage("8").set(37, "o").set(17, `${++e}`).set(11, o.get(11)!).set(150, "0")
-          .set(39, "0").set(55, "EUR/USD").set(54, "1").set(151, 100).set(14, 0).set(6, 0),
+        new FixMessage("8").set(37, `O-${clOrdId}`).set(17, `E-${++e}`).set(11, clOrdId)
+          .set(150, "0").set(39, "0").set(55, o.get(55) ?? "X").set(54, o.get(54) ?? "1")
+          .set(151, o.get(38) ?? "0").set(14, "0").set(6, "0"),
       );
     },
     onEvent: (ev) => {
@@ -122,21 +184,25 @@ async function venueServer(): Promise<void> {
   print(String(server.listenAddresses[0].port));
   await ended.promise;
   await server.stop();
+  store.close();
   await Deno.remove(dir, { recursive: true });
 }
 
 /**
- * A fixwire initiator here and a fixwire acceptor in a child process: `lat` single order ->
- * report round trips, then `n` orders pipelined. `switches`: `--memory`, `--no-validation`.
+ * A fixwire initiator here and a fixwire acceptor in a child process: `warmup` + `lat` single
+ * order -> report round trips, then `n` orders pipelined. `switches`: `--memory`, `--kv`,
+ * `--no-validation`, `--no-message-log`.
  */
 export async function fixwire(
   n = N,
   lat = LAT,
   switches = SWITCHES,
-): Promise<{ perSec: number; rttUs: number }> {
+  warmup = 0,
+): Promise<RoundTrips> {
   const dir = await Deno.makeTempDir();
   const { port, proc } = await child("venue", switches);
-  const client = new FixEngine(engineOptions(`${dir}/b`, switches));
+  const store = await storeFor(`${dir}/b`, switches);
+  const client = new FixEngine(engineOptions(`${dir}/b`, switches, store.factory));
   const trader = client.createSession(new SessionId("T", "V"), "", FIXVersion.FIX44);
   let received = 0;
   let wake: (() => void) | undefined;
@@ -148,34 +214,39 @@ export async function fixwire(
   });
   await trader.connect(30, "127.0.0.1", port);
   await trader.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+  // The order the QuickFIX peer sends (bench/codec_rows.ts encodes the same one).
   const order = (i: number) =>
     new FixMessage("D").set(11, `o${i}`).set(21, "1").set(55, "EUR/USD").set(54, "1")
       .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "2").set(44, "1.08215");
   const rtts: number[] = [];
-  for (let i = 0; i < lat; i++) {
+  for (let i = 0; i < warmup + lat; i++) {
     const t = performance.now();
     const target = received + 1;
     const done = new Promise<void>((r) => wake = () => received >= target && r());
     trader.put(order(i));
     await done;
-    rtts.push(performance.now() - t);
+    if (i >= warmup) rtts.push(performance.now() - t);
   }
   wake = undefined;
-  const start = received;
-  const t0 = performance.now();
-  const all = new Promise<void>((r) => wake = () => received - start >= n && r());
-  for (let i = 0; i < n; i++) {
-    trader.put(order(i));
-    if (i % 100 === 99) await Promise.resolve();
+  let perSec = 0;
+  if (n > 0) {
+    const start = received;
+    const t0 = performance.now();
+    const all = new Promise<void>((r) => wake = () => received - start >= n && r());
+    for (let i = 0; i < n; i++) {
+      trader.put(order(i));
+      if (i % 100 === 99) await Promise.resolve();
+    }
+    await all;
+    perSec = n / ((performance.now() - t0) / 1000);
   }
-  await all;
-  const perSec = n / ((performance.now() - t0) / 1000);
   await trader.disconnect("done");
   await client.stop();
+  store.close();
   await proc.status;
   await proc.stdout.cancel().catch(() => {});
   await Deno.remove(dir, { recursive: true });
-  return { perSec, rttUs: median(rtts) * 1000 };
+  return roundTrips(perSec, rtts);
 }
 
 if (import.meta.main && ARGS[0] === "echo") {
@@ -186,20 +257,29 @@ if (import.meta.main && ARGS[0] === "venue") {
   await venueServer();
   Deno.exit(0);
 }
-if (import.meta.main) {
-  const base = await rawBaseline();
-  const fw = await fixwire();
-  print(`orders=${N}, latency samples=${LAT} ${SWITCHES.join(" ")}`);
+if (import.meta.main && SWITCHES.includes("--json")) {
+  const samples = switchValue(SWITCHES, "samples") ?? LAT;
+  const warmup = switchValue(SWITCHES, "warmup") ?? 0;
+  const result = SWITCHES.includes("--raw")
+    ? await rawBaseline(N, samples, warmup)
+    : await fixwire(N, samples, SWITCHES, warmup);
+  print(JSON.stringify(result));
+} else if (import.meta.main) {
+  const samples = switchValue(SWITCHES, "samples") ?? LAT;
+  const warmup = switchValue(SWITCHES, "warmup") ?? 0;
+  const base = await rawBaseline(N, samples, warmup);
+  const fw = await fixwire(N, samples, SWITCHES, warmup);
+  print(`orders=${N}, latency samples=${samples} ${SWITCHES.join(" ")}`);
   print(
     `raw TCP echo (baseline): ${Math.round(base.perSec)} msgs/s, median RTT ${
-      base.rttUs.toFixed(0)
+      base.p50Us.toFixed(0)
     } us`,
   );
   print(
     `fixwire order->report:   ${Math.round(fw.perSec)} round trips/s, median RTT ${
-      fw.rttUs.toFixed(0)
+      fw.p50Us.toFixed(0)
     } us`,
   );
   print(`ratio throughput fixwire/baseline: ${(fw.perSec / base.perSec).toFixed(3)}`);
-  print(`ratio median RTT fixwire/baseline: ${(fw.rttUs / base.rttUs).toFixed(2)}`);
+  print(`ratio median RTT fixwire/baseline: ${(fw.p50Us / base.p50Us).toFixed(2)}`);
 }

@@ -16,6 +16,10 @@ export interface PeerEvent {
   count?: number;
   /** Microseconds, from the `bench` and `latency` commands. */
   us?: number;
+  /** Round trip percentiles in microseconds, from the `latency` command. */
+  p50?: number;
+  p99?: number;
+  p999?: number;
   ok?: boolean;
 }
 
@@ -75,6 +79,12 @@ export function quickfixConfig(o: PeerConfig): string {
 /** The built peer binary. */
 export const PEER_BINARY = new URL("./peer/build/peer", import.meta.url).pathname;
 
+/** Options of {@linkcode QuickFixPeer} beyond its session config. */
+export interface PeerOptions {
+  /** A command the peer runs under, e.g. `["taskset", "-c", "0"]` to pin it to one core. */
+  launcher?: string[];
+}
+
 /** A running QuickFIX peer. */
 export class QuickFixPeer implements AsyncDisposable {
   readonly events: PeerEvent[] = [];
@@ -84,10 +94,12 @@ export class QuickFixPeer implements AsyncDisposable {
   #reading: Promise<void> | undefined;
   #waiters = new Set<() => void>();
   #extraArgs: string[];
+  #launcher: string[];
 
-  constructor(config: PeerConfig, extraArgs: string[] = []) {
+  constructor(config: PeerConfig, extraArgs: string[] = [], options: PeerOptions = {}) {
     this.config = config;
     this.#extraArgs = extraArgs;
+    this.#launcher = options.launcher ?? [];
   }
 
   /** Starts (or restarts) the process; its file store persists in `config.dir`. */
@@ -97,8 +109,9 @@ export class QuickFixPeer implements AsyncDisposable {
     await Deno.writeTextFile(cfg, quickfixConfig(this.config));
     const args = ["--config", cfg, "--role", this.config.role, ...this.#extraArgs];
     if (this.config.ssl) args.push("--ssl");
-    this.#child = new Deno.Command(PEER_BINARY, {
-      args,
+    const [command, ...launcherArgs] = [...this.#launcher, PEER_BINARY];
+    this.#child = new Deno.Command(command, {
+      args: [...launcherArgs, ...args],
       stdin: "piped",
       stdout: "piped",
       stderr: "null",

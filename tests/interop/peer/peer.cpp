@@ -1,20 +1,25 @@
 // A QuickFIX C++ counterparty for fixwire's interop tests.
 //
 //   peer --config FILE --role acceptor|initiator [--ssl] [--password PW] [--quiet] [--no-log]
+//        [--memory-store]
 //
 // Answers every NewOrderSingle (35=D) with an ExecutionReport (35=8), for FIX.4.2, FIX.4.4 and
 // FIXT.1.1/FIX.5.0SP2. Prints one JSON line per event on stdout. Reads commands on stdin:
 //   orders N PREFIX   send N NewOrderSingle (ClOrdID PREFIX1..PREFIXN) on every logged-on session
 //   bench N           (initiator) send N orders at once, wait for their N reports, print the time
 //   latency N         (initiator) N times: send one order, wait for its report; print the median
+//                     ("us", also "p50") and the 99th and 99.9th percentiles ("p99", "p999")
 //   logout            log every session out
 //   quit              stop and exit 0 (also on end of input)
 // With --password PW, a Logon whose Password(554) differs is refused (RejectLogon).
-// --quiet prints no per-message events (for benchmarks); --no-log keeps no QuickFIX message log.
+// --quiet prints no per-message events (for benchmarks); --no-log keeps no QuickFIX message log;
+// --memory-store keeps sequence numbers and messages in QuickFIX's MemoryStore (no file store).
+// The orders it sends are bench/e2e.ts's: the same fields and values, so the same size.
 #include <quickfix/Application.h>
 #include <quickfix/FileLog.h>
 #include <quickfix/FileStore.h>
 #include <quickfix/Message.h>
+#include <quickfix/MessageStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketAcceptor.h>
@@ -25,6 +30,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <vector>
 #include <iostream>
@@ -191,9 +197,10 @@ FIX::Message Peer::newOrderFor(const std::string& clOrdId) {
   m.setField(21, "1");
   m.setField(55, "EUR/USD");
   m.setField(54, "1");
-  m.setField(60, FIX::UtcTimeStampField(60).getString());
+  m.setField(60, "20261124-10:00:00.000");
   m.setField(38, "100");
-  m.setField(40, "1");
+  m.setField(40, "2");
+  m.setField(44, "1.08215");
   return m;
 }
 
@@ -204,7 +211,7 @@ static FIX::Message newOrder(const FIX::SessionID& id, const std::string& clOrdI
 
 int main(int argc, char** argv) {
   std::string config, role = "acceptor", password, expect;
-  bool ssl = false, noLog = false;
+  bool ssl = false, noLog = false, memoryStore = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--config" && i + 1 < argc) config = argv[++i];
@@ -214,12 +221,16 @@ int main(int argc, char** argv) {
     else if (a == "--ssl") ssl = true;
     else if (a == "--quiet") quiet = true;
     else if (a == "--no-log") noLog = true;
+    else if (a == "--memory-store") memoryStore = true;
   }
   try {
     FIX::SessionSettings settings(config);
     Peer app(password);
     app.expectPassword(expect);
-    FIX::FileStoreFactory store(settings);
+    FIX::FileStoreFactory fileStore(settings);
+    FIX::MemoryStoreFactory memStore;
+    FIX::MessageStoreFactory& store =
+        memoryStore ? static_cast<FIX::MessageStoreFactory&>(memStore) : fileStore;
     FIX::FileLogFactory log(settings);
     std::unique_ptr<FIX::Acceptor> acceptor;
     std::unique_ptr<FIX::Initiator> initiator;
@@ -287,9 +298,17 @@ int main(int argc, char** argv) {
           app.latencyLeft = 0;
           std::vector<double> rtts = app.rtts;
           std::sort(rtts.begin(), rtts.end());
+          // Nearest rank, as bench/e2e.ts computes it: the ceil(q * n)-th smallest.
+          const auto rank = [&](double q) {
+            if (rtts.empty()) return 0.0;
+            const size_t k = static_cast<size_t>(std::ceil(q * rtts.size()));
+            return rtts[std::min(rtts.size(), std::max<size_t>(k, 1)) - 1];
+          };
           const double median = rtts.empty() ? 0 : rtts[rtts.size() / 2];
           emit("{\"ev\":\"latency\",\"count\":" + std::to_string(n) + ",\"us\":" +
-               std::to_string(median) + ",\"ok\":" + (ok ? "true" : "false") + "}");
+               std::to_string(median) + ",\"p50\":" + std::to_string(rank(0.5)) +
+               ",\"p99\":" + std::to_string(rank(0.99)) + ",\"p999\":" +
+               std::to_string(rank(0.999)) + ",\"ok\":" + (ok ? "true" : "false") + "}");
         }
       } else if (cmd == "logout") {
         std::set<FIX::SessionID> ids;
