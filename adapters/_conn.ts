@@ -21,6 +21,8 @@ export class DenoConnection implements Connection {
   #reason = "closed";
   #resolveClosed!: (reason: string) => void;
   #writing: Promise<void> = Promise.resolve();
+  /** Writes started and not yet settled. */
+  #pending = 0;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -33,33 +35,39 @@ export class DenoConnection implements Connection {
 
   /**
    * Reads chunks. A yielded chunk is valid until the next iteration step: the buffer is reused
-   * (the FIX framer copies what it keeps).
+   * (the FIX framer copies what it keeps). A plain iterator rather than an async generator:
+   * one read, one promise per chunk.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     let buf = new Uint8Array(READ_SIZE_MIN);
-    let grow = false;
-    while (!this.#done) {
-      if (grow) {
-        // The last read filled the buffer: a busy connection reads in bigger chunks.
-        buf = new Uint8Array(buf.length * 2);
-        grow = false;
-      }
-      let n: number | null;
-      try {
-        n = await this.#conn.read(buf);
-      } catch (e) {
-        this.close(
-          this.#done ? this.#reason : `read failed: ${e instanceof Error ? e.message : e}`,
-        );
-        return;
-      }
+    const done: IteratorResult<Uint8Array> = { done: true, value: undefined };
+    const onRead = (n: number | null): IteratorResult<Uint8Array> => {
       if (n === null) {
         this.close("peer closed");
-        return;
+        return done;
       }
-      grow = n === buf.length && buf.length < READ_SIZE_MAX;
-      yield buf.subarray(0, n);
-    }
+      const chunk = buf.subarray(0, n);
+      // The read filled the buffer: a busy connection reads in bigger chunks from now on.
+      if (n === buf.length && buf.length < READ_SIZE_MAX) buf = new Uint8Array(buf.length * 2);
+      return { done: false, value: chunk };
+    };
+    const onError = (e: unknown): IteratorResult<Uint8Array> => {
+      this.close(this.#done ? this.#reason : `read failed: ${e instanceof Error ? e.message : e}`);
+      return done;
+    };
+    return {
+      next: (): Promise<IteratorResult<Uint8Array>> => {
+        if (this.#done) return Promise.resolve(done);
+        let read: Promise<number | null>;
+        try {
+          read = this.#conn.read(buf);
+        } catch (e) {
+          return Promise.resolve(onError(e));
+        }
+        return read.then(onRead, onError);
+      },
+      return: (): Promise<IteratorResult<Uint8Array>> => Promise.resolve(done),
+    };
   }
 
   write(bytes: Uint8Array): Promise<void> {
@@ -68,22 +76,32 @@ export class DenoConnection implements Connection {
         new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`),
       );
     }
-    const next = this.#writing.then(async () => {
-      let off = 0;
-      while (off < bytes.length) {
-        if (this.#done) {
-          throw new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`);
-        }
-        try {
-          off += await this.#conn.write(bytes.subarray(off));
-        } catch (e) {
-          this.close(`write failed: ${e instanceof Error ? e.message : e}`);
-          throw new ConnectionError(`Cannot write to ${this.remoteAddr}`, { cause: e });
-        }
-      }
-    });
-    this.#writing = next.catch(() => {});
+    // Writes go out in order: one at a time, each after the one before it.
+    const next = this.#pending === 0
+      ? this.#writeAll(bytes)
+      : this.#writing.then(() => this.#writeAll(bytes));
+    this.#pending++;
+    this.#writing = next.then(this.#settled, this.#settled);
     return next;
+  }
+
+  readonly #settled = (): void => {
+    this.#pending--;
+  };
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.length) {
+      if (this.#done) {
+        throw new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`);
+      }
+      try {
+        off += await this.#conn.write(off === 0 ? bytes : bytes.subarray(off));
+      } catch (e) {
+        this.close(`write failed: ${e instanceof Error ? e.message : e}`);
+        throw new ConnectionError(`Cannot write to ${this.remoteAddr}`, { cause: e });
+      }
+    }
   }
 
   close(reason = "closed"): void {
