@@ -2,12 +2,14 @@
  * Prints a session's stored state and messages readably, for operators investigating an
  * incident.
  *
- *     deno run --allow-read tools/inspect_store.ts <store-dir>/<SENDER-TARGET> [--version FIX.4.4]
+ *     deno run --allow-read tools/inspect_store.ts <store-dir>/<SENDER-TARGET> [--version FIX.4.4] [--from N] [--to M]
  *     deno run --allow-read --allow-write --unstable-kv tools/inspect_store.ts --kv <file.kv> SENDER TARGET [QUALIFIER] [--prefix fix,prod]
  *
  * Tag names come from the dictionary of `--version` (default: the message's BeginString). A file
  * store's report shows the current sequence, then each outgoing log a reset archived
- * (`outgoing.<creationTime>.log`), oldest first.
+ * (`outgoing.<creationTime>.log`), oldest first. `--from` and `--to` print only the messages with
+ * MsgSeqNum in that range (each log is still read whole, in chunks, to be checked and counted):
+ * give them for a long log, whose every message would not fit in memory.
  *
  * Both modes only read: no lock and no KV lease is taken, so a running session can be inspected
  * and is not disturbed.
@@ -37,14 +39,17 @@ import type { SeqState, StoredMessage } from "../src/store.ts";
  * Renders a store's contents as text.
  *
  * @param state The persisted state, if any.
- * @param messages The stored messages.
+ * @param messages The stored messages (of the range, when one was read).
  * @param version Dictionary for tag names; by default each message's BeginString.
+ * @param range How many messages the log holds, and the MsgSeqNum range read, when it was not
+ *   read whole.
  * @returns The report.
  */
 export async function renderStore(
   state: SeqState | undefined,
   messages: StoredMessage[],
   version?: FixVersionName,
+  range?: MessageRange,
 ): Promise<string> {
   const lines: string[] = [];
   if (state) {
@@ -55,8 +60,26 @@ export async function renderStore(
       `correctly terminated: ${state.correctlyTerminated ? "yes" : "no"}`,
     );
   } else lines.push("no state file");
-  lines.push(`stored messages: ${messages.length}`, ...await renderMessages(messages, version));
+  lines.push(countLine(messages.length, range), ...await renderMessages(messages, version));
   return lines.join("\n");
+}
+
+/** The messages a report shows when a log was not read whole. */
+export interface MessageRange {
+  /** How many messages the log holds. */
+  count: number;
+  /** The first MsgSeqNum shown, if limited. */
+  from?: number;
+  /** The last MsgSeqNum shown, if limited. */
+  to?: number;
+}
+
+function countLine(shown: number, range: MessageRange | undefined): string {
+  if (!range || (range.from === undefined && range.to === undefined)) {
+    return `stored messages: ${range?.count ?? shown}`;
+  }
+  return `stored messages: ${range.count} (MsgSeqNum ${range.from ?? 1}..${range.to ?? ""}: ` +
+    `${shown} shown)`;
 }
 
 /** One line per message, `<MsgSeqNum>: <fields with tag names>`. */
@@ -110,6 +133,7 @@ export interface FileStoreReport {
  *
  * @param dir The session's folder.
  * @param version Dictionary for tag names; by default each message's BeginString.
+ * @param range The MsgSeqNum range to print (default every message).
  * @returns The report, and whether a log has a torn last write.
  * @throws {StoreCorruptError} When a log is damaged in the middle or `state.txt` is unreadable.
  * @throws {Error} When `dir` is missing, is not a folder, or holds no store files.
@@ -121,6 +145,7 @@ export interface FileStoreReport {
 export async function renderFileStore(
   dir: string,
   version?: FixVersionName,
+  range: { from?: number; to?: number } = {},
 ): Promise<FileStoreReport> {
   let info: Deno.FileInfo;
   try {
@@ -140,15 +165,17 @@ export async function renderFileStore(
         `outgoing.log); give <store-dir>/<SENDER-TARGET>`,
     );
   }
-  const current = await readFileStore(dir);
-  const archives = await readArchivedLogs(dir);
-  const parts = [await renderStore(current.state, current.messages, version)];
+  const current = await readFileStore(dir, range);
+  const archives = await readArchivedLogs(dir, range);
+  const parts = [
+    await renderStore(current.state, current.messages, version, { ...range, count: current.count }),
+  ];
   const torn: string[] = [];
   if (current.tornBytes > 0) torn.push(tornLine("outgoing.log", current.tornBytes));
   for (const a of archives) {
     parts.push(
       `archived log ${a.file}: sequence created ${formatUtcTimestamp(a.creationTimeMs)}, ` +
-        `stored messages: ${a.messages.length}`,
+        countLine(a.messages.length, { ...range, count: a.count }),
     );
     parts.push(...await renderMessages(a.messages, version));
     if (a.tornBytes > 0) torn.push(tornLine(a.file, a.tornBytes));
@@ -167,7 +194,7 @@ function option(args: string[], name: string): string | undefined {
 }
 
 const USAGE =
-  "usage: inspect_store.ts <store-dir>/<SENDER-TARGET> [--version V] | --kv <file.kv> SENDER TARGET [QUALIFIER] [--prefix P]";
+  "usage: inspect_store.ts <store-dir>/<SENDER-TARGET> [--version V] [--from N] [--to M] | --kv <file.kv> SENDER TARGET [QUALIFIER] [--prefix P]";
 
 /** Writes `text` to stderr and exits with 1. */
 function fail(text: string): never {
@@ -191,6 +218,12 @@ if (import.meta.main) {
   const args = [...Deno.args];
   const version = option(args, "--version") as FixVersionName | undefined;
   const prefix = option(args, "--prefix");
+  const [from, to] = ["--from", "--to"].map((name) => {
+    const text = option(args, name);
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text)) fail(`Cannot inspect store: ${name} "${text}" is not a MsgSeqNum`);
+    return Number(text);
+  });
   const encoder = new TextEncoder();
   const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text + "\n"));
   if (args[0] === "--kv" && args.length >= 4) {
@@ -210,7 +243,7 @@ if (import.meta.main) {
   } else if (args[0] && args[0] !== "--kv") {
     let report: FileStoreReport;
     try {
-      report = await renderFileStore(args[0], version);
+      report = await renderFileStore(args[0], version, { from, to });
     } catch (e) {
       if (e instanceof StoreCorruptError) {
         fail(

@@ -106,12 +106,31 @@ export function runSeqStoreContract(
 
       await t.step("messages of a flush still in progress are readable", async () => {
         const s = await target.factory().open(id, { nowMs: 1 });
-        s.appendOutgoing(9, fixBytes(9));
+        s.appendOutgoing(10, fixBytes(10));
         const flushed = s.flush();
-        assert.deepEqual(await read(s, 9, 9), [9]);
+        assert.deepEqual(await read(s, 9, 10), [9, 10]);
         await flushed;
-        assert.deepEqual(await read(s, 9, 9), [9]);
+        assert.deepEqual(await read(s, 9, 10), [9, 10]);
         await s.close();
+      });
+
+      await t.step("messages stored while a flush is in progress go with the next", async () => {
+        const s = await target.factory().open(id, { nowMs: 1 });
+        s.appendOutgoing(11, fixBytes(11));
+        const first = s.flush();
+        s.appendOutgoing(12, fixBytes(12));
+        s.setNextTargetSeqNum(43);
+        const second = s.flush();
+        const third = s.flush(); // called meanwhile: may share the second's write
+        assert.deepEqual(await read(s, 10, 20), [10, 11, 12]);
+        await Promise.all([first, second, third]);
+        assert.equal(s.state.nextSenderSeqNum, 13);
+        await s.close();
+        const again = await target.factory().open(id, { nowMs: 1 });
+        assert.deepEqual(await read(again, 10, 20), [10, 11, 12]);
+        assert.equal(again.state.nextSenderSeqNum, 13);
+        assert.equal(again.state.nextTargetSeqNum, 43);
+        await again.close();
       });
 
       await t.step("the inbound log keeps every message in arrival order", async () => {
@@ -157,15 +176,15 @@ export function runSeqStoreContract(
 
       await t.step("a large batch and a large message round-trip", async () => {
         const s = await target.factory().open(id, { nowMs: 1 });
-        for (let i = 10; i < 1010; i++) s.appendOutgoing(i, fixBytes(i));
-        const big = fixBytes(1010, `58=${"x".repeat(200_000)}\x01`);
-        s.appendOutgoing(1010, big);
+        for (let i = 13; i < 1013; i++) s.appendOutgoing(i, fixBytes(i));
+        const big = fixBytes(1013, `58=${"x".repeat(200_000)}\x01`);
+        s.appendOutgoing(1013, big);
         await s.flush();
         await s.close();
         const again = await target.factory().open(id, { nowMs: 1 });
-        assert.equal(again.state.nextSenderSeqNum, 1011);
+        assert.equal(again.state.nextSenderSeqNum, 1014);
         const got: Uint8Array[] = [];
-        for await (const m of again.readOutgoing(1005, 1010)) got.push(m.bytes);
+        for await (const m of again.readOutgoing(1008, 1013)) got.push(m.bytes);
         assert.equal(got.length, 6);
         assert.deepEqual(got[5], big);
         await again.close();

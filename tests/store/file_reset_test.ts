@@ -87,7 +87,7 @@ Deno.test({
       await s.close();
       assert.deepEqual(
         [...Deno.readDirSync(`${root}/A-B`)].map((e) => e.name).sort(),
-        ["outgoing.log", "owner.lock", "state.txt"],
+        ["outgoing.idx", "outgoing.log", "owner.lock", "state.txt"],
       );
 
       // And the old sequence is what a restart finds.

@@ -175,9 +175,9 @@ for (const sync of ["none", "batch", "message"] as const) {
       );
       s.appendOutgoing(1, fixBytes(1));
       await s.reset(10);
-      s.appendOutgoing(1, fixBytes(2));
+      s.appendOutgoing(1, fixBytes(1, "58=second\x01"));
       await s.reset(10);
-      s.appendOutgoing(1, fixBytes(3));
+      s.appendOutgoing(1, fixBytes(1, "58=third\x01"));
       await s.reset(10); // same creation time again: the archive name must not collide
       s.appendOutgoing(1, fixBytes(1));
       await s.close();
@@ -186,12 +186,19 @@ for (const sync of ["none", "batch", "message"] as const) {
         "outgoing.1.log",
         "outgoing.10-1.log",
         "outgoing.10.log",
+        "outgoing.idx",
         "outgoing.log",
         "owner.lock",
         "state.txt",
       ]);
-      assert.deepEqual(Deno.readFileSync(`${dir}/root/A-B/outgoing.10.log`), fixBytes(2));
-      assert.deepEqual(Deno.readFileSync(`${dir}/root/A-B/outgoing.10-1.log`), fixBytes(3));
+      assert.deepEqual(
+        Deno.readFileSync(`${dir}/root/A-B/outgoing.10.log`),
+        fixBytes(1, "58=second\x01"),
+      );
+      assert.deepEqual(
+        Deno.readFileSync(`${dir}/root/A-B/outgoing.10-1.log`),
+        fixBytes(1, "58=third\x01"),
+      );
       const view = await readFileStore(`${dir}/root/A-B`);
       assert.equal(view.state?.creationTimeMs, 10);
       assert.deepEqual(view.messages.map((m) => m.seqNum), [1]);
