@@ -226,6 +226,8 @@ for (const [begin, version] of VERSIONS) {
         await until(() => fw.received.length >= 10_000, "10,000 execution reports");
         const ids = fw.received.map((m) => m.get(11));
         assert.deepEqual(ids, Array.from({ length: 10_000 }, (_, i) => `f${i + 1}`));
+        // QuickFIX's event lines come through a pipe, apart from the socket: they may trail.
+        await qf.waitForCount(isAppIn("D"), 10_000, 5_000);
         const qfIds = qf.events.filter(isAppIn("D")).map((e) => e.clordid);
         assert.deepEqual(qfIds, ids);
       });
