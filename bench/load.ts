@@ -5,7 +5,8 @@
 // the same second, while one probe session measures round-trip stalls of established traffic.
 //
 // With --flood, one more peer logs on and sends TestRequests as fast as it can without ever
-// reading: the probe's round trips show how long it delays the others.
+// reading: the probe's round trips show how long it delays the others. The probe is measured for
+// `seconds` without the flood, then for `seconds` with it (same run): p50, p99 and max of each.
 //
 // Run: deno run -A bench/load.ts [sessions=1000] [seconds=20] [--storm] [--file] [--flood]
 //   --file   the default file store (in a temp folder) instead of memory stores
@@ -56,10 +57,11 @@ async function initiators(n: number, port: number, storm: boolean): Promise<void
     );
   }
   print(`established ${n} in ${Math.round(performance.now() - t0)} ms`);
-  // In this process, so that its work does not compete with the engine measured.
-  if (SWITCHES.includes("--flood")) startFlood(port);
-  // Runs until the parent closes our stdin.
-  for await (const _ of Deno.stdin.readable) { /* wait */ }
+  // Runs until the parent closes our stdin; a line "flood" starts the flood, in this process so
+  // that its work does not compete with the engine measured.
+  for await (const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    if (line.includes("flood")) startFlood(port);
+  }
   await engine.stop();
   await Deno.remove(dir, { recursive: true });
 }
@@ -106,8 +108,11 @@ async function main(n: number, seconds: number): Promise<void> {
   await probe.waitFor("established", { signal: AbortSignal.timeout(10_000) });
   dbg("probe established");
   const rssBefore = Deno.memoryUsage().rss;
-  if (SWITCHES.includes("--flood")) {
-    await engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44).connect();
+  const flood = SWITCHES.includes("--flood");
+  let floodVenue: Session | undefined;
+  if (flood) {
+    floodVenue = engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44);
+    await floodVenue.connect();
   }
 
   const child = new Deno.Command(Deno.execPath(), {
@@ -124,15 +129,18 @@ async function main(n: number, seconds: number): Promise<void> {
     stdout: "piped",
   }).spawn();
   dbg("child spawned");
+  const childIn = child.stdin.getWriter();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const t0 = performance.now();
   let stallMaxMs = 0;
+  let rtts: RoundTrip[] = [];
   let probing = true;
   // Probe round trips while the sessions log on (a storm) and while they run.
   const probeLoop = (async () => {
     let i = 0;
     while (probing) {
       dbg(`probe ${i}`);
+      const waited = runQueueWaitMs();
       const sent = performance.now();
       const got = new Promise<void>((r) => answered = r);
       await probe.put(
@@ -140,7 +148,12 @@ async function main(n: number, seconds: number): Promise<void> {
           .set(60, "20261124-10:00:00.000").set(38, 1).set(40, "1"),
       );
       await got;
-      stallMaxMs = Math.max(stallMaxMs, performance.now() - sent);
+      const rtt = { ms: performance.now() - sent, preemptedMs: runQueueWaitMs() - waited };
+      rtts.push(rtt);
+      if (rtt.ms > 10) {
+        dbg(`probe stall ${rtt.ms.toFixed(1)} ms (${rtt.preemptedMs.toFixed(1)} preempted)`);
+      }
+      stallMaxMs = Math.max(stallMaxMs, rtt.ms);
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
@@ -155,7 +168,33 @@ async function main(n: number, seconds: number): Promise<void> {
     // Forget the logon period's lateness.
     (s.metrics as { timerLatenessMaxMs: number }).timerLatenessMaxMs = 0;
   }
+  let quiet: RoundTrip[] = [];
+  if (flood) {
+    // The same probe without the flood first (after a second to settle), then with it.
+    await new Promise((r) => setTimeout(r, 1000));
+    rtts = [];
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    quiet = rtts;
+    await childIn.write(new TextEncoder().encode("flood\n"));
+    const floodT0 = performance.now();
+    dbg(`flood starts at ${Math.round(floodT0)}`);
+    if (Deno.env.get("LOAD_DEBUG")) {
+      const iv = setInterval(() => {
+        const m = floodVenue!.metrics;
+        dbg(`flood: ${floodVenue!.state}, in ${m.messagesIn}, queued ${floodVenue!.outgoingBytes}`);
+      }, 1000);
+      setTimeout(() => clearInterval(iv), seconds * 1000 + 500);
+    }
+    floodVenue!.waitFor("established", { signal: AbortSignal.timeout(10_000) }).then(() =>
+      floodVenue!.waitFor("nonGracefullyTerminated")
+    ).then(() =>
+      print(`  flooder dropped ${Math.round(performance.now() - floodT0)} ms after the flood began`)
+    ).catch(() => {});
+  }
+  rtts = [];
   stallMaxMs = 0;
+  const profile = Deno.env.get("LOAD_PROFILE");
+  const inspector = profile ? await startProfile() : undefined;
   const ticks0 = cpuTicks();
   const w0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -167,6 +206,8 @@ async function main(n: number, seconds: number): Promise<void> {
     if (s.metrics.timerLatenessMaxMs > 100) late100++;
     heartbeatsOut += s.metrics.messagesOut;
   }
+  const steady = rtts;
+  if (inspector) await stopProfile(inspector, profile!);
   probing = false;
   await probeLoop;
   print(`sessions ${n}${storm ? " (storm)" : ""}: ${up} established; child says: ${text.trim()}`);
@@ -185,12 +226,63 @@ async function main(n: number, seconds: number): Promise<void> {
       stallMaxMs.toFixed(1)
     } ms; messages out ${heartbeatsOut}`,
   );
-  await child.stdin.close();
+  if (flood) print(`  probe round trips without the flood: ${percentiles(quiet)}`);
+  print(`  probe round trips${flood ? " with the flood" : ""}: ${percentiles(steady)}`);
+  if (steady.some((r) => r.preemptedMs > 0)) {
+    const own = (rs: RoundTrip[]) => rs.map((r) => ({ ms: r.ms - r.preemptedMs, preemptedMs: 0 }));
+    print("  the same less the time this process waited for a CPU (other processes ran):");
+    if (flood) print(`    without the flood: ${percentiles(own(quiet))}`);
+    print(`    ${flood ? "with the flood" : "steady"}: ${percentiles(own(steady))}`);
+  }
+  await childIn.close().catch(() => {});
   await child.status;
   await reader.cancel().catch(() => {});
   await probeEngine.stop();
   await engine.stop();
   await Deno.remove(dir, { recursive: true });
+}
+
+/** Starts a CPU profile of this process (LOAD_PROFILE=file.cpuprofile). */
+async function startProfile(): Promise<import("node:inspector").Session> {
+  const { Session } = await import("node:inspector");
+  const s = new Session();
+  s.connect();
+  const post = (m: string, p?: object) =>
+    new Promise((res, rej) => s.post(m, p ?? {}, (e, r) => e ? rej(e) : res(r)));
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 200 });
+  await post("Profiler.start");
+  return s;
+}
+
+async function stopProfile(s: import("node:inspector").Session, file: string): Promise<void> {
+  const r = await new Promise<{ profile: unknown }>((res, rej) =>
+    s.post("Profiler.stop", {}, (e, r) => e ? rej(e) : res(r as { profile: unknown }))
+  );
+  Deno.writeTextFileSync(file, JSON.stringify(r.profile));
+  s.disconnect();
+}
+
+/** A probe round trip, and how long this thread waited for a CPU meanwhile, ms. */
+interface RoundTrip {
+  ms: number;
+  preemptedMs: number;
+}
+
+/** How long this thread has waited for a CPU so far (Linux), ms; 0 where unknown. */
+function runQueueWaitMs(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+/** p50, p99 and max of round trips, ms. */
+function percentiles(rs: RoundTrip[]): string {
+  const s = rs.map((r) => r.ms).sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]?.toFixed(2);
+  return `n ${s.length}, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
 }
 
 /** A peer that logs on, then floods TestRequests and never reads. */
@@ -212,7 +304,9 @@ function startFlood(port: number): void {
       for (;;) {
         let chunk = "";
         for (let i = 0; i < 200; i++) chunk += enc(seq++, "1", `112=${seq}\x01`);
-        await conn.write(te.encode(chunk));
+        // A write may take only part of the bytes (the engine reads slower than we write).
+        const bytes = te.encode(chunk);
+        for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
       }
     } catch {
       Deno.stderr.writeSync(te.encode(`flooder dropped after ${seq - 2} TestRequests\n`));
