@@ -152,18 +152,38 @@ interface Batch {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOTHING = new Uint8Array(0);
-/** How long one read loop processes frames before letting other sessions run, ms. */
-const READ_SLICE_MS = 8;
+/**
+ * Frames one read loop handles in a batch before letting the other sessions run. A busy socket's
+ * reads resolve one after another without a turn of the event loop that would look at the other
+ * sockets: without a bound, a peer flooding us holds every other session up for as long as the
+ * kernel has its bytes buffered (hundreds of ms).
+ */
+const READ_BATCH_FRAMES = 512;
+/** The most time one batch takes (frames handled, reads not counted), ms. */
+const READ_SLICE_MS = 2;
 /** Frames between two looks at the time. */
 const READ_CHECK = 64;
+/**
+ * Event-loop turns one yield lasts. A turn of a loop that always has work (immediates) does not
+ * poll the sockets; Deno's runtime (tokio) polls them after 61 such turns, so 64 let every ready
+ * socket in (about 80 µs when nothing else runs; a timer instead sleeps 1–2 ms).
+ */
+const YIELD_TURNS = 64;
 
 /**
- * A macrotask turn: timers and other connections' reads run before it resolves. (A message on
- * a channel is cheaper but is delivered before pending socket reads: it does not let the other
- * sessions in.)
+ * Lets other connections' reads, timers and callbacks run before it resolves. (A message on a
+ * channel or a single immediate is delivered before pending socket reads are looked at: neither
+ * lets the other sessions in by itself.)
  */
 function yieldToOthers(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => {
+    let turns = 0;
+    const turn = (): void => {
+      if (++turns < YIELD_TURNS) setImmediate(turn);
+      else resolve();
+    };
+    setImmediate(turn);
+  });
 }
 const DEFAULT_RESEND_BLOCK = 1000;
 
@@ -247,6 +267,12 @@ export class Link {
   #lastBatch: Batch | undefined;
   /** Why the counterparty refused our last Logon, until a Logon succeeds. */
   #logonRefusal: string | undefined;
+  /** Frames handled in the read loop's current batch (see READ_BATCH_FRAMES). */
+  #batchFrames = 0;
+  /** Time spent handling frames in the current batch before the drain in progress, ms. */
+  #batchWorkMs = 0;
+  /** When the drain in progress started. */
+  #drainStartMs = 0;
 
   /**
    * Creates a link for a session.
@@ -998,13 +1024,17 @@ export class Link {
         const r = this.#inbound(first.message, first.frame);
         if (r) await r;
       }
+      this.#drainStartMs = this.#clock.now();
       const r = this.#drain(framer, conn);
       if (r) await r;
+      this.#batchWorkMs += this.#clock.now() - this.#drainStartMs;
       for await (const chunk of conn) {
         if (this.#conn !== conn) break;
         framer.push(chunk);
+        this.#drainStartMs = this.#clock.now();
         const r = this.#drain(framer, conn);
         if (r) await r;
+        this.#batchWorkMs += this.#clock.now() - this.#drainStartMs;
       }
     } catch (e) {
       this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });
@@ -1016,18 +1046,20 @@ export class Link {
 
   /** Processes every whole frame buffered; returns a promise only when a handler is async. */
   #drain(framer: FixFramer, conn: Connection): Promise<void> | undefined {
-    let frames = 0;
-    const startedAtMs = this.#clock.now();
     while (this.#conn === conn) {
-      if (
-        ++frames % READ_CHECK === 0 && framer.buffered > 0 &&
-        this.#clock.now() - startedAtMs >= READ_SLICE_MS
-      ) {
-        // A peer flooding us shares the event loop: other sessions run between slices.
-        return yieldToOthers().then(() => this.#drain(framer, conn));
+      if (this.#batchSpent()) {
+        // A peer flooding us shares the event loop: other sessions run between batches, also
+        // when the batch ends with a chunk (the next read would resolve at once).
+        this.#batchFrames = 0;
+        this.#batchWorkMs = 0;
+        return yieldToOthers().then(() => {
+          this.#drainStartMs = this.#clock.now();
+          return this.#drain(framer, conn);
+        });
       }
       const f = framer.next();
       if (f === undefined) return undefined;
+      this.#batchFrames++;
       if (f instanceof FixParseError) {
         this.#run(this.#core.onGarbled(f, this.#clock.now()));
         continue;
@@ -1045,6 +1077,14 @@ export class Link {
       if (r) return r.then(() => this.#drain(framer, conn));
     }
     return undefined;
+  }
+
+  /** Whether the read loop's batch is used up: READ_BATCH_FRAMES frames or READ_SLICE_MS. */
+  #batchSpent(): boolean {
+    const n = this.#batchFrames;
+    if (n >= READ_BATCH_FRAMES) return true;
+    return n > 0 && n % READ_CHECK === 0 &&
+      this.#batchWorkMs + this.#clock.now() - this.#drainStartMs >= READ_SLICE_MS;
   }
 
   #inbound(msg: FixMessage, frame: Uint8Array): Promise<void> | undefined {
