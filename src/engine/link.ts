@@ -786,7 +786,7 @@ export class Link {
           }
           const conn = this.#conn;
           if (conn) this.#write(conn, bytes, batch, outLog);
-          else this.#written(bytes, batch, outLog);
+          else this.#written(bytes, batch, undefined);
           // Persisted and its write issued: an awaited put() loop fills the next batch now.
           for (const w of persisted) w.resolve();
           if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
@@ -826,23 +826,28 @@ export class Link {
     } catch (e) {
       p = Promise.reject(e);
     }
-    p.then(undefined, (e) => {
+    p.then(() => true, (e) => {
       // Persisted but not sent: the peer gets it by resend after reconnecting.
       this.#log.warn("write failed", { session: this.#name, error: `${e}` });
-    }).then(() => {
+      return false;
+    }).then((sent) => {
       this.#inflight--;
       this.#writingSinceMs = this.#inflight > 0 ? this.#clock.now() : -1;
-      this.#written(bytes, batch, outLog);
+      this.#written(bytes, batch, sent ? outLog : undefined);
     });
   }
 
-  /** A batch is written (or had no connection to go to). */
-  #written(bytes: Uint8Array, batch: Batch, outLog: number[]): void {
+  /**
+   * A batch is written, or its write failed or it had no connection to go to (`outLog`
+   * undefined: not logged as sent; a dropped flooder leaves up to MaxOutgoingBufferSize of
+   * them, and logging them all at once stalled every session).
+   */
+  #written(bytes: Uint8Array, batch: Batch, outLog: number[] | undefined): void {
     this.#takenBytes -= bytes.length;
     batch.written = true;
     for (const w of batch.waiters) w.resolve();
     // After the socket write: the message log never delays the counterparty.
-    if (this.#mlog) this.#logWritten(bytes, outLog);
+    if (this.#mlog) this.#logWritten(outLog ? bytes : NOTHING, outLog ?? []);
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
   }
 
@@ -1052,6 +1057,11 @@ export class Link {
         // when the batch ends with a chunk (the next read would resolve at once).
         this.#batchFrames = 0;
         this.#batchWorkMs = 0;
+        // What arrived waits for the next socket write to be logged; while a write is blocked,
+        // it is logged batch by batch instead of all at once when the write ends.
+        if (this.#mlog && this.#writingSinceMs >= 0 && this.#inLog.length > 0) {
+          this.#logWritten(NOTHING, []);
+        }
         return yieldToOthers().then(() => {
           this.#drainStartMs = this.#clock.now();
           return this.#drain(framer, conn);
