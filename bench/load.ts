@@ -10,6 +10,9 @@
 //
 // Run: deno run -A bench/load.ts [sessions=1000] [seconds=20] [--storm] [--file] [--flood]
 //   --file   the default file store (in a temp folder) instead of memory stores
+// Diagnosis: LOAD_DEBUG=1 prints progress; LOAD_PROFILE=out.cpuprofile profiles the measured phase;
+// LOAD_TICKS=1 LOAD_DEBUG=1 lists the event loop's pauses over 4 ms during the flood that were not
+// the process waiting for a CPU (as "pause(preempted)@ms since the flood began").
 // Needs enough file descriptors: ulimit -n above 2 x sessions + 100.
 import {
   FixEngine,
@@ -178,6 +181,31 @@ async function main(n: number, seconds: number): Promise<void> {
     await childIn.write(new TextEncoder().encode("flood\n"));
     const floodT0 = performance.now();
     dbg(`flood starts at ${Math.round(floodT0)}`);
+    if (Deno.env.get("LOAD_TICKS")) {
+      let last = performance.now(), ticks = 0, stop = false;
+      const gaps: string[] = [];
+      let lastWait = runQueueWaitMs();
+      const tick = () => {
+        const t = performance.now();
+        ticks++;
+        if (t - last > 5) {
+          const w = runQueueWaitMs();
+          if (t - last - (w - lastWait) > 4) {
+            gaps.push(
+              `${Math.round(t - last)}(${Math.round(w - lastWait)})@${Math.round(t - floodT0)}`,
+            );
+          }
+        }
+        if (t - last > 5 || ticks % 16 === 0) lastWait = runQueueWaitMs();
+        last = t;
+        if (!stop) setImmediate(tick);
+      };
+      setImmediate(tick);
+      setTimeout(() => {
+        stop = true;
+        dbg(`ticks ${ticks}, own gaps > 4 ms (preempted ms): ${gaps.join(" ")}`);
+      }, seconds * 1000);
+    }
     if (Deno.env.get("LOAD_DEBUG")) {
       const iv = setInterval(() => {
         const m = floodVenue!.metrics;
