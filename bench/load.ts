@@ -10,9 +10,10 @@
 //
 // Run: deno run -A bench/load.ts [sessions=1000] [seconds=20] [--storm] [--file] [--flood]
 //   --file   the default file store (in a temp folder) instead of memory stores
-// Diagnosis: LOAD_DEBUG=1 prints progress; LOAD_PROFILE=out.cpuprofile profiles the measured phase;
-// LOAD_TICKS=1 LOAD_DEBUG=1 lists the event loop's pauses over 4 ms during the flood that were not
-// the process waiting for a CPU (as "pause(preempted)@ms since the flood began").
+// Diagnosis: LOAD_DEBUG=1 prints progress; LOAD_PROFILE=out.cpuprofile profiles the measured
+// phase (the logons with --storm); LOAD_TICKS=1 LOAD_DEBUG=1 lists the event loop's pauses over
+// 4 ms (logons, measured phase) that were not the process waiting for a CPU, as
+// "pause(preempted)@ms since the phase began"; LOAD_GAPS=out.json writes them for the profile.
 // Needs enough file descriptors: ulimit -n above 2 x sessions + 100.
 import {
   FixEngine,
@@ -24,6 +25,8 @@ import {
 } from "../mod.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
+/** When the CPU profile started (performance.now()), for LOAD_GAPS. */
+let profileStartedAt = 0;
 const ARGS = Deno.args.filter((a) => !a.startsWith("--"));
 const print = (s: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
@@ -118,6 +121,9 @@ async function main(n: number, seconds: number): Promise<void> {
     await floodVenue.connect();
   }
 
+  // With --storm the profile covers the logons, else the steady phase.
+  const profile = Deno.env.get("LOAD_PROFILE");
+  const stormProfile = profile && storm ? await startProfile() : undefined;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -133,6 +139,7 @@ async function main(n: number, seconds: number): Promise<void> {
   }).spawn();
   dbg("child spawned");
   const childIn = child.stdin.getWriter();
+  const stopStormTicks = storm ? watchTicks() : undefined;
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const t0 = performance.now();
   let stallMaxMs = 0;
@@ -164,8 +171,10 @@ async function main(n: number, seconds: number): Promise<void> {
   let text = "";
   while (!text.includes("\n")) text += (await reader.read()).value ?? "";
   const logonMs = performance.now() - t0;
+  if (stopStormTicks) dbg(`logons: ${stopStormTicks()}`);
   const up = acceptors.filter((s) => s.state === "established").length;
   const stallDuringLogons = stallMaxMs;
+  const logonRtts = rtts;
   // Steady state: heartbeats every second on every session.
   for (const s of acceptors) {
     // Forget the logon period's lateness.
@@ -181,31 +190,6 @@ async function main(n: number, seconds: number): Promise<void> {
     await childIn.write(new TextEncoder().encode("flood\n"));
     const floodT0 = performance.now();
     dbg(`flood starts at ${Math.round(floodT0)}`);
-    if (Deno.env.get("LOAD_TICKS")) {
-      let last = performance.now(), ticks = 0, stop = false;
-      const gaps: string[] = [];
-      let lastWait = runQueueWaitMs();
-      const tick = () => {
-        const t = performance.now();
-        ticks++;
-        if (t - last > 5) {
-          const w = runQueueWaitMs();
-          if (t - last - (w - lastWait) > 4) {
-            gaps.push(
-              `${Math.round(t - last)}(${Math.round(w - lastWait)})@${Math.round(t - floodT0)}`,
-            );
-          }
-        }
-        if (t - last > 5 || ticks % 16 === 0) lastWait = runQueueWaitMs();
-        last = t;
-        if (!stop) setImmediate(tick);
-      };
-      setImmediate(tick);
-      setTimeout(() => {
-        stop = true;
-        dbg(`ticks ${ticks}, own gaps > 4 ms (preempted ms): ${gaps.join(" ")}`);
-      }, seconds * 1000);
-    }
     if (Deno.env.get("LOAD_DEBUG")) {
       const iv = setInterval(() => {
         const m = floodVenue!.metrics;
@@ -221,8 +205,9 @@ async function main(n: number, seconds: number): Promise<void> {
   }
   rtts = [];
   stallMaxMs = 0;
-  const profile = Deno.env.get("LOAD_PROFILE");
-  const inspector = profile ? await startProfile() : undefined;
+  if (stormProfile) await stopProfile(stormProfile, profile!);
+  const inspector = profile && !storm ? await startProfile() : undefined;
+  const stopTicks = watchTicks();
   const ticks0 = cpuTicks();
   const w0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -235,6 +220,7 @@ async function main(n: number, seconds: number): Promise<void> {
     heartbeatsOut += s.metrics.messagesOut;
   }
   const steady = rtts;
+  dbg(`${flood ? "flood" : "steady"}: ${stopTicks()}`);
   if (inspector) await stopProfile(inspector, profile!);
   probing = false;
   await probeLoop;
@@ -254,11 +240,13 @@ async function main(n: number, seconds: number): Promise<void> {
       stallMaxMs.toFixed(1)
     } ms; messages out ${heartbeatsOut}`,
   );
+  if (storm) print(`  probe round trips during the logons: ${percentiles(logonRtts)}`);
   if (flood) print(`  probe round trips without the flood: ${percentiles(quiet)}`);
   print(`  probe round trips${flood ? " with the flood" : ""}: ${percentiles(steady)}`);
   if (steady.some((r) => r.preemptedMs > 0)) {
     const own = (rs: RoundTrip[]) => rs.map((r) => ({ ms: r.ms - r.preemptedMs, preemptedMs: 0 }));
     print("  the same less the time this process waited for a CPU (other processes ran):");
+    if (storm) print(`    during the logons: ${percentiles(own(logonRtts))}`);
     if (flood) print(`    without the flood: ${percentiles(own(quiet))}`);
     print(`    ${flood ? "with the flood" : "steady"}: ${percentiles(own(steady))}`);
   }
@@ -280,6 +268,7 @@ async function startProfile(): Promise<import("node:inspector").Session> {
   await post("Profiler.enable");
   await post("Profiler.setSamplingInterval", { interval: 200 });
   await post("Profiler.start");
+  profileStartedAt = performance.now();
   return s;
 }
 
@@ -289,6 +278,40 @@ async function stopProfile(s: import("node:inspector").Session, file: string): P
   );
   Deno.writeTextFileSync(file, JSON.stringify(r.profile));
   s.disconnect();
+}
+
+/**
+ * With LOAD_TICKS, watches the event loop (an immediate per turn) for pauses over 4 ms that were
+ * not the process waiting for a CPU; the returned function stops and lists them as
+ * "pause(preempted)@ms since the watch began".
+ */
+function watchTicks(): () => string {
+  if (!Deno.env.get("LOAD_TICKS")) return () => "";
+  const t0 = performance.now();
+  let last = t0, lastWait = runQueueWaitMs(), ticks = 0, stop = false;
+  const gaps: string[] = [];
+  const spans: number[][] = [];
+  const tick = () => {
+    const t = performance.now();
+    ticks++;
+    if (t - last > 5) {
+      const w = runQueueWaitMs();
+      if (t - last - (w - lastWait) > 4) {
+        gaps.push(`${Math.round(t - last)}(${Math.round(w - lastWait)})@${Math.round(t - t0)}`);
+        spans.push([last, t, w - lastWait]);
+      }
+    }
+    if (t - last > 5 || ticks % 16 === 0) lastWait = runQueueWaitMs();
+    last = t;
+    if (!stop) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return () => {
+    stop = true;
+    const out = Deno.env.get("LOAD_GAPS");
+    if (out) Deno.writeTextFileSync(out, JSON.stringify({ profileStart: profileStartedAt, spans }));
+    return `${ticks} turns, own pauses over 4 ms: ${gaps.join(" ")}`;
+  };
 }
 
 /** A probe round trip, and how long this thread waited for a CPU meanwhile, ms. */
