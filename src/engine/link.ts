@@ -27,6 +27,7 @@ import { EventHub, type SessionEvent, type SessionState } from "../session/event
 import type { MessageLog } from "../message_log.ts";
 import type { SeqStore, StoredMessage } from "../store.ts";
 import type { Connection } from "../transport.ts";
+import { yieldToOthers } from "./_turns.ts";
 
 /** The application side of a link. */
 export interface LinkHandler {
@@ -163,28 +164,6 @@ const READ_BATCH_FRAMES = 512;
 const READ_SLICE_MS = 2;
 /** Frames between two looks at the time. */
 const READ_CHECK = 64;
-/**
- * Event-loop turns one yield lasts. A turn of a loop that always has work (immediates) does not
- * poll the sockets; Deno's runtime (tokio) polls them after 61 such turns, so 64 let every ready
- * socket in (about 80 µs when nothing else runs; a timer instead sleeps 1–2 ms).
- */
-const YIELD_TURNS = 64;
-
-/**
- * Lets other connections' reads, timers and callbacks run before it resolves. (A message on a
- * channel or a single immediate is delivered before pending socket reads are looked at: neither
- * lets the other sessions in by itself.)
- */
-function yieldToOthers(): Promise<void> {
-  return new Promise((resolve) => {
-    let turns = 0;
-    const turn = (): void => {
-      if (++turns < YIELD_TURNS) setImmediate(turn);
-      else resolve();
-    };
-    setImmediate(turn);
-  });
-}
 const DEFAULT_RESEND_BLOCK = 1000;
 
 /**

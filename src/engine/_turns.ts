@@ -1,0 +1,98 @@
+/**
+ * Sharing the event loop: a yield that lets every ready socket in, and a budget that bounds
+ * bursts of work (a logon storm) per turn of the event loop.
+ *
+ * @module
+ */
+
+/**
+ * Event-loop turns one yield lasts. A turn of a loop that always has work (immediates) does not
+ * poll the sockets; Deno's runtime (tokio) polls them after 61 such turns, so 64 let every ready
+ * socket in (about 80 µs when nothing else runs; a timer instead sleeps 1–2 ms).
+ */
+const YIELD_TURNS = 64;
+
+/**
+ * Resolves once other connections' reads, timers and callbacks have run. (A message on a
+ * channel or a single immediate is delivered before pending socket reads are looked at: neither
+ * lets the other sessions in by itself.)
+ *
+ * @returns Resolves after the other work.
+ */
+export function yieldToOthers(): Promise<void> {
+  return new Promise((resolve) => {
+    let turns = 0;
+    const turn = (): void => {
+      if (++turns < YIELD_TURNS) setImmediate(turn);
+      else resolve();
+    };
+    setImmediate(turn);
+  });
+}
+
+/**
+ * Bounds a burst of units of work (connections accepted, Logons admitted) that would otherwise
+ * all run in one turn of the event loop: the sockets that become ready together are handed over
+ * together (up to 128 at a time), and each unit then runs to its end without a turn in between.
+ * Up to `batch` units run back to back; later ones wait, in order, until the other sessions have
+ * run (see {@linkcode yieldToOthers}), then go on `batch` at a time.
+ */
+export class TurnBudget {
+  readonly #batch: number;
+  readonly #now: () => number;
+  readonly #idleMs: number;
+  #used = 0;
+  #lastMs = Number.NEGATIVE_INFINITY;
+  #waiting: (() => void)[] = [];
+  #yielding = false;
+
+  /**
+   * Creates a budget.
+   *
+   * @param batch Units per batch.
+   * @param options `now` (ms) and `idleMs`: a unit taken that long after the previous one starts
+   * a new batch (the loop went idle in between).
+   */
+  constructor(batch: number, options: { now: () => number; idleMs: number }) {
+    this.#batch = batch;
+    this.#now = options.now;
+    this.#idleMs = options.idleMs;
+  }
+
+  /** Units waiting for their batch. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /**
+   * Takes one unit.
+   *
+   * @returns `undefined` when the unit may run now, else a promise that resolves when its batch
+   * comes.
+   */
+  take(): Promise<void> | undefined {
+    const now = this.#now();
+    if (!this.#yielding) {
+      if (now - this.#lastMs > this.#idleMs) this.#used = 0;
+      this.#lastMs = now;
+      if (this.#used < this.#batch) {
+        this.#used++;
+        return undefined;
+      }
+      this.#yield();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #yield(): void {
+    this.#yielding = true;
+    yieldToOthers().then(() => {
+      const go = this.#waiting.splice(0, this.#batch);
+      this.#used = go.length;
+      this.#lastMs = this.#now();
+      if (this.#waiting.length > 0) this.#yield();
+      else this.#yielding = false;
+      for (const resolve of go) resolve();
+    });
+  }
+}
