@@ -163,10 +163,7 @@ export class FixEngine implements AsyncDisposable {
     this.#firstLogonTimeoutMs = this.#config.defaultSessionSettings().logonTimeoutMs;
     this.#clock = options.clock ?? new SystemClock();
     this.#scheduler = new TimerScheduler(this.#clock);
-    this.#admissions = new TurnBudget(ADMISSIONS_PER_TURN, {
-      now: () => this.#clock.now(),
-      idleMs: 2,
-    });
+    this.#admissions = new TurnBudget(ADMISSIONS_PER_TURN);
     this.#transport = options.transport ?? defaultTransport(this.#settings, this.#log);
     this.#storeFactory = options.storeFactory ?? defaultStoreFactory(this.#settings, this.#log);
     this.#messageLogs = options.messageLogFactory ??
