@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Clock } from "../../src/clock.ts";
 import { TimerScheduler } from "../../src/engine/scheduler.ts";
 import { ManualClock } from "../../src/testing.ts";
 
@@ -53,4 +54,34 @@ Deno.test("a throwing timer does not stop the others; close cancels everything",
   await clock.advance(100);
   assert.deepEqual(fired, [1]);
   assert.equal(clock.pendingTimers, 0);
+});
+
+Deno.test("scheduler fires at most 64 due timers per turn of the underlying clock, the rest at the next", () => {
+  // An underlying clock fired by hand: each fire is one turn.
+  let armed: { atMs: number; fn: () => void; cancelled: boolean }[] = [];
+  const clock: Clock = {
+    now: () => 10,
+    setTimer(atMs, fn) {
+      const t = { atMs, fn, cancelled: false };
+      armed.push(t);
+      return { cancel: () => void (t.cancelled = true) };
+    },
+  };
+  const fireArmed = () => {
+    const due = armed.filter((t) => !t.cancelled);
+    armed = [];
+    assert.equal(due.length, 1);
+    due[0].fn();
+    return due[0].atMs;
+  };
+  const s = new TimerScheduler(clock);
+  const fired: number[] = [];
+  for (let i = 0; i < 100; i++) s.setTimer(5, () => fired.push(i));
+  s.setTimer(20, () => fired.push(-1));
+  fireArmed();
+  assert.equal(fired.length, 64);
+  // The rest is due: armed again at once, not at the next timer's time.
+  assert.equal(fireArmed(), 5);
+  assert.deepEqual(fired, Array.from({ length: 100 }, (_, i) => i));
+  s.close();
 });
