@@ -1,17 +1,20 @@
 // A logged-on peer that sends fast and never reads costs no more than its bound: every answer
 // it provokes counts against MaxOutgoingBufferSize, and over it the connection is dropped; other
-// sessions go on.
+// sessions go on. What waits for a blocked write is queued in batches that go out in order, and
+// the message log does not wait for the write.
 import assert from "node:assert/strict";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
-import type { Logger } from "../../src/logger.ts";
+import type { LogFields, Logger } from "../../src/logger.ts";
 import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { FaultyTransport, MemoryTransport } from "../../src/testing.ts";
-import { timeout } from "./_waits.ts";
+import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
+import type { MessageLogFactory } from "../../src/message_log.ts";
+import { Inbox, timeout } from "./_waits.ts";
 
 function message(msgType: string, seq: number, fields: [number, string | number][] = []) {
   const m = new FixMessage(msgType).set(49, "FLOOD").set(56, "VENUE").set(34, seq)
@@ -20,21 +23,71 @@ function message(msgType: string, seq: number, fields: [number, string | number]
   return encodeMessage(m, "FIX.4.4");
 }
 
-Deno.test("a peer flooding TestRequests without reading is dropped at MaxOutgoingBufferSize", async () => {
+// 20,000 bytes fit one write batch; 1,000,000 take several (taken while the first write blocks).
+for (const max of [20_000, 1_000_000]) {
+  Deno.test(`a peer flooding TestRequests without reading is dropped at MaxOutgoingBufferSize (${max} bytes)`, async () => {
+    const inner = new MemoryTransport();
+    const faulty = new FaultyTransport(inner, { sides: "accepted" });
+    const warnings: [string, LogFields | undefined][] = [];
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      warn: (m, f) => void warnings.push([m, f]),
+      error() {},
+    };
+    const engine = new FixEngine({
+      transport: faulty,
+      logger,
+      storeFactory: new MemorySeqStoreFactory(),
+      config: { ListenPort: 0, ListenAddress: "127.0.0.1", MaxOutgoingBufferSize: max },
+    });
+    const venue = engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44);
+    await venue.connect();
+    try {
+      const conn = await inner.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
+      await conn.write(message("A", 1, [[98, 0], [108, 30]]));
+      await venue.waitFor("established", timeout());
+      // From now on the peer does not read: our writes block, our answers queue up.
+      faulty.connections[0].blockWrites();
+      const dropped = venue.waitFor("nonGracefullyTerminated", timeout());
+      // The connection closes before the session reports it (the read loop ends first).
+      let closed = false;
+      conn.closed.then(() => closed = true);
+      let seq = 2;
+      for (let burst = 0; burst < 1_000 && !closed; burst++) {
+        const chunk: Uint8Array[] = [];
+        for (let i = 0; i < 500; i++) chunk.push(message("1", seq++, [[112, `t${seq}`]]));
+        // The venue may have dropped us already (its state changes a moment later).
+        const sent = await conn.write(new Uint8Array(chunk.flatMap((c) => [...c]))).then(
+          () => true,
+          () => false,
+        );
+        if (!sent) break;
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      await dropped;
+      // Dropped by the answer that went over the bound, all of the queue counted.
+      const overflow = warnings.find(([m]) =>
+        m === "outgoing buffer over MaxOutgoingBufferSize; dropping the connection"
+      );
+      const queued = Number(overflow?.[1]?.queuedBytes);
+      assert.ok(queued > max && queued <= max + 200, `dropped with ${queued} bytes queued`);
+      // Every number our answers took is stored: the peer gets them by resend after it reconnects.
+      assert.equal(venue.nextSenderSeqNum, venue.metrics.messagesOut + 1);
+      conn.close();
+    } finally {
+      await engine.stop();
+    }
+  });
+}
+
+Deno.test("messages put while the peer does not read go out in order once it reads again, each put settled", async () => {
   const inner = new MemoryTransport();
   const faulty = new FaultyTransport(inner, { sides: "accepted" });
-  const warnings: string[] = [];
-  const logger: Logger = {
-    debug() {},
-    info() {},
-    warn: (m) => void warnings.push(m),
-    error() {},
-  };
   const engine = new FixEngine({
     transport: faulty,
-    logger,
     storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1", MaxOutgoingBufferSize: 20_000 },
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogLevel: "off" },
   });
   const venue = engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44);
   await venue.connect();
@@ -42,33 +95,83 @@ Deno.test("a peer flooding TestRequests without reading is dropped at MaxOutgoin
     const conn = await inner.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
     await conn.write(message("A", 1, [[98, 0], [108, 30]]));
     await venue.waitFor("established", timeout());
-    // From now on the peer does not read: our writes block, our answers queue up.
     faulty.connections[0].blockWrites();
-    const dropped = venue.waitFor("nonGracefullyTerminated", timeout());
-    // The connection closes before the session reports it (the read loop ends first).
-    let closed = false;
-    conn.closed.then(() => closed = true);
-    let seq = 2;
-    for (let burst = 0; burst < 20 && !closed; burst++) {
-      const chunk: Uint8Array[] = [];
-      for (let i = 0; i < 100; i++) chunk.push(message("1", seq++, [[112, `t${seq}`]]));
-      // The venue may have dropped us already (its state changes a moment later).
-      const sent = await conn.write(new Uint8Array(chunk.flatMap((c) => [...c]))).then(
-        () => true,
-        () => false,
-      );
-      if (!sent) break;
-      await new Promise((r) => setTimeout(r, 0));
+    const news = (i: number) =>
+      new FixMessage("B").set(148, `headline ${i}`).set(33, 1).set(58, "x".repeat(300));
+    // The first one starts a write that blocks; the others queue behind it, taken in batches.
+    const puts = [venue.put(news(0))];
+    await new Promise((r) => setTimeout(r, 0));
+    const n = 3_000;
+    for (let i = 1; i < n; i++) puts.push(venue.put(news(i)));
+    assert.ok(venue.outgoingBytes > 3 * 256 * 1024, `${venue.outgoingBytes} bytes queued`);
+    faulty.connections[0].unblockWrites();
+    await Promise.all(puts);
+    // On the wire, in order: the Logon answer, then the n messages.
+    const seqs: number[] = [];
+    const framer = new FixFramer();
+    for await (const chunk of conn) {
+      framer.push(chunk);
+      for (let f = framer.next(); f instanceof Uint8Array; f = framer.next()) {
+        seqs.push(decodeMessage(f.slice()).intOr(34, 0));
+      }
+      if (seqs.length === n + 1) break;
     }
-    await dropped;
-    assert.ok(venue.outgoingBytes <= 20_000 + 200, `${venue.outgoingBytes} bytes queued`);
-    assert.ok(
-      warnings.includes("outgoing buffer over MaxOutgoingBufferSize; dropping the connection"),
-    );
-    // Every number our answers took is stored: the peer gets them by resend after it reconnects.
-    assert.equal(venue.nextSenderSeqNum, venue.metrics.messagesOut + 1);
+    assert.deepEqual(seqs, Array.from({ length: n + 1 }, (_, i) => i + 1));
+    assert.equal(venue.outgoingBytes, 0);
     conn.close();
   } finally {
     await engine.stop();
   }
+});
+
+Deno.test("a peer that does not read: what it sends is logged batch by batch, and answers never written are not logged as sent", async () => {
+  const inner = new MemoryTransport();
+  const faulty = new FaultyTransport(inner, { sides: "accepted" });
+  const logged: { direction: "in" | "out"; msgType: string }[] = [];
+  const messageLogFactory: MessageLogFactory = {
+    open: () =>
+      Promise.resolve({
+        append: (direction, _atMs, bytes) =>
+          void logged.push({ direction, msgType: decodeMessage(bytes.slice()).msgType }),
+        flush: () => Promise.resolve(),
+        close: () => Promise.resolve(),
+      }),
+  };
+  const received = new Inbox();
+  const engine = new FixEngine({
+    transport: faulty,
+    storeFactory: new MemorySeqStoreFactory(),
+    messageLogFactory,
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogLevel: "off" },
+  });
+  const venue = engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44, {
+    listener: { onMessage: received.push },
+  });
+  await venue.connect();
+  const n = 1_000;
+  const count = (direction: string, msgType: string) =>
+    logged.filter((l) => l.direction === direction && l.msgType === msgType).length;
+  try {
+    const conn = await inner.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
+    await conn.write(message("A", 1, [[98, 0], [108, 30]]));
+    await venue.waitFor("established", timeout());
+    faulty.connections[0].blockWrites();
+    const chunk: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) chunk.push(message("1", i + 2, [[112, `t${i}`]]));
+    chunk.push(message("B", n + 2, [[148, "last"], [33, 1], [58, "x"]]));
+    await conn.write(new Uint8Array(chunk.flatMap((c) => [...c])));
+    await received.waitFor(1, timeout());
+    // Every TestRequest is answered, no answer written: the first batch is logged anyway.
+    assert.ok(venue.outgoingBytes > 0);
+    assert.ok(count("in", "1") >= 512, `${count("in", "1")} TestRequests logged`);
+    assert.equal(count("out", "0"), 0);
+    const dropped = venue.waitFor("nonGracefullyTerminated", timeout());
+    conn.close();
+    await dropped;
+  } finally {
+    await engine.stop();
+  }
+  assert.equal(count("in", "1"), n);
+  assert.equal(count("out", "A"), 1);
+  assert.equal(count("out", "0"), 0);
 });
