@@ -49,7 +49,7 @@ const SESSION_QUALIFIER_TAG = 9012;
  * sessions run: in a logon storm the listener hands over a hundred connections at a time and
  * their Logons arrive together, each costing 50–200 µs (routing, the store, the answer).
  */
-const ADMISSIONS_PER_TURN = 32;
+const ADMISSIONS_PER_TURN = 16;
 
 /** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
 export interface FixEngineOptions {

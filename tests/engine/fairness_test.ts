@@ -22,7 +22,7 @@ const READ_BATCH_FRAMES = 512;
 /** Frames between the read loop's looks at the time (READ_CHECK). */
 const READ_CHECK = 64;
 /** The accept path's batch (ADMISSIONS_PER_TURN in src/engine/fix_engine.ts). */
-const ADMISSIONS_PER_TURN = 32;
+const ADMISSIONS_PER_TURN = 16;
 
 function message(
   sender: string,
