@@ -56,8 +56,8 @@ Deno.test("a throwing timer does not stop the others; close cancels everything",
   assert.equal(clock.pendingTimers, 0);
 });
 
-Deno.test("scheduler fires at most 64 due timers per turn of the underlying clock, the rest at the next", () => {
-  // An underlying clock fired by hand: each fire is one turn.
+/** An underlying clock fired by hand: each fire is one turn. */
+function handClock() {
   let armed: { atMs: number; fn: () => void; cancelled: boolean }[] = [];
   const clock: Clock = {
     now: () => 10,
@@ -67,21 +67,50 @@ Deno.test("scheduler fires at most 64 due timers per turn of the underlying cloc
       return { cancel: () => void (t.cancelled = true) };
     },
   };
-  const fireArmed = () => {
-    const due = armed.filter((t) => !t.cancelled);
+  const live = () => armed.filter((t) => !t.cancelled);
+  const fire = (): number => {
+    const due = live();
     armed = [];
     assert.equal(due.length, 1);
     due[0].fn();
     return due[0].atMs;
   };
+  return { clock, live, fire };
+}
+
+Deno.test("scheduler fires at most 32 due timers per turn of the underlying clock, the rest at the next", () => {
+  const { clock, fire } = handClock();
   const s = new TimerScheduler(clock);
   const fired: number[] = [];
-  for (let i = 0; i < 100; i++) s.setTimer(5, () => fired.push(i));
+  for (let i = 0; i < 50; i++) s.setTimer(5, () => fired.push(i));
   s.setTimer(20, () => fired.push(-1));
-  fireArmed();
-  assert.equal(fired.length, 64);
+  fire();
+  assert.equal(fired.length, 32);
   // The rest is due: armed again at once, not at the next timer's time.
-  assert.equal(fireArmed(), 5);
-  assert.deepEqual(fired, Array.from({ length: 100 }, (_, i) => i));
+  assert.equal(fire(), 5);
+  assert.deepEqual(fired, Array.from({ length: 50 }, (_, i) => i));
+  s.close();
+});
+
+Deno.test("scheduler with yieldToOthers fires the due timers left over once the others have run, not at a clock timer", async () => {
+  const { clock, live, fire } = handClock();
+  let others = Promise.withResolvers<void>();
+  const s = new TimerScheduler(clock, { yieldToOthers: () => others.promise });
+  const fired: number[] = [];
+  for (let i = 0; i < 70; i++) s.setTimer(5, () => fired.push(i));
+  fire();
+  assert.equal(fired.length, 32);
+  // Nothing armed on the clock meanwhile, also for a timer set now.
+  s.setTimer(6, () => fired.push(-1));
+  assert.equal(live().length, 0);
+  const first = others;
+  others = Promise.withResolvers<void>();
+  first.resolve();
+  await first.promise;
+  assert.equal(fired.length, 64);
+  others.resolve();
+  await others.promise;
+  await Promise.resolve();
+  assert.deepEqual(fired, [...Array.from({ length: 70 }, (_, i) => i), -1]);
   s.close();
 });
