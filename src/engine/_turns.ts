@@ -6,25 +6,36 @@
  */
 
 /**
- * Event-loop turns one yield lasts. A turn of a loop that always has work (immediates) does not
- * poll the sockets; Deno's runtime (tokio) polls them after 61 such turns, so 64 let every ready
- * socket in (about 80 µs when nothing else runs; a timer instead sleeps 1–2 ms).
+ * Event-loop turns one yield lasts at most. A turn of a loop that always has work (immediates)
+ * does not poll the sockets; Deno's runtime (tokio) polls them after 61 such turns, so 64 let
+ * every ready socket in (about 80 µs when nothing else runs).
  */
 const YIELD_TURNS = 64;
 
 /**
- * Resolves once other connections' reads, timers and callbacks have run. (A message on a
- * channel or a single immediate is delivered before pending socket reads are looked at: neither
- * lets the other sessions in by itself.)
+ * Resolves once other connections' reads, timers and callbacks have run: after 64 turns of the
+ * event loop, or at the first timer turn (1-2 ms) when turns are long because others have work
+ * (64 busy turns would hold the yielding session up for hundreds of ms). A message on a channel
+ * or a single immediate is delivered before pending socket reads are looked at: neither lets the
+ * other sessions in by itself; a timer alone sleeps 1-2 ms even when nothing else runs.
  *
  * @returns Resolves after the other work.
  */
 export function yieldToOthers(): Promise<void> {
   return new Promise((resolve) => {
     let turns = 0;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(finish, 0);
     const turn = (): void => {
+      if (done) return;
       if (++turns < YIELD_TURNS) setImmediate(turn);
-      else resolve();
+      else finish();
     };
     setImmediate(turn);
   });
