@@ -164,6 +164,11 @@ const READ_BATCH_FRAMES = 512;
 const READ_SLICE_MS = 2;
 /** Frames between two looks at the time. */
 const READ_CHECK = 64;
+/**
+ * A read that comes more than this long after the last batch of frames was handled starts a new
+ * batch: the loop waited for it, the other sessions ran. (A busy socket's reads come at once.)
+ */
+const READ_IDLE_MS = 1;
 const DEFAULT_RESEND_BLOCK = 1000;
 
 /**
@@ -1011,14 +1016,22 @@ export class Link {
       this.#drainStartMs = this.#clock.now();
       const r = this.#drain(framer, conn);
       if (r) await r;
-      this.#batchWorkMs += this.#clock.now() - this.#drainStartMs;
+      let endMs = this.#clock.now();
+      this.#batchWorkMs += endMs - this.#drainStartMs;
       for await (const chunk of conn) {
         if (this.#conn !== conn) break;
         framer.push(chunk);
-        this.#drainStartMs = this.#clock.now();
+        const now = this.#clock.now();
+        if (now - endMs > READ_IDLE_MS) {
+          // The loop waited for these bytes: a new batch (a yield would hold them up).
+          this.#batchFrames = 0;
+          this.#batchWorkMs = 0;
+        }
+        this.#drainStartMs = now;
         const r = this.#drain(framer, conn);
         if (r) await r;
-        this.#batchWorkMs += this.#clock.now() - this.#drainStartMs;
+        endMs = this.#clock.now();
+        this.#batchWorkMs += endMs - this.#drainStartMs;
       }
     } catch (e) {
       this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });

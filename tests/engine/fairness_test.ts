@@ -183,3 +183,19 @@ Deno.test("a burst of Logons is admitted in batches: an established session's me
     await close(v);
   }
 });
+
+Deno.test("a connection that waits for its bytes starts a fresh batch each time: a steady trickle never yields", async () => {
+  const clock = new ManualClock(Date.now());
+  const v = await venue(clock);
+  try {
+    const peer = await logOn(v, "TRICKLE");
+    for (let i = 0; i < READ_BATCH_FRAMES + 100; i++) {
+      await peer.conn.write(message("TRICKLE", "1", i + 2, [[112, `t${i}`]]));
+      // Handled at once (promise chains only, no turn of the event loop), after a 2 ms wait.
+      await clock.advance(2);
+      assert.equal(peer.session.metrics.messagesIn, i + 2);
+    }
+  } finally {
+    await close(v);
+  }
+});
