@@ -6,36 +6,27 @@
  */
 
 /**
- * Event-loop turns one yield lasts at most. A turn of a loop that always has work (immediates)
- * does not poll the sockets; Deno's runtime (tokio) polls them after 61 such turns, so 64 let
- * every ready socket in (about 80 µs when nothing else runs).
+ * Event-loop turns one yield lasts. A turn of a loop that always has work (immediates) does not
+ * poll the sockets; Deno's runtime (tokio) polls them after 61 such turns, so 64 let every ready
+ * socket in (about 80 µs when nothing else runs). Ending a yield sooner (after a time, or at a
+ * timer) lets two busy sessions take turns without the sockets ever being polled.
  */
 const YIELD_TURNS = 64;
 
 /**
- * Resolves once other connections' reads, timers and callbacks have run: after 64 turns of the
- * event loop, or at the first timer turn (1-2 ms) when turns are long because others have work
- * (64 busy turns would hold the yielding session up for hundreds of ms). A message on a channel
+ * Resolves once other connections' reads, timers and callbacks have run. A message on a channel
  * or a single immediate is delivered before pending socket reads are looked at: neither lets the
- * other sessions in by itself; a timer alone sleeps 1-2 ms even when nothing else runs.
+ * other sessions in by itself; a timer sleeps 1-2 ms even when nothing else runs. While other
+ * sessions are busy, the 64 turns last as long as their work: for bursts only.
  *
  * @returns Resolves after the other work.
  */
 export function yieldToOthers(): Promise<void> {
   return new Promise((resolve) => {
     let turns = 0;
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(finish, 0);
     const turn = (): void => {
-      if (done) return;
       if (++turns < YIELD_TURNS) setImmediate(turn);
-      else finish();
+      else resolve();
     };
     setImmediate(turn);
   });

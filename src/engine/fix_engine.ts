@@ -36,7 +36,7 @@ import { defaultMessageLogFactory, defaultStoreFactory, defaultTransport } from 
 import type { MessageLogFactory } from "../message_log.ts";
 import { applVerIdOf, beginStringOf, type FIXVersion, parseFixVersion } from "./fix_version.ts";
 import { TimerScheduler } from "./scheduler.ts";
-import { TurnBudget, yieldToOthers } from "./_turns.ts";
+import { TurnBudget } from "./_turns.ts";
 import { Session, type SessionContext, type SessionInternals } from "./session.ts";
 
 /**
@@ -169,11 +169,7 @@ export class FixEngine implements AsyncDisposable {
     for (const [level, m, f] of early) this.#log[level](m, f);
     this.#firstLogonTimeoutMs = this.#config.defaultSessionSettings().logonTimeoutMs;
     this.#clock = options.clock ?? new SystemClock();
-    // With the engine's own clock, timers left over from a busy turn fire without a timer's
-    // 1-2 ms sleep; an injected clock (a manual one in tests) keeps ordering them.
-    this.#scheduler = new TimerScheduler(this.#clock, {
-      yieldToOthers: options.clock ? undefined : yieldToOthers,
-    });
+    this.#scheduler = new TimerScheduler(this.#clock);
     this.#admissions = new TurnBudget(ADMISSIONS_PER_TURN);
     this.#accepts = new TurnBudget(ACCEPTS_PER_TURN);
     this.#transport = options.transport ?? defaultTransport(this.#settings, this.#log);

@@ -29,8 +29,8 @@ function before(a: Entry, b: Entry): boolean {
  * A {@linkcode Clock} that keeps its timers in a min-heap and arms exactly one timer of the
  * underlying clock, for the earliest. Sessions re-arm lazily (only when a timer fires), so
  * steady traffic costs no timer operations at all. At most 32 due timers fire per turn; the
- * others fire once the other sessions have run (`yieldToOthers`), or at the underlying clock's
- * next turn (armed at once).
+ * others fire at the underlying clock's next turn (armed at once: 1-2 ms later with a system
+ * clock, in order with a manual one).
  *
  * @example
  * ```ts
@@ -49,19 +49,14 @@ export class TimerScheduler implements Clock {
   #armed: TimerHandle | undefined;
   #armedAtMs = Number.POSITIVE_INFINITY;
   #closed = false;
-  readonly #yield: (() => Promise<void>) | undefined;
 
   /**
    * Creates a scheduler over a clock.
    *
    * @param clock The underlying clock.
-   * @param options `yieldToOthers`: resolves once the other sessions have run; due timers left
-   * over from a turn fire then (a system clock's timer at "now" sleeps 1-2 ms first). Without
-   * it they fire at the clock's next turn, as a manual clock orders them.
    */
-  constructor(clock: Clock, options: { yieldToOthers?: () => Promise<void> } = {}) {
+  constructor(clock: Clock) {
     this.#clock = clock;
-    this.#yield = options.yieldToOthers;
   }
 
   /** Returns the underlying clock's time. */
@@ -127,13 +122,8 @@ export class TimerScheduler implements Clock {
         this.#pop();
         continue;
       }
-      if (top.atMs > now) break;
-      if (fired === TIMERS_PER_TURN) {
-        // The due timers left over fire once the other sessions have run.
-        if (this.#yield) this.#fireAfterOthers();
-        else this.#arm();
-        return;
-      }
+      // Due timers left over are armed below: they fire once the other sessions have run.
+      if (top.atMs > now || fired === TIMERS_PER_TURN) break;
       fired++;
       this.#pop();
       try {
@@ -144,16 +134,6 @@ export class TimerScheduler implements Clock {
     }
     if (!this.#closed) this.#arm();
   };
-
-  #fireAfterOthers(): void {
-    let cancelled = false;
-    // Armed "before everything": no timer set meanwhile arms the clock.
-    this.#armedAtMs = Number.NEGATIVE_INFINITY;
-    this.#armed = { cancel: () => cancelled = true };
-    this.#yield!().then(() => {
-      if (!cancelled) this.#fire();
-    });
-  }
 
   #push(e: Entry): void {
     const h = this.#heap;

@@ -91,26 +91,3 @@ Deno.test("scheduler fires at most 32 due timers per turn of the underlying cloc
   assert.deepEqual(fired, Array.from({ length: 50 }, (_, i) => i));
   s.close();
 });
-
-Deno.test("scheduler with yieldToOthers fires the due timers left over once the others have run, not at a clock timer", async () => {
-  const { clock, live, fire } = handClock();
-  let others = Promise.withResolvers<void>();
-  const s = new TimerScheduler(clock, { yieldToOthers: () => others.promise });
-  const fired: number[] = [];
-  for (let i = 0; i < 70; i++) s.setTimer(5, () => fired.push(i));
-  fire();
-  assert.equal(fired.length, 32);
-  // Nothing armed on the clock meanwhile, also for a timer set now.
-  s.setTimer(6, () => fired.push(-1));
-  assert.equal(live().length, 0);
-  const first = others;
-  others = Promise.withResolvers<void>();
-  first.resolve();
-  await first.promise;
-  assert.equal(fired.length, 64);
-  others.resolve();
-  await others.promise;
-  await Promise.resolve();
-  assert.deepEqual(fired, [...Array.from({ length: 70 }, (_, i) => i), -1]);
-  s.close();
-});
