@@ -56,38 +56,54 @@ Deno.test("a throwing timer does not stop the others; close cancels everything",
   assert.equal(clock.pendingTimers, 0);
 });
 
-/** An underlying clock fired by hand: each fire is one turn. */
-function handClock() {
+/** An underlying clock fired by hand: each fire is one turn; `step` ms pass at each reading. */
+function handClock(step = 0) {
   let armed: { atMs: number; fn: () => void; cancelled: boolean }[] = [];
+  let t = 10;
   const clock: Clock = {
-    now: () => 10,
+    now: () => (t += step) - step,
     setTimer(atMs, fn) {
-      const t = { atMs, fn, cancelled: false };
-      armed.push(t);
-      return { cancel: () => void (t.cancelled = true) };
+      const timer = { atMs, fn, cancelled: false };
+      armed.push(timer);
+      return { cancel: () => void (timer.cancelled = true) };
     },
   };
-  const live = () => armed.filter((t) => !t.cancelled);
   const fire = (): number => {
-    const due = live();
+    const due = armed.filter((x) => !x.cancelled);
     armed = [];
     assert.equal(due.length, 1);
     due[0].fn();
     return due[0].atMs;
   };
-  return { clock, live, fire };
+  return { clock, fire };
 }
 
-Deno.test("scheduler fires at most 32 due timers per turn of the underlying clock, the rest at the next", () => {
+Deno.test("scheduler fires at most 128 due timers per turn of the underlying clock, the rest at the next", () => {
   const { clock, fire } = handClock();
   const s = new TimerScheduler(clock);
   const fired: number[] = [];
-  for (let i = 0; i < 50; i++) s.setTimer(5, () => fired.push(i));
+  for (let i = 0; i < 200; i++) s.setTimer(5, () => fired.push(i));
   s.setTimer(20, () => fired.push(-1));
   fire();
-  assert.equal(fired.length, 32);
+  assert.equal(fired.length, 128);
   // The rest is due: armed again at once, not at the next timer's time.
   assert.equal(fire(), 5);
-  assert.deepEqual(fired, Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(fired, Array.from({ length: 200 }, (_, i) => i));
+  s.close();
+});
+
+Deno.test("scheduler stops firing due timers once 2 ms of them have gone by, at its next look (every 8)", () => {
+  // 1 ms passes each time the time is read: each timer takes 1 ms.
+  const { clock, fire } = handClock(1);
+  const s = new TimerScheduler(clock);
+  const fired: number[] = [];
+  for (let i = 0; i < 20; i++) s.setTimer(5, () => void fired.push(i, clock.now()));
+  const ids = () => fired.filter((_, i) => i % 2 === 0);
+  fire();
+  assert.equal(ids().length, 8);
+  fire();
+  assert.equal(ids().length, 16);
+  fire();
+  assert.deepEqual(ids(), Array.from({ length: 20 }, (_, i) => i));
   s.close();
 });
