@@ -152,6 +152,13 @@ interface Batch {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** A promise settled by a waiter added to `waiters` (a rejection nobody awaits is not fatal). */
+function settledBy(waiters: Waiter[]): Promise<void> {
+  const p = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+  p.catch(() => {});
+  return p;
+}
 const NOTHING = new Uint8Array(0);
 /**
  * Frames one read loop handles in a batch before letting the other sessions run. A busy socket's
@@ -854,24 +861,12 @@ export class Link {
 
   /** The promise of the messages held behind a resend answer (see `#release`). */
   #heldPromise(): Promise<void> {
-    if (this.#heldBatch === undefined) {
-      this.#heldBatch = new Promise<void>((resolve, reject) => {
-        this.#heldWaiters.push({ resolve, reject });
-      });
-      this.#heldBatch.catch(() => {});
-    }
-    return this.#heldBatch;
+    return this.#heldBatch ??= settledBy(this.#heldWaiters);
   }
 
   /** One promise per batch, shared by every message put in the same turn. */
   #batchPromise(): Promise<void> {
-    if (this.#batch === undefined) {
-      this.#batch = new Promise<void>((resolve, reject) => {
-        this.#persistWaiters.push({ resolve, reject });
-      });
-      this.#batch.catch(() => {});
-    }
-    return this.#batch;
+    return this.#batch ??= settledBy(this.#persistWaiters);
   }
 
   // -------------------------------------------------------------------------------------------
