@@ -161,6 +161,7 @@ export {
 } from "./src/dictionary/dictionary.ts";
 export {
   applVerIdToVersion,
+  FIX_VERSION_NAMES,
   type FixVersionName,
   loadDictionary,
   loadDictionaryFile,

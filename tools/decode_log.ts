@@ -42,6 +42,7 @@
 import type { Dictionary } from "../src/dictionary/dictionary.ts";
 import {
   applVerIdToVersion,
+  FIX_VERSION_NAMES,
   type FixVersionName,
   loadDictionary,
   loadDictionaryFile,
@@ -672,17 +673,7 @@ interface Parsed {
   help: boolean;
 }
 
-const VERSIONS = new Set([
-  "FIX.4.0",
-  "FIX.4.1",
-  "FIX.4.2",
-  "FIX.4.3",
-  "FIX.4.4",
-  "FIXT.1.1",
-  "FIX.5.0",
-  "FIX.5.0SP1",
-  "FIX.5.0SP2",
-]);
+const VERSIONS: ReadonlySet<string> = new Set(FIX_VERSION_NAMES);
 
 function positiveInt(option: string, text: string): number {
   if (!/^[0-9]{1,15}$/.test(text)) {

@@ -32,6 +32,19 @@ const LOADERS: Record<FixVersionName, () => Promise<{ DATA: DictionaryData }>> =
   "FIX.5.0SP2": () => import("./generated/fix50sp2.ts"),
 };
 
+/**
+ * Every FIX version with a generated dictionary, oldest first.
+ *
+ * @example
+ * ```ts
+ * import { FIX_VERSION_NAMES } from "@fixwire/engine";
+ * FIX_VERSION_NAMES.includes("FIX.5.0SP2"); // true
+ * ```
+ */
+export const FIX_VERSION_NAMES: readonly FixVersionName[] = Object.freeze(
+  Object.keys(LOADERS) as FixVersionName[],
+);
+
 const cache = new Map<string, Promise<Dictionary>>();
 
 /**

@@ -909,14 +909,8 @@ export class Link {
         this.#outLog.push(s < 0 ? s - shift : s + shift, log[i + 1] + shift);
       }
     }
-    if (n === seqs.length) {
-      this.#held.reset();
-      this.#heldLog = [];
-      this.#heldSeqs = [];
-      this.#batchWaiters.push(...this.#heldWaiters);
-      this.#heldWaiters = [];
-      this.#heldBatch = undefined;
-    } else {
+    if (n === seqs.length) this.#clearHeld();
+    else {
       // The rest moves to the front (rare: a request merged into the next answer).
       const rest = this.#held.view(end, this.#held.length).slice();
       this.#held.reset();
@@ -930,14 +924,19 @@ export class Link {
   /** Forgets the held messages (the connection closed): stored, the peer gets them by resend. */
   #dropHeld(): void {
     this.#owed = 0;
+    // Resolved once the store has them, as the writer does with bytes it could not send.
+    this.#clearHeld();
+    this.#scheduleFlush();
+  }
+
+  /** Empties the held messages; their put() waiters go with the next batch written. */
+  #clearHeld(): void {
     this.#held.reset();
     this.#heldLog = [];
     this.#heldSeqs = [];
-    // Resolved once the store has them, as the writer does with bytes it could not send.
     this.#batchWaiters.push(...this.#heldWaiters);
     this.#heldWaiters = [];
     this.#heldBatch = undefined;
-    this.#scheduleFlush();
   }
 
   async #resend(begin: number, end: number, conn: Connection | undefined): Promise<void> {

@@ -3,6 +3,7 @@ import { HAVE_SPECS, SPEC_DIR } from "../_spec_dir.ts";
 import { Dictionary } from "../../src/dictionary/dictionary.ts";
 import {
   applVerIdToVersion,
+  FIX_VERSION_NAMES,
   type FixVersionName,
   loadDictionary,
   parseDictionaryXml,
@@ -17,17 +18,7 @@ import { validateMessage } from "../../src/dictionary/validator.ts";
 import { DEFAULT_VALIDATION_SETTINGS } from "../../src/config/settings.ts";
 import { generate, VERSIONS } from "../../tools/gen_dictionaries.ts";
 
-const ALL: FixVersionName[] = [
-  "FIX.4.0",
-  "FIX.4.1",
-  "FIX.4.2",
-  "FIX.4.3",
-  "FIX.4.4",
-  "FIXT.1.1",
-  "FIX.5.0",
-  "FIX.5.0SP1",
-  "FIX.5.0SP2",
-];
+const ALL = FIX_VERSION_NAMES;
 
 Deno.test({
   name: "the generator reproduces the committed dictionaries byte for byte",
