@@ -5,7 +5,23 @@ import assert from "node:assert/strict";
 import { FixEncoder } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { MemorySeqStore, type StoredMessage } from "../../src/store.ts";
+import type { SessionEvent } from "../../src/session/events.ts";
 import { established, T0, ts } from "./_harness.ts";
+
+/** Reads events until one of `type` (5 s at most). */
+async function untilEvent(
+  events: AsyncIterator<SessionEvent>,
+  type: SessionEvent["type"],
+): Promise<void> {
+  const signal = AbortSignal.timeout(5000);
+  const aborted = new Promise<never>((_, reject) =>
+    signal.addEventListener("abort", () => reject(signal.reason))
+  );
+  for (;;) {
+    const e = await Promise.race([events.next(), aborted]);
+    if (!e.done && e.value.type === type) return;
+  }
+}
 
 Deno.test("handlers run one at a time, in order, also for messages released by a SequenceReset", async () => {
   const log: string[] = [];
@@ -136,16 +152,7 @@ Deno.test("a message stored in the same turn as a ResendRequest for it is resent
     await h.peer.send("2", [[7, 2], [16, 0]]);
     await put;
     // The file store reads from disk: wait for the answer's event, not for microtasks.
-    const signal = AbortSignal.timeout(5000);
-    for (;;) {
-      const e = await Promise.race([
-        events.next(),
-        new Promise<never>((_, reject) =>
-          signal.addEventListener("abort", () => reject(signal.reason))
-        ),
-      ]);
-      if (!e.done && e.value.type === "resendAnswered") break;
-    }
+    await untilEvent(events, "resendAnswered");
     await events.return?.();
     await h.settle();
     const resent = h.peer.take().filter((m) => m.includes("|43=Y|"));
@@ -342,16 +349,7 @@ for (const kind of ["memory", "file"] as const) {
       both.append(h.peer.build("D", [[11, "o"]]));
       await h.peer.conn.write(both.take());
       // A file store reads from disk: wait for the answer's event, not for microtasks.
-      const signal = AbortSignal.timeout(5000);
-      for (;;) {
-        const e = await Promise.race([
-          events.next(),
-          new Promise<never>((_, reject) =>
-            signal.addEventListener("abort", () => reject(signal.reason))
-          ),
-        ]);
-        if (!e.done && e.value.type === "resendAnswered") break;
-      }
+      await untilEvent(events, "resendAnswered");
       await events.return?.();
       await Promise.all(put);
       await h.settle();
