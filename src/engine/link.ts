@@ -151,6 +151,26 @@ interface Batch {
   written: boolean;
 }
 
+/** A persisted batch waiting for the write in flight (see `Link.#write`). */
+interface PendingWrite {
+  bytes: Uint8Array;
+  batch: Batch;
+  outLog: number[];
+}
+
+/** The batches' bytes in one buffer. */
+function concat(parts: PendingWrite[]): Uint8Array {
+  let n = 0;
+  for (const w of parts) n += w.bytes.length;
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const w of parts) {
+    all.set(w.bytes, at);
+    at += w.bytes.length;
+  }
+  return all;
+}
+
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** A promise settled by a waiter added to `waiters` (a rejection nobody awaits is not fatal). */
@@ -252,6 +272,10 @@ export class Link {
   #writingSinceMs = -1;
   /** Socket writes issued and not yet completed. */
   #inflight = 0;
+  /** The connection of the write in flight that later batches wait for (see `#write`). */
+  #writeConn: Connection | undefined;
+  /** Batches persisted while that write was in flight, in order. */
+  #waitingWrites: PendingWrite[] = [];
   /** Bytes taken for writing and not yet written (persisting or in flight). */
   #takenBytes = 0;
   /** The waiters of the batch taken last, until it is written (whenWritten joins them). */
@@ -807,9 +831,29 @@ export class Link {
     }
   }
 
-  /** Issues a batch's socket write; its waiters resolve once it is written. */
+  /**
+   * Issues a batch's socket write; its waiters resolve once it is written. While a write to
+   * the same connection is in flight, the batch waits and goes out with the others persisted
+   * meanwhile in one write when it completes (an awaited `put()` loop makes a batch per
+   * message: one write per message would cost an event-loop turn each).
+   */
   #write(conn: Connection, bytes: Uint8Array, batch: Batch, outLog: number[]): void {
+    if (this.#writeConn === conn) {
+      this.#waitingWrites.push({ bytes, batch, outLog });
+      return;
+    }
+    if (this.#waitingWrites.length > 0) {
+      // Left by a closed connection's write: never sent there, resent after the next Logon.
+      const old = this.#waitingWrites;
+      this.#waitingWrites = [];
+      for (const w of old) this.#written(w.bytes, w.batch, undefined);
+    }
+    this.#issue(conn, bytes, [{ bytes, batch, outLog }]);
+  }
+
+  #issue(conn: Connection, bytes: Uint8Array, parts: PendingWrite[]): void {
     if (this.#inflight++ === 0) this.#writingSinceMs = this.#clock.now();
+    this.#writeConn = conn;
     this.#metrics.bytesOut += bytes.length;
     let p: Promise<void>;
     try {
@@ -824,7 +868,18 @@ export class Link {
     }).then((sent) => {
       this.#inflight--;
       this.#writingSinceMs = this.#inflight > 0 ? this.#clock.now() : -1;
-      this.#written(bytes, batch, sent ? outLog : undefined);
+      for (const w of parts) this.#written(w.bytes, w.batch, sent ? w.outLog : undefined);
+      // The batches waiting are this connection's (a newer connection writes on its own).
+      if (this.#writeConn !== conn) return;
+      this.#writeConn = undefined;
+      const next = this.#waitingWrites;
+      if (next.length === 0) return;
+      this.#waitingWrites = [];
+      if (!sent) {
+        for (const w of next) this.#written(w.bytes, w.batch, undefined);
+        return;
+      }
+      this.#issue(conn, next.length === 1 ? next[0].bytes : concat(next), next);
     });
   }
 

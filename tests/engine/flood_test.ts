@@ -117,6 +117,10 @@ Deno.test("messages put while the peer does not read go out in order once it rea
       if (seqs.length === n + 1) break;
     }
     assert.deepEqual(seqs, Array.from({ length: n + 1 }, (_, i) => i + 1));
+    // The last write's promise settles a turn after its bytes arrive.
+    for (let turns = 0; venue.outgoingBytes > 0 && turns < 100; turns++) {
+      await new Promise((r) => setTimeout(r, 0));
+    }
     assert.equal(venue.outgoingBytes, 0);
     conn.close();
   } finally {
@@ -174,4 +178,52 @@ Deno.test("a peer that does not read: what it sends is logged batch by batch, an
   assert.equal(count("in", "1"), n);
   assert.equal(count("out", "A"), 1);
   assert.equal(count("out", "0"), 0);
+});
+
+Deno.test("an awaited put() loop goes on while a write is blocked, and what it persisted goes out in one write", async () => {
+  const inner = new MemoryTransport();
+  const faulty = new FaultyTransport(inner, { sides: "accepted" });
+  const engine = new FixEngine({
+    transport: faulty,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogLevel: "off" },
+  });
+  const venue = engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44);
+  await venue.connect();
+  try {
+    const conn = await inner.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
+    await conn.write(message("A", 1, [[98, 0], [108, 30]]));
+    await venue.waitFor("established", timeout());
+    const side = faulty.connections[0];
+    side.blockWrites();
+    const news = (i: number) => new FixMessage("B").set(148, `headline ${i}`).set(33, 1);
+    // Each put is its own batch (persisted, then resolved); none waits for the blocked write.
+    const n = 50;
+    for (let i = 0; i < n; i++) await venue.put(news(i));
+    assert.equal(venue.nextSenderSeqNum, n + 2);
+    // One write in flight (the first batch); the others wait for it instead of queuing a write each.
+    assert.equal(side.pendingWrites, 1);
+    const before = side.bytesWritten;
+    side.unblockWrites();
+    const seqs: number[] = [];
+    const framer = new FixFramer();
+    for await (const chunk of conn) {
+      framer.push(chunk);
+      for (let f = framer.next(); f instanceof Uint8Array; f = framer.next()) {
+        seqs.push(decodeMessage(f.slice()).intOr(34, 0));
+      }
+      if (seqs.length === n + 1) break;
+    }
+    assert.deepEqual(seqs, Array.from({ length: n + 1 }, (_, i) => i + 1));
+    for (let turns = 0; venue.outgoingBytes > 0 && turns < 100; turns++) {
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    assert.equal(venue.outgoingBytes, 0);
+    assert.equal(side.pendingWrites, 0);
+    assert.ok(side.bytesWritten > before);
+    assert.equal(venue.metrics.bytesOut, side.bytesWritten);
+    conn.close();
+  } finally {
+    await engine.stop();
+  }
 });
