@@ -20,6 +20,7 @@ export class DenoConnection implements Connection {
   #done = false;
   #reason = "closed";
   #resolveClosed!: (reason: string) => void;
+  /** The last write started (later ones start once it settles). */
   #writing: Promise<void> = Promise.resolve();
   /** Writes started and not yet settled. */
   #pending = 0;
@@ -76,32 +77,45 @@ export class DenoConnection implements Connection {
         new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`),
       );
     }
-    // Writes go out in order: one at a time, each after the one before it.
-    const next = this.#pending === 0
-      ? this.#writeAll(bytes)
-      : this.#writing.then(() => this.#writeAll(bytes));
+    // Writes go out in order: one at a time, each after the one before it settled.
+    const prev = this.#pending > 0 ? this.#writing : undefined;
     this.#pending++;
-    this.#writing = next.then(this.#settled, this.#settled);
+    const next = prev === undefined
+      ? this.#writeFrom(bytes, 0)
+      : prev.then(() => this.#writeFrom(bytes, 0), () => this.#writeFrom(bytes, 0));
+    this.#writing = next;
     return next;
   }
 
-  readonly #settled = (): void => {
-    this.#pending--;
-  };
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < bytes.length) {
-      if (this.#done) {
-        throw new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`);
-      }
-      try {
-        off += await this.#conn.write(off === 0 ? bytes : bytes.subarray(off));
-      } catch (e) {
-        this.close(`write failed: ${e instanceof Error ? e.message : e}`);
-        throw new ConnectionError(`Cannot write to ${this.remoteAddr}`, { cause: e });
-      }
+  /** Writes `bytes` from `off` on (a partial write goes on); settles the write's count. */
+  #writeFrom(bytes: Uint8Array, off: number): Promise<void> {
+    if (this.#done) {
+      this.#pending--;
+      return Promise.reject(
+        new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`),
+      );
     }
+    let p: Promise<number>;
+    try {
+      p = this.#conn.write(off === 0 ? bytes : bytes.subarray(off));
+    } catch (e) {
+      return Promise.reject(this.#writeFailed(e));
+    }
+    // One promise per write: no async frame.
+    return p.then((n) => {
+      off += n;
+      if (off < bytes.length) return this.#writeFrom(bytes, off);
+      this.#pending--;
+      return undefined;
+    }, (e) => {
+      throw this.#writeFailed(e);
+    });
+  }
+
+  #writeFailed(e: unknown): ConnectionError {
+    this.#pending--;
+    this.close(`write failed: ${e instanceof Error ? e.message : e}`);
+    return new ConnectionError(`Cannot write to ${this.remoteAddr}`, { cause: e });
   }
 
   close(reason = "closed"): void {

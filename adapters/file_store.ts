@@ -1679,6 +1679,39 @@ export class FileSeqStore implements SeqStore {
   }
 
   /**
+   * Commits at once when nothing is in flight and the sync mode is "none" (the writes are
+   * synchronous then): `flushOutgoing()` or `flush()` without a promise.
+   *
+   * @param outgoingOnly Only what sending depends on, as `flushOutgoing()`.
+   * @returns True once written; false when the commit must wait (a task in flight, fsync).
+   * @throws {Error} When the store failed earlier, or when the write fails (as a failed
+   *   `flush()` would reject).
+   */
+  flushSync(outgoingOnly: boolean): boolean {
+    if (this.#failure) throw this.#failed();
+    if (this.#closed) return true;
+    if (
+      this.#sync !== "none" || this.#tail !== undefined || this.#queued !== undefined ||
+      this.#depth > 0 || this.#resetting !== undefined
+    ) return false;
+    this.#depth++;
+    let p: Promise<void> | undefined;
+    try {
+      p = this.#commitWork(!outgoingOnly);
+    } finally {
+      this.#depth--;
+    }
+    if (p === undefined) return true;
+    // It went asynchronous after all (compacting the state file): a task the next commit waits for.
+    this.#depth++;
+    // Its failure reaches the caller through the commit it makes next.
+    this.#track(p.finally(() => {
+      this.#depth--;
+    })).catch(noop);
+    return false;
+  }
+
+  /**
    * Reads stored messages in a range: from the checkpoint before `from`, streaming the log in
    * chunks (then the batches not written yet), so memory stays bounded whatever the range. A
    * read started before a reset or `close()` stops there.

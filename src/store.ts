@@ -98,6 +98,19 @@ export interface SeqStore extends AsyncDisposable {
    */
   flushOutgoing?(): Promise<void>;
   /**
+   * Optional: does what `flushOutgoing()` (`outgoingOnly`; `flush()` for a store without it)
+   * or `flush()` does, when it can without waiting, and says whether it did. The session calls
+   * it first, and awaits the promise only when it returns false: a store that writes
+   * synchronously (memory, a file without fsync) then costs no promise and no event-loop turn
+   * per batch.
+   *
+   * @param outgoingOnly What `flushOutgoing()` makes durable is enough.
+   * @returns True once done, as durable as the promise's resolution would say; false when it
+   *   would have to wait (then it did nothing the awaited call would not do again).
+   * @throws When the write failed, as the promise would reject.
+   */
+  flushSync?(outgoingOnly: boolean): boolean;
+  /**
    * Reads stored outgoing messages with `from <= seqNum <= to`, ascending. Numbers with no
    * stored message are skipped (the session fills them with a gap fill).
    *
@@ -257,6 +270,16 @@ export class MemorySeqStore implements SeqStore {
   /** Nothing to do in memory. */
   flush(): Promise<void> {
     return RESOLVED;
+  }
+
+  /**
+   * Nothing to do in memory: done at once.
+   *
+   * @param _outgoingOnly Either way.
+   * @returns Always true.
+   */
+  flushSync(_outgoingOnly: boolean): boolean {
+    return true;
   }
 
   /**

@@ -151,6 +151,14 @@ interface Batch {
   written: boolean;
 }
 
+/** A batch taken for persisting and writing, with the puts waiting for it. */
+interface TakenBatch {
+  bytes: Uint8Array;
+  outLog: number[];
+  batch: Batch;
+  persisted: Waiter[];
+}
+
 /** A persisted batch waiting for the write in flight (see `Link.#write`). */
 interface PendingWrite {
   bytes: Uint8Array;
@@ -761,9 +769,58 @@ export class Link {
 
   /**
    * The group commit: each batch is persisted, then its socket write issued; the next batch
-   * is persisted while that write is in flight (the connection keeps writes in order).
+   * is persisted while that write is in flight (the connection keeps writes in order). Done
+   * without a promise while the store commits synchronously (`flushSync`), else awaited.
    */
-  async #flush(): Promise<void> {
+  #flush(): void {
+    if (this.#flushing) return;
+    if (this.#store.flushSync === undefined || this.#resetting || !this.#flushQuick()) {
+      this.#flushAsync();
+    }
+  }
+
+  /**
+   * The group commit while the store commits synchronously. Returns false, having done nothing
+   * further, as soon as the store would have to wait: the awaited version goes on from there.
+   */
+  #flushQuick(): boolean {
+    const store = this.#store;
+    this.#flushing = true;
+    try {
+      do {
+        this.#flushAgain = false;
+        while (this.#out.length > 0) {
+          // Persisted first, then taken: synchronous, so the same messages either way.
+          const t0 = this.#clock.now();
+          let done: boolean;
+          try {
+            done = store.flushSync!(true);
+          } catch (e) {
+            this.#batchFailed(this.#takeBatch(), e);
+            return true;
+          }
+          if (!done) return false;
+          this.#batchPersisted(this.#takeBatch(), t0);
+        }
+        let done: boolean;
+        try {
+          done = store.flushSync!(false);
+        } catch (e) {
+          this.#storeFailed(e);
+          return true;
+        }
+        if (!done) return false;
+        if (this.#mlog && this.#inLog.length > 0) this.#logWritten(NOTHING, []);
+      } while (this.#out.length > 0 || this.#flushAgain);
+      this.#flushDone();
+      return true;
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** The group commit, awaiting the store (see `#flush`). */
+  async #flushAsync(): Promise<void> {
     if (this.#flushing) return;
     this.#flushing = true;
     const store = this.#store;
@@ -772,39 +829,16 @@ export class Link {
         this.#flushAgain = false;
         if (this.#resetting) await this.#resetting;
         while (this.#out.length > 0) {
-          const bytes = this.#out.take();
-          const outLog = this.#outLog;
-          if (outLog.length > 0) this.#outLog = [];
-          const waiters = this.#batchWaiters;
-          this.#batchWaiters = [];
-          const batch = { waiters, written: false };
-          this.#lastBatch = batch;
-          const persisted = this.#persistWaiters;
-          this.#persistWaiters = [];
-          this.#batch = undefined;
-          this.#takenBytes += bytes.length;
+          const taken = this.#takeBatch();
+          // What sending depends on: the messages and the sender number.
+          const t0 = this.#clock.now();
           try {
-            // What sending depends on: the messages and the sender number.
-            const t0 = this.#clock.now();
             await (store.flushOutgoing ? store.flushOutgoing() : store.flush());
-            const took = this.#clock.now() - t0;
-            this.#metrics.storeWriteMs = took;
-            if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
           } catch (e) {
-            this.#takenBytes -= bytes.length;
-            batch.written = true;
-            this.#storeFailed(e);
-            const err = e instanceof Error ? e : new Error(String(e));
-            for (const w of persisted) w.reject(err);
-            for (const w of waiters) w.reject(err);
+            this.#batchFailed(taken, e);
             return;
           }
-          const conn = this.#conn;
-          if (conn) this.#write(conn, bytes, batch, outLog);
-          else this.#written(bytes, batch, undefined);
-          // Persisted and its write issued: an awaited put() loop fills the next batch now.
-          for (const w of persisted) w.resolve();
-          if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
+          this.#batchPersisted(taken, t0);
         }
         // The rest (inbound numbers, the terminated marker) after the writes.
         try {
@@ -816,19 +850,63 @@ export class Link {
         // Messages that got no answer are logged too.
         if (this.#mlog && this.#inLog.length > 0) this.#logWritten(NOTHING, []);
       } while (this.#out.length > 0 || this.#flushAgain);
-      const rest = this.#batchWaiters;
-      this.#batchWaiters = [];
-      const restPersisted = this.#persistWaiters;
-      this.#persistWaiters = [];
-      this.#batch = undefined;
-      for (const w of restPersisted) w.resolve();
-      // Waiters with no batch of their own: resolved once the last batch is written.
-      const last = this.#lastBatch;
-      if (last && !last.written) last.waiters.push(...rest);
-      else for (const w of rest) w.resolve();
+      this.#flushDone();
     } finally {
       this.#flushing = false;
     }
+  }
+
+  /** Takes the batch built so far: its bytes, log offsets and waiters. */
+  #takeBatch(): TakenBatch {
+    const bytes = this.#out.take();
+    const outLog = this.#outLog;
+    if (outLog.length > 0) this.#outLog = [];
+    const waiters = this.#batchWaiters;
+    this.#batchWaiters = [];
+    const batch = { waiters, written: false };
+    this.#lastBatch = batch;
+    const persisted = this.#persistWaiters;
+    this.#persistWaiters = [];
+    this.#batch = undefined;
+    this.#takenBytes += bytes.length;
+    return { bytes, outLog, batch, persisted };
+  }
+
+  /** The store could not persist a batch: it is not sent, its puts fail. */
+  #batchFailed(taken: TakenBatch, e: unknown): void {
+    this.#takenBytes -= taken.bytes.length;
+    taken.batch.written = true;
+    this.#storeFailed(e);
+    const err = e instanceof Error ? e : new Error(String(e));
+    for (const w of taken.persisted) w.reject(err);
+    for (const w of taken.batch.waiters) w.reject(err);
+  }
+
+  /** A batch is persisted: its write is issued and its puts resolve. */
+  #batchPersisted(taken: TakenBatch, t0: number): void {
+    const took = this.#clock.now() - t0;
+    this.#metrics.storeWriteMs = took;
+    if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
+    const conn = this.#conn;
+    if (conn) this.#write(conn, taken.bytes, taken.batch, taken.outLog);
+    else this.#written(taken.bytes, taken.batch, undefined);
+    // Persisted and its write issued: an awaited put() loop fills the next batch now.
+    for (const w of taken.persisted) w.resolve();
+    if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
+  }
+
+  /** Nothing more to persist: the waiters without a batch of their own settle. */
+  #flushDone(): void {
+    const rest = this.#batchWaiters;
+    this.#batchWaiters = [];
+    const restPersisted = this.#persistWaiters;
+    this.#persistWaiters = [];
+    this.#batch = undefined;
+    for (const w of restPersisted) w.resolve();
+    // Waiters with no batch of their own: resolved once the last batch is written.
+    const last = this.#lastBatch;
+    if (last && !last.written) last.waiters.push(...rest);
+    else for (const w of rest) w.resolve();
   }
 
   /**
@@ -861,26 +939,29 @@ export class Link {
     } catch (e) {
       p = Promise.reject(e);
     }
-    p.then(() => true, (e) => {
+    p.then(() => this.#settle(conn, parts, true), (e) => {
       // Persisted but not sent: the peer gets it by resend after reconnecting.
       this.#log.warn("write failed", { session: this.#name, error: `${e}` });
-      return false;
-    }).then((sent) => {
-      this.#inflight--;
-      this.#writingSinceMs = this.#inflight > 0 ? this.#clock.now() : -1;
-      for (const w of parts) this.#written(w.bytes, w.batch, sent ? w.outLog : undefined);
-      // The batches waiting are this connection's (a newer connection writes on its own).
-      if (this.#writeConn !== conn) return;
-      this.#writeConn = undefined;
-      const next = this.#waitingWrites;
-      if (next.length === 0) return;
-      this.#waitingWrites = [];
-      if (!sent) {
-        for (const w of next) this.#written(w.bytes, w.batch, undefined);
-        return;
-      }
-      this.#issue(conn, next.length === 1 ? next[0].bytes : concat(next), next);
+      this.#settle(conn, parts, false);
     });
+  }
+
+  /** A write completed (`sent`) or failed: its batches are written, the waiting ones go next. */
+  #settle(conn: Connection, parts: PendingWrite[], sent: boolean): void {
+    this.#inflight--;
+    this.#writingSinceMs = this.#inflight > 0 ? this.#clock.now() : -1;
+    for (const w of parts) this.#written(w.bytes, w.batch, sent ? w.outLog : undefined);
+    // The batches waiting are this connection's (a newer connection writes on its own).
+    if (this.#writeConn !== conn) return;
+    this.#writeConn = undefined;
+    const next = this.#waitingWrites;
+    if (next.length === 0) return;
+    this.#waitingWrites = [];
+    if (!sent) {
+      for (const w of next) this.#written(w.bytes, w.batch, undefined);
+      return;
+    }
+    this.#issue(conn, next.length === 1 ? next[0].bytes : concat(next), next);
   }
 
   /**

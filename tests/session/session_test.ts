@@ -515,70 +515,98 @@ Deno.test("put refuses a message over the store's size limit alone, before numbe
   await store.close();
 });
 
-Deno.test("file store: an answer goes out before the inbound number is written, a session message after its number", async () => {
-  const dir = await Deno.makeTempDir();
-  const file = await new FileSeqStoreFactory({ directory: dir }).open(new SessionId("FW", "PEER"), {
-    nowMs: T0,
-  });
-  const stateLine = () =>
-    Deno.readTextFileSync(`${dir}/FW-PEER/state.txt`).trimEnd().split("\n").at(-1)!;
-  // Each store write is recorded with the number of connection writes made before it and the
-  // state line it left.
-  const log: { op: string; writesBefore: number; state: string }[] = [];
-  let writes = () => 0;
-  const recorded = (op: "flush" | "flushOutgoing") => async () => {
-    const writesBefore = writes();
-    await (op === "flush" ? file.flush() : file.flushOutgoing!());
-    log.push({ op, writesBefore, state: stateLine() });
-  };
-  const spy = new Proxy(file, {
-    get(target, key) {
-      if (key === "flush" || key === "flushOutgoing") return recorded(key);
-      const v = Reflect.get(target, key, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  }) as SeqStore;
-  const h = await established({
-    store: spy,
-    handler: {
-      onMessage: (m) => {
-        if (m.get(11) === "answer me") {
-          void h.session.put(new FixMessage("8").set(11, "answer me").set(150, "0"));
+// With `flushSync` (the file store commits synchronously without fsync) and without it (awaited).
+for (const quick of [true, false]) {
+  Deno.test(
+    `file store: an answer goes out before the inbound number is written, a session message after its number (${
+      quick ? "synchronous commits" : "awaited commits"
+    })`,
+    async () => {
+      const dir = await Deno.makeTempDir();
+      const file = await new FileSeqStoreFactory({ directory: dir }).open(
+        new SessionId("FW", "PEER"),
+        {
+          nowMs: T0,
+        },
+      );
+      const stateLine = () =>
+        Deno.readTextFileSync(`${dir}/FW-PEER/state.txt`).trimEnd().split("\n").at(-1)!;
+      // Each store write is recorded with the number of connection writes made before it and the
+      // state line it left.
+      const log: { op: string; writesBefore: number; state: string }[] = [];
+      let writes = () => 0;
+      const recorded = (op: "flush" | "flushOutgoing") => async () => {
+        const writesBefore = writes();
+        await (op === "flush" ? file.flush() : file.flushOutgoing!());
+        log.push({ op, writesBefore, state: stateLine() });
+      };
+      const recordedSync = (outgoingOnly: boolean) => {
+        const writesBefore = writes();
+        const done = file.flushSync!(outgoingOnly);
+        if (done) {
+          log.push({
+            op: outgoingOnly ? "flushOutgoing" : "flush",
+            writesBefore,
+            state: stateLine(),
+          });
         }
-      },
+        return done;
+      };
+      const spy = new Proxy(file, {
+        get(target, key) {
+          if (key === "flush" || key === "flushOutgoing") return recorded(key);
+          if (key === "flushSync") return quick ? recordedSync : undefined;
+          const v = Reflect.get(target, key, target);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      }) as SeqStore;
+      const h = await established({
+        store: spy,
+        handler: {
+          onMessage: (m) => {
+            if (m.get(11) === "answer me") {
+              void h.session.put(new FixMessage("8").set(11, "answer me").set(150, "0"));
+            }
+          },
+        },
+      });
+      writes = () => h.written.length;
+      try {
+        // An order answered at once: the report is stored and sent, then the order's number.
+        log.length = 0;
+        await h.peer.send("D", [[11, "answer me"]]);
+        await h.settle();
+        const sentAt = h.written.findIndex((w) => w.some((m) => m.includes("11=answer me")));
+        assert.ok(sentAt >= 0, "the report was written");
+        const [before, after] = [log.find((l) => l.op === "flushOutgoing")!, log.at(-1)!];
+        assert.equal(before.writesBefore, sentAt, "stored right before the write");
+        assert.match(before.state, / T 2 /, "the order's number is not written yet");
+        assert.equal(after.op, "flush");
+        assert.equal(after.writesBefore, sentAt + 1, "written after the report went out");
+        assert.match(after.state, / T 3 /);
+        // An inbound message that gets no answer is recorded all the same.
+        await h.peer.send("D", [[11, "no answer"]]);
+        await h.settle();
+        assert.match(stateLine(), / T 4 /);
+        // A session message takes a number the log does not hold: written before it is sent.
+        log.length = 0;
+        await h.peer.send("1", [[112, "probe"]]);
+        await h.settle();
+        const hb = h.written.findIndex((w) => w.some((m) => m.includes("112=probe")));
+        const stored = log.find((l) => l.op === "flushOutgoing" && l.writesBefore === hb)!;
+        assert.match(
+          stored.state,
+          /^S 4 /,
+          "the Heartbeat's number was written before it was sent",
+        );
+      } finally {
+        await h.close();
+        await file.close();
+        await Deno.remove(dir, { recursive: true });
+      }
     },
-  });
-  writes = () => h.written.length;
-  try {
-    // An order answered at once: the report is stored and sent, then the order's number.
-    log.length = 0;
-    await h.peer.send("D", [[11, "answer me"]]);
-    await h.settle();
-    const sentAt = h.written.findIndex((w) => w.some((m) => m.includes("11=answer me")));
-    assert.ok(sentAt >= 0, "the report was written");
-    const [before, after] = [log.find((l) => l.op === "flushOutgoing")!, log.at(-1)!];
-    assert.equal(before.writesBefore, sentAt, "stored right before the write");
-    assert.match(before.state, / T 2 /, "the order's number is not written yet");
-    assert.equal(after.op, "flush");
-    assert.equal(after.writesBefore, sentAt + 1, "written after the report went out");
-    assert.match(after.state, / T 3 /);
-    // An inbound message that gets no answer is recorded all the same.
-    await h.peer.send("D", [[11, "no answer"]]);
-    await h.settle();
-    assert.match(stateLine(), / T 4 /);
-    // A session message takes a number the log does not hold: written before it is sent.
-    log.length = 0;
-    await h.peer.send("1", [[112, "probe"]]);
-    await h.settle();
-    const hb = h.written.findIndex((w) => w.some((m) => m.includes("112=probe")));
-    const stored = log.find((l) => l.op === "flushOutgoing" && l.writesBefore === hb)!;
-    assert.match(stored.state, /^S 4 /, "the Heartbeat's number was written before it was sent");
-  } finally {
-    await h.close();
-    await file.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  );
+}
 
 Deno.test("a change made while a store write is in progress is written by the same flush going round again", async () => {
   const memory = await new MemorySeqStoreFactory().open(new SessionId("FW", "PEER"), { nowMs: T0 });
@@ -592,6 +620,8 @@ Deno.test("a change made while a store write is in progress is written by the sa
           if (gate) await gate;
         };
       }
+      // Every commit through the slow flush.
+      if (key === "flushSync") return undefined;
       const v = Reflect.get(target, key, target);
       return typeof v === "function" ? v.bind(target) : v;
     },
@@ -611,6 +641,47 @@ Deno.test("a change made while a store write is in progress is written by the sa
     release();
     await h.settle();
     assert.deepEqual(flushedTargets, [3, 4], "the second number was written without a new trigger");
+  } finally {
+    await h.close();
+    await memory.close();
+  }
+});
+
+Deno.test("a store that declines some synchronous commits: every message goes out once, in order, each put settled", async () => {
+  const memory = await new MemorySeqStoreFactory().open(new SessionId("FW", "PEER"), { nowMs: T0 });
+  let calls = 0;
+  let declined = 0;
+  const mixed = new Proxy(memory, {
+    get(target, key) {
+      if (key === "flushSync") {
+        // Every third commit has to be awaited.
+        return (outgoingOnly: boolean) => {
+          if (++calls % 3 === 0) {
+            declined++;
+            return false;
+          }
+          return target.flushSync!(outgoingOnly);
+        };
+      }
+      const v = Reflect.get(target, key, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as SeqStore;
+  const h = await established({ store: mixed });
+  try {
+    h.peer.take();
+    const puts: Promise<void>[] = [];
+    for (let i = 0; i < 30; i++) {
+      puts.push(h.session.put(order(`o${i}`)));
+      // Some in the same turn, some awaited one by one.
+      if (i % 4 !== 0) await puts[i];
+    }
+    await Promise.all(puts);
+    await h.settle();
+    assert.ok(declined > 0, "some commits were awaited");
+    const sent = h.peer.take().map((m) => m.match(/34=(\d+)\|.*11=(\w+)/)!.slice(1).join(" "));
+    assert.deepEqual(sent, Array.from({ length: 30 }, (_, i) => `${i + 2} o${i}`));
+    assert.equal(memory.state.nextSenderSeqNum, 32);
   } finally {
     await h.close();
     await memory.close();

@@ -430,3 +430,38 @@ Deno.test("file store (sync none) has written a flush when flush() returns, befo
     await s.close();
   });
 });
+
+Deno.test("file store flushSync commits at once in sync none, and declines (writing nothing) when it would wait", async (t) => {
+  await withDir(async (dir) => {
+    const state = () => Deno.readTextFileSync(`${dir}/A-B/state.txt`).trimEnd().split("\n").at(-1)!;
+    await t.step(
+      "sync none: the messages, then (not outgoing only) the target number",
+      async () => {
+        const s = await open(dir);
+        s.appendOutgoing(1, message(1));
+        s.setNextTargetSeqNum(7);
+        assert.equal(s.flushSync(true), true);
+        assert.deepEqual(Deno.readFileSync(`${dir}/A-B/outgoing.log`), message(1));
+        assert.doesNotMatch(state(), / T 7 /, "outgoing only: the target number waits");
+        assert.equal(s.flushSync(false), true);
+        assert.match(state(), / T 7 /);
+        await s.reset(2);
+        s.setNextTargetSeqNum(9);
+        assert.equal(s.flushSync(false), true);
+        assert.match(state(), / T 9 /);
+        await s.close();
+        assert.equal(s.flushSync(false), true, "closed: nothing to do");
+      },
+    );
+    await t.step("sync message: declined, nothing written, flush() writes it", async () => {
+      const s = await open(dir, "message");
+      const before = Deno.readFileSync(`${dir}/A-B/outgoing.log`).length;
+      s.appendOutgoing(1, message(1));
+      assert.equal(s.flushSync(true), false);
+      assert.equal(Deno.readFileSync(`${dir}/A-B/outgoing.log`).length, before);
+      await s.flush();
+      assert.equal(Deno.readFileSync(`${dir}/A-B/outgoing.log`).length, before + message(1).length);
+      await s.close();
+    });
+  });
+});
