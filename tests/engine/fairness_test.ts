@@ -199,3 +199,20 @@ Deno.test("a connection that waits for its bytes starts a fresh batch each time:
     await close(v);
   }
 });
+
+Deno.test("a connection whose reads bring a few whole frames at a time never yields, also with no time passing", async () => {
+  const clock = new ManualClock(Date.now());
+  const v = await venue(clock);
+  try {
+    const peer = await logOn(v, "PINGPONG");
+    for (let i = 0; i < READ_BATCH_FRAMES + 100; i++) {
+      // A round trip: one message, handled before the peer sends the next (no turn of the
+      // event loop between: a yield of the read loop would leave it unhandled here).
+      await peer.conn.write(message("PINGPONG", "1", i + 2, [[112, `t${i}`]]));
+      await clock.advance(0);
+      assert.equal(peer.session.metrics.messagesIn, i + 2);
+    }
+  } finally {
+    await close(v);
+  }
+});
