@@ -23,6 +23,45 @@ function message(msgType: string, seq: number, fields: [number, string | number]
   return encodeMessage(m, "FIX.4.4");
 }
 
+/** A venue engine over a faulty memory transport, its session logged on by a raw peer. */
+async function loggedOn() {
+  const inner = new MemoryTransport();
+  const faulty = new FaultyTransport(inner, { sides: "accepted" });
+  const engine = new FixEngine({
+    transport: faulty,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogLevel: "off" },
+  });
+  const venue = engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44);
+  await venue.connect();
+  const conn = await inner.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
+  await conn.write(message("A", 1, [[98, 0], [108, 30]]));
+  await venue.waitFor("established", timeout());
+  return { engine, venue, conn, side: faulty.connections[0] };
+}
+
+/** The MsgSeqNums of the next `count` messages read. */
+async function readSeqs(conn: AsyncIterable<Uint8Array>, count: number): Promise<number[]> {
+  const seqs: number[] = [];
+  const framer = new FixFramer();
+  for await (const chunk of conn) {
+    framer.push(chunk);
+    for (let f = framer.next(); f instanceof Uint8Array; f = framer.next()) {
+      seqs.push(decodeMessage(f.slice()).intOr(34, 0));
+    }
+    if (seqs.length >= count) break;
+  }
+  return seqs;
+}
+
+/** Waits until nothing is queued (a write's promise settles a turn after its bytes arrive). */
+async function drained(session: { outgoingBytes: number }): Promise<void> {
+  for (let turns = 0; session.outgoingBytes > 0 && turns < 100; turns++) {
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.equal(session.outgoingBytes, 0);
+}
+
 // 20,000 bytes fit one write batch; 1,000,000 take several (taken while the first write blocks).
 for (const max of [20_000, 1_000_000]) {
   Deno.test(`a peer flooding TestRequests without reading is dropped at MaxOutgoingBufferSize (${max} bytes)`, async () => {
@@ -82,20 +121,9 @@ for (const max of [20_000, 1_000_000]) {
 }
 
 Deno.test("messages put while the peer does not read go out in order once it reads again, each put settled", async () => {
-  const inner = new MemoryTransport();
-  const faulty = new FaultyTransport(inner, { sides: "accepted" });
-  const engine = new FixEngine({
-    transport: faulty,
-    storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogLevel: "off" },
-  });
-  const venue = engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44);
-  await venue.connect();
+  const { engine, venue, conn, side } = await loggedOn();
   try {
-    const conn = await inner.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
-    await conn.write(message("A", 1, [[98, 0], [108, 30]]));
-    await venue.waitFor("established", timeout());
-    faulty.connections[0].blockWrites();
+    side.blockWrites();
     const news = (i: number) =>
       new FixMessage("B").set(148, `headline ${i}`).set(33, 1).set(58, "x".repeat(300));
     // The first one starts a write that blocks; the others queue behind it, taken in batches.
@@ -104,24 +132,11 @@ Deno.test("messages put while the peer does not read go out in order once it rea
     const n = 3_000;
     for (let i = 1; i < n; i++) puts.push(venue.put(news(i)));
     assert.ok(venue.outgoingBytes > 3 * 256 * 1024, `${venue.outgoingBytes} bytes queued`);
-    faulty.connections[0].unblockWrites();
+    side.unblockWrites();
     await Promise.all(puts);
     // On the wire, in order: the Logon answer, then the n messages.
-    const seqs: number[] = [];
-    const framer = new FixFramer();
-    for await (const chunk of conn) {
-      framer.push(chunk);
-      for (let f = framer.next(); f instanceof Uint8Array; f = framer.next()) {
-        seqs.push(decodeMessage(f.slice()).intOr(34, 0));
-      }
-      if (seqs.length === n + 1) break;
-    }
-    assert.deepEqual(seqs, Array.from({ length: n + 1 }, (_, i) => i + 1));
-    // The last write's promise settles a turn after its bytes arrive.
-    for (let turns = 0; venue.outgoingBytes > 0 && turns < 100; turns++) {
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    assert.equal(venue.outgoingBytes, 0);
+    assert.deepEqual(await readSeqs(conn, n + 1), Array.from({ length: n + 1 }, (_, i) => i + 1));
+    await drained(venue);
     conn.close();
   } finally {
     await engine.stop();
@@ -181,20 +196,8 @@ Deno.test("a peer that does not read: what it sends is logged batch by batch, an
 });
 
 Deno.test("an awaited put() loop goes on while a write is blocked, and what it persisted goes out in one write", async () => {
-  const inner = new MemoryTransport();
-  const faulty = new FaultyTransport(inner, { sides: "accepted" });
-  const engine = new FixEngine({
-    transport: faulty,
-    storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogLevel: "off" },
-  });
-  const venue = engine.createSession(new SessionId("VENUE", "FLOOD"), "", FIXVersion.FIX44);
-  await venue.connect();
+  const { engine, venue, conn, side } = await loggedOn();
   try {
-    const conn = await inner.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
-    await conn.write(message("A", 1, [[98, 0], [108, 30]]));
-    await venue.waitFor("established", timeout());
-    const side = faulty.connections[0];
     side.blockWrites();
     const news = (i: number) => new FixMessage("B").set(148, `headline ${i}`).set(33, 1);
     // Each put is its own batch (persisted, then resolved); none waits for the blocked write.
@@ -205,20 +208,8 @@ Deno.test("an awaited put() loop goes on while a write is blocked, and what it p
     assert.equal(side.pendingWrites, 1);
     const before = side.bytesWritten;
     side.unblockWrites();
-    const seqs: number[] = [];
-    const framer = new FixFramer();
-    for await (const chunk of conn) {
-      framer.push(chunk);
-      for (let f = framer.next(); f instanceof Uint8Array; f = framer.next()) {
-        seqs.push(decodeMessage(f.slice()).intOr(34, 0));
-      }
-      if (seqs.length === n + 1) break;
-    }
-    assert.deepEqual(seqs, Array.from({ length: n + 1 }, (_, i) => i + 1));
-    for (let turns = 0; venue.outgoingBytes > 0 && turns < 100; turns++) {
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    assert.equal(venue.outgoingBytes, 0);
+    assert.deepEqual(await readSeqs(conn, n + 1), Array.from({ length: n + 1 }, (_, i) => i + 1));
+    await drained(venue);
     assert.equal(side.pendingWrites, 0);
     assert.ok(side.bytesWritten > before);
     assert.equal(venue.metrics.bytesOut, side.bytesWritten);
