@@ -11,7 +11,7 @@
  * - `state.txt`: fixed-width lines with the next sender and target numbers, the creation time
  *   and the correctly-terminated marker. A flush appends one line (no seek: one `write`), the
  *   last complete line is the state, and the file is compacted to one line on open, on close
- *   and every 1024 lines (80 KiB), by writing a new file and renaming it over the old one;
+ *   and every 65,536 lines (5 MiB), by writing a new file and renaming it over the old one;
  * - `incoming.log` and `incoming.idx` (when the session logs incoming messages): inbound
  *   messages, raw, read back with `readIncoming()`, and the same kind of sparse index;
  * - `owner.lock`: held with an exclusive OS file lock (`Deno.FsFile.tryLockSync`) while the store
@@ -1004,8 +1004,12 @@ function formatState(s: SeqState, out: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Lines `state.txt` may hold before it is compacted to one. */
-const STATE_COMPACT_LINES = 1024;
+/**
+ * Lines `state.txt` may hold before it is compacted to one (5 MiB of 80-byte lines). A
+ * compaction (a new file, a rename) costs about 200 µs, against 1 µs for a line: with a line per
+ * message received, 1,024 put one in every 500 round trips into the latency's p99.9.
+ */
+const STATE_COMPACT_LINES = 65536;
 
 /**
  * The state in `state.txt`: its last complete line. A torn line after it (a crash mid-append)

@@ -27,6 +27,7 @@
 // Run: deno task bench:vs-quickfix (about 6 minutes with the defaults on a loaded 2-core VM), or
 //      deno run -A bench/vs_quickfix.ts [orders=50000] [rounds=5] [--samples=20000]
 //        [--warmup=30000] [--codec=1000000] [--core=0] [--only=throughput,latency,codec]
+//        [--young=64]  (the latency rows again with 64 MB semi-spaces; 0: not)
 import { orderStream } from "./codec_rows.ts";
 import type { RoundTrips } from "./e2e.ts";
 import { freePort, type PeerEvent, QuickFixPeer } from "../tests/interop/peer_process.ts";
@@ -42,6 +43,12 @@ const SAMPLES = Number(value("samples") ?? 20_000);
 const WARMUP = Number(value("warmup") ?? 30_000);
 const CODEC = Number(value("codec") ?? 1_000_000);
 const CORE = value("core") ?? "0";
+/**
+ * The latency rows again with V8's young generation this large (MB per semi-space), both
+ * processes, fixwire's and the raw ping-pong's: a scavenge then comes every few thousand round
+ * trips instead of every few hundred (see the README's performance section). 0: not measured.
+ */
+const YOUNG_MB = Number(value("young") ?? 64);
 const ONLY = (value("only") ?? "throughput,latency,codec").split(",");
 /** Distinct orders in the codec rows' stream (decoded over and over). */
 const CODEC_ORDERS = 10_000;
@@ -64,10 +71,11 @@ const progress = (s: string): void => {
 };
 
 /** Runs a command to its end; its stdout as text, or an error with its stderr. */
-async function run(cmd: string[]): Promise<string> {
+async function run(cmd: string[], env?: Record<string, string>): Promise<string> {
   const out = await new Deno.Command(cmd[0], {
     args: cmd.slice(1),
     cwd: ROOT,
+    env,
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(CHILD_TIMEOUT_MS),
@@ -80,8 +88,8 @@ async function run(cmd: string[]): Promise<string> {
 }
 
 /** The last JSON line a command prints. */
-async function runJson<T>(cmd: string[]): Promise<T> {
-  const lines = (await run(cmd)).trim().split("\n");
+async function runJson<T>(cmd: string[], env?: Record<string, string>): Promise<T> {
+  const lines = (await run(cmd, env)).trim().split("\n");
   return JSON.parse(lines[lines.length - 1]) as T;
 }
 
@@ -142,7 +150,7 @@ async function quickfix(
 /** bench/e2e.ts in a child process (so it can be pinned): the fixwire pair, or with `--raw` the raw echo. */
 function e2e(
   args: string[],
-  o: { pinned?: boolean; warmup: number; samples: number; orders: number },
+  o: { pinned?: boolean; warmup: number; samples: number; orders: number; v8Flags?: string },
 ): Promise<RoundTrips> {
   return runJson<RoundTrips>([
     ...pin(o.pinned ?? false),
@@ -156,7 +164,7 @@ function e2e(
     `--warmup=${o.warmup}`,
     `--samples=${o.samples}`,
     ...args,
-  ]);
+  ], o.v8Flags ? { DENO_V8_FLAGS: o.v8Flags } : undefined);
 }
 
 interface CodecResult {
@@ -370,6 +378,18 @@ if (import.meta.main) {
             raw.p999Us,
             ["<=", 1.5],
           );
+          if (YOUNG_MB > 0) {
+            // Both processes of each pair (DENO_V8_FLAGS reaches the venue child too).
+            const v8Flags = `--min-semi-space-size=${YOUNG_MB},--max-semi-space-size=${YOUNG_MB}`;
+            const fwTuned = await e2e(BARE, { ...o, v8Flags });
+            const rawTuned = await e2e(["--raw"], { ...o, v8Flags });
+            record(
+              `round trip p99.9, ${where}, vs raw ping-pong, both with ${YOUNG_MB} MB semi-spaces`,
+              "us",
+              fwTuned.p999Us,
+              rawTuned.p999Us,
+            );
+          }
         }
       }
       if (ONLY.includes("codec")) {
