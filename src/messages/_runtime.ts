@@ -10,6 +10,9 @@
  * up to four shapes from its inline cache, at no cost when the property is absent; past four,
  * each of a message's hundreds of reads becomes a hash probe and the straight code is ten to a
  * hundred times slower than the plan.
+ * An object of the shape the straight fill took last is checked without reading its values;
+ * any other is read once (keys and values onto a stack), and its shape, found among the plan's
+ * last few by its first key, says whether it goes straight or by plan from the values read.
  * Private to this folder; `tools/gen_messages.ts` copies it next to a venue's module.
  *
  * @module
@@ -77,8 +80,14 @@ export interface Plan {
   readonly slots: Map<string, Slot>;
   /** @internal Number of required slots. */
   requiredCount: number;
-  /** @internal The shapes of fields objects seen, last used first. */
+  /** @internal The shapes of fields objects seen, at most {@linkcode MAX_SHAPES}. */
   readonly shapes: Shape[];
+  /** @internal The shape used last. */
+  last: Shape | undefined;
+  /** @internal The shape used last among those of each first key. */
+  readonly byFirstKey: Map<string, Shape>;
+  /** @internal Counts evictions: the next shape replaces `shapes[evict % MAX_SHAPES]`. */
+  evict: number;
 }
 
 /**
@@ -195,7 +204,16 @@ export class PlanBuilder {
 }
 
 function makePlan(msgType: string, name: string, def: Def): Plan {
-  const plan: Plan = { msgType, name, slots: new Map(), requiredCount: 0, shapes: [] };
+  const plan: Plan = {
+    msgType,
+    name,
+    slots: new Map(),
+    requiredCount: 0,
+    shapes: [],
+    last: undefined,
+    byFirstKey: new Map(),
+    evict: 0,
+  };
   def(new PlanBuilder(plan));
   return plan;
 }
@@ -270,18 +288,24 @@ function byteLength(s: string): number {
 }
 
 /**
- * How one shape of fields object maps to the plan: its keys in `for...in` order, the slot of
- * each (or `undefined` when the plan does not know it) and the key indexes in dictionary
- * order. A plan keeps the last few shapes, so a call site building the same shape again skips
- * the lookups and the sort: only the key names are compared.
+ * How one shape of fields object maps to the plan: its keys in `for...in` order, and the slots
+ * of the keys the plan knows in dictionary order with the index of each key. A plan keeps the
+ * last few shapes, so a call site building the same shape again skips the lookups and the
+ * sort: only the key names are compared, and mostly only the first one (two shapes seldom
+ * start with the same key).
  */
 interface Shape {
   keys: string[];
-  slots: (Slot | undefined)[];
-  order: number[];
+  /** The slots of the keys the plan knows, in dictionary order. */
+  sorted: Slot[];
+  /** For each of `sorted`, its key's index in `keys`. */
+  index: number[];
+  /** Whether a part's straight fill takes this shape: 1 yes, 2 no, 0 not yet asked. */
+  straight: number;
 }
 
-const MAX_SHAPES = 8;
+/** How many shapes a plan keeps. */
+const MAX_SHAPES = 16;
 
 // The keys and values of the objects being filled, in `for...in` order: one stack shared by
 // nested groups (each level uses the slice above its parent's).
@@ -289,24 +313,46 @@ const KEYS: string[] = [];
 const VALUES: unknown[] = [];
 let top = 0;
 
-function fill(m: FieldMap, plan: Plan, f: object, at: string): void {
-  const base = top;
-  let shape: Shape | undefined = plan.shapes[0];
-  let n = base;
+/** Reads `f`'s keys and values onto the stack from `top`; returns the end. */
+function collect(f: object): number {
+  let n = top;
   for (const key in f) {
-    if (shape !== undefined && shape.keys[n - base] !== key) shape = undefined;
     KEYS[n] = key;
     VALUES[n++] = (f as Record<string, unknown>)[key];
     top = n; // before the next key: a getter may build a message too
   }
-  if (shape === undefined || shape.keys.length !== n - base) shape = shapeOf(plan, base, n);
-  const order = shape.order, slots = shape.slots;
+  return n;
+}
+
+/** Lets go of the values from `base` up, and of the stack above it. */
+function release(base: number, end: number): void {
+  for (let i = base; i < end; i++) VALUES[i] = undefined;
+  top = base;
+}
+
+/** Fills from an object: collects it, then fills from the stack. */
+function fill(m: FieldMap, plan: Plan, f: object, at: string): void {
+  const base = top;
+  const end = collect(f);
+  fillCollected(m, plan, shapeOf(plan, base, end), f, base, at);
+  release(base, end);
+}
+
+/** Fills from the values on the stack from `base`, of the given shape. */
+function fillCollected(
+  m: FieldMap,
+  plan: Plan,
+  shape: Shape,
+  f: object,
+  base: number,
+  at: string,
+): void {
+  const sorted = shape.sorted, index = shape.index;
   let required = 0;
-  for (let i = 0; i < order.length; i++) {
-    const k = order[i];
-    const v = VALUES[base + k];
+  for (let i = 0; i < sorted.length; i++) {
+    const v = VALUES[base + index[i]];
     if (v === undefined || v === null) continue;
-    const s = slots[k]!;
+    const s = sorted[i];
     required += s.required;
     const kind = s.kind;
     if (kind === 0) m.add(s.tag, v as FieldValue);
@@ -319,28 +365,50 @@ function fill(m: FieldMap, plan: Plan, f: object, at: string): void {
     else fill(m, s.plan!, v as object, at);
   }
   if (required !== plan.requiredCount) throw missingIn(plan, f, at);
-  for (let i = base; i < n; i++) VALUES[i] = undefined;
-  top = base;
 }
 
+/** Whether the keys on the stack from `base` to `end` are `keys`. */
+function sameKeys(keys: string[], base: number, end: number): boolean {
+  if (keys.length !== end - base) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== KEYS[base + i]) return false;
+  return true;
+}
+
+/**
+ * The shape of the object on the stack between `base` and `end`: the last one used, else the
+ * last one used with the same first key, else any kept; a new one is made and kept otherwise.
+ */
 function shapeOf(plan: Plan, base: number, end: number): Shape {
-  const shapes = plan.shapes;
-  next: for (let j = 1; j < shapes.length; j++) {
-    const keys = shapes[j].keys;
-    if (keys.length !== end - base) continue;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== KEYS[base + i]) continue next;
-    const shape = shapes[j];
-    shapes.splice(j, 1);
-    shapes.unshift(shape);
-    return shape;
+  const last = plan.last;
+  if (last !== undefined && sameKeys(last.keys, base, end)) return last;
+  const first = end > base ? KEYS[base] : "";
+  let shape = plan.byFirstKey.get(first);
+  if (shape === undefined || !sameKeys(shape.keys, base, end)) {
+    shape = findShape(plan, base, end);
+    plan.byFirstKey.set(first, shape);
   }
+  plan.last = shape;
+  return shape;
+}
+
+function findShape(plan: Plan, base: number, end: number): Shape {
+  const shapes = plan.shapes;
+  for (let j = 0; j < shapes.length; j++) if (sameKeys(shapes[j].keys, base, end)) return shapes[j];
   const keys = KEYS.slice(base, end);
-  const slots = keys.map((k) => plan.slots.get(k));
-  const order = keys.map((_, i) => i).filter((i) => slots[i] !== undefined);
-  order.sort((a, b) => slots[a]!.pos - slots[b]!.pos);
-  const shape = { keys, slots, order };
-  if (shapes.length >= MAX_SHAPES) shapes.pop();
-  shapes.unshift(shape);
+  const index = keys.map((_, i) => i).filter((i) => plan.slots.has(keys[i]));
+  index.sort((a, b) => plan.slots.get(keys[a])!.pos - plan.slots.get(keys[b])!.pos);
+  const sorted = index.map((i) => plan.slots.get(keys[i])!);
+  const shape: Shape = { keys, sorted, index, straight: 0 };
+  // Past MAX_SHAPES, the new shape takes the place of the oldest.
+  if (shapes.length < MAX_SHAPES) shapes.push(shape);
+  else {
+    const j = plan.evict++ % MAX_SHAPES;
+    const old = shapes[j];
+    if (plan.byFirstKey.get(old.keys.length > 0 ? old.keys[0] : "") === old) {
+      plan.byFirstKey.delete(old.keys.length > 0 ? old.keys[0] : "");
+    }
+    shapes[j] = shape;
+  }
   return shape;
 }
 
@@ -368,19 +436,6 @@ function missingIn(plan: Plan, f: object, at: string): TypeError {
     if (s.required && (v === undefined || v === null) && (!first || s.pos < first.pos)) first = s;
   }
   return missingSlot(at, first);
-}
-
-/** Runs `fill` for a plan, letting go of the values it left on the stack when it throws. */
-function fillByPlan(m: FieldMap, plan: Plan, f: object, at: string): void {
-  const base = top;
-  try {
-    fill(m, plan, f, at);
-  } finally {
-    if (top !== base) {
-      for (let i = base; i < top; i++) VALUES[i] = undefined;
-      top = base;
-    }
-  }
 }
 
 /** Adds the fields of one fields object to a message or group entry, in dictionary order. */
@@ -475,15 +530,12 @@ export function section<F>(def: Def, fill: Fill<F>, size: number): Part<F> {
   return { msgType: "", name: "", tag: 0, fill, def, kind: 2, plan: undefined, seen: [], small };
 }
 
-/**
- * Whether the straight fill takes this object: a part of at most {@linkcode SMALL_PART}
- * members always; else an object of a shape it has seen, or while there is room for one more.
- */
-function straight(p: Part<never>, f: object): boolean {
-  if (p.small) return true;
+/** Fills `m` from `f` through the part's straight fill or its plan. */
+function fillPart<F extends object>(m: FieldMap, p: Part<F>, f: F, at: string): void {
+  if (p.small) return p.fill(m, f, at);
   const seen = p.seen;
   if (seen.length > 0) {
-    // The shape seen first, inline: most callers pass one shape.
+    // The shape seen first, inline, without reading values: most callers pass one shape.
     const keys = seen[0];
     let n = 0;
     let same = true;
@@ -493,39 +545,61 @@ function straight(p: Part<never>, f: object): boolean {
         break;
       }
     }
-    if (same && n === keys.length) return true;
+    if (same && n === keys.length) return p.fill(m, f, at);
   }
-  return straightShape(p, f);
+  fillOther(m, p as Part<never>, f, at);
 }
 
-function straightShape(p: Part<never>, f: object): boolean {
-  const seen = p.seen;
-  next: for (let s = 1; s < seen.length; s++) {
-    const keys = seen[s];
-    let n = 0;
-    for (const key in f) if (keys[n++] !== key) continue next;
-    if (n !== keys.length) continue;
-    // The last shape taken is checked first next time: a caller mostly passes one shape.
-    seen[s] = seen[0];
-    seen[0] = keys;
-    return true;
+/**
+ * Fills from an object of another shape than the straight fill's first: reads its keys and
+ * values once, then fills straight when the straight fill has taken that shape or has room
+ * for one more, else by plan from the values read.
+ */
+function fillOther(m: FieldMap, p: Part<never>, f: object, at: string): void {
+  const base = top;
+  try {
+    const end = collect(f);
+    const plan = planOf(p);
+    const shape = shapeOf(plan, base, end);
+    if ((shape.straight || straightShape(p, shape)) === 1) {
+      // The last shape taken is checked first next time: a caller mostly passes one shape.
+      const seen = p.seen;
+      if (seen[0] !== shape.keys) {
+        const j = seen.indexOf(shape.keys);
+        seen[j] = seen[0];
+        seen[0] = shape.keys;
+      }
+      release(base, end);
+      p.fill(m, f as never, at);
+    } else {
+      fillCollected(m, plan, shape, f, base, at);
+    }
+  } finally {
+    release(base, top);
   }
-  if (seen.length >= STRAIGHT_SHAPES) return false;
-  const keys: string[] = [];
-  for (const key in f) keys.push(key);
-  seen.push(seen[0] ?? keys);
-  seen[0] = keys;
-  return true;
+}
+
+/**
+ * Whether the part's straight fill takes a shape new to the plan, when it has room for one
+ * more: 1 yes, 2 no.
+ */
+function straightShape(p: Part<never>, shape: Shape): number {
+  const seen = p.seen;
+  for (let j = 0; j < seen.length; j++) {
+    const keys = seen[j];
+    if (keys.length === shape.keys.length && keys.every((k, i) => k === shape.keys[i])) {
+      // Evicted from the plan and made again: the straight fill took it already.
+      seen[j] = shape.keys;
+      return shape.straight = 1;
+    }
+  }
+  if (seen.length >= STRAIGHT_SHAPES) return shape.straight = 2;
+  seen.push(shape.keys);
+  return shape.straight = 1;
 }
 
 function planOf(p: Part<never>): Plan {
   return p.plan ??= p.kind === 1 ? entryPlan(p.def) : makePlan(p.msgType, p.name, p.def);
-}
-
-/** Fills `m` from `f` through the part's straight fill or its plan. */
-function fillPart<F extends object>(m: FieldMap, p: Part<F>, f: F, at: string): void {
-  if (straight(p as Part<never>, f)) p.fill(m, f, at);
-  else fillByPlan(m, planOf(p as Part<never>), f, at);
 }
 
 /**

@@ -115,3 +115,54 @@ Deno.test("a generated builder gives the same bytes by plan as straight, groups 
     assert.deepEqual(encodeMessage(fix44.newOrderSingle(f as never)), want, `order ${i}`);
   }
 });
+
+Deno.test("a part keeps filling alike past the shapes its plan keeps, straight ones straight", () => {
+  const { part, calls } = countingPart(SMALL_PART + 1);
+  const want = encodeMessage(
+    FixMessage.fromPairs([[35, "D"], [11, "o-1"], [1, "A"], [55, "S"], [44, "1.5"]]),
+  );
+  // Twenty shapes starting with the same key (a property the plan does not know makes each
+  // one distinct), more than the plan keeps: the plan evicts the oldest, the straight ones
+  // among them, and finds them again.
+  const objects = Array.from({ length: 20 }, (_, i) =>
+    ({
+      clOrdID: "o-1",
+      [`extra${i}`]: i,
+      account: "A",
+      symbol: "S",
+      price: "1.5",
+    }) as unknown as Order);
+  for (let round = 0; round < 3; round++) {
+    for (const [i, f] of objects.entries()) {
+      assert.deepEqual(encodeMessage(build(part, f)), want, `shape ${i}, round ${round}`);
+    }
+    assert.equal(calls.n, STRAIGHT_SHAPES * (round + 1), `round ${round}`);
+  }
+  // A throw by plan leaves nothing behind: the next build is whole.
+  assert.throws(() => build(part, { account: "A", extra0: 0 } as unknown as Order), {
+    message: "Cannot build Order: required field ClOrdID(11) is missing",
+  });
+  assert.deepEqual(encodeMessage(build(part, objects[19])), want);
+});
+
+Deno.test("shapes sharing their first key are told apart by the others", () => {
+  const { part } = countingPart(SMALL_PART + 1);
+  for (const f of shapes(STRAIGHT_SHAPES)) build(part, f);
+  const a = { clOrdID: "a", account: "A", symbol: "S" } as Order;
+  const b = { clOrdID: "b", symbol: "S", account: "A" } as Order;
+  const c = { clOrdID: "c", symbol: "S" } as Order;
+  const d = { clOrdID: "d", symbol: "S", price: 2 } as Order;
+  for (let round = 0; round < 2; round++) {
+    for (
+      const [f, pairs] of [
+        [a, [[11, "a"], [1, "A"], [55, "S"]]],
+        [b, [[11, "b"], [1, "A"], [55, "S"]]],
+        [c, [[11, "c"], [55, "S"]]],
+        [d, [[11, "d"], [55, "S"], [44, "2"]]],
+      ] as [Order, [number, string][]][]
+    ) {
+      const want = FixMessage.fromPairs([[35, "D"], ...pairs]);
+      assert.deepEqual(encodeMessage(build(part, f)), encodeMessage(want), f.clOrdID);
+    }
+  }
+});
