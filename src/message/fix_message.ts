@@ -145,6 +145,9 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
   return new TypeError(`Cannot read tag ${tag} as ${kind}: value "${value}" is invalid`);
 }
 
+// Set by FieldMap's static block: `messageOfFields` hands a new message its arrays.
+let adoptFields: (m: FieldMap, tags: number[], values: string[]) => void;
+
 /**
  * An ordered list of fields, possibly with nested repeating groups. `FixMessage` and every
  * group entry are field maps.
@@ -157,6 +160,13 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
  * ```
  */
 export class FieldMap {
+  static {
+    adoptFields = (m, tags, values) => {
+      m.#tags = tags;
+      m.#vals = values;
+    };
+  }
+
   #tags: number[] = [];
   #vals: (string | undefined)[] = [];
   #starts: number[] | undefined;
@@ -1010,4 +1020,19 @@ export class FixMessage extends FieldMap {
   clone(): FixMessage {
     return this.copyInto(new FixMessage());
   }
+}
+
+/**
+ * A message over these fields, which it takes (the arrays are its own from then on): for the
+ * generated typed builders (`src/messages/`), which check tags and values as they go. Not
+ * exported from the package.
+ *
+ * @param tags The tags, positive integers, MsgType(35) first.
+ * @param values The values, as text.
+ * @returns The message.
+ */
+export function messageOfFields(tags: number[], values: string[]): FixMessage {
+  const m = new FixMessage();
+  adoptFields(m, tags, values);
+  return m;
 }

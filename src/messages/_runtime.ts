@@ -22,6 +22,7 @@ import {
   type FieldMap,
   type FieldValue,
   FixMessage,
+  messageOfFields,
   numberToFixText,
 } from "../message/fix_message.ts";
 import { formatUtcTimestamp } from "../message/timestamps.ts";
@@ -300,6 +301,16 @@ interface Shape {
   sorted: Slot[];
   /** For each of `sorted`, its key's index in `keys`. */
   index: number[];
+  /** The tag of each of `sorted`. */
+  tags: number[];
+  /** The kind of each of `sorted`. */
+  kinds: number[];
+  /** How many of `sorted` are required. */
+  required: number;
+  /** Whether all of `sorted` are single fields (no group, data, header or trailer). */
+  flat: boolean;
+  /** MsgType(35) then `tags`: a message's tags when every value is set. */
+  messageTags: number[];
   /** Whether a part's straight fill takes this shape: 1 yes, 2 no, 0 not yet asked. */
   straight: number;
 }
@@ -313,15 +324,32 @@ const KEYS: string[] = [];
 const VALUES: unknown[] = [];
 let top = 0;
 
-/** Reads `f`'s keys and values onto the stack from `top`; returns the end. */
-function collect(f: object): number {
-  let n = top;
+const NO_KEYS: string[] = [];
+
+/**
+ * Reads `f`'s keys and values onto the stack from `top` (left at the end), comparing its keys
+ * as they come with those of the plan's last shape, or, from a first key that differs, of the
+ * last shape with that first key.
+ *
+ * @returns That shape when `f` has its keys; `undefined` otherwise.
+ */
+function collect(plan: Plan, f: object): Shape | undefined {
+  const base = top;
+  let n = base;
+  let shape = plan.last;
+  let keys = shape === undefined ? NO_KEYS : shape.keys;
   for (const key in f) {
+    // The length first: comparing a key with `undefined` would make every comparison here slow.
+    const i = n - base;
+    if (i >= keys.length || keys[i] !== key) {
+      shape = i === 0 ? plan.byFirstKey.get(key) : undefined;
+      keys = shape === undefined ? NO_KEYS : shape.keys;
+    }
     KEYS[n] = key;
     VALUES[n++] = (f as Record<string, unknown>)[key];
     top = n; // before the next key: a getter may build a message too
   }
-  return n;
+  return shape !== undefined && keys.length === n - base ? shape : undefined;
 }
 
 /** Lets go of the values from `base` up, and of the stack above it. */
@@ -333,9 +361,9 @@ function release(base: number, end: number): void {
 /** Fills from an object: collects it, then fills from the stack. */
 function fill(m: FieldMap, plan: Plan, f: object, at: string): void {
   const base = top;
-  const end = collect(f);
-  fillCollected(m, plan, shapeOf(plan, base, end), f, base, at);
-  release(base, end);
+  const shape = shapeOf(plan, collect(plan, f), base, top);
+  fillCollected(m, plan, shape, f, base, at);
+  release(base, top);
 }
 
 /** Fills from the values on the stack from `base`, of the given shape. */
@@ -347,24 +375,29 @@ function fillCollected(
   base: number,
   at: string,
 ): void {
-  const sorted = shape.sorted, index = shape.index;
-  let required = 0;
-  for (let i = 0; i < sorted.length; i++) {
+  if (shape.required !== plan.requiredCount) throw missingIn(plan, f, at);
+  const kinds = shape.kinds, tags = shape.tags, index = shape.index;
+  for (let i = 0; i < kinds.length; i++) {
     const v = VALUES[base + index[i]];
-    if (v === undefined || v === null) continue;
-    const s = sorted[i];
-    required += s.required;
-    const kind = s.kind;
-    if (kind === 0) m.add(s.tag, v as FieldValue);
-    else if (kind === DEC) m.add(s.tag, decimalText(s.tag, v));
-    else if (kind === TIME) m.add(s.tag, timeText(s.tag, v, "ms"));
-    else if (kind === (TIME | SECONDS)) m.add(s.tag, timeText(s.tag, v, "s"));
-    else if (kind === LIST) m.add(s.tag, Array.isArray(v) ? v.join(" ") : v as FieldValue);
-    else if (kind === DATA) m.add(s.lengthTag, byteLength(String(v))).add(s.tag, v as string);
-    else if (kind === GROUP) fillGroup(m, s, v, at);
-    else fill(m, s.plan!, v as object, at);
+    const kind = kinds[i];
+    if (kind === 0 && typeof v === "string") m.add(tags[i], v);
+    else if (v === undefined || v === null) {
+      if (shape.sorted[i].required) throw missingIn(plan, f, at);
+    } else if (kind === 0) m.add(tags[i], v as FieldValue);
+    else if (kind === DEC) m.add(tags[i], decimalText(tags[i], v));
+    else fillOne(m, shape.sorted[i], v, at);
   }
-  if (required !== plan.requiredCount) throw missingIn(plan, f, at);
+}
+
+/** Adds a field of another kind than text or decimal, or a group, header or trailer. */
+function fillOne(m: FieldMap, s: Slot, v: unknown, at: string): void {
+  const kind = s.kind;
+  if (kind === TIME) m.add(s.tag, timeText(s.tag, v, "ms"));
+  else if (kind === (TIME | SECONDS)) m.add(s.tag, timeText(s.tag, v, "s"));
+  else if (kind === LIST) m.add(s.tag, Array.isArray(v) ? v.join(" ") : v as FieldValue);
+  else if (kind === DATA) m.add(s.lengthTag, byteLength(String(v))).add(s.tag, v as string);
+  else if (kind === GROUP) fillGroup(m, s, v, at);
+  else fill(m, s.plan!, v as object, at);
 }
 
 /** Whether the keys on the stack from `base` to `end` are `keys`. */
@@ -375,19 +408,14 @@ function sameKeys(keys: string[], base: number, end: number): boolean {
 }
 
 /**
- * The shape of the object on the stack between `base` and `end`: the last one used, else the
- * last one used with the same first key, else any kept; a new one is made and kept otherwise.
+ * The shape of the object on the stack between `base` and `end`: the one `collect` found, else
+ * one of those kept, else a new one, kept. It becomes the plan's last, and the last of its
+ * first key.
  */
-function shapeOf(plan: Plan, base: number, end: number): Shape {
-  const last = plan.last;
-  if (last !== undefined && sameKeys(last.keys, base, end)) return last;
-  const first = end > base ? KEYS[base] : "";
-  let shape = plan.byFirstKey.get(first);
-  if (shape === undefined || !sameKeys(shape.keys, base, end)) {
-    shape = findShape(plan, base, end);
-    plan.byFirstKey.set(first, shape);
-  }
+function shapeOf(plan: Plan, found: Shape | undefined, base: number, end: number): Shape {
+  const shape = found ?? findShape(plan, base, end);
   plan.last = shape;
+  if (found === undefined) plan.byFirstKey.set(end > base ? KEYS[base] : "", shape);
   return shape;
 }
 
@@ -398,7 +426,17 @@ function findShape(plan: Plan, base: number, end: number): Shape {
   const index = keys.map((_, i) => i).filter((i) => plan.slots.has(keys[i]));
   index.sort((a, b) => plan.slots.get(keys[a])!.pos - plan.slots.get(keys[b])!.pos);
   const sorted = index.map((i) => plan.slots.get(keys[i])!);
-  const shape: Shape = { keys, sorted, index, straight: 0 };
+  const shape: Shape = {
+    keys,
+    sorted,
+    index,
+    tags: sorted.map((s) => s.tag),
+    kinds: sorted.map((s) => s.kind),
+    required: sorted.reduce((n, s) => n + s.required, 0),
+    flat: sorted.every((s) => (s.kind & (DATA | GROUP | PART)) === 0),
+    messageTags: [35, ...sorted.map((s) => s.tag)],
+    straight: 0,
+  };
   // Past MAX_SHAPES, the new shape takes the place of the oldest.
   if (shapes.length < MAX_SHAPES) shapes.push(shape);
   else {
@@ -530,53 +568,107 @@ export function section<F>(def: Def, fill: Fill<F>, size: number): Part<F> {
   return { msgType: "", name: "", tag: 0, fill, def, kind: 2, plan: undefined, seen: [], small };
 }
 
-/** Fills `m` from `f` through the part's straight fill or its plan. */
-function fillPart<F extends object>(m: FieldMap, p: Part<F>, f: F, at: string): void {
-  if (p.small) return p.fill(m, f, at);
+/**
+ * Whether the straight fill took `f`'s shape last, checked without reading values: most
+ * callers pass one shape.
+ */
+function sameAsLast(p: Part<never>, f: object): boolean {
   const seen = p.seen;
-  if (seen.length > 0) {
-    // The shape seen first, inline, without reading values: most callers pass one shape.
-    const keys = seen[0];
-    let n = 0;
-    let same = true;
-    for (const key in f) {
-      if (keys[n++] !== key) {
-        same = false;
-        break;
-      }
-    }
-    if (same && n === keys.length) return p.fill(m, f, at);
+  if (seen.length === 0) return false;
+  const keys = seen[0];
+  let n = 0;
+  for (const key in f) {
+    // The length first: comparing a key with `undefined` would make every comparison slow.
+    if (n >= keys.length || keys[n++] !== key) return false;
   }
-  fillOther(m, p as Part<never>, f, at);
+  return n === keys.length;
 }
 
-/**
- * Fills from an object of another shape than the straight fill's first: reads its keys and
- * values once, then fills straight when the straight fill has taken that shape or has room
- * for one more, else by plan from the values read.
- */
-function fillOther(m: FieldMap, p: Part<never>, f: object, at: string): void {
+/** Fills `m` from `f` through the part's straight fill or its plan. */
+function fillPart<F extends object>(m: FieldMap, p: Part<F>, f: F, at: string): void {
+  if (p.small || sameAsLast(p as Part<never>, f)) return p.fill(m, f, at);
   const base = top;
   try {
-    const end = collect(f);
-    const plan = planOf(p);
-    const shape = shapeOf(plan, base, end);
-    if ((shape.straight || straightShape(p, shape)) === 1) {
-      // The last shape taken is checked first next time: a caller mostly passes one shape.
-      const seen = p.seen;
-      if (seen[0] !== shape.keys) {
-        const j = seen.indexOf(shape.keys);
-        seen[j] = seen[0];
-        seen[0] = shape.keys;
-      }
-      release(base, end);
-      p.fill(m, f as never, at);
-    } else {
-      fillCollected(m, plan, shape, f, base, at);
-    }
+    const shape = planShape(p as Part<never>, f, base);
+    if (shape === undefined) p.fill(m, f, at);
+    else fillCollected(m, p.plan!, shape, f, base, at);
   } finally {
     release(base, top);
   }
+}
+
+/**
+ * Reads an object of another shape than the one the straight fill took last, once (keys and
+ * values onto the stack from `base`), and finds its shape.
+ *
+ * @returns The shape when it goes by plan, from the values read; `undefined` when it goes
+ * straight (the values let go).
+ */
+function planShape(p: Part<never>, f: object, base: number): Shape | undefined {
+  const plan = planOf(p);
+  const shape = shapeOf(plan, collect(plan, f), base, top);
+  if ((shape.straight || straightShape(p, shape)) === 2) return shape;
+  // The last shape taken is checked first next time: a caller mostly passes one shape.
+  const seen = p.seen;
+  if (seen[0] !== shape.keys) {
+    const j = seen.indexOf(shape.keys);
+    seen[j] = seen[0];
+    seen[0] = shape.keys;
+  }
+  release(base, top);
+  return undefined;
+}
+
+/**
+ * A message of single fields only, by plan: its tags and values put in two arrays the message
+ * takes, which costs less than adding them one by one.
+ */
+function flatMessage(
+  plan: Plan,
+  shape: Shape,
+  f: object,
+  base: number,
+  msgType: string,
+  at: string,
+): FixMessage {
+  if (shape.required !== plan.requiredCount) throw missingIn(plan, f, at);
+  const kinds = shape.kinds, tags = shape.tags, index = shape.index;
+  // Every field set, mostly: the tags are the shape's; an absent one is dropped at the end.
+  const values: string[] = new Array(kinds.length + 1);
+  values[0] = msgType;
+  let absent = 0;
+  for (let i = 0; i < kinds.length; i++) {
+    const v = VALUES[base + index[i]];
+    const kind = kinds[i];
+    let text: string;
+    if (kind === 0 && typeof v === "string") text = v;
+    else if (v === undefined || v === null) {
+      if (shape.sorted[i].required) throw missingIn(plan, f, at);
+      absent++;
+      continue;
+    } else if (kind === 0) text = fieldText(v);
+    else if (kind === DEC) text = decimalText(tags[i], v);
+    else if (kind === TIME) text = timeText(tags[i], v, "ms");
+    else if (kind === (TIME | SECONDS)) text = timeText(tags[i], v, "s");
+    else text = Array.isArray(v) ? v.join(" ") : fieldText(v);
+    values[i + 1] = text;
+  }
+  if (absent === 0) return messageOfFields(shape.messageTags.slice(), values);
+  const outTags = [35], outValues = [msgType];
+  for (let i = 1; i < values.length; i++) {
+    if (values[i] !== undefined) {
+      outTags.push(tags[i - 1]);
+      outValues.push(values[i]);
+    }
+  }
+  return messageOfFields(outTags, outValues);
+}
+
+/** A value's text as `FieldMap.add` writes it: booleans as Y/N, numbers as decimals. */
+function fieldText(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (typeof v === "boolean") return v ? "Y" : "N";
+  return numberToFixText(v as number);
 }
 
 /**
@@ -614,9 +706,24 @@ function planOf(p: Part<never>): Plan {
  * @throws {RangeError} When a `Date` is invalid or a number not finite.
  */
 export function build<F extends object>(p: Part<F>, f: F): FixMessage {
-  const m = new FixMessage(p.msgType);
-  fillPart(m, p, f, p.name);
-  return m;
+  if (p.small || sameAsLast(p as Part<never>, f)) {
+    const m = new FixMessage(p.msgType);
+    p.fill(m, f, p.name);
+    return m;
+  }
+  const base = top;
+  try {
+    const shape = planShape(p as Part<never>, f, base);
+    if (shape !== undefined && shape.flat) {
+      return flatMessage(p.plan!, shape, f, base, p.msgType, p.name);
+    }
+    const m = new FixMessage(p.msgType);
+    if (shape === undefined) p.fill(m, f, p.name);
+    else fillCollected(m, p.plan!, shape, f, base, p.name);
+    return m;
+  } finally {
+    release(base, top);
+  }
 }
 
 /**

@@ -166,3 +166,40 @@ Deno.test("shapes sharing their first key are told apart by the others", () => {
     }
   }
 });
+
+Deno.test("a message of single fields by plan drops absent values and checks the rest", () => {
+  const { part } = countingPart(SMALL_PART + 1);
+  for (const f of shapes(STRAIGHT_SHAPES)) build(part, f);
+  const cases: [Record<string, unknown>, [number, string][]][] = [
+    [{ price: 2.5, symbol: "S", clOrdID: "a" }, [[11, "a"], [55, "S"], [44, "2.5"]]],
+    [{ price: undefined, symbol: "S", clOrdID: "b" }, [[11, "b"], [55, "S"]]],
+    [{ price: "3", account: null, clOrdID: "c" }, [[11, "c"], [44, "3"]]],
+    [{ symbol: null, account: undefined, clOrdID: "d" }, [[11, "d"]]],
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const [f, pairs] of cases) {
+      const want = FixMessage.fromPairs([[35, "D"], ...pairs]);
+      assert.deepEqual(encodeMessage(build(part, f as unknown as Order)), encodeMessage(want));
+    }
+  }
+  assert.throws(() => build(part, { price: 1, clOrdID: null } as unknown as Order), {
+    name: "TypeError",
+    message: "Cannot build Order: required field ClOrdID(11) is missing",
+  });
+  assert.throws(() => build(part, { price: Infinity, clOrdID: "e" } as unknown as Order), {
+    name: "RangeError",
+  });
+  // The message it makes is a message like any other: fields replaced, added, groups added.
+  const m = build(part, { price: 2, clOrdID: "f", symbol: "S" } as unknown as Order);
+  m.set(55, "T").add(58, "hi").addGroupEntry(453).set(448, "P");
+  m.set(44, "2.25");
+  assert.deepEqual(
+    encodeMessage(m),
+    encodeMessage(
+      FixMessage.fromPairs([[35, "D"], [11, "f"], [55, "T"], [44, "2.25"], [58, "hi"], [453, 1], [
+        448,
+        "P",
+      ]]),
+    ),
+  );
+});
