@@ -7,6 +7,8 @@ import { FixMessage } from "../../src/message/fix_message.ts";
 import {
   build,
   DEC,
+  entry,
+  group,
   message,
   type PlanBuilder,
   R,
@@ -69,8 +71,32 @@ Deno.test("a large part fills straight for its first shapes and by plan for the 
       assert.deepEqual(encodeMessage(build(part, f)), want, `shape ${i}, round ${round}`);
     }
   }
-  // The first STRAIGHT_SHAPES shapes, twice each; the two more went by plan.
-  assert.equal(calls.n, STRAIGHT_SHAPES * 2);
+  // A message of single fields: its first shape straight, twice; the others by plan.
+  assert.equal(calls.n, 2);
+});
+
+Deno.test("a large group entry fills straight for its first shapes and by plan for the others", () => {
+  const calls = { n: 0 };
+  const fill = (m: FieldMap, f: Order): void => {
+    calls.n++;
+    m.add(11, f.clOrdID);
+    if (f.account != null) m.add(1, f.account);
+    if (f.symbol != null) m.add(55, f.symbol);
+    if (f.price != null) m.add(44, String(f.price));
+  };
+  const part = entry(73, "NoOrders", defOrder, fill, SMALL_PART + 1);
+  const fields: [number, string][] = [[11, "o-1"], [1, "A"], [55, "S"], [44, "1.5"]];
+  const want = encodeMessage(FixMessage.fromPairs([[35, "E"], [73, 2], ...fields, ...fields]));
+  const objects = shapes(STRAIGHT_SHAPES + 2);
+  for (let round = 0; round < 2; round++) {
+    for (const [i, f] of objects.entries()) {
+      const m = new FixMessage("E");
+      group(m, [f, f], part, "List", 0);
+      assert.deepEqual(encodeMessage(m), want, `shape ${i}, round ${round}`);
+    }
+  }
+  // The first STRAIGHT_SHAPES shapes, two entries twice each; the two more went by plan.
+  assert.equal(calls.n, STRAIGHT_SHAPES * 4);
 });
 
 Deno.test("a small part fills straight whatever the shape", () => {
@@ -122,8 +148,8 @@ Deno.test("a part keeps filling alike past the shapes its plan keeps, straight o
     FixMessage.fromPairs([[35, "D"], [11, "o-1"], [1, "A"], [55, "S"], [44, "1.5"]]),
   );
   // Twenty shapes starting with the same key (a property the plan does not know makes each
-  // one distinct), more than the plan keeps: the plan evicts the oldest, the straight ones
-  // among them, and finds them again.
+  // one distinct), more than the plan keeps: the plan evicts the oldest, the straight one
+  // among them, and finds it again.
   const objects = Array.from({ length: 20 }, (_, i) =>
     ({
       clOrdID: "o-1",
@@ -136,7 +162,8 @@ Deno.test("a part keeps filling alike past the shapes its plan keeps, straight o
     for (const [i, f] of objects.entries()) {
       assert.deepEqual(encodeMessage(build(part, f)), want, `shape ${i}, round ${round}`);
     }
-    assert.equal(calls.n, STRAIGHT_SHAPES * (round + 1), `round ${round}`);
+    // Its first shape only (a message of single fields), found again each round.
+    assert.equal(calls.n, round + 1, `round ${round}`);
   }
   // A throw by plan leaves nothing behind: the next build is whole.
   assert.throws(() => build(part, { account: "A", extra0: 0 } as unknown as Order), {
