@@ -145,8 +145,11 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
   return new TypeError(`Cannot read tag ${tag} as ${kind}: value "${value}" is invalid`);
 }
 
-// Set by FieldMap's static block: `messageOfFields` hands a new message its arrays.
+// Set by FieldMap's static block: `messageOfFields` hands a new message its arrays,
+// `newGroupEntry` and `appendGroup` add a group's entries at once.
 let adoptFields: (m: FieldMap, tags: number[], values: string[]) => void;
+let ownedEntry: (owner: FieldMap) => FieldMap;
+let addGroup: (m: FieldMap, countTag: number, entries: FieldMap[]) => void;
 
 /**
  * An ordered list of fields, possibly with nested repeating groups. `FixMessage` and every
@@ -164,6 +167,20 @@ export class FieldMap {
     adoptFields = (m, tags, values) => {
       m.#tags = tags;
       m.#vals = values;
+    };
+    ownedEntry = (owner) => {
+      const entry = new FieldMap();
+      entry.#owner = owner;
+      return entry;
+    };
+    addGroup = (m, countTag, entries) => {
+      const i = m.#tags.length;
+      m.#tags.push(countTag);
+      m.#vals.push(String(entries.length));
+      m.#starts?.push(-1);
+      m.#ends?.push(-1);
+      (m.#groups ??= new Array(i)).push(entries);
+      m.#invalidate();
     };
   }
 
@@ -1035,4 +1052,29 @@ export function messageOfFields(tags: number[], values: string[]): FixMessage {
   const m = new FixMessage();
   adoptFields(m, tags, values);
   return m;
+}
+
+/**
+ * A new, empty group entry of `owner`, not yet in it: fill it, then add it with
+ * {@linkcode appendGroup}. For the generated typed builders; not exported from the package.
+ *
+ * @param owner The message or entry the group goes into.
+ * @returns The entry.
+ */
+export function newGroupEntry(owner: FieldMap): FieldMap {
+  return ownedEntry(owner);
+}
+
+/**
+ * Appends a repeating group at once: its NumInGroup field, set to the number of entries, and
+ * the entries (made by {@linkcode newGroupEntry} for `m`), as `addGroupEntry` would one by one.
+ * For the generated typed builders, when `m` does not hold the NumInGroup tag yet; not
+ * exported from the package.
+ *
+ * @param m The message or entry.
+ * @param countTag The NumInGroup tag, a positive integer `m` does not hold.
+ * @param entries The entries, at least one.
+ */
+export function appendGroup(m: FieldMap, countTag: number, entries: FieldMap[]): void {
+  addGroup(m, countTag, entries);
 }

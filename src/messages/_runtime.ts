@@ -19,10 +19,12 @@
  */
 
 import {
+  appendGroup,
   type FieldMap,
   type FieldValue,
   FixMessage,
   messageOfFields,
+  newGroupEntry,
   numberToFixText,
 } from "../message/fix_message.ts";
 import { formatUtcTimestamp } from "../message/timestamps.ts";
@@ -817,11 +819,24 @@ export function group<E extends object>(
   }
   let i = 0;
   try {
+    if (m.has(p.tag)) {
+      // Entries to add to a group already there (a dictionary defining it twice).
+      for (; i < v.length; i++) {
+        const e = m.addGroupEntry(p.tag);
+        if (p.small) p.fill(e, v[i], at);
+        else fillPart(e, p, v[i], at);
+      }
+      return;
+    }
+    // The entries filled first, then added at once, NumInGroup included.
+    const entries: FieldMap[] = [];
     for (; i < v.length; i++) {
-      const e = m.addGroupEntry(p.tag);
+      const e = newGroupEntry(m);
       if (p.small) p.fill(e, v[i], at);
       else fillPart(e, p, v[i], at);
+      entries.push(e);
     }
+    appendGroup(m, p.tag, entries);
   } catch (err) {
     if (!(err instanceof BuildError)) throw err;
     throw new BuildError(`${err.message} in ${p.name}(${p.tag}) entry ${i}`);

@@ -230,3 +230,51 @@ Deno.test("a message of single fields by plan drops absent values and checks the
     ),
   );
 });
+
+Deno.test("a group a builder adds at once is a group like one added entry by entry", () => {
+  const built = fix44.newOrderSingle({
+    clOrdID: "o",
+    noPartyIDs: [
+      { partyID: "A", partyRole: 1, noPartySubIDs: [{ partySubID: "desk", partySubIDType: 4 }] },
+      { partyID: "B", partyIDSource: "D" },
+    ],
+    side: "1",
+    transactTime: "20260101-12:00:00.000",
+    ordType: "1",
+  });
+  const byHand = new FixMessage("D").set(11, "o");
+  const a = byHand.addGroupEntry(453).set(448, "A").set(452, 1);
+  a.addGroupEntry(802).set(523, "desk").set(803, 4);
+  byHand.addGroupEntry(453).set(448, "B").set(447, "D");
+  byHand.set(54, "1").set(60, "20260101-12:00:00.000").set(40, "1");
+  assert.deepEqual(encodeMessage(built), encodeMessage(byHand));
+  // Edited afterwards, both alike.
+  for (const m of [built, byHand]) {
+    assert.equal(m.fieldCount, 13);
+    assert.equal(m.tagAt(2), 453);
+    m.addGroupEntry(453).set(448, "C");
+    m.getGroups(453)[0].getGroups(802)[0].set(523, "desk2");
+    assert.throws(() => m.set(453, 5), RangeError);
+    assert.equal(m.removeGroupEntry(453, 1), true);
+    m.set(58, "text");
+  }
+  assert.deepEqual(encodeMessage(built), encodeMessage(byHand));
+  assert.deepEqual(encodeMessage(built.clone()), encodeMessage(byHand));
+  assert.equal(built.fieldCount, byHand.fieldCount);
+  assert.deepEqual([...built.getGroups(453)[1]], [[448, "C"]]);
+});
+
+Deno.test("entries for a group the message holds already go into it", () => {
+  const part = entry(453, "NoPartyIDs", (d) => d.field(448, "PartyID", 0), (m, f: {
+    partyID: string;
+  }) => {
+    m.add(448, f.partyID);
+  }, 1);
+  const m = new FixMessage("D");
+  group(m, [{ partyID: "A" }], part, "D", 0);
+  group(m, [{ partyID: "B" }, { partyID: "C" }], part, "D", 0);
+  const want = new FixMessage("D");
+  for (const id of ["A", "B", "C"]) want.addGroupEntry(453).set(448, id);
+  assert.deepEqual(encodeMessage(m), encodeMessage(want));
+  assert.equal(m.get(453), "3");
+});
