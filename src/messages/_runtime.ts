@@ -313,6 +313,8 @@ interface Shape {
   flat: boolean;
   /** MsgType(35) then `tags`: a message's tags when every value is set. */
   messageTags: number[];
+  /** The shape of the object that came after one of this shape, last time. */
+  next: Shape | undefined;
   /** Whether a part's straight fill takes this shape: 1 yes, 2 no, 0 not yet asked. */
   straight: number;
 }
@@ -344,7 +346,13 @@ function collect(plan: Plan, f: object): Shape | undefined {
     // The length first: comparing a key with `undefined` would make every comparison here slow.
     const i = n - base;
     if (i >= keys.length || keys[i] !== key) {
-      shape = i === 0 ? plan.byFirstKey.get(key) : undefined;
+      if (i === 0) {
+        // The shape that came after the last one last time, else the last of this first key.
+        const after = shape?.next;
+        shape = after !== undefined && after.keys.length > 0 && after.keys[0] === key
+          ? after
+          : plan.byFirstKey.get(key);
+      } else shape = undefined;
       keys = shape === undefined ? NO_KEYS : shape.keys;
     }
     KEYS[n] = key;
@@ -416,6 +424,7 @@ function sameKeys(keys: string[], base: number, end: number): boolean {
  */
 function shapeOf(plan: Plan, found: Shape | undefined, base: number, end: number): Shape {
   const shape = found ?? findShape(plan, base, end);
+  if (plan.last !== undefined) plan.last.next = shape;
   plan.last = shape;
   if (found === undefined) plan.byFirstKey.set(end > base ? KEYS[base] : "", shape);
   return shape;
@@ -437,6 +446,7 @@ function findShape(plan: Plan, base: number, end: number): Shape {
     required: sorted.reduce((n, s) => n + s.required, 0),
     flat: sorted.every((s) => (s.kind & (DATA | GROUP | PART)) === 0),
     messageTags: [35, ...sorted.map((s) => s.tag)],
+    next: undefined,
     straight: 0,
   };
   // Past MAX_SHAPES, the new shape takes the place of the oldest.

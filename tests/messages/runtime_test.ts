@@ -278,3 +278,29 @@ Deno.test("entries for a group the message holds already go into it", () => {
   assert.deepEqual(encodeMessage(m), encodeMessage(want));
   assert.equal(m.get(453), "3");
 });
+
+Deno.test("a part guesses the shape that follows the last one, and checks the guess", () => {
+  const { part } = countingPart(SMALL_PART + 1);
+  build(part, { clOrdID: "first" } as Order);
+  const objects: [Order, [number, string][]][] = [
+    [{ account: "A", clOrdID: "a" } as Order, [[11, "a"], [1, "A"]]],
+    [{ symbol: "S", clOrdID: "b" } as Order, [[11, "b"], [55, "S"]]],
+    [{ account: "A", clOrdID: "c", symbol: "S" } as Order, [[11, "c"], [1, "A"], [55, "S"]]],
+    [{ account: "A", symbol: "S", clOrdID: "d" } as Order, [[11, "d"], [1, "A"], [55, "S"]]],
+    [{} as Order, []],
+  ];
+  // Orders in which the shape after each is sometimes the one that followed it last time,
+  // sometimes one with the same first key only, sometimes another.
+  const orders = [[0, 1, 2, 3, 4], [0, 1, 0, 2, 0, 3], [4, 0, 4, 1, 3, 2, 1, 0], [2, 3, 2, 0, 3]];
+  for (const order of orders) {
+    for (const k of order) {
+      const [f, pairs] = objects[k];
+      if (k === 4) {
+        assert.throws(() => build(part, f), { message: /required field ClOrdID\(11\)/ });
+        continue;
+      }
+      const want = FixMessage.fromPairs([[35, "D"], ...pairs]);
+      assert.deepEqual(encodeMessage(build(part, f)), encodeMessage(want), `${order} ${k}`);
+    }
+  }
+});
