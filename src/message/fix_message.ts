@@ -149,7 +149,7 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
 // `newGroupEntry` and `appendGroup` add a group's entries at once.
 let adoptFields: (m: FieldMap, tags: number[], values: string[]) => void;
 let ownedEntry: (owner: FieldMap) => FieldMap;
-let addGroup: (m: FieldMap, countTag: number, entries: FieldMap[]) => void;
+let addGroup: (m: FieldMap, countTag: number, entries: FieldMap[]) => boolean;
 
 /**
  * An ordered list of fields, possibly with nested repeating groups. `FixMessage` and every
@@ -174,6 +174,14 @@ export class FieldMap {
       return entry;
     };
     addGroup = (m, countTag, entries) => {
+      if (m.#indexOf(countTag) >= 0) return false;
+      for (const e of entries) {
+        if (!(e instanceof FieldMap) || e.#owner !== m) {
+          throw new TypeError(
+            `Cannot add group ${countTag}: its entries must come from newGroupEntry for this map`,
+          );
+        }
+      }
       const i = m.#tags.length;
       m.#tags.push(countTag);
       m.#vals.push(String(entries.length));
@@ -181,6 +189,7 @@ export class FieldMap {
       m.#ends?.push(-1);
       (m.#groups ??= new Array(i)).push(entries);
       m.#invalidate();
+      return true;
     };
   }
 
@@ -1040,41 +1049,84 @@ export class FixMessage extends FieldMap {
 }
 
 /**
- * A message over these fields, which it takes (the arrays are its own from then on): for the
- * generated typed builders (`src/messages/`), which check tags and values as they go. Not
- * exported from the package.
+ * A message over these fields, taking the two arrays as its own (they must not be used after).
+ * What the generated typed builders use to make a message of single fields at once.
  *
  * @param tags The tags, positive integers, MsgType(35) first.
- * @param values The values, as text.
+ * @param values The values, as text, one per tag.
  * @returns The message.
+ * @throws {RangeError} When a tag is not a positive integer or the lengths differ.
+ * @throws {TypeError} When a value is not text.
+ * @example
+ * ```ts
+ * import { messageOfFields } from "@fixwire/engine";
+ * messageOfFields([35, 11, 54], ["D", "ord-1", "1"]).get(11); // "ord-1"
+ * ```
  */
 export function messageOfFields(tags: number[], values: string[]): FixMessage {
+  if (tags.length !== values.length) {
+    throw new RangeError(
+      `Cannot make message: ${tags.length} tags for ${values.length} values`,
+    );
+  }
+  for (let i = 0; i < tags.length; i++) {
+    const tag = tags[i];
+    if (!Number.isInteger(tag) || tag <= 0) {
+      throw new RangeError(`Cannot set field: tag "${tag}" is not a positive integer`);
+    }
+    if (typeof values[i] !== "string") {
+      throw new TypeError(`Cannot set tag ${tag}: its value is not text`);
+    }
+  }
   const m = new FixMessage();
   adoptFields(m, tags, values);
   return m;
 }
 
 /**
- * A new, empty group entry of `owner`, not yet in it: fill it, then add it with
- * {@linkcode appendGroup}. For the generated typed builders; not exported from the package.
+ * A new, empty group entry of `owner`, not yet in it: fill it, then add it with the group's
+ * other entries by {@linkcode appendGroup}.
  *
  * @param owner The message or entry the group goes into.
  * @returns The entry.
+ * @example
+ * ```ts
+ * import { appendGroup, FixMessage, newGroupEntry } from "@fixwire/engine";
+ * const m = new FixMessage("D").set(11, "ord-1");
+ * const broker = newGroupEntry(m).set(448, "BROKER").set(452, 1);
+ * appendGroup(m, 453, [broker]); // true
+ * m.get(453); // "1"
+ * ```
  */
 export function newGroupEntry(owner: FieldMap): FieldMap {
   return ownedEntry(owner);
 }
 
 /**
- * Appends a repeating group at once: its NumInGroup field, set to the number of entries, and
- * the entries (made by {@linkcode newGroupEntry} for `m`), as `addGroupEntry` would one by one.
- * For the generated typed builders, when `m` does not hold the NumInGroup tag yet; not
- * exported from the package.
+ * Appends a repeating group at once, when `m` does not hold its NumInGroup tag yet: the
+ * NumInGroup field, set to the number of entries, then the entries, as `addGroupEntry` would
+ * one by one. What the generated typed builders use: filling the entries first costs less.
  *
  * @param m The message or entry.
- * @param countTag The NumInGroup tag, a positive integer `m` does not hold.
- * @param entries The entries, at least one.
+ * @param countTag The NumInGroup tag.
+ * @param entries The entries, at least one, each made by {@linkcode newGroupEntry} for `m` and
+ * in no group yet.
+ * @returns False, with nothing added, when `m` holds the NumInGroup tag already (add to that
+ * group with `addGroupEntry`).
+ * @throws {RangeError} When the tag is not a positive integer or there is no entry.
+ * @throws {TypeError} When an entry was not made for `m`.
+ * @example
+ * ```ts
+ * import { appendGroup, FixMessage, newGroupEntry } from "@fixwire/engine";
+ * const m = new FixMessage("D");
+ * appendGroup(m, 453, [newGroupEntry(m).set(448, "A"), newGroupEntry(m).set(448, "B")]);
+ * m.getGroups(453).length; // 2
+ * ```
  */
-export function appendGroup(m: FieldMap, countTag: number, entries: FieldMap[]): void {
-  addGroup(m, countTag, entries);
+export function appendGroup(m: FieldMap, countTag: number, entries: FieldMap[]): boolean {
+  if (!Number.isInteger(countTag) || countTag <= 0) {
+    throw new RangeError(`Cannot add group: tag "${countTag}" is not a positive integer`);
+  }
+  if (entries.length === 0) throw new RangeError(`Cannot add group ${countTag}: no entry`);
+  return addGroup(m, countTag, entries);
 }

@@ -829,15 +829,6 @@ export function group<E extends object>(
   }
   let i = 0;
   try {
-    if (m.has(p.tag)) {
-      // Entries to add to a group already there (a dictionary defining it twice).
-      for (; i < v.length; i++) {
-        const e = m.addGroupEntry(p.tag);
-        if (p.small) p.fill(e, v[i], at);
-        else fillPart(e, p, v[i], at);
-      }
-      return;
-    }
     // The entries filled first, then added at once, NumInGroup included.
     const entries: FieldMap[] = [];
     for (; i < v.length; i++) {
@@ -846,7 +837,13 @@ export function group<E extends object>(
       else fillPart(e, p, v[i], at);
       entries.push(e);
     }
-    appendGroup(m, p.tag, entries);
+    if (appendGroup(m, p.tag, entries)) return;
+    // A group the map holds already (a dictionary defining it twice): its entries added to it.
+    for (i = 0; i < v.length; i++) {
+      const e = m.addGroupEntry(p.tag);
+      if (p.small) p.fill(e, v[i], at);
+      else fillPart(e, p, v[i], at);
+    }
   } catch (err) {
     if (!(err instanceof BuildError)) throw err;
     throw new BuildError(`${err.message} in ${p.name}(${p.tag}) entry ${i}`);
