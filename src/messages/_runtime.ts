@@ -2,17 +2,19 @@
  * What the generated typed-message builders (`src/messages/fix*.ts`) run. Each message type,
  * group entry, header and trailer has a generated fill function: straight code that reads each
  * property the dictionary defines and adds the fields set, in dictionary order, as a hand-written
- * `new FixMessage(t).set(tag, v)...` would. While a part has seen at most
- * {@linkcode STRAIGHT_SHAPES} shapes of fields object (the keys in `for...in` order), the fill
- * runs; from the next shape on, that shape goes through a plan instead: a map from property
- * name to tag, position and kind, built once from the generated `def` function, walking only the
+ * `new FixMessage(t).set(tag, v)...` would. The fill takes a part's first shapes of fields object
+ * (the keys in `for...in` order): up to {@linkcode STRAIGHT_SHAPES}, but only the first for a
+ * message of single fields; other shapes go through a plan instead: a map from property name to
+ * tag, position and kind, built once from the generated `def` function, walking only the
  * properties set. The two give the same fields. Why both: V8 reads a property of an object of
  * up to four shapes from its inline cache, at no cost when the property is absent; past four,
  * each of a message's hundreds of reads becomes a hash probe and the straight code is ten to a
- * hundred times slower than the plan.
+ * hundred times slower than the plan; from two, each read is checked against each shape.
  * An object of the shape the straight fill took last is checked without reading its values;
- * any other is read once (keys and values onto a stack), and its shape, found among the plan's
- * last few by its first key, says whether it goes straight or by plan from the values read.
+ * any other is read once (keys and values onto a stack) and its shape found among the plan's
+ * last few (the one after the last shape last time, else by its first key). A message of single
+ * fields by plan gets its tags and values in two arrays at once (`messageOfFields`); a group's
+ * entries are filled, then added with their NumInGroup field at once (`appendGroup`).
  * Private to this folder; `tools/gen_messages.ts` copies it next to a venue's module.
  *
  * @module
