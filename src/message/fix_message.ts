@@ -1049,8 +1049,9 @@ export class FixMessage extends FieldMap {
 }
 
 /**
- * A message over these fields, taking the two arrays as its own (they must not be used after).
- * What the generated typed builders use to make a message of single fields at once.
+ * A message over these fields: the tags copied (the array can be used again), the values taken
+ * as the message's own (the array must not be used after). What the generated typed builders
+ * use to make a message of single fields at once.
  *
  * @param tags The tags, positive integers, MsgType(35) first.
  * @param values The values, as text, one per tag.
@@ -1063,13 +1064,14 @@ export class FixMessage extends FieldMap {
  * messageOfFields([35, 11, 54], ["D", "ord-1", "1"]).get(11); // "ord-1"
  * ```
  */
-export function messageOfFields(tags: number[], values: string[]): FixMessage {
-  if (tags.length !== values.length) {
-    throw new RangeError(
-      `Cannot make message: ${tags.length} tags for ${values.length} values`,
-    );
+export function messageOfFields(tags: readonly number[], values: string[]): FixMessage {
+  const n = tags.length;
+  if (n !== values.length) {
+    throw new RangeError(`Cannot make message: ${n} tags for ${values.length} values`);
   }
-  for (let i = 0; i < tags.length; i++) {
+  // Checked as they are copied: one pass.
+  const own = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
     const tag = tags[i];
     if (!Number.isInteger(tag) || tag <= 0) {
       throw new RangeError(`Cannot set field: tag "${tag}" is not a positive integer`);
@@ -1077,9 +1079,10 @@ export function messageOfFields(tags: number[], values: string[]): FixMessage {
     if (typeof values[i] !== "string") {
       throw new TypeError(`Cannot set tag ${tag}: its value is not text`);
     }
+    own[i] = tag;
   }
   const m = new FixMessage();
-  adoptFields(m, tags, values);
+  adoptFields(m, own, values);
   return m;
 }
 

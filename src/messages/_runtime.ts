@@ -703,7 +703,7 @@ function flatMessage(
     else text = Array.isArray(v) ? v.join(" ") : fieldText(v);
     values[i + 1] = text;
   }
-  if (absent === 0) return messageOfFields(shape.messageTags.slice(), values);
+  if (absent === 0) return messageOfFields(shape.messageTags, values);
   const outTags = [35], outValues = [msgType];
   for (let i = 1; i < values.length; i++) {
     if (values[i] !== undefined) {

@@ -18,6 +18,16 @@ Deno.test("messageOfFields makes the message adding each field would", () => {
   assert.equal(m.msgType, "D");
 });
 
+Deno.test("messageOfFields copies the tags: the caller uses them again", () => {
+  const tags = [35, 11];
+  const a = messageOfFields(tags, ["D", "a"]);
+  const b = messageOfFields(tags, ["D", "b"]);
+  a.add(58, "only a");
+  tags[1] = 1;
+  assert.deepEqual([...a], [[35, "D"], [11, "a"], [58, "only a"]]);
+  assert.deepEqual([...b], [[35, "D"], [11, "b"]]);
+});
+
 Deno.test("messageOfFields refuses bad tags, values that are not text, lengths that differ", () => {
   assert.throws(() => messageOfFields([35, 0], ["D", "x"]), RangeError);
   assert.throws(() => messageOfFields([35, 1.5], ["D", "x"]), RangeError);
