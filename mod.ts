@@ -86,11 +86,14 @@ export {
 } from "./src/config/settings.ts";
 export { FixParseError } from "./src/message/errors.ts";
 export {
+  appendGroup,
   FieldMap,
   type FieldValue,
   FixMessage,
   type GroupLayoutSource,
   type GroupSpec,
+  messageOfFields,
+  newGroupEntry,
   numberToFixText,
 } from "./src/message/fix_message.ts";
 export {

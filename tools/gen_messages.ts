@@ -898,7 +898,8 @@ function sampleOf(gen: Generator, f: Field): string {
  * The helpers module a venue's module imports, with fixwire imported from `engine`.
  *
  * @param engine The specifier of the fixwire module (exporting `FieldMap`, `FixMessage`,
- * `numberToFixText` and `formatUtcTimestamp`).
+ * `numberToFixText`, `formatUtcTimestamp`, `messageOfFields`, `newGroupEntry` and
+ * `appendGroup`).
  * @returns The module text.
  */
 export async function renderRuntime(engine: string): Promise<string> {

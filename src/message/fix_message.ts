@@ -145,6 +145,12 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
   return new TypeError(`Cannot read tag ${tag} as ${kind}: value "${value}" is invalid`);
 }
 
+// Set by FieldMap's static block: `messageOfFields` hands a new message its arrays,
+// `newGroupEntry` and `appendGroup` add a group's entries at once.
+let adoptFields: (m: FieldMap, tags: number[], values: string[]) => void;
+let ownedEntry: (owner: FieldMap) => FieldMap;
+let addGroup: (m: FieldMap, countTag: number, entries: FieldMap[]) => boolean;
+
 /**
  * An ordered list of fields, possibly with nested repeating groups. `FixMessage` and every
  * group entry are field maps.
@@ -157,6 +163,36 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
  * ```
  */
 export class FieldMap {
+  static {
+    adoptFields = (m, tags, values) => {
+      m.#tags = tags;
+      m.#vals = values;
+    };
+    ownedEntry = (owner) => {
+      const entry = new FieldMap();
+      entry.#owner = owner;
+      return entry;
+    };
+    addGroup = (m, countTag, entries) => {
+      if (m.#indexOf(countTag) >= 0) return false;
+      for (const e of entries) {
+        if (!(e instanceof FieldMap) || e.#owner !== m) {
+          throw new TypeError(
+            `Cannot add group ${countTag}: its entries must come from newGroupEntry for this map`,
+          );
+        }
+      }
+      const i = m.#tags.length;
+      m.#tags.push(countTag);
+      m.#vals.push(String(entries.length));
+      m.#starts?.push(-1);
+      m.#ends?.push(-1);
+      (m.#groups ??= new Array(i)).push(entries);
+      m.#invalidate();
+      return true;
+    };
+  }
+
   #tags: number[] = [];
   #vals: (string | undefined)[] = [];
   #starts: number[] | undefined;
@@ -1010,4 +1046,90 @@ export class FixMessage extends FieldMap {
   clone(): FixMessage {
     return this.copyInto(new FixMessage());
   }
+}
+
+/**
+ * A message over these fields: the tags copied (the array can be used again), the values taken
+ * as the message's own (the array must not be used after). What the generated typed builders
+ * use to make a message of single fields at once.
+ *
+ * @param tags The tags, positive integers, MsgType(35) first.
+ * @param values The values, as text, one per tag.
+ * @returns The message.
+ * @throws {RangeError} When a tag is not a positive integer or the lengths differ.
+ * @throws {TypeError} When a value is not text.
+ * @example
+ * ```ts
+ * import { messageOfFields } from "@fixwire/engine";
+ * messageOfFields([35, 11, 54], ["D", "ord-1", "1"]).get(11); // "ord-1"
+ * ```
+ */
+export function messageOfFields(tags: readonly number[], values: string[]): FixMessage {
+  const n = tags.length;
+  if (n !== values.length) {
+    throw new RangeError(`Cannot make message: ${n} tags for ${values.length} values`);
+  }
+  // Checked as they are copied: one pass.
+  const own = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const tag = tags[i];
+    if (!Number.isInteger(tag) || tag <= 0) {
+      throw new RangeError(`Cannot set field: tag "${tag}" is not a positive integer`);
+    }
+    if (typeof values[i] !== "string") {
+      throw new TypeError(`Cannot set tag ${tag}: its value is not text`);
+    }
+    own[i] = tag;
+  }
+  const m = new FixMessage();
+  adoptFields(m, own, values);
+  return m;
+}
+
+/**
+ * A new, empty group entry of `owner`, not yet in it: fill it, then add it with the group's
+ * other entries by {@linkcode appendGroup}.
+ *
+ * @param owner The message or entry the group goes into.
+ * @returns The entry.
+ * @example
+ * ```ts
+ * import { appendGroup, FixMessage, newGroupEntry } from "@fixwire/engine";
+ * const m = new FixMessage("D").set(11, "ord-1");
+ * const broker = newGroupEntry(m).set(448, "BROKER").set(452, 1);
+ * appendGroup(m, 453, [broker]); // true
+ * m.get(453); // "1"
+ * ```
+ */
+export function newGroupEntry(owner: FieldMap): FieldMap {
+  return ownedEntry(owner);
+}
+
+/**
+ * Appends a repeating group at once, when `m` does not hold its NumInGroup tag yet: the
+ * NumInGroup field, set to the number of entries, then the entries, as `addGroupEntry` would
+ * one by one. What the generated typed builders use: filling the entries first costs less.
+ *
+ * @param m The message or entry.
+ * @param countTag The NumInGroup tag.
+ * @param entries The entries, at least one, each made by {@linkcode newGroupEntry} for `m` and
+ * in no group yet.
+ * @returns False, with nothing added, when `m` holds the NumInGroup tag already (add to that
+ * group with `addGroupEntry`).
+ * @throws {RangeError} When the tag is not a positive integer or there is no entry.
+ * @throws {TypeError} When an entry was not made for `m`.
+ * @example
+ * ```ts
+ * import { appendGroup, FixMessage, newGroupEntry } from "@fixwire/engine";
+ * const m = new FixMessage("D");
+ * appendGroup(m, 453, [newGroupEntry(m).set(448, "A"), newGroupEntry(m).set(448, "B")]);
+ * m.getGroups(453).length; // 2
+ * ```
+ */
+export function appendGroup(m: FieldMap, countTag: number, entries: FieldMap[]): boolean {
+  if (!Number.isInteger(countTag) || countTag <= 0) {
+    throw new RangeError(`Cannot add group: tag "${countTag}" is not a positive integer`);
+  }
+  if (entries.length === 0) throw new RangeError(`Cannot add group ${countTag}: no entry`);
+  return addGroup(m, countTag, entries);
 }

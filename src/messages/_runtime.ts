@@ -2,23 +2,31 @@
  * What the generated typed-message builders (`src/messages/fix*.ts`) run. Each message type,
  * group entry, header and trailer has a generated fill function: straight code that reads each
  * property the dictionary defines and adds the fields set, in dictionary order, as a hand-written
- * `new FixMessage(t).set(tag, v)...` would. While a part has seen at most
- * {@linkcode STRAIGHT_SHAPES} shapes of fields object (the keys in `for...in` order), the fill
- * runs; from the next shape on, that shape goes through a plan instead: a map from property
- * name to tag, position and kind, built once from the generated `def` function, walking only the
+ * `new FixMessage(t).set(tag, v)...` would. The fill takes a part's first shapes of fields object
+ * (the keys in `for...in` order): up to {@linkcode STRAIGHT_SHAPES}, but only the first for a
+ * message of single fields; other shapes go through a plan instead: a map from property name to
+ * tag, position and kind, built once from the generated `def` function, walking only the
  * properties set. The two give the same fields. Why both: V8 reads a property of an object of
  * up to four shapes from its inline cache, at no cost when the property is absent; past four,
  * each of a message's hundreds of reads becomes a hash probe and the straight code is ten to a
- * hundred times slower than the plan.
+ * hundred times slower than the plan; from two, each read is checked against each shape.
+ * An object of the shape the straight fill took last is checked without reading its values;
+ * any other is read once (keys and values onto a stack) and its shape found among the plan's
+ * last few (the one after the last shape last time, else by its first key). A message of single
+ * fields by plan gets its tags and values in two arrays at once (`messageOfFields`); a group's
+ * entries are filled, then added with their NumInGroup field at once (`appendGroup`).
  * Private to this folder; `tools/gen_messages.ts` copies it next to a venue's module.
  *
  * @module
  */
 
 import {
+  appendGroup,
   type FieldMap,
   type FieldValue,
   FixMessage,
+  messageOfFields,
+  newGroupEntry,
   numberToFixText,
 } from "../message/fix_message.ts";
 import { formatUtcTimestamp } from "../message/timestamps.ts";
@@ -77,8 +85,14 @@ export interface Plan {
   readonly slots: Map<string, Slot>;
   /** @internal Number of required slots. */
   requiredCount: number;
-  /** @internal The shapes of fields objects seen, last used first. */
+  /** @internal The shapes of fields objects seen, at most {@linkcode MAX_SHAPES}. */
   readonly shapes: Shape[];
+  /** @internal The shape used last. */
+  last: Shape | undefined;
+  /** @internal The shape used last among those of each first key. */
+  readonly byFirstKey: Map<string, Shape>;
+  /** @internal Counts evictions: the next shape replaces `shapes[evict % MAX_SHAPES]`. */
+  evict: number;
 }
 
 /**
@@ -195,7 +209,16 @@ export class PlanBuilder {
 }
 
 function makePlan(msgType: string, name: string, def: Def): Plan {
-  const plan: Plan = { msgType, name, slots: new Map(), requiredCount: 0, shapes: [] };
+  const plan: Plan = {
+    msgType,
+    name,
+    slots: new Map(),
+    requiredCount: 0,
+    shapes: [],
+    last: undefined,
+    byFirstKey: new Map(),
+    evict: 0,
+  };
   def(new PlanBuilder(plan));
   return plan;
 }
@@ -270,18 +293,36 @@ function byteLength(s: string): number {
 }
 
 /**
- * How one shape of fields object maps to the plan: its keys in `for...in` order, the slot of
- * each (or `undefined` when the plan does not know it) and the key indexes in dictionary
- * order. A plan keeps the last few shapes, so a call site building the same shape again skips
- * the lookups and the sort: only the key names are compared.
+ * How one shape of fields object maps to the plan: its keys in `for...in` order, and the slots
+ * of the keys the plan knows in dictionary order with the index of each key. A plan keeps the
+ * last few shapes, so a call site building the same shape again skips the lookups and the
+ * sort: only the key names are compared, and mostly only the first one (two shapes seldom
+ * start with the same key).
  */
 interface Shape {
   keys: string[];
-  slots: (Slot | undefined)[];
-  order: number[];
+  /** The slots of the keys the plan knows, in dictionary order. */
+  sorted: Slot[];
+  /** For each of `sorted`, its key's index in `keys`. */
+  index: number[];
+  /** The tag of each of `sorted`. */
+  tags: number[];
+  /** The kind of each of `sorted`. */
+  kinds: number[];
+  /** How many of `sorted` are required. */
+  required: number;
+  /** Whether all of `sorted` are single fields (no group, data, header or trailer). */
+  flat: boolean;
+  /** MsgType(35) then `tags`: a message's tags when every value is set. */
+  messageTags: number[];
+  /** The shape of the object that came after one of this shape, last time. */
+  next: Shape | undefined;
+  /** Whether a part's straight fill takes this shape: 1 yes, 2 no, 0 not yet asked. */
+  straight: number;
 }
 
-const MAX_SHAPES = 8;
+/** How many shapes a plan keeps. */
+const MAX_SHAPES = 16;
 
 // The keys and values of the objects being filled, in `for...in` order: one stack shared by
 // nested groups (each level uses the slice above its parent's).
@@ -289,58 +330,137 @@ const KEYS: string[] = [];
 const VALUES: unknown[] = [];
 let top = 0;
 
-function fill(m: FieldMap, plan: Plan, f: object, at: string): void {
+const NO_KEYS: string[] = [];
+
+/**
+ * Reads `f`'s keys and values onto the stack from `top` (left at the end), comparing its keys
+ * as they come with those of the plan's last shape, or, from a first key that differs, of the
+ * last shape with that first key.
+ *
+ * @returns That shape when `f` has its keys; `undefined` otherwise.
+ */
+function collect(plan: Plan, f: object): Shape | undefined {
   const base = top;
-  let shape: Shape | undefined = plan.shapes[0];
   let n = base;
+  let shape = plan.last;
+  let keys = shape === undefined ? NO_KEYS : shape.keys;
   for (const key in f) {
-    if (shape !== undefined && shape.keys[n - base] !== key) shape = undefined;
+    // The length first: comparing a key with `undefined` would make every comparison here slow.
+    const i = n - base;
+    if (i >= keys.length || keys[i] !== key) {
+      if (i === 0) {
+        // The shape that came after the last one last time, else the last of this first key.
+        const after = shape?.next;
+        shape = after !== undefined && after.keys.length > 0 && after.keys[0] === key
+          ? after
+          : plan.byFirstKey.get(key);
+      } else shape = undefined;
+      keys = shape === undefined ? NO_KEYS : shape.keys;
+    }
     KEYS[n] = key;
     VALUES[n++] = (f as Record<string, unknown>)[key];
     top = n; // before the next key: a getter may build a message too
   }
-  if (shape === undefined || shape.keys.length !== n - base) shape = shapeOf(plan, base, n);
-  const order = shape.order, slots = shape.slots;
-  let required = 0;
-  for (let i = 0; i < order.length; i++) {
-    const k = order[i];
-    const v = VALUES[base + k];
-    if (v === undefined || v === null) continue;
-    const s = slots[k]!;
-    required += s.required;
-    const kind = s.kind;
-    if (kind === 0) m.add(s.tag, v as FieldValue);
-    else if (kind === DEC) m.add(s.tag, decimalText(s.tag, v));
-    else if (kind === TIME) m.add(s.tag, timeText(s.tag, v, "ms"));
-    else if (kind === (TIME | SECONDS)) m.add(s.tag, timeText(s.tag, v, "s"));
-    else if (kind === LIST) m.add(s.tag, Array.isArray(v) ? v.join(" ") : v as FieldValue);
-    else if (kind === DATA) m.add(s.lengthTag, byteLength(String(v))).add(s.tag, v as string);
-    else if (kind === GROUP) fillGroup(m, s, v, at);
-    else fill(m, s.plan!, v as object, at);
-  }
-  if (required !== plan.requiredCount) throw missingIn(plan, f, at);
-  for (let i = base; i < n; i++) VALUES[i] = undefined;
+  return shape !== undefined && keys.length === n - base ? shape : undefined;
+}
+
+/** Lets go of the values from `base` up, and of the stack above it. */
+function release(base: number, end: number): void {
+  for (let i = base; i < end; i++) VALUES[i] = undefined;
   top = base;
 }
 
-function shapeOf(plan: Plan, base: number, end: number): Shape {
-  const shapes = plan.shapes;
-  next: for (let j = 1; j < shapes.length; j++) {
-    const keys = shapes[j].keys;
-    if (keys.length !== end - base) continue;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== KEYS[base + i]) continue next;
-    const shape = shapes[j];
-    shapes.splice(j, 1);
-    shapes.unshift(shape);
-    return shape;
+/** Fills from an object: collects it, then fills from the stack. */
+function fill(m: FieldMap, plan: Plan, f: object, at: string): void {
+  const base = top;
+  const shape = shapeOf(plan, collect(plan, f), base, top);
+  fillCollected(m, plan, shape, f, base, at);
+  release(base, top);
+}
+
+/** Fills from the values on the stack from `base`, of the given shape. */
+function fillCollected(
+  m: FieldMap,
+  plan: Plan,
+  shape: Shape,
+  f: object,
+  base: number,
+  at: string,
+): void {
+  if (shape.required !== plan.requiredCount) throw missingIn(plan, f, at);
+  const kinds = shape.kinds, tags = shape.tags, index = shape.index;
+  for (let i = 0; i < kinds.length; i++) {
+    const v = VALUES[base + index[i]];
+    const kind = kinds[i];
+    if (kind === 0 && typeof v === "string") m.add(tags[i], v);
+    else if (v === undefined || v === null) {
+      if (shape.sorted[i].required) throw missingIn(plan, f, at);
+    } else if (kind === 0) m.add(tags[i], v as FieldValue);
+    else if (kind === DEC) m.add(tags[i], decimalText(tags[i], v));
+    else fillOne(m, shape.sorted[i], v, at);
   }
+}
+
+/** Adds a field of another kind than text or decimal, or a group, header or trailer. */
+function fillOne(m: FieldMap, s: Slot, v: unknown, at: string): void {
+  const kind = s.kind;
+  if (kind === TIME) m.add(s.tag, timeText(s.tag, v, "ms"));
+  else if (kind === (TIME | SECONDS)) m.add(s.tag, timeText(s.tag, v, "s"));
+  else if (kind === LIST) m.add(s.tag, Array.isArray(v) ? v.join(" ") : v as FieldValue);
+  else if (kind === DATA) m.add(s.lengthTag, byteLength(String(v))).add(s.tag, v as string);
+  else if (kind === GROUP) fillGroup(m, s, v, at);
+  else fill(m, s.plan!, v as object, at);
+}
+
+/** Whether the keys on the stack from `base` to `end` are `keys`. */
+function sameKeys(keys: string[], base: number, end: number): boolean {
+  if (keys.length !== end - base) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== KEYS[base + i]) return false;
+  return true;
+}
+
+/**
+ * The shape of the object on the stack between `base` and `end`: the one `collect` found, else
+ * one of those kept, else a new one, kept. It becomes the plan's last, and the last of its
+ * first key.
+ */
+function shapeOf(plan: Plan, found: Shape | undefined, base: number, end: number): Shape {
+  const shape = found ?? findShape(plan, base, end);
+  if (plan.last !== undefined) plan.last.next = shape;
+  plan.last = shape;
+  if (found === undefined) plan.byFirstKey.set(end > base ? KEYS[base] : "", shape);
+  return shape;
+}
+
+function findShape(plan: Plan, base: number, end: number): Shape {
+  const shapes = plan.shapes;
+  for (let j = 0; j < shapes.length; j++) if (sameKeys(shapes[j].keys, base, end)) return shapes[j];
   const keys = KEYS.slice(base, end);
-  const slots = keys.map((k) => plan.slots.get(k));
-  const order = keys.map((_, i) => i).filter((i) => slots[i] !== undefined);
-  order.sort((a, b) => slots[a]!.pos - slots[b]!.pos);
-  const shape = { keys, slots, order };
-  if (shapes.length >= MAX_SHAPES) shapes.pop();
-  shapes.unshift(shape);
+  const index = keys.map((_, i) => i).filter((i) => plan.slots.has(keys[i]));
+  index.sort((a, b) => plan.slots.get(keys[a])!.pos - plan.slots.get(keys[b])!.pos);
+  const sorted = index.map((i) => plan.slots.get(keys[i])!);
+  const shape: Shape = {
+    keys,
+    sorted,
+    index,
+    tags: sorted.map((s) => s.tag),
+    kinds: sorted.map((s) => s.kind),
+    required: sorted.reduce((n, s) => n + s.required, 0),
+    flat: sorted.every((s) => (s.kind & (DATA | GROUP | PART)) === 0),
+    messageTags: [35, ...sorted.map((s) => s.tag)],
+    next: undefined,
+    straight: 0,
+  };
+  // Past MAX_SHAPES, the new shape takes the place of the oldest.
+  if (shapes.length < MAX_SHAPES) shapes.push(shape);
+  else {
+    const j = plan.evict++ % MAX_SHAPES;
+    const old = shapes[j];
+    if (plan.byFirstKey.get(old.keys.length > 0 ? old.keys[0] : "") === old) {
+      plan.byFirstKey.delete(old.keys.length > 0 ? old.keys[0] : "");
+    }
+    shapes[j] = shape;
+  }
   return shape;
 }
 
@@ -370,19 +490,6 @@ function missingIn(plan: Plan, f: object, at: string): TypeError {
   return missingSlot(at, first);
 }
 
-/** Runs `fill` for a plan, letting go of the values it left on the stack when it throws. */
-function fillByPlan(m: FieldMap, plan: Plan, f: object, at: string): void {
-  const base = top;
-  try {
-    fill(m, plan, f, at);
-  } finally {
-    if (top !== base) {
-      for (let i = base; i < top; i++) VALUES[i] = undefined;
-      top = base;
-    }
-  }
-}
-
 /** Adds the fields of one fields object to a message or group entry, in dictionary order. */
 export type Fill<F> = (m: FieldMap, f: F, at: string) => void;
 
@@ -407,6 +514,8 @@ export interface Part<F> {
   plan: Plan | undefined;
   /** @internal The keys of each shape the straight fill has taken, in `for...in` order. */
   readonly seen: string[][];
+  /** @internal Whether the last object went by plan: the next is read at once. */
+  byPlan: boolean;
   /** @internal At most {@linkcode SMALL_PART} members: always filled straight. */
   readonly small: boolean;
 }
@@ -438,7 +547,18 @@ export function message<F>(
   size: number,
 ): Part<F> {
   const small = size <= SMALL_PART;
-  return { msgType, name, tag: 0, fill, def, kind: 0, plan: undefined, seen: [], small };
+  return {
+    msgType,
+    name,
+    tag: 0,
+    fill,
+    def,
+    kind: 0,
+    plan: undefined,
+    seen: [],
+    byPlan: false,
+    small,
+  };
 }
 
 /**
@@ -459,7 +579,18 @@ export function entry<F>(
   size: number,
 ): Part<F> {
   const small = size <= SMALL_PART;
-  return { msgType: "", name, tag, fill, def, kind: 1, plan: undefined, seen: [], small };
+  return {
+    msgType: "",
+    name,
+    tag,
+    fill,
+    def,
+    kind: 1,
+    plan: undefined,
+    seen: [],
+    byPlan: false,
+    small,
+  };
 }
 
 /**
@@ -472,60 +603,149 @@ export function entry<F>(
  */
 export function section<F>(def: Def, fill: Fill<F>, size: number): Part<F> {
   const small = size <= SMALL_PART;
-  return { msgType: "", name: "", tag: 0, fill, def, kind: 2, plan: undefined, seen: [], small };
+  return {
+    msgType: "",
+    name: "",
+    tag: 0,
+    fill,
+    def,
+    kind: 2,
+    plan: undefined,
+    seen: [],
+    byPlan: false,
+    small,
+  };
 }
 
 /**
- * Whether the straight fill takes this object: a part of at most {@linkcode SMALL_PART}
- * members always; else an object of a shape it has seen, or while there is room for one more.
+ * Whether the straight fill took `f`'s shape last, checked without reading values: most
+ * callers pass one shape.
  */
-function straight(p: Part<never>, f: object): boolean {
-  if (p.small) return true;
+function sameAsLast(p: Part<never>, f: object): boolean {
   const seen = p.seen;
-  if (seen.length > 0) {
-    // The shape seen first, inline: most callers pass one shape.
-    const keys = seen[0];
-    let n = 0;
-    let same = true;
-    for (const key in f) {
-      if (keys[n++] !== key) {
-        same = false;
-        break;
-      }
-    }
-    if (same && n === keys.length) return true;
+  if (seen.length === 0) return false;
+  const keys = seen[0];
+  let n = 0;
+  for (const key in f) {
+    // The length first: comparing a key with `undefined` would make every comparison slow.
+    if (n >= keys.length || keys[n++] !== key) return false;
   }
-  return straightShape(p, f);
-}
-
-function straightShape(p: Part<never>, f: object): boolean {
-  const seen = p.seen;
-  next: for (let s = 1; s < seen.length; s++) {
-    const keys = seen[s];
-    let n = 0;
-    for (const key in f) if (keys[n++] !== key) continue next;
-    if (n !== keys.length) continue;
-    // The last shape taken is checked first next time: a caller mostly passes one shape.
-    seen[s] = seen[0];
-    seen[0] = keys;
-    return true;
-  }
-  if (seen.length >= STRAIGHT_SHAPES) return false;
-  const keys: string[] = [];
-  for (const key in f) keys.push(key);
-  seen.push(seen[0] ?? keys);
-  seen[0] = keys;
-  return true;
-}
-
-function planOf(p: Part<never>): Plan {
-  return p.plan ??= p.kind === 1 ? entryPlan(p.def) : makePlan(p.msgType, p.name, p.def);
+  return n === keys.length;
 }
 
 /** Fills `m` from `f` through the part's straight fill or its plan. */
 function fillPart<F extends object>(m: FieldMap, p: Part<F>, f: F, at: string): void {
-  if (straight(p as Part<never>, f)) p.fill(m, f, at);
-  else fillByPlan(m, planOf(p as Part<never>), f, at);
+  if (p.small || sameAsLast(p as Part<never>, f)) return p.fill(m, f, at);
+  const base = top;
+  try {
+    const shape = planShape(p as Part<never>, f, base);
+    if (shape === undefined) p.fill(m, f, at);
+    else fillCollected(m, p.plan!, shape, f, base, at);
+  } finally {
+    release(base, top);
+  }
+}
+
+/**
+ * Reads an object of another shape than the one the straight fill took last, once (keys and
+ * values onto the stack from `base`), and finds its shape.
+ *
+ * @returns The shape when it goes by plan, from the values read; `undefined` when it goes
+ * straight (the values let go).
+ */
+function planShape(p: Part<never>, f: object, base: number): Shape | undefined {
+  const plan = planOf(p);
+  const shape = shapeOf(plan, collect(plan, f), base, top);
+  if ((shape.straight || straightShape(p, shape)) === 2) return shape;
+  // The last shape taken is checked first next time: a caller mostly passes one shape.
+  const seen = p.seen;
+  if (seen[0] !== shape.keys) {
+    const j = seen.indexOf(shape.keys);
+    seen[j] = seen[0];
+    seen[0] = shape.keys;
+  }
+  release(base, top);
+  return undefined;
+}
+
+/**
+ * A message of single fields only, by plan: its tags and values put in two arrays the message
+ * takes, which costs less than adding them one by one.
+ */
+function flatMessage(
+  plan: Plan,
+  shape: Shape,
+  f: object,
+  base: number,
+  msgType: string,
+  at: string,
+): FixMessage {
+  if (shape.required !== plan.requiredCount) throw missingIn(plan, f, at);
+  const kinds = shape.kinds, tags = shape.tags, index = shape.index;
+  // Every field set, mostly: the tags are the shape's; an absent one is dropped at the end.
+  const values: string[] = new Array(kinds.length + 1);
+  values[0] = msgType;
+  let absent = 0;
+  for (let i = 0; i < kinds.length; i++) {
+    const v = VALUES[base + index[i]];
+    VALUES[base + index[i]] = undefined;
+    const kind = kinds[i];
+    let text: string;
+    if (kind === 0 && typeof v === "string") text = v;
+    else if (v === undefined || v === null) {
+      if (shape.sorted[i].required) throw missingIn(plan, f, at);
+      absent++;
+      continue;
+    } else if (kind === 0) text = fieldText(v);
+    else if (kind === DEC) text = decimalText(tags[i], v);
+    else if (kind === TIME) text = timeText(tags[i], v, "ms");
+    else if (kind === (TIME | SECONDS)) text = timeText(tags[i], v, "s");
+    else text = Array.isArray(v) ? v.join(" ") : fieldText(v);
+    values[i + 1] = text;
+  }
+  if (absent === 0) return messageOfFields(shape.messageTags, values);
+  const outTags = [35], outValues = [msgType];
+  for (let i = 1; i < values.length; i++) {
+    if (values[i] !== undefined) {
+      outTags.push(tags[i - 1]);
+      outValues.push(values[i]);
+    }
+  }
+  return messageOfFields(outTags, outValues);
+}
+
+/** A value's text as `FieldMap.add` writes it: booleans as Y/N, numbers as decimals. */
+function fieldText(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (typeof v === "boolean") return v ? "Y" : "N";
+  return numberToFixText(v as number);
+}
+
+/**
+ * Whether the part's straight fill takes a shape new to the plan, when it has room for one
+ * more (for a message of single fields, only as its first): 1 yes, 2 no.
+ */
+function straightShape(p: Part<never>, shape: Shape): number {
+  const seen = p.seen;
+  for (let j = 0; j < seen.length; j++) {
+    const keys = seen[j];
+    if (keys.length === shape.keys.length && keys.every((k, i) => k === shape.keys[i])) {
+      // Evicted from the plan and made again: the straight fill took it already.
+      seen[j] = shape.keys;
+      return shape.straight = 1;
+    }
+  }
+  // A message of single fields goes by plan from its second shape on: its plan costs about
+  // what a straight fill of two shapes or more does (V8 then checks each read against each).
+  if (seen.length >= STRAIGHT_SHAPES || (seen.length > 0 && p.kind === 0 && shape.flat)) {
+    return shape.straight = 2;
+  }
+  seen.push(shape.keys);
+  return shape.straight = 1;
+}
+
+function planOf(p: Part<never>): Plan {
+  return p.plan ??= p.kind === 1 ? entryPlan(p.def) : makePlan(p.msgType, p.name, p.def);
 }
 
 /**
@@ -540,9 +760,28 @@ function fillPart<F extends object>(m: FieldMap, p: Part<F>, f: F, at: string): 
  * @throws {RangeError} When a `Date` is invalid or a number not finite.
  */
 export function build<F extends object>(p: Part<F>, f: F): FixMessage {
-  const m = new FixMessage(p.msgType);
-  fillPart(m, p, f, p.name);
-  return m;
+  if (p.small || (!p.byPlan && sameAsLast(p as Part<never>, f))) {
+    const m = new FixMessage(p.msgType);
+    p.fill(m, f, p.name);
+    return m;
+  }
+  const base = top;
+  try {
+    const shape = planShape(p as Part<never>, f, base);
+    p.byPlan = shape !== undefined;
+    if (shape !== undefined && shape.flat) {
+      const m = flatMessage(p.plan!, shape, f, base, p.msgType, p.name);
+      // flatMessage let go of the values it read: all of them, unless some keys are unknown.
+      if (shape.index.length === shape.keys.length) top = base;
+      return m;
+    }
+    const m = new FixMessage(p.msgType);
+    if (shape === undefined) p.fill(m, f, p.name);
+    else fillCollected(m, p.plan!, shape, f, base, p.name);
+    return m;
+  } finally {
+    release(base, top);
+  }
 }
 
 /**
@@ -592,7 +831,17 @@ export function group<E extends object>(
   }
   let i = 0;
   try {
+    // The entries filled first, then added at once, NumInGroup included.
+    const entries: FieldMap[] = [];
     for (; i < v.length; i++) {
+      const e = newGroupEntry(m);
+      if (p.small) p.fill(e, v[i], at);
+      else fillPart(e, p, v[i], at);
+      entries.push(e);
+    }
+    if (appendGroup(m, p.tag, entries)) return;
+    // A group the map holds already (a dictionary defining it twice): its entries added to it.
+    for (i = 0; i < v.length; i++) {
       const e = m.addGroupEntry(p.tag);
       if (p.small) p.fill(e, v[i], at);
       else fillPart(e, p, v[i], at);

@@ -295,3 +295,33 @@ Deno.test("a builder can be called again after it threw", () => {
     assert.equal(fix44.newOrderSingle(ok).get(11), "o");
   }
 });
+
+Deno.test("a builder gives the same bytes by plan as straight for every kind of single field", () => {
+  const order = {
+    clOrdID: "o",
+    account: "A",
+    execInst: ["1", "G"],
+    minQty: 5,
+    side: "1",
+    locateReqd: true,
+    transactTime: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)),
+    orderQty: "100",
+    ordType: "2",
+    price: 101.25,
+    text: undefined,
+    orderRestrictions: "A B",
+    solicitedFlag: false,
+    expireTime: "20260101-12:00:00.000",
+  } as const;
+  // orderRestrictions as text: the types ask for an array, the builder takes text too.
+  const want = encodeMessage(fix44.newOrderSingle(order as never));
+  assert.ok(new TextDecoder().decode(want).includes("\x0118=1 G\x01"));
+  // The same fields in many key orders: beyond the straight shapes, the plan builds them.
+  const keys = Object.keys(order) as (keyof typeof order)[];
+  for (let i = 0; i < 2 * keys.length; i++) {
+    const rotated = [...keys.slice(i % keys.length), ...keys.slice(0, i % keys.length)];
+    const ordered = i < keys.length ? rotated : rotated.reverse();
+    const f = Object.fromEntries(ordered.map((k) => [k, order[k]]));
+    assert.deepEqual(encodeMessage(fix44.newOrderSingle(f as never)), want, `order ${i}`);
+  }
+});

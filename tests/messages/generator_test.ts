@@ -168,7 +168,16 @@ Deno.test("a venue's dictionary gives a module that builds its own messages", as
 });
 
 Deno.test("the package root exports what a venue's module imports", () => {
-  for (const name of ["FixMessage", "FieldMap", "numberToFixText", "formatUtcTimestamp"]) {
+  const names = [
+    "FixMessage",
+    "FieldMap",
+    "numberToFixText",
+    "formatUtcTimestamp",
+    "messageOfFields",
+    "newGroupEntry",
+    "appendGroup",
+  ];
+  for (const name of names) {
     assert.equal(typeof (root as Record<string, unknown>)[name], "function", name);
   }
 });

@@ -1,0 +1,67 @@
+// messageOfFields, newGroupEntry and appendGroup: a message's fields, or a group, at once.
+import assert from "node:assert/strict";
+import { encodeMessage } from "../../src/message/encoder.ts";
+import {
+  appendGroup,
+  FieldMap,
+  FixMessage,
+  messageOfFields,
+  newGroupEntry,
+} from "../../src/message/fix_message.ts";
+
+Deno.test("messageOfFields makes the message adding each field would", () => {
+  const m = messageOfFields([35, 11, 54], ["D", "o", "1"]);
+  const want = new FixMessage("D").set(11, "o").set(54, "1");
+  assert.deepEqual(encodeMessage(m), encodeMessage(want));
+  m.set(11, "p").add(58, "t");
+  assert.deepEqual([...m], [[35, "D"], [11, "p"], [54, "1"], [58, "t"]]);
+  assert.equal(m.msgType, "D");
+});
+
+Deno.test("messageOfFields copies the tags: the caller uses them again", () => {
+  const tags = [35, 11];
+  const a = messageOfFields(tags, ["D", "a"]);
+  const b = messageOfFields(tags, ["D", "b"]);
+  a.add(58, "only a");
+  tags[1] = 1;
+  assert.deepEqual([...a], [[35, "D"], [11, "a"], [58, "only a"]]);
+  assert.deepEqual([...b], [[35, "D"], [11, "b"]]);
+});
+
+Deno.test("messageOfFields refuses bad tags, values that are not text, lengths that differ", () => {
+  assert.throws(() => messageOfFields([35, 0], ["D", "x"]), RangeError);
+  assert.throws(() => messageOfFields([35, 1.5], ["D", "x"]), RangeError);
+  assert.throws(() => messageOfFields([35, 11], ["D"]), RangeError);
+  assert.throws(() => messageOfFields([35, 11], ["D", 5 as unknown as string]), TypeError);
+});
+
+Deno.test("appendGroup adds NumInGroup and the entries as addGroupEntry would", () => {
+  const m = new FixMessage("D").set(11, "o");
+  const a = newGroupEntry(m).set(448, "A");
+  appendGroup(a, 802, [newGroupEntry(a).set(523, "desk")]);
+  assert.equal(appendGroup(m, 453, [a, newGroupEntry(m).set(448, "B")]), true);
+  m.set(54, "1");
+  const want = new FixMessage("D").set(11, "o");
+  want.addGroupEntry(453).set(448, "A").addGroupEntry(802).set(523, "desk");
+  want.addGroupEntry(453).set(448, "B");
+  want.set(54, "1");
+  assert.deepEqual(encodeMessage(m), encodeMessage(want));
+  assert.equal(m.fieldCount, want.fieldCount);
+  // A flattened view taken before an entry changes is rebuilt after.
+  assert.equal(m.tagAt(6), 448);
+  m.getGroups(453)[1].set(447, "D");
+  assert.equal(m.tagAt(7), 447);
+});
+
+Deno.test("appendGroup leaves a group already there to addGroupEntry, and refuses misuse", () => {
+  const m = new FixMessage("D");
+  assert.equal(appendGroup(m, 453, [newGroupEntry(m).set(448, "A")]), true);
+  assert.equal(appendGroup(m, 453, [newGroupEntry(m).set(448, "B")]), false);
+  assert.equal(m.getGroups(453).length, 1);
+  assert.throws(() => appendGroup(m, 454, []), RangeError);
+  assert.throws(() => appendGroup(m, -1, [newGroupEntry(m)]), RangeError);
+  assert.throws(() => appendGroup(m, 454, [new FieldMap()]), TypeError);
+  const other = new FixMessage("D");
+  assert.throws(() => appendGroup(m, 454, [newGroupEntry(other)]), TypeError);
+  assert.equal(m.has(454), false);
+});
