@@ -158,7 +158,14 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
  */
 export class FieldMap {
   #tags: number[] = [];
+  /** Values read or set so far, one slot per field (its length is the number of fields). */
   #vals: (string | undefined)[] = [];
+  /**
+   * A decoded map not edited yet: tag, value start and value end per field, in one array
+   * (one allocation per message). `#tags`, `#starts` and `#ends` are built from it by the
+   * first edit (`#edit`); until then they are unused.
+   */
+  #index: number[] | undefined;
   #starts: number[] | undefined;
   #ends: number[] | undefined;
   #raw: Uint8Array | undefined;
@@ -184,10 +191,45 @@ export class FieldMap {
     return this;
   }
 
+  /**
+   * Internal: adopt decoded fields as one index. Used by the decoder.
+   *
+   * @param raw The message bytes.
+   * @param index Tag, value start and value end of each field in wire order.
+   * @returns This map.
+   */
+  protected adoptIndex(raw: Uint8Array, index: number[]): this {
+    this.#raw = raw;
+    this.#index = index;
+    this.#vals = new Array(index.length / 3);
+    return this;
+  }
+
+  /** Before an edit: a decoded map gets its editable per-field arrays. */
+  #edit(): void {
+    const x = this.#index;
+    if (x === undefined) return;
+    const n = x.length / 3;
+    const tags: number[] = new Array(n), starts: number[] = new Array(n);
+    const ends: number[] = new Array(n);
+    for (let i = 0, k = 0; i < n; i++, k += 3) {
+      tags[i] = x[k];
+      starts[i] = x[k + 1];
+      ends[i] = x[k + 2];
+    }
+    this.#tags = tags;
+    this.#starts = starts;
+    this.#ends = ends;
+    this.#index = undefined;
+  }
+
   #valueAtIndex(i: number): string {
     let v = this.#vals[i];
     if (v === undefined) {
-      v = decodeBytes(this.#raw!, this.#starts![i], this.#ends![i]);
+      const x = this.#index;
+      v = x !== undefined
+        ? decodeBytes(this.#raw!, x[3 * i + 1], x[3 * i + 2])
+        : decodeBytes(this.#raw!, this.#starts![i], this.#ends![i]);
       this.#vals[i] = v;
     }
     return v;
@@ -195,11 +237,17 @@ export class FieldMap {
 
   /** A group's count field changed: its text now, no longer the raw bytes. */
   #setCount(i: number, n: number): void {
+    this.#edit();
     this.#vals[i] = String(n);
     if (this.#starts) this.#starts[i] = -1;
   }
 
   #indexOf(tag: number): number {
+    const x = this.#index;
+    if (x !== undefined) {
+      for (let i = 0, k = 0; k < x.length; i++, k += 3) if (x[k] === tag) return i;
+      return -1;
+    }
     const tags = this.#tags;
     for (let i = 0; i < tags.length; i++) if (tags[i] === tag) return i;
     return -1;
@@ -207,7 +255,7 @@ export class FieldMap {
 
   /** Number of fields directly in this map (group entries not counted). */
   get size(): number {
-    return this.#tags.length;
+    return this.#vals.length;
   }
 
   /**
@@ -217,7 +265,8 @@ export class FieldMap {
    * @returns The tag.
    */
   ownTagAt(i: number): number {
-    return this.#tags[i];
+    const x = this.#index;
+    return x !== undefined ? x[3 * i] : this.#tags[i];
   }
 
   /**
@@ -269,8 +318,9 @@ export class FieldMap {
    */
   getAll(tag: number): string[] {
     const out: string[] = [];
-    for (let i = 0; i < this.#tags.length; i++) {
-      if (this.#tags[i] === tag) out.push(this.#valueAtIndex(i));
+    const n = this.size;
+    for (let i = 0; i < n; i++) {
+      if (this.ownTagAt(i) === tag) out.push(this.#valueAtIndex(i));
     }
     return out;
   }
@@ -287,6 +337,7 @@ export class FieldMap {
    * structured group and the value differs from its number of entries.
    */
   set(tag: number, value: FieldValue): this {
+    this.#edit();
     const i = this.#indexOf(tag);
     if (i >= 0) {
       const text = toText(value);
@@ -316,6 +367,7 @@ export class FieldMap {
     if (!Number.isInteger(tag) || tag <= 0) {
       throw new RangeError(`Cannot set field: tag "${tag}" is not a positive integer`);
     }
+    this.#edit();
     this.#tags.push(tag);
     this.#vals.push(toText(value));
     // -1: not raw bytes (set by the application).
@@ -333,6 +385,7 @@ export class FieldMap {
    * @returns True when something was removed.
    */
   remove(tag: number): boolean {
+    this.#edit();
     let removed = false;
     for (let i = this.#tags.length - 1; i >= 0; i--) {
       if (this.#tags[i] !== tag) continue;
@@ -380,8 +433,9 @@ export class FieldMap {
       return neg ? -v : v;
     }
     const raw = this.#raw!;
-    let p = this.#starts![i];
-    const end = this.#ends![i];
+    const x = this.#index;
+    let p = x !== undefined ? x[3 * i + 1] : this.#starts![i];
+    const end = x !== undefined ? x[3 * i + 2] : this.#ends![i];
     if (p === end || end - p > 16) return Number.NaN;
     let neg = false;
     if (raw[p] === 45) {
@@ -428,6 +482,8 @@ export class FieldMap {
   timestampMsOr(tag: number, fallback: number): number {
     const i = this.#indexOf(tag);
     if (i < 0) return fallback;
+    const x = this.#index;
+    if (x !== undefined) return parseUtcTimestampBytes(this.#raw!, x[3 * i + 1], x[3 * i + 2]);
     const starts = this.#starts;
     if (this.#raw !== undefined && starts !== undefined && starts[i] >= 0) {
       return parseUtcTimestampBytes(this.#raw, starts[i], this.#ends![i]);
@@ -683,13 +739,14 @@ export class FieldMap {
     const existing = this.#groups?.[i];
     if (existing) return existing;
     if (!layout) {
-      if (i + 1 >= this.#tags.length) return [];
+      if (i + 1 >= this.size) return [];
       throw new TypeError(`Cannot read group ${countTag}: pass its layout (from the dictionary)`);
     }
     return this.#structure(i, layout);
   }
 
   #structure(i: number, layout: GroupSpec): FieldMap[] {
+    this.#edit();
     const members = allMembers(layout);
     const entries: FieldMap[] = [];
     let k = i + 1;
@@ -736,6 +793,7 @@ export class FieldMap {
    * @returns The new, empty entry: set its delimiter field first.
    */
   addGroupEntry(countTag: number, layout?: GroupSpec): FieldMap {
+    this.#edit();
     let i = this.#indexOf(countTag);
     if (i < 0) {
       this.add(countTag, "0");
@@ -767,6 +825,7 @@ export class FieldMap {
    * @returns True when an entry was removed.
    */
   removeGroupEntry(countTag: number, index: number): boolean {
+    this.#edit();
     const i = this.#indexOf(countTag);
     const entries = i < 0 ? undefined : this.#groups?.[i];
     if (!entries || index < 0 || index >= entries.length) return false;
@@ -778,6 +837,7 @@ export class FieldMap {
   }
 
   #flatten(): [number[], string[]] {
+    this.#edit();
     if (!this.#groups) {
       const vals: string[] = new Array(this.#tags.length);
       for (let i = 0; i < vals.length; i++) vals[i] = this.#valueAtIndex(i);
@@ -811,7 +871,7 @@ export class FieldMap {
 
   /** Number of fields with groups expanded, as on the wire. */
   get fieldCount(): number {
-    return this.#groups ? this.#flatView()[0].length : this.#tags.length;
+    return this.#groups ? this.#flatView()[0].length : this.#vals.length;
   }
 
   /**
@@ -821,7 +881,7 @@ export class FieldMap {
    * @returns The tag.
    */
   tagAt(index: number): number {
-    return this.#groups ? this.#flatView()[0][index] : this.#tags[index];
+    return this.#groups ? this.#flatView()[0][index] : this.ownTagAt(index);
   }
 
   /**
@@ -845,6 +905,12 @@ export class FieldMap {
    */
   valueBytesAt(index: number, span: Int32Array): Uint8Array | undefined {
     const raw = this.#raw;
+    const x = this.#index;
+    if (x !== undefined) {
+      span[0] = x[3 * index + 1];
+      span[1] = x[3 * index + 2];
+      return raw;
+    }
     // Raw bytes stay the value's truth after it was read as text (binary data read as UTF-8
     // would not survive); only a value the application set has none.
     if (raw === undefined || this.#groups !== undefined || !(this.#starts![index] >= 0)) {
@@ -872,6 +938,8 @@ export class FieldMap {
    * @returns The target.
    */
   protected copyInto<T extends FieldMap>(target: T): T {
+    this.#edit();
+    target.#edit();
     // A fresh copy shares the decoded bytes, so data values keep their exact bytes.
     const shared = this.#raw !== undefined && target.#tags.length === 0 &&
       target.#raw === undefined;
@@ -973,6 +1041,17 @@ export class FixMessage extends FieldMap {
     ends: number[],
   ): FixMessage {
     return new FixMessage().adopt(raw, tags, starts, ends);
+  }
+
+  /**
+   * Internal: builds a message over a decoded field index. Use `decodeMessage`.
+   *
+   * @param raw The frame.
+   * @param index Tag, value start and value end of each field in wire order.
+   * @returns The message.
+   */
+  static fromFieldIndex(raw: Uint8Array, index: number[]): FixMessage {
+    return new FixMessage().adoptIndex(raw, index);
   }
 
   /**
