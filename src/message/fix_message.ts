@@ -145,6 +145,10 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
   return new TypeError(`Cannot read tag ${tag} as ${kind}: value "${value}" is invalid`);
 }
 
+/** The fields of a map that has none of its own yet: never written (frozen to make sure). */
+const NO_TAGS: number[] = Object.freeze([]) as unknown as number[];
+const NO_VALS: (string | undefined)[] = Object.freeze([]) as unknown as (string | undefined)[];
+
 /**
  * An ordered list of fields, possibly with nested repeating groups. `FixMessage` and every
  * group entry are field maps.
@@ -157,9 +161,11 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
  * ```
  */
 export class FieldMap {
-  #tags: number[] = [];
+  // A new map shares the empty NO_TAGS and NO_VALS (no allocation for a decoded message, which
+  // has its own index); `#edit` gives it arrays of its own before anything is written.
+  #tags: number[] = NO_TAGS;
   /** Values read or set so far, one slot per field (its length is the number of fields). */
-  #vals: (string | undefined)[] = [];
+  #vals: (string | undefined)[] = NO_VALS;
   /**
    * A decoded map not edited yet: tag, value start and value end per field, in one array
    * (one allocation per message). `#tags`, `#starts` and `#ends` are built from it by the
@@ -205,10 +211,15 @@ export class FieldMap {
     return this;
   }
 
-  /** Before an edit: a decoded map gets its editable per-field arrays. */
+  /** Before an edit: a new map gets arrays of its own, a decoded one its per-field arrays. */
   #edit(): void {
+    if (this.#tags !== NO_TAGS) return;
     const x = this.#index;
-    if (x === undefined) return;
+    if (x === undefined) {
+      this.#tags = [];
+      if (this.#vals === NO_VALS) this.#vals = [];
+      return;
+    }
     const n = x.length / 3;
     const tags: number[] = new Array(n), starts: number[] = new Array(n);
     const ends: number[] = new Array(n);
@@ -753,6 +764,7 @@ export class FieldMap {
     const tags = this.#tags;
     while (k < tags.length && tags[k] === layout.delimiterTag) {
       const entry = new FieldMap();
+      entry.#edit();
       entry.#owner = this;
       entry.#raw = this.#raw;
       if (this.#starts) {

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { FixParseError } from "../../src/message/errors.ts";
-import type { FieldMap, FixMessage, GroupSpec } from "../../src/message/fix_message.ts";
+import { FieldMap, FixMessage, type GroupSpec } from "../../src/message/fix_message.ts";
 import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import { buildCorpus, encode, render } from "../fuzz/_corpus.ts";
 import { mutate, refresh } from "../fuzz/_mutate.ts";
@@ -222,4 +222,32 @@ Deno.test("decoder keeps no fields of a huge message for the next one", () => {
   assert.equal(decodeMessage(big).size, 5002);
   const small = decodeMessage(bytes("8=FIX.4.4|35=0|49=A|"));
   assert.deepEqual(fieldsOf(small), fieldsOf(referenceDecode(bytes("8=FIX.4.4|35=0|49=A|"))));
+});
+
+Deno.test("maps built from nothing keep their fields apart", () => {
+  // Every new map starts on the same shared empty arrays: an edit gives it its own first.
+  const a = new FixMessage("D");
+  const b = new FixMessage();
+  const c = new FieldMap();
+  assert.equal(b.size, 0);
+  assert.equal(c.size, 0);
+  c.set(448, "X").add(447, "D");
+  b.add(11, "o1");
+  assert.deepEqual([...a], [[35, "D"]]);
+  assert.deepEqual([...b], [[11, "o1"]]);
+  assert.deepEqual([...c], [[448, "X"], [447, "D"]]);
+  assert.equal(new FieldMap().remove(1), false);
+  assert.deepEqual([...new FieldMap()], []);
+  const e1 = a.addGroupEntry(453).set(448, "A");
+  const e2 = a.addGroupEntry(453).set(448, "B");
+  assert.deepEqual([...e1], [[448, "A"]]);
+  assert.deepEqual([...e2], [[448, "B"]]);
+  assert.deepEqual([...a], [[35, "D"], [453, "2"], [448, "A"], [448, "B"]]);
+  // Entries split off a decoded group are maps of their own as well.
+  const d = decodeMessage(ORDER);
+  const [x, y] = d.getGroups(453, PARTIES);
+  x.set(452, "9");
+  assert.deepEqual([...y], [[448, "Y"], [447, "D"], [452, "3"]]);
+  assert.deepEqual([...x], [[448, "X"], [447, "D"], [452, "9"]]);
+  assert.deepEqual([...new FixMessage().clone()], []);
 });
