@@ -65,63 +65,70 @@ function toText(value: FieldValue): string {
 
 /**
  * Bytes to text. ASCII values up to 8 bytes (most FIX values: CompIDs, enums, prices,
- * quantities) are built in one `String.fromCharCode` call, which makes a flat string at once;
- * anything with a byte of 128 or more is UTF-8.
+ * quantities) are built in one `String.fromCharCode` call, which makes a flat string at once,
+ * from bytes each read once; anything with a byte of 128 or more is UTF-8.
  */
 function decodeBytes(raw: Uint8Array, start: number, end: number): string {
-  let high = 0;
-  for (let i = start; i < end; i++) high |= raw[i];
-  if (high >= 128) return UTF8.decode(raw.subarray(start, end));
   const s = start;
   switch (end - start) {
     case 0:
       return "";
-    case 1:
-      return SINGLE_CHARS[raw[s]];
-    case 2:
-      return String.fromCharCode(raw[s], raw[s + 1]);
-    case 3:
-      return String.fromCharCode(raw[s], raw[s + 1], raw[s + 2]);
-    case 4:
-      return String.fromCharCode(raw[s], raw[s + 1], raw[s + 2], raw[s + 3]);
-    case 5:
-      return String.fromCharCode(raw[s], raw[s + 1], raw[s + 2], raw[s + 3], raw[s + 4]);
-    case 6:
-      return String.fromCharCode(
-        raw[s],
-        raw[s + 1],
-        raw[s + 2],
-        raw[s + 3],
-        raw[s + 4],
-        raw[s + 5],
-      );
-    case 7:
-      return String.fromCharCode(
-        raw[s],
-        raw[s + 1],
-        raw[s + 2],
-        raw[s + 3],
-        raw[s + 4],
-        raw[s + 5],
-        raw[s + 6],
-      );
-    case 8:
-      return String.fromCharCode(
-        raw[s],
-        raw[s + 1],
-        raw[s + 2],
-        raw[s + 3],
-        raw[s + 4],
-        raw[s + 5],
-        raw[s + 6],
-        raw[s + 7],
-      );
-    default:
+    case 1: {
+      const a = raw[s];
+      if (a < 128) return SINGLE_CHARS[a];
+      break;
+    }
+    case 2: {
+      const a = raw[s], b = raw[s + 1];
+      if ((a | b) < 128) return String.fromCharCode(a, b);
+      break;
+    }
+    case 3: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2];
+      if ((a | b | c) < 128) return String.fromCharCode(a, b, c);
+      break;
+    }
+    case 4: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3];
+      if ((a | b | c | d) < 128) return String.fromCharCode(a, b, c, d);
+      break;
+    }
+    case 5: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3], e = raw[s + 4];
+      if ((a | b | c | d | e) < 128) return String.fromCharCode(a, b, c, d, e);
+      break;
+    }
+    case 6: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3], e = raw[s + 4];
+      const f = raw[s + 5];
+      if ((a | b | c | d | e | f) < 128) return String.fromCharCode(a, b, c, d, e, f);
+      break;
+    }
+    case 7: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3], e = raw[s + 4];
+      const f = raw[s + 5], g = raw[s + 6];
+      if ((a | b | c | d | e | f | g) < 128) return String.fromCharCode(a, b, c, d, e, f, g);
+      break;
+    }
+    case 8: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3], e = raw[s + 4];
+      const f = raw[s + 5], g = raw[s + 6], h = raw[s + 7];
+      if ((a | b | c | d | e | f | g | h) < 128) {
+        return String.fromCharCode(a, b, c, d, e, f, g, h);
+      }
+      break;
+    }
+    default: {
+      let high = 0;
+      for (let i = start; i < end; i++) high |= raw[i];
       // ASCII is UTF-8 too: a long value is decoded without spreading it as call arguments
       // (which overflows the stack past about 100,000 bytes).
-      if (end - start > 4096) return UTF8.decode(raw.subarray(start, end));
-      return String.fromCharCode.apply(null, raw.subarray(start, end) as unknown as number[]);
+      if (high < 128 && end - start <= 4096) {
+        return String.fromCharCode.apply(null, raw.subarray(start, end) as unknown as number[]);
+      }
+    }
   }
+  return UTF8.decode(raw.subarray(start, end));
 }
 
 function isDecimal(s: string): boolean {

@@ -176,16 +176,21 @@ export class FixFramer {
     const end = this.#end;
     if (start === end) return undefined;
     // "8=FIX"
-    const prefixAvail = Math.min(5, end - start);
-    for (let i = 0; i < prefixAvail; i++) {
-      if (buf[start + i] !== BEGIN[i]) {
-        const reported = this.#skipping;
-        this.#resync(start + 1);
-        if (reported) return this.next();
-        return this.#error("message does not start with 8=FIX", start, 8);
+    if (
+      end - start < 5 || buf[start] !== 56 || buf[start + 1] !== 61 || buf[start + 2] !== 70 ||
+      buf[start + 3] !== 73 || buf[start + 4] !== 88
+    ) {
+      const prefixAvail = Math.min(5, end - start);
+      for (let i = 0; i < prefixAvail; i++) {
+        if (buf[start + i] !== BEGIN[i]) {
+          const reported = this.#skipping;
+          this.#resync(start + 1);
+          if (reported) return this.next();
+          return this.#error("message does not start with 8=FIX", start, 8);
+        }
       }
+      return undefined;
     }
-    if (prefixAvail < 5) return undefined;
     this.#skipping = false;
     let p = start + 5;
     while (p < end && buf[p] !== SOH) {

@@ -251,3 +251,21 @@ Deno.test("maps built from nothing keep their fields apart", () => {
   assert.deepEqual([...x], [[448, "X"], [447, "D"], [452, "9"]]);
   assert.deepEqual([...new FixMessage().clone()], []);
 });
+
+Deno.test("decoded values read as their UTF-8 text at every length and high-byte position", () => {
+  const td = new TextDecoder();
+  for (let len = 0; len <= 12; len++) {
+    // ASCII, then one byte of 128 or more at each position, then a valid two-byte character.
+    const variants: number[][] = [Array.from({ length: len }, (_, i) => 65 + i)];
+    for (let at = 0; at < len; at++) {
+      variants.push(Array.from({ length: len }, (_, i) => (i === at ? 0xe9 : 48 + i)));
+    }
+    if (len >= 2) variants.push([0xc3, 0xa9, ...Array.from({ length: len - 2 }, () => 66)]);
+    for (const value of variants) {
+      const frame = new Uint8Array([...bytes("8=FIX.4.4|35=0|58="), ...value, 1]);
+      const m = decodeMessage(frame);
+      assert.equal(m.get(58), td.decode(new Uint8Array(value)), `${len}: ${value}`);
+      assert.equal(referenceDecode(frame).get(58), m.get(58));
+    }
+  }
+});
