@@ -385,27 +385,36 @@ export function decodeMessage(
   while (p < n) {
     if (p > last) throw unterminated(frame, p, dataTag);
     const tagStart = p;
-    let tag = 0;
-    let c = frame[p];
-    let nonDigit = -1;
-    while (c !== 61) {
-      const d = c - 48;
-      if (d < 0 || d > 9) {
-        if (nonDigit < 0) nonDigit = p;
-        if (c === SOH) throw noEquals(nonDigit, p, p);
-      } else tag = tag * 10 + d;
-      c = frame[++p];
-    }
-    // More than 9 digits is no tag either (and would lose precision as a number).
-    if (nonDigit >= 0 || p === tagStart || tag === 0 || p - tagStart > 9) {
-      // Not a tag number: the field is skipped and the message reported once decoded.
-      if (badAt < 0) {
-        badAt = nonDigit >= 0 ? nonDigit : tagStart;
-        badTag = nonDigit < 0 && p > tagStart && tag === 0 ? 0 : undefined;
+    let tag = frame[p] - 48;
+    const d1 = frame[p + 1] - 48;
+    // Most tags have two digits: "NN=" is read at once (p + 2 <= last, as p + 1 is not the
+    // last SOH when it is a digit). Anything else takes the loop.
+    if (tag > 0 && tag <= 9 && d1 >= 0 && d1 <= 9 && frame[p + 2] === 61) {
+      tag = tag * 10 + d1;
+      p += 2;
+    } else {
+      tag = 0;
+      let c = frame[p];
+      let nonDigit = -1;
+      while (c !== 61) {
+        const d = c - 48;
+        if (d < 0 || d > 9) {
+          if (nonDigit < 0) nonDigit = p;
+          if (c === SOH) throw noEquals(nonDigit, p, p);
+        } else tag = tag * 10 + d;
+        c = frame[++p];
       }
-      while (frame[p] !== SOH) p++;
-      p++;
-      continue;
+      // More than 9 digits is no tag either (and would lose precision as a number).
+      if (nonDigit >= 0 || p === tagStart || tag === 0 || p - tagStart > 9) {
+        // Not a tag number: the field is skipped and the message reported once decoded.
+        if (badAt < 0) {
+          badAt = nonDigit >= 0 ? nonDigit : tagStart;
+          badTag = nonDigit < 0 && p > tagStart && tag === 0 ? 0 : undefined;
+        }
+        while (frame[p] !== SOH) p++;
+        p++;
+        continue;
+      }
     }
     p++;
     const vStart = p;

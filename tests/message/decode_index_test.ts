@@ -106,6 +106,19 @@ Deno.test("decoder matches the reference decoder on edge cases", () => {
     "|||",
     "8=FIX.4.4||35=0|",
     "8=FIX.4.4|35==|49=A=B|",
+    // One- and two-digit tags, and what only looks like them.
+    "8=FIX.4.4|05=A|5=B|99=C|10=|",
+    "8=FIX.4.4|35=0|55",
+    "8=FIX.4.4|35=0|55=",
+    "8=FIX.4.4|35=0|5|",
+    "8=FIX.4.4|35=0|55|",
+    "8=FIX.4.4|35=0|1a=x|a1=y|",
+    "8=FIX.4.4|35=0|00=x|",
+    "8=FIX.4.4|35=0|5=|",
+    "55=x|",
+    "5=x|",
+    "5|",
+    "55",
   ];
   for (const c of cases) {
     const frame = bytes(c);
