@@ -175,8 +175,8 @@ export class FieldMap {
   #vals: (string | undefined)[] = NO_VALS;
   /**
    * A decoded map not edited yet: tag, value start and value end per field, in one array
-   * (one allocation per message). `#tags`, `#starts` and `#ends` are built from it by the
-   * first edit (`#edit`); until then they are unused.
+   * (one allocation per message), never written (a clone shares it). `#tags`, `#starts` and
+   * `#ends` are built from it by the first edit (`#edit`); until then they are unused.
    */
   #index: number[] | undefined;
   #starts: number[] | undefined;
@@ -336,9 +336,16 @@ export class FieldMap {
    */
   getAll(tag: number): string[] {
     const out: string[] = [];
-    const n = this.size;
-    for (let i = 0; i < n; i++) {
-      if (this.ownTagAt(i) === tag) out.push(this.#valueAtIndex(i));
+    const x = this.#index;
+    if (x !== undefined) {
+      for (let i = 0, k = 0; k < x.length; i++, k += 3) {
+        if (x[k] === tag) out.push(this.#valueAtIndex(i));
+      }
+      return out;
+    }
+    const tags = this.#tags;
+    for (let i = 0; i < tags.length; i++) {
+      if (tags[i] === tag) out.push(this.#valueAtIndex(i));
     }
     return out;
   }
@@ -957,6 +964,19 @@ export class FieldMap {
    * @returns The target.
    */
   protected copyInto<T extends FieldMap>(target: T): T {
+    const x = this.#index;
+    if (
+      x !== undefined && target.#tags === NO_TAGS && target.#index === undefined &&
+      target.#raw === undefined
+    ) {
+      // A decoded map not edited yet, into a new one: the copy shares the bytes and the index
+      // (never written: the first edit replaces it) and gets its own copy of the values read
+      // so far (a decoded map has no groups).
+      target.#raw = this.#raw;
+      target.#index = x;
+      target.#vals = this.#vals.slice();
+      return target;
+    }
     this.#edit();
     target.#edit();
     // A fresh copy shares the decoded bytes, so data values keep their exact bytes.

@@ -208,6 +208,22 @@ const EDITS: [string, (m: FixMessage) => unknown][] = [
   ["remove a group entry", (m) => m.removeGroupEntry(453, 0)],
   ["clone", (m) => fieldsOf(m.clone())],
   ["clone then edit the clone", (m) => fieldsOf(m.clone().set(11, "o2"))],
+  ["clone, then edit the original", (m) => {
+    const c = m.clone();
+    m.set(55, "Z").remove(34);
+    return fieldsOf(c);
+  }],
+  ["read, clone, edit the clone", (m) => {
+    m.get(55);
+    const c = m.clone();
+    c.set(55, "Q").add(58, "x");
+    return [fieldsOf(c), m.get(55), m.getAll(58)];
+  }],
+  ["clone, then read its group", (m) => {
+    const c = m.clone();
+    return [c.getGroups(453, PARTIES).map((e) => fieldsOf(e)), fieldsOf(c), c.getAll(448)];
+  }],
+  ["getAll of a repeated tag", (m) => [m.getAll(448), m.getAll(447), m.getAll(1)]],
   ["iterate", (m) => [...m]],
   ["typed reads", (m) => [m.getInt(34), m.intOr(34, 0), m.timestampMsOr(52, 0), m.getAll(448)]],
   ["own fields", (m) => Array.from({ length: m.size }, (_, i) => [m.ownTagAt(i), m.ownValueAt(i)])],
