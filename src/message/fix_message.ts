@@ -65,63 +65,70 @@ function toText(value: FieldValue): string {
 
 /**
  * Bytes to text. ASCII values up to 8 bytes (most FIX values: CompIDs, enums, prices,
- * quantities) are built in one `String.fromCharCode` call, which makes a flat string at once;
- * anything with a byte of 128 or more is UTF-8.
+ * quantities) are built in one `String.fromCharCode` call, which makes a flat string at once,
+ * from bytes each read once; anything with a byte of 128 or more is UTF-8.
  */
 function decodeBytes(raw: Uint8Array, start: number, end: number): string {
-  let high = 0;
-  for (let i = start; i < end; i++) high |= raw[i];
-  if (high >= 128) return UTF8.decode(raw.subarray(start, end));
   const s = start;
   switch (end - start) {
     case 0:
       return "";
-    case 1:
-      return SINGLE_CHARS[raw[s]];
-    case 2:
-      return String.fromCharCode(raw[s], raw[s + 1]);
-    case 3:
-      return String.fromCharCode(raw[s], raw[s + 1], raw[s + 2]);
-    case 4:
-      return String.fromCharCode(raw[s], raw[s + 1], raw[s + 2], raw[s + 3]);
-    case 5:
-      return String.fromCharCode(raw[s], raw[s + 1], raw[s + 2], raw[s + 3], raw[s + 4]);
-    case 6:
-      return String.fromCharCode(
-        raw[s],
-        raw[s + 1],
-        raw[s + 2],
-        raw[s + 3],
-        raw[s + 4],
-        raw[s + 5],
-      );
-    case 7:
-      return String.fromCharCode(
-        raw[s],
-        raw[s + 1],
-        raw[s + 2],
-        raw[s + 3],
-        raw[s + 4],
-        raw[s + 5],
-        raw[s + 6],
-      );
-    case 8:
-      return String.fromCharCode(
-        raw[s],
-        raw[s + 1],
-        raw[s + 2],
-        raw[s + 3],
-        raw[s + 4],
-        raw[s + 5],
-        raw[s + 6],
-        raw[s + 7],
-      );
-    default:
+    case 1: {
+      const a = raw[s];
+      if (a < 128) return SINGLE_CHARS[a];
+      break;
+    }
+    case 2: {
+      const a = raw[s], b = raw[s + 1];
+      if ((a | b) < 128) return String.fromCharCode(a, b);
+      break;
+    }
+    case 3: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2];
+      if ((a | b | c) < 128) return String.fromCharCode(a, b, c);
+      break;
+    }
+    case 4: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3];
+      if ((a | b | c | d) < 128) return String.fromCharCode(a, b, c, d);
+      break;
+    }
+    case 5: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3], e = raw[s + 4];
+      if ((a | b | c | d | e) < 128) return String.fromCharCode(a, b, c, d, e);
+      break;
+    }
+    case 6: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3], e = raw[s + 4];
+      const f = raw[s + 5];
+      if ((a | b | c | d | e | f) < 128) return String.fromCharCode(a, b, c, d, e, f);
+      break;
+    }
+    case 7: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3], e = raw[s + 4];
+      const f = raw[s + 5], g = raw[s + 6];
+      if ((a | b | c | d | e | f | g) < 128) return String.fromCharCode(a, b, c, d, e, f, g);
+      break;
+    }
+    case 8: {
+      const a = raw[s], b = raw[s + 1], c = raw[s + 2], d = raw[s + 3], e = raw[s + 4];
+      const f = raw[s + 5], g = raw[s + 6], h = raw[s + 7];
+      if ((a | b | c | d | e | f | g | h) < 128) {
+        return String.fromCharCode(a, b, c, d, e, f, g, h);
+      }
+      break;
+    }
+    default: {
+      let high = 0;
+      for (let i = start; i < end; i++) high |= raw[i];
       // ASCII is UTF-8 too: a long value is decoded without spreading it as call arguments
       // (which overflows the stack past about 100,000 bytes).
-      if (end - start > 4096) return UTF8.decode(raw.subarray(start, end));
-      return String.fromCharCode.apply(null, raw.subarray(start, end) as unknown as number[]);
+      if (high < 128 && end - start <= 4096) {
+        return String.fromCharCode.apply(null, raw.subarray(start, end) as unknown as number[]);
+      }
+    }
   }
+  return UTF8.decode(raw.subarray(start, end));
 }
 
 function isDecimal(s: string): boolean {
@@ -150,6 +157,10 @@ function fieldTypeError(tag: number, kind: string, value: string): TypeError {
 let adoptFields: (m: FieldMap, tags: number[], values: string[]) => void;
 let ownedEntry: (owner: FieldMap) => FieldMap;
 let addGroup: (m: FieldMap, countTag: number, entries: FieldMap[]) => boolean;
+
+/** The fields of a map that has none of its own yet: never written (frozen to make sure). */
+const NO_TAGS: number[] = Object.freeze([]) as unknown as number[];
+const NO_VALS: (string | undefined)[] = Object.freeze([]) as unknown as (string | undefined)[];
 
 /**
  * An ordered list of fields, possibly with nested repeating groups. `FixMessage` and every
@@ -182,6 +193,7 @@ export class FieldMap {
           );
         }
       }
+      m.#edit();
       const i = m.#tags.length;
       m.#tags.push(countTag);
       m.#vals.push(String(entries.length));
@@ -193,8 +205,17 @@ export class FieldMap {
     };
   }
 
-  #tags: number[] = [];
-  #vals: (string | undefined)[] = [];
+  // A new map shares the empty NO_TAGS and NO_VALS (no allocation for a decoded message, which
+  // has its own index); `#edit` gives it arrays of its own before anything is written.
+  #tags: number[] = NO_TAGS;
+  /** Values read or set so far, one slot per field (its length is the number of fields). */
+  #vals: (string | undefined)[] = NO_VALS;
+  /**
+   * A decoded map not edited yet: tag, value start and value end per field, in one array
+   * (one allocation per message), never written (a clone shares it). `#tags`, `#starts` and
+   * `#ends` are built from it by the first edit (`#edit`); until then they are unused.
+   */
+  #index: number[] | undefined;
   #starts: number[] | undefined;
   #ends: number[] | undefined;
   #raw: Uint8Array | undefined;
@@ -220,10 +241,50 @@ export class FieldMap {
     return this;
   }
 
+  /**
+   * Internal: adopt decoded fields as one index. Used by the decoder.
+   *
+   * @param raw The message bytes.
+   * @param index Tag, value start and value end of each field in wire order.
+   * @returns This map.
+   */
+  protected adoptIndex(raw: Uint8Array, index: number[]): this {
+    this.#raw = raw;
+    this.#index = index;
+    this.#vals = new Array(index.length / 3);
+    return this;
+  }
+
+  /** Before an edit: a new map gets arrays of its own, a decoded one its per-field arrays. */
+  #edit(): void {
+    if (this.#tags !== NO_TAGS) return;
+    const x = this.#index;
+    if (x === undefined) {
+      this.#tags = [];
+      if (this.#vals === NO_VALS) this.#vals = [];
+      return;
+    }
+    const n = x.length / 3;
+    const tags: number[] = new Array(n), starts: number[] = new Array(n);
+    const ends: number[] = new Array(n);
+    for (let i = 0, k = 0; i < n; i++, k += 3) {
+      tags[i] = x[k];
+      starts[i] = x[k + 1];
+      ends[i] = x[k + 2];
+    }
+    this.#tags = tags;
+    this.#starts = starts;
+    this.#ends = ends;
+    this.#index = undefined;
+  }
+
   #valueAtIndex(i: number): string {
     let v = this.#vals[i];
     if (v === undefined) {
-      v = decodeBytes(this.#raw!, this.#starts![i], this.#ends![i]);
+      const x = this.#index;
+      v = x !== undefined
+        ? decodeBytes(this.#raw!, x[3 * i + 1], x[3 * i + 2])
+        : decodeBytes(this.#raw!, this.#starts![i], this.#ends![i]);
       this.#vals[i] = v;
     }
     return v;
@@ -231,11 +292,17 @@ export class FieldMap {
 
   /** A group's count field changed: its text now, no longer the raw bytes. */
   #setCount(i: number, n: number): void {
+    this.#edit();
     this.#vals[i] = String(n);
     if (this.#starts) this.#starts[i] = -1;
   }
 
   #indexOf(tag: number): number {
+    const x = this.#index;
+    if (x !== undefined) {
+      for (let i = 0, k = 0; k < x.length; i++, k += 3) if (x[k] === tag) return i;
+      return -1;
+    }
     const tags = this.#tags;
     for (let i = 0; i < tags.length; i++) if (tags[i] === tag) return i;
     return -1;
@@ -243,7 +310,7 @@ export class FieldMap {
 
   /** Number of fields directly in this map (group entries not counted). */
   get size(): number {
-    return this.#tags.length;
+    return this.#vals.length;
   }
 
   /**
@@ -253,7 +320,8 @@ export class FieldMap {
    * @returns The tag.
    */
   ownTagAt(i: number): number {
-    return this.#tags[i];
+    const x = this.#index;
+    return x !== undefined ? x[3 * i] : this.#tags[i];
   }
 
   /**
@@ -305,8 +373,16 @@ export class FieldMap {
    */
   getAll(tag: number): string[] {
     const out: string[] = [];
-    for (let i = 0; i < this.#tags.length; i++) {
-      if (this.#tags[i] === tag) out.push(this.#valueAtIndex(i));
+    const x = this.#index;
+    if (x !== undefined) {
+      for (let i = 0, k = 0; k < x.length; i++, k += 3) {
+        if (x[k] === tag) out.push(this.#valueAtIndex(i));
+      }
+      return out;
+    }
+    const tags = this.#tags;
+    for (let i = 0; i < tags.length; i++) {
+      if (tags[i] === tag) out.push(this.#valueAtIndex(i));
     }
     return out;
   }
@@ -323,6 +399,7 @@ export class FieldMap {
    * structured group and the value differs from its number of entries.
    */
   set(tag: number, value: FieldValue): this {
+    this.#edit();
     const i = this.#indexOf(tag);
     if (i >= 0) {
       const text = toText(value);
@@ -352,6 +429,7 @@ export class FieldMap {
     if (!Number.isInteger(tag) || tag <= 0) {
       throw new RangeError(`Cannot set field: tag "${tag}" is not a positive integer`);
     }
+    this.#edit();
     this.#tags.push(tag);
     this.#vals.push(toText(value));
     // -1: not raw bytes (set by the application).
@@ -369,6 +447,7 @@ export class FieldMap {
    * @returns True when something was removed.
    */
   remove(tag: number): boolean {
+    this.#edit();
     let removed = false;
     for (let i = this.#tags.length - 1; i >= 0; i--) {
       if (this.#tags[i] !== tag) continue;
@@ -416,8 +495,9 @@ export class FieldMap {
       return neg ? -v : v;
     }
     const raw = this.#raw!;
-    let p = this.#starts![i];
-    const end = this.#ends![i];
+    const x = this.#index;
+    let p = x !== undefined ? x[3 * i + 1] : this.#starts![i];
+    const end = x !== undefined ? x[3 * i + 2] : this.#ends![i];
     if (p === end || end - p > 16) return Number.NaN;
     let neg = false;
     if (raw[p] === 45) {
@@ -464,6 +544,8 @@ export class FieldMap {
   timestampMsOr(tag: number, fallback: number): number {
     const i = this.#indexOf(tag);
     if (i < 0) return fallback;
+    const x = this.#index;
+    if (x !== undefined) return parseUtcTimestampBytes(this.#raw!, x[3 * i + 1], x[3 * i + 2]);
     const starts = this.#starts;
     if (this.#raw !== undefined && starts !== undefined && starts[i] >= 0) {
       return parseUtcTimestampBytes(this.#raw, starts[i], this.#ends![i]);
@@ -719,19 +801,21 @@ export class FieldMap {
     const existing = this.#groups?.[i];
     if (existing) return existing;
     if (!layout) {
-      if (i + 1 >= this.#tags.length) return [];
+      if (i + 1 >= this.size) return [];
       throw new TypeError(`Cannot read group ${countTag}: pass its layout (from the dictionary)`);
     }
     return this.#structure(i, layout);
   }
 
   #structure(i: number, layout: GroupSpec): FieldMap[] {
+    this.#edit();
     const members = allMembers(layout);
     const entries: FieldMap[] = [];
     let k = i + 1;
     const tags = this.#tags;
     while (k < tags.length && tags[k] === layout.delimiterTag) {
       const entry = new FieldMap();
+      entry.#edit();
       entry.#owner = this;
       entry.#raw = this.#raw;
       if (this.#starts) {
@@ -772,6 +856,7 @@ export class FieldMap {
    * @returns The new, empty entry: set its delimiter field first.
    */
   addGroupEntry(countTag: number, layout?: GroupSpec): FieldMap {
+    this.#edit();
     let i = this.#indexOf(countTag);
     if (i < 0) {
       this.add(countTag, "0");
@@ -803,6 +888,7 @@ export class FieldMap {
    * @returns True when an entry was removed.
    */
   removeGroupEntry(countTag: number, index: number): boolean {
+    this.#edit();
     const i = this.#indexOf(countTag);
     const entries = i < 0 ? undefined : this.#groups?.[i];
     if (!entries || index < 0 || index >= entries.length) return false;
@@ -814,6 +900,7 @@ export class FieldMap {
   }
 
   #flatten(): [number[], string[]] {
+    this.#edit();
     if (!this.#groups) {
       const vals: string[] = new Array(this.#tags.length);
       for (let i = 0; i < vals.length; i++) vals[i] = this.#valueAtIndex(i);
@@ -847,7 +934,7 @@ export class FieldMap {
 
   /** Number of fields with groups expanded, as on the wire. */
   get fieldCount(): number {
-    return this.#groups ? this.#flatView()[0].length : this.#tags.length;
+    return this.#groups ? this.#flatView()[0].length : this.#vals.length;
   }
 
   /**
@@ -857,7 +944,7 @@ export class FieldMap {
    * @returns The tag.
    */
   tagAt(index: number): number {
-    return this.#groups ? this.#flatView()[0][index] : this.#tags[index];
+    return this.#groups ? this.#flatView()[0][index] : this.ownTagAt(index);
   }
 
   /**
@@ -881,6 +968,12 @@ export class FieldMap {
    */
   valueBytesAt(index: number, span: Int32Array): Uint8Array | undefined {
     const raw = this.#raw;
+    const x = this.#index;
+    if (x !== undefined) {
+      span[0] = x[3 * index + 1];
+      span[1] = x[3 * index + 2];
+      return raw;
+    }
     // Raw bytes stay the value's truth after it was read as text (binary data read as UTF-8
     // would not survive); only a value the application set has none.
     if (raw === undefined || this.#groups !== undefined || !(this.#starts![index] >= 0)) {
@@ -908,6 +1001,21 @@ export class FieldMap {
    * @returns The target.
    */
   protected copyInto<T extends FieldMap>(target: T): T {
+    const x = this.#index;
+    if (
+      x !== undefined && target.#tags === NO_TAGS && target.#index === undefined &&
+      target.#raw === undefined
+    ) {
+      // A decoded map not edited yet, into a new one: the copy shares the bytes and the index
+      // (never written: the first edit replaces it) and gets its own copy of the values read
+      // so far (a decoded map has no groups).
+      target.#raw = this.#raw;
+      target.#index = x;
+      target.#vals = this.#vals.slice();
+      return target;
+    }
+    this.#edit();
+    target.#edit();
     // A fresh copy shares the decoded bytes, so data values keep their exact bytes.
     const shared = this.#raw !== undefined && target.#tags.length === 0 &&
       target.#raw === undefined;
@@ -1009,6 +1117,17 @@ export class FixMessage extends FieldMap {
     ends: number[],
   ): FixMessage {
     return new FixMessage().adopt(raw, tags, starts, ends);
+  }
+
+  /**
+   * Internal: builds a message over a decoded field index. Use `decodeMessage`.
+   *
+   * @param raw The frame.
+   * @param index Tag, value start and value end of each field in wire order.
+   * @returns The message.
+   */
+  static fromFieldIndex(raw: Uint8Array, index: number[]): FixMessage {
+    return new FixMessage().adoptIndex(raw, index);
   }
 
   /**

@@ -176,16 +176,21 @@ export class FixFramer {
     const end = this.#end;
     if (start === end) return undefined;
     // "8=FIX"
-    const prefixAvail = Math.min(5, end - start);
-    for (let i = 0; i < prefixAvail; i++) {
-      if (buf[start + i] !== BEGIN[i]) {
-        const reported = this.#skipping;
-        this.#resync(start + 1);
-        if (reported) return this.next();
-        return this.#error("message does not start with 8=FIX", start, 8);
+    if (
+      end - start < 5 || buf[start] !== 56 || buf[start + 1] !== 61 || buf[start + 2] !== 70 ||
+      buf[start + 3] !== 73 || buf[start + 4] !== 88
+    ) {
+      const prefixAvail = Math.min(5, end - start);
+      for (let i = 0; i < prefixAvail; i++) {
+        if (buf[start + i] !== BEGIN[i]) {
+          const reported = this.#skipping;
+          this.#resync(start + 1);
+          if (reported) return this.next();
+          return this.#error("message does not start with 8=FIX", start, 8);
+        }
       }
+      return undefined;
     }
-    if (prefixAvail < 5) return undefined;
     this.#skipping = false;
     let p = start + 5;
     while (p < end && buf[p] !== SOH) {
@@ -274,7 +279,8 @@ export class FixFramer {
       // BeginString, BodyLength and MsgType must be the first three fields: garbled.
       return this.#error("MsgType(35) is not the third field", bodyStart, 35);
     }
-    return buf.subarray(start, trailer + 7);
+    // A view made directly on the buffer (`#buf` starts at its offset 0): cheaper than subarray.
+    return new Uint8Array(buf.buffer, start, trailer + 7 - start);
   }
 
   /** True when `<SOH>10=` appears in `buf[from, to)`: the frame has a CheckSum somewhere. */
@@ -305,23 +311,41 @@ export class FixFramer {
   }
 }
 
+/** Entries of the largest decode whose scratch arrays are kept for the next one. */
+const SCRATCH_KEPT = 3 * 1024;
+
+/** A scratch array: filled with small integers, so it stays a packed array of them. */
+function newScratch(): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < 96; i++) a.push(0);
+  return a;
+}
+
+/** Tag, value start and value end per field: copied out once, at its final size, per message. */
+let fieldScratch = newScratch();
 /** Per data-field map: a byte per tag below 65536, 1 where the tag is a LENGTH field. */
 const LENGTH_TAGS = new WeakMap<ReadonlyMap<number, number>, Uint8Array>();
 
+let lastFields: ReadonlyMap<number, number> | undefined;
+let lastBits: Uint8Array = new Uint8Array(0);
+
 function lengthTagsOf(dataFields: ReadonlyMap<number, number>): Uint8Array {
+  if (dataFields === lastFields) return lastBits;
   let bits = LENGTH_TAGS.get(dataFields);
   if (bits === undefined) {
     bits = new Uint8Array(65536);
     for (const tag of dataFields.keys()) if (tag < 65536) bits[tag] = 1;
     LENGTH_TAGS.set(dataFields, bits);
   }
+  lastFields = dataFields;
+  lastBits = bits;
   return bits;
 }
 
 /**
- * Decodes one frame (as returned by {@linkcode FixFramer.next}) in one pass, recording tag
- * numbers and value offsets; values become strings only when read. Length-prefixed data fields
- * (RawData, XmlData, EncodedText...) may contain SOH.
+ * Decodes one frame (as returned by {@linkcode FixFramer.next}), recording tag numbers and
+ * value offsets; values become strings only when read. Length-prefixed data fields (RawData,
+ * XmlData, EncodedText...) may contain SOH.
  *
  * @param frame The whole message bytes. The message keeps a reference to them.
  * @param dataFields LENGTH tag to DATA tag pairs (default: every pair of every FIX version).
@@ -341,10 +365,17 @@ export function decodeMessage(
   dataFields: ReadonlyMap<number, number> = DEFAULT_DATA_FIELDS,
 ): FixMessage {
   const lengthTags = lengthTagsOf(dataFields);
-  const tags: number[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
+  // The scratch array grown by a huge message is not kept alive for good.
+  if (fieldScratch.length > SCRATCH_KEPT) fieldScratch = newScratch();
+  // Tag, value start and value end per field, gathered in a buffer kept between calls and
+  // copied out once at its final size: the message's one index array.
+  const index = fieldScratch;
+  let k = 0;
   const n = frame.length;
+  // A field starting at or before the last SOH ends at an SOH: up to there the scans need no
+  // end check (a frame from the framer ends with SOH). What follows it is reported as it is.
+  let last = n - 1;
+  while (last >= 0 && frame[last] !== SOH) last--;
   let p = 0;
   let dataTag = -1;
   let dataLen = 0;
@@ -352,30 +383,38 @@ export function decodeMessage(
   let badAt = -1;
   let badTag: number | undefined;
   while (p < n) {
+    if (p > last) throw unterminated(frame, p, dataTag);
     const tagStart = p;
-    let tag = 0;
-    let c = frame[p];
-    let nonDigit = -1;
-    while (c !== 61) {
-      const d = c - 48;
-      if (d < 0 || d > 9) {
-        if (nonDigit < 0) nonDigit = p;
-        if (c === SOH) throw noEquals(nonDigit, p, p);
-      } else tag = tag * 10 + d;
-      if (++p >= n) throw noEquals(nonDigit, n, tagStart);
-      c = frame[p];
-    }
-    // More than 9 digits is no tag either (and would lose precision as a number).
-    if (nonDigit >= 0 || p === tagStart || tag === 0 || p - tagStart > 9) {
-      // Not a tag number: the field is skipped and the message reported once decoded.
-      if (badAt < 0) {
-        badAt = nonDigit >= 0 ? nonDigit : tagStart;
-        badTag = nonDigit < 0 && p > tagStart && tag === 0 ? 0 : undefined;
+    let tag = frame[p] - 48;
+    const d1 = frame[p + 1] - 48;
+    // Most tags have two digits: "NN=" is read at once (p + 2 <= last, as p + 1 is not the
+    // last SOH when it is a digit). Anything else takes the loop.
+    if (tag > 0 && tag <= 9 && d1 >= 0 && d1 <= 9 && frame[p + 2] === 61) {
+      tag = tag * 10 + d1;
+      p += 2;
+    } else {
+      tag = 0;
+      let c = frame[p];
+      let nonDigit = -1;
+      while (c !== 61) {
+        const d = c - 48;
+        if (d < 0 || d > 9) {
+          if (nonDigit < 0) nonDigit = p;
+          if (c === SOH) throw noEquals(nonDigit, p, p);
+        } else tag = tag * 10 + d;
+        c = frame[++p];
       }
-      while (p < n && frame[p] !== SOH) p++;
-      if (p >= n) throw new FixParseError("field is not terminated by SOH", { offset: tagStart });
-      p++;
-      continue;
+      // More than 9 digits is no tag either (and would lose precision as a number).
+      if (nonDigit >= 0 || p === tagStart || tag === 0 || p - tagStart > 9) {
+        // Not a tag number: the field is skipped and the message reported once decoded.
+        if (badAt < 0) {
+          badAt = nonDigit >= 0 ? nonDigit : tagStart;
+          badTag = nonDigit < 0 && p > tagStart && tag === 0 ? 0 : undefined;
+        }
+        while (frame[p] !== SOH) p++;
+        p++;
+        continue;
+      }
     }
     p++;
     const vStart = p;
@@ -386,14 +425,12 @@ export function decodeMessage(
       }
       dataTag = -1;
     } else {
-      while (p < n && frame[p] !== SOH) p++;
-      if (p >= n) {
-        throw new FixParseError("field is not terminated by SOH", { offset: vStart, tag });
-      }
+      while (frame[p] !== SOH) p++;
     }
-    tags.push(tag);
-    starts.push(vStart);
-    ends.push(p);
+    index[k] = tag;
+    index[k + 1] = vStart;
+    index[k + 2] = p;
+    k += 3;
     const linked = tag < 65536 && lengthTags[tag] === 0 ? undefined : dataFields.get(tag);
     if (linked !== undefined) {
       let len = 0;
@@ -411,7 +448,7 @@ export function decodeMessage(
     }
     p++;
   }
-  const message = FixMessage.fromDecoded(frame, tags, starts, ends);
+  const message = FixMessage.fromFieldIndex(frame, index.slice(0, k));
   if (badAt >= 0) {
     throw new FixParseError(badTag === 0 ? "tag number 0 is invalid" : "tag is not a number", {
       offset: badAt,
@@ -420,6 +457,31 @@ export function decodeMessage(
     });
   }
   return message;
+}
+
+/**
+ * The error of a field at `p` with no SOH after it: no `=`, or a value (a data value too) that
+ * runs to the end of the frame.
+ */
+function unterminated(frame: Uint8Array, p: number, dataTag: number): FixParseError {
+  const n = frame.length;
+  const tagStart = p;
+  let tag = 0;
+  let nonDigit = -1;
+  for (; p < n && frame[p] !== 61; p++) {
+    const d = frame[p] - 48;
+    if (d < 0 || d > 9) {
+      if (nonDigit < 0) nonDigit = p;
+    } else tag = tag * 10 + d;
+  }
+  if (p >= n) return noEquals(nonDigit, n, tagStart);
+  if (nonDigit >= 0 || p === tagStart || tag === 0 || p - tagStart > 9) {
+    return new FixParseError("field is not terminated by SOH", { offset: tagStart });
+  }
+  if (tag === dataTag) {
+    return new FixParseError("data field length does not match", { offset: p + 1, tag });
+  }
+  return new FixParseError("field is not terminated by SOH", { offset: p + 1, tag });
 }
 
 /** A field without `=` before `end`: a non-digit before it is reported first. */

@@ -1,6 +1,7 @@
 // messageOfFields, newGroupEntry and appendGroup: a message's fields, or a group, at once.
 import assert from "node:assert/strict";
 import { encodeMessage } from "../../src/message/encoder.ts";
+import { decodeMessage } from "../../src/message/framer.ts";
 import {
   appendGroup,
   FieldMap,
@@ -64,4 +65,25 @@ Deno.test("appendGroup leaves a group already there to addGroupEntry, and refuse
   const other = new FixMessage("D");
   assert.throws(() => appendGroup(m, 454, [newGroupEntry(other)]), TypeError);
   assert.equal(m.has(454), false);
+});
+
+Deno.test("appendGroup on a decoded message, and on a new one untouched so far", () => {
+  const bytes = encodeMessage(
+    new FixMessage("D").set(49, "A").set(56, "B").set(34, 2).set(11, "o").set(54, "1"),
+    "FIX.4.4",
+  );
+  const decoded = decodeMessage(bytes);
+  assert.equal(appendGroup(decoded, 453, [newGroupEntry(decoded).set(448, "X").set(452, 1)]), true);
+  assert.equal(decoded.get(11), "o");
+  assert.equal(decoded.getGroups(453)[0].get(448), "X");
+  const again = decodeMessage(encodeMessage(decoded, "FIX.4.4"), undefined);
+  assert.deepEqual(
+    [...again].filter(([t]) => t !== 9 && t !== 10),
+    [...decoded].filter(([t]) => t !== 9 && t !== 10),
+  );
+  const fresh = new FieldMap();
+  assert.equal(appendGroup(fresh, 453, [newGroupEntry(fresh).set(448, "Y")]), true);
+  assert.deepEqual([...fresh], [[453, "1"], [448, "Y"]]);
+  // Another new map is still empty: nothing leaked through shared arrays.
+  assert.deepEqual([...new FieldMap()], []);
 });
