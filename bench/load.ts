@@ -13,7 +13,8 @@
 // Diagnosis: LOAD_DEBUG=1 prints progress; LOAD_PROFILE=out.cpuprofile profiles the measured
 // phase (the logons with --storm); LOAD_TICKS=1 LOAD_DEBUG=1 lists the event loop's pauses over
 // 4 ms (logons, measured phase) that were not the process waiting for a CPU, as
-// "pause(preempted)@ms since the phase began"; LOAD_GAPS=out.json writes them for the profile.
+// "pause(preempted)@ms since the phase began"; LOAD_GAPS=out.json writes them for the profile;
+// LOAD_HEAP=out.heapprofile samples the allocations of the logons still live after them.
 // Needs enough file descriptors: ulimit -n above 2 x sessions + 100.
 import {
   FixEngine,
@@ -124,6 +125,8 @@ async function main(n: number, seconds: number): Promise<void> {
   // With --storm the profile covers the logons, else the steady phase.
   const profile = Deno.env.get("LOAD_PROFILE");
   const stormProfile = profile && storm ? await startProfile() : undefined;
+  const heapFile = Deno.env.get("LOAD_HEAP");
+  const heap = heapFile ? await startHeapSampling() : undefined;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -206,6 +209,7 @@ async function main(n: number, seconds: number): Promise<void> {
   rtts = [];
   stallMaxMs = 0;
   if (stormProfile) await stopProfile(stormProfile, profile!);
+  if (heap) await stopHeapSampling(heap, heapFile!);
   const inspector = profile && !storm ? await startProfile() : undefined;
   const stopTicks = watchTicks();
   const ticks0 = cpuTicks();
@@ -256,6 +260,33 @@ async function main(n: number, seconds: number): Promise<void> {
   await probeEngine.stop();
   await engine.stop();
   await Deno.remove(dir, { recursive: true });
+}
+
+/** Starts the sampling heap profiler (LOAD_HEAP=file.heapprofile): what the logons retain. */
+async function startHeapSampling(): Promise<import("node:inspector").Session> {
+  const { Session } = await import("node:inspector");
+  const s = new Session();
+  s.connect();
+  await new Promise((res, rej) =>
+    s.post(
+      "HeapProfiler.startSampling",
+      { samplingInterval: 1024 },
+      (e: Error | null, r: unknown) => e ? rej(e) : res(r),
+    )
+  );
+  return s;
+}
+
+/** Collects garbage, then writes the live sampled allocations (a .heapprofile for DevTools). */
+async function stopHeapSampling(s: import("node:inspector").Session, file: string): Promise<void> {
+  await new Promise((res, rej) =>
+    s.post("HeapProfiler.collectGarbage", {}, (e, r) => e ? rej(e) : res(r))
+  );
+  const r = await new Promise<{ profile: unknown }>((res, rej) =>
+    s.post("HeapProfiler.stopSampling", {}, (e, r) => e ? rej(e) : res(r as { profile: unknown }))
+  );
+  Deno.writeTextFileSync(file, JSON.stringify(r.profile));
+  s.disconnect();
 }
 
 /** Starts a CPU profile of this process (LOAD_PROFILE=file.cpuprofile). */
