@@ -6,6 +6,9 @@ import type { Connection } from "../src/transport.ts";
 const READ_SIZE_MIN = 4 * 1024;
 const READ_SIZE_MAX = 64 * 1024;
 
+/** Shared by every connection before its first write. */
+const NO_WRITE: Promise<void> = Promise.resolve();
+
 function addr(a: Deno.Addr): string {
   return a.transport === "tcp" || a.transport === "udp" ? `${a.hostname}:${a.port}` : String(a);
 }
@@ -20,7 +23,8 @@ export class DenoConnection implements Connection {
   #done = false;
   #reason = "closed";
   #resolveClosed!: (reason: string) => void;
-  #writing: Promise<void> = Promise.resolve();
+  /** The last write queued (read only while another one is pending). */
+  #writing: Promise<void> = NO_WRITE;
   /** Writes started and not yet settled. */
   #pending = 0;
 

@@ -1005,6 +1005,8 @@ export class Link {
     try {
       if (first) {
         const r = this.#inbound(first.message, first.frame);
+        // Not kept for the connection's life (the loop's frame holds its variables).
+        first = undefined;
         if (r) await r;
       }
       this.#drainStartMs = this.#clock.now();

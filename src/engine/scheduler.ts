@@ -7,12 +7,33 @@
 
 import type { Clock, TimerHandle } from "../clock.ts";
 
-interface Entry {
+const NOOP = (): void => {};
+
+/**
+ * A timer in the heap, and its handle: one object per timer. A cancelled entry stays in the heap
+ * until it reaches the top, without its callback (whatever the callback holds is freed at once:
+ * a logon storm cancels thousands of Logon deadlines that were due seconds later).
+ */
+class Entry implements TimerHandle {
   atMs: number;
   order: number;
   fn: () => void;
-  cancelled: boolean;
+  cancelled = false;
+
+  constructor(atMs: number, order: number, fn: () => void) {
+    this.atMs = atMs;
+    this.order = order;
+    this.fn = fn;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.fn = NOOP;
+  }
 }
+
+/** The handle of a timer set after `close`. */
+const CLOSED: TimerHandle = { cancel() {} };
 
 /**
  * Timer callbacks run back to back before the other sessions' reads get a turn: at most this
@@ -82,15 +103,11 @@ export class TimerScheduler implements Clock {
    * @returns A cancellable handle.
    */
   setTimer(atMs: number, fn: () => void): TimerHandle {
-    const e: Entry = { atMs, order: this.#order++, fn, cancelled: false };
-    if (this.#closed) return { cancel() {} };
+    if (this.#closed) return CLOSED;
+    const e = new Entry(atMs, this.#order++, fn);
     this.#push(e);
     this.#arm();
-    return {
-      cancel: () => {
-        e.cancelled = true;
-      },
-    };
+    return e;
   }
 
   /** Cancels everything; later timers are ignored. Idempotent. */
@@ -151,7 +168,9 @@ export class TimerScheduler implements Clock {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!before(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      const t = h[i];
+      h[i] = h[p];
+      h[p] = t;
       i = p;
     }
   }
@@ -169,7 +188,9 @@ export class TimerScheduler implements Clock {
         if (l < h.length && before(h[l], h[m])) m = l;
         if (r < h.length && before(h[r], h[m])) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
+        const t = h[i];
+        h[i] = h[m];
+        h[m] = t;
         i = m;
       }
     }
