@@ -152,6 +152,8 @@ interface Batch {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const RESOLVED_REASON: Promise<string> = Promise.resolve("");
+const IGNORE = (): void => {};
 
 /** A promise settled by a waiter added to `waiters` (a rejection nobody awaits is not fatal). */
 function settledBy(waiters: Waiter[]): Promise<void> {
@@ -241,7 +243,10 @@ export class Link {
   #resetting: Promise<void> | undefined;
   #deferred: (() => void)[] = [];
   #resends: Promise<void> = RESOLVED;
-  #detached: Promise<void> = RESOLVED;
+  /** The current (or last) connection's end, with its reason. */
+  #ended: Promise<string> = RESOLVED_REASON;
+  /** The same without the reason, made when first asked for (see `#detached`). */
+  #endedVoid: Promise<void> | undefined = RESOLVED;
   #detach: ((reason: string) => void) | undefined;
   readonly #metrics: SessionMetrics = newMetrics();
   readonly #recentSize: number;
@@ -989,7 +994,8 @@ export class Link {
     this.#conn = conn;
     this.#closeReason = undefined;
     const done = new Promise<string>((resolve) => this.#detach = resolve);
-    this.#detached = done.then(() => {});
+    this.#ended = done;
+    this.#endedVoid = undefined;
     // The session's own framer: its MaxMessageSize and its dictionaries' data fields.
     const framer = new FixFramer({
       maxMessageSize: this.#s.maxMessageSize,
@@ -1001,22 +1007,54 @@ export class Link {
     return done;
   }
 
-  async #readLoop(conn: Connection, framer: FixFramer, first?: FirstMessage): Promise<void> {
-    try {
-      if (first) {
-        const r = this.#inbound(first.message, first.frame);
-        // Not kept for the connection's life (the loop's frame holds its variables).
-        first = undefined;
-        if (r) await r;
+  /**
+   * Reads the connection until it ends: the routed Logon first, then every chunk, each drained
+   * before the next read; the connection is closed after. Callbacks rather than an async
+   * function: a suspended async function keeps a frame of some 500 bytes for as long as the
+   * connection lives, and a logon storm's young GCs copy thousands of them; this loop keeps four
+   * small closures. It behaves as `for await (const chunk of conn)` does: leaving early (another
+   * connection attached, a failure while handling a chunk) closes the iterator first.
+   */
+  #readLoop(conn: Connection, framer: FixFramer, first?: FirstMessage): void {
+    let it: AsyncIterator<Uint8Array> | undefined;
+    let endMs = 0;
+    const end = (e?: unknown): void => {
+      if (e !== undefined) {
+        this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });
+        this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
       }
-      this.#drainStartMs = this.#clock.now();
-      const r = this.#drain(framer, conn);
-      if (r) await r;
-      let endMs = this.#clock.now();
+      conn.close("read loop ended");
+      conn.closed.then((reason) => this.#closed(conn, reason));
+    };
+    /** Leaves the loop while the iterator is open: closes it, then ends (`e`: a failure). */
+    const leave = (e?: unknown): void => {
+      let closing: Promise<unknown> | undefined;
+      try {
+        closing = it?.return?.();
+      } catch {
+        // As for-await: a failing return() does not hide why the loop was left.
+      }
+      if (closing) closing.then(() => end(e), () => end(e));
+      else end(e);
+    };
+    const read = (): void => {
+      endMs = this.#clock.now();
       this.#batchWorkMs += endMs - this.#drainStartMs;
-      for await (const chunk of conn) {
-        if (this.#conn !== conn) break;
-        framer.push(chunk);
+      let next: Promise<IteratorResult<Uint8Array>>;
+      try {
+        it ??= conn[Symbol.asyncIterator]();
+        next = it.next();
+      } catch (e) {
+        end(e);
+        return;
+      }
+      next.then(onChunk, end);
+    };
+    const onChunk = (r: IteratorResult<Uint8Array>): void => {
+      if (r.done) return end();
+      if (this.#conn !== conn) return leave();
+      try {
+        framer.push(r.value);
         const now = this.#clock.now();
         if (now - endMs > READ_IDLE_MS) {
           // The loop waited for these bytes: a new batch (a yield would hold them up).
@@ -1024,17 +1062,38 @@ export class Link {
           this.#batchWorkMs = 0;
         }
         this.#drainStartMs = now;
-        const r = this.#drain(framer, conn);
-        if (r) await r;
-        endMs = this.#clock.now();
-        this.#batchWorkMs += endMs - this.#drainStartMs;
+        const d = this.#drain(framer, conn);
+        if (d) d.then(read, leave);
+        else read();
+      } catch (e) {
+        leave(e);
       }
+    };
+    const drainFirst = (): void => {
+      try {
+        this.#drainStartMs = this.#clock.now();
+        const d = this.#drain(framer, conn);
+        if (d) d.then(read, end);
+        else read();
+      } catch (e) {
+        end(e);
+      }
+    };
+    try {
+      const r = first ? this.#inbound(first.message, first.frame) : undefined;
+      if (r) r.then(drainFirst, end);
+      else drainFirst();
     } catch (e) {
-      this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });
-      this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
+      end(e);
     }
-    conn.close("read loop ended");
-    this.#closed(conn, await conn.closed);
+  }
+
+  /**
+   * Resolves when the current (or last) connection has ended. Made when first asked for: a
+   * logon storm's thousands of connections would each keep one more promise.
+   */
+  #detached(): Promise<void> {
+    return this.#endedVoid ??= this.#ended.then(IGNORE);
   }
 
   /** Processes every whole frame buffered; returns a promise only when a handler is async. */
@@ -1150,7 +1209,7 @@ export class Link {
     const conn = this.#conn;
     if (!conn) return RESOLVED;
     this.#run(this.#core.logout(text, this.#clock.now()));
-    return this.#detached;
+    return this.#detached();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1397,7 +1456,7 @@ export class Link {
   async idle(): Promise<void> {
     await this.#resends;
     await this.#whenWritten();
-    await this.#detached;
+    await this.#detached();
     if (this.#resetting) await this.#resetting;
   }
 }
