@@ -15,9 +15,6 @@ function addr(a: Deno.Addr): string {
 
 /** Wraps a Deno connection: one reusable read buffer, serialized writes, idempotent close. */
 export class DenoConnection implements Connection {
-  readonly localAddr: string;
-  readonly remoteAddr: string;
-  readonly remoteHost: string;
   #conn: Deno.Conn;
   #done = false;
   #reason = "closed";
@@ -31,10 +28,21 @@ export class DenoConnection implements Connection {
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
-    this.localAddr = addr(conn.localAddr);
-    this.remoteAddr = addr(conn.remoteAddr);
-    const ra = conn.remoteAddr;
-    this.remoteHost = ra.transport === "tcp" ? ra.hostname : this.remoteAddr;
+  }
+
+  // The addresses are formatted when asked for (logs, routing): not kept by every connection.
+  /** The local address, `host:port`. */
+  get localAddr(): string {
+    return addr(this.#conn.localAddr);
+  }
+  /** The remote address, `host:port`. */
+  get remoteAddr(): string {
+    return addr(this.#conn.remoteAddr);
+  }
+  /** The remote host. */
+  get remoteHost(): string {
+    const ra = this.#conn.remoteAddr;
+    return ra.transport === "tcp" ? ra.hostname : addr(ra);
   }
 
   /** Resolves with the reason once the connection is closed; never rejects. */

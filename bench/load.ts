@@ -140,7 +140,8 @@ async function main(n: number, seconds: number): Promise<void> {
     stdin: "piped",
     stdout: "piped",
   }).spawn();
-  dbg("child spawned");
+  // The time since the process started, to find the logons in a --v8-flags=--trace-gc log.
+  dbg(`child spawned at ${Math.round(performance.now())} ms`);
   const childIn = child.stdin.getWriter();
   const stopStormTicks = storm ? watchTicks() : undefined;
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -174,6 +175,7 @@ async function main(n: number, seconds: number): Promise<void> {
   let text = "";
   while (!text.includes("\n")) text += (await reader.read()).value ?? "";
   const logonMs = performance.now() - t0;
+  dbg(`logons done at ${Math.round(performance.now())} ms`);
   if (stopStormTicks) dbg(`logons: ${stopStormTicks()}`);
   const up = acceptors.filter((s) => s.state === "established").length;
   const stallDuringLogons = stallMaxMs;
