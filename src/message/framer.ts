@@ -15,11 +15,6 @@ const SOH = 1;
 const BLOCK = 4 * 1024;
 const MAX_BEGIN_STRING = 16;
 const BEGIN = [56, 61, 70, 73, 88]; // "8=FIX"
-/**
- * Messages shorter than this are summed a byte at a time: a word view of the buffer would be
- * one more object kept per session (heartbeats of thousands of idle sessions need none).
- */
-const WORDS_FROM = 256;
 /** What an empty framer holds: shared (nothing is ever written to a zero-length array). */
 const EMPTY_BYTES = new Uint8Array(0);
 const EMPTY_WORDS = new Uint32Array(0);
@@ -105,8 +100,7 @@ export class FixFramer {
       next.set(this.#buf.subarray(this.#start, this.#end));
       this.#base += this.#start;
       this.#buf = next;
-      // Its word view is made by the first message long enough to use it (see WORDS_FROM).
-      this.#words = EMPTY_WORDS;
+      this.#words = new Uint32Array(next.buffer, 0, next.length >> 2);
       this.#start = 0;
       this.#end = pending;
     }
@@ -134,14 +128,6 @@ export class FixFramer {
     this.#words = EMPTY_WORDS;
     this.#start = 0;
     this.#end = 0;
-  }
-
-  /** `#buf` seen as 32-bit words, made when first needed. */
-  #wordView(): Uint32Array {
-    if (this.#words.buffer !== this.#buf.buffer) {
-      this.#words = new Uint32Array(this.#buf.buffer, 0, this.#buf.length >> 2);
-    }
-    return this.#words;
   }
 
   #error(reason: string, at: number, tag?: number): FixParseError {
@@ -279,9 +265,7 @@ export class FixFramer {
       return this.#error("BodyLength(9) does not match the message", p + 1, 9);
     }
     const d1 = buf[trailer + 3] - 48, d2 = buf[trailer + 4] - 48, d3 = buf[trailer + 5] - 48;
-    const sum =
-      byteSum(buf, trailer - start < WORDS_FROM ? EMPTY_WORDS : this.#wordView(), start, trailer) &
-      255;
+    const sum = byteSum(buf, this.#words, start, trailer) & 255;
     this.#start = trailer + 7;
     if (
       d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9 ||
