@@ -180,6 +180,20 @@ const READ_CHECK = 64;
 const READ_IDLE_MS = 1;
 const DEFAULT_RESEND_BLOCK = 1000;
 
+/** Secret tag sets, shared by the sessions with the same credential tags (thousands of them). */
+const SECRET_TAG_SETS = new Map<string, ReadonlySet<number>>();
+
+/** The tags masked in a session's logs: the usual secrets and its credential tags. */
+function secretTags(usernameTag: number, passwordTag: number): ReadonlySet<number> {
+  const key = `${usernameTag},${passwordTag}`;
+  let tags = SECRET_TAG_SETS.get(key);
+  if (!tags) {
+    tags = new Set([...SECRET_TAGS, usernameTag, passwordTag]);
+    SECRET_TAG_SETS.set(key, tags);
+  }
+  return tags;
+}
+
 /**
  * Drives one session over one connection at a time.
  *
@@ -202,7 +216,8 @@ export class Link {
   readonly #begin: string;
   readonly #name: string;
   readonly #out: FixEncoder;
-  readonly #scratch: FixEncoder;
+  /** For `persist` actions and sizes (see `#scratch`); made when first needed. */
+  #scratchEnc: FixEncoder | undefined;
   readonly #secretTags: ReadonlySet<number>;
   readonly #mlog: MessageLog | undefined;
   /** Messages received since the last write, for the message log: frames and their times. */
@@ -215,7 +230,7 @@ export class Link {
    * the writer once the answer is (see `#startResend`). Their starts and ends as in `#outLog`,
    * their numbers, and the waiters of the `put()` calls that sent them.
    */
-  readonly #held: FixEncoder;
+  #heldEnc: FixEncoder | undefined;
   #heldLog: number[] = [];
   #heldSeqs: number[] = [];
   #heldBatch: Promise<void> | undefined;
@@ -288,15 +303,22 @@ export class Link {
     this.#name = options.core.id.toString();
     // Small to start with (a thousand idle sessions stay light); they grow with the traffic.
     this.#out = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
-    this.#scratch = new FixEncoder(this.#begin, 1024, { dataFields: options.dataFields });
-    this.#held = new FixEncoder(this.#begin, 1024, { dataFields: options.dataFields });
     this.#recentSize = options.recentMessages ?? 0;
     this.#mlog = options.messageLog;
-    this.#secretTags = new Set([
-      ...SECRET_TAGS,
-      options.settings.usernameTag,
-      options.settings.passwordTag,
-    ]);
+    this.#secretTags = secretTags(options.settings.usernameTag, options.settings.passwordTag);
+  }
+
+  /**
+   * The encoder of messages held behind a resend answer (see `#startResend`). Made when first
+   * needed, as `#scratch`: thousands of sessions made together (a logon storm) need neither.
+   */
+  get #held(): FixEncoder {
+    return this.#heldEnc ??= new FixEncoder(this.#begin, 1024, { dataFields: this.#dataFields });
+  }
+
+  /** An encoder for `persist` actions and message sizes. */
+  get #scratch(): FixEncoder {
+    return this.#scratchEnc ??= new FixEncoder(this.#begin, 1024, { dataFields: this.#dataFields });
   }
 
   /** The session's protocol state machine. */
@@ -737,7 +759,7 @@ export class Link {
 
   /** Bytes encoded and not yet written: queued, held behind a resend answer, being persisted or in flight. */
   get #queuedBytes(): number {
-    return this.#out.length + this.#takenBytes + this.#held.length;
+    return this.#out.length + this.#takenBytes + (this.#heldEnc?.length ?? 0);
   }
 
   /**
@@ -936,7 +958,7 @@ export class Link {
 
   /** Empties the held messages; their put() waiters go with the next batch written. */
   #clearHeld(): void {
-    this.#held.reset();
+    this.#heldEnc?.reset();
     this.#heldLog = [];
     this.#heldSeqs = [];
     this.#batchWaiters.push(...this.#heldWaiters);
