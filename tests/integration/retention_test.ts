@@ -48,7 +48,7 @@ Deno.test("an established TCP session pair adds under 18 KiB of heap", async () 
   const n = 200;
   const { added, stop } = await pairs(n, 1000);
   await stop();
-  // Both ends (the initiator's session is made by its connect). 22.3 KiB before the engine's
+  // Both ends (the initiator's session is made by its connect). 21.8 KiB before the engine's
   // routing, the read loop and the timers stopped keeping what they no longer need.
   const perPair = added / n;
   assert.ok(perPair < 18 * 1024, `${perPair.toFixed(0)} bytes per pair`);
