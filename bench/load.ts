@@ -143,7 +143,7 @@ async function main(n: number, seconds: number): Promise<void> {
   // The time since the process started, to find the logons in a --v8-flags=--trace-gc log.
   dbg(`child spawned at ${Math.round(performance.now())} ms`);
   const childIn = child.stdin.getWriter();
-  const stopStormTicks = storm ? watchTicks() : undefined;
+  const stopStormTicks = storm ? watchTicks(Deno.env.get("LOAD_GAPS")) : undefined;
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const t0 = performance.now();
   let stallMaxMs = 0;
@@ -213,7 +213,8 @@ async function main(n: number, seconds: number): Promise<void> {
   if (stormProfile) await stopProfile(stormProfile, profile!);
   if (heap) await stopHeapSampling(heap, heapFile!);
   const inspector = profile && !storm ? await startProfile() : undefined;
-  const stopTicks = watchTicks();
+  // With --storm, LOAD_GAPS has the logons' pauses (the profile's phase).
+  const stopTicks = watchTicks(storm ? undefined : Deno.env.get("LOAD_GAPS"));
   const ticks0 = cpuTicks();
   const w0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -318,7 +319,7 @@ async function stopProfile(s: import("node:inspector").Session, file: string): P
  * not the process waiting for a CPU; the returned function stops and lists them as
  * "pause(preempted)@ms since the watch began".
  */
-function watchTicks(): () => string {
+function watchTicks(gapsFile: string | undefined): () => string {
   if (!Deno.env.get("LOAD_TICKS")) return () => "";
   const t0 = performance.now();
   let last = t0, lastWait = runQueueWaitMs(), ticks = 0, stop = false;
@@ -341,8 +342,9 @@ function watchTicks(): () => string {
   setImmediate(tick);
   return () => {
     stop = true;
-    const out = Deno.env.get("LOAD_GAPS");
-    if (out) Deno.writeTextFileSync(out, JSON.stringify({ profileStart: profileStartedAt, spans }));
+    if (gapsFile) {
+      Deno.writeTextFileSync(gapsFile, JSON.stringify({ profileStart: profileStartedAt, spans }));
+    }
     return `${ticks} turns, own pauses over 4 ms: ${gaps.join(" ")}`;
   };
 }
