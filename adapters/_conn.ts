@@ -6,32 +6,50 @@ import type { Connection } from "../src/transport.ts";
 const READ_SIZE_MIN = 4 * 1024;
 const READ_SIZE_MAX = 64 * 1024;
 
+/** Shared by every connection before its first write. */
+const NO_WRITE: Promise<void> = Promise.resolve();
+
 function addr(a: Deno.Addr): string {
   return a.transport === "tcp" || a.transport === "udp" ? `${a.hostname}:${a.port}` : String(a);
 }
 
 /** Wraps a Deno connection: one reusable read buffer, serialized writes, idempotent close. */
 export class DenoConnection implements Connection {
-  readonly localAddr: string;
-  readonly remoteAddr: string;
-  readonly remoteHost: string;
-  readonly closed: Promise<string>;
   #conn: Deno.Conn;
   #done = false;
   #reason = "closed";
-  #resolveClosed!: (reason: string) => void;
-  /** The last write started (later ones start once it settles). */
-  #writing: Promise<void> = Promise.resolve();
+  /** Made when first asked for (a session asks once its connection ends). */
+  #closed: Promise<string> | undefined;
+  #resolveClosed: ((reason: string) => void) | undefined;
+  /** The last write queued (read only while another one is pending). */
+  #writing: Promise<void> = NO_WRITE;
   /** Writes started and not yet settled. */
   #pending = 0;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
-    this.localAddr = addr(conn.localAddr);
-    this.remoteAddr = addr(conn.remoteAddr);
-    const ra = conn.remoteAddr;
-    this.remoteHost = ra.transport === "tcp" ? ra.hostname : this.remoteAddr;
-    this.closed = new Promise((r) => this.#resolveClosed = r);
+  }
+
+  // The addresses are formatted when asked for (logs, routing): not kept by every connection.
+  /** The local address, `host:port`. */
+  get localAddr(): string {
+    return addr(this.#conn.localAddr);
+  }
+  /** The remote address, `host:port`. */
+  get remoteAddr(): string {
+    return addr(this.#conn.remoteAddr);
+  }
+  /** The remote host. */
+  get remoteHost(): string {
+    const ra = this.#conn.remoteAddr;
+    return ra.transport === "tcp" ? ra.hostname : addr(ra);
+  }
+
+  /** Resolves with the reason once the connection is closed; never rejects. */
+  get closed(): Promise<string> {
+    return this.#closed ??= this.#done
+      ? Promise.resolve(this.#reason)
+      : new Promise((r) => this.#resolveClosed = r);
   }
 
   /**
@@ -40,35 +58,12 @@ export class DenoConnection implements Connection {
    * one read, one promise per chunk.
    */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    let buf = new Uint8Array(READ_SIZE_MIN);
-    const done: IteratorResult<Uint8Array> = { done: true, value: undefined };
-    const onRead = (n: number | null): IteratorResult<Uint8Array> => {
-      if (n === null) {
-        this.close("peer closed");
-        return done;
-      }
-      const chunk = buf.subarray(0, n);
-      // The read filled the buffer: a busy connection reads in bigger chunks from now on.
-      if (n === buf.length && buf.length < READ_SIZE_MAX) buf = new Uint8Array(buf.length * 2);
-      return { done: false, value: chunk };
-    };
-    const onError = (e: unknown): IteratorResult<Uint8Array> => {
-      this.close(this.#done ? this.#reason : `read failed: ${e instanceof Error ? e.message : e}`);
-      return done;
-    };
-    return {
-      next: (): Promise<IteratorResult<Uint8Array>> => {
-        if (this.#done) return Promise.resolve(done);
-        let read: Promise<number | null>;
-        try {
-          read = this.#conn.read(buf);
-        } catch (e) {
-          return Promise.resolve(onError(e));
-        }
-        return read.then(onRead, onError);
-      },
-      return: (): Promise<IteratorResult<Uint8Array>> => Promise.resolve(done),
-    };
+    return new Reader(this.#conn, this);
+  }
+
+  /** Whether `close` was called, and why (for the reader). */
+  get reasonIfClosed(): string | undefined {
+    return this.#done ? this.#reason : undefined;
   }
 
   write(bytes: Uint8Array): Promise<void> {
@@ -90,7 +85,7 @@ export class DenoConnection implements Connection {
   /** Writes `bytes` from `off` on (a partial write goes on); settles the write's count. */
   #writeFrom(bytes: Uint8Array, off: number): Promise<void> {
     if (this.#done) {
-      this.#pending--;
+      this.#writeDone();
       return Promise.reject(
         new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`),
       );
@@ -105,15 +100,20 @@ export class DenoConnection implements Connection {
     return p.then((n) => {
       off += n;
       if (off < bytes.length) return this.#writeFrom(bytes, off);
-      this.#pending--;
+      this.#writeDone();
       return undefined;
     }, (e) => {
       throw this.#writeFailed(e);
     });
   }
 
+  /** A write settled; once none is pending, the chain of settled writes is not kept (thousands of idle connections). */
+  #writeDone(): void {
+    if (--this.#pending === 0) this.#writing = NO_WRITE;
+  }
+
   #writeFailed(e: unknown): ConnectionError {
-    this.#pending--;
+    this.#writeDone();
     this.close(`write failed: ${e instanceof Error ? e.message : e}`);
     return new ConnectionError(`Cannot write to ${this.remoteAddr}`, { cause: e });
   }
@@ -127,13 +127,63 @@ export class DenoConnection implements Connection {
     } catch {
       // Already closed by the other side.
     }
-    this.#resolveClosed(reason);
+    this.#resolveClosed?.(reason);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
   }
+}
+
+const DONE: IteratorResult<Uint8Array> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A connection's reads: one object and its two callbacks per connection (it lives as long as
+ * the connection, and a logon storm makes thousands at once).
+ */
+class Reader implements AsyncIterator<Uint8Array> {
+  readonly #conn: Deno.Conn;
+  readonly #owner: DenoConnection;
+  #buf = new Uint8Array(READ_SIZE_MIN);
+
+  constructor(conn: Deno.Conn, owner: DenoConnection) {
+    this.#conn = conn;
+    this.#owner = owner;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#owner.reasonIfClosed !== undefined) return Promise.resolve(DONE);
+    let read: Promise<number | null>;
+    try {
+      read = this.#conn.read(this.#buf);
+    } catch (e) {
+      return Promise.resolve(this.#onError(e));
+    }
+    return read.then(this.#onRead, this.#onError);
+  }
+
+  return(): Promise<IteratorResult<Uint8Array>> {
+    return Promise.resolve(DONE);
+  }
+
+  readonly #onRead = (n: number | null): IteratorResult<Uint8Array> => {
+    if (n === null) {
+      this.#owner.close("peer closed");
+      return DONE;
+    }
+    const buf = this.#buf;
+    const chunk = buf.subarray(0, n);
+    // The read filled the buffer: a busy connection reads in bigger chunks from now on.
+    if (n === buf.length && buf.length < READ_SIZE_MAX) this.#buf = new Uint8Array(buf.length * 2);
+    return { done: false, value: chunk };
+  };
+
+  readonly #onError = (e: unknown): IteratorResult<Uint8Array> => {
+    const reason = this.#owner.reasonIfClosed;
+    this.#owner.close(reason ?? `read failed: ${e instanceof Error ? e.message : e}`);
+    return DONE;
+  };
 }
 
 /** What a listener does when `accept` fails while it is open (EMFILE, ENFILE, ENOBUFS...). */

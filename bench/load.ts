@@ -13,7 +13,8 @@
 // Diagnosis: LOAD_DEBUG=1 prints progress; LOAD_PROFILE=out.cpuprofile profiles the measured
 // phase (the logons with --storm); LOAD_TICKS=1 LOAD_DEBUG=1 lists the event loop's pauses over
 // 4 ms (logons, measured phase) that were not the process waiting for a CPU, as
-// "pause(preempted)@ms since the phase began"; LOAD_GAPS=out.json writes them for the profile.
+// "pause(preempted)@ms since the phase began"; LOAD_GAPS=out.json writes them for the profile;
+// LOAD_HEAP=out.heapprofile samples the allocations of the logons still live after them.
 // Needs enough file descriptors: ulimit -n above 2 x sessions + 100.
 import {
   FixEngine,
@@ -124,6 +125,8 @@ async function main(n: number, seconds: number): Promise<void> {
   // With --storm the profile covers the logons, else the steady phase.
   const profile = Deno.env.get("LOAD_PROFILE");
   const stormProfile = profile && storm ? await startProfile() : undefined;
+  const heapFile = Deno.env.get("LOAD_HEAP");
+  const heap = heapFile ? await startHeapSampling() : undefined;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -137,9 +140,10 @@ async function main(n: number, seconds: number): Promise<void> {
     stdin: "piped",
     stdout: "piped",
   }).spawn();
-  dbg("child spawned");
+  // The time since the process started, to find the logons in a --v8-flags=--trace-gc log.
+  dbg(`child spawned at ${Math.round(performance.now())} ms`);
   const childIn = child.stdin.getWriter();
-  const stopStormTicks = storm ? watchTicks() : undefined;
+  const stopStormTicks = storm ? watchTicks(Deno.env.get("LOAD_GAPS")) : undefined;
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const t0 = performance.now();
   let stallMaxMs = 0;
@@ -171,6 +175,7 @@ async function main(n: number, seconds: number): Promise<void> {
   let text = "";
   while (!text.includes("\n")) text += (await reader.read()).value ?? "";
   const logonMs = performance.now() - t0;
+  dbg(`logons done at ${Math.round(performance.now())} ms`);
   if (stopStormTicks) dbg(`logons: ${stopStormTicks()}`);
   const up = acceptors.filter((s) => s.state === "established").length;
   const stallDuringLogons = stallMaxMs;
@@ -206,8 +211,10 @@ async function main(n: number, seconds: number): Promise<void> {
   rtts = [];
   stallMaxMs = 0;
   if (stormProfile) await stopProfile(stormProfile, profile!);
+  if (heap) await stopHeapSampling(heap, heapFile!);
   const inspector = profile && !storm ? await startProfile() : undefined;
-  const stopTicks = watchTicks();
+  // With --storm, LOAD_GAPS has the logons' pauses (the profile's phase).
+  const stopTicks = watchTicks(storm ? undefined : Deno.env.get("LOAD_GAPS"));
   const ticks0 = cpuTicks();
   const w0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -258,6 +265,33 @@ async function main(n: number, seconds: number): Promise<void> {
   await Deno.remove(dir, { recursive: true });
 }
 
+/** Starts the sampling heap profiler (LOAD_HEAP=file.heapprofile): what the logons retain. */
+async function startHeapSampling(): Promise<import("node:inspector").Session> {
+  const { Session } = await import("node:inspector");
+  const s = new Session();
+  s.connect();
+  await new Promise((res, rej) =>
+    s.post(
+      "HeapProfiler.startSampling",
+      { samplingInterval: 1024 },
+      (e: Error | null, r: unknown) => e ? rej(e) : res(r),
+    )
+  );
+  return s;
+}
+
+/** Collects garbage, then writes the live sampled allocations (a .heapprofile for DevTools). */
+async function stopHeapSampling(s: import("node:inspector").Session, file: string): Promise<void> {
+  await new Promise((res, rej) =>
+    s.post("HeapProfiler.collectGarbage", {}, (e, r) => e ? rej(e) : res(r))
+  );
+  const r = await new Promise<{ profile: unknown }>((res, rej) =>
+    s.post("HeapProfiler.stopSampling", {}, (e, r) => e ? rej(e) : res(r as { profile: unknown }))
+  );
+  Deno.writeTextFileSync(file, JSON.stringify(r.profile));
+  s.disconnect();
+}
+
 /** Starts a CPU profile of this process (LOAD_PROFILE=file.cpuprofile). */
 async function startProfile(): Promise<import("node:inspector").Session> {
   const { Session } = await import("node:inspector");
@@ -285,7 +319,7 @@ async function stopProfile(s: import("node:inspector").Session, file: string): P
  * not the process waiting for a CPU; the returned function stops and lists them as
  * "pause(preempted)@ms since the watch began".
  */
-function watchTicks(): () => string {
+function watchTicks(gapsFile: string | undefined): () => string {
   if (!Deno.env.get("LOAD_TICKS")) return () => "";
   const t0 = performance.now();
   let last = t0, lastWait = runQueueWaitMs(), ticks = 0, stop = false;
@@ -308,8 +342,9 @@ function watchTicks(): () => string {
   setImmediate(tick);
   return () => {
     stop = true;
-    const out = Deno.env.get("LOAD_GAPS");
-    if (out) Deno.writeTextFileSync(out, JSON.stringify({ profileStart: profileStartedAt, spans }));
+    if (gapsFile) {
+      Deno.writeTextFileSync(gapsFile, JSON.stringify({ profileStart: profileStartedAt, spans }));
+    }
     return `${ticks} turns, own pauses over 4 ms: ${gaps.join(" ")}`;
   };
 }

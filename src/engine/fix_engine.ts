@@ -121,6 +121,7 @@ export class FixEngine implements AsyncDisposable {
   readonly #acceptors = new Map<string, Session>();
   readonly #listeners: Listener[] = [];
   readonly #accepting = new Set<Promise<void>>();
+  #defaultContext: SessionContext | undefined;
   readonly #acceptLoops: Promise<void>[] = [];
   readonly #listenPorts = new Set<number>();
   readonly #dictionaries = new Map<string, Promise<Dictionary>>();
@@ -285,7 +286,13 @@ export class FixEngine implements AsyncDisposable {
     return session;
   }
 
+  /** The sessions' services: one object for the sessions on the engine's transport. */
   #context(transport: Transport = this.#transport): SessionContext {
+    if (transport === this.#transport) return this.#defaultContext ??= this.#newContext(transport);
+    return this.#newContext(transport);
+  }
+
+  #newContext(transport: Transport): SessionContext {
     return {
       clock: this.#scheduler,
       logger: this.#log,

@@ -180,6 +180,8 @@ function concat(parts: PendingWrite[]): Uint8Array {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const RESOLVED_REASON: Promise<string> = Promise.resolve("");
+const IGNORE = (): void => {};
 
 /** A promise settled by a waiter added to `waiters` (a rejection nobody awaits is not fatal). */
 function settledBy(waiters: Waiter[]): Promise<void> {
@@ -214,6 +216,20 @@ const READ_IDLE_MS = 1;
 const READ_FEW_FRAMES = 16;
 const DEFAULT_RESEND_BLOCK = 1000;
 
+/** Secret tag sets, shared by the sessions with the same credential tags (thousands of them). */
+const SECRET_TAG_SETS = new Map<string, ReadonlySet<number>>();
+
+/** The tags masked in a session's logs: the usual secrets and its credential tags. */
+function secretTags(usernameTag: number, passwordTag: number): ReadonlySet<number> {
+  const key = `${usernameTag},${passwordTag}`;
+  let tags = SECRET_TAG_SETS.get(key);
+  if (!tags) {
+    tags = new Set([...SECRET_TAGS, usernameTag, passwordTag]);
+    SECRET_TAG_SETS.set(key, tags);
+  }
+  return tags;
+}
+
 /**
  * Drives one session over one connection at a time.
  *
@@ -236,7 +252,8 @@ export class Link {
   readonly #begin: string;
   readonly #name: string;
   readonly #out: FixEncoder;
-  readonly #scratch: FixEncoder;
+  /** For `persist` actions and sizes (see `#scratch`); made when first needed. */
+  #scratchEnc: FixEncoder | undefined;
   readonly #secretTags: ReadonlySet<number>;
   readonly #mlog: MessageLog | undefined;
   /** Messages received since the last write, for the message log: frames and their times. */
@@ -249,7 +266,7 @@ export class Link {
    * the writer once the answer is (see `#startResend`). Their starts and ends as in `#outLog`,
    * their numbers, and the waiters of the `put()` calls that sent them.
    */
-  readonly #held: FixEncoder;
+  #heldEnc: FixEncoder | undefined;
   #heldLog: number[] = [];
   #heldSeqs: number[] = [];
   #heldBatch: Promise<void> | undefined;
@@ -277,7 +294,10 @@ export class Link {
   #resetting: Promise<void> | undefined;
   #deferred: (() => void)[] = [];
   #resends: Promise<void> = RESOLVED;
-  #detached: Promise<void> = RESOLVED;
+  /** The current (or last) connection's end, with its reason. */
+  #ended: Promise<string> = RESOLVED_REASON;
+  /** The same without the reason, made when first asked for (see `#detached`). */
+  #endedVoid: Promise<void> | undefined = RESOLVED;
   #detach: ((reason: string) => void) | undefined;
   readonly #metrics: SessionMetrics = newMetrics();
   readonly #recentSize: number;
@@ -325,15 +345,22 @@ export class Link {
     this.#name = options.core.id.toString();
     // Small to start with (a thousand idle sessions stay light); they grow with the traffic.
     this.#out = new FixEncoder(this.#begin, 4096, { dataFields: options.dataFields });
-    this.#scratch = new FixEncoder(this.#begin, 1024, { dataFields: options.dataFields });
-    this.#held = new FixEncoder(this.#begin, 1024, { dataFields: options.dataFields });
     this.#recentSize = options.recentMessages ?? 0;
     this.#mlog = options.messageLog;
-    this.#secretTags = new Set([
-      ...SECRET_TAGS,
-      options.settings.usernameTag,
-      options.settings.passwordTag,
-    ]);
+    this.#secretTags = secretTags(options.settings.usernameTag, options.settings.passwordTag);
+  }
+
+  /**
+   * The encoder of messages held behind a resend answer (see `#startResend`). Made when first
+   * needed, as `#scratch`: thousands of sessions made together (a logon storm) need neither.
+   */
+  get #held(): FixEncoder {
+    return this.#heldEnc ??= new FixEncoder(this.#begin, 1024, { dataFields: this.#dataFields });
+  }
+
+  /** An encoder for `persist` actions and message sizes. */
+  get #scratch(): FixEncoder {
+    return this.#scratchEnc ??= new FixEncoder(this.#begin, 1024, { dataFields: this.#dataFields });
   }
 
   /** The session's protocol state machine. */
@@ -774,7 +801,7 @@ export class Link {
 
   /** Bytes encoded and not yet written: queued, held behind a resend answer, being persisted or in flight. */
   get #queuedBytes(): number {
-    return this.#out.length + this.#takenBytes + this.#held.length;
+    return this.#out.length + this.#takenBytes + (this.#heldEnc?.length ?? 0);
   }
 
   /**
@@ -1077,7 +1104,7 @@ export class Link {
 
   /** Empties the held messages; their put() waiters go with the next batch written. */
   #clearHeld(): void {
-    this.#held.reset();
+    this.#heldEnc?.reset();
     this.#heldLog = [];
     this.#heldSeqs = [];
     this.#batchWaiters.push(...this.#heldWaiters);
@@ -1135,7 +1162,8 @@ export class Link {
     this.#conn = conn;
     this.#closeReason = undefined;
     const done = new Promise<string>((resolve) => this.#detach = resolve);
-    this.#detached = done.then(() => {});
+    this.#ended = done;
+    this.#endedVoid = undefined;
     // The session's own framer: its MaxMessageSize and its dictionaries' data fields.
     const framer = new FixFramer({
       maxMessageSize: this.#s.maxMessageSize,
@@ -1147,20 +1175,62 @@ export class Link {
     return done;
   }
 
-  async #readLoop(conn: Connection, framer: FixFramer, first?: FirstMessage): Promise<void> {
-    try {
-      if (first) {
-        const r = this.#inbound(first.message, first.frame);
-        if (r) await r;
+  /**
+   * Reads the connection until it ends: the routed Logon first, then every chunk, each drained
+   * before the next read; the connection is closed after. Callbacks rather than an async
+   * function: a suspended async function keeps a frame of some 500 bytes for as long as the
+   * connection lives, and a logon storm's young GCs copy thousands of them; this loop keeps four
+   * small closures. It behaves as `for await (const chunk of conn)` does: leaving early (another
+   * connection attached, a failure while handling a chunk) closes the iterator first.
+   */
+  #readLoop(conn: Connection, framer: FixFramer, first?: FirstMessage): void {
+    let it: AsyncIterator<Uint8Array> | undefined;
+    let endMs = 0;
+    /** `#framesRead` before the chunk being drained (see READ_FEW_FRAMES). */
+    let framesBefore = 0;
+    const end = (e?: unknown): void => {
+      if (e !== undefined) {
+        this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });
+        this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
       }
-      this.#drainStartMs = this.#clock.now();
-      const r = this.#drain(framer, conn);
-      if (r) await r;
-      let endMs = this.#clock.now();
+      conn.close("read loop ended");
+      conn.closed.then((reason) => this.#closed(conn, reason));
+    };
+    /** Leaves the loop while the iterator is open: closes it, then ends (`e`: a failure). */
+    const leave = (e?: unknown): void => {
+      let closing: Promise<unknown> | undefined;
+      try {
+        closing = it?.return?.();
+      } catch {
+        // As for-await: a failing return() does not hide why the loop was left.
+      }
+      if (closing) closing.then(() => end(e), () => end(e));
+      else end(e);
+    };
+    const read = (): void => {
+      endMs = this.#clock.now();
       this.#batchWorkMs += endMs - this.#drainStartMs;
-      for await (const chunk of conn) {
-        if (this.#conn !== conn) break;
-        framer.push(chunk);
+      if (this.#framesRead - framesBefore <= READ_FEW_FRAMES && framer.buffered === 0) {
+        // A read of a few whole frames: the loop is caught up with the peer (a round trip, a
+        // trickle), not flooded; it waits for the next bytes, which lets the other sockets in.
+        this.#batchFrames = 0;
+        this.#batchWorkMs = 0;
+      }
+      let next: Promise<IteratorResult<Uint8Array>>;
+      try {
+        it ??= conn[Symbol.asyncIterator]();
+        next = it.next();
+      } catch (e) {
+        end(e);
+        return;
+      }
+      next.then(onChunk, end);
+    };
+    const onChunk = (r: IteratorResult<Uint8Array>): void => {
+      if (r.done) return end();
+      if (this.#conn !== conn) return leave();
+      try {
+        framer.push(r.value);
         const now = this.#clock.now();
         if (now - endMs > READ_IDLE_MS) {
           // The loop waited for these bytes: a new batch (a yield would hold them up).
@@ -1168,24 +1238,39 @@ export class Link {
           this.#batchWorkMs = 0;
         }
         this.#drainStartMs = now;
-        const framesBefore = this.#framesRead;
-        const r = this.#drain(framer, conn);
-        if (r) await r;
-        endMs = this.#clock.now();
-        this.#batchWorkMs += endMs - this.#drainStartMs;
-        if (this.#framesRead - framesBefore <= READ_FEW_FRAMES && framer.buffered === 0) {
-          // A read of a few whole frames: the loop is caught up with the peer (a round trip, a
-          // trickle), not flooded; it waits for the next bytes, which lets the other sockets in.
-          this.#batchFrames = 0;
-          this.#batchWorkMs = 0;
-        }
+        framesBefore = this.#framesRead;
+        const d = this.#drain(framer, conn);
+        if (d) d.then(read, leave);
+        else read();
+      } catch (e) {
+        leave(e);
       }
+    };
+    const drainFirst = (): void => {
+      try {
+        this.#drainStartMs = this.#clock.now();
+        const d = this.#drain(framer, conn);
+        if (d) d.then(read, end);
+        else read();
+      } catch (e) {
+        end(e);
+      }
+    };
+    try {
+      const r = first ? this.#inbound(first.message, first.frame) : undefined;
+      if (r) r.then(drainFirst, end);
+      else drainFirst();
     } catch (e) {
-      this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });
-      this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
+      end(e);
     }
-    conn.close("read loop ended");
-    this.#closed(conn, await conn.closed);
+  }
+
+  /**
+   * Resolves when the current (or last) connection has ended. Made when first asked for: a
+   * logon storm's thousands of connections would each keep one more promise.
+   */
+  #detached(): Promise<void> {
+    return this.#endedVoid ??= this.#ended.then(IGNORE);
   }
 
   /** Processes every whole frame buffered; returns a promise only when a handler is async. */
@@ -1302,7 +1387,7 @@ export class Link {
     const conn = this.#conn;
     if (!conn) return RESOLVED;
     this.#run(this.#core.logout(text, this.#clock.now()));
-    return this.#detached;
+    return this.#detached();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1549,7 +1634,7 @@ export class Link {
   async idle(): Promise<void> {
     await this.#resends;
     await this.#whenWritten();
-    await this.#detached;
+    await this.#detached();
     if (this.#resetting) await this.#resetting;
   }
 }

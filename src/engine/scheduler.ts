@@ -7,12 +7,36 @@
 
 import type { Clock, TimerHandle } from "../clock.ts";
 
-interface Entry {
+const NOOP = (): void => {};
+
+/**
+ * A timer in the heap, and its handle: one object per timer. A cancelled entry leaves the heap
+ * at once, and its callback with it (a logon storm cancels thousands of Logon deadlines due
+ * seconds later: kept until due, they and what their callbacks hold were copied by young GCs).
+ */
+class Entry implements TimerHandle {
   atMs: number;
   order: number;
   fn: () => void;
-  cancelled: boolean;
+  /** Where it is in the heap; -1 once fired or cancelled. */
+  index = -1;
+  readonly #remove: (e: Entry) => void;
+
+  constructor(atMs: number, order: number, fn: () => void, remove: (e: Entry) => void) {
+    this.atMs = atMs;
+    this.order = order;
+    this.fn = fn;
+    this.#remove = remove;
+  }
+
+  cancel(): void {
+    this.fn = NOOP;
+    if (this.index >= 0) this.#remove(this);
+  }
 }
+
+/** The handle of a timer set after `close`. */
+const CLOSED: TimerHandle = { cancel() {} };
 
 /**
  * Timer callbacks run back to back before the other sessions' reads get a turn: at most this
@@ -69,7 +93,7 @@ export class TimerScheduler implements Clock {
     return this.#clock.now();
   }
 
-  /** Timers waiting (cancelled ones may be counted until they reach the top). */
+  /** Timers waiting. */
   get size(): number {
     return this.#heap.length;
   }
@@ -82,27 +106,23 @@ export class TimerScheduler implements Clock {
    * @returns A cancellable handle.
    */
   setTimer(atMs: number, fn: () => void): TimerHandle {
-    const e: Entry = { atMs, order: this.#order++, fn, cancelled: false };
-    if (this.#closed) return { cancel() {} };
+    if (this.#closed) return CLOSED;
+    const e = new Entry(atMs, this.#order++, fn, this.#removeEntry);
     this.#push(e);
     this.#arm();
-    return {
-      cancel: () => {
-        e.cancelled = true;
-      },
-    };
+    return e;
   }
 
   /** Cancels everything; later timers are ignored. Idempotent. */
   close(): void {
     this.#closed = true;
+    for (const e of this.#heap) e.index = -1;
     this.#heap = [];
     this.#armed?.cancel();
     this.#armed = undefined;
   }
 
   #arm(): void {
-    while (this.#heap.length > 0 && this.#heap[0].cancelled) this.#pop();
     const top = this.#heap[0];
     if (!top) {
       this.#armed?.cancel();
@@ -123,10 +143,6 @@ export class TimerScheduler implements Clock {
     let fired = 0;
     while (this.#heap.length > 0 && !this.#closed) {
       const top = this.#heap[0];
-      if (top.cancelled) {
-        this.#pop();
-        continue;
-      }
       if (top.atMs > now) break;
       // Due timers left over are armed below: they fire once the other sessions have run.
       if (
@@ -145,34 +161,63 @@ export class TimerScheduler implements Clock {
   };
 
   #push(e: Entry): void {
+    this.#heap.push(e);
+    e.index = this.#heap.length - 1;
+    this.#up(e.index);
+  }
+
+  #pop(): Entry | undefined {
+    const top = this.#heap[0];
+    if (top) this.#removeAt(0);
+    return top;
+  }
+
+  readonly #removeEntry = (e: Entry): void => {
+    if (this.#heap[e.index] === e) this.#removeAt(e.index);
+  };
+
+  /** Takes the entry at `i` out of the heap: the last one takes its place, then moves. */
+  #removeAt(i: number): void {
     const h = this.#heap;
-    h.push(e);
-    let i = h.length - 1;
+    const gone = h[i];
+    gone.index = -1;
+    const last = h.pop()!;
+    if (last === gone) return;
+    h[i] = last;
+    last.index = i;
+    this.#down(i);
+    if (last.index === i) this.#up(i);
+  }
+
+  #swap(i: number, j: number): void {
+    const h = this.#heap;
+    const t = h[i];
+    h[i] = h[j];
+    h[j] = t;
+    h[i].index = i;
+    h[j].index = j;
+  }
+
+  #up(i: number): void {
+    const h = this.#heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!before(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      this.#swap(i, p);
       i = p;
     }
   }
 
-  #pop(): Entry | undefined {
+  #down(i: number): void {
     const h = this.#heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      while (true) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l], h[m])) m = l;
-        if (r < h.length && before(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
-      }
+    while (true) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < h.length && before(h[l], h[m])) m = l;
+      if (r < h.length && before(h[r], h[m])) m = r;
+      if (m === i) break;
+      this.#swap(i, m);
+      i = m;
     }
-    return top;
   }
 }

@@ -375,11 +375,19 @@ export class Session implements AsyncDisposable {
   }
 
   /** Links an accepted connection whose Logon was routed here; the link admits the Logon. */
+  /**
+   * Resolves once the connection is attached, not when it ends: in a logon storm, thousands of
+   * routing frames waiting for their connections to end would be copied by every young GC.
+   */
   async #acceptConnection(conn: Connection, first: FirstMessage): Promise<void> {
     const link = await this.#prepare("acceptor");
-    await link.attach(conn, first);
-    if (!this.#finalized && this.#role === "acceptor") link.started();
+    link.attach(conn, first).then(this.#acceptorDetached);
   }
+
+  /** An acceptor's connection ended: it waits for the next one (one function per session). */
+  readonly #acceptorDetached = (): void => {
+    if (!this.#finalized && this.#role === "acceptor") this.#core?.started();
+  };
 
   /** Whether a connection is attached (acceptor routing refuses a second one). */
   get connected(): boolean {

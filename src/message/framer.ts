@@ -15,6 +15,9 @@ const SOH = 1;
 const BLOCK = 4 * 1024;
 const MAX_BEGIN_STRING = 16;
 const BEGIN = [56, 61, 70, 73, 88]; // "8=FIX"
+/** What an empty framer holds: shared (nothing is ever written to a zero-length array). */
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_WORDS = new Uint32Array(0);
 
 /**
  * Options of {@linkcode FixFramer}.
@@ -58,9 +61,9 @@ export interface FramerOptions {
  * ```
  */
 export class FixFramer {
-  #buf: Uint8Array = new Uint8Array(0);
+  #buf: Uint8Array = EMPTY_BYTES;
   /** `#buf` seen as 32-bit words, for the checksum (same memory). */
-  #words = new Uint32Array(0);
+  #words: Uint32Array = EMPTY_WORDS;
   #start = 0;
   #end = 0;
   #base = 0; // stream offset of #buf[0]
@@ -121,8 +124,8 @@ export class FixFramer {
   clear(): void {
     this.#skipping = false;
     this.#base += this.#end;
-    this.#buf = new Uint8Array(0);
-    this.#words = new Uint32Array(0);
+    this.#buf = EMPTY_BYTES;
+    this.#words = EMPTY_WORDS;
     this.#start = 0;
     this.#end = 0;
   }

@@ -281,7 +281,8 @@ export class CoreState {
   }
 
   clearInboundGap(): void {
-    this.early.clear();
+    // Map.clear() allocates a new table even when empty: a logon storm pays it per session.
+    if (this.early.size > 0) this.early.clear();
     this.resendTarget = 0;
     this.resendRequestedUpTo = 0;
     this.peerLogout = undefined;

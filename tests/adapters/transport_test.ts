@@ -82,3 +82,23 @@ Deno.test("tls: round trip with a CA-signed leaf; a client without the CA is ref
   listener.close();
   await accepting;
 });
+
+Deno.test("tcp: closed asked for before the close resolves with its reason, once", async () => {
+  const listener = await new TcpTransport().listen({ host: "127.0.0.1", port: 0 });
+  const accepted = (async () => {
+    for await (const c of listener) return c;
+    throw new Error("no connection");
+  })();
+  const c = await new TcpTransport().connect({ host: "127.0.0.1", port: listener.addr.port });
+  const s = await accepted;
+  // Made when first asked for: the same promise before and after the close.
+  const early = c.closed;
+  assert.equal(c.closed, early);
+  await c.write(new Uint8Array([1, 2, 3]));
+  c.close("first reason");
+  c.close("second reason");
+  assert.equal(await early, "first reason");
+  assert.equal(c.closed, early);
+  s.close();
+  listener.close();
+});

@@ -107,3 +107,38 @@ Deno.test("scheduler stops firing due timers once 2 ms of them have gone by, at 
   assert.deepEqual(ids(), Array.from({ length: 20 }, (_, i) => i));
   s.close();
 });
+
+Deno.test("scheduler fires what is left after cancels anywhere in the heap, in order", async () => {
+  const clock = new ManualClock(0);
+  const s = new TimerScheduler(clock);
+  // A fixed pseudo-random sequence (xorshift): due times with ties, cancels at every depth.
+  let x = 2463534242;
+  const rand = (n: number) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const fired: number[] = [];
+  const timers: { id: number; atMs: number; handle: { cancel(): void } }[] = [];
+  for (let id = 0; id < 500; id++) {
+    const atMs = 1 + rand(200);
+    timers.push({ id, atMs, handle: s.setTimer(atMs, () => fired.push(id)) });
+  }
+  const cancelled = new Set<number>();
+  for (let k = 0; k < 250; k++) {
+    const t = timers[rand(timers.length)];
+    t.handle.cancel();
+    cancelled.add(t.id);
+  }
+  assert.equal(s.size, 500 - cancelled.size);
+  const expected = timers.filter((t) => !cancelled.has(t.id))
+    .sort((a, b) => a.atMs - b.atMs || a.id - b.id).map((t) => t.id);
+  await clock.advance(300);
+  assert.deepEqual(fired, expected);
+  assert.equal(s.size, 0);
+  // Cancelling what already fired or was cancelled changes nothing.
+  for (const t of timers) t.handle.cancel();
+  assert.equal(s.size, 0);
+  s.close();
+});
