@@ -70,6 +70,34 @@ function byHand(): void {
     .set(59, "0");
 }
 
+/** An order with two Parties entries, by hand (both versions build the same message). */
+function partiesByHand(): void {
+  const o = ORDERS[next++ & 1];
+  const m = new FixMessage("D").set(11, o.id);
+  m.addGroupEntry(453).set(448, o.broker).set(447, "D").set(452, 1);
+  m.addGroupEntry(453).set(448, o.trader).set(447, "D").set(452, 11);
+  m.set(1, o.account).set(21, "1").set(55, o.symbol).set(54, o.side).set(60, o.at)
+    .setDecimal(38, o.qty).set(40, "2").setDecimal(44, o.price).set(59, "0");
+}
+
+/** The same order's fields for a typed builder (one call site, as an application has). */
+const withParties = (o: Order) => ({
+  clOrdID: o.id,
+  noPartyIDs: [
+    { partyID: o.broker, partyIDSource: "D" as const, partyRole: 1 as const },
+    { partyID: o.trader, partyIDSource: "D" as const, partyRole: 11 as const },
+  ],
+  account: o.account,
+  handlInst: "1" as const,
+  symbol: o.symbol,
+  side: o.side,
+  transactTime: o.at,
+  orderQty: o.qty,
+  ordType: "2" as const,
+  price: o.price,
+  timeInForce: "0" as const,
+});
+
 bench({ name: "FIX.4.4 NewOrderSingle by hand", group: "fix44", baseline: true, fn: byHand });
 
 bench({
@@ -96,37 +124,14 @@ bench({
   name: "FIX.4.4 NewOrderSingle with Parties by hand",
   group: "fix44 parties",
   baseline: true,
-  fn: () => {
-    const o = ORDERS[next++ & 1];
-    const m = new FixMessage("D").set(11, o.id);
-    m.addGroupEntry(453).set(448, o.broker).set(447, "D").set(452, 1);
-    m.addGroupEntry(453).set(448, o.trader).set(447, "D").set(452, 11);
-    m.set(1, o.account).set(21, "1").set(55, o.symbol).set(54, o.side).set(60, o.at)
-      .setDecimal(38, o.qty).set(40, "2").setDecimal(44, o.price).set(59, "0");
-  },
+  fn: partiesByHand,
 });
 
 bench({
   name: "FIX.4.4 NewOrderSingle with Parties typed builder",
   group: "fix44 parties",
   fn: () => {
-    const o = ORDERS[next++ & 1];
-    fix44.newOrderSingle({
-      clOrdID: o.id,
-      noPartyIDs: [
-        { partyID: o.broker, partyIDSource: "D", partyRole: 1 },
-        { partyID: o.trader, partyIDSource: "D", partyRole: 11 },
-      ],
-      account: o.account,
-      handlInst: "1",
-      symbol: o.symbol,
-      side: o.side,
-      transactTime: o.at,
-      orderQty: o.qty,
-      ordType: "2",
-      price: o.price,
-      timeInForce: "0",
-    });
+    fix44.newOrderSingle(withParties(ORDERS[next++ & 1]));
   },
 });
 
@@ -268,37 +273,14 @@ bench({
   name: "FIX.5.0SP2 NewOrderSingle with Parties by hand",
   group: "fix50sp2 parties",
   baseline: true,
-  fn: () => {
-    const o = ORDERS[next++ & 1];
-    const m = new FixMessage("D").set(11, o.id);
-    m.addGroupEntry(453).set(448, o.broker).set(447, "D").set(452, 1);
-    m.addGroupEntry(453).set(448, o.trader).set(447, "D").set(452, 11);
-    m.set(1, o.account).set(21, "1").set(55, o.symbol).set(54, o.side).set(60, o.at)
-      .setDecimal(38, o.qty).set(40, "2").setDecimal(44, o.price).set(59, "0");
-  },
+  fn: partiesByHand,
 });
 
 bench({
   name: "FIX.5.0SP2 NewOrderSingle with Parties typed builder",
   group: "fix50sp2 parties",
   fn: () => {
-    const o = ORDERS[next++ & 1];
-    fix50sp2.newOrderSingle({
-      clOrdID: o.id,
-      noPartyIDs: [
-        { partyID: o.broker, partyIDSource: "D", partyRole: 1 },
-        { partyID: o.trader, partyIDSource: "D", partyRole: 11 },
-      ],
-      account: o.account,
-      handlInst: "1",
-      symbol: o.symbol,
-      side: o.side,
-      transactTime: o.at,
-      orderQty: o.qty,
-      ordType: "2",
-      price: o.price,
-      timeInForce: "0",
-    });
+    fix50sp2.newOrderSingle(withParties(ORDERS[next++ & 1]));
   },
 });
 
