@@ -1187,7 +1187,7 @@ export class Link {
     let it: AsyncIterator<Uint8Array> | undefined;
     let endMs = 0;
     /** `#framesRead` before the chunk being drained (see READ_FEW_FRAMES). */
-    let framesBefore = 0;
+    let framesBefore = this.#framesRead;
     const end = (e?: unknown): void => {
       if (e !== undefined) {
         this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });
