@@ -151,19 +151,16 @@ interface Batch {
   written: boolean;
 }
 
-/** A batch taken for persisting and writing, with the puts waiting for it. */
-interface TakenBatch {
-  bytes: Uint8Array;
-  outLog: number[];
-  batch: Batch;
-  persisted: Waiter[];
-}
-
-/** A persisted batch waiting for the write in flight (see `Link.#write`). */
+/** A batch for the socket: its bytes, its waiters and the offsets of its messages to log. */
 interface PendingWrite {
   bytes: Uint8Array;
   batch: Batch;
   outLog: number[];
+}
+
+/** A batch taken for persisting and writing, with the puts waiting for it to be persisted. */
+interface TakenBatch extends PendingWrite {
+  persisted: Waiter[];
 }
 
 /** The batches' bytes in one buffer. */
@@ -925,7 +922,7 @@ export class Link {
     this.#metrics.storeWriteMs = took;
     if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
     const conn = this.#conn;
-    if (conn) this.#write(conn, taken.bytes, taken.batch, taken.outLog);
+    if (conn) this.#write(conn, taken);
     else this.#written(taken.bytes, taken.batch, undefined);
     // Persisted and its write issued: an awaited put() loop fills the next batch now.
     for (const w of taken.persisted) w.resolve();
@@ -952,9 +949,9 @@ export class Link {
    * meanwhile in one write when it completes (an awaited `put()` loop makes a batch per
    * message: one write per message would cost an event-loop turn each).
    */
-  #write(conn: Connection, bytes: Uint8Array, batch: Batch, outLog: number[]): void {
+  #write(conn: Connection, part: PendingWrite): void {
     if (this.#writeConn === conn) {
-      this.#waitingWrites.push({ bytes, batch, outLog });
+      this.#waitingWrites.push(part);
       return;
     }
     if (this.#waitingWrites.length > 0) {
@@ -963,7 +960,7 @@ export class Link {
       this.#waitingWrites = [];
       for (const w of old) this.#written(w.bytes, w.batch, undefined);
     }
-    this.#issue(conn, bytes, [{ bytes, batch, outLog }]);
+    this.#issue(conn, part.bytes, [part]);
   }
 
   #issue(conn: Connection, bytes: Uint8Array, parts: PendingWrite[]): void {
@@ -1213,8 +1210,7 @@ export class Link {
       if (this.#framesRead - framesBefore <= READ_FEW_FRAMES && framer.buffered === 0) {
         // A read of a few whole frames: the loop is caught up with the peer (a round trip, a
         // trickle), not flooded; it waits for the next bytes, which lets the other sockets in.
-        this.#batchFrames = 0;
-        this.#batchWorkMs = 0;
+        this.#newReadBatch();
       }
       let next: Promise<IteratorResult<Uint8Array>>;
       try {
@@ -1234,8 +1230,7 @@ export class Link {
         const now = this.#clock.now();
         if (now - endMs > READ_IDLE_MS) {
           // The loop waited for these bytes: a new batch (a yield would hold them up).
-          this.#batchFrames = 0;
-          this.#batchWorkMs = 0;
+          this.#newReadBatch();
         }
         this.#drainStartMs = now;
         framesBefore = this.#framesRead;
@@ -1279,8 +1274,7 @@ export class Link {
       if (this.#batchSpent()) {
         // A peer flooding us shares the event loop: other sessions run between batches, also
         // when the batch ends with a chunk (the next read would resolve at once).
-        this.#batchFrames = 0;
-        this.#batchWorkMs = 0;
+        this.#newReadBatch();
         // What arrived waits for the next socket write to be logged; while a write is blocked,
         // it is logged batch by batch instead of all at once when the write ends.
         if (this.#mlog && this.#writingSinceMs >= 0 && this.#inLog.length > 0) {
@@ -1312,6 +1306,12 @@ export class Link {
       if (r) return r.then(() => this.#drain(framer, conn));
     }
     return undefined;
+  }
+
+  /** The read loop's next frames start a new batch (see READ_BATCH_FRAMES). */
+  #newReadBatch(): void {
+    this.#batchFrames = 0;
+    this.#batchWorkMs = 0;
   }
 
   /** Whether the read loop's batch is used up: READ_BATCH_FRAMES frames or READ_SLICE_MS. */
