@@ -68,9 +68,7 @@ export class DenoConnection implements Connection {
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.#done) {
-      return Promise.reject(
-        new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`),
-      );
+      return Promise.reject(this.#closedError());
     }
     // Writes go out in order: one at a time, each after the one before it settled.
     const prev = this.#pending > 0 ? this.#writing : undefined;
@@ -86,9 +84,7 @@ export class DenoConnection implements Connection {
   #writeFrom(bytes: Uint8Array, off: number): Promise<void> {
     if (this.#done) {
       this.#writeDone();
-      return Promise.reject(
-        new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`),
-      );
+      return Promise.reject(this.#closedError());
     }
     let p: Promise<number>;
     try {
@@ -110,6 +106,10 @@ export class DenoConnection implements Connection {
   /** A write settled; once none is pending, the chain of settled writes is not kept (thousands of idle connections). */
   #writeDone(): void {
     if (--this.#pending === 0) this.#writing = NO_WRITE;
+  }
+
+  #closedError(): ConnectionError {
+    return new ConnectionError(`Cannot write: connection to ${this.remoteAddr} is closed`);
   }
 
   #writeFailed(e: unknown): ConnectionError {
