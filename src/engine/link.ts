@@ -212,6 +212,11 @@ const READ_IDLE_MS = 1;
  */
 const READ_FEW_FRAMES = 16;
 const DEFAULT_RESEND_BLOCK = 1000;
+/**
+ * The most bytes persisted batches wait in the encoder for a write in flight; beyond it they
+ * are taken as they are persisted (the encoder's buffer does not grow with a blocked peer).
+ */
+const HOLD_MAX_BYTES = 256 * 1024;
 
 /** Secret tag sets, shared by the sessions with the same credential tags (thousands of them). */
 const SECRET_TAG_SETS = new Map<string, ReadonlySet<number>>();
@@ -309,6 +314,8 @@ export class Link {
   #writeConn: Connection | undefined;
   /** Batches persisted while that write was in flight, in order. */
   #waitingWrites: PendingWrite[] = [];
+  /** `#out` holds batches persisted while a write was in flight (see `#persistedInPlace`). */
+  #outPersisted = false;
   /** Bytes taken for writing and not yet written (persisting or in flight). */
   #takenBytes = 0;
   /** The waiters of the batch taken last, until it is written (whenWritten joins them). */
@@ -834,6 +841,16 @@ export class Link {
             return true;
           }
           if (!done) return false;
+          if (
+            this.#writeConn !== undefined && this.#writeConn === this.#conn &&
+            this.#out.length <= HOLD_MAX_BYTES
+          ) {
+            // A write is in flight on this connection: this batch cannot go out before it
+            // ends. Its bytes stay in place and go out with what follows in one write then
+            // (an awaited put() loop makes a batch per message: no copy and no write each).
+            this.#persistedInPlace(t0);
+            break;
+          }
           this.#batchPersisted(this.#takeBatch(), t0);
         }
         let done: boolean;
@@ -845,7 +862,7 @@ export class Link {
         }
         if (!done) return false;
         if (this.#mlog && this.#inLog.length > 0) this.#logWritten(NOTHING, []);
-      } while (this.#out.length > 0 || this.#flushAgain);
+      } while ((this.#out.length > 0 && !this.#outPersisted) || this.#flushAgain);
       this.#flushDone();
       return true;
     } finally {
@@ -892,6 +909,7 @@ export class Link {
 
   /** Takes the batch built so far: its bytes, log offsets and waiters. */
   #takeBatch(): TakenBatch {
+    this.#outPersisted = false;
     const bytes = this.#out.take();
     const outLog = this.#outLog;
     if (outLog.length > 0) this.#outLog = [];
@@ -904,6 +922,22 @@ export class Link {
     this.#batch = undefined;
     this.#takenBytes += bytes.length;
     return { bytes, outLog, batch, persisted };
+  }
+
+  /**
+   * The batch being built is persisted while a write is in flight: its puts resolve, its bytes
+   * wait in `#out` for that write to end (`#settle` takes them with what follows).
+   */
+  #persistedInPlace(t0: number): void {
+    const took = this.#clock.now() - t0;
+    this.#metrics.storeWriteMs = took;
+    if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
+    this.#outPersisted = true;
+    const persisted = this.#persistWaiters;
+    this.#persistWaiters = [];
+    this.#batch = undefined;
+    for (const w of persisted) w.resolve();
+    if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
   }
 
   /** The store could not persist a batch: it is not sent, its puts fail. */
@@ -931,12 +965,14 @@ export class Link {
 
   /** Nothing more to persist: the waiters without a batch of their own settle. */
   #flushDone(): void {
-    const rest = this.#batchWaiters;
-    this.#batchWaiters = [];
     const restPersisted = this.#persistWaiters;
     this.#persistWaiters = [];
     this.#batch = undefined;
     for (const w of restPersisted) w.resolve();
+    // Bytes persisted in place: the waiters wait for their write.
+    if (this.#outPersisted) return;
+    const rest = this.#batchWaiters;
+    this.#batchWaiters = [];
     // Waiters with no batch of their own: resolved once the last batch is written.
     const last = this.#lastBatch;
     if (last && !last.written) last.waiters.push(...rest);
@@ -989,13 +1025,13 @@ export class Link {
     if (this.#writeConn !== conn) return;
     this.#writeConn = undefined;
     const next = this.#waitingWrites;
-    if (next.length === 0) return;
-    this.#waitingWrites = [];
-    if (!sent) {
-      for (const w of next) this.#written(w.bytes, w.batch, undefined);
-      return;
+    if (next.length > 0) {
+      this.#waitingWrites = [];
+      if (sent) this.#issue(conn, next.length === 1 ? next[0].bytes : concat(next), next);
+      else for (const w of next) this.#written(w.bytes, w.batch, undefined);
     }
-    this.#issue(conn, next.length === 1 ? next[0].bytes : concat(next), next);
+    // What was persisted in place meanwhile goes next (after those, once they are written).
+    if (this.#outPersisted && this.#writeConn === undefined) this.#flush();
   }
 
   /**
@@ -1356,6 +1392,9 @@ export class Link {
   #closed(conn: Connection, reason: string): void {
     if (this.#conn !== conn) return;
     this.#conn = undefined;
+    // Bytes persisted in place for this connection are not written to a later one (resent
+    // after its Logon, as the batches waiting for its writes are).
+    if (this.#outPersisted) this.#flush();
     this.#dropHeld();
     this.#timer?.cancel();
     this.#timer = undefined;

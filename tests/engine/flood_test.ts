@@ -37,7 +37,7 @@ async function loggedOn() {
   const conn = await inner.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
   await conn.write(message("A", 1, [[98, 0], [108, 30]]));
   await venue.waitFor("established", timeout());
-  return { engine, venue, conn, side: faulty.connections[0] };
+  return { engine, venue, conn, side: faulty.connections[0], inner };
 }
 
 /** The MsgSeqNums of the next `count` messages read. */
@@ -212,6 +212,57 @@ Deno.test("an awaited put() loop goes on while a write is blocked, and what it p
     await drained(venue);
     assert.equal(side.pendingWrites, 0);
     assert.ok(side.bytesWritten > before);
+    assert.equal(venue.metrics.bytesOut, side.bytesWritten);
+    conn.close();
+  } finally {
+    await engine.stop();
+  }
+});
+
+Deno.test("batches persisted while a write is blocked are not written to the next connection: its Logon goes first, the numbers go on", async () => {
+  const { engine, venue, conn, side, inner } = await loggedOn();
+  try {
+    side.blockWrites();
+    const news = (i: number) => new FixMessage("B").set(148, `headline ${i}`).set(33, 1);
+    const n = 5;
+    for (let i = 0; i < n; i++) await venue.put(news(i));
+    assert.equal(side.pendingWrites, 1);
+    const dropped = venue.waitFor("nonGracefullyTerminated", timeout());
+    conn.close();
+    await dropped;
+    // The peer logs on again: the venue's first message on the new connection is its Logon.
+    const again = await inner.connect({ host: "127.0.0.1", port: engine.listenAddresses[0].port });
+    await again.write(message("A", 2, [[98, 0], [108, 30]]));
+    const framer = new FixFramer();
+    const got: FixMessage[] = [];
+    for await (const chunk of again) {
+      framer.push(chunk);
+      for (let f = framer.next(); f instanceof Uint8Array; f = framer.next()) {
+        got.push(decodeMessage(f.slice()));
+      }
+      if (got.length > 0) break;
+    }
+    assert.equal(got[0].msgType, "A");
+    // The news took 2..n+1 on the first connection: resent when asked for, never pushed.
+    assert.equal(got[0].intOr(34, 0), n + 2);
+    again.close();
+  } finally {
+    await engine.stop();
+  }
+});
+
+Deno.test("an awaited put() loop past 256 KiB while a write is blocked: everything goes out once, in order", async () => {
+  const { engine, venue, conn, side } = await loggedOn();
+  try {
+    side.blockWrites();
+    // About 120 bytes of headline each: 4,000 of them pass the bytes kept in place.
+    const news = (i: number) => new FixMessage("B").set(148, `${i}`.padStart(100, "x")).set(33, 1);
+    const n = 4_000;
+    for (let i = 0; i < n; i++) await venue.put(news(i));
+    assert.ok(venue.outgoingBytes > 256 * 1024, `${venue.outgoingBytes} bytes queued`);
+    side.unblockWrites();
+    assert.deepEqual(await readSeqs(conn, n + 1), Array.from({ length: n + 1 }, (_, i) => i + 1));
+    await drained(venue);
     assert.equal(venue.metrics.bytesOut, side.bytesWritten);
     conn.close();
   } finally {
