@@ -1172,10 +1172,11 @@ export class FixMessage extends FieldMap {
  * as the message's own (the array must not be used after). What the generated typed builders
  * use to make a message of single fields at once.
  *
- * @param tags The tags, positive integers, MsgType(35) first.
+ * @param tags The tags, positive integers, each once, MsgType(35) first.
  * @param values The values, as text, one per tag.
  * @returns The message.
- * @throws {RangeError} When a tag is not a positive integer or the lengths differ.
+ * @throws {RangeError} When a tag is not a positive integer, is there twice, MsgType(35) is not
+ *   first, or the lengths differ.
  * @throws {TypeError} When a value is not text.
  * @example
  * ```ts
@@ -1188,7 +1189,13 @@ export function messageOfFields(tags: readonly number[], values: string[]): FixM
   if (n !== values.length) {
     throw new RangeError(`Cannot make message: ${n} tags for ${values.length} values`);
   }
-  // Checked as they are copied: one pass.
+  if (n === 0 || tags[0] !== 35) {
+    throw new RangeError(
+      `Cannot make message: its first tag must be MsgType(35), not ${n === 0 ? "none" : tags[0]}`,
+    );
+  }
+  // Checked as they are copied: one pass. A tag is seen twice when its mark is this call's.
+  const mark = nextFieldsMark();
   const own = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const tag = tags[i];
@@ -1198,11 +1205,34 @@ export function messageOfFields(tags: readonly number[], values: string[]): FixM
     if (typeof values[i] !== "string") {
       throw new TypeError(`Cannot set tag ${tag}: its value is not text`);
     }
+    if (tag < SEEN_TAGS) {
+      if (seenTags[tag] === mark) {
+        throw new RangeError(`Cannot make message: tag ${tag} is there twice`);
+      }
+      seenTags[tag] = mark;
+    } else if (tags.indexOf(tag) !== i) {
+      throw new RangeError(`Cannot make message: tag ${tag} is there twice`);
+    }
     own[i] = tag;
   }
   const m = new FixMessage();
   adoptFields(m, own, values);
   return m;
+}
+
+/** Tags below this are checked for repeats by mark, the rare others by a search. */
+const SEEN_TAGS = 1 << 14;
+/** Per tag, the mark of the last `messageOfFields` call that saw it. */
+const seenTags = new Uint32Array(SEEN_TAGS);
+let fieldsMark = 0;
+
+/** A mark no tag has yet (the table is cleared when the marks wrap). */
+function nextFieldsMark(): number {
+  if (++fieldsMark === 0xffffffff) {
+    seenTags.fill(0);
+    fieldsMark = 1;
+  }
+  return fieldsMark;
 }
 
 /**

@@ -36,6 +36,27 @@ Deno.test("messageOfFields refuses bad tags, values that are not text, lengths t
   assert.throws(() => messageOfFields([35, 11], ["D", 5 as unknown as string]), TypeError);
 });
 
+Deno.test("messageOfFields refuses a tag given twice and a first tag other than MsgType(35)", () => {
+  assert.throws(() => messageOfFields([35, 11, 54, 11], ["D", "a", "1", "b"]), {
+    name: "RangeError",
+    message: "Cannot make message: tag 11 is there twice",
+  });
+  // Tags too high for the table of marks are checked too.
+  assert.throws(() => messageOfFields([35, 20_000, 20_000], ["D", "a", "b"]), {
+    message: "Cannot make message: tag 20000 is there twice",
+  });
+  assert.throws(() => messageOfFields([11, 35], ["a", "D"]), {
+    message: "Cannot make message: its first tag must be MsgType(35), not 11",
+  });
+  assert.throws(() => messageOfFields([], []), {
+    message: "Cannot make message: its first tag must be MsgType(35), not none",
+  });
+  // Each call has its own marks: the same tags again are fine.
+  for (let i = 0; i < 3; i++) {
+    assert.equal(messageOfFields([35, 11], ["D", `${i}`]).get(11), `${i}`);
+  }
+});
+
 Deno.test("appendGroup adds NumInGroup and the entries as addGroupEntry would", () => {
   const m = new FixMessage("D").set(11, "o");
   const a = newGroupEntry(m).set(448, "A");
