@@ -124,6 +124,10 @@ function tagPrefix(tag: number): Uint8Array {
   return p;
 }
 
+/** The buffer of an encoder not written to yet (shared, never written). */
+const NO_BYTES = new Uint8Array(0);
+const NO_WORDS = new Uint32Array(0);
+
 /**
  * Encodes messages back to back into one growing, reused buffer: the batch a session persists
  * and writes with one call.
@@ -142,6 +146,8 @@ export class FixEncoder {
   #buf: Uint8Array;
   /** `#buf` as 32-bit words, for the checksum (same memory). */
   #words: Uint32Array;
+  /** The size of the buffer made by the first write. */
+  readonly #initialSize: number;
   #len = 0;
   #beginString: string;
   #dataTags: ReadonlySet<number>;
@@ -155,8 +161,10 @@ export class FixEncoder {
    */
   constructor(beginString: string, initialSize = 64 * 1024, options: EncoderOptions = {}) {
     this.#beginString = beginString;
-    this.#buf = new Uint8Array(initialSize);
-    this.#words = new Uint32Array(this.#buf.buffer, 0, this.#buf.length >> 2);
+    // The buffer is made by the first write: an idle session's encoder costs no buffer.
+    this.#initialSize = Math.max(16, initialSize);
+    this.#buf = NO_BYTES;
+    this.#words = NO_WORDS;
     this.#dataTags = dataTagsOf(options.dataFields ?? DEFAULT_DATA_FIELDS);
   }
 
@@ -217,7 +225,7 @@ export class FixEncoder {
   #ensure(extra: number): void {
     const need = this.#len + extra;
     if (need <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
+    let size = Math.max(this.#initialSize, this.#buf.length * 2);
     while (size < need) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#len));

@@ -608,3 +608,20 @@ Deno.test("setting the NumInGroup tag of a structured group refuses a count that
   assert.throws(() => d.set(453, 3), RangeError);
   assert.match(text(encodeMessage(d)), /\|453=2\|448=BRK\|447=D\|452=1\|448=CLT\|10=/);
 });
+
+Deno.test("an encoder makes its buffer at its first write (an idle session's costs none)", () => {
+  const before = Deno.memoryUsage().external;
+  const encoders = Array.from({ length: 1000 }, () => new FixEncoder("FIX.4.4", 4096));
+  // Eager buffers would be 4 MB of array buffers.
+  assert.ok(Deno.memoryUsage().external - before < 1024 * 1024);
+  // The first write makes it, at the size asked for or what the message needs.
+  const m = new FixMessage("0").set(49, "A").set(56, "B").set(34, 1)
+    .set(52, "20261124-10:00:00.000").set(58, "x".repeat(10_000));
+  for (const enc of encoders.slice(0, 2)) {
+    enc.append(m);
+    assert.deepEqual(enc.take(), encodeMessage(m, "FIX.4.4"));
+  }
+  const small = new FixEncoder("FIX.4.4", 1);
+  small.append(new FixMessage("0").set(34, 1));
+  assert.equal(decodeMessage(small.take()).msgType, "0");
+});
