@@ -25,6 +25,9 @@ export class DenoConnection implements Connection {
   #writing: Promise<void> = NO_WRITE;
   /** Writes started and not yet settled. */
   #pending = 0;
+  /** The write in progress and how much of it is written (see `#writeFrom`). */
+  #wBytes: Uint8Array | undefined;
+  #wOff = 0;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -92,16 +95,26 @@ export class DenoConnection implements Connection {
     } catch (e) {
       return Promise.reject(this.#writeFailed(e));
     }
-    // One promise per write: no async frame.
-    return p.then((n) => {
-      off += n;
-      if (off < bytes.length) return this.#writeFrom(bytes, off);
-      this.#writeDone();
-      return undefined;
-    }, (e) => {
-      throw this.#writeFailed(e);
-    });
+    // One promise per write, no async frame and no closure: writes run one at a time, so the
+    // one in progress is in fields.
+    this.#wBytes = bytes;
+    this.#wOff = off;
+    return p.then(this.#onWrote, this.#onWriteFailed);
   }
+
+  readonly #onWrote = (n: number): Promise<void> | undefined => {
+    const bytes = this.#wBytes!;
+    const off = this.#wOff + n;
+    if (off < bytes.length) return this.#writeFrom(bytes, off);
+    this.#wBytes = undefined;
+    this.#writeDone();
+    return undefined;
+  };
+
+  readonly #onWriteFailed = (e: unknown): never => {
+    this.#wBytes = undefined;
+    throw this.#writeFailed(e);
+  };
 
   /** A write settled; once none is pending, the chain of settled writes is not kept (thousands of idle connections). */
   #writeDone(): void {

@@ -665,7 +665,8 @@ function loadIndex(
 }
 
 function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
-  let off = 0;
+  // Almost always one write: a view of the rest only after a partial one.
+  let off = file.writeSync(bytes);
   while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
 }
 
@@ -1503,24 +1504,31 @@ export class FileSeqStore implements SeqStore {
       this.#stateDirty = false;
       this.#senderDirty = false;
     }
-    const failed = (e: unknown): never => {
-      if (line) {
-        this.#stateDirty = true;
-        this.#senderDirty ||= wasSenderDirty;
-      }
-      throw e;
-    };
-    const inbound = () => all && this.#in ? this.#writeLog(this.#in) : undefined;
+    // In sync "none" every step is done here, in order, without a closure per commit.
     let p: Promise<void> | undefined;
     try {
-      p = chain([
-        () => this.#writeLog(this.#out),
-        () => line ? this.#writeState(line) : undefined,
-      ]);
+      p = this.#writeLog(this.#out);
+      if (line) {
+        const stateLine = line;
+        p = p ? p.then(() => this.#writeState(stateLine)) : this.#writeState(stateLine);
+      }
     } catch (e) {
-      failed(e);
+      this.#commitFailed(e, line !== undefined, wasSenderDirty);
     }
-    return p ? p.then(inbound, failed) : inbound();
+    if (p === undefined) return all && this.#in ? this.#writeLog(this.#in) : undefined;
+    return p.then(
+      () => all && this.#in ? this.#writeLog(this.#in) : undefined,
+      (e) => this.#commitFailed(e, line !== undefined, wasSenderDirty),
+    );
+  }
+
+  /** A commit's messages or state line failed: the state line is written by the next one. */
+  #commitFailed(e: unknown, hadLine: boolean, wasSenderDirty: boolean): never {
+    if (hadLine) {
+      this.#stateDirty = true;
+      this.#senderDirty ||= wasSenderDirty;
+    }
+    throw e;
   }
 
   /** Writes a log's pending batch (synchronously in sync "none"). */

@@ -183,7 +183,7 @@ const IGNORE = (): void => {};
 /** A promise settled by a waiter added to `waiters` (a rejection nobody awaits is not fatal). */
 function settledBy(waiters: Waiter[]): Promise<void> {
   const p = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
-  p.catch(() => {});
+  p.catch(IGNORE);
   return p;
 }
 const NOTHING = new Uint8Array(0);
