@@ -441,23 +441,34 @@ function newScratch(): number[] {
 
 /** Tag, value start and value end per field: copied out once, at its final size, per message. */
 let fieldScratch = newScratch();
-/** Per data-field map: a byte per tag below 65536, 1 where the tag is a LENGTH field. */
-const LENGTH_TAGS = new WeakMap<ReadonlyMap<number, number>, Uint8Array>();
+/**
+ * Per data-field map: a byte per tag below 65536, 1 where the tag is a LENGTH field, and the
+ * smallest LENGTH tag (a tag below it needs no look-up).
+ */
+const LENGTH_TAGS = new WeakMap<ReadonlyMap<number, number>, [Uint8Array, number]>();
 
 let lastFields: ReadonlyMap<number, number> | undefined;
 let lastBits: Uint8Array = new Uint8Array(0);
+/** The smallest LENGTH tag of `lastFields`. */
+let lastMinLength = 0;
 
 function lengthTagsOf(dataFields: ReadonlyMap<number, number>): Uint8Array {
   if (dataFields === lastFields) return lastBits;
-  let bits = LENGTH_TAGS.get(dataFields);
-  if (bits === undefined) {
-    bits = new Uint8Array(65536);
-    for (const tag of dataFields.keys()) if (tag < 65536) bits[tag] = 1;
-    LENGTH_TAGS.set(dataFields, bits);
+  let known = LENGTH_TAGS.get(dataFields);
+  if (known === undefined) {
+    const bits = new Uint8Array(65536);
+    let min = Infinity;
+    for (const tag of dataFields.keys()) {
+      if (tag < 65536) bits[tag] = 1;
+      if (tag < min) min = tag;
+    }
+    known = [bits, min];
+    LENGTH_TAGS.set(dataFields, known);
   }
   lastFields = dataFields;
-  lastBits = bits;
-  return bits;
+  lastBits = known[0];
+  lastMinLength = known[1];
+  return lastBits;
 }
 
 /**
@@ -516,6 +527,7 @@ function decodeRange(
   head?: FrameHead,
 ): FixMessage | FixParseError {
   const lengthTags = lengthTagsOf(dataFields);
+  const minLengthTag = lastMinLength;
   scanSum = -1;
   // The scratch array grown by a huge message is not kept alive for good.
   if (fieldScratch.length > SCRATCH_KEPT) fieldScratch = newScratch();
@@ -554,7 +566,7 @@ function decodeRange(
     const d1 = c1 - 48;
     // Most tags have two digits: "NN=" is read at once (p + 2 <= last, as p + 1 is not the
     // last SOH when it is a digit). Anything else takes the loop.
-    if (tag > 0 && tag <= 9 && d1 >= 0 && d1 <= 9 && buf[p + 2] === 61) {
+    if ((tag - 1) >>> 0 < 9 && d1 >>> 0 < 10 && buf[p + 2] === 61) {
       tag = tag * 10 + d1;
       sum += c0 + c1 + 61;
       p += 2;
@@ -601,10 +613,18 @@ function decodeRange(
       for (let i = vStart; i < p; i++) sum += buf[i];
       dataTag = -1;
     } else {
-      let c = buf[p];
-      while (c !== SOH) {
-        sum += c;
-        c = buf[++p];
+      // Two bytes a step (a byte that is not SOH is not the last SOH: the next one is there).
+      for (;;) {
+        const a = buf[p];
+        if (a === SOH) break;
+        const b = buf[p + 1];
+        if (b === SOH) {
+          sum += a;
+          p++;
+          break;
+        }
+        sum += a + b;
+        p += 2;
       }
     }
     sum += SOH;
@@ -612,7 +632,9 @@ function decodeRange(
     index[k + 1] = vStart;
     index[k + 2] = p;
     k += 3;
-    const linked = tag < 65536 && lengthTags[tag] === 0 ? undefined : dataFields.get(tag);
+    const linked = tag < minLengthTag || (tag < 65536 && lengthTags[tag] === 0)
+      ? undefined
+      : dataFields.get(tag);
     if (linked !== undefined) {
       let len = 0;
       let ok = p > vStart && p - vStart < 10;

@@ -276,3 +276,19 @@ Deno.test("messages from nextMessage keep their bytes when the framer moves to a
     assert.deepEqual(encodeMessage(m), frames[i]);
   });
 });
+
+Deno.test("a custom LENGTH tag of any size announces its data field, below 90 too", () => {
+  // The decoder looks up no tag below a map's smallest LENGTH tag (90 in the default map).
+  for (const [length, data] of [[5, 6], [89, 90], [95, 96], [70000, 70001]]) {
+    const map = new Map([[length, data]]);
+    const frame = raw(`35=n|${length}=3|${data}=a\x01b|58=x|`);
+    const f = new FixFramer();
+    f.push(frame);
+    const m = f.nextMessage(map);
+    assert.ok(m instanceof FixMessage, `${length}: ${m}`);
+    assert.equal(m.get(data), "a\x01b");
+    assert.equal(decodeMessage(frame, map).get(data), "a\x01b");
+    // Without the map the SOH ends the value: "b" is no field.
+    assert.throws(() => decodeMessage(frame, new Map()), FixParseError);
+  }
+});
