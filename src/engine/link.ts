@@ -1286,7 +1286,7 @@ export class Link {
         });
       }
       // Framed and decoded in one pass: a framing error, a CheckSum error or a decoding error.
-      const msg = framer.nextMessage(this.#dataFields);
+      const msg = framer.nextMessage();
       if (msg === undefined) return undefined;
       this.#batchFrames++;
       this.#framesRead++;

@@ -33,9 +33,10 @@ export interface FramerOptions {
   /** Largest accepted message in bytes (default 1 MiB). */
   maxMessageSize?: number;
   /**
-   * LENGTH tag to DATA tag pairs. Accepted for compatibility and not needed: the framer trusts
-   * BodyLength(9), as QuickFIX does, and never looks inside values, so a data value holding
-   * `10=000<SOH>8=FIX` is never mistaken for a message boundary.
+   * LENGTH tag to DATA tag pairs, what `nextMessage` decodes with unless told otherwise (default:
+   * every pair of every FIX version). Framing needs none: the framer trusts BodyLength(9), as
+   * QuickFIX does, and never looks inside values, so a data value holding `10=000<SOH>8=FIX` is
+   * never mistaken for a message boundary.
    */
   dataFields?: ReadonlyMap<number, number>;
 }
@@ -68,6 +69,7 @@ export class FixFramer {
   #end = 0;
   #base = 0; // stream offset of #buf[0]
   #max: number;
+  #dataFields: ReadonlyMap<number, number>;
   #skipping = false; // garbage was reported and no `8=FIX` has been seen since
   #waitStart = -1; // stream offset of a message whose CheckSum is being waited for
   #waitScanned = 0; // stream offset up to which it was scanned for CheckSum and 8=FIX
@@ -83,10 +85,11 @@ export class FixFramer {
   /**
    * Creates an instance.
    *
-   * @param options The maximum message size.
+   * @param options The maximum message size, and the data fields `nextMessage` decodes with.
    */
   constructor(options: FramerOptions = {}) {
     this.#max = options.maxMessageSize ?? 1 << 20;
+    this.#dataFields = options.dataFields ?? DEFAULT_DATA_FIELDS;
   }
 
   /** Bytes received and not yet returned as frames. */
@@ -199,7 +202,7 @@ export class FixFramer {
    * fields are read, and still checked before the message is returned). A frame that fails
    * to decode gives the error `decodeMessage` would throw, its offset within the frame.
    *
-   * @param dataFields LENGTH tag to DATA tag pairs (default: every pair of every FIX version).
+   * @param dataFields LENGTH tag to DATA tag pairs (default: the framer's `dataFields` option).
    * @returns The message, an error, or `undefined`. The frame's bytes are
    * {@linkcode FixFramer.lastFrame}.
    * @example
@@ -211,7 +214,7 @@ export class FixFramer {
    * ```
    */
   nextMessage(
-    dataFields: ReadonlyMap<number, number> = DEFAULT_DATA_FIELDS,
+    dataFields: ReadonlyMap<number, number> = this.#dataFields,
   ): FixMessage | FixParseError | undefined {
     const trailer = this.#locate();
     if (trailer < 0) return trailer === -1 ? undefined : this.#takeFault();

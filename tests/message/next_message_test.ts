@@ -292,3 +292,19 @@ Deno.test("a custom LENGTH tag of any size announces its data field, below 90 to
     assert.throws(() => decodeMessage(frame, new Map()), FixParseError);
   }
 });
+
+Deno.test("nextMessage decodes with the framer's dataFields option unless given its own", () => {
+  const frame = raw("35=n|5=3|6=a\x01b|58=x|");
+  const custom = new Map([[5, 6]]);
+  const withOption = new FixFramer({ dataFields: custom });
+  withOption.push(frame);
+  withOption.push(frame);
+  const m = withOption.nextMessage();
+  assert.ok(m instanceof FixMessage);
+  assert.equal(m.get(6), "a\x01b");
+  // A map given to the call wins: without 5 as a LENGTH tag, "b" is no field.
+  assert.ok(withOption.nextMessage(DEFAULT_DATA_FIELDS) instanceof FixParseError);
+  const plain = new FixFramer();
+  plain.push(frame);
+  assert.ok(plain.nextMessage() instanceof FixParseError);
+});
