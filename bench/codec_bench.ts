@@ -42,14 +42,17 @@ function scan(bytes: Uint8Array): number {
   return n;
 }
 
-/** Frames every message in `bytes`, decodes it, and sums what `read` takes from it. */
+/**
+ * Frames every message in `bytes`, decodes it (in one pass, as the session's read loop does),
+ * and sums what `read` takes from it.
+ */
 function decodeAll(bytes: Uint8Array, read: (m: FixMessage) => number): number {
   const f = new FixFramer();
   f.push(bytes);
   let n = 0;
-  for (let r = f.next(); r !== undefined; r = f.next()) {
-    if (!(r instanceof Uint8Array)) throw r;
-    n += read(decodeMessage(r));
+  for (let r = f.nextMessage(); r !== undefined; r = f.nextMessage()) {
+    if (!(r instanceof FixMessage)) throw r;
+    n += read(r);
   }
   return n;
 }

@@ -7,7 +7,8 @@
 // write        writes M (default 10,000) distinct NewOrderSingle frames back to back to FILE.
 // decode       reads FILE again and again until COUNT messages are decoded. The bytes arrive in
 //              64 KiB chunks into the session's framer (framing, BodyLength(9), CheckSum(10)),
-//              each frame is decoded, and the fields a session and an application read are read.
+//              each frame is decoded (FixFramer.nextMessage, as the session's read loop does),
+//              and the fields a session and an application read are read.
 // decode-dict  the same, each message also validated against the FIX.4.4 dictionary with the
 //              session's default validation settings (as a session with validation on does).
 // encode       builds COUNT NewOrderSingle from field values (header included) and encodes each
@@ -20,7 +21,7 @@ import { loadDictionary } from "../src/dictionary/load.ts";
 import { validateMessage } from "../src/dictionary/validator.ts";
 import { FixEncoder } from "../src/message/encoder.ts";
 import { FixMessage } from "../src/message/fix_message.ts";
-import { decodeMessage, FixFramer } from "../src/message/framer.ts";
+import { FixFramer } from "../src/message/framer.ts";
 
 const CHUNK = 64 * 1024;
 const TIME = "20261124-10:00:00.000";
@@ -68,10 +69,10 @@ function decode(stream: Uint8Array, count: number, dict: Dictionary | undefined,
     if (at === stream.length) at = 0;
     t.bytes += n;
     while (t.messages < count) {
-      const frame = framer.next();
-      if (frame === undefined) break;
-      if (!(frame instanceof Uint8Array)) throw frame;
-      const m = decodeMessage(frame);
+      // What the session's read loop does: frame and decode in one pass (FixFramer.nextMessage).
+      const m = framer.nextMessage();
+      if (m === undefined) break;
+      if (!(m instanceof FixMessage)) throw m;
       if (dict !== undefined) {
         const problems = validateMessage(m, dict, DEFAULT_VALIDATION_SETTINGS);
         if (problems.length > 0) throw new Error(`Invalid order: ${problems[0].text}`);

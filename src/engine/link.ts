@@ -19,7 +19,7 @@ import { type Logger, SILENT_LOGGER } from "../logger.ts";
 import { FixEncoder } from "../message/encoder.ts";
 import { FixParseError } from "../message/errors.ts";
 import type { FixMessage } from "../message/fix_message.ts";
-import { decodeMessage, FixFramer } from "../message/framer.ts";
+import { FixFramer } from "../message/framer.ts";
 import { maskFrame, SECRET_TAGS } from "../message/mask.ts";
 import type { Action } from "../session/actions.ts";
 import type { SessionCore } from "../session/core.ts";
@@ -1321,24 +1321,16 @@ export class Link {
           return this.#drain(framer, conn);
         });
       }
-      const f = framer.next();
-      if (f === undefined) return undefined;
+      // Framed and decoded in one pass: a framing error, a CheckSum error or a decoding error.
+      const msg = framer.nextMessage();
+      if (msg === undefined) return undefined;
       this.#batchFrames++;
       this.#framesRead++;
-      if (f instanceof FixParseError) {
-        this.#run(this.#core.onGarbled(f, this.#clock.now()));
+      if (msg instanceof FixParseError) {
+        this.#run(this.#core.onGarbled(msg, this.#clock.now()));
         continue;
       }
-      let msg: FixMessage;
-      try {
-        msg = decodeMessage(f, this.#dataFields);
-      } catch (e) {
-        this.#run(
-          this.#core.onGarbled(e instanceof Error ? e : new Error(String(e)), this.#clock.now()),
-        );
-        continue;
-      }
-      const r = this.#inbound(msg, f);
+      const r = this.#inbound(msg, framer);
       if (r) return r.then(() => this.#drain(framer, conn));
     }
     return undefined;
@@ -1358,11 +1350,16 @@ export class Link {
       this.#batchWorkMs + this.#clock.now() - this.#drainStartMs >= READ_SLICE_MS;
   }
 
-  #inbound(msg: FixMessage, frame: Uint8Array): Promise<void> | undefined {
+  /**
+   * A message received. `from` is its frame, or the framer whose `lastFrame` it is: a view of
+   * the frame is made only to log it.
+   */
+  #inbound(msg: FixMessage, from: Uint8Array | FixFramer): Promise<void> | undefined {
     this.#metrics.messagesIn++;
-    this.#metrics.bytesIn += frame.length;
+    this.#metrics.bytesIn += from instanceof FixFramer ? from.lastFrameLength : from.length;
     if (this.#recentSize > 0) this.#remember("in", msg);
     if (this.#s.logIncoming || this.#mlog) {
+      const frame = from instanceof FixFramer ? from.lastFrame : from;
       // Credentials never reach a log, also those of a Logon about to be refused.
       const t = msg.msgType;
       const logged = t === "A" || t === "BE" ? maskFrame(frame, this.#secretTags) : frame;

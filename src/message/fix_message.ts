@@ -959,11 +959,13 @@ export class FieldMap {
 
   /**
    * The undecoded bytes of the value at a wire-order index, for checks that need no string
-   * (the validator's). Writes the value's start and end offsets into `span`.
+   * (the validator's). Writes the value's start and end offsets into `span`, offsets in the
+   * bytes returned: the frame given to `decodeMessage`, or the framer's block for a message from
+   * `FixFramer.nextMessage`.
    *
    * @param index 0-based.
    * @param span Receives `[start, end)` of the value.
-   * @returns The message bytes, or `undefined` when the value is not (or no longer) raw
+   * @returns The bytes holding the value, or `undefined` when the value is not (or no longer) raw
    * bytes: set by the application, already read as a string, or inside structured groups.
    */
   valueBytesAt(index: number, span: Int32Array): Uint8Array | undefined {

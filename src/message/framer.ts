@@ -33,9 +33,10 @@ export interface FramerOptions {
   /** Largest accepted message in bytes (default 1 MiB). */
   maxMessageSize?: number;
   /**
-   * LENGTH tag to DATA tag pairs. Accepted for compatibility and not needed: the framer trusts
-   * BodyLength(9), as QuickFIX does, and never looks inside values, so a data value holding
-   * `10=000<SOH>8=FIX` is never mistaken for a message boundary.
+   * LENGTH tag to DATA tag pairs, what `nextMessage` decodes with unless told otherwise (default:
+   * every pair of every FIX version). Framing needs none: the framer trusts BodyLength(9), as
+   * QuickFIX does, and never looks inside values, so a data value holding `10=000<SOH>8=FIX` is
+   * never mistaken for a message boundary.
    */
   dataFields?: ReadonlyMap<number, number>;
 }
@@ -68,17 +69,27 @@ export class FixFramer {
   #end = 0;
   #base = 0; // stream offset of #buf[0]
   #max: number;
+  #dataFields: ReadonlyMap<number, number>;
   #skipping = false; // garbage was reported and no `8=FIX` has been seen since
   #waitStart = -1; // stream offset of a message whose CheckSum is being waited for
   #waitScanned = 0; // stream offset up to which it was scanned for CheckSum and 8=FIX
+  /** The error `#locate` found (when it returns -2). */
+  #fault: FixParseError | undefined;
+  /** BeginString(8) and BodyLength(9) of the frame `#locate` found, checked and summed. */
+  #head: FrameHead = { beginEnd: 0, bodyStart: 0, sum: 0 };
+  /** The block, start and end of the frame `nextMessage` took last. */
+  #lastBuf: Uint8Array = EMPTY_BYTES;
+  #lastStart = 0;
+  #lastEnd = 0;
 
   /**
    * Creates an instance.
    *
-   * @param options The maximum message size.
+   * @param options The maximum message size, and the data fields `nextMessage` decodes with.
    */
   constructor(options: FramerOptions = {}) {
     this.#max = options.maxMessageSize ?? 1 << 20;
+    this.#dataFields = options.dataFields ?? DEFAULT_DATA_FIELDS;
   }
 
   /** Bytes received and not yet returned as frames. */
@@ -174,10 +185,117 @@ export class FixFramer {
    * @returns A frame (from `8=` to the SOH after the checksum), an error, or `undefined`.
    */
   next(): Uint8Array | FixParseError | undefined {
+    const trailer = this.#locate();
+    if (trailer < 0) return trailer === -1 ? undefined : this.#takeFault();
+    const buf = this.#buf;
+    const start = this.#start;
+    const fault = this.#checkTrailer(trailer, byteSum(buf, this.#words, start, trailer));
+    if (fault !== undefined) return fault;
+    // A view made directly on the buffer (`#buf` starts at its offset 0): cheaper than subarray.
+    return new Uint8Array(buf.buffer, start, trailer + 7 - start);
+  }
+
+  /**
+   * Returns the next whole message decoded, a parse error for garbled input, or `undefined`
+   * when more bytes are needed: what `next` and {@linkcode decodeMessage} give together, with
+   * the same checks and errors, in one pass over the bytes (the CheckSum is summed as the
+   * fields are read, and still checked before the message is returned). A frame that fails
+   * to decode gives the error `decodeMessage` would throw, its offset within the frame.
+   *
+   * @param dataFields LENGTH tag to DATA tag pairs (default: the framer's `dataFields` option).
+   * @returns The message, an error, or `undefined`. The frame's bytes are
+   * {@linkcode FixFramer.lastFrame}.
+   * @example
+   * ```ts
+   * import { encodeMessage, FixFramer, FixMessage } from "@fixwire/engine";
+   * const framer = new FixFramer();
+   * framer.push(encodeMessage(new FixMessage("0").set(49, "A").set(56, "B")));
+   * const m = framer.nextMessage(); // a FixMessage
+   * ```
+   */
+  nextMessage(
+    dataFields: ReadonlyMap<number, number> = this.#dataFields,
+  ): FixMessage | FixParseError | undefined {
+    const trailer = this.#locate();
+    if (trailer < 0) return trailer === -1 ? undefined : this.#takeFault();
+    const buf = this.#buf;
+    const start = this.#start;
+    const end = trailer + 7;
+    this.#lastBuf = buf;
+    this.#lastStart = start;
+    this.#lastEnd = end;
+    // The message reads its values in the framer's block (never overwritten): no view per frame.
+    const decoded = decodeRange(buf, start, end, dataFields, this.#head);
+    // The decoder summed every byte it read, the CheckSum field's too: without them, the sum
+    // CheckSum(10) covers. A frame it could not decode is summed on its own.
+    const sum = scanSum >= 0
+      ? scanSum - (49 + 48 + 61 + SOH) - buf[trailer + 3] - buf[trailer + 4] - buf[trailer + 5]
+      : byteSum(buf, this.#words, start, trailer);
+    return this.#checkTrailer(trailer, sum) ?? decoded;
+  }
+
+  /**
+   * The bytes of the frame {@linkcode FixFramer.nextMessage} took last (its message, or its
+   * decoding or CheckSum error), from `8=` to the SOH after the checksum: a new view on the
+   * framer's block at each call, valid for good.
+   *
+   * @example
+   * ```ts
+   * import { encodeMessage, FixFramer, FixMessage } from "@fixwire/engine";
+   * const framer = new FixFramer();
+   * framer.push(encodeMessage(new FixMessage("0")));
+   * framer.nextMessage();
+   * framer.lastFrame.length; // framer.lastFrameLength
+   * ```
+   */
+  get lastFrame(): Uint8Array {
+    const buf = this.#lastBuf;
+    return new Uint8Array(buf.buffer, this.#lastStart, this.#lastEnd - this.#lastStart);
+  }
+
+  /** The length of {@linkcode FixFramer.lastFrame}, without making a view. */
+  get lastFrameLength(): number {
+    return this.#lastEnd - this.#lastStart;
+  }
+
+  #takeFault(): FixParseError {
+    const fault = this.#fault!;
+    this.#fault = undefined;
+    return fault;
+  }
+
+  /**
+   * After `#locate`: takes the frame ending at `trailer + 7` and checks its CheckSum against
+   * `sum` (the byte sum of the frame up to the CheckSum field) and its MsgType position.
+   */
+  #checkTrailer(trailer: number, sum: number): FixParseError | undefined {
+    const buf = this.#buf;
+    const bodyStart = this.#head.bodyStart;
+    const d1 = buf[trailer + 3] - 48, d2 = buf[trailer + 4] - 48, d3 = buf[trailer + 5] - 48;
+    this.#start = trailer + 7;
+    if (
+      d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9 ||
+      d1 * 100 + d2 * 10 + d3 !== (sum & 255)
+    ) {
+      return this.#error("CheckSum(10) does not match", trailer, 10);
+    }
+    if (buf[bodyStart] !== 51 || buf[bodyStart + 1] !== 53 || buf[bodyStart + 2] !== 61) {
+      // BeginString, BodyLength and MsgType must be the first three fields: garbled.
+      return this.#error("MsgType(35) is not the third field", bodyStart, 35);
+    }
+    return undefined;
+  }
+
+  /**
+   * Finds the next frame whose BodyLength(9) lands on a CheckSum(10) field: the index of that
+   * field (the frame starts at `#start`; `#head` says where its first two fields end, and
+   * their byte sum), -1 when more bytes are needed, or -2 with the error in `#fault`.
+   */
+  #locate(): number {
     const buf = this.#buf;
     const start = this.#start;
     const end = this.#end;
-    if (start === end) return undefined;
+    if (start === end) return -1;
     // "8=FIX"
     if (
       end - start < 5 || buf[start] !== 56 || buf[start + 1] !== 61 || buf[start + 2] !== 70 ||
@@ -188,27 +306,30 @@ export class FixFramer {
         if (buf[start + i] !== BEGIN[i]) {
           const reported = this.#skipping;
           this.#resync(start + 1);
-          if (reported) return this.next();
-          return this.#error("message does not start with 8=FIX", start, 8);
+          if (reported) return this.#locate();
+          return this.#fail("message does not start with 8=FIX", start, 8);
         }
       }
-      return undefined;
+      return -1;
     }
     this.#skipping = false;
     let p = start + 5;
+    // The byte sum of "8=FIX..." and "9=...", both with their SOH: the decoder takes them as read.
+    let sum = 56 + 61 + 70 + 73 + 88 + SOH + 57 + 61 + SOH;
     while (p < end && buf[p] !== SOH) {
       if (p - start > MAX_BEGIN_STRING) {
         this.#resync(start + 1);
-        return this.#error("BeginString is too long", start, 8);
+        return this.#fail("BeginString is too long", start, 8);
       }
+      sum += buf[p];
       p++;
     }
-    if (p >= end) return undefined;
+    if (p >= end) return -1;
     // "9=<digits>|"
-    if (p + 3 > end) return undefined;
+    if (p + 3 > end) return -1;
     if (buf[p + 1] !== 57 || buf[p + 2] !== 61) {
       this.#resync(start + 1);
-      return this.#error("BodyLength(9) is not the second field", p + 1, 9);
+      return this.#fail("BodyLength(9) is not the second field", p + 1, 9);
     }
     let q = p + 3;
     let bodyLength = 0;
@@ -216,26 +337,27 @@ export class FixFramer {
       const d = buf[q] - 48;
       if (d < 0 || d > 9 || q - p > 12) {
         this.#resync(start + 1);
-        return this.#error("BodyLength(9) is not a number", q, 9);
+        return this.#fail("BodyLength(9) is not a number", q, 9);
       }
       bodyLength = bodyLength * 10 + d;
+      sum += d + 48;
       q++;
     }
-    if (q >= end) return undefined;
+    if (q >= end) return -1;
     if (q === p + 3) {
       this.#resync(start + 1);
-      return this.#error("BodyLength(9) is empty", q, 9);
+      return this.#fail("BodyLength(9) is empty", q, 9);
     }
     const bodyStart = q + 1;
     const total = bodyStart - start + bodyLength + 7;
     if (total > this.#max) {
       this.#resync(start + 1);
-      return this.#error(`message exceeds the maximum size of ${this.#max} bytes`, start, 9);
+      return this.#fail(`message exceeds the maximum size of ${this.#max} bytes`, start, 9);
     }
     const trailer = bodyStart + bodyLength;
     // BodyLength(9) is trusted, as QuickFIX trusts it: the CheckSum is looked for only once
     // the declared length has arrived.
-    if (end < trailer + 7) return undefined;
+    if (end < trailer + 7) return -1;
     if (
       buf[trailer - 1] !== SOH || buf[trailer] !== 49 || buf[trailer + 1] !== 48 ||
       buf[trailer + 2] !== 61 || buf[trailer + 6] !== SOH
@@ -251,39 +373,35 @@ export class FixFramer {
         if (next < 0 && end - start <= this.#max) {
           this.#waitStart = at;
           this.#waitScanned = this.#base + end;
-          return undefined;
+          return -1;
         }
         this.#resync(start + 1);
-        return this.#error("CheckSum(10) is missing", trailer, 10);
+        return this.#fail("CheckSum(10) is missing", trailer, 10);
       }
       // BodyLength(9) is wrong. As in QuickFIX, the message runs to the first CheckSum(10)
       // field at or after its declared end: with a BodyLength too long that is the next
       // message's, and both go as one garbled run (the peer resends the second on request).
       const stop = this.#checkSumEnd(Math.max(trailer - 1, bodyStart - 1));
       if (stop < 0) {
-        if (end - start <= this.#max) return undefined;
+        if (end - start <= this.#max) return -1;
         this.#resync(start + 1);
       } else {
         this.#start = stop;
         this.#skipping = false;
       }
-      return this.#error("BodyLength(9) does not match the message", p + 1, 9);
+      return this.#fail("BodyLength(9) does not match the message", p + 1, 9);
     }
-    const d1 = buf[trailer + 3] - 48, d2 = buf[trailer + 4] - 48, d3 = buf[trailer + 5] - 48;
-    const sum = byteSum(buf, this.#words, start, trailer) & 255;
-    this.#start = trailer + 7;
-    if (
-      d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9 ||
-      d1 * 100 + d2 * 10 + d3 !== sum
-    ) {
-      return this.#error("CheckSum(10) does not match", trailer, 10);
-    }
-    if (buf[bodyStart] !== 51 || buf[bodyStart + 1] !== 53 || buf[bodyStart + 2] !== 61) {
-      // BeginString, BodyLength and MsgType must be the first three fields: garbled.
-      return this.#error("MsgType(35) is not the third field", bodyStart, 35);
-    }
-    // A view made directly on the buffer (`#buf` starts at its offset 0): cheaper than subarray.
-    return new Uint8Array(buf.buffer, start, trailer + 7 - start);
+    const head = this.#head;
+    head.beginEnd = p;
+    head.bodyStart = bodyStart;
+    head.sum = sum;
+    return trailer;
+  }
+
+  /** `#locate`'s answer for an error: -2, with the error in `#fault`. */
+  #fail(reason: string, at: number, tag?: number): number {
+    this.#fault = this.#error(reason, at, tag);
+    return -2;
   }
 
   /** True when `<SOH>10=` appears in `buf[from, to)`: the frame has a CheckSum somewhere. */
@@ -326,23 +444,34 @@ function newScratch(): number[] {
 
 /** Tag, value start and value end per field: copied out once, at its final size, per message. */
 let fieldScratch = newScratch();
-/** Per data-field map: a byte per tag below 65536, 1 where the tag is a LENGTH field. */
-const LENGTH_TAGS = new WeakMap<ReadonlyMap<number, number>, Uint8Array>();
+/**
+ * Per data-field map: a byte per tag below 65536, 1 where the tag is a LENGTH field, and the
+ * smallest LENGTH tag (a tag below it needs no look-up).
+ */
+const LENGTH_TAGS = new WeakMap<ReadonlyMap<number, number>, [Uint8Array, number]>();
 
 let lastFields: ReadonlyMap<number, number> | undefined;
 let lastBits: Uint8Array = new Uint8Array(0);
+/** The smallest LENGTH tag of `lastFields`. */
+let lastMinLength = 0;
 
 function lengthTagsOf(dataFields: ReadonlyMap<number, number>): Uint8Array {
   if (dataFields === lastFields) return lastBits;
-  let bits = LENGTH_TAGS.get(dataFields);
-  if (bits === undefined) {
-    bits = new Uint8Array(65536);
-    for (const tag of dataFields.keys()) if (tag < 65536) bits[tag] = 1;
-    LENGTH_TAGS.set(dataFields, bits);
+  let known = LENGTH_TAGS.get(dataFields);
+  if (known === undefined) {
+    const bits = new Uint8Array(65536);
+    let min = Infinity;
+    for (const tag of dataFields.keys()) {
+      if (tag < 65536) bits[tag] = 1;
+      if (tag < min) min = tag;
+    }
+    known = [bits, min];
+    LENGTH_TAGS.set(dataFields, known);
   }
   lastFields = dataFields;
-  lastBits = bits;
-  return bits;
+  lastBits = known[0];
+  lastMinLength = known[1];
+  return lastBits;
 }
 
 /**
@@ -367,93 +496,169 @@ export function decodeMessage(
   frame: Uint8Array,
   dataFields: ReadonlyMap<number, number> = DEFAULT_DATA_FIELDS,
 ): FixMessage {
+  const decoded = decodeRange(frame, 0, frame.length, dataFields);
+  if (decoded instanceof FixParseError) throw decoded;
+  return decoded;
+}
+
+/** Where a frame's first two fields end, as the framer found them, and their byte sum. */
+interface FrameHead {
+  /** The SOH after BeginString(8)'s value. */
+  beginEnd: number;
+  /** Where the third field starts, after BodyLength(9)'s SOH. */
+  bodyStart: number;
+  /** The byte sum of the two fields, SOH included. */
+  sum: number;
+}
+
+/**
+ * The byte sum of the frame the last {@linkcode decodeRange} decoded, its CheckSum field
+ * included, or -1 when it was not summed (a frame it could not decode).
+ */
+let scanSum = 0;
+
+/**
+ * Decodes the frame `buf[from, to)` into a message over `buf`: its value offsets are offsets
+ * in `buf`, an error's offset is relative to `from`. Every byte read is added to
+ * {@linkcode scanSum}, so that the framer checks the CheckSum without a pass of its own.
+ */
+function decodeRange(
+  buf: Uint8Array,
+  from: number,
+  to: number,
+  dataFields: ReadonlyMap<number, number>,
+  head?: FrameHead,
+): FixMessage | FixParseError {
   const lengthTags = lengthTagsOf(dataFields);
+  const minLengthTag = lastMinLength;
+  scanSum = -1;
   // The scratch array grown by a huge message is not kept alive for good.
   if (fieldScratch.length > SCRATCH_KEPT) fieldScratch = newScratch();
   // Tag, value start and value end per field, gathered in a buffer kept between calls and
   // copied out once at its final size: the message's one index array.
   const index = fieldScratch;
   let k = 0;
-  const n = frame.length;
   // A field starting at or before the last SOH ends at an SOH: up to there the scans need no
   // end check (a frame from the framer ends with SOH). What follows it is reported as it is.
-  let last = n - 1;
-  while (last >= 0 && frame[last] !== SOH) last--;
-  let p = 0;
+  let last = to - 1;
+  while (last >= from && buf[last] !== SOH) last--;
+  let p = from;
+  let sum = 0;
+  if (head !== undefined && lengthTags[8] === 0 && lengthTags[9] === 0) {
+    // The framer checked "8=FIX...<SOH>9=<digits><SOH>" and summed it: the fields the loop
+    // would make of it, without reading it again (neither is a LENGTH field: no data follows).
+    index[0] = 8;
+    index[1] = from + 2;
+    index[2] = head.beginEnd;
+    index[3] = 9;
+    index[4] = head.beginEnd + 3;
+    index[5] = head.bodyStart - 1;
+    k = 6;
+    p = head.bodyStart;
+    sum = head.sum;
+  }
   let dataTag = -1;
   let dataLen = 0;
   // The first invalid tag number: the rest is decoded, then reported with the message.
   let badAt = -1;
   let badTag: number | undefined;
-  while (p < n) {
-    if (p > last) throw unterminated(frame, p, dataTag);
+  while (p <= last) {
     const tagStart = p;
-    let tag = frame[p] - 48;
-    const d1 = frame[p + 1] - 48;
+    const c0 = buf[p], c1 = buf[p + 1];
+    let tag = c0 - 48;
+    const d1 = c1 - 48;
     // Most tags have two digits: "NN=" is read at once (p + 2 <= last, as p + 1 is not the
     // last SOH when it is a digit). Anything else takes the loop.
-    if (tag > 0 && tag <= 9 && d1 >= 0 && d1 <= 9 && frame[p + 2] === 61) {
+    if ((tag - 1) >>> 0 < 9 && d1 >>> 0 < 10 && buf[p + 2] === 61) {
       tag = tag * 10 + d1;
+      sum += c0 + c1 + 61;
       p += 2;
     } else {
       tag = 0;
-      let c = frame[p];
+      let c = c0;
       let nonDigit = -1;
       while (c !== 61) {
         const d = c - 48;
         if (d < 0 || d > 9) {
           if (nonDigit < 0) nonDigit = p;
-          if (c === SOH) throw noEquals(nonDigit, p, p);
+          if (c === SOH) return noEquals(nonDigit - from, p - from, p - from);
         } else tag = tag * 10 + d;
-        c = frame[++p];
+        sum += c;
+        c = buf[++p];
       }
       // More than 9 digits is no tag either (and would lose precision as a number).
       if (nonDigit >= 0 || p === tagStart || tag === 0 || p - tagStart > 9) {
         // Not a tag number: the field is skipped and the message reported once decoded.
         if (badAt < 0) {
-          badAt = nonDigit >= 0 ? nonDigit : tagStart;
+          badAt = nonDigit >= 0 ? nonDigit - from : tagStart - from;
           badTag = nonDigit < 0 && p > tagStart && tag === 0 ? 0 : undefined;
         }
-        while (frame[p] !== SOH) p++;
+        while ((c = buf[p]) !== SOH) {
+          sum += c;
+          p++;
+        }
+        sum += SOH;
         p++;
         continue;
       }
+      sum += 61;
     }
     p++;
     const vStart = p;
     if (tag === dataTag) {
       p += dataLen;
-      if (p >= n || frame[p] !== SOH) {
-        throw new FixParseError("data field length does not match", { offset: vStart, tag });
+      if (p >= to || buf[p] !== SOH) {
+        return new FixParseError("data field length does not match", {
+          offset: vStart - from,
+          tag,
+        });
       }
+      for (let i = vStart; i < p; i++) sum += buf[i];
       dataTag = -1;
     } else {
-      while (frame[p] !== SOH) p++;
+      // Two bytes a step (a byte that is not SOH is not the last SOH: the next one is there).
+      for (;;) {
+        const a = buf[p];
+        if (a === SOH) break;
+        const b = buf[p + 1];
+        if (b === SOH) {
+          sum += a;
+          p++;
+          break;
+        }
+        sum += a + b;
+        p += 2;
+      }
     }
+    sum += SOH;
     index[k] = tag;
     index[k + 1] = vStart;
     index[k + 2] = p;
     k += 3;
-    const linked = tag < 65536 && lengthTags[tag] === 0 ? undefined : dataFields.get(tag);
+    const linked = tag < minLengthTag || (tag < 65536 && lengthTags[tag] === 0)
+      ? undefined
+      : dataFields.get(tag);
     if (linked !== undefined) {
       let len = 0;
       let ok = p > vStart && p - vStart < 10;
       for (let i = vStart; i < p && ok; i++) {
-        const d = frame[i] - 48;
+        const d = buf[i] - 48;
         if (d < 0 || d > 9) ok = false;
         else len = len * 10 + d;
       }
       if (!ok) {
-        throw new FixParseError("length field is not a number", { offset: vStart, tag });
+        return new FixParseError("length field is not a number", { offset: vStart - from, tag });
       }
       dataTag = linked;
       dataLen = len;
     }
     p++;
   }
-  const message = FixMessage.fromFieldIndex(frame, index.slice(0, k));
+  if (p < to) return unterminated(buf, from, to, p, dataTag);
+  scanSum = sum;
+  const message = FixMessage.fromFieldIndex(buf, index.slice(0, k));
   if (badAt >= 0) {
-    throw new FixParseError(badTag === 0 ? "tag number 0 is invalid" : "tag is not a number", {
+    return new FixParseError(badTag === 0 ? "tag number 0 is invalid" : "tag is not a number", {
       offset: badAt,
       tag: badTag,
       decoded: message,
@@ -464,30 +669,35 @@ export function decodeMessage(
 
 /**
  * The error of a field at `p` with no SOH after it: no `=`, or a value (a data value too) that
- * runs to the end of the frame.
+ * runs to the end of the frame `buf[from, to)` (offsets relative to `from`).
  */
-function unterminated(frame: Uint8Array, p: number, dataTag: number): FixParseError {
-  const n = frame.length;
+function unterminated(
+  buf: Uint8Array,
+  from: number,
+  to: number,
+  p: number,
+  dataTag: number,
+): FixParseError {
   const tagStart = p;
   let tag = 0;
   let nonDigit = -1;
-  for (; p < n && frame[p] !== 61; p++) {
-    const d = frame[p] - 48;
+  for (; p < to && buf[p] !== 61; p++) {
+    const d = buf[p] - 48;
     if (d < 0 || d > 9) {
       if (nonDigit < 0) nonDigit = p;
     } else tag = tag * 10 + d;
   }
-  if (p >= n) return noEquals(nonDigit, n, tagStart);
+  if (p >= to) return noEquals(nonDigit - from, to - from, tagStart - from);
   if (nonDigit >= 0 || p === tagStart || tag === 0 || p - tagStart > 9) {
-    return new FixParseError("field is not terminated by SOH", { offset: tagStart });
+    return new FixParseError("field is not terminated by SOH", { offset: tagStart - from });
   }
   if (tag === dataTag) {
-    return new FixParseError("data field length does not match", { offset: p + 1, tag });
+    return new FixParseError("data field length does not match", { offset: p + 1 - from, tag });
   }
-  return new FixParseError("field is not terminated by SOH", { offset: p + 1, tag });
+  return new FixParseError("field is not terminated by SOH", { offset: p + 1 - from, tag });
 }
 
-/** A field without `=` before `end`: a non-digit before it is reported first. */
+/** A field without `=` before `end`: a non-digit (`nonDigit >= 0`) before it is reported first. */
 function noEquals(nonDigit: number, end: number, offset: number): FixParseError {
   return nonDigit >= 0 && nonDigit < end
     ? new FixParseError("tag is not a number", { offset: nonDigit })
