@@ -111,6 +111,14 @@ export interface SeqStore extends AsyncDisposable {
    */
   flushSync?(outgoingOnly: boolean): boolean;
   /**
+   * Optional: how many `flushOutgoing()` or `flush()` calls the session may have in flight at
+   * once (default 1: it awaits each before the next). A store that says more starts each call's
+   * write at once, behind those in flight, and resolves (or rejects) each call only once every
+   * earlier one has: the session then persists its next batch while earlier ones are still
+   * being persisted, and writes each batch to the connection once it and those before it are.
+   */
+  readonly flushesInFlight?: number;
+  /**
    * Reads stored outgoing messages with `from <= seqNum <= to`, ascending. Numbers with no
    * stored message are skipped (the session fills them with a gap fill).
    *

@@ -14,7 +14,10 @@ import { fixBytes, fixBytesOfSize } from "./contract.ts";
 
 const id = new SessionId("A", "B");
 
-/** Counts the atomic commits made through `kv`; the `failAt`-th one dies like a killed process. */
+/**
+ * Counts the atomic commits made through `kv`; from the `failAt`-th on they die like a killed
+ * process's (a killed process commits nothing more, also what it had in flight).
+ */
 function instrument(kv: Deno.Kv, failAt = 0): { kv: Deno.Kv; commits: () => number } {
   let commits = 0;
   const wrapped = new Proxy(kv, {
@@ -24,7 +27,9 @@ function instrument(kv: Deno.Kv, failAt = 0): { kv: Deno.Kv; commits: () => numb
           const op = target.atomic();
           const commit = op.commit.bind(op);
           op.commit = () => {
-            if (++commits === failAt) return Promise.reject(new Error("process killed"));
+            if (++commits >= failAt && failAt > 0) {
+              return Promise.reject(new Error("process killed"));
+            }
             return commit();
           };
           return op;
