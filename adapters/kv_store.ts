@@ -288,6 +288,8 @@ export class KvSeqStore implements SeqStore {
   #leaseLost = false;
   /** Resets called: a batch taken before one is dropped by it. */
   #resets = 0;
+  /** Batches taken by flushes whose commits have not started. */
+  #unsubmitted = new Set<Taken>();
 
   /**
    * Wraps an opened, owned store. Use the factory.
@@ -522,7 +524,9 @@ export class KvSeqStore implements SeqStore {
     this.#dirty = false;
     this.#inFlight.push(batch);
     this.#inInFlight.push(inbound);
-    return { batch, inbound, final: { ...this.#state }, resets: this.#resets };
+    const taken = { batch, inbound, final: { ...this.#state }, resets: this.#resets };
+    this.#unsubmitted.add(taken);
+    return taken;
   }
 
   /**
@@ -532,12 +536,14 @@ export class KvSeqStore implements SeqStore {
    */
   async #commit(taken: Taken | undefined): Promise<{ done: Promise<void> }> {
     if (!taken) return { done: this.#last };
+    this.#unsubmitted.delete(taken);
     const { batch, inbound, final } = taken;
-    // A reset was called after this batch was taken: the reset dropped it (what was appended
-    // after the reset is committed after the reset's deletes). Committing it would store
-    // messages of the old sequence in the new one.
+    // A reset was called after this batch was taken: the reset dropped its messages (what was
+    // appended after the reset is committed after the reset's deletes); committing them would
+    // store messages of the old sequence in the new one. Its inbound log goes on with the reset.
     if (taken.resets !== this.#resets) {
       this.#landed(batch, inbound);
+      this.#inPending = [...inbound, ...this.#inPending];
       return { done: this.#last };
     }
     let done: Promise<void> = this.#last;
@@ -769,6 +775,8 @@ export class KvSeqStore implements SeqStore {
     this.#dirty = true;
     const fresh = { ...this.#state };
     this.#resets++;
+    // The messages of flushes not started yet are dropped (see `#commit`): no longer read.
+    for (const t of this.#unsubmitted) this.#landed(t.batch, []);
     return this.#enqueue(async () => {
       // The commits in flight land first: the deletes below must see their messages.
       await this.#drain();

@@ -687,3 +687,31 @@ Deno.test("kv store: a reset called with several flushes in flight leaves the du
     raw.close();
   }
 });
+
+Deno.test("kv store: a reset drops the messages of a flush not started yet, and keeps its inbound log", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const factory = new KvSeqStoreFactory(kv, { clock: new ManualClock(0) });
+  const s = await factory.open(id, { nowMs: 0, logIncoming: true });
+  const text = new TextDecoder();
+  try {
+    s.appendOutgoing(1, fixBytes(1));
+    s.appendIncoming(fixBytes(101));
+    const early = s.flush(); // taken, its commit not started
+    const reset = s.reset(1000);
+    assert.deepEqual([...(await readAll(s)).keys()], [], "the dropped message is not read");
+    s.appendIncoming(fixBytes(102));
+    s.appendOutgoing(1, fixBytes(201));
+    await Promise.all([early, reset, s.flush()]);
+    await s.close();
+    const again = await factory.open(id, { nowMs: 0 });
+    const inbound: string[] = [];
+    for await (const m of again.readIncoming()) inbound.push(text.decode(m));
+    assert.deepEqual(inbound, [fixBytes(101), fixBytes(102)].map((b) => text.decode(b)));
+    assert.deepEqual([...(await readAll(again)).entries()], [[1, fixBytes(201)]]);
+    assert.equal(again.state.nextSenderSeqNum, 2);
+    await again.close();
+  } finally {
+    await s.close();
+    kv.close();
+  }
+});
