@@ -136,6 +136,13 @@ interface Unit {
   seqNum?: number;
 }
 
+/** The units' mutations, in order. */
+function mutationsOf(units: Unit[]): Mutation[] {
+  const out: Mutation[] = [];
+  for (const u of units) for (const m of u.mutations) out.push(m);
+  return out;
+}
+
 /** An upper estimate of a key's encoded size (KV's tuple encoding). */
 function keySize(key: Deno.KvKey): number {
   let n = 0;
@@ -258,6 +265,8 @@ export class KvSeqStore implements SeqStore {
   readonly #logIncoming: boolean;
   readonly #fixedUnit: Unit;
   readonly #maxMessageBytes: number;
+  /** The encoded size of a message's key (see `keySize`): the same for every number. */
+  readonly #msgKeyBytes: number;
   #state: SeqState;
   /** The state as of the last commit submitted (KV applies them in submission order). */
   #submitted: SeqState;
@@ -332,6 +341,7 @@ export class KvSeqStore implements SeqStore {
     this.#log = options.logger;
     this.#logIncoming = options.logIncoming;
     this.#nextIn = options.nextIncoming;
+    this.#msgKeyBytes = keySize([...base, "msg", 0]);
     this.#fixedUnit = unitOf([
       mutation([...base, "owner"], null),
       mutation([...base, "state"], null),
@@ -461,6 +471,15 @@ export class KvSeqStore implements SeqStore {
   }
 
   #messageUnit(seqNum: number, length: number, bytes?: Uint8Array): Unit {
+    const size = bytes?.length ?? length;
+    if (size <= CHUNK) {
+      // One value under one key of a known size: what unitOf would count, without encoding
+      // the key's strings again for every message.
+      const k = this.#msgKeyBytes;
+      const value = bytes ?? new Uint8Array(length);
+      const key = [...this.#base, "msg", seqNum];
+      return { mutations: [{ key, value, bytes: size }], bytes: 2 * k + size, keyBytes: k, seqNum };
+    }
     const { head, chunks } = messageMutations(
       this.#base,
       "msg",
@@ -481,19 +500,19 @@ export class KvSeqStore implements SeqStore {
 
   /** Splits units into commits within KV's limits, in order (at least one, maybe empty). */
   #group(units: Unit[]): Unit[][] {
-    const groups: Unit[][] = [[]];
-    let used = { count: 0, bytes: 0, keyBytes: 0 };
+    let group: Unit[] = [];
+    const groups: Unit[][] = [group];
+    const used = { count: 0, bytes: 0, keyBytes: 0 };
     for (const u of units) {
-      if (groups.at(-1)!.length > 0 && !this.#fits(u, used)) {
-        groups.push([]);
-        used = { count: 0, bytes: 0, keyBytes: 0 };
+      if (group.length > 0 && !this.#fits(u, used)) {
+        group = [];
+        groups.push(group);
+        used.count = used.bytes = used.keyBytes = 0;
       }
-      groups.at(-1)!.push(u);
-      used = {
-        count: used.count + u.mutations.length,
-        bytes: used.bytes + u.bytes,
-        keyBytes: used.keyBytes + u.keyBytes,
-      };
+      group.push(u);
+      used.count += u.mutations.length;
+      used.bytes += u.bytes;
+      used.keyBytes += u.keyBytes;
     }
     return groups;
   }
@@ -571,7 +590,7 @@ export class KvSeqStore implements SeqStore {
             nextSenderSeqNum: Math.max(this.#submitted.nextSenderSeqNum, last + 1),
           };
         }
-        done = (await this.#submit(groups[i].flatMap((u) => u.mutations), state)).done;
+        done = (await this.#submit(mutationsOf(groups[i]), state)).done;
       }
     } catch (e) {
       // Not submitted (KV refused the commit as it was made): nothing of it reached KV.
@@ -793,7 +812,7 @@ export class KvSeqStore implements SeqStore {
       const groups = this.#group(units);
       for (let i = 0; i < groups.length; i++) {
         const last = i === groups.length - 1;
-        const mutations = groups[i].flatMap((u) => u.mutations);
+        const mutations = mutationsOf(groups[i]);
         await (await this.#submit(mutations, last ? fresh : undefined)).done;
       }
       this.#submitted = fresh;
