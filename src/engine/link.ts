@@ -219,8 +219,8 @@ const DEFAULT_RESEND_BLOCK = 1000;
  * while the next ones are being persisted, instead of in one batch sent once all of it is.
  * Deno KV commits at most 1000 mutations and 800 KiB at once: such a batch is one commit.
  */
-const PIPELINE_BATCH_MESSAGES = 500;
-const PIPELINE_BATCH_BYTES = 256 * 1024;
+const PIPELINE_BATCH_MESSAGES = 900;
+const PIPELINE_BATCH_BYTES = 512 * 1024;
 
 /** Secret tag sets, shared by the sessions with the same credential tags (thousands of them). */
 const SECRET_TAG_SETS = new Map<string, ReadonlySet<number>>();

@@ -70,13 +70,13 @@ Deno.test("a burst of puts is persisted in pieces while earlier pieces still are
   try {
     c.manual = true;
     const got: string[] = [];
-    // 1200 puts in one turn: pieces of 500 messages start their store writes as they fill up,
+    // 2000 puts in one turn: pieces of 900 messages start their store writes as they fill up,
     // the rest goes with the flush at the end of the turn.
-    const puts = Array.from({ length: 1200 }, (_, i) => h.session.put(order(i)));
+    const puts = Array.from({ length: 2000 }, (_, i) => h.session.put(order(i)));
     await h.settle();
     assert.deepEqual(
       c.flushes.map((f) => f.nextSenderSeqNum),
-      [502, 1002, 1202],
+      [902, 1802, 2002],
       "three store writes in flight at once, each for the messages numbered before it",
     );
     assert.deepEqual(received(h, got), [], "nothing is sent before it is persisted");
@@ -86,10 +86,10 @@ Deno.test("a burst of puts is persisted in pieces while earlier pieces still are
     assert.deepEqual(received(h, got), []);
     c.flushes[0].resolve();
     await h.settle();
-    assert.deepEqual(received(h, got), Array.from({ length: 1000 }, (_, i) => `o${i}`));
+    assert.deepEqual(received(h, got), Array.from({ length: 1800 }, (_, i) => `o${i}`));
     c.flushes[2].resolve();
     await h.settle();
-    assert.deepEqual(received(h, got), Array.from({ length: 1200 }, (_, i) => `o${i}`));
+    assert.deepEqual(received(h, got), Array.from({ length: 2000 }, (_, i) => `o${i}`));
     c.manual = false;
     for (const f of c.flushes.slice(3)) f.resolve();
     await Promise.all(puts);
@@ -143,7 +143,7 @@ Deno.test("a failed store write fails the batches in flight after it: none of th
   const h = await established({ store: c.store });
   try {
     c.manual = true;
-    const puts = Array.from({ length: 1200 }, (_, i) => h.session.put(order(i)));
+    const puts = Array.from({ length: 2000 }, (_, i) => h.session.put(order(i)));
     await h.settle();
     assert.equal(c.flushes.length, 3);
     // The later ones are persisted; the first fails.
