@@ -1,18 +1,22 @@
 /**
  * A store on Deno KV (`Deno.openKv(path)` locally, or a KV Connect URL).
  *
- * - Every flush is one atomic commit holding the batch's messages, the sequence numbers and the
- *   owner lease. A batch beyond KV's per-commit limits (1000 mutations, 800 KiB) is committed in
- *   several atomic steps, in order; each step holds whole messages and the sender number that
- *   goes with them, so after a crash the store holds a prefix of the batch and a matching next
- *   sender number.
+ * - Every flush is one atomic commit holding the batch's messages and the sequence numbers,
+ *   checked against the owner record. A batch beyond KV's per-commit limits (1000 mutations,
+ *   800 KiB) is committed in several atomic steps, in order; each step holds whole messages and
+ *   the sender number that goes with them, so after a crash the store holds a prefix of the
+ *   batch and a matching next sender number.
+ * - Commits are pipelined: a flush starts its commits while those of earlier flushes are in
+ *   flight (up to `commitsInFlight`), and resolves once they all are done; KV applies one
+ *   handle's commits in the order they were made, so a crash leaves a prefix of them.
  * - Messages above KV's 64 KiB value limit are split into 60 KiB chunks, committed with the
  *   message. One message must fit one commit: a message over {@linkcode KV_MAX_MESSAGE_BYTES}
  *   is refused (the flush rejects and nothing of its batch is committed).
  * - Single owner: a versionstamp check on the owner key guarantees that two engine processes
- *   never own the same session. The owner lease is renewed by every flush and by a timer at a
- *   third of the lease, so an idle session stays owned; a crashed owner's lease runs out after
- *   `leaseMs`.
+ *   never own the same session. The owner lease is renewed at a third of the lease, by the flush
+ *   that comes then or by a timer, so an idle session stays owned; a crashed owner's lease runs
+ *   out after `leaseMs`. (A renewal changes the owner record's versionstamp, which the next
+ *   commits check: it is the one commit that waits for the ones before.)
  * - With `logIncoming`, inbound messages are kept too (read them with `readIncoming()`).
  * - {@linkcode readKvStore} reads a session without taking its lease, for operator tools.
  * - A session's keys start with the prefix and `SessionId.key`, unique per session. A session
@@ -67,6 +71,14 @@ export interface KvStoreOptions {
   clock?: Clock;
   /** Where lease problems are logged. */
   logger?: Logger;
+  /**
+   * The most commits a session's store has in flight at once (default 4): a flush starts its
+   * commit while earlier ones are still in flight, and resolves once they are all done. Deno's
+   * local database (SQLite) applies one `Deno.Kv` handle's commits in the order they were made;
+   * a remote database (KV Connect) may not, as its commits travel as separate requests: set 1
+   * there, each commit then waits for the one before.
+   */
+  commitsInFlight?: number;
 }
 
 /**
@@ -77,6 +89,8 @@ export interface KvStoreOptions {
 export const KV_MAX_MESSAGE_BYTES: number = 768 * 1024;
 
 const CHUNK = 60 * 1024;
+/** See `KvStoreOptions.commitsInFlight`. */
+const DEFAULT_COMMITS_IN_FLIGHT = 4;
 // Deno KV's limits per atomic commit.
 const KV_MAX_MUTATIONS = 1000;
 const KV_MAX_MUTATION_BYTES = 800 * 1024;
@@ -85,6 +99,7 @@ const KV_MAX_KEY_BYTES = 80 * 1024;
 const MARGIN_BYTES = 4 * 1024;
 const OBJECT_VALUE_BYTES = 256;
 const enc = new TextEncoder();
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The owner record of a session. */
 export interface KvOwner {
@@ -102,6 +117,16 @@ interface Chunked {
 /** A set (or, with `remove`, a delete) and the value's estimated size. */
 type Mutation = { key: Deno.KvKey; value: unknown; bytes: number; remove?: true };
 
+/** What a flush commits: taken when it is called. */
+interface Taken {
+  batch: StoredMessage[];
+  inbound: { n: number; bytes: Uint8Array }[];
+  /** The state to commit with the batch's last step. */
+  final: SeqState;
+  /** The resets called before it was taken. */
+  resets: number;
+}
+
 /** Mutations that must commit together, and their estimated cost. */
 interface Unit {
   mutations: Mutation[];
@@ -109,6 +134,13 @@ interface Unit {
   keyBytes: number;
   /** The outgoing MsgSeqNum it stores, if any. */
   seqNum?: number;
+}
+
+/** The units' mutations, in order. */
+function mutationsOf(units: Unit[]): Mutation[] {
+  const out: Mutation[] = [];
+  for (const u of units) for (const m of u.mutations) out.push(m);
+  return out;
 }
 
 /** An upper estimate of a key's encoded size (KV's tuple encoding). */
@@ -233,25 +265,40 @@ export class KvSeqStore implements SeqStore {
   readonly #logIncoming: boolean;
   readonly #fixedUnit: Unit;
   readonly #maxMessageBytes: number;
+  /** The encoded size of a message's key (see `keySize`): the same for every number. */
+  readonly #msgKeyBytes: number;
   #state: SeqState;
-  /** The state as last committed. */
-  #durable: SeqState;
+  /** The state as of the last commit submitted (KV applies them in submission order). */
+  #submitted: SeqState;
   #versionstamp: string;
   #pending: StoredMessage[] = [];
-  /** Taken by a commit that has not finished: still served by `readOutgoing`. */
-  #inFlight: StoredMessage[] = [];
+  /** Batches taken by commits that have not finished: still served by `readOutgoing`. */
+  #inFlight: StoredMessage[][] = [];
   #inPending: { n: number; bytes: Uint8Array }[] = [];
-  #inInFlight: { n: number; bytes: Uint8Array }[] = [];
+  #inInFlight: { n: number; bytes: Uint8Array }[][] = [];
   #nextIn: number;
   #dirty = false;
   #closed = false;
-  #chain: Promise<void> = Promise.resolve();
+  /** Submissions (and resets, renewals, the release at close), one at a time, in call order. */
+  #chain: Promise<unknown> = RESOLVED;
+  /** The most commits in flight at once. */
+  readonly #depth: number;
+  /** The commits in flight, oldest first (settled ones leave). */
+  #flying: Promise<void>[] = [];
+  /**
+   * Settles once the last commit submitted and every one in flight with it succeeded; rejects
+   * when one of them failed. Back to resolved once it settled: a failure fails the commits that
+   * were in flight with it, not the ones submitted after it was known.
+   */
+  #last: Promise<void> = RESOLVED;
   #timer: TimerHandle | undefined;
   #renewedAtMs: number;
   #renewQueued = false;
   #leaseLost = false;
-  /** Resets called whose commit has not started yet. */
-  #resetsQueued = 0;
+  /** Resets called: a batch taken before one is dropped by it. */
+  #resets = 0;
+  /** Batches taken by flushes whose commits have not started. */
+  #unsubmitted = new Set<Taken>();
 
   /**
    * Wraps an opened, owned store. Use the factory.
@@ -260,7 +307,7 @@ export class KvSeqStore implements SeqStore {
    * @param base The session's key prefix.
    * @param state The recovered state.
    * @param options Session name, owner id, lease, clock, versionstamp of the claim, logger,
-   *   inbound log switch and the next inbound log number.
+   *   inbound log switch, the next inbound log number and the most commits in flight.
    */
   constructor(
     kv: Deno.Kv,
@@ -276,12 +323,14 @@ export class KvSeqStore implements SeqStore {
       logger: Logger;
       logIncoming: boolean;
       nextIncoming: number;
+      commitsInFlight: number;
     },
   ) {
     this.#kv = kv;
     this.#base = base;
     this.#state = state;
-    this.#durable = { ...state };
+    this.#submitted = { ...state };
+    this.#depth = options.commitsInFlight;
     this.#session = options.session;
     this.#owner = options.ownerId;
     this.#leaseMs = options.leaseMs;
@@ -292,6 +341,7 @@ export class KvSeqStore implements SeqStore {
     this.#log = options.logger;
     this.#logIncoming = options.logIncoming;
     this.#nextIn = options.nextIncoming;
+    this.#msgKeyBytes = keySize([...base, "msg", 0]);
     this.#fixedUnit = unitOf([
       mutation([...base, "owner"], null),
       mutation([...base, "state"], null),
@@ -379,8 +429,16 @@ export class KvSeqStore implements SeqStore {
     this.#dirty = true;
   }
 
-  /** Runs KV writes one at a time, in call order. */
-  #enqueue(task: () => Promise<void>): Promise<void> {
+  /**
+   * How many `flush()` calls may be in flight at once: each starts its commit as it is called
+   * (up to this many commits in flight), and resolves once it and every earlier one committed.
+   */
+  get flushesInFlight(): number {
+    return this.#depth;
+  }
+
+  /** Runs tasks one at a time, in call order: a commit task only waits for its submission. */
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#chain.then(task);
     this.#chain = run.catch(() => {});
     return run;
@@ -389,20 +447,39 @@ export class KvSeqStore implements SeqStore {
   /**
    * Commits the batch atomically; beyond KV's per-commit limits, in several atomic commits, each
    * with whole messages and the matching sender number, the complete state with the last one.
-   * A flush whose commit has not started when `reset` is called writes nothing: the reset
-   * dropped what it had to write, and commits what is appended after it, once it has deleted
-   * the stored messages.
+   * A flush commits what was appended and set before the call. Its commits start at once, with
+   * those of earlier flushes still in flight (up to `flushesInFlight`; beyond, they wait for
+   * room); KV applies one handle's commits in the order they were made, so a crash leaves a
+   * prefix of them. A flush whose commit has not started when `reset` is called writes nothing:
+   * the reset dropped what it had to write, and commits what is appended after it, once it has
+   * deleted the stored messages.
    *
-   * @returns Resolves when committed.
+   * @returns Resolves when committed, and every earlier flush too.
    * @throws {RangeError} When a message is over `maxMessageBytes`; nothing of the batch is
    *   committed, its messages are dropped and their numbers stay used (gap-filled on resend).
-   * @throws {Error} When another process took the session over.
+   * @throws {Error} When another process took the session over, or an earlier flush still in
+   *   flight failed.
    */
   flush(): Promise<void> {
-    return this.#enqueue(() => this.#commit());
+    let taken: Taken | undefined;
+    try {
+      taken = this.#take();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue(() => this.#commit(taken)).then((c) => c.done);
   }
 
   #messageUnit(seqNum: number, length: number, bytes?: Uint8Array): Unit {
+    const size = bytes?.length ?? length;
+    if (size <= CHUNK) {
+      // One value under one key of a known size: what unitOf would count, without encoding
+      // the key's strings again for every message.
+      const k = this.#msgKeyBytes;
+      const value = bytes ?? new Uint8Array(length);
+      const key = [...this.#base, "msg", seqNum];
+      return { mutations: [{ key, value, bytes: size }], bytes: 2 * k + size, keyBytes: k, seqNum };
+    }
     const { head, chunks } = messageMutations(
       this.#base,
       "msg",
@@ -423,33 +500,35 @@ export class KvSeqStore implements SeqStore {
 
   /** Splits units into commits within KV's limits, in order (at least one, maybe empty). */
   #group(units: Unit[]): Unit[][] {
-    const groups: Unit[][] = [[]];
-    let used = { count: 0, bytes: 0, keyBytes: 0 };
+    let group: Unit[] = [];
+    const groups: Unit[][] = [group];
+    const used = { count: 0, bytes: 0, keyBytes: 0 };
     for (const u of units) {
-      if (groups.at(-1)!.length > 0 && !this.#fits(u, used)) {
-        groups.push([]);
-        used = { count: 0, bytes: 0, keyBytes: 0 };
+      if (group.length > 0 && !this.#fits(u, used)) {
+        group = [];
+        groups.push(group);
+        used.count = used.bytes = used.keyBytes = 0;
       }
-      groups.at(-1)!.push(u);
-      used = {
-        count: used.count + u.mutations.length,
-        bytes: used.bytes + u.bytes,
-        keyBytes: used.keyBytes + u.keyBytes,
-      };
+      group.push(u);
+      used.count += u.mutations.length;
+      used.bytes += u.bytes;
+      used.keyBytes += u.keyBytes;
     }
     return groups;
   }
 
-  async #commit(): Promise<void> {
-    // A reset was called after this flush and before it ran: what was pending then is dropped,
-    // and what is pending now comes after the reset, whose task deletes the stored messages and
-    // commits it. Committing it here, before those deletes, would lose it and leave the stored
-    // sender number behind.
-    if (this.#resetsQueued > 0) return;
-    if (!this.#dirty && this.#pending.length === 0 && this.#inPending.length === 0) return;
+  /**
+   * Takes what is pending for a commit: the messages, the inbound log and the state as they
+   * are now (`undefined`: nothing to commit).
+   *
+   * @throws {RangeError} When a message is over `maxMessageBytes` (nothing is taken).
+   */
+  #take(): Taken | undefined {
+    if (!this.#dirty && this.#pending.length === 0 && this.#inPending.length === 0) {
+      return undefined;
+    }
     const batch = this.#pending;
     const inbound = this.#inPending;
-    const final = { ...this.#state };
     this.#pending = [];
     this.#inPending = [];
     // Refuse before committing anything.
@@ -462,8 +541,31 @@ export class KvSeqStore implements SeqStore {
       }
     }
     this.#dirty = false;
-    this.#inFlight = batch;
-    this.#inInFlight = inbound;
+    this.#inFlight.push(batch);
+    this.#inInFlight.push(inbound);
+    const taken = { batch, inbound, final: { ...this.#state }, resets: this.#resets };
+    this.#unsubmitted.add(taken);
+    return taken;
+  }
+
+  /**
+   * Submits a taken batch's commits (waiting for room under `flushesInFlight`, and for a
+   * commit that renews the lease: the next ones check the versionstamp it returns); `done`
+   * settles once they and every earlier commit are done.
+   */
+  async #commit(taken: Taken | undefined): Promise<{ done: Promise<void> }> {
+    if (!taken) return { done: this.#last };
+    this.#unsubmitted.delete(taken);
+    const { batch, inbound, final } = taken;
+    // A reset was called after this batch was taken: the reset dropped its messages (what was
+    // appended after the reset is committed after the reset's deletes); committing them would
+    // store messages of the old sequence in the new one. Its inbound log goes on with the reset.
+    if (taken.resets !== this.#resets) {
+      this.#landed(batch, inbound);
+      this.#inPending = [...inbound, ...this.#inPending];
+      return { done: this.#last };
+    }
+    let done: Promise<void> = this.#last;
     try {
       const units: Unit[] = batch.map((m) => this.#messageUnit(m.seqNum, 0, m.bytes));
       for (const m of inbound) {
@@ -484,24 +586,83 @@ export class KvSeqStore implements SeqStore {
           let last = 0;
           for (const u of groups[i]) if (u.seqNum !== undefined && u.seqNum > last) last = u.seqNum;
           state = {
-            ...this.#durable,
-            nextSenderSeqNum: Math.max(this.#durable.nextSenderSeqNum, last + 1),
+            ...this.#submitted,
+            nextSenderSeqNum: Math.max(this.#submitted.nextSenderSeqNum, last + 1),
           };
         }
-        await this.#write(groups[i].flatMap((u) => u.mutations), state);
-        this.#durable = state;
+        done = (await this.#submit(mutationsOf(groups[i]), state)).done;
       }
     } catch (e) {
+      // Not submitted (KV refused the commit as it was made): nothing of it reached KV.
       this.#dirty = true;
+      this.#landed(batch, inbound);
       throw e;
-    } finally {
-      this.#inFlight = [];
-      this.#inInFlight = [];
     }
+    done.then(() => this.#landed(batch, inbound), (e) => {
+      this.#dirty = true;
+      this.#landed(batch, inbound);
+      throw e;
+    }).catch(() => {});
+    return { done };
   }
 
-  /** One atomic commit: the mutations, the state (if any) and a renewed owner lease. */
-  async #write(mutations: Mutation[], state: SeqState | undefined): Promise<void> {
+  /** A batch's commits are done: `readOutgoing` reads it from KV now (or it failed). */
+  #landed(batch: StoredMessage[], inbound: { n: number; bytes: Uint8Array }[]): void {
+    const i = this.#inFlight.indexOf(batch);
+    if (i >= 0) this.#inFlight.splice(i, 1);
+    const j = this.#inInFlight.indexOf(inbound);
+    if (j >= 0) this.#inInFlight.splice(j, 1);
+  }
+
+  /**
+   * Makes one commit once there is room under `flushesInFlight`, and returns when it is made,
+   * with `done`: settles once it and every commit in flight before it are done. A commit that
+   * renews the lease is awaited before this returns: the next ones check its versionstamp.
+   */
+  async #submit(
+    mutations: Mutation[],
+    state: SeqState | undefined,
+  ): Promise<{ done: Promise<void> }> {
+    while (this.#flying.length >= this.#depth) await this.#flying[0];
+    const renew = this.#renewDue();
+    const own = this.#write(mutations, state, renew);
+    this.#submitted = state ?? this.#submitted;
+    const flying = own.catch(() => {});
+    this.#flying.push(flying);
+    flying.then(() => {
+      const i = this.#flying.indexOf(flying);
+      if (i >= 0) this.#flying.splice(i, 1);
+    });
+    const before = this.#last;
+    const done = own.then(() => before);
+    done.catch(() => {});
+    this.#last = done;
+    done.catch(() => {}).then(() => {
+      if (this.#last === done) this.#last = RESOLVED;
+    });
+    if (renew) await flying;
+    return { done };
+  }
+
+  /**
+   * Whether the lease is due for renewal (at a third of it). Renewals are made one at a time:
+   * each is awaited in the submission chain (see `#submit`, `#renew`).
+   */
+  #renewDue(): boolean {
+    return this.#clock.now() >= this.#renewedAtMs + this.#renewEveryMs;
+  }
+
+  /** Resolves once every commit in flight is done (failed ones included). */
+  async #drain(): Promise<void> {
+    while (this.#flying.length > 0) await this.#flying[0];
+  }
+
+  /**
+   * One atomic commit: the mutations, the state (if any), checked against the owner record,
+   * and with `renew` a renewed owner lease. Its versionstamp is the next commits' check, so a
+   * renewing commit is awaited before the next one is made (see `#submit`).
+   */
+  async #write(mutations: Mutation[], state: SeqState | undefined, renew: boolean): Promise<void> {
     const op = this.#kv.atomic().check({
       key: [...this.#base, "owner"],
       versionstamp: this.#versionstamp,
@@ -512,10 +673,12 @@ export class KvSeqStore implements SeqStore {
     }
     if (state) op.set([...this.#base, "state"], state);
     const now = this.#clock.now();
-    op.set(
-      [...this.#base, "owner"],
-      { ownerId: this.#owner, expiresAtMs: now + this.#leaseMs } satisfies KvOwner,
-    );
+    if (renew) {
+      op.set(
+        [...this.#base, "owner"],
+        { ownerId: this.#owner, expiresAtMs: now + this.#leaseMs } satisfies KvOwner,
+      );
+    }
     const res = await op.commit();
     if (!res.ok) {
       this.#leaseLost = true;
@@ -523,8 +686,10 @@ export class KvSeqStore implements SeqStore {
         `Cannot write store: session "${this.#session}" is now owned by another process`,
       );
     }
-    this.#versionstamp = res.versionstamp;
-    this.#renewedAtMs = now;
+    if (renew) {
+      this.#versionstamp = res.versionstamp;
+      this.#renewedAtMs = now;
+    }
   }
 
   #stopTimer(): void {
@@ -559,7 +724,7 @@ export class KvSeqStore implements SeqStore {
     if (this.#closed || this.#leaseLost) return;
     if (this.#clock.now() < this.#renewedAtMs + this.#renewEveryMs) return;
     try {
-      await this.#write([], undefined);
+      await this.#write([], undefined, true);
     } catch (e) {
       if (this.#leaseLost) {
         this.#stopTimer();
@@ -582,7 +747,7 @@ export class KvSeqStore implements SeqStore {
    */
   async *readOutgoing(from: number, to: number): AsyncIterable<StoredMessage> {
     const pending = new Map<number, Uint8Array>();
-    for (const m of [...this.#inFlight, ...this.#pending]) pending.set(m.seqNum, m.bytes);
+    for (const m of [...this.#inFlight.flat(), ...this.#pending]) pending.set(m.seqNum, m.bytes);
     const seen = new Set<number>();
     for await (const { n, bytes } of listMessages(this.#kv, this.#base, "msg", from, to)) {
       seen.add(n);
@@ -599,7 +764,7 @@ export class KvSeqStore implements SeqStore {
    * @returns The inbound messages, in arrival order.
    */
   async *readIncoming(): AsyncIterable<Uint8Array> {
-    const pending = [...this.#inInFlight, ...this.#inPending];
+    const pending = [...this.#inInFlight.flat(), ...this.#inPending];
     const seen = new Set<number>();
     for await (
       const { n, bytes } of listMessages(this.#kv, this.#base, "in", 1, Number.MAX_SAFE_INTEGER)
@@ -628,9 +793,14 @@ export class KvSeqStore implements SeqStore {
     };
     this.#dirty = true;
     const fresh = { ...this.#state };
-    this.#resetsQueued++;
+    this.#resets++;
+    // The messages of flushes not started yet are dropped (see `#commit`): no longer read.
+    for (const t of this.#unsubmitted) this.#landed(t.batch, []);
     return this.#enqueue(async () => {
-      this.#resetsQueued--;
+      // The commits in flight land first: the deletes below must see their messages.
+      await this.#drain();
+      // Their failures were theirs: the reset does not fail with them.
+      this.#last = RESOLVED;
       const units: Unit[] = [];
       for (const part of ["msg", "chunk"]) {
         for await (const e of this.#kv.list({ prefix: [...this.#base, part] })) {
@@ -642,10 +812,11 @@ export class KvSeqStore implements SeqStore {
       const groups = this.#group(units);
       for (let i = 0; i < groups.length; i++) {
         const last = i === groups.length - 1;
-        await this.#write(groups[i].flatMap((u) => u.mutations), last ? fresh : undefined);
+        const mutations = mutationsOf(groups[i]);
+        await (await this.#submit(mutations, last ? fresh : undefined)).done;
       }
-      this.#durable = fresh;
-      await this.#commit();
+      this.#submitted = fresh;
+      await (await this.#commit(this.#take())).done;
     });
   }
 
@@ -659,6 +830,7 @@ export class KvSeqStore implements SeqStore {
       this.#closed = true;
       this.#stopTimer();
       await this.#chain;
+      await this.#drain();
       if (!this.#leaseLost) {
         await this.#kv.atomic()
           .check({ key: [...this.#base, "owner"], versionstamp: this.#versionstamp })
@@ -692,13 +864,15 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
   readonly #leaseMs: number;
   readonly #clock: Clock;
   readonly #log: Logger;
+  readonly #commitsInFlight: number;
 
   /**
    * Creates the factory.
    *
    * @param kv An open database.
-   * @param options Prefix, owner id, lease, clock and logger.
-   * @throws {RangeError} When `leaseMs` is not a positive number.
+   * @param options Prefix, owner id, lease, clock, logger and commits in flight.
+   * @throws {RangeError} When `leaseMs` is not a positive number, or `commitsInFlight` not a
+   *   positive integer.
    */
   constructor(kv: Deno.Kv, options: KvStoreOptions = {}) {
     this.#kv = kv;
@@ -712,6 +886,12 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
     }
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#log = options.logger ?? SILENT_LOGGER;
+    this.#commitsInFlight = options.commitsInFlight ?? DEFAULT_COMMITS_IN_FLIGHT;
+    if (!Number.isInteger(this.#commitsInFlight) || this.#commitsInFlight < 1) {
+      throw new RangeError(
+        `Cannot create KV store factory: commitsInFlight "${this.#commitsInFlight}" is not a positive integer`,
+      );
+    }
   }
 
   /**
@@ -768,6 +948,7 @@ export class KvSeqStoreFactory implements SeqStoreFactory {
       logger: this.#log,
       logIncoming: options.logIncoming ?? false,
       nextIncoming: (await lastNumber(this.#kv, base, "in")) + 1,
+      commitsInFlight: this.#commitsInFlight,
     });
   }
 

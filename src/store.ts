@@ -111,6 +111,16 @@ export interface SeqStore extends AsyncDisposable {
    */
   flushSync?(outgoingOnly: boolean): boolean;
   /**
+   * Optional: how many store writes the store keeps in flight at once (default 1: the session
+   * awaits each `flushOutgoing()` or `flush()` before the next). A store that says more makes
+   * each call write what was appended and set before it, starts that write behind those in
+   * flight (beyond its bound, once there is room), and resolves (or rejects) each call only once
+   * every earlier one has. The session then starts its next batch's write while up to this many
+   * are in flight, and a full batch's (900 messages or 512 KiB) at once; it writes each batch to
+   * the connection once it and every batch before it are persisted.
+   */
+  readonly flushesInFlight?: number;
+  /**
    * Reads stored outgoing messages with `from <= seqNum <= to`, ascending. Numbers with no
    * stored message are skipped (the session fills them with a gap fill).
    *

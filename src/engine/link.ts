@@ -217,6 +217,15 @@ const DEFAULT_RESEND_BLOCK = 1000;
  * are taken as they are persisted (the encoder's buffer does not grow with a blocked peer).
  */
 const HOLD_MAX_BYTES = 256 * 1024;
+/**
+ * With a store that takes several flushes in flight, a batch that reaches this many messages
+ * (or `PIPELINE_BATCH_BYTES`) is sealed: its store write starts at once and the next messages
+ * form the next batch. A burst of puts then goes out in pieces, each sent once it is persisted
+ * while the next ones are being persisted, instead of in one batch sent once all of it is.
+ * Deno KV commits at most 1000 mutations and 800 KiB at once: such a batch is one commit.
+ */
+const PIPELINE_BATCH_MESSAGES = 900;
+const PIPELINE_BATCH_BYTES = 512 * 1024;
 
 /** Secret tag sets, shared by the sessions with the same credential tags (thousands of them). */
 const SECRET_TAG_SETS = new Map<string, ReadonlySet<number>>();
@@ -279,6 +288,13 @@ export class Link {
   #closeReason: string | undefined;
   #timer: TimerHandle | undefined;
   #flushing = false;
+  /** The store writes kept in flight at once (see `SeqStore.flushesInFlight`). */
+  readonly #depth: number;
+  #startScheduled = false;
+  /** Store writes in flight, oldest first: batches, and the rest (no batch). See `#flushAsync`. */
+  #persisting: { taken?: TakenBatch; t0: number; done: Promise<void> }[] = [];
+  /** Messages stored in the batch being built. */
+  #outCount = 0;
   #flushScheduled = false;
   #flushAgain = false;
   #batch: Promise<void> | undefined;
@@ -339,6 +355,7 @@ export class Link {
   constructor(options: LinkOptions) {
     this.#core = options.core;
     this.#store = options.store;
+    this.#depth = Math.max(1, options.store.flushesInFlight ?? 1);
     this.#clock = options.clock;
     this.#s = options.settings;
     this.#log = options.logger ?? SILENT_LOGGER;
@@ -501,6 +518,12 @@ export class Link {
           // A new number waits for the resend answer owed (see #startResend); the answer's own
           // messages (resends and gap fills: already numbered) do not.
           const held = this.#owed > 0 && a.store !== "none";
+          if (
+            !held && a.store === "append" && this.#depth > 1 &&
+            (this.#outCount >= PIPELINE_BATCH_MESSAGES || this.#out.length >= PIPELINE_BATCH_BYTES)
+          ) {
+            this.#seal();
+          }
           const out = held ? this.#held : this.#out;
           const start = out.append(a.message, this.#begin);
           this.#metrics.messagesOut++;
@@ -513,6 +536,7 @@ export class Link {
             if (held) this.#heldSeqs.push(a.seq);
           }
           if (a.store === "append") {
+            if (!held) this.#outCount++;
             this.#storeAppend(a.seq, out.view(start, out.length));
           } else if (a.store === "advance") {
             if (this.#resetting) this.#defer(a);
@@ -791,12 +815,25 @@ export class Link {
   #scheduleFlush(): void {
     if (this.#flushing) {
       this.#flushAgain = true;
+      if (this.#depth > 1 && !this.#startScheduled) {
+        this.#startScheduled = true;
+        queueMicrotask(this.#startTask);
+      }
       return;
     }
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     queueMicrotask(this.#flushTask);
   }
+
+  /**
+   * With a store that takes several flushes in flight: the batch built in this turn starts its
+   * store write while earlier ones are still in flight, if there is room under the bound.
+   */
+  readonly #startTask = (): void => {
+    this.#startScheduled = false;
+    if (this.#flushing && this.#persisting.length < this.#depth) this.#seal();
+  };
 
   readonly #flushTask = (): void => {
     this.#flushScheduled = false;
@@ -815,7 +852,10 @@ export class Link {
    */
   #flush(): void {
     if (this.#flushing) return;
-    if (this.#store.flushSync === undefined || this.#resetting || !this.#flushQuick()) {
+    if (
+      this.#store.flushSync === undefined || this.#resetting || this.#persisting.length > 0 ||
+      !this.#flushQuick()
+    ) {
       this.#flushAsync();
     }
   }
@@ -870,36 +910,60 @@ export class Link {
     }
   }
 
-  /** The group commit, awaiting the store (see `#flush`). */
+  /**
+   * The group commit, awaiting the store (see `#flush`). With a store that takes several
+   * flushes in flight (`flushesInFlight`), the next batches are taken and their store writes
+   * started while earlier ones are still being persisted; each batch's socket write still waits
+   * for its own store write and every earlier one, in order.
+   */
   async #flushAsync(): Promise<void> {
     if (this.#flushing) return;
     this.#flushing = true;
     const store = this.#store;
+    const depth = this.#depth;
+    const persisting = this.#persisting;
     try {
       do {
         this.#flushAgain = false;
         if (this.#resetting) await this.#resetting;
-        while (this.#out.length > 0) {
-          const taken = this.#takeBatch();
-          // What sending depends on: the messages and the sender number.
-          const t0 = this.#clock.now();
+        let rest = false;
+        while (true) {
+          // A reset started meanwhile: what follows waits for it (see the top of the loop).
+          while (this.#out.length > 0 && persisting.length < depth && !this.#resetting) {
+            const taken = this.#takeBatch();
+            // What sending depends on: the messages and the sender number.
+            const t0 = this.#clock.now();
+            persisting.push({
+              taken,
+              t0,
+              done: this.#storeWrite(store.flushOutgoing ? "flushOutgoing" : "flush"),
+            });
+          }
+          if (persisting.length === 0) {
+            if (rest) break;
+            // The rest (inbound numbers, the terminated marker) after the writes.
+            rest = true;
+            persisting.push({ t0: 0, done: this.#storeWrite("flush") });
+          }
+          // Left in the list while awaited: it counts against the bound (see `#startTask`).
+          const first = persisting[0];
           try {
-            await (store.flushOutgoing ? store.flushOutgoing() : store.flush());
+            await first.done;
           } catch (e) {
-            this.#batchFailed(taken, e);
+            persisting.shift();
+            if (first.taken) this.#batchFailed(first.taken, e);
+            else this.#storeFailed(e);
+            // The batches after it are not sent either: the peer would see a gap.
+            for (const later of persisting.splice(0)) {
+              if (later.taken) this.#batchDropped(later.taken, e);
+            }
             return;
           }
-          this.#batchPersisted(taken, t0);
+          persisting.shift();
+          if (first.taken) this.#batchPersisted(first.taken, first.t0);
+          // Messages that got no answer are logged too.
+          else if (this.#mlog && this.#inLog.length > 0) this.#logWritten(NOTHING, []);
         }
-        // The rest (inbound numbers, the terminated marker) after the writes.
-        try {
-          await store.flush();
-        } catch (e) {
-          this.#storeFailed(e);
-          return;
-        }
-        // Messages that got no answer are logged too.
-        if (this.#mlog && this.#inLog.length > 0) this.#logWritten(NOTHING, []);
       } while (this.#out.length > 0 || this.#flushAgain);
       this.#flushDone();
     } finally {
@@ -907,10 +971,40 @@ export class Link {
     }
   }
 
+  /**
+   * Starts the store write of the batch built so far, to be sent once persisted (see
+   * `PIPELINE_BATCH_MESSAGES`); the flush in progress, or the next one, takes it up.
+   */
+  #seal(): void {
+    if (this.#resetting || this.#out.length === 0) return;
+    const taken = this.#takeBatch();
+    const t0 = this.#clock.now();
+    const store = this.#store;
+    this.#persisting.push({
+      taken,
+      t0,
+      done: this.#storeWrite(store.flushOutgoing ? "flushOutgoing" : "flush"),
+    });
+    this.#scheduleFlush();
+  }
+
+  /** Starts a store write; a throw becomes the promise's rejection. */
+  #storeWrite(op: "flush" | "flushOutgoing"): Promise<void> {
+    let done: Promise<void>;
+    try {
+      done = op === "flush" ? this.#store.flush() : this.#store.flushOutgoing!();
+    } catch (e) {
+      done = Promise.reject(e);
+    }
+    done.catch(IGNORE);
+    return done;
+  }
+
   /** Takes the batch built so far: its bytes, log offsets and waiters. */
   #takeBatch(): TakenBatch {
     this.#outPersisted = false;
     const bytes = this.#out.take();
+    this.#outCount = 0;
     const outLog = this.#outLog;
     if (outLog.length > 0) this.#outLog = [];
     const waiters = this.#batchWaiters;
@@ -942,9 +1036,17 @@ export class Link {
 
   /** The store could not persist a batch: it is not sent, its puts fail. */
   #batchFailed(taken: TakenBatch, e: unknown): void {
+    this.#batchDropped(taken, e, true);
+  }
+
+  /**
+   * A batch is not sent (its store write, or an earlier one, failed): its puts fail. With
+   * `report`, the failure is reported and the connection closed.
+   */
+  #batchDropped(taken: TakenBatch, e: unknown, report = false): void {
     this.#takenBytes -= taken.bytes.length;
     taken.batch.written = true;
-    this.#storeFailed(e);
+    if (report) this.#storeFailed(e);
     const err = e instanceof Error ? e : new Error(String(e));
     for (const w of taken.persisted) w.reject(err);
     for (const w of taken.batch.waiters) w.reject(err);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   KV_MAX_MESSAGE_BYTES,
+  type KvOwner,
   type KvSeqStore,
   KvSeqStoreFactory,
   readKvStore,
@@ -14,7 +15,10 @@ import { fixBytes, fixBytesOfSize } from "./contract.ts";
 
 const id = new SessionId("A", "B");
 
-/** Counts the atomic commits made through `kv`; the `failAt`-th one dies like a killed process. */
+/**
+ * Counts the atomic commits made through `kv`; from the `failAt`-th on they die like a killed
+ * process's (a killed process commits nothing more, also what it had in flight).
+ */
 function instrument(kv: Deno.Kv, failAt = 0): { kv: Deno.Kv; commits: () => number } {
   let commits = 0;
   const wrapped = new Proxy(kv, {
@@ -24,7 +28,9 @@ function instrument(kv: Deno.Kv, failAt = 0): { kv: Deno.Kv; commits: () => numb
           const op = target.atomic();
           const commit = op.commit.bind(op);
           op.commit = () => {
-            if (++commits === failAt) return Promise.reject(new Error("process killed"));
+            if (++commits >= failAt && failAt > 0) {
+              return Promise.reject(new Error("process killed"));
+            }
             return commit();
           };
           return op;
@@ -371,4 +377,341 @@ Deno.test("kv store: a reset between a flush call and its commit leaves the dura
       kv.close();
     }
   });
+});
+
+/**
+ * Makes every commit through `kv` at once (KV applies them in that order) but holds its result
+ * back from the store until `release(i)`, while `hold` is on; counts the commits in flight. With
+ * `failAt`, that commit (1-based, from when `failAt` is set) fails without being made.
+ */
+function holding(kv: Deno.Kv) {
+  const held: (() => void)[] = [];
+  const c = {
+    kv: kv,
+    hold: false,
+    inFlight: 0,
+    maxInFlight: 0,
+    made: 0,
+    failAt: 0,
+    held,
+    /** Lets the `i`-th held result (0-based, in the order made) through. */
+    release: (i: number) => held[i](),
+  };
+  c.kv = new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => {
+            const failing = ++c.made === c.failAt;
+            const r = failing ? Promise.reject(new Error("disk gone")) : commit();
+            r.catch(() => {});
+            c.maxInFlight = Math.max(c.maxInFlight, ++c.inFlight);
+            const out = c.hold
+              ? new Promise<Deno.KvCommitResult | Deno.KvCommitError>((resolve, reject) => {
+                held.push(() => r.then(resolve, reject));
+              })
+              : r;
+            return out.finally(() => c.inFlight--);
+          };
+          return op;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return c;
+}
+
+/** Lets promise chains settle (no timer, no I/O). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+}
+
+Deno.test("kv store has several commits in flight at once, up to commitsInFlight; each flush resolves after the earlier ones", async (t) => {
+  for (const commitsInFlight of [4, 2]) {
+    await t.step(`commitsInFlight ${commitsInFlight}`, async () => {
+      const raw = await Deno.openKv(":memory:");
+      const c = holding(raw);
+      const s = await new KvSeqStoreFactory(c.kv, { clock: new ManualClock(0), commitsInFlight })
+        .open(id, { nowMs: 0 });
+      try {
+        c.hold = true;
+        c.maxInFlight = c.inFlight;
+        const resolved: number[] = [];
+        const flushes = [1, 2, 3].map((i) => {
+          s.appendOutgoing(i, fixBytes(i));
+          s.setNextTargetSeqNum(i + 1);
+          return s.flush().then(() => resolved.push(i));
+        });
+        await settle();
+        assert.equal(
+          c.maxInFlight,
+          Math.min(3, commitsInFlight),
+          "commits made before any is done",
+        );
+        // The later commits are done first: their flushes still wait for the first.
+        for (let i = c.held.length - 1; i >= 1; i--) c.release(i);
+        await settle();
+        assert.deepEqual(resolved, []);
+        c.release(0);
+        await flushes[0];
+        await settle();
+        // With room for two, the third commit was made once the first was done.
+        assert.equal(c.held.length, 3);
+        c.hold = false;
+        for (let i = 2; i < c.held.length; i++) c.release(i);
+        await Promise.all(flushes);
+        assert.deepEqual(resolved, [1, 2, 3]);
+        const stored = await readKvStore(raw, id);
+        assert.deepEqual(stored.messages.map((m) => m.seqNum), [1, 2, 3]);
+        assert.equal(stored.state?.nextSenderSeqNum, 4);
+        assert.equal(stored.state?.nextTargetSeqNum, 4);
+      } finally {
+        c.hold = false;
+        for (const r of c.held) r();
+        await s.close();
+        raw.close();
+      }
+    });
+  }
+});
+
+Deno.test("one Deno.Kv handle applies commits in the order they were made, also in flight together", async (t) => {
+  // The pipelined store relies on it: a later commit overtaken by an earlier one would move the
+  // "state" key (the next sender number) back.
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const path of [":memory:", `${dir}/order.kv`]) {
+      await t.step(path === ":memory:" ? "in memory" : "in a file", async () => {
+        const kv = await Deno.openKv(path);
+        try {
+          const commits: Promise<unknown>[] = [];
+          for (let i = 1; i <= 500; i++) {
+            commits.push(kv.atomic().set(["n"], i).set(["m", i], i).commit());
+          }
+          await Promise.all(commits);
+          assert.equal((await kv.get(["n"])).value, 500);
+          // The versionstamps grow in the order the commits were made.
+          const stamps: string[] = [];
+          for await (const e of kv.list({ prefix: ["m"] })) stamps.push(e.versionstamp);
+          assert.deepEqual(stamps, [...stamps].sort());
+        } finally {
+          kv.close();
+        }
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kv store: flushes in flight together leave the durable numbers equal to the in-memory ones", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const s = await new KvSeqStoreFactory(kv, { clock: new ManualClock(0) }).open(id, { nowMs: 0 });
+  try {
+    const flushes: Promise<void>[] = [];
+    for (let i = 1; i <= 200; i++) {
+      s.appendOutgoing(i, fixBytes(i));
+      s.setNextTargetSeqNum(i + 1);
+      if (i % 10 === 0) s.setNextSenderSeqNum(i + 5); // a gap fill's number, no message
+      flushes.push(s.flush());
+    }
+    await Promise.all(flushes);
+    assert.deepEqual((await readKvStore(kv, id)).state, s.state);
+    assert.equal(s.state.nextSenderSeqNum, 205);
+  } finally {
+    await s.close();
+    kv.close();
+  }
+});
+
+Deno.test("kv store: a busy store renews its lease at a third of it, not with every commit", async (t) => {
+  await t.step("renewed by the timer, on time, and by nothing else", async () => {
+    const clock = new ManualClock(0);
+    const kv = await Deno.openKv(":memory:");
+    const owner = () => kv.get<KvOwner>(["fixwire", id.key, "owner"]);
+    const s = await new KvSeqStoreFactory(kv, { leaseMs: 300, clock }).open(id, { nowMs: 0 });
+    try {
+      const stamps = new Set([(await owner()).versionstamp]);
+      // A commit every 10 ms for 300 ms: the owner record changes once per 100 ms.
+      for (let n = 1; n <= 30; n++) {
+        s.appendOutgoing(n, fixBytes(n));
+        await s.flush();
+        stamps.add((await owner()).versionstamp);
+        await clock.advance(10);
+        stamps.add((await owner()).versionstamp);
+      }
+      assert.equal(stamps.size, 4, "the claim and three renewals");
+      assert.equal((await owner()).value?.expiresAtMs, 600);
+      assert.equal((await readKvStore(kv, id)).messages.length, 30);
+    } finally {
+      await s.close();
+      kv.close();
+    }
+  });
+
+  await t.step("a late timer: the commit made once the renewal is due renews it", async () => {
+    let nowMs = 0;
+    const stalled = { now: () => nowMs, setTimer: () => ({ cancel() {} }) };
+    const kv = await Deno.openKv(":memory:");
+    const owner = () => kv.get<KvOwner>(["fixwire", id.key, "owner"]);
+    const s = await new KvSeqStoreFactory(kv, { leaseMs: 300, clock: stalled })
+      .open(id, { nowMs: 0 });
+    try {
+      const claimed = await owner();
+      nowMs = 99;
+      s.appendOutgoing(1, fixBytes(1));
+      await s.flush();
+      assert.equal((await owner()).versionstamp, claimed.versionstamp);
+      nowMs = 100;
+      // Two flushes in flight: the first renews, the second checks the renewed record.
+      s.appendOutgoing(2, fixBytes(2));
+      const first = s.flush();
+      s.appendOutgoing(3, fixBytes(3));
+      await Promise.all([first, s.flush()]);
+      assert.equal((await owner()).value?.expiresAtMs, 400);
+      assert.deepEqual((await readKvStore(kv, id)).messages.map((m) => m.seqNum), [1, 2, 3]);
+    } finally {
+      await s.close();
+      kv.close();
+    }
+  });
+});
+
+Deno.test("kv store: a takeover through another handle fails the commits in flight and the next ones with the clear error", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/shared.kv`;
+  // Each handle has finished opening (its thread's start-up writes) before the other opens:
+  // two connections setting up one new file at once can find it locked.
+  const kvA = await Deno.openKv(path);
+  await kvA.get(["ready"]);
+  const kvB = await Deno.openKv(path);
+  await kvB.get(["ready"]);
+  const a = holding(kvA);
+  const clockA = new ManualClock(0);
+  const s = await new KvSeqStoreFactory(a.kv, { ownerId: "a", leaseMs: 300, clock: clockA })
+    .open(id, { nowMs: 0 });
+  try {
+    s.appendOutgoing(1, fixBytes(1));
+    await s.flush();
+    // A stalls past its lease; B takes the session over through its own handle.
+    const b = await new KvSeqStoreFactory(kvB, { ownerId: "b", clock: new ManualClock(1000) })
+      .open(id, { nowMs: 0 });
+    // A wakes up with two flushes in flight: neither is stored, both fail.
+    const flushes = [2, 3].map((i) => {
+      s.appendOutgoing(i, fixBytes(i));
+      return s.flush();
+    });
+    for (const f of flushes) {
+      await assert.rejects(
+        f,
+        new Error('Cannot write store: session "A->B" is now owned by another process'),
+      );
+    }
+    s.appendOutgoing(4, fixBytes(4));
+    await assert.rejects(s.flush(), /now owned by another process/);
+    assert.deepEqual((await readKvStore(kvB, id)).messages.map((m) => m.seqNum), [1]);
+    assert.equal((await readKvStore(kvB, id)).owner?.ownerId, "b");
+    await s.close().catch(() => {});
+    await b.close();
+  } finally {
+    kvA.close();
+    kvB.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kv store: a failed commit fails the flushes in flight with it; a flush after it goes on", async () => {
+  const raw = await Deno.openKv(":memory:");
+  const c = holding(raw);
+  const s = await new KvSeqStoreFactory(c.kv, { clock: new ManualClock(0) }).open(id, { nowMs: 0 });
+  try {
+    c.hold = true;
+    c.failAt = c.made + 1; // the first of the three
+    const flushes = [1, 2, 3].map((i) => {
+      s.appendOutgoing(i, fixBytes(i));
+      return s.flush();
+    });
+    await settle();
+    assert.equal(c.held.length, 3, "all three in flight");
+    c.hold = false;
+    for (const r of c.held) r();
+    for (const f of flushes) await assert.rejects(f, /disk gone/);
+    // Known failed: the next flush does not fail with it, and commits the numbers again.
+    s.appendOutgoing(4, fixBytes(4));
+    await s.flush();
+    assert.equal((await readKvStore(raw, id)).state?.nextSenderSeqNum, 5);
+  } finally {
+    c.hold = false;
+    for (const r of c.held) r();
+    await s.close();
+    raw.close();
+  }
+});
+
+Deno.test("kv store: a reset called with several flushes in flight leaves the durable numbers equal to the in-memory ones", async () => {
+  const raw = await Deno.openKv(":memory:");
+  const c = holding(raw);
+  const s = await new KvSeqStoreFactory(c.kv, { clock: new ManualClock(0) }).open(id, { nowMs: 0 });
+  try {
+    c.hold = true;
+    const flushes = [1, 2, 3].map((i) => {
+      s.appendOutgoing(i, fixBytes(i));
+      return s.flush();
+    });
+    await settle();
+    const reset = s.reset(1000);
+    s.appendOutgoing(1, fixBytes(1));
+    s.setNextTargetSeqNum(3);
+    const after = s.flush();
+    // The commits in flight land after the reset was called: the reset waits for them.
+    c.hold = false;
+    for (const r of c.held) r();
+    await Promise.all([...flushes, reset, after]);
+    const stored = await readKvStore(raw, id);
+    assert.deepEqual(stored.state, s.state);
+    assert.deepEqual(stored.state, {
+      nextSenderSeqNum: 2,
+      nextTargetSeqNum: 3,
+      creationTimeMs: 1000,
+      correctlyTerminated: false,
+    });
+    assert.deepEqual(stored.messages.map((m) => m.seqNum), [1]);
+  } finally {
+    c.hold = false;
+    for (const r of c.held) r();
+    await s.close();
+    raw.close();
+  }
+});
+
+Deno.test("kv store: a reset drops the messages of a flush not started yet, and keeps its inbound log", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const factory = new KvSeqStoreFactory(kv, { clock: new ManualClock(0) });
+  const s = await factory.open(id, { nowMs: 0, logIncoming: true });
+  const text = new TextDecoder();
+  try {
+    s.appendOutgoing(1, fixBytes(1));
+    s.appendIncoming(fixBytes(101));
+    const early = s.flush(); // taken, its commit not started
+    const reset = s.reset(1000);
+    assert.deepEqual([...(await readAll(s)).keys()], [], "the dropped message is not read");
+    s.appendIncoming(fixBytes(102));
+    s.appendOutgoing(1, fixBytes(201));
+    await Promise.all([early, reset, s.flush()]);
+    await s.close();
+    const again = await factory.open(id, { nowMs: 0 });
+    const inbound: string[] = [];
+    for await (const m of again.readIncoming()) inbound.push(text.decode(m));
+    assert.deepEqual(inbound, [fixBytes(101), fixBytes(102)].map((b) => text.decode(b)));
+    assert.deepEqual([...(await readAll(again)).entries()], [[1, fixBytes(201)]]);
+    assert.equal(again.state.nextSenderSeqNum, 2);
+    await again.close();
+  } finally {
+    await s.close();
+    kv.close();
+  }
 });
