@@ -1023,15 +1023,20 @@ export class Link {
    * wait in `#out` for that write to end (`#settle` takes them with what follows).
    */
   #persistedInPlace(t0: number): void {
-    const took = this.#clock.now() - t0;
-    this.#metrics.storeWriteMs = took;
-    if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
+    this.#storeWriteTook(t0);
     this.#outPersisted = true;
     const persisted = this.#persistWaiters;
     this.#persistWaiters = [];
     this.#batch = undefined;
     for (const w of persisted) w.resolve();
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
+  }
+
+  /** The metrics of a store write that started at `t0`. */
+  #storeWriteTook(t0: number): void {
+    const took = this.#clock.now() - t0;
+    this.#metrics.storeWriteMs = took;
+    if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
   }
 
   /** The store could not persist a batch: it is not sent, its puts fail. */
@@ -1054,9 +1059,7 @@ export class Link {
 
   /** A batch is persisted: its write is issued and its puts resolve. */
   #batchPersisted(taken: TakenBatch, t0: number): void {
-    const took = this.#clock.now() - t0;
-    this.#metrics.storeWriteMs = took;
-    if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
+    this.#storeWriteTook(t0);
     const conn = this.#conn;
     if (conn) this.#write(conn, taken);
     else this.#written(taken.bytes, taken.batch, undefined);
