@@ -360,6 +360,94 @@ function frameAll(
   return out;
 }
 
+/**
+ * `nextMessage` (the session's read loop) gives, result by result, what `next` then
+ * `decodeMessage` give for the same input cut the same way (`framed`): the same framing errors,
+ * messages with the same fields, the same decoding errors.
+ */
+function checkNextMessage(
+  input: Uint8Array,
+  cuts: readonly number[],
+  max: number,
+  dataFields: ReadonlyMap<number, number>,
+  framed: readonly Framed[],
+  rec: Recorder,
+): void {
+  const framer = new FixFramer({ maxMessageSize: max, dataFields });
+  const got: (FixMessage | FixParseError)[] = [];
+  let from = 0;
+  try {
+    for (const cut of [...cuts, input.length]) {
+      framer.push(input.subarray(from, cut));
+      from = cut;
+      for (let r = framer.nextMessage(); r !== undefined; r = framer.nextMessage()) {
+        got.push(r);
+        if (got.length > framed.length) break;
+      }
+    }
+  } catch (e) {
+    rec.unexpected("framer.nextMessage", e);
+    return;
+  }
+  if (got.length !== framed.length) {
+    const summary = (rs: readonly (Framed | FixMessage)[]) =>
+      rs.map((r) =>
+        r instanceof FixParseError
+          ? `error "${r.message}"`
+          : r instanceof FixMessage
+          ? "message"
+          : `frame ${r.length}`
+      ).join("; ");
+    rec.fail(
+      "nextMessage gives another number of results than next",
+      `next: ${summary(framed)} / nextMessage: ${summary(got)}`,
+    );
+    return;
+  }
+  for (let i = 0; i < framed.length; i++) {
+    const w = framed[i];
+    let want: FixMessage | FixParseError;
+    if (w instanceof FixParseError) want = w;
+    else {
+      try {
+        want = decodeMessage(w, dataFields);
+      } catch (e) {
+        if (!(e instanceof FixParseError)) return; // recorded by the decoder's own check
+        want = e;
+      }
+    }
+    const g = got[i];
+    if (!sameResult(want, g)) {
+      rec.fail(
+        "nextMessage disagrees with next and decodeMessage",
+        `result ${i}: ${describeResult(want)} / ${describeResult(g)}`,
+      );
+      return;
+    }
+  }
+}
+
+function describeResult(r: FixMessage | FixParseError): string {
+  return r instanceof FixParseError ? `error "${r.message}"` : `message of ${r.fieldCount} fields`;
+}
+
+function sameResult(a: FixMessage | FixParseError, b: FixMessage | FixParseError): boolean {
+  if (a instanceof FixParseError || b instanceof FixParseError) {
+    return a instanceof FixParseError && b instanceof FixParseError && a.message === b.message &&
+      (a.decoded === undefined) === (b.decoded === undefined) &&
+      (a.decoded === undefined || sameFields(a.decoded, b.decoded!));
+  }
+  return sameFields(a, b);
+}
+
+function sameFields(a: FixMessage, b: FixMessage): boolean {
+  if (a.fieldCount !== b.fieldCount) return false;
+  for (let i = 0; i < a.fieldCount; i++) {
+    if (a.tagAt(i) !== b.tagAt(i) || a.valueAt(i) !== b.valueAt(i)) return false;
+  }
+  return true;
+}
+
 function framesOf(results: readonly Framed[]): Uint8Array[] {
   return results.filter((r): r is Uint8Array => r instanceof Uint8Array);
 }
@@ -1338,6 +1426,9 @@ function processInput(
   const whole = frameAll(input, [], max, dataFields, rec);
   if (whole === undefined) return;
   const chunked = frameAll(input, cuts, max, dataFields, rec);
+  // The session's read loop: the same results as next and decodeMessage, for the same cuts.
+  checkNextMessage(input, [], max, dataFields, whole, rec);
+  if (chunked) checkNextMessage(input, cuts, max, dataFields, chunked, rec);
   const frames = framesOf(whole);
   if (chunked && !sameFrames(frames, framesOf(chunked))) {
     rec.fail("framer gives other frames when the input is cut", `cuts ${cuts.join(",")}`);
