@@ -7,7 +7,7 @@
 // the mutants pass framing and reach the decoder, the validator and the session.
 
 import { DEFAULT_DATA_FIELDS } from "../../src/message/data_fields.ts";
-import { concat, frame } from "./_corpus.ts";
+import { concat, encode, frame, render, type SessionVersion } from "./_corpus.ts";
 import type { Rng } from "./_prng.ts";
 
 const SOH = 1;
@@ -606,4 +606,40 @@ export function refresh(b: Uint8Array): Uint8Array {
     body = body.subarray(0, from);
   }
   return frame(b.subarray(0, first + 1), body, body.length);
+}
+
+/**
+ * `count` messages of random templates of random versions, numbered from 1, a share of them
+ * mutated (30%): a garbled stream's parts for the decoder tests.
+ *
+ * @param versions The corpus.
+ * @param rng The random source.
+ * @param count How many messages.
+ * @param options `possDupEvery`: every n-th message is a PossDup; `refreshed`: the share of
+ *   mutants made to pass framing again (1: all of them).
+ * @returns The messages' bytes.
+ */
+export function garbledParts(
+  versions: readonly SessionVersion[],
+  rng: Rng,
+  count: number,
+  options: { possDupEvery?: number; refreshed?: number } = {},
+): Uint8Array[] {
+  const refreshed = options.refreshed ?? 1;
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const v = rng.pick(versions);
+    const seed = encode(render(v.begin, rng.pick(v.templates), {
+      sender: "S",
+      target: "T",
+      seq: i + 1,
+      sendingTimeMs: Date.UTC(2026, 11, 6),
+      possDup: options.possDupEvery !== undefined && i % options.possDupEvery === 0,
+    }));
+    if (rng.chance(0.3)) {
+      const m = mutate(seed, rng, () => seed, []);
+      parts.push(refreshed >= 1 || rng.chance(refreshed) ? refresh(m) : m);
+    } else parts.push(seed);
+  }
+  return parts;
 }

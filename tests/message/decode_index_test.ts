@@ -10,7 +10,7 @@ import { FixParseError } from "../../src/message/errors.ts";
 import { FieldMap, FixMessage, type GroupSpec } from "../../src/message/fix_message.ts";
 import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import { buildCorpus, encode, render } from "../fuzz/_corpus.ts";
-import { mutate, refresh } from "../fuzz/_mutate.ts";
+import { garbledParts, mutate, refresh } from "../fuzz/_mutate.ts";
 import { Rng } from "../fuzz/_prng.ts";
 import { referenceDecode } from "./_reference_decoder.ts";
 
@@ -159,19 +159,8 @@ Deno.test("decoder matches the reference decoder on the fuzz corpus and its muta
 });
 
 Deno.test("decoder matches the reference decoder on the frames of a garbled stream", async () => {
-  const versions = await buildCorpus();
   const rng = new Rng(7);
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < 3000; i++) {
-    const v = rng.pick(versions);
-    const seed = encode(render(v.begin, rng.pick(v.templates), {
-      sender: "S",
-      target: "T",
-      seq: i + 1,
-      sendingTimeMs: Date.UTC(2026, 11, 6),
-    }));
-    parts.push(rng.chance(0.3) ? refresh(mutate(seed, rng, () => seed, [])) : seed);
-  }
+  const parts = garbledParts(await buildCorpus(), rng, 3000);
   const framer = new FixFramer();
   let frames = 0;
   for (const p of parts) {

@@ -10,8 +10,8 @@ import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixParseError } from "../../src/message/errors.ts";
 import { type FieldMap, FixMessage, type GroupSpec } from "../../src/message/fix_message.ts";
 import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
-import { buildCorpus, encode, render, TRICKY_DATA } from "../fuzz/_corpus.ts";
-import { mutate, refresh } from "../fuzz/_mutate.ts";
+import { buildCorpus, concat, TRICKY_DATA } from "../fuzz/_corpus.ts";
+import { garbledParts } from "../fuzz/_mutate.ts";
 import { Rng } from "../fuzz/_prng.ts";
 
 const te = new TextEncoder();
@@ -114,16 +114,6 @@ function assertSameStream(
   return got.length;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** Frames that each take a different path through the one-pass decoder. */
 const EDGES: [string, Uint8Array][] = [
   ["plain", raw("35=0|49=A|56=B|34=1|52=20261206-10:00:00.000|")],
@@ -200,23 +190,8 @@ Deno.test("nextMessage reads a frame's head itself when a data-field map makes 8
 });
 
 Deno.test("nextMessage gives what next and decodeMessage give, on a garbled stream in random chunks", async () => {
-  const versions = await buildCorpus();
   const rng = new Rng(20261206);
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < 3000; i++) {
-    const v = rng.pick(versions);
-    const seed = encode(render(v.begin, rng.pick(v.templates), {
-      sender: "S",
-      target: "T",
-      seq: i + 1,
-      sendingTimeMs: Date.UTC(2026, 11, 6),
-      possDup: i % 3 === 0,
-    }));
-    if (rng.chance(0.3)) {
-      const m = mutate(seed, rng, () => seed, []);
-      parts.push(rng.chance(0.7) ? refresh(m) : m);
-    } else parts.push(seed);
-  }
+  const parts = garbledParts(await buildCorpus(), rng, 3000, { possDupEvery: 3, refreshed: 0.7 });
   const stream = concat(parts);
   // Chunks of 1 to 300 bytes, then of 64 KiB as a socket gives them.
   const small: number[] = [];

@@ -58,6 +58,37 @@ const order = (i: number) =>
   new FixMessage("D").set(11, `o${i}`).set(21, "1").set(55, "X").set(54, "1").set(38, 1)
     .set(40, "1");
 
+type Pipelined = Awaited<ReturnType<typeof pipelinedStore>>;
+type Established = Awaited<ReturnType<typeof established>>;
+
+/**
+ * Runs `body` on a session established over a store taking `depth` flushes in flight, its
+ * flushes held for the test to settle; then lets every flush go and closes both.
+ */
+async function withPipelined(
+  depth: number,
+  body: (c: Pipelined, h: Established) => Promise<void>,
+): Promise<void> {
+  const c = await pipelinedStore(depth);
+  const h = await established({ store: c.store });
+  try {
+    c.manual = true;
+    await body(c, h);
+  } finally {
+    c.manual = false;
+    for (const f of c.flushes) f.resolve();
+    await h.close();
+    await c.memory.close();
+  }
+}
+
+/** Stops holding flushes, lets those held go, and waits for every put. */
+async function allPersisted(c: Pipelined, puts: Promise<void>[]): Promise<void> {
+  c.manual = false;
+  for (const f of c.flushes) f.resolve();
+  await Promise.all(puts);
+}
+
 /** The ClOrdIDs the peer has received so far, in order. */
 function received(h: { peer: { take(): string[] } }, into: string[]): string[] {
   for (const m of h.peer.take()) into.push(m.match(/\|11=(o\d+)\|/)![1]);
@@ -65,10 +96,7 @@ function received(h: { peer: { take(): string[] } }, into: string[]): string[] {
 }
 
 Deno.test("a burst of puts is persisted in pieces while earlier pieces still are, each sent once it and those before it are", async () => {
-  const c = await pipelinedStore(4);
-  const h = await established({ store: c.store });
-  try {
-    c.manual = true;
+  await withPipelined(4, async (c, h) => {
     const got: string[] = [];
     // 2000 puts in one turn: pieces of 900 messages start their store writes as they fill up,
     // the rest goes with the flush at the end of the turn.
@@ -90,22 +118,12 @@ Deno.test("a burst of puts is persisted in pieces while earlier pieces still are
     c.flushes[2].resolve();
     await h.settle();
     assert.deepEqual(received(h, got), Array.from({ length: 2000 }, (_, i) => `o${i}`));
-    c.manual = false;
-    for (const f of c.flushes.slice(3)) f.resolve();
-    await Promise.all(puts);
-  } finally {
-    c.manual = false;
-    for (const f of c.flushes) f.resolve();
-    await h.close();
-    await c.memory.close();
-  }
+    await allPersisted(c, puts);
+  });
 });
 
 Deno.test("with several store writes in flight, the next batch's write starts before the first is done, up to the store's bound", async () => {
-  const c = await pipelinedStore(2);
-  const h = await established({ store: c.store });
-  try {
-    c.manual = true;
+  await withPipelined(2, async (c, h) => {
     const got: string[] = [];
     // One put per turn: each turn's batch starts its write while fewer than two are in flight.
     const puts = [h.session.put(order(0))];
@@ -127,22 +145,12 @@ Deno.test("with several store writes in flight, the next batch's write starts be
     c.flushes[2].resolve();
     await h.settle();
     assert.deepEqual(received(h, got), ["o0", "o1", "o2"]);
-    c.manual = false;
-    for (const f of c.flushes.slice(3)) f.resolve();
-    await Promise.all(puts);
-  } finally {
-    c.manual = false;
-    for (const f of c.flushes) f.resolve();
-    await h.close();
-    await c.memory.close();
-  }
+    await allPersisted(c, puts);
+  });
 });
 
 Deno.test("a failed store write fails the batches in flight after it: none of them is sent", async () => {
-  const c = await pipelinedStore(4);
-  const h = await established({ store: c.store });
-  try {
-    c.manual = true;
+  await withPipelined(4, async (c, h) => {
     const puts = Array.from({ length: 2000 }, (_, i) => h.session.put(order(i)));
     await h.settle();
     assert.equal(c.flushes.length, 3);
@@ -158,10 +166,5 @@ Deno.test("a failed store write fails the batches in flight after it: none of th
       h.events.some((e) => e.type === "error" && `${e.error}`.includes("disk gone")),
       "the failure is reported",
     );
-  } finally {
-    c.manual = false;
-    for (const f of c.flushes) f.resolve();
-    await h.close();
-    await c.memory.close();
-  }
+  });
 });

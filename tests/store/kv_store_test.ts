@@ -396,6 +396,11 @@ function holding(kv: Deno.Kv) {
     held,
     /** Lets the `i`-th held result (0-based, in the order made) through. */
     release: (i: number) => held[i](),
+    /** Stops holding and lets every held result through. */
+    releaseAll: () => {
+      c.hold = false;
+      for (const r of held) r();
+    },
   };
   c.kv = new Proxy(kv, {
     get(target, prop) {
@@ -470,8 +475,7 @@ Deno.test("kv store has several commits in flight at once, up to commitsInFlight
         assert.equal(stored.state?.nextSenderSeqNum, 4);
         assert.equal(stored.state?.nextTargetSeqNum, 4);
       } finally {
-        c.hold = false;
-        for (const r of c.held) r();
+        c.releaseAll();
         await s.close();
         raw.close();
       }
@@ -637,16 +641,14 @@ Deno.test("kv store: a failed commit fails the flushes in flight with it; a flus
     });
     await settle();
     assert.equal(c.held.length, 3, "all three in flight");
-    c.hold = false;
-    for (const r of c.held) r();
+    c.releaseAll();
     for (const f of flushes) await assert.rejects(f, /disk gone/);
     // Known failed: the next flush does not fail with it, and commits the numbers again.
     s.appendOutgoing(4, fixBytes(4));
     await s.flush();
     assert.equal((await readKvStore(raw, id)).state?.nextSenderSeqNum, 5);
   } finally {
-    c.hold = false;
-    for (const r of c.held) r();
+    c.releaseAll();
     await s.close();
     raw.close();
   }
@@ -668,8 +670,7 @@ Deno.test("kv store: a reset called with several flushes in flight leaves the du
     s.setNextTargetSeqNum(3);
     const after = s.flush();
     // The commits in flight land after the reset was called: the reset waits for them.
-    c.hold = false;
-    for (const r of c.held) r();
+    c.releaseAll();
     await Promise.all([...flushes, reset, after]);
     const stored = await readKvStore(raw, id);
     assert.deepEqual(stored.state, s.state);
@@ -681,8 +682,7 @@ Deno.test("kv store: a reset called with several flushes in flight leaves the du
     });
     assert.deepEqual(stored.messages.map((m) => m.seqNum), [1]);
   } finally {
-    c.hold = false;
-    for (const r of c.held) r();
+    c.releaseAll();
     await s.close();
     raw.close();
   }
