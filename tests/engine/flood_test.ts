@@ -126,9 +126,10 @@ Deno.test("messages put while the peer does not read go out in order once it rea
     side.blockWrites();
     const news = (i: number) =>
       new FixMessage("B").set(148, `headline ${i}`).set(33, 1).set(58, "x".repeat(300));
-    // The first one starts a write that blocks; the others queue behind it, taken in batches.
+    // The first one starts a write that blocks (its put resolves once it is persisted and its
+    // write issued); the others queue behind it, taken in batches.
     const puts = [venue.put(news(0))];
-    await new Promise((r) => setTimeout(r, 0));
+    await puts[0];
     const n = 3_000;
     for (let i = 1; i < n; i++) puts.push(venue.put(news(i)));
     assert.ok(venue.outgoingBytes > 3 * 256 * 1024, `${venue.outgoingBytes} bytes queued`);
