@@ -990,7 +990,8 @@ export class FaultyConnection implements Connection, FaultControls {
   async #run(plan: FaultPlan): Promise<void> {
     if (this.#done) throw this.#closedError();
     if (plan.drop || plan.hold) {
-      if (plan.hold) this.#held = plan.bytes;
+      // Resolved at once but written later: a copy (the writer may reuse its buffer).
+      if (plan.hold) this.#held = plan.bytes.slice();
       this.#bytesWritten += plan.bytes.length;
       return;
     }

@@ -1003,7 +1003,8 @@ export class Link {
   /** Takes the batch built so far: its bytes, log offsets and waiters. */
   #takeBatch(): TakenBatch {
     this.#outPersisted = false;
-    const bytes = this.#out.take();
+    // No copy: the buffer goes back to the encoder once written (see `#written`).
+    const bytes = this.#out.lend();
     this.#outCount = 0;
     const outLog = this.#outLog;
     if (outLog.length > 0) this.#outLog = [];
@@ -1150,6 +1151,7 @@ export class Link {
     for (const w of batch.waiters) w.resolve();
     // After the socket write: the message log never delays the counterparty.
     if (this.#mlog) this.#logWritten(outLog ? bytes : NOTHING, outLog ?? []);
+    this.#out.recycle(bytes);
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
   }
 

@@ -149,6 +149,12 @@ export class FixEncoder {
   /** The size of the buffer made by the first write. */
   readonly #initialSize: number;
   #len = 0;
+  /** A buffer given back by `recycle`, used after the next `lend`. */
+  #spare: Uint8Array | undefined;
+  #spareWords: Uint32Array = NO_WORDS;
+  /** The views of a buffer lent and not yet recycled, reused when it comes back. */
+  #lent: Uint8Array | undefined;
+  #lentWords: Uint32Array = NO_WORDS;
   #beginString: string;
   #dataTags: ReadonlySet<number>;
 
@@ -201,6 +207,69 @@ export class FixEncoder {
   }
 
   /**
+   * Hands over everything written without a copy, and resets: the encoder goes on in another
+   * buffer (one given back by {@linkcode FixEncoder.recycle}, else a new one at the next
+   * write). A session hands each batch to the socket this way and gives the buffer back once
+   * it is written: no new buffer per batch (a new `ArrayBuffer` per message lengthens every
+   * young-generation GC pause).
+   *
+   * @returns The bytes, in a buffer the encoder no longer writes to until it is recycled.
+   * @example
+   * ```ts
+   * import { FixEncoder, FixMessage } from "@fixwire/engine";
+   * const enc = new FixEncoder("FIX.4.4");
+   * enc.append(new FixMessage("0").set(34, 1).set(52, "20261124-10:00:00.000"));
+   * const bytes = enc.lend();
+   * // ... once written:
+   * enc.recycle(bytes);
+   * ```
+   */
+  lend(): Uint8Array {
+    const out = this.#buf.subarray(0, this.#len);
+    this.#len = 0;
+    if (this.#lent === undefined && this.#buf.length === this.#initialSize) {
+      this.#lent = this.#buf;
+      this.#lentWords = this.#words;
+    }
+    const spare = this.#spare;
+    if (spare !== undefined) {
+      this.#buf = spare;
+      this.#words = this.#spareWords;
+      this.#spare = undefined;
+      this.#spareWords = NO_WORDS;
+    } else {
+      this.#buf = NO_BYTES;
+      this.#words = NO_WORDS;
+    }
+    return out;
+  }
+
+  /**
+   * Gives back bytes {@linkcode FixEncoder.lend} handed over, once nothing reads them any
+   * more: their buffer becomes the encoder's spare (one is kept, of the initial size; others
+   * are left to the GC).
+   *
+   * @param bytes Bytes from `lend`.
+   */
+  recycle(bytes: Uint8Array): void {
+    const b = bytes.buffer;
+    if (
+      this.#spare !== undefined || b.byteLength !== this.#initialSize || b === this.#buf.buffer
+    ) return;
+    const lent = this.#lent;
+    if (lent !== undefined && lent.buffer === b) {
+      // The views made for it before: no new objects.
+      this.#spare = lent;
+      this.#spareWords = this.#lentWords;
+      this.#lent = undefined;
+      this.#lentWords = NO_WORDS;
+    } else {
+      this.#spare = new Uint8Array(b as ArrayBuffer);
+      this.#spareWords = new Uint32Array(b as ArrayBuffer, 0, b.byteLength >> 2);
+    }
+  }
+
+  /**
    * Appends bytes encoded already (whole messages, from another encoder), unchanged.
    *
    * @param bytes The bytes.
@@ -225,6 +294,15 @@ export class FixEncoder {
   #ensure(extra: number): void {
     const need = this.#len + extra;
     if (need <= this.#buf.length) return;
+    const spare = this.#spare;
+    if (this.#len === 0 && spare !== undefined && need <= spare.length) {
+      // Lent and given back: written again instead of a new buffer.
+      this.#buf = spare;
+      this.#words = this.#spareWords;
+      this.#spare = undefined;
+      this.#spareWords = NO_WORDS;
+      return;
+    }
     let size = Math.max(this.#initialSize, this.#buf.length * 2);
     while (size < need) size *= 2;
     const next = new Uint8Array(size);

@@ -625,3 +625,46 @@ Deno.test("an encoder makes its buffer at its first write (an idle session's cos
   small.append(new FixMessage("0").set(34, 1));
   assert.equal(decodeMessage(small.take()).msgType, "0");
 });
+
+Deno.test("an encoder lends its buffer without a copy and reuses one given back", () => {
+  const enc = new FixEncoder("FIX.4.4", 4096);
+  const m = (seq: number) =>
+    new FixMessage("0").set(49, "A").set(56, "B").set(34, seq).set(52, "20261124-10:00:00.000");
+  const same = (a: Uint8Array, b: Uint8Array) => assert.ok(a.buffer === b.buffer);
+  const other = (a: Uint8Array, b: Uint8Array) => assert.ok(a.buffer !== b.buffer);
+  enc.append(m(1));
+  const first = enc.lend();
+  assert.equal(enc.length, 0);
+  assert.deepEqual(first, encodeMessage(m(1), "FIX.4.4"));
+  // Lent bytes stay as they were while the encoder writes on elsewhere.
+  enc.append(m(2));
+  assert.deepEqual(first, encodeMessage(m(1), "FIX.4.4"));
+  const second = enc.lend();
+  other(second, first);
+  // Given back, a buffer is written again by the next message.
+  enc.recycle(first);
+  enc.recycle(first); // twice: still one spare
+  enc.append(m(3));
+  const third = enc.lend();
+  same(third, first);
+  assert.deepEqual(third, encodeMessage(m(3), "FIX.4.4"));
+  // Given back while a batch is being written: that batch goes on in its own buffer, the one
+  // given back comes after the next lend.
+  enc.append(m(4));
+  enc.recycle(second);
+  const fourth = enc.lend();
+  other(fourth, second);
+  enc.append(m(5));
+  same(enc.lend(), second);
+  // A buffer of another size (a grown one, a copy) is left to the GC; the one in use never
+  // becomes the spare.
+  enc.recycle(new Uint8Array(100));
+  enc.recycle(third);
+  enc.append(m(6));
+  enc.recycle(fourth);
+  enc.recycle(third);
+  assert.deepEqual(enc.view(0, enc.length), encodeMessage(m(6), "FIX.4.4"));
+  same(enc.lend(), third);
+  enc.append(m(7));
+  same(enc.lend(), fourth);
+});
