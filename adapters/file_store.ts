@@ -70,6 +70,7 @@
  */
 
 import { StoreLockedError } from "../src/errors.ts";
+import { putDecimal } from "../src/message/_decimal.ts";
 import { type Logger, SILENT_LOGGER } from "../src/logger.ts";
 import { fileStoreFolder } from "./_store_key.ts";
 
@@ -993,12 +994,13 @@ class AppendLog {
 
 /** Writes the fixed-width state line into `out` (STATE_LINE bytes), without allocating. */
 function formatState(s: SeqState, out: Uint8Array): Uint8Array {
+  // Digits written in place: no string per number (see src/message/_decimal.ts).
   let p = putAscii(out, 0, "S ");
-  p = putAscii(out, p, String(s.nextSenderSeqNum));
+  p = putDecimal(out, p, s.nextSenderSeqNum);
   p = putAscii(out, p, " T ");
-  p = putAscii(out, p, String(s.nextTargetSeqNum));
+  p = putDecimal(out, p, s.nextTargetSeqNum);
   p = putAscii(out, p, " C ");
-  p = putAscii(out, p, String(s.creationTimeMs));
+  p = putDecimal(out, p, s.creationTimeMs);
   p = putAscii(out, p, s.correctlyTerminated ? " E 1" : " E 0");
   out.fill(32, p, STATE_LINE - 1);
   out[STATE_LINE - 1] = 10;

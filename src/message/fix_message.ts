@@ -8,6 +8,7 @@
  * @module
  */
 
+import { decimalText } from "./_decimal.ts";
 import { formatMessage } from "./printer.ts";
 import {
   formatUtcDateOnly,
@@ -50,6 +51,9 @@ const UTF8 = new TextDecoder();
 
 /** Converts a number to FIX decimal text, never in exponent notation. */
 export function numberToFixText(n: number): string {
+  // Without V8's number-to-string cache (see _decimal.ts): a new sequence number or ID per
+  // message would otherwise keep a young string alive in it until overwritten.
+  if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n) return decimalText(n);
   if (!Number.isFinite(n)) throw new RangeError(`Cannot write number: "${n}" is not finite`);
   const s = String(n);
   if (s.indexOf("e") < 0) return s;
