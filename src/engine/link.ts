@@ -187,6 +187,8 @@ function settledBy(waiters: Waiter[]): Promise<void> {
   return p;
 }
 const NOTHING = new Uint8Array(0);
+/** No waiters: shared, never added to (frozen to make sure). */
+const NO_WAITERS: Waiter[] = Object.freeze([]) as unknown as Waiter[];
 /**
  * Frames one read loop handles in a batch before letting the other sessions run. A busy socket's
  * reads resolve one after another without a turn of the event loop that would look at the other
@@ -326,6 +328,9 @@ export class Link {
   #writingSinceMs = -1;
   /** Socket writes issued and not yet completed. */
   #inflight = 0;
+  /** The write in flight kept in fields (see `#issue`): its connection and batches. */
+  #issuedConn: Connection | undefined;
+  #issuedParts: PendingWrite | PendingWrite[] | undefined;
   /** The connection of the write in flight that later batches wait for (see `#write`). */
   #writeConn: Connection | undefined;
   /** Batches persisted while that write was in flight, in order. */
@@ -1008,12 +1013,9 @@ export class Link {
     this.#outCount = 0;
     const outLog = this.#outLog;
     if (outLog.length > 0) this.#outLog = [];
-    const waiters = this.#batchWaiters;
-    this.#batchWaiters = [];
-    const batch = { waiters, written: false };
+    const batch = { waiters: this.#takeBatchWaiters(), written: false };
     this.#lastBatch = batch;
-    const persisted = this.#persistWaiters;
-    this.#persistWaiters = [];
+    const persisted = this.#takePersistWaiters();
     this.#batch = undefined;
     this.#takenBytes += bytes.length;
     return { bytes, outLog, batch, persisted };
@@ -1026,8 +1028,7 @@ export class Link {
   #persistedInPlace(t0: number): void {
     this.#storeWriteTook(t0);
     this.#outPersisted = true;
-    const persisted = this.#persistWaiters;
-    this.#persistWaiters = [];
+    const persisted = this.#takePersistWaiters();
     this.#batch = undefined;
     for (const w of persisted) w.resolve();
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
@@ -1065,24 +1066,45 @@ export class Link {
     if (conn) this.#write(conn, taken);
     else this.#written(taken.bytes, taken.batch, undefined);
     // Persisted and its write issued: an awaited put() loop fills the next batch now.
-    for (const w of taken.persisted) w.resolve();
+    const persisted = taken.persisted;
+    for (let i = 0; i < persisted.length; i++) persisted[i].resolve();
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
   }
 
   /** Nothing more to persist: the waiters without a batch of their own settle. */
   #flushDone(): void {
-    const restPersisted = this.#persistWaiters;
-    this.#persistWaiters = [];
+    const restPersisted = this.#takePersistWaiters();
     this.#batch = undefined;
-    for (const w of restPersisted) w.resolve();
+    for (let i = 0; i < restPersisted.length; i++) restPersisted[i].resolve();
     // Bytes persisted in place: the waiters wait for their write.
     if (this.#outPersisted) return;
-    const rest = this.#batchWaiters;
-    this.#batchWaiters = [];
+    const rest = this.#takeBatchWaiters();
+    if (rest.length === 0) return;
     // Waiters with no batch of their own: resolved once the last batch is written.
     const last = this.#lastBatch;
-    if (last && !last.written) last.waiters.push(...rest);
-    else for (const w of rest) w.resolve();
+    if (last && !last.written) {
+      if (last.waiters === NO_WAITERS) last.waiters = rest;
+      else last.waiters.push(...rest);
+    } else for (const w of rest) w.resolve();
+  }
+
+  /**
+   * The waiters for the batch being built to be written, leaving none; the shared empty list
+   * when there are none (a batch per round trip made two arrays each).
+   */
+  #takeBatchWaiters(): Waiter[] {
+    const w = this.#batchWaiters;
+    if (w.length === 0) return NO_WAITERS;
+    this.#batchWaiters = [];
+    return w;
+  }
+
+  /** The same for the puts waiting for the batch to be persisted. */
+  #takePersistWaiters(): Waiter[] {
+    const w = this.#persistWaiters;
+    if (w.length === 0) return NO_WAITERS;
+    this.#persistWaiters = [];
+    return w;
   }
 
   /**
@@ -1102,10 +1124,11 @@ export class Link {
       this.#waitingWrites = [];
       for (const w of old) this.#written(w.bytes, w.batch, undefined);
     }
-    this.#issue(conn, part.bytes, [part]);
+    this.#issue(conn, part.bytes, part);
   }
 
-  #issue(conn: Connection, bytes: Uint8Array, parts: PendingWrite[]): void {
+  /** Issues one socket write of `bytes`: the batch `parts` (one, or those waiting, in order). */
+  #issue(conn: Connection, bytes: Uint8Array, parts: PendingWrite | PendingWrite[]): void {
     if (this.#inflight++ === 0) this.#writingSinceMs = this.#clock.now();
     this.#writeConn = conn;
     this.#metrics.bytesOut += bytes.length;
@@ -1115,18 +1138,49 @@ export class Link {
     } catch (e) {
       p = Promise.reject(e);
     }
-    p.then(() => this.#settle(conn, parts, true), (e) => {
-      // Persisted but not sent: the peer gets it by resend after reconnecting.
-      this.#log.warn("write failed", { session: this.#name, error: `${e}` });
-      this.#settle(conn, parts, false);
-    });
+    if (this.#issuedConn === undefined) {
+      // The usual case, one write in flight: it is kept in fields, no closures per write.
+      this.#issuedConn = conn;
+      this.#issuedParts = parts;
+      p.then(this.#onIssued, this.#onIssueFailed);
+      return;
+    }
+    // Another one in flight (the last connection's, or a write on this one before it ended).
+    p.then(() => this.#settle(conn, parts, true), (e) => this.#writeFailed(conn, parts, e));
+  }
+
+  readonly #onIssued = (): void => {
+    const conn = this.#issuedConn!;
+    const parts = this.#issuedParts!;
+    this.#issuedConn = undefined;
+    this.#issuedParts = undefined;
+    this.#settle(conn, parts, true);
+  };
+
+  readonly #onIssueFailed = (e: unknown): void => {
+    const conn = this.#issuedConn!;
+    const parts = this.#issuedParts!;
+    this.#issuedConn = undefined;
+    this.#issuedParts = undefined;
+    this.#writeFailed(conn, parts, e);
+  };
+
+  #writeFailed(conn: Connection, parts: PendingWrite | PendingWrite[], e: unknown): void {
+    // Persisted but not sent: the peer gets it by resend after reconnecting.
+    this.#log.warn("write failed", { session: this.#name, error: `${e}` });
+    this.#settle(conn, parts, false);
   }
 
   /** A write completed (`sent`) or failed: its batches are written, the waiting ones go next. */
-  #settle(conn: Connection, parts: PendingWrite[], sent: boolean): void {
+  #settle(conn: Connection, parts: PendingWrite | PendingWrite[], sent: boolean): void {
     this.#inflight--;
     this.#writingSinceMs = this.#inflight > 0 ? this.#clock.now() : -1;
-    for (const w of parts) this.#written(w.bytes, w.batch, sent ? w.outLog : undefined);
+    if (Array.isArray(parts)) {
+      for (let i = 0; i < parts.length; i++) {
+        const w = parts[i];
+        this.#written(w.bytes, w.batch, sent ? w.outLog : undefined);
+      }
+    } else this.#written(parts.bytes, parts.batch, sent ? parts.outLog : undefined);
     // The batches waiting are this connection's (a newer connection writes on its own).
     if (this.#writeConn !== conn) return;
     this.#writeConn = undefined;
@@ -1148,7 +1202,8 @@ export class Link {
   #written(bytes: Uint8Array, batch: Batch, outLog: number[] | undefined): void {
     this.#takenBytes -= bytes.length;
     batch.written = true;
-    for (const w of batch.waiters) w.resolve();
+    const waiters = batch.waiters;
+    for (let i = 0; i < waiters.length; i++) waiters[i].resolve();
     // After the socket write: the message log never delays the counterparty.
     if (this.#mlog) this.#logWritten(outLog ? bytes : NOTHING, outLog ?? []);
     this.#out.recycle(bytes);
@@ -1168,6 +1223,7 @@ export class Link {
     return new Promise<void>((resolve) => {
       const w = { resolve, reject: () => resolve() };
       if (this.#out.length > 0 || this.#flushScheduled || !last) this.#batchWaiters.push(w);
+      else if (last.waiters === NO_WAITERS) last.waiters = [w];
       else last.waiters.push(w);
     });
   }

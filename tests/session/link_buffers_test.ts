@@ -78,3 +78,32 @@ Deno.test("a buffer lent to a write in flight is not written over by the batches
   await h.close();
   await store.close();
 });
+
+Deno.test("a write still in flight on the last connection does not hold up the next one's", async () => {
+  const h = await established();
+  const release = h.holdWrites();
+  // A write on this connection that does not end before the connection does.
+  await h.session.put(order(0));
+  await h.settle();
+  await h.reconnect();
+  // The next Logon's answer is written while that write is still in flight.
+  await h.peer.send("A", [[98, 0], [108, 30]], { seq: 2 });
+  h.peer.seq = 3;
+  await h.settle();
+  assert.deepEqual(h.peer.take(), []);
+  release();
+  await h.settle();
+  assert.equal(h.session.state, "established");
+  assert.match(h.peer.take()[0], /^35=A\|/);
+  // Both writes ended: nothing counts as a write in flight that the peer never takes (a
+  // heartbeat timeout, 36 s, with one would drop the connection although the peer reads).
+  for (let s = 0; s < 60; s += 10) {
+    await h.clock.advance(10_000);
+    await h.peer.send("0", []);
+    await h.settle();
+  }
+  assert.equal(h.session.state, "established");
+  assert.equal(h.events.some((e) => e.type === "disconnected" && e.atMs > T0), false);
+  assert.ok(h.peer.take().some((m) => m.startsWith("35=0|")));
+  await h.close();
+});
