@@ -14,7 +14,14 @@
 //                    {"perSec", "p50Us", "p99Us", "p999Us", "samples"}; orders may be 0
 // The switches show what the store and the validation cost in the same run. The acceptor answers
 // as the QuickFIX interop peer does (tests/interop/peer), for bench/vs_quickfix.ts.
-import { FixEngine, FixMessage, FIXVersion, MemorySeqStoreFactory, SessionId } from "../mod.ts";
+import {
+  FixEngine,
+  FixMessage,
+  FIXVersion,
+  MemorySeqStoreFactory,
+  numberToFixText,
+  SessionId,
+} from "../mod.ts";
 import type { SeqStoreFactory } from "../src/store.ts";
 import { KvSeqStoreFactory } from "../adapters/kv_store.ts";
 
@@ -168,14 +175,15 @@ async function venueServer(): Promise<void> {
   let e = 0;
   const ended = Promise.withResolvers<void>();
   venue.setListener({
-    // The report the QuickFIX peer sends: the order's ClOrdID, Symbol, Side and quantity. IDs
-    // made of numbers are set as numbers: a template literal (`E-${n}`) would put each new
-    // one in V8's number-to-string cache, where it outlives its message and every young GC
-    // copies it (see the README's performance section).
+    // The report the QuickFIX peer sends: the order's ClOrdID, Symbol, Side and quantity. A
+    // numbered ID is made with numberToFixText: a template literal (`E-${n}`) would put each
+    // new number in V8's number-to-string cache, where its string outlives the message and
+    // every young GC copies it (see the README's performance section).
     onMessage: (o) => {
       const clOrdId = o.get(11)!;
       venue.put(
-        new FixMessage("8").set(37, `O-${clOrdId}`).set(17, ++e).set(11, clOrdId)
+        new FixMessage("8").set(37, `O-${clOrdId}`).set(17, "E-" + numberToFixText(++e))
+          .set(11, clOrdId)
           .set(150, "0").set(39, "0").set(55, o.get(55) ?? "X").set(54, o.get(54) ?? "1")
           .set(151, o.get(38) ?? "0").set(14, "0").set(6, "0"),
       );
@@ -219,9 +227,12 @@ export async function fixwire(
   await trader.connect(30, "127.0.0.1", port);
   await trader.waitFor("established", { signal: AbortSignal.timeout(10_000) });
   // The order the QuickFIX peer sends (bench/codec_rows.ts encodes the same one), its ClOrdID
-  // set as a number (see the venue).
+  // made without the number-to-string cache (see the venue).
   const order = (i: number) =>
-    new FixMessage("D").set(11, i).set(21, "1").set(55, "EUR/USD").set(54, "1")
+    new FixMessage("D").set(11, "o" + numberToFixText(i)).set(21, "1").set(55, "EUR/USD").set(
+      54,
+      "1",
+    )
       .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "2").set(44, "1.08215");
   // Made before the round trips: a growing array would be copied by young GCs as it grows.
   const rtts = new Float64Array(lat);

@@ -49,7 +49,23 @@ export type FieldValue = string | number | boolean;
 const SINGLE_CHARS: string[] = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i));
 const UTF8 = new TextDecoder();
 
-/** Converts a number to FIX decimal text, never in exponent notation. */
+/**
+ * Converts a number to FIX decimal text, never in exponent notation. A whole number from 0 on
+ * is made without V8's number-to-string cache, which `String(n)` and template literals fill:
+ * there, each new number (a sequence number, an order ID) keeps its string alive and every
+ * young-generation GC copies it. Build a numbered ID with it (`"E-" + numberToFixText(n)`),
+ * or set the number itself (`set(17, n)`).
+ *
+ * @param n The number.
+ * @returns Its text.
+ * @throws {RangeError} When `n` is not finite.
+ * @example
+ * ```ts
+ * import { numberToFixText } from "@fixwire/engine";
+ * numberToFixText(1e21); // "1000000000000000000000"
+ * numberToFixText(42); // "42"
+ * ```
+ */
 export function numberToFixText(n: number): string {
   // Without V8's number-to-string cache (see _decimal.ts): a new sequence number or ID per
   // message would otherwise keep a young string alive in it until overwritten.
