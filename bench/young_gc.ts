@@ -183,7 +183,7 @@ async function main(rounds: number): Promise<void> {
     const t = runs.template.map((x) => x[key]);
     const n = runs.numberToFixText.map((x) => x[key]);
     const ratio = t.map((v, i) => n[i] === 0 ? NaN : v / n[i]);
-    console.log(
+    print(
       `| ${name} | ${cell(t, digits)} | ${cell(n, digits)} | ${median(ratio).toFixed(2)}× |`,
     );
   }
