@@ -160,7 +160,8 @@ interface PendingWrite {
 
 /** A batch taken for persisting and writing, with the puts waiting for it to be persisted. */
 interface TakenBatch extends PendingWrite {
-  persisted: Waiter[];
+  /** The batch's put() promise, settled once persisted. */
+  persisted: Waiter | undefined;
 }
 
 /** The batches' bytes in one buffer. */
@@ -302,8 +303,8 @@ export class Link {
   #batch: Promise<void> | undefined;
   /** Resolved once the batch is written (resend blocks, closing, late messages sent). */
   #batchWaiters: Waiter[] = [];
-  /** The puts of the batch being built: resolved once it is persisted. */
-  #persistWaiters: Waiter[] = [];
+  /** The put() promise of the batch being built (`#batch`): resolved once it is persisted. */
+  #persistWaiter: Waiter | undefined;
   /** Puts waiting for room under MaxOutgoingBufferSize, in order, from `#roomHead`. */
   #roomQueue: (Waiter & { message: FixMessage })[] = [];
   #roomHead = 0;
@@ -1015,7 +1016,7 @@ export class Link {
     if (outLog.length > 0) this.#outLog = [];
     const batch = { waiters: this.#takeBatchWaiters(), written: false };
     this.#lastBatch = batch;
-    const persisted = this.#takePersistWaiters();
+    const persisted = this.#takePersistWaiter();
     this.#batch = undefined;
     this.#takenBytes += bytes.length;
     return { bytes, outLog, batch, persisted };
@@ -1028,9 +1029,9 @@ export class Link {
   #persistedInPlace(t0: number): void {
     this.#storeWriteTook(t0);
     this.#outPersisted = true;
-    const persisted = this.#takePersistWaiters();
+    const persisted = this.#takePersistWaiter();
     this.#batch = undefined;
-    for (const w of persisted) w.resolve();
+    persisted?.resolve();
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
   }
 
@@ -1055,7 +1056,7 @@ export class Link {
     taken.batch.written = true;
     if (report) this.#storeFailed(e);
     const err = e instanceof Error ? e : new Error(String(e));
-    for (const w of taken.persisted) w.reject(err);
+    taken.persisted?.reject(err);
     for (const w of taken.batch.waiters) w.reject(err);
   }
 
@@ -1066,16 +1067,15 @@ export class Link {
     if (conn) this.#write(conn, taken);
     else this.#written(taken.bytes, taken.batch, undefined);
     // Persisted and its write issued: an awaited put() loop fills the next batch now.
-    const persisted = taken.persisted;
-    for (let i = 0; i < persisted.length; i++) persisted[i].resolve();
+    taken.persisted?.resolve();
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
   }
 
   /** Nothing more to persist: the waiters without a batch of their own settle. */
   #flushDone(): void {
-    const restPersisted = this.#takePersistWaiters();
+    const restPersisted = this.#takePersistWaiter();
     this.#batch = undefined;
-    for (let i = 0; i < restPersisted.length; i++) restPersisted[i].resolve();
+    restPersisted?.resolve();
     // Bytes persisted in place: the waiters wait for their write.
     if (this.#outPersisted) return;
     const rest = this.#takeBatchWaiters();
@@ -1099,11 +1099,10 @@ export class Link {
     return w;
   }
 
-  /** The same for the puts waiting for the batch to be persisted. */
-  #takePersistWaiters(): Waiter[] {
-    const w = this.#persistWaiters;
-    if (w.length === 0) return NO_WAITERS;
-    this.#persistWaiters = [];
+  /** The put() promise of the batch being built, leaving none. */
+  #takePersistWaiter(): Waiter | undefined {
+    const w = this.#persistWaiter;
+    this.#persistWaiter = undefined;
     return w;
   }
 
@@ -1235,7 +1234,16 @@ export class Link {
 
   /** One promise per batch, shared by every message put in the same turn. */
   #batchPromise(): Promise<void> {
-    return this.#batch ??= settledBy(this.#persistWaiters);
+    let p = this.#batch;
+    if (p === undefined) {
+      // Its resolvers are its waiter: no executor closure, no waiter object, no list.
+      const r = Promise.withResolvers<void>();
+      p = r.promise;
+      p.catch(IGNORE);
+      this.#persistWaiter = r;
+      this.#batch = p;
+    }
+    return p;
   }
 
   // -------------------------------------------------------------------------------------------
