@@ -28,6 +28,8 @@ export class DenoConnection implements Connection {
   /** The write in progress and how much of it is written (see `#writeFrom`). */
   #wBytes: Uint8Array | undefined;
   #wOff = 0;
+  /** The reads, made when first iterated and shared by every iteration after. */
+  #reader: Reader | undefined;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -58,10 +60,12 @@ export class DenoConnection implements Connection {
   /**
    * Reads chunks. A yielded chunk is valid until the next iteration step: the buffer is reused
    * (the FIX framer copies what it keeps). A plain iterator rather than an async generator:
-   * one read, one promise per chunk.
+   * one read, one promise per chunk. Every iteration shares one: the engine reads the first
+   * Logon, the session's read loop goes on with the same buffer (not a second one per
+   * connection in a logon storm).
    */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return new Reader(this.#conn, this);
+    return this.#reader ??= new Reader(this.#conn, this);
   }
 
   /** Whether `close` was called, and why (for the reader). */

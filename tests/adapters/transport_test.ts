@@ -102,3 +102,23 @@ Deno.test("tcp: closed asked for before the close resolves with its reason, once
   s.close();
   listener.close();
 });
+
+Deno.test("tcp: iterations of a connection share one reader and go on where the last stopped", async () => {
+  const listener = await new TcpTransport().listen({ host: "127.0.0.1", port: 0 });
+  const accepted = (async () => {
+    for await (const c of listener) return c;
+    throw new Error("no connection");
+  })();
+  const c = await new TcpTransport().connect({ host: "127.0.0.1", port: listener.addr.port });
+  const s = await accepted;
+  // As the engine reads the first Logon, then the session's read loop the rest.
+  assert.equal(s[Symbol.asyncIterator](), s[Symbol.asyncIterator]());
+  await c.write(new TextEncoder().encode("first"));
+  assert.equal(new TextDecoder().decode(await readAll(s, 5)), "first");
+  await c.write(new TextEncoder().encode("second"));
+  assert.equal(new TextDecoder().decode(await readAll(s, 6)), "second");
+  c.close();
+  for await (const _ of s) { /* drain */ }
+  assert.equal(await s.closed, "peer closed");
+  listener.close();
+});
