@@ -124,6 +124,8 @@ function tagPrefix(tag: number): Uint8Array {
   return p;
 }
 
+/** The largest buffer an encoder keeps as its spare (see `FixEncoder.recycle`). */
+const SPARE_MAX_BYTES = 1024 * 1024;
 /** The buffer of an encoder not written to yet (shared, never written). */
 const NO_BYTES = new Uint8Array(0);
 const NO_WORDS = new Uint32Array(0);
@@ -209,7 +211,8 @@ export class FixEncoder {
   /**
    * Hands over everything written without a copy, and resets: the encoder goes on in another
    * buffer (one given back by {@linkcode FixEncoder.recycle}, else a new one at the next
-   * write). A session hands each batch to the socket this way and gives the buffer back once
+   * write). A buffer grown past the initial size, with none given back, is kept and a copy
+   * handed over instead. A session hands each batch to the socket this way and gives the buffer back once
    * it is written: no new buffer per batch (a new `ArrayBuffer` per message lengthens every
    * young-generation GC pause).
    *
@@ -225,9 +228,12 @@ export class FixEncoder {
    * ```
    */
   lend(): Uint8Array {
+    // A grown buffer with none given back to go on in (a peer that does not read): a copy, as
+    // `take`, rather than growing a new one from the initial size batch after batch.
+    if (this.#spare === undefined && this.#buf.length > this.#initialSize) return this.take();
     const out = this.#buf.subarray(0, this.#len);
     this.#len = 0;
-    if (this.#lent === undefined && this.#buf.length === this.#initialSize) {
+    if (this.#lent === undefined && this.#buf !== NO_BYTES) {
       this.#lent = this.#buf;
       this.#lentWords = this.#words;
     }
@@ -246,16 +252,18 @@ export class FixEncoder {
 
   /**
    * Gives back bytes {@linkcode FixEncoder.lend} handed over, once nothing reads them any
-   * more: their buffer becomes the encoder's spare (one is kept, of the initial size; others
-   * are left to the GC).
+   * more: their buffer becomes the encoder's spare. One is kept, the largest given back up to
+   * 1 MiB (a busy session's batches outgrow the initial size: it does not grow a buffer anew
+   * for each); the others are left to the GC.
    *
    * @param bytes Bytes from `lend`.
    */
   recycle(bytes: Uint8Array): void {
     const b = bytes.buffer;
-    if (
-      this.#spare !== undefined || b.byteLength !== this.#initialSize || b === this.#buf.buffer
-    ) return;
+    const size = b.byteLength;
+    if (size < this.#initialSize || size > SPARE_MAX_BYTES || b === this.#buf.buffer) return;
+    const spare = this.#spare;
+    if (spare !== undefined && (spare.buffer === b || spare.length >= size)) return;
     const lent = this.#lent;
     if (lent !== undefined && lent.buffer === b) {
       // The views made for it before: no new objects.

@@ -668,3 +668,43 @@ Deno.test("an encoder lends its buffer without a copy and reuses one given back"
   enc.append(m(7));
   same(enc.lend(), fourth);
 });
+
+Deno.test("an encoder keeps a grown buffer: lent once one comes back, else copied", () => {
+  const enc = new FixEncoder("FIX.4.4", 4096);
+  const big = (seq: number, n: number) =>
+    new FixMessage("0").set(34, seq).set(52, "20261124-10:00:00.000").set(58, "x".repeat(n));
+  const current = () => enc.view(0, enc.length).buffer;
+  // Batches that outgrew the initial size while none came back (a peer that does not read):
+  // copies, and the encoder goes on in its grown buffer instead of growing one again.
+  enc.append(big(1, 20_000));
+  const grown = current();
+  assert.ok(grown.byteLength > 4096);
+  const first = enc.lend();
+  assert.ok(first.buffer !== grown);
+  assert.deepEqual(first, encodeMessage(big(1, 20_000), "FIX.4.4"));
+  enc.append(big(2, 20_000));
+  assert.ok(current() === grown);
+  const second = enc.lend();
+  assert.ok(second.buffer !== grown);
+  // One given back: the grown buffer is lent without a copy, the next batch goes on in the
+  // one given back.
+  enc.recycle(second);
+  enc.append(big(3, 20_000));
+  const third = enc.lend();
+  assert.ok(third.buffer === grown);
+  assert.deepEqual(third, encodeMessage(big(3, 20_000), "FIX.4.4"));
+  enc.append(big(4, 10));
+  assert.ok(current() === second.buffer);
+  // The largest given back is kept: the grown one replaces the smaller spare.
+  enc.recycle(first);
+  enc.recycle(third);
+  enc.lend();
+  enc.append(big(5, 20_000));
+  assert.ok(current() === grown);
+  // Over 1 MiB: left to the GC.
+  enc.lend();
+  const huge = new Uint8Array(2 * 1024 * 1024);
+  enc.recycle(huge);
+  enc.append(big(6, 10));
+  assert.ok(current() !== huge.buffer);
+});
