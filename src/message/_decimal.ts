@@ -44,15 +44,20 @@ export function decimalText(n: number): string {
     const c = (r / 100) | 0;
     return SMALL[a] + PAIRS[b] + PAIRS[c] + PAIRS[r - c * 100];
   }
+  let s = "";
+  for (let i = toDigits(n) - 1; i >= 0; i--) s += fromCharCode(digits[i]);
+  return s;
+}
+
+/** Puts the character codes of a safe integer's digits in `digits`, last first; their count. */
+function toDigits(n: number): number {
   let len = 0;
   do {
     const q = Math.floor(n / 10);
     digits[len++] = 48 + (n - q * 10);
     n = q;
   } while (n > 0);
-  let s = "";
-  for (let i = len - 1; i >= 0; i--) s += fromCharCode(digits[i]);
-  return s;
+  return len;
 }
 
 /**
@@ -70,12 +75,6 @@ export function putDecimal(out: Uint8Array, p: number, n: number): number {
     for (let i = 0; i < t.length; i++) out[p++] = t.charCodeAt(i);
     return p;
   }
-  let len = 0;
-  do {
-    const q = Math.floor(n / 10);
-    digits[len++] = 48 + (n - q * 10);
-    n = q;
-  } while (n > 0);
-  for (let i = len - 1; i >= 0; i--) out[p++] = digits[i];
+  for (let i = toDigits(n) - 1; i >= 0; i--) out[p++] = digits[i];
   return p;
 }

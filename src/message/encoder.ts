@@ -182,7 +182,8 @@ export class FixEncoder {
   }
 
   /**
-   * A view of encoded bytes, valid until the next `append`, `reset` or `take`.
+   * A view of encoded bytes, valid until the next `append`, `reset` or `take` (after `lend`,
+   * until the bytes are recycled).
    *
    * @param start First byte.
    * @param end End (exclusive).
@@ -212,9 +213,9 @@ export class FixEncoder {
    * Hands over everything written without a copy, and resets: the encoder goes on in another
    * buffer (one given back by {@linkcode FixEncoder.recycle}, else a new one at the next
    * write). A buffer grown past the initial size, with none given back, is kept and a copy
-   * handed over instead. A session hands each batch to the socket this way and gives the buffer back once
-   * it is written: no new buffer per batch (a new `ArrayBuffer` per message lengthens every
-   * young-generation GC pause).
+   * handed over instead. A session hands each batch to the socket this way and gives the
+   * buffer back once it is written: no new buffer per batch (a new `ArrayBuffer` per message
+   * lengthens every young-generation GC pause).
    *
    * @returns The bytes, in a buffer the encoder no longer writes to until it is recycled.
    * @example

@@ -83,14 +83,19 @@ Deno.test("tls: round trip with a CA-signed leaf; a client without the CA is ref
   await accepting;
 });
 
-Deno.test("tcp: closed asked for before the close resolves with its reason, once", async () => {
+/** A TCP listener on 127.0.0.1, a client connection `c` to it and the server side `s`. */
+async function tcpPair(): Promise<{ listener: Listener; c: Connection; s: Connection }> {
   const listener = await new TcpTransport().listen({ host: "127.0.0.1", port: 0 });
   const accepted = (async () => {
     for await (const c of listener) return c;
     throw new Error("no connection");
   })();
   const c = await new TcpTransport().connect({ host: "127.0.0.1", port: listener.addr.port });
-  const s = await accepted;
+  return { listener, c, s: await accepted };
+}
+
+Deno.test("tcp: closed asked for before the close resolves with its reason, once", async () => {
+  const { listener, c, s } = await tcpPair();
   // Made when first asked for: the same promise before and after the close.
   const early = c.closed;
   assert.equal(c.closed, early);
@@ -104,13 +109,7 @@ Deno.test("tcp: closed asked for before the close resolves with its reason, once
 });
 
 Deno.test("tcp: iterations of a connection share one reader and go on where the last stopped", async () => {
-  const listener = await new TcpTransport().listen({ host: "127.0.0.1", port: 0 });
-  const accepted = (async () => {
-    for await (const c of listener) return c;
-    throw new Error("no connection");
-  })();
-  const c = await new TcpTransport().connect({ host: "127.0.0.1", port: listener.addr.port });
-  const s = await accepted;
+  const { listener, c, s } = await tcpPair();
   // As the engine reads the first Logon, then the session's read loop the rest.
   assert.equal(s[Symbol.asyncIterator](), s[Symbol.asyncIterator]());
   await c.write(new TextEncoder().encode("first"));
