@@ -1148,21 +1148,19 @@ export class Link {
     p.then(() => this.#settle(conn, parts, true), (e) => this.#writeFailed(conn, parts, e));
   }
 
-  readonly #onIssued = (): void => {
-    const conn = this.#issuedConn!;
-    const parts = this.#issuedParts!;
-    this.#issuedConn = undefined;
-    this.#issuedParts = undefined;
-    this.#settle(conn, parts, true);
-  };
+  readonly #onIssued = (): void => this.#issuedDone(true);
 
-  readonly #onIssueFailed = (e: unknown): void => {
+  readonly #onIssueFailed = (e: unknown): void => this.#issuedDone(false, e);
+
+  /** The write kept in fields completed (`sent`) or failed with `e`. */
+  #issuedDone(sent: boolean, e?: unknown): void {
     const conn = this.#issuedConn!;
     const parts = this.#issuedParts!;
     this.#issuedConn = undefined;
     this.#issuedParts = undefined;
-    this.#writeFailed(conn, parts, e);
-  };
+    if (sent) this.#settle(conn, parts, true);
+    else this.#writeFailed(conn, parts, e);
+  }
 
   #writeFailed(conn: Connection, parts: PendingWrite | PendingWrite[], e: unknown): void {
     // Persisted but not sent: the peer gets it by resend after reconnecting.

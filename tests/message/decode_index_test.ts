@@ -12,6 +12,7 @@ import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import { buildCorpus, encode, render } from "../fuzz/_corpus.ts";
 import { garbledParts, mutate, refresh } from "../fuzz/_mutate.ts";
 import { Rng } from "../fuzz/_prng.ts";
+import { errorRecord } from "./_parse_error.ts";
 import { referenceDecode } from "./_reference_decoder.ts";
 
 const te = new TextEncoder();
@@ -37,13 +38,7 @@ function outcome(decode: () => FixMessage): unknown {
     return { fields: fieldsOf(decode()) };
   } catch (e) {
     if (!(e instanceof FixParseError)) throw e;
-    return {
-      error: e.message,
-      reason: e.reason,
-      offset: e.offset,
-      tag: e.tag,
-      decoded: e.decoded === undefined ? undefined : fieldsOf(e.decoded),
-    };
+    return errorRecord(e, fieldsOf);
   }
 }
 

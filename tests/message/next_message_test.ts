@@ -13,6 +13,7 @@ import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import { buildCorpus, concat, TRICKY_DATA } from "../fuzz/_corpus.ts";
 import { garbledParts } from "../fuzz/_mutate.ts";
 import { Rng } from "../fuzz/_prng.ts";
+import { errorRecord } from "./_parse_error.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -44,13 +45,7 @@ function fieldsOf(m: FieldMap): unknown[] {
 }
 
 function errorOf(e: FixParseError): unknown {
-  return {
-    error: e.message,
-    reason: e.reason,
-    offset: e.offset,
-    tag: e.tag,
-    decoded: e.decoded === undefined ? undefined : fieldsOf(e.decoded),
-  };
+  return errorRecord(e, fieldsOf);
 }
 
 /** What `next` then `decodeMessage` give for each frame, with the frame's bytes. */

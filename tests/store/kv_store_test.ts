@@ -430,6 +430,30 @@ function holding(kv: Deno.Kv) {
   return c;
 }
 
+type Held = ReturnType<typeof holding>;
+type KvStore = Awaited<ReturnType<KvSeqStoreFactory["open"]>>;
+
+/**
+ * Runs `body` on a store over an in-memory database whose commits `holding` controls; then lets
+ * every held commit go and closes both.
+ */
+async function withHeldCommits(
+  body: (c: Held, s: KvStore, raw: Deno.Kv) => Promise<void>,
+  commitsInFlight?: number,
+): Promise<void> {
+  const raw = await Deno.openKv(":memory:");
+  const c = holding(raw);
+  const s = await new KvSeqStoreFactory(c.kv, { clock: new ManualClock(0), commitsInFlight })
+    .open(id, { nowMs: 0 });
+  try {
+    await body(c, s, raw);
+  } finally {
+    c.releaseAll();
+    await s.close();
+    raw.close();
+  }
+}
+
 /** Lets promise chains settle (no timer, no I/O). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 50; i++) await Promise.resolve();
@@ -438,11 +462,7 @@ async function settle(): Promise<void> {
 Deno.test("kv store has several commits in flight at once, up to commitsInFlight; each flush resolves after the earlier ones", async (t) => {
   for (const commitsInFlight of [4, 2]) {
     await t.step(`commitsInFlight ${commitsInFlight}`, async () => {
-      const raw = await Deno.openKv(":memory:");
-      const c = holding(raw);
-      const s = await new KvSeqStoreFactory(c.kv, { clock: new ManualClock(0), commitsInFlight })
-        .open(id, { nowMs: 0 });
-      try {
+      await withHeldCommits(async (c, s, raw) => {
         c.hold = true;
         c.maxInFlight = c.inFlight;
         const resolved: number[] = [];
@@ -474,11 +494,7 @@ Deno.test("kv store has several commits in flight at once, up to commitsInFlight
         assert.deepEqual(stored.messages.map((m) => m.seqNum), [1, 2, 3]);
         assert.equal(stored.state?.nextSenderSeqNum, 4);
         assert.equal(stored.state?.nextTargetSeqNum, 4);
-      } finally {
-        c.releaseAll();
-        await s.close();
-        raw.close();
-      }
+      }, commitsInFlight);
     });
   }
 });
@@ -629,10 +645,7 @@ Deno.test("kv store: a takeover through another handle fails the commits in flig
 });
 
 Deno.test("kv store: a failed commit fails the flushes in flight with it; a flush after it goes on", async () => {
-  const raw = await Deno.openKv(":memory:");
-  const c = holding(raw);
-  const s = await new KvSeqStoreFactory(c.kv, { clock: new ManualClock(0) }).open(id, { nowMs: 0 });
-  try {
+  await withHeldCommits(async (c, s, raw) => {
     c.hold = true;
     c.failAt = c.made + 1; // the first of the three
     const flushes = [1, 2, 3].map((i) => {
@@ -647,18 +660,11 @@ Deno.test("kv store: a failed commit fails the flushes in flight with it; a flus
     s.appendOutgoing(4, fixBytes(4));
     await s.flush();
     assert.equal((await readKvStore(raw, id)).state?.nextSenderSeqNum, 5);
-  } finally {
-    c.releaseAll();
-    await s.close();
-    raw.close();
-  }
+  });
 });
 
 Deno.test("kv store: a reset called with several flushes in flight leaves the durable numbers equal to the in-memory ones", async () => {
-  const raw = await Deno.openKv(":memory:");
-  const c = holding(raw);
-  const s = await new KvSeqStoreFactory(c.kv, { clock: new ManualClock(0) }).open(id, { nowMs: 0 });
-  try {
+  await withHeldCommits(async (c, s, raw) => {
     c.hold = true;
     const flushes = [1, 2, 3].map((i) => {
       s.appendOutgoing(i, fixBytes(i));
@@ -681,11 +687,7 @@ Deno.test("kv store: a reset called with several flushes in flight leaves the du
       correctlyTerminated: false,
     });
     assert.deepEqual(stored.messages.map((m) => m.seqNum), [1]);
-  } finally {
-    c.releaseAll();
-    await s.close();
-    raw.close();
-  }
+  });
 });
 
 Deno.test("kv store: a reset drops the messages of a flush not started yet, and keeps its inbound log", async () => {
