@@ -114,6 +114,9 @@ async function main(n: number, seconds: number): Promise<void> {
   await probe.connect(30, "127.0.0.1", port);
   await probe.waitFor("established", { signal: AbortSignal.timeout(10_000) });
   dbg("probe established");
+  // Creating the sessions leaves the collector a major GC to finish (15 ms at 5,000): it runs
+  // now, before the storm, not in the middle of the probe's first round trips.
+  await new Promise((r) => setTimeout(r, 500));
   const rssBefore = Deno.memoryUsage().rss;
   const flood = SWITCHES.includes("--flood");
   let floodVenue: Session | undefined;
@@ -142,6 +145,7 @@ async function main(n: number, seconds: number): Promise<void> {
   }).spawn();
   // The time since the process started, to find the logons in a --v8-flags=--trace-gc log.
   dbg(`child spawned at ${Math.round(performance.now())} ms`);
+  const stormTicks0 = cpuTicks();
   const childIn = child.stdin.getWriter();
   const stopStormTicks = storm ? watchTicks(Deno.env.get("LOAD_GAPS")) : undefined;
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -165,7 +169,11 @@ async function main(n: number, seconds: number): Promise<void> {
       const rtt = { ms: performance.now() - sent, preemptedMs: runQueueWaitMs() - waited };
       rtts.push(rtt);
       if (rtt.ms > 10) {
-        dbg(`probe stall ${rtt.ms.toFixed(1)} ms (${rtt.preemptedMs.toFixed(1)} preempted)`);
+        dbg(
+          `probe stall @${Math.round(performance.now())} ${rtt.ms.toFixed(1)} ms (${
+            rtt.preemptedMs.toFixed(1)
+          } preempted)`,
+        );
       }
       stallMaxMs = Math.max(stallMaxMs, rtt.ms);
       await new Promise((r) => setTimeout(r, 5));
@@ -175,6 +183,7 @@ async function main(n: number, seconds: number): Promise<void> {
   let text = "";
   while (!text.includes("\n")) text += (await reader.read()).value ?? "";
   const logonMs = performance.now() - t0;
+  const logonCpu = (cpuTicks() - stormTicks0) / 100 / (logonMs / 1000);
   dbg(`logons done at ${Math.round(performance.now())} ms`);
   if (stopStormTicks) dbg(`logons: ${stopStormTicks()}`);
   const up = acceptors.filter((s) => s.state === "established").length;
@@ -233,9 +242,9 @@ async function main(n: number, seconds: number): Promise<void> {
   await probeLoop;
   print(`sessions ${n}${storm ? " (storm)" : ""}: ${up} established; child says: ${text.trim()}`);
   print(
-    `  logons done after ${Math.round(logonMs)} ms; probe round-trip max during logons ${
-      stallDuringLogons.toFixed(1)
-    } ms`,
+    `  logons done after ${Math.round(logonMs)} ms (CPU ${
+      (logonCpu * 100).toFixed(0)
+    }% of a core); probe round-trip max during logons ${stallDuringLogons.toFixed(1)} ms`,
   );
   print(
     `  steady ${seconds} s: CPU ${(cpu * 100).toFixed(1)}% of a core, RSS ${
@@ -303,6 +312,7 @@ async function startProfile(): Promise<import("node:inspector").Session> {
   await post("Profiler.setSamplingInterval", { interval: 200 });
   await post("Profiler.start");
   profileStartedAt = performance.now();
+  if (Deno.env.get("LOAD_DEBUG")) print(`[debug] profile started at ${profileStartedAt}`);
   return s;
 }
 

@@ -15,8 +15,7 @@ import { type LogFields, type Logger, type LogLevel, stderrLogger } from "../log
 import { DEFAULT_DATA_FIELDS } from "../message/data_fields.ts";
 import { encodeMessage } from "../message/encoder.ts";
 import { FixMessage } from "../message/fix_message.ts";
-import { decodeMessage, FixFramer } from "../message/framer.ts";
-import { FixParseError } from "../message/errors.ts";
+import { decodeMessage, type FixFramer } from "../message/framer.ts";
 import { formatUtcTimestamp } from "../message/timestamps.ts";
 import { SessionId } from "../session_id.ts";
 import { credentialRefusal } from "../session/admin.ts";
@@ -37,6 +36,7 @@ import type { MessageLogFactory } from "../message_log.ts";
 import { applVerIdOf, beginStringOf, type FIXVersion, parseFixVersion } from "./fix_version.ts";
 import { TimerScheduler } from "./scheduler.ts";
 import { TurnBudget } from "./_turns.ts";
+import { FirstFrameReader } from "./_first_frame.ts";
 import { Session, type SessionContext, type SessionInternals } from "./session.ts";
 
 /**
@@ -55,6 +55,11 @@ const ADMISSIONS_PER_TURN = 16;
  * retransmit (1 s, then 3 s).
  */
 const ACCEPTS_PER_TURN = 64;
+/**
+ * The most time a batch of accepts or of Logons lasts, ms: the first Logons of a storm run
+ * before their code is optimized, several times slower than the figures above.
+ */
+const BURST_SLICE_MS = 2;
 
 /** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
 export interface FixEngineOptions {
@@ -120,7 +125,10 @@ export class FixEngine implements AsyncDisposable {
   readonly #sessions = new Map<string, Session>();
   readonly #acceptors = new Map<string, Session>();
   readonly #listeners: Listener[] = [];
+  /** Logons being routed (after their first read). */
   readonly #accepting = new Set<Promise<void>>();
+  /** Incoming connections waiting for their first frame. */
+  readonly #firstReads = new Set<FirstFrameReader>();
   #defaultContext: SessionContext | undefined;
   readonly #acceptLoops: Promise<void>[] = [];
   readonly #listenPorts = new Set<number>();
@@ -171,8 +179,9 @@ export class FixEngine implements AsyncDisposable {
     this.#firstLogonTimeoutMs = this.#config.defaultSessionSettings().logonTimeoutMs;
     this.#clock = options.clock ?? new SystemClock();
     this.#scheduler = new TimerScheduler(this.#clock);
-    this.#admissions = new TurnBudget(ADMISSIONS_PER_TURN);
-    this.#accepts = new TurnBudget(ACCEPTS_PER_TURN);
+    const now = () => this.#clock.now();
+    this.#admissions = new TurnBudget(ADMISSIONS_PER_TURN, BURST_SLICE_MS, now);
+    this.#accepts = new TurnBudget(ACCEPTS_PER_TURN, BURST_SLICE_MS, now);
     this.#transport = options.transport ?? defaultTransport(this.#settings, this.#log);
     this.#storeFactory = options.storeFactory ?? defaultStoreFactory(this.#settings, this.#log);
     this.#messageLogs = options.messageLogFactory ??
@@ -468,12 +477,7 @@ export class FixEngine implements AsyncDisposable {
           conn.close("engine stopped");
           continue;
         }
-        const p = this.#onConnection(conn).catch((e) => {
-          this.#log.error("incoming connection failed", { error: `${e}` });
-          conn.close(`${e}`);
-        });
-        this.#accepting.add(p);
-        p.finally(() => this.#accepting.delete(p));
+        this.#onConnection(conn);
       }
     } catch (e) {
       if (!this.#stopped) this.#log.error("listener failed", { error: `${e}` });
@@ -486,22 +490,54 @@ export class FixEngine implements AsyncDisposable {
     }
   }
 
-  /** Reads the first message of an incoming connection and routes it to its acceptor. */
-  async #onConnection(conn: Connection): Promise<void> {
-    const remote = conn.remoteAddr;
+  /** Starts reading the first message of an incoming connection (see `#onFirstFrame`). */
+  #onConnection(conn: Connection): void {
     if (!this.#addressMayLogOn(conn.remoteHost)) {
       // Before any byte is read: no session here accepts this source address.
-      this.#log.warn("connection from a source address no session allows; closing", { remote });
+      this.#log.warn("connection from a source address no session allows; closing", {
+        remote: conn.remoteAddr,
+      });
       conn.close("source address not allowed");
       return;
     }
-    const framer = new FixFramer();
-    const frame = await this.#readFirstFrame(conn, framer);
+    const dueAtMs = this.#clock.now() + this.#firstLogonTimeoutMs;
+    this.#log.debug("waiting for the first Logon", { remote: conn.remoteAddr, dueAtMs });
+    this.#firstReads.add(
+      new FirstFrameReader(conn, this.#scheduler, dueAtMs, this.#log, this.#onFirstFrame),
+    );
+  }
+
+  /** An incoming connection's first read ended: its frame is routed to its acceptor. */
+  readonly #onFirstFrame = (
+    reader: FirstFrameReader,
+    frame: Uint8Array | undefined,
+    error?: unknown,
+  ): void => {
+    this.#firstReads.delete(reader);
+    const conn = reader.conn;
+    if (error !== undefined) {
+      this.#log.error("incoming connection failed", { error: `${error}` });
+      conn.close(`${error}`);
+      return;
+    }
     if (frame === undefined) {
-      this.#log.warn("connection closed before a Logon", { remote });
+      if (!this.#stopped) {
+        this.#log.warn("connection closed before a Logon", { remote: conn.remoteAddr });
+      }
       conn.close("no Logon");
       return;
     }
+    const p = this.#route(conn, reader.framer, frame).catch((e) => {
+      this.#log.error("incoming connection failed", { error: `${e}` });
+      conn.close(`${e}`);
+    });
+    this.#accepting.add(p);
+    p.finally(() => this.#accepting.delete(p));
+  };
+
+  /** Admits a first frame (a Logon, one batch per turn in a storm) and hands it to its acceptor. */
+  async #route(conn: Connection, framer: FixFramer, frame: Uint8Array): Promise<void> {
+    const remote = conn.remoteAddr;
     // Logons that arrive together are admitted a batch per turn.
     const turn = this.#admissions.take();
     if (turn) await turn;
@@ -610,31 +646,6 @@ export class FixEngine implements AsyncDisposable {
       this.#log.warn("Logout write failed", { session: id.toString(), error: `${e}` });
     }
     conn.close(text);
-  }
-
-  async #readFirstFrame(conn: Connection, framer: FixFramer): Promise<Uint8Array | undefined> {
-    const dueAtMs = this.#clock.now() + this.#firstLogonTimeoutMs;
-    const timer = this.#scheduler.setTimer(dueAtMs, () => {
-      this.#log.warn("no Logon within LogonTimeFrame; closing", { remote: conn.remoteAddr });
-      conn.close("Logon timeout");
-    });
-    this.#log.debug("waiting for the first Logon", { remote: conn.remoteAddr, dueAtMs });
-    try {
-      const it = conn[Symbol.asyncIterator]();
-      while (true) {
-        const f = framer.next();
-        if (f instanceof Uint8Array) return f;
-        if (f instanceof FixParseError) {
-          this.#log.warn("garbled bytes before Logon", { error: f.message });
-          continue;
-        }
-        const r = await it.next();
-        if (r.done) return undefined;
-        framer.push(r.value);
-      }
-    } finally {
-      timer.cancel();
-    }
   }
 
   async #unregistered(
@@ -781,6 +792,8 @@ export class FixEngine implements AsyncDisposable {
     for (const l of this.#listeners) l.close();
     await Promise.all(this.#acceptLoops);
     await Promise.all([...this.#sessions.values()].map((s) => this.#internals.get(s)!.stop()));
+    // Connections still waiting for their Logon close now (not at LogonTimeFrame).
+    for (const r of this.#firstReads) r.conn.close("engine stopped");
     await Promise.allSettled([...this.#accepting]);
     this.#scheduler.close();
   }

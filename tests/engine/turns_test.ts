@@ -17,6 +17,9 @@ Deno.test("a turn budget lets a batch of units run at once, then the rest in ord
   setImmediate(() => other = true);
   await waits[0];
   assert.equal(other, true);
+  // Let go one at a time, each after the one before it ran.
+  assert.deepEqual(ran, [0, 1, 2, 3]);
+  await waits[2];
   assert.deepEqual(ran, [0, 1, 2, 3, 4, 5]);
   assert.equal(budget.waiting, 2);
   await Promise.all(waits);
@@ -33,4 +36,40 @@ Deno.test("yieldToOthers lets immediates queued before it run first", async () =
   await yieldToOthers();
   seen.push("after");
   assert.deepEqual(seen, ["immediate", "after"]);
+});
+
+Deno.test("a turn budget ends a batch once it has lasted its slice, also for units let go after a yield", async () => {
+  let nowMs = 0;
+  const budget = new TurnBudget(10, 2, () => nowMs);
+  const ran: number[] = [];
+  const waits: Promise<void>[] = [];
+  // Each unit costs 1 ms: two fit a 2 ms slice, the third waits although the batch has room.
+  const unit = (i: number) => {
+    ran.push(i);
+    nowMs += 1;
+  };
+  for (let i = 0; i < 6; i++) {
+    const w = budget.take();
+    if (w === undefined) unit(i);
+    else waits.push(w.then(() => unit(i)));
+  }
+  assert.deepEqual(ran, [0, 1]);
+  assert.equal(budget.waiting, 4);
+  const turns: number[] = [];
+  const watch = () => {
+    turns.push(ran.length);
+    if (ran.length < 6) setImmediate(watch);
+  };
+  setImmediate(watch);
+  await Promise.all(waits);
+  assert.deepEqual(ran, [0, 1, 2, 3, 4, 5]);
+  // The others ran between the batches: never more than two units between two looks.
+  for (let i = 1; i < turns.length; i++) assert.ok(turns[i] - turns[i - 1] <= 2, `${turns}`);
+  assert.ok(turns.includes(4), `a look between the second and third batch: ${turns}`);
+  // A unit taken long after the batch began yields once, then starts a batch of its own.
+  nowMs += 100;
+  const late = budget.take();
+  assert.notEqual(late, undefined);
+  await late;
+  assert.equal(budget.take(), undefined);
 });

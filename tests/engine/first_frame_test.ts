@@ -1,0 +1,166 @@
+// An incoming connection's first frame: read without an async frame per connection, closed at
+// LogonTimeFrame, garbled bytes skipped and told, a failed read reported once; the engine closes
+// the connections still waiting for a Logon when it stops.
+import assert from "node:assert/strict";
+import { FirstFrameReader } from "../../src/engine/_first_frame.ts";
+import { FixEngine } from "../../src/engine/fix_engine.ts";
+import { FIXVersion } from "../../src/engine/fix_version.ts";
+import { TimerScheduler } from "../../src/engine/scheduler.ts";
+import type { Logger } from "../../src/logger.ts";
+import { encodeMessage } from "../../src/message/encoder.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { SessionId } from "../../src/session_id.ts";
+import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { ManualClock, MemoryTransport } from "../../src/testing.ts";
+import type { Connection } from "../../src/transport.ts";
+
+const LOGON = encodeMessage(
+  new FixMessage("A").set(49, "INI").set(56, "ACC").set(34, 1).set(52, "20261206-10:00:00.000")
+    .set(98, 0).set(108, 30),
+  "FIX.4.4",
+);
+
+/** A connection whose reads the test hands over one by one. */
+class FedConnection implements Connection {
+  readonly localAddr = "127.0.0.1:1";
+  readonly remoteAddr = "127.0.0.1:2";
+  readonly remoteHost = "127.0.0.1";
+  reads = 0;
+  closedWith: string | undefined;
+  #pending: PromiseWithResolvers<IteratorResult<Uint8Array>> | undefined;
+  readonly closed: Promise<string>;
+  #resolveClosed!: (r: string) => void;
+
+  constructor() {
+    this.closed = new Promise((r) => this.#resolveClosed = r);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return {
+      next: () => {
+        this.reads++;
+        this.#pending = Promise.withResolvers();
+        if (this.closedWith !== undefined) this.#pending.resolve({ done: true, value: undefined });
+        return this.#pending.promise;
+      },
+    };
+  }
+
+  /** Answers the read in progress with `bytes`, `undefined` (closed) or an error. */
+  async feed(bytes: Uint8Array | undefined | Error): Promise<void> {
+    const p = this.#pending!;
+    this.#pending = undefined;
+    if (bytes instanceof Error) p.reject(bytes);
+    else if (bytes === undefined) p.resolve({ done: true, value: undefined });
+    else p.resolve({ done: false, value: bytes });
+    // The reader's callbacks run.
+    await Promise.resolve();
+    await Promise.resolve();
+  }
+
+  write(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(reason = "closed"): void {
+    if (this.closedWith !== undefined) return;
+    this.closedWith = reason;
+    this.#pending?.resolve({ done: true, value: undefined });
+    this.#resolveClosed(reason);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+function setup() {
+  const clock = new ManualClock(1_000);
+  const scheduler = new TimerScheduler(clock);
+  const lines: string[] = [];
+  const logger: Logger = {
+    debug: () => {},
+    info: () => {},
+    warn: (m) => void lines.push(`warn ${m}`),
+    error: (m) => void lines.push(`error ${m}`),
+  };
+  const outcomes: { frame: Uint8Array | undefined; error?: unknown }[] = [];
+  const conn = new FedConnection();
+  const reader = new FirstFrameReader(conn, scheduler, 2_000, logger, (r, frame, error) => {
+    assert.equal(r.conn, conn);
+    outcomes.push({ frame, error });
+  });
+  return { clock, conn, reader, lines, outcomes };
+}
+
+Deno.test("first frame: a Logon split over reads, after garbled bytes, is handed over once, with what follows it", async () => {
+  const { conn, reader, lines, outcomes } = setup();
+  const garbled = new TextEncoder().encode("8=FIX.4.4\x019=5\x0135=0\x0110=000\x01");
+  await conn.feed(garbled);
+  assert.deepEqual(lines, ["warn garbled bytes before Logon"]);
+  await conn.feed(LOGON.subarray(0, 30));
+  assert.equal(outcomes.length, 0);
+  const rest = new TextEncoder().encode("8=FIX");
+  await conn.feed(new Uint8Array([...LOGON.subarray(30), ...rest]));
+  assert.equal(outcomes.length, 1);
+  assert.deepEqual(outcomes[0].frame, LOGON);
+  assert.deepEqual(reader.framer.takeBuffered(), rest);
+  // No read after the frame: the session's read loop goes on with the connection.
+  assert.equal(conn.reads, 3);
+  assert.equal(conn.closedWith, undefined);
+});
+
+Deno.test("first frame: no Logon within LogonTimeFrame closes the connection, told once", async () => {
+  const { clock, conn, lines, outcomes } = setup();
+  await clock.advance(999);
+  assert.equal(conn.closedWith, undefined, "open 1 ms before its due time");
+  await clock.advance(1);
+  assert.equal(conn.closedWith, "Logon timeout");
+  await Promise.resolve();
+  assert.deepEqual(outcomes, [{ frame: undefined, error: undefined }]);
+  assert.deepEqual(lines, ["warn no Logon within LogonTimeFrame; closing"]);
+});
+
+Deno.test("first frame: a frame cancels the LogonTimeFrame timer; a failed read is reported once", async () => {
+  const a = setup();
+  await a.conn.feed(LOGON);
+  await a.clock.advance(5_000);
+  assert.equal(a.conn.closedWith, undefined, "the timer was cancelled");
+  assert.equal(a.outcomes.length, 1);
+
+  const b = setup();
+  const boom = new Error("read failed");
+  await b.conn.feed(boom);
+  assert.deepEqual(b.outcomes, [{ frame: undefined, error: boom }]);
+  await b.clock.advance(5_000);
+  assert.equal(b.outcomes.length, 1, "the timeout after a failure tells nothing more");
+});
+
+Deno.test("engine: stopping closes the connections still waiting for their Logon at once", async () => {
+  const transport = new MemoryTransport();
+  const clock = new ManualClock(1_000_000);
+  const warnings: string[] = [];
+  const noop = () => {};
+  const engine = new FixEngine({
+    transport,
+    clock,
+    logger: { debug: noop, info: noop, warn: (m) => void warnings.push(m), error: noop },
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogonTimeFrame: 60_000 },
+  });
+  engine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
+  await engine.start();
+  const port = engine.listenAddresses[0].port;
+  const silent = await Promise.all(
+    [1, 2, 3].map(() => transport.connect({ host: "127.0.0.1", port })),
+  );
+  // The connections are accepted and read (the clock never moves: no LogonTimeFrame).
+  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
+  const closed: string[] = [];
+  for (const c of silent) c.closed.then((r) => closed.push(r));
+  await engine.stop();
+  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(closed, ["peer closed", "peer closed", "peer closed"]);
+  assert.ok(!warnings.includes("connection closed before a Logon"), `${warnings}`);
+});
