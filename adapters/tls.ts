@@ -20,6 +20,7 @@ import type {
   Transport,
 } from "../src/transport.ts";
 import type { Logger } from "../src/logger.ts";
+import { growDescriptorTable } from "./_fd_table.ts";
 import { connectWithSignal, DenoConnection, DenoListener } from "./_conn.ts";
 import { acceptErrorLogger } from "./tcp.ts";
 
@@ -88,6 +89,17 @@ export class TlsTransport implements Transport {
       options.signal,
     );
     return new DenoConnection(conn);
+  }
+
+  /**
+   * Grows the process's file-descriptor table to hold `descriptors` at once (see
+   * {@linkcode Transport.reserve}); needs read permission on `/dev/null`, else does nothing.
+   *
+   * @param descriptors Descriptors wanted open at once.
+   * @returns Resolves when done; never rejects.
+   */
+  reserve(descriptors: number): Promise<void> {
+    return growDescriptorTable(descriptors);
   }
 
   /**

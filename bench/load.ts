@@ -148,6 +148,7 @@ async function main(n: number, seconds: number): Promise<void> {
   const stormTicks0 = cpuTicks();
   const childIn = child.stdin.getWriter();
   const stopStormTicks = storm ? watchTicks(Deno.env.get("LOAD_GAPS")) : undefined;
+  const stormLag = storm ? watchLag() : undefined;
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const t0 = performance.now();
   let stallMaxMs = 0;
@@ -186,6 +187,7 @@ async function main(n: number, seconds: number): Promise<void> {
   const logonCpu = (cpuTicks() - stormTicks0) / 100 / (logonMs / 1000);
   dbg(`logons done at ${Math.round(performance.now())} ms`);
   if (stopStormTicks) dbg(`logons: ${stopStormTicks()}`);
+  const lagDuringLogons = stormLag?.();
   const up = acceptors.filter((s) => s.state === "established").length;
   const stallDuringLogons = stallMaxMs;
   const logonRtts = rtts;
@@ -257,6 +259,13 @@ async function main(n: number, seconds: number): Promise<void> {
     } ms; messages out ${heartbeatsOut}`,
   );
   if (storm) print(`  probe round trips during the logons: ${percentiles(logonRtts)}`);
+  if (lagDuringLogons) {
+    print(
+      `  event loop during the logons (a 1 ms timer's lateness, which every session's traffic waits out too): max ${
+        lagDuringLogons.maxMs.toFixed(1)
+      } ms, own ${lagDuringLogons.ownMs.toFixed(1)} ms`,
+    );
+  }
   if (flood) print(`  probe round trips without the flood: ${percentiles(quiet)}`);
   print(`  probe round trips${flood ? " with the flood" : ""}: ${percentiles(steady)}`);
   if (steady.some((r) => r.preemptedMs > 0)) {
@@ -356,6 +365,30 @@ function watchTicks(gapsFile: string | undefined): () => string {
       Deno.writeTextFileSync(gapsFile, JSON.stringify({ profileStart: profileStartedAt, spans }));
     }
     return `${ticks} turns, own pauses over 4 ms: ${gaps.join(" ")}`;
+  };
+}
+
+/**
+ * Watches the event loop with a 1 ms timer: the longest it came late, and the same less the time
+ * the thread waited for a CPU meanwhile. The probe's round trips (every 5 ms, each well under a
+ * ms) miss the pauses that fall between them; this sees every pause over a ms or two.
+ */
+function watchLag(): () => { maxMs: number; ownMs: number } {
+  let maxMs = 0, ownMs = 0, stop = false;
+  let last = performance.now(), lastWait = runQueueWaitMs();
+  const tick = () => {
+    const t = performance.now(), w = runQueueWaitMs();
+    const late = t - last - 1;
+    maxMs = Math.max(maxMs, late);
+    ownMs = Math.max(ownMs, late - (w - lastWait));
+    last = t;
+    lastWait = w;
+    if (!stop) setTimeout(tick, 1);
+  };
+  setTimeout(tick, 1);
+  return () => {
+    stop = true;
+    return { maxMs, ownMs };
   };
 }
 

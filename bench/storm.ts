@@ -178,6 +178,7 @@ async function rawRound(): Promise<void> {
     stdout: "piped",
   }).spawn();
   const t0 = performance.now();
+  const lag = watchLag();
   const rtts: { ms: number; preemptedMs: number }[] = [];
   let probing = true;
   const probeLoop = (async () => {
@@ -193,6 +194,7 @@ async function rawRound(): Promise<void> {
   let text = "";
   while (!text.includes("\n")) text += (await reader.read()).value ?? "";
   const logonMs = performance.now() - t0;
+  const lagged = lag();
   probing = false;
   await probeLoop;
   await child.stdin.close();
@@ -212,4 +214,29 @@ async function rawRound(): Promise<void> {
   print(
     `    less the time this thread waited for a CPU: ${pct(rtts.map((r) => r.ms - r.preemptedMs))}`,
   );
+  print(
+    `  event loop during the logons (a 1 ms timer's lateness): max ${
+      lagged.maxMs.toFixed(1)
+    } ms, own ${lagged.ownMs.toFixed(1)} ms`,
+  );
+}
+
+/** As in load.ts: the longest a 1 ms timer came late, and the same less the CPU waits. */
+function watchLag(): () => { maxMs: number; ownMs: number } {
+  let maxMs = 0, ownMs = 0, stop = false;
+  let last = performance.now(), lastWait = runQueueWaitMs();
+  const tick = () => {
+    const t = performance.now(), w = runQueueWaitMs();
+    const late = t - last - 1;
+    maxMs = Math.max(maxMs, late);
+    ownMs = Math.max(ownMs, late - (w - lastWait));
+    last = t;
+    lastWait = w;
+    if (!stop) setTimeout(tick, 1);
+  };
+  setTimeout(tick, 1);
+  return () => {
+    stop = true;
+    return { maxMs, ownMs };
+  };
 }

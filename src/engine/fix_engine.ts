@@ -60,6 +60,12 @@ const ACCEPTS_PER_TURN = 64;
  * before their code is optimized, several times slower than the figures above.
  */
 const BURST_SLICE_MS = 2;
+/**
+ * Descriptors made room for per registered acceptor: its connection and a store file (the file
+ * store's other files may grow the table once more), and a spare for the listeners and logs.
+ */
+const DESCRIPTORS_PER_ACCEPTOR = 2;
+const DESCRIPTORS_SPARE = 64;
 
 /** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
 export interface FixEngineOptions {
@@ -144,6 +150,9 @@ export class FixEngine implements AsyncDisposable {
   /** Bounds the connections taken from the listeners per turn. */
   readonly #accepts: TurnBudget;
   #listening: Promise<void> | undefined;
+  /** Descriptors asked of the transport so far, and the asking in progress. */
+  #descriptorsAsked = 0;
+  #reserving: Promise<void> = Promise.resolve();
   #admin: Promise<AdminServer | undefined> | undefined;
   #adminAddr: Endpoint | undefined;
   #stopped = false;
@@ -425,8 +434,24 @@ export class FixEngine implements AsyncDisposable {
       );
     }
     this.#acceptors.set(session.id.toString(), session);
+    this.#reserveDescriptors(own ?? this.#transport);
     await this.start();
     if (port !== undefined) await this.#listenOn(port, own);
+  }
+
+  /**
+   * Asks the transport for room for the registered acceptors' connections and files before they
+   * come (see `Transport.reserve`): a logon storm then never waits for the descriptor table to
+   * grow. Rounded up to a power of two, so thousands of registrations ask a dozen times.
+   */
+  #reserveDescriptors(transport: Transport): void {
+    if (!transport.reserve) return;
+    const wanted = DESCRIPTORS_PER_ACCEPTOR * this.#acceptors.size + DESCRIPTORS_SPARE;
+    if (wanted <= this.#descriptorsAsked) return;
+    const ask = 2 ** Math.ceil(Math.log2(wanted));
+    this.#descriptorsAsked = ask;
+    const p = transport.reserve(ask).catch(() => {});
+    this.#reserving = this.#reserving.then(() => p);
   }
 
   /**
@@ -795,6 +820,7 @@ export class FixEngine implements AsyncDisposable {
     // Connections still waiting for their Logon close now (not at LogonTimeFrame).
     for (const r of this.#firstReads) r.conn.close("engine stopped");
     await Promise.allSettled([...this.#accepting]);
+    await this.#reserving;
     this.#scheduler.close();
   }
 

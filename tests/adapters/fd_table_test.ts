@@ -1,0 +1,93 @@
+// Growing the descriptor table ahead of a logon storm: the table grows (Linux reports its size
+// as FDSize), every descriptor opened for it is closed again, and without read permission on
+// /dev/null nothing happens (no prompt). Each case runs in a fresh process: the table is the
+// process's and never shrinks.
+import assert from "node:assert/strict";
+import { FixEngine } from "../../src/engine/fix_engine.ts";
+import { FIXVersion } from "../../src/engine/fix_version.ts";
+import { SessionId } from "../../src/session_id.ts";
+import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { MemoryTransport } from "../../src/testing.ts";
+
+// The child reads its own /proc entries through cat and ls: Deno lets only --allow-all read them.
+const CHILD = `
+import { TcpTransport } from "${new URL("../../adapters/tcp.ts", import.meta.url).href}";
+const run = async (cmd, arg) => new TextDecoder().decode(
+  (await new Deno.Command(cmd, { args: [arg], stdout: "piped" }).output()).stdout,
+);
+const size = async () => Number((await run("cat", "/proc/" + Deno.pid + "/status")).match(/FDSize:\\s+(\\d+)/)[1]);
+const open = async () => (await run("ls", "/proc/" + Deno.pid + "/fd")).trim().split("\\n").length;
+const before = { size: await size(), open: await open() };
+await new TcpTransport().reserve(Number(Deno.args[0]));
+console.log(JSON.stringify({ before, after: { size: await size(), open: await open() } }));
+`;
+
+async function child(descriptors: number, permissions: string[]) {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/child.ts`;
+  await Deno.writeTextFile(file, CHILD);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...permissions, file, String(descriptors)],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    before: { size: number; open: number };
+    after: { size: number; open: number };
+  };
+}
+
+const linux = Deno.build.os === "linux";
+
+Deno.test({
+  name: "TCP reserve grows the descriptor table and leaves nothing open",
+  ignore: !linux,
+  fn: async () => {
+    const r = await child(300, ["--allow-read=/dev/null", "--allow-run=cat,ls"]);
+    assert.ok(r.before.size < 300, `a fresh process starts with a small table: ${r.before.size}`);
+    assert.ok(r.after.size >= 300, `room for 300 after: ${r.after.size}`);
+    assert.equal(r.after.open, r.before.open);
+  },
+});
+
+Deno.test({
+  name: "TCP reserve without read permission on /dev/null does nothing",
+  ignore: !linux,
+  fn: async () => {
+    const r = await child(300, ["--allow-run=cat,ls"]);
+    assert.equal(r.after.size, r.before.size);
+    assert.equal(r.after.open, r.before.open);
+  },
+});
+
+Deno.test("the engine asks its transport for room as acceptors register, a power of two at a time, and waits for it when stopping", async () => {
+  const asked: number[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  class Reserving extends MemoryTransport {
+    reserve(descriptors: number): Promise<void> {
+      asked.push(descriptors);
+      return held;
+    }
+  }
+  const engine = new FixEngine({
+    transport: new Reserving(),
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
+  });
+  for (let i = 0; i < 40; i++) {
+    await engine.createSession(new SessionId("ACC", `I${i}`), "", FIXVersion.FIX44).connect();
+  }
+  // 2 per acceptor and 64 spare: 66 asks 128, and 33 acceptors (130) ask 256.
+  assert.deepEqual(asked, [128, 256]);
+  let stopped = false;
+  const stopping = engine.stop().then(() => stopped = true);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+  assert.equal(stopped, false, "stop waits for the reservation in progress");
+  release();
+  await stopping;
+  assert.equal(stopped, true);
+});
