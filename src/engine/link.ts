@@ -178,7 +178,6 @@ function concat(parts: PendingWrite[]): Uint8Array {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const RESOLVED_REASON: Promise<string> = Promise.resolve("");
 const IGNORE = (): void => {};
 
 /** A promise settled by a waiter added to `waiters` (a rejection nobody awaits is not fatal). */
@@ -315,11 +314,13 @@ export class Link {
   #resetting: Promise<void> | undefined;
   #deferred: (() => void)[] = [];
   #resends: Promise<void> = RESOLVED;
-  /** The current (or last) connection's end, with its reason. */
-  #ended: Promise<string> = RESOLVED_REASON;
-  /** The same without the reason, made when first asked for (see `#detached`). */
-  #endedVoid: Promise<void> | undefined = RESOLVED;
-  #detach: ((reason: string) => void) | undefined;
+  /** A connection is attached, or its end is still being settled (see `#closed`). */
+  #attached = false;
+  /** Hears the current connection's end, with its reason (see `attachThen`). */
+  #onEnded: ((reason: string) => void) | undefined;
+  /** The current connection's end, made when first asked for (see `#detached`). */
+  #endedVoid: Promise<void> | undefined;
+  #resolveEnded: (() => void) | undefined;
   readonly #metrics: SessionMetrics = newMetrics();
   readonly #recentSize: number;
   #recent: RecentMessage[] = [];
@@ -1360,12 +1361,33 @@ export class Link {
    * @throws {Error} When a connection is attached already.
    */
   attach(conn: Connection, first?: FirstMessage): Promise<string> {
+    const done = Promise.withResolvers<string>();
+    this.attachThen(conn, first, done.resolve);
+    return done.promise;
+  }
+
+  /**
+   * Same as `attach`, telling `onEnded` when the connection ends rather than resolving a
+   * promise: an acceptor's sessions (thousands of them after a logon storm) keep no promise
+   * for as long as their connections live.
+   *
+   * @param conn The connection.
+   * @param first The Logon already read (acceptors).
+   * @param onEnded Hears the close reason once the connection has ended.
+   * @throws {Error} When a connection is attached already.
+   */
+  attachThen(
+    conn: Connection,
+    first: FirstMessage | undefined,
+    onEnded: (reason: string) => void,
+  ): void {
     if (this.#conn) throw new Error(`Cannot attach: session "${this.#name}" is already connected`);
     this.#conn = conn;
     this.#closeReason = undefined;
-    const done = new Promise<string>((resolve) => this.#detach = resolve);
-    this.#ended = done;
+    this.#attached = true;
+    this.#onEnded = onEnded;
     this.#endedVoid = undefined;
+    this.#resolveEnded = undefined;
     // The session's own framer: its MaxMessageSize and its dictionaries' data fields.
     const framer = new FixFramer({
       maxMessageSize: this.#s.maxMessageSize,
@@ -1374,7 +1396,6 @@ export class Link {
     if (first?.rest) framer.push(first.rest);
     this.#run(this.#core.connected(this.#clock.now(), conn.remoteHost));
     this.#readLoop(conn, framer, first);
-    return done;
   }
 
   /**
@@ -1470,7 +1491,8 @@ export class Link {
    * logon storm's thousands of connections would each keep one more promise.
    */
   #detached(): Promise<void> {
-    return this.#endedVoid ??= this.#ended.then(IGNORE);
+    if (!this.#attached) return RESOLVED;
+    return this.#endedVoid ??= new Promise<void>((resolve) => this.#resolveEnded = resolve);
   }
 
   /** Processes every whole frame buffered; returns a promise only when a handler is async. */
@@ -1568,9 +1590,16 @@ export class Link {
     this.#run(this.#core.disconnected(why, this.#clock.now()));
     // Puts that waited for room take the late route now.
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
-    const resolve = this.#detach;
-    this.#detach = undefined;
-    this.#persisted().catch(() => {}).finally(() => resolve?.(why));
+    const onEnded = this.#onEnded;
+    const resolveEnded = this.#resolveEnded;
+    this.#onEnded = undefined;
+    this.#resolveEnded = undefined;
+    this.#persisted().catch(() => {}).finally(() => {
+      // Unless another connection was attached meanwhile.
+      if (this.#conn === undefined) this.#attached = false;
+      onEnded?.(why);
+      resolveEnded?.();
+    });
   }
 
   /**

@@ -381,7 +381,7 @@ export class Session implements AsyncDisposable {
    */
   async #acceptConnection(conn: Connection, first: FirstMessage): Promise<void> {
     const link = await this.#prepare("acceptor");
-    link.attach(conn, first).then(this.#acceptorDetached);
+    link.attachThen(conn, first, this.#acceptorDetached);
   }
 
   /** An acceptor's connection ended: it waits for the next one (one function per session). */
