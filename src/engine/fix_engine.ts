@@ -61,10 +61,10 @@ const ACCEPTS_PER_TURN = 64;
  */
 const BURST_SLICE_MS = 2;
 /**
- * Descriptors made room for per registered acceptor: its connection and a store file (the file
- * store's other files may grow the table once more), and a spare for the listeners and logs.
+ * Descriptors made room for per session: its connection and a store file (the file store's
+ * other files may grow the table once more), and a spare for the listeners and logs.
  */
-const DESCRIPTORS_PER_ACCEPTOR = 2;
+const DESCRIPTORS_PER_SESSION = 2;
 const DESCRIPTORS_SPARE = 64;
 
 /** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
@@ -320,7 +320,10 @@ export class FixEngine implements AsyncDisposable {
           nowMs: this.#clock.now(),
           logIncoming: settings.logIncoming,
         }),
-      makeLink: (session, store, role, settings) => this.#makeLink(session, store, role, settings),
+      makeLink: (session, store, role, settings) => {
+        this.#reserveDescriptors(transport, this.#sessions.size);
+        return this.#makeLink(session, store, role, settings);
+      },
       registerAcceptor: (session) => this.#registerAcceptor(session),
       bind: (session, internals) => this.#internals.set(session, internals),
       forget: (session) => {
@@ -434,19 +437,20 @@ export class FixEngine implements AsyncDisposable {
       );
     }
     this.#acceptors.set(session.id.toString(), session);
-    this.#reserveDescriptors(own ?? this.#transport);
+    this.#reserveDescriptors(own ?? this.#transport, this.#acceptors.size);
     await this.start();
     if (port !== undefined) await this.#listenOn(port, own);
   }
 
   /**
-   * Asks the transport for room for the registered acceptors' connections and files before they
-   * come (see `Transport.reserve`): a logon storm then never waits for the descriptor table to
-   * grow. Rounded up to a power of two, so thousands of registrations ask a dozen times.
+   * Asks the transport for room for `sessions` sessions' connections and files before they come
+   * (see `Transport.reserve`): as acceptors register (a logon storm then never waits for the
+   * descriptor table to grow), and as sessions first connect (thousands of initiators connecting
+   * at once would). Rounded up to a power of two: thousands of sessions ask a dozen times.
    */
-  #reserveDescriptors(transport: Transport): void {
+  #reserveDescriptors(transport: Transport, sessions: number): void {
     if (!transport.reserve) return;
-    const wanted = DESCRIPTORS_PER_ACCEPTOR * this.#acceptors.size + DESCRIPTORS_SPARE;
+    const wanted = DESCRIPTORS_PER_SESSION * sessions + DESCRIPTORS_SPARE;
     if (wanted <= this.#descriptorsAsked) return;
     const ask = 2 ** Math.ceil(Math.log2(wanted));
     this.#descriptorsAsked = ask;

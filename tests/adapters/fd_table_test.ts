@@ -63,7 +63,7 @@ Deno.test({
   },
 });
 
-Deno.test("the engine asks its transport for room as acceptors register, a power of two at a time, and waits for it when stopping", async () => {
+Deno.test("the engine asks its transport for room as acceptors register and sessions connect, a power of two at a time, and waits for it when stopping", async () => {
   const asked: number[] = [];
   let release!: () => void;
   const held = new Promise<void>((r) => release = r);
@@ -73,8 +73,10 @@ Deno.test("the engine asks its transport for room as acceptors register, a power
       return held;
     }
   }
+  const noop = () => {};
   const engine = new FixEngine({
     transport: new Reserving(),
+    logger: { debug: noop, info: noop, warn: noop, error: noop },
     storeFactory: new MemorySeqStoreFactory(),
     config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
   });
@@ -83,6 +85,12 @@ Deno.test("the engine asks its transport for room as acceptors register, a power
   }
   // 2 per acceptor and 64 spare: 66 asks 128, and 33 acceptors (130) ask 256.
   assert.deepEqual(asked, [128, 256]);
+  // Initiators ask as they first connect: 140 sessions, 344 descriptors, ask 512.
+  for (let i = 0; i < 100; i++) {
+    const s = engine.createSession(new SessionId(`I${i}`, "ACC"), "", FIXVersion.FIX44);
+    await s.connect(30, "127.0.0.1", 1);
+  }
+  assert.deepEqual(asked, [128, 256, 512]);
   let stopped = false;
   const stopping = engine.stop().then(() => stopped = true);
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
