@@ -2072,6 +2072,11 @@ export class FileSeqStore implements SeqStore {
  * ```
  */
 export class FileSeqStoreFactory implements SeqStoreFactory {
+  /**
+   * Descriptors an open store keeps: the message log, its index and a reader, the state file,
+   * the owner lock and the inbound log.
+   */
+  readonly descriptorsPerSession = 6;
   readonly #dir: string;
   readonly #sync: FileSyncMode;
   readonly #log: Logger;

@@ -64,6 +64,8 @@ const MAX_DELAY_MS = 1000;
  * ```
  */
 export class FileMessageLogFactory implements MessageLogFactory {
+  /** Descriptors an open log keeps: its `messages.log`. */
+  readonly descriptorsPerSession = 1;
   readonly #o: FileMessageLogOptions;
 
   /**

@@ -40,4 +40,9 @@ export interface MessageLogFactory {
    * @returns The log.
    */
   open(id: SessionId): Promise<MessageLog>;
+  /**
+   * Optional: how many file descriptors an open log keeps at most. The engine makes room for
+   * them ahead of time (see `Transport.reserve`).
+   */
+  readonly descriptorsPerSession?: number;
 }

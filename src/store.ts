@@ -166,6 +166,11 @@ export interface SeqStoreFactory {
    * @throws {Error} When the persisted data is corrupt beyond repair, or owned by another process.
    */
   open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore>;
+  /**
+   * Optional: how many file descriptors an open store keeps at most. The engine makes room for
+   * them ahead of time (see `Transport.reserve`).
+   */
+  readonly descriptorsPerSession?: number;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();

@@ -61,10 +61,9 @@ const ACCEPTS_PER_TURN = 64;
  */
 const BURST_SLICE_MS = 2;
 /**
- * Descriptors made room for per session: its connection and a store file (the file store's
- * other files may grow the table once more), and a spare for the listeners and logs.
+ * Descriptors made room for besides the sessions' own (a connection each, and what their store
+ * and message log say they keep): the listeners, the admin endpoint, the logs.
  */
-const DESCRIPTORS_PER_SESSION = 2;
 const DESCRIPTORS_SPARE = 64;
 
 /** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
@@ -450,7 +449,9 @@ export class FixEngine implements AsyncDisposable {
    */
   #reserveDescriptors(transport: Transport, sessions: number): void {
     if (!transport.reserve) return;
-    const wanted = DESCRIPTORS_PER_SESSION * sessions + DESCRIPTORS_SPARE;
+    const perSession = 1 + (this.#storeFactory.descriptorsPerSession ?? 0) +
+      (this.#messageLogs?.descriptorsPerSession ?? 0);
+    const wanted = perSession * sessions + DESCRIPTORS_SPARE;
     if (wanted <= this.#descriptorsAsked) return;
     const ask = 2 ** Math.ceil(Math.log2(wanted));
     this.#descriptorsAsked = ask;

@@ -77,20 +77,23 @@ Deno.test("the engine asks its transport for room as acceptors register and sess
   const engine = new FixEngine({
     transport: new Reserving(),
     logger: { debug: noop, info: noop, warn: noop, error: noop },
-    storeFactory: new MemorySeqStoreFactory(),
+    // A store that keeps 5 descriptors open: 6 a session with its connection.
+    storeFactory: new (class extends MemorySeqStoreFactory {
+      readonly descriptorsPerSession = 5;
+    })(),
     config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
   });
   for (let i = 0; i < 40; i++) {
     await engine.createSession(new SessionId("ACC", `I${i}`), "", FIXVersion.FIX44).connect();
   }
-  // 2 per acceptor and 64 spare: 66 asks 128, and 33 acceptors (130) ask 256.
-  assert.deepEqual(asked, [128, 256]);
-  // Initiators ask as they first connect: 140 sessions, 344 descriptors, ask 512.
-  for (let i = 0; i < 100; i++) {
+  // 6 per acceptor and 64 spare: 70 asks 128, 11 acceptors (130) ask 256, 33 (262) ask 512.
+  assert.deepEqual(asked, [128, 256, 512]);
+  // Initiators ask as they first connect: 100 sessions, 664 descriptors, ask 1024.
+  for (let i = 0; i < 60; i++) {
     const s = engine.createSession(new SessionId(`I${i}`, "ACC"), "", FIXVersion.FIX44);
     await s.connect(30, "127.0.0.1", 1);
   }
-  assert.deepEqual(asked, [128, 256, 512]);
+  assert.deepEqual(asked, [128, 256, 512, 1024]);
   let stopped = false;
   const stopping = engine.stop().then(() => stopped = true);
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
@@ -98,4 +101,68 @@ Deno.test("the engine asks its transport for room as acceptors register and sess
   release();
   await stopping;
   assert.equal(stopped, true);
+});
+
+const STORE_CHILD = `
+import { FileSeqStoreFactory } from "${
+  new URL("../../adapters/file_store.ts", import.meta.url).href
+}";
+import { FileMessageLogFactory } from "${
+  new URL("../../adapters/message_log.ts", import.meta.url).href
+}";
+import { SessionId } from "${new URL("../../src/session_id.ts", import.meta.url).href}";
+import { encodeMessage } from "${new URL("../../src/message/encoder.ts", import.meta.url).href}";
+import { FixMessage } from "${new URL("../../src/message/fix_message.ts", import.meta.url).href}";
+const open = async () => new TextDecoder().decode(
+  (await new Deno.Command("ls", { args: ["/proc/" + Deno.pid + "/fd"], stdout: "piped" }).output()).stdout,
+).trim().split("\\n").length;
+const directory = Deno.args[0];
+const stores = new FileSeqStoreFactory({ directory });
+const logs = new FileMessageLogFactory({ directory });
+const id = new SessionId("A", "B");
+const before = await open();
+const store = await stores.open(id, { nowMs: Date.now(), logIncoming: true });
+const bytes = encodeMessage(new FixMessage("0").set(49, "A").set(56, "B").set(34, 1).set(52, "20261206-10:00:00.000"));
+store.appendOutgoing(1, bytes);
+store.appendIncoming(bytes);
+await store.flush();
+for await (const _ of store.readOutgoing(1, 1)) { /* a resend opens its reader */ }
+const storeFds = (await open()) - before;
+const log = await logs.open(id);
+log.append("out", Date.now(), bytes);
+log.append("in", Date.now(), bytes);
+await log.flush();
+console.log(JSON.stringify({
+  storeFds, declaredStore: stores.descriptorsPerSession,
+  logFds: (await open()) - before - storeFds, declaredLog: logs.descriptorsPerSession,
+}));
+`;
+
+Deno.test({
+  name: "the file store and the message log keep no more descriptors than they declare",
+  ignore: !linux,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const file = `${dir}/child.ts`;
+    await Deno.writeTextFile(file, STORE_CHILD);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        "--allow-run=ls",
+        file,
+        dir,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    await Deno.remove(dir, { recursive: true });
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.ok(r.storeFds > 0 && r.storeFds <= r.declaredStore, JSON.stringify(r));
+    assert.ok(r.logFds > 0 && r.logFds <= r.declaredLog, JSON.stringify(r));
+  },
 });
