@@ -25,11 +25,16 @@ const PARALLEL_OPENS = 16;
  * @returns Resolves once the descriptors opened for it are closed again.
  */
 export function growDescriptorTable(count: number): Promise<void> {
-  growing = growing.then(() => grow(count));
+  asked = Math.max(asked, count);
+  growing = growing.then(grow);
   return growing;
 }
 
-async function grow(wanted: number): Promise<void> {
+/** The most asked for so far: a growth that starts late does the room asked meanwhile at once. */
+let asked = 0;
+
+async function grow(): Promise<void> {
+  const wanted = asked;
   if (wanted <= roomFor || !mayOpenDevNull()) return;
   // Never more than half the open-files limit at once: the process's other opens and accepts
   // meanwhile still find descriptors.

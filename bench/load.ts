@@ -14,7 +14,8 @@
 // phase (the logons with --storm); LOAD_TICKS=1 LOAD_DEBUG=1 lists the event loop's pauses over
 // 4 ms (logons, measured phase) that were not the process waiting for a CPU, as
 // "pause(preempted)@ms since the phase began"; LOAD_GAPS=out.json writes them for the profile;
-// LOAD_HEAP=out.heapprofile samples the allocations of the logons still live after them.
+// LOAD_HEAP=out.heapprofile samples the allocations of the logons still live after them;
+// LOAD_SETTLE_MS sets the quiet time between registering the sessions and the storm (500).
 // Needs enough file descriptors: ulimit -n above 2 x sessions + 100.
 import {
   FixEngine,
@@ -116,7 +117,7 @@ async function main(n: number, seconds: number): Promise<void> {
   dbg("probe established");
   // Creating the sessions leaves the collector a major GC to finish (15 ms at 5,000): it runs
   // now, before the storm, not in the middle of the probe's first round trips.
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, Number(Deno.env.get("LOAD_SETTLE_MS") ?? 500)));
   const rssBefore = Deno.memoryUsage().rss;
   const flood = SWITCHES.includes("--flood");
   let floodVenue: Session | undefined;
