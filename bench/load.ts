@@ -25,6 +25,7 @@ import {
   type Session,
   SessionId,
 } from "../mod.ts";
+import { runQueueWaitMs, watchLag } from "./_lag.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
 /** When the CPU profile started (performance.now()), for LOAD_GAPS. */
@@ -369,43 +370,10 @@ function watchTicks(gapsFile: string | undefined): () => string {
   };
 }
 
-/**
- * Watches the event loop with a 1 ms timer: the longest it came late, and the same less the time
- * the thread waited for a CPU meanwhile. The probe's round trips (every 5 ms, each well under a
- * ms) miss the pauses that fall between them; this sees every pause over a ms or two.
- */
-function watchLag(): () => { maxMs: number; ownMs: number } {
-  let maxMs = 0, ownMs = 0, stop = false;
-  let last = performance.now(), lastWait = runQueueWaitMs();
-  const tick = () => {
-    const t = performance.now(), w = runQueueWaitMs();
-    const late = t - last - 1;
-    maxMs = Math.max(maxMs, late);
-    ownMs = Math.max(ownMs, late - (w - lastWait));
-    last = t;
-    lastWait = w;
-    if (!stop) setTimeout(tick, 1);
-  };
-  setTimeout(tick, 1);
-  return () => {
-    stop = true;
-    return { maxMs, ownMs };
-  };
-}
-
 /** A probe round trip, and how long this thread waited for a CPU meanwhile, ms. */
 interface RoundTrip {
   ms: number;
   preemptedMs: number;
-}
-
-/** How long this thread has waited for a CPU so far (Linux), ms; 0 where unknown. */
-function runQueueWaitMs(): number {
-  try {
-    return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[1]) / 1e6;
-  } catch {
-    return 0;
-  }
 }
 
 /** p50, p99 and max of round trips, ms. */

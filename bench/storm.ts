@@ -11,6 +11,7 @@
 //      deno run -A bench/storm.ts raw [sessions]   (one bare round, as the rounds run it)
 // Needs enough file descriptors: ulimit -n above 2 x sessions + 100.
 import { encodeMessage, FixMessage, formatUtcTimestamp } from "../mod.ts";
+import { runQueueWaitMs, watchLag } from "./_lag.ts";
 
 const RAW = Deno.args[0] === "raw";
 const ARGS = RAW ? Deno.args.slice(1) : Deno.args;
@@ -19,15 +20,6 @@ const rounds = Number(ARGS[1] ?? 5);
 const print = (s: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
 };
-
-/** How long this thread has waited for a CPU so far (Linux), ms; 0 where unknown. */
-function runQueueWaitMs(): number {
-  try {
-    return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[1]) / 1e6;
-  } catch {
-    return 0;
-  }
-}
 
 const SOH = 1;
 /** Index just past the first whole frame's `10=xxx<SOH>`, or -1. */
@@ -223,24 +215,4 @@ async function rawRound(): Promise<void> {
       lagged.maxMs.toFixed(1)
     } ms, own ${lagged.ownMs.toFixed(1)} ms`,
   );
-}
-
-/** As in load.ts: the longest a 1 ms timer came late, and the same less the CPU waits. */
-function watchLag(): () => { maxMs: number; ownMs: number } {
-  let maxMs = 0, ownMs = 0, stop = false;
-  let last = performance.now(), lastWait = runQueueWaitMs();
-  const tick = () => {
-    const t = performance.now(), w = runQueueWaitMs();
-    const late = t - last - 1;
-    maxMs = Math.max(maxMs, late);
-    ownMs = Math.max(ownMs, late - (w - lastWait));
-    last = t;
-    lastWait = w;
-    if (!stop) setTimeout(tick, 1);
-  };
-  setTimeout(tick, 1);
-  return () => {
-    stop = true;
-    return { maxMs, ownMs };
-  };
 }

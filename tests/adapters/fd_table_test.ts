@@ -22,19 +22,32 @@ await new TcpTransport().reserve(Number(Deno.args[0]));
 console.log(JSON.stringify({ before, after: { size: await size(), open: await open() } }));
 `;
 
-async function child(descriptors: number, permissions: string[]) {
+/**
+ * Runs `source` in a fresh Deno process with `permissions` and `args` (both given the temporary
+ * folder it runs in), and returns the JSON it prints.
+ */
+async function runChild(
+  source: string,
+  run: (dir: string) => { permissions: string[]; args: string[] },
+): Promise<Record<string, unknown>> {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/child.ts`;
-  await Deno.writeTextFile(file, CHILD);
+  await Deno.writeTextFile(file, source);
+  const { permissions, args } = run(dir);
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...permissions, file, String(descriptors)],
+    args: ["run", "--no-prompt", ...permissions, file, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
   await Deno.remove(dir, { recursive: true });
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout)) as {
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+/** The descriptor table's size and the descriptors open before and after a reservation. */
+async function child(descriptors: number, permissions: string[]) {
+  return await runChild(CHILD, () => ({ permissions, args: [String(descriptors)] })) as {
     before: { size: number; open: number };
     after: { size: number; open: number };
   };
@@ -142,26 +155,10 @@ Deno.test({
   name: "the file store and the message log keep no more descriptors than they declare",
   ignore: !linux,
   fn: async () => {
-    const dir = await Deno.makeTempDir();
-    const file = `${dir}/child.ts`;
-    await Deno.writeTextFile(file, STORE_CHILD);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        `--allow-read=${dir}`,
-        `--allow-write=${dir}`,
-        "--allow-run=ls",
-        file,
-        dir,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    await Deno.remove(dir, { recursive: true });
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    const r = await runChild(STORE_CHILD, (dir) => ({
+      permissions: [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-run=ls"],
+      args: [dir],
+    })) as { storeFds: number; declaredStore: number; logFds: number; declaredLog: number };
     assert.ok(r.storeFds > 0 && r.storeFds <= r.declaredStore, JSON.stringify(r));
     assert.ok(r.logFds > 0 && r.logFds <= r.declaredLog, JSON.stringify(r));
   },
