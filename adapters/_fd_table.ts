@@ -62,20 +62,24 @@ async function grow(): Promise<void> {
   }
 }
 
-/** The soft limit on open files (`ulimit -n`), from /proc when readable; else 1024. */
+/**
+ * The soft limit on open files (`ulimit -n`), from /proc (Deno lets only --allow-all read it);
+ * unknown, unbounded: the engine asks for what its sessions will open anyway, and an open that
+ * fails at the limit ends the growth at once.
+ */
 function openFilesLimit(): number {
   try {
-    if (
-      Deno.permissions.querySync({ name: "read", path: "/proc/self/limits" }).state !== "granted"
-    ) {
-      return 1024;
+    // Asked first: reading without permission would prompt on a terminal.
+    const path = "/proc/self/limits";
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+      return Number.POSITIVE_INFINITY;
     }
-    const line = Deno.readTextFileSync("/proc/self/limits").split("\n")
+    const line = Deno.readTextFileSync(path).split("\n")
       .find((l) => l.startsWith("Max open files"));
     const soft = Number(line?.split(/\s+/)[3]);
-    return Number.isFinite(soft) && soft > 0 ? soft : 1024;
+    return Number.isFinite(soft) && soft > 0 ? soft : Number.POSITIVE_INFINITY;
   } catch {
-    return 1024;
+    return Number.POSITIVE_INFINITY;
   }
 }
 

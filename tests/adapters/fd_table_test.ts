@@ -29,13 +29,19 @@ console.log(JSON.stringify({ before, after: { size: await size(), open: await op
 async function runChild(
   source: string,
   run: (dir: string) => { permissions: string[]; args: string[] },
+  openFilesLimit?: number,
 ): Promise<Record<string, unknown>> {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/child.ts`;
   await Deno.writeTextFile(file, source);
   const { permissions, args } = run(dir);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...permissions, file, ...args],
+  const deno = [Deno.execPath(), "run", "--no-prompt", ...permissions, file, ...args];
+  // A lower open-files limit through the shell: `ulimit -n` then the same command.
+  const command = openFilesLimit === undefined
+    ? deno
+    : ["sh", "-c", `ulimit -n ${openFilesLimit} && exec "$@"`, "sh", ...deno];
+  const out = await new Deno.Command(command[0], {
+    args: command.slice(1),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -46,8 +52,9 @@ async function runChild(
 }
 
 /** The descriptor table's size and the descriptors open before and after a reservation. */
-async function child(descriptors: number, permissions: string[]) {
-  return await runChild(CHILD, () => ({ permissions, args: [String(descriptors)] })) as {
+async function child(descriptors: number, permissions: string[], openFilesLimit?: number) {
+  const run = () => ({ permissions, args: [String(descriptors)] });
+  return await runChild(CHILD, run, openFilesLimit) as {
     before: { size: number; open: number };
     after: { size: number; open: number };
   };
@@ -62,6 +69,18 @@ Deno.test({
     const r = await child(300, ["--allow-read=/dev/null", "--allow-run=cat,ls"]);
     assert.ok(r.before.size < 300, `a fresh process starts with a small table: ${r.before.size}`);
     assert.ok(r.after.size >= 300, `room for 300 after: ${r.after.size}`);
+    assert.equal(r.after.open, r.before.open);
+  },
+});
+
+Deno.test({
+  name: "TCP reserve stops at the open-files limit and still closes everything it opened",
+  ignore: !linux,
+  fn: async () => {
+    // 5,000 asked under a limit of 600: the opens fail past it, the table holds 600 at most.
+    const r = await child(5000, ["--allow-read=/dev/null", "--allow-run=cat,ls"], 600);
+    assert.ok(r.after.size > r.before.size, `grew as far as the limit allows: ${r.after.size}`);
+    assert.ok(r.after.size <= 1024, `no further than the limit: ${r.after.size}`);
     assert.equal(r.after.open, r.before.open);
   },
 });
