@@ -77,7 +77,8 @@ export interface Transport {
   listen(endpoint: Endpoint): Promise<Listener>;
   /**
    * Optional: makes room ahead of time for `descriptors` connections and files open at once.
-   * The engine calls it as acceptors are registered. The TCP and TLS transports grow the
+   * The engine calls it as acceptors register and sessions first connect. The TCP and TLS
+   * transports grow the
    * process's file-descriptor table (Linux otherwise grows it during an accept, which then waits
    * 10-20 ms at 256, 512, 1024... descriptors, stalling every session). Best effort; never
    * rejects.
