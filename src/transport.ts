@@ -78,10 +78,9 @@ export interface Transport {
   /**
    * Optional: makes room ahead of time for `descriptors` connections and files open at once.
    * The engine calls it as acceptors register and sessions first connect. The TCP and TLS
-   * transports grow the
-   * process's file-descriptor table (Linux otherwise grows it during an accept, which then waits
-   * 10-20 ms at 256, 512, 1024... descriptors, stalling every session). Best effort; never
-   * rejects.
+   * transports grow the process's file-descriptor table (Linux otherwise grows it during an
+   * accept, which then waits 10-20 ms at 256, 512, 1024... descriptors, stalling every
+   * session). Best effort; never rejects.
    *
    * @param descriptors Descriptors wanted open at once.
    * @returns Resolves when done.
