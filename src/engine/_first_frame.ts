@@ -24,7 +24,7 @@ export type FirstFrameDone = (
 /**
  * Reads chunks until a whole frame is buffered, closing the connection at LogonTimeFrame.
  *
- * One object with two callbacks per connection rather than async functions: thousands of
+ * One object with three callbacks per connection rather than async functions: thousands of
  * connections of a logon storm wait here for their peers' Logons, and every young GC meanwhile
  * copies what each one keeps. Suspended async frames and their promises were about 1.3 KB of
  * the 5 KB an accepted connection kept before its Logon (the runtime's own pending read and

@@ -142,10 +142,20 @@ Deno.test("engine: stopping closes the connections still waiting for their Logon
   const clock = new ManualClock(1_000_000);
   const warnings: string[] = [];
   const noop = () => {};
+  // Each accepted connection says so once its first read is under way.
+  let waiting = 0;
+  const allWaiting = Promise.withResolvers<void>();
   const engine = new FixEngine({
     transport,
     clock,
-    logger: { debug: noop, info: noop, warn: (m) => void warnings.push(m), error: noop },
+    logger: {
+      debug: (m) => {
+        if (m === "waiting for the first Logon" && ++waiting === 3) allWaiting.resolve();
+      },
+      info: noop,
+      warn: (m) => void warnings.push(m),
+      error: noop,
+    },
     storeFactory: new MemorySeqStoreFactory(),
     config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogonTimeFrame: 60_000 },
   });
@@ -155,12 +165,18 @@ Deno.test("engine: stopping closes the connections still waiting for their Logon
   const silent = await Promise.all(
     [1, 2, 3].map(() => transport.connect({ host: "127.0.0.1", port })),
   );
-  // The connections are accepted and read (the clock never moves: no LogonTimeFrame).
-  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
-  const closed: string[] = [];
-  for (const c of silent) c.closed.then((r) => closed.push(r));
+  // The clock never moves: no LogonTimeFrame closes them.
+  await allWaiting.promise;
   await engine.stop();
-  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
-  assert.deepEqual(closed, ["peer closed", "peer closed", "peer closed"]);
+  // Closed by the stop, not by anything later: a guard, not a wait the test relies on.
+  const guard = AbortSignal.timeout(5_000);
+  const timedOut = new Promise<never>((_, reject) =>
+    guard.addEventListener("abort", () => reject(new Error("still open 5 s after stop()")))
+  );
+  assert.deepEqual(await Promise.race([Promise.all(silent.map((c) => c.closed)), timedOut]), [
+    "peer closed",
+    "peer closed",
+    "peer closed",
+  ]);
   assert.ok(!warnings.includes("connection closed before a Logon"), `${warnings}`);
 });

@@ -21,18 +21,27 @@ const id = new SessionId("A", "B");
  */
 function instrument(kv: Deno.Kv, failAt = 0): { kv: Deno.Kv; commits: () => number } {
   let commits = 0;
-  const wrapped = new Proxy(kv, {
+  const wrapped = interceptCommits(kv, (commit) => {
+    if (++commits >= failAt && failAt > 0) return Promise.reject(new Error("process killed"));
+    return commit();
+  });
+  return { kv: wrapped, commits: () => commits };
+}
+
+type CommitOutcome = Deno.KvCommitResult | Deno.KvCommitError;
+
+/** `kv`, with every atomic operation's `commit` going through `onCommit` (given the real one). */
+function interceptCommits(
+  kv: Deno.Kv,
+  onCommit: (commit: () => Promise<CommitOutcome>) => Promise<CommitOutcome>,
+): Deno.Kv {
+  return new Proxy(kv, {
     get(target, prop) {
       if (prop === "atomic") {
         return () => {
           const op = target.atomic();
           const commit = op.commit.bind(op);
-          op.commit = () => {
-            if (++commits >= failAt && failAt > 0) {
-              return Promise.reject(new Error("process killed"));
-            }
-            return commit();
-          };
+          op.commit = () => onCommit(commit);
           return op;
         };
       }
@@ -40,7 +49,6 @@ function instrument(kv: Deno.Kv, failAt = 0): { kv: Deno.Kv; commits: () => numb
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
-  return { kv: wrapped, commits: () => commits };
 }
 
 function logLines(): { logger: Logger; lines: string[] } {
@@ -402,30 +410,17 @@ function holding(kv: Deno.Kv) {
       for (const r of held) r();
     },
   };
-  c.kv = new Proxy(kv, {
-    get(target, prop) {
-      if (prop === "atomic") {
-        return () => {
-          const op = target.atomic();
-          const commit = op.commit.bind(op);
-          op.commit = () => {
-            const failing = ++c.made === c.failAt;
-            const r = failing ? Promise.reject(new Error("disk gone")) : commit();
-            r.catch(() => {});
-            c.maxInFlight = Math.max(c.maxInFlight, ++c.inFlight);
-            const out = c.hold
-              ? new Promise<Deno.KvCommitResult | Deno.KvCommitError>((resolve, reject) => {
-                held.push(() => r.then(resolve, reject));
-              })
-              : r;
-            return out.finally(() => c.inFlight--);
-          };
-          return op;
-        };
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
+  c.kv = interceptCommits(kv, (commit) => {
+    const failing = ++c.made === c.failAt;
+    const r = failing ? Promise.reject(new Error("disk gone")) : commit();
+    r.catch(() => {});
+    c.maxInFlight = Math.max(c.maxInFlight, ++c.inFlight);
+    const out = c.hold
+      ? new Promise<CommitOutcome>((resolve, reject) => {
+        held.push(() => r.then(resolve, reject));
+      })
+      : r;
+    return out.finally(() => c.inFlight--);
   });
   return c;
 }
