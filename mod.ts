@@ -65,7 +65,14 @@ export {
   type SessionScheduleOptions,
   type Weekday,
 } from "./src/schedule.ts";
-export type { Connection, ConnectOptions, Endpoint, Listener, Transport } from "./src/transport.ts";
+export type {
+  ChunkSink,
+  Connection,
+  ConnectOptions,
+  Endpoint,
+  Listener,
+  Transport,
+} from "./src/transport.ts";
 export type { MessageLog, MessageLogFactory } from "./src/message_log.ts";
 export type {
   SeqState,

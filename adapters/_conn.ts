@@ -1,6 +1,6 @@
 // Private: a Connection over a Deno.Conn, shared by the TCP and TLS adapters.
 import { ConnectionError } from "../src/errors.ts";
-import type { Connection } from "../src/transport.ts";
+import type { ChunkSink, Connection } from "../src/transport.ts";
 
 /** Reads start small (idle sessions stay light) and grow while reads fill the buffer. */
 const READ_SIZE_MIN = 4 * 1024;
@@ -28,8 +28,10 @@ export class DenoConnection implements Connection {
   /** The write in progress and how much of it is written (see `#writeFrom`). */
   #wBytes: Uint8Array | undefined;
   #wOff = 0;
-  /** The reads, made when first iterated and shared by every iteration after. */
-  #reader: Reader | undefined;
+  /** The read buffer, made at the first read and shared by every read after. */
+  #buf: Uint8Array | undefined;
+  /** Hears the read in progress. */
+  #sink: ChunkSink | undefined;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -58,20 +60,60 @@ export class DenoConnection implements Connection {
   }
 
   /**
-   * Reads chunks. A yielded chunk is valid until the next iteration step: the buffer is reused
-   * (the FIX framer copies what it keeps). A plain iterator rather than an async generator:
-   * one read, one promise per chunk. Every iteration shares one: the engine reads the first
-   * Logon, the session's read loop goes on with the same buffer (not a second one per
-   * connection in a logon storm).
+   * Reads chunks. A yielded chunk is valid until the next read: the buffer is reused (the FIX
+   * framer copies what it keeps). Reads go through {@linkcode DenoConnection.readInto}, so every
+   * iteration and `readInto` share one buffer and go on where the last left off.
    */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#reader ??= new Reader(this.#conn, this);
+    return new ChunkIterator(this);
   }
 
-  /** Whether `close` was called, and why (for the reader). */
-  get reasonIfClosed(): string | undefined {
-    return this.#done ? this.#reason : undefined;
+  /**
+   * Reads the next chunk into the connection's buffer and hands it to `sink`: one runtime read
+   * and one promise reaction per chunk, with callbacks made once per connection.
+   *
+   * @param sink Hears the chunk (valid until the next read) or the end.
+   */
+  readInto(sink: ChunkSink): void {
+    this.#sink = sink;
+    if (this.#done) {
+      queueMicrotask(() => sink.onEnd());
+      return;
+    }
+    let read: Promise<number | null>;
+    try {
+      read = this.#conn.read(this.#buf ??= new Uint8Array(READ_SIZE_MIN));
+    } catch (e) {
+      queueMicrotask(() => this.#onReadError(e));
+      return;
+    }
+    read.then(this.#onRead, this.#onReadError);
   }
+
+  readonly #onRead = (n: number | null): void => {
+    const sink = this.#sink!;
+    if (n === null) {
+      this.close("peer closed");
+      sink.onEnd();
+      return;
+    }
+    const buf = this.#buf!;
+    // The read filled the buffer: a busy connection reads in bigger chunks from now on (the
+    // chunk handed over stays a view of this one, which is not read into again).
+    if (n === buf.length && buf.length < READ_SIZE_MAX) this.#buf = new Uint8Array(buf.length * 2);
+    try {
+      sink.onChunk(buf.subarray(0, n));
+    } catch (e) {
+      this.close(`reading failed: ${e instanceof Error ? e.message : e}`);
+      sink.onEnd(e);
+    }
+  };
+
+  readonly #onReadError = (e: unknown): void => {
+    // Closed while the read waited (by us: its reason stays), or the read failed.
+    this.close(this.#done ? this.#reason : `read failed: ${e instanceof Error ? e.message : e}`);
+    this.#sink!.onEnd();
+  };
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.#done) {
@@ -155,52 +197,33 @@ export class DenoConnection implements Connection {
 
 const DONE: IteratorResult<Uint8Array> = Object.freeze({ done: true, value: undefined });
 
-/**
- * A connection's reads: one object and its two callbacks per connection (it lives as long as
- * the connection, and a logon storm makes thousands at once).
- */
-class Reader implements AsyncIterator<Uint8Array> {
-  readonly #conn: Deno.Conn;
-  readonly #owner: DenoConnection;
-  #buf = new Uint8Array(READ_SIZE_MIN);
+/** Iterates a connection's chunks over `readInto` (the engine reads with `readInto` itself). */
+class ChunkIterator implements AsyncIterator<Uint8Array>, ChunkSink {
+  readonly #conn: DenoConnection;
+  #settle: ((r: IteratorResult<Uint8Array>) => void) | undefined;
 
-  constructor(conn: Deno.Conn, owner: DenoConnection) {
+  constructor(conn: DenoConnection) {
     this.#conn = conn;
-    this.#owner = owner;
   }
 
   next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#owner.reasonIfClosed !== undefined) return Promise.resolve(DONE);
-    let read: Promise<number | null>;
-    try {
-      read = this.#conn.read(this.#buf);
-    } catch (e) {
-      return Promise.resolve(this.#onError(e));
-    }
-    return read.then(this.#onRead, this.#onError);
+    return new Promise((resolve) => {
+      this.#settle = resolve;
+      this.#conn.readInto(this);
+    });
   }
 
   return(): Promise<IteratorResult<Uint8Array>> {
     return Promise.resolve(DONE);
   }
 
-  readonly #onRead = (n: number | null): IteratorResult<Uint8Array> => {
-    if (n === null) {
-      this.#owner.close("peer closed");
-      return DONE;
-    }
-    const buf = this.#buf;
-    const chunk = buf.subarray(0, n);
-    // The read filled the buffer: a busy connection reads in bigger chunks from now on.
-    if (n === buf.length && buf.length < READ_SIZE_MAX) this.#buf = new Uint8Array(buf.length * 2);
-    return { done: false, value: chunk };
-  };
+  onChunk(chunk: Uint8Array): void {
+    this.#settle!({ done: false, value: chunk });
+  }
 
-  readonly #onError = (e: unknown): IteratorResult<Uint8Array> => {
-    const reason = this.#owner.reasonIfClosed;
-    this.#owner.close(reason ?? `read failed: ${e instanceof Error ? e.message : e}`);
-    return DONE;
-  };
+  onEnd(): void {
+    this.#settle!(DONE);
+  }
 }
 
 /** What a listener does when `accept` fails while it is open (EMFILE, ENFILE, ENOBUFS...). */

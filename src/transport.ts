@@ -20,11 +20,31 @@ export interface ConnectOptions {
 }
 
 /**
+ * Hears one read of a connection (see {@linkcode Connection.readInto}): the chunk, or the end.
+ */
+export interface ChunkSink {
+  /**
+   * Bytes arrived. The chunk is valid until the connection's next read: copy what is kept.
+   *
+   * @param chunk The bytes read.
+   */
+  onChunk(chunk: Uint8Array): void;
+  /**
+   * Nothing more will be read: the peer closed, the connection was closed, or a read failed
+   * (the connection is closed then, its reason saying why).
+   *
+   * @param error What failed, when a read failed without closing the connection first.
+   */
+  onEnd(error?: unknown): void;
+}
+
+/**
  * One bidirectional byte stream.
  *
- * Inbound bytes are read by iterating the connection (one reader only). `write` resolves when
- * the bytes were accepted by the underlying stream: that is the backpressure point. `closed`
- * resolves with the close reason and never rejects.
+ * Inbound bytes are read by iterating the connection (one reader only), or one read at a time
+ * with `readInto` where the connection offers it. `write` resolves when the bytes were accepted
+ * by the underlying stream: that is the backpressure point. `closed` resolves with the close
+ * reason and never rejects.
  */
 export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
   /** The local address, `host:port`. */
@@ -47,6 +67,15 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
   close(reason?: string): void;
   /** Resolves with the reason once the connection is closed; never rejects. */
   readonly closed: Promise<string>;
+  /**
+   * Optional: reads the next chunk and hands it to `sink` (never during this call). The
+   * engine reads this way when a connection offers it: no promise or iterator result per chunk
+   * beyond the runtime's own read, and nothing kept per connection between reads but the sink.
+   * One read at a time; it shares the iteration's buffer and position.
+   *
+   * @param sink Hears the chunk or the end.
+   */
+  readInto?(sink: ChunkSink): void;
 }
 
 /** Accepts inbound connections: an async iterable of connections. */

@@ -9,6 +9,7 @@ import type { Logger } from "../logger.ts";
 import { FixParseError } from "../message/errors.ts";
 import { FixFramer } from "../message/framer.ts";
 import type { Connection } from "../transport.ts";
+import { ChunkReader } from "./_read.ts";
 import type { TimerScheduler } from "./scheduler.ts";
 
 /**
@@ -24,21 +25,18 @@ export type FirstFrameDone = (
 /**
  * Reads chunks until a whole frame is buffered, closing the connection at LogonTimeFrame.
  *
- * One object with three callbacks per connection rather than async functions: thousands of
- * connections of a logon storm wait here for their peers' Logons, and every young GC meanwhile
- * copies what each one keeps. Suspended async frames and their promises were about 1.3 KB of
+ * One object (and its timer's callback) per connection rather than async functions: thousands
+ * of connections of a logon storm wait here for their peers' Logons, and every young GC
+ * meanwhile copies what each one keeps. Suspended async frames and their promises were about 1.3 KB of
  * the 5 KB an accepted connection kept before its Logon (the runtime's own pending read and
  * connection are about 2.7 KB).
  */
-export class FirstFrameReader {
-  /** The connection read. */
-  readonly conn: Connection;
+export class FirstFrameReader extends ChunkReader {
   /** Holds the bytes read; the session's framer gets what follows the frame. */
   readonly framer: FixFramer = new FixFramer();
   readonly #log: Logger;
   readonly #done: FirstFrameDone;
   readonly #timer: TimerHandle;
-  #it: AsyncIterator<Uint8Array> | undefined;
   #finished = false;
 
   /**
@@ -57,39 +55,39 @@ export class FirstFrameReader {
     log: Logger,
     done: FirstFrameDone,
   ) {
-    this.conn = conn;
+    super(conn);
     this.#log = log;
     this.#done = done;
     this.#timer = scheduler.setTimer(dueAtMs, this.#onTimeout);
-    this.#read();
+    this.readNext();
   }
 
-  #read(): void {
-    let next: Promise<IteratorResult<Uint8Array>>;
-    try {
-      this.#it ??= this.conn[Symbol.asyncIterator]();
-      next = this.#it.next();
-    } catch (e) {
-      this.#finish(undefined, e);
-      return;
-    }
-    next.then(this.#onChunk, this.#onError);
-  }
-
-  readonly #onChunk = (r: IteratorResult<Uint8Array>): void => {
-    if (r.done) return this.#finish(undefined);
+  /**
+   * Frames what arrived; reads on until a whole frame is buffered.
+   *
+   * @param chunk The bytes read.
+   */
+  onChunk(chunk: Uint8Array): void {
+    if (this.#finished) return;
     const framer = this.framer;
-    framer.push(r.value);
+    framer.push(chunk);
     while (true) {
       const f = framer.next();
       if (f instanceof Uint8Array) return this.#finish(f);
       if (!(f instanceof FixParseError)) break;
       this.#log.warn("garbled bytes before Logon", { error: f.message });
     }
-    this.#read();
-  };
+    this.readNext();
+  }
 
-  readonly #onError = (e: unknown): void => this.#finish(undefined, e);
+  /**
+   * The connection ended (or its read failed) before a whole frame.
+   *
+   * @param error What failed, if a read failed.
+   */
+  onEnd(error?: unknown): void {
+    this.#finish(undefined, error);
+  }
 
   readonly #onTimeout = (): void => {
     this.#log.warn("no Logon within LogonTimeFrame; closing", { remote: this.conn.remoteAddr });

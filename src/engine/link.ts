@@ -27,6 +27,7 @@ import { EventHub, type SessionEvent, type SessionState } from "../session/event
 import type { MessageLog } from "../message_log.ts";
 import type { SeqStore, StoredMessage } from "../store.ts";
 import type { Connection } from "../transport.ts";
+import { ChunkReader } from "./_read.ts";
 import { yieldToOthers } from "./_turns.ts";
 
 /** The application side of a link. */
@@ -138,6 +139,37 @@ export interface FirstMessage {
   frame: Uint8Array;
   /** Bytes read after it, not yet framed. */
   rest?: Uint8Array;
+}
+
+/** What a link does with its connection's reads (see `LinkReader`). */
+interface LinkReadHandler {
+  chunk(reader: LinkReader, chunk: Uint8Array): void;
+  end(reader: LinkReader, error?: unknown): void;
+}
+
+/** One connection's reading: its framer and where its read loop stands. */
+class LinkReader extends ChunkReader {
+  readonly framer: FixFramer;
+  readonly #handler: LinkReadHandler;
+  /** When the last drain ended (the read after it started). */
+  endMs = 0;
+  /** The link's `#framesRead` before the chunk being drained (see READ_FEW_FRAMES). */
+  framesBefore: number;
+
+  constructor(conn: Connection, framer: FixFramer, handler: LinkReadHandler, framesRead: number) {
+    super(conn);
+    this.framer = framer;
+    this.#handler = handler;
+    this.framesBefore = framesRead;
+  }
+
+  onChunk(chunk: Uint8Array): void {
+    this.#handler.chunk(this, chunk);
+  }
+
+  onEnd(error?: unknown): void {
+    this.#handler.end(this, error);
+  }
 }
 
 interface Waiter {
@@ -1388,102 +1420,109 @@ export class Link {
     this.#onEnded = onEnded;
     this.#endedVoid = undefined;
     this.#resolveEnded = undefined;
-    // The session's own framer: its MaxMessageSize and its dictionaries' data fields.
+    // The session's own framer: its MaxMessageSize and its dictionaries' data fields (not the
+    // one the engine read the Logon with: that one's block dies young, where handing it over
+    // kept it with every connection of a logon storm).
     const framer = new FixFramer({
       maxMessageSize: this.#s.maxMessageSize,
       dataFields: this.#dataFields,
     });
     if (first?.rest) framer.push(first.rest);
     this.#run(this.#core.connected(this.#clock.now(), conn.remoteHost));
-    this.#readLoop(conn, framer, first);
+    this.#startReading(new LinkReader(conn, framer, this.#readHandler, this.#framesRead), first);
   }
 
   /**
    * Reads the connection until it ends: the routed Logon first, then every chunk, each drained
-   * before the next read; the connection is closed after. Callbacks rather than an async
-   * function: a suspended async function keeps a frame of some 500 bytes for as long as the
-   * connection lives, and a logon storm's young GCs copy thousands of them; this loop keeps four
-   * small closures. It behaves as `for await (const chunk of conn)` does: leaving early (another
-   * connection attached, a failure while handling a chunk) closes the iterator first.
+   * before the next read; the connection is closed after. A `LinkReader` (one small object per
+   * connection) hears the reads and hands them to the link's own methods: no async function,
+   * closure or derived promise is kept for as long as the connection lives (a suspended async
+   * function keeps a frame of some 500 bytes, and after a logon storm young GCs copy thousands
+   * of whatever each connection keeps). It behaves as `for await (const chunk of conn)` does:
+   * leaving early (another connection attached, a failure while handling a chunk) closes the
+   * iteration first.
    */
-  #readLoop(conn: Connection, framer: FixFramer, first?: FirstMessage): void {
-    let it: AsyncIterator<Uint8Array> | undefined;
-    let endMs = 0;
-    /** `#framesRead` before the chunk being drained (see READ_FEW_FRAMES). */
-    let framesBefore = this.#framesRead;
-    const end = (e?: unknown): void => {
-      if (e !== undefined) {
-        this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });
-        this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
-      }
-      conn.close("read loop ended");
-      conn.closed.then((reason) => this.#closed(conn, reason));
-    };
-    /** Leaves the loop while the iterator is open: closes it, then ends (`e`: a failure). */
-    const leave = (e?: unknown): void => {
-      let closing: Promise<unknown> | undefined;
-      try {
-        closing = it?.return?.();
-      } catch {
-        // As for-await: a failing return() does not hide why the loop was left.
-      }
-      if (closing) closing.then(() => end(e), () => end(e));
-      else end(e);
-    };
-    const read = (): void => {
-      endMs = this.#clock.now();
-      this.#batchWorkMs += endMs - this.#drainStartMs;
-      if (this.#framesRead - framesBefore <= READ_FEW_FRAMES && framer.buffered === 0) {
-        // A read of a few whole frames: the loop is caught up with the peer (a round trip, a
-        // trickle), not flooded; it waits for the next bytes, which lets the other sockets in.
-        this.#newReadBatch();
-      }
-      let next: Promise<IteratorResult<Uint8Array>>;
-      try {
-        it ??= conn[Symbol.asyncIterator]();
-        next = it.next();
-      } catch (e) {
-        end(e);
-        return;
-      }
-      next.then(onChunk, end);
-    };
-    const onChunk = (r: IteratorResult<Uint8Array>): void => {
-      if (r.done) return end();
-      if (this.#conn !== conn) return leave();
-      try {
-        framer.push(r.value);
-        const now = this.#clock.now();
-        if (now - endMs > READ_IDLE_MS) {
-          // The loop waited for these bytes: a new batch (a yield would hold them up).
-          this.#newReadBatch();
-        }
-        this.#drainStartMs = now;
-        framesBefore = this.#framesRead;
-        const d = this.#drain(framer, conn);
-        if (d) d.then(read, leave);
-        else read();
-      } catch (e) {
-        leave(e);
-      }
-    };
-    const drainFirst = (): void => {
-      try {
-        this.#drainStartMs = this.#clock.now();
-        const d = this.#drain(framer, conn);
-        if (d) d.then(read, end);
-        else read();
-      } catch (e) {
-        end(e);
-      }
-    };
+  #startReading(reader: LinkReader, first?: FirstMessage): void {
     try {
       const r = first ? this.#inbound(first.message, first.frame) : undefined;
-      if (r) r.then(drainFirst, end);
-      else drainFirst();
+      if (r) r.then(() => this.#drainFirst(reader), (e) => this.#endReading(reader, e));
+      else this.#drainFirst(reader);
     } catch (e) {
-      end(e);
+      this.#endReading(reader, e);
     }
+  }
+
+  #drainFirst(reader: LinkReader): void {
+    try {
+      this.#drainStartMs = this.#clock.now();
+      const d = this.#drain(reader.framer, reader.conn);
+      if (d) d.then(() => this.#readOn(reader), (e) => this.#endReading(reader, e));
+      else this.#readOn(reader);
+    } catch (e) {
+      this.#endReading(reader, e);
+    }
+  }
+
+  /** Everything read so far is handled: reads the next chunk. */
+  #readOn(reader: LinkReader): void {
+    const endMs = reader.endMs = this.#clock.now();
+    this.#batchWorkMs += endMs - this.#drainStartMs;
+    if (this.#framesRead - reader.framesBefore <= READ_FEW_FRAMES && reader.framer.buffered === 0) {
+      // A read of a few whole frames: the loop is caught up with the peer (a round trip, a
+      // trickle), not flooded; it waits for the next bytes, which lets the other sockets in.
+      this.#newReadBatch();
+    }
+    reader.readNext();
+  }
+
+  /** Hears a connection's reads (one object per link, made with it). */
+  readonly #readHandler: LinkReadHandler = {
+    chunk: (reader, chunk) => this.#onChunk(reader, chunk),
+    end: (reader, error) => this.#endReading(reader, error),
+  };
+
+  #onChunk(reader: LinkReader, chunk: Uint8Array): void {
+    if (this.#conn !== reader.conn) return this.#leaveReading(reader);
+    try {
+      const framer = reader.framer;
+      framer.push(chunk);
+      const now = this.#clock.now();
+      if (now - reader.endMs > READ_IDLE_MS) {
+        // The loop waited for these bytes: a new batch (a yield would hold them up).
+        this.#newReadBatch();
+      }
+      this.#drainStartMs = now;
+      reader.framesBefore = this.#framesRead;
+      const d = this.#drain(framer, reader.conn);
+      if (d) d.then(() => this.#readOn(reader), (e) => this.#leaveReading(reader, e));
+      else this.#readOn(reader);
+    } catch (e) {
+      this.#leaveReading(reader, e);
+    }
+  }
+
+  /** The reading ended (`e`: a failure): closes the connection and hears its end. */
+  #endReading(reader: LinkReader, e?: unknown): void {
+    if (e !== undefined) {
+      this.#log.error("session read loop failed", { session: this.#name, error: `${e}` });
+      this.#publish({ type: "error", atMs: this.#clock.now(), error: e });
+    }
+    const conn = reader.conn;
+    conn.close("read loop ended");
+    conn.closed.then((reason) => this.#closed(conn, reason));
+  }
+
+  /** Leaves the reading while the iteration is open: closes it, then ends (`e`: a failure). */
+  #leaveReading(reader: LinkReader, e?: unknown): void {
+    let closing: Promise<unknown> | undefined;
+    try {
+      closing = reader.stop();
+    } catch {
+      // As for-await: a failing return() does not hide why the loop was left.
+    }
+    if (closing) {
+      closing.then(() => this.#endReading(reader, e), () => this.#endReading(reader, e));
+    } else this.#endReading(reader, e);
   }
 
   /**

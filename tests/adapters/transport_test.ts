@@ -108,16 +108,46 @@ Deno.test("tcp: closed asked for before the close resolves with its reason, once
   listener.close();
 });
 
-Deno.test("tcp: iterations of a connection share one reader and go on where the last stopped", async () => {
+Deno.test("tcp: iterations and readInto share one buffer and go on where the last stopped", async () => {
   const { listener, c, s } = await tcpPair();
   // As the engine reads the first Logon, then the session's read loop the rest.
-  assert.equal(s[Symbol.asyncIterator](), s[Symbol.asyncIterator]());
+  const next = (): Promise<IteratorResult<Uint8Array>> => s[Symbol.asyncIterator]().next();
   await c.write(new TextEncoder().encode("first"));
-  assert.equal(new TextDecoder().decode(await readAll(s, 5)), "first");
+  const first = await next();
+  assert.equal(new TextDecoder().decode(first.value), "first");
   await c.write(new TextEncoder().encode("second"));
-  assert.equal(new TextDecoder().decode(await readAll(s, 6)), "second");
+  const second = await next();
+  assert.equal(new TextDecoder().decode(second.value), "second");
+  // One read buffer per connection, not one per iteration.
+  assert.equal(second.value.buffer, first.value.buffer);
+  await c.write(new TextEncoder().encode("third"));
+  const events: string[] = [];
+  const sink = {
+    onChunk: (chunk: Uint8Array) => {
+      events.push(new TextDecoder().decode(chunk));
+      assert.equal(chunk.buffer, first.value.buffer);
+    },
+    onEnd: (error?: unknown) => events.push(`end ${error}`),
+  };
+  await new Promise<void>((resolve) => {
+    s.readInto!({ ...sink, onChunk: (chunk) => (sink.onChunk(chunk), resolve()) });
+    // Never during the call.
+    assert.deepEqual(events, []);
+  });
+  assert.deepEqual(events, ["third"]);
   c.close();
-  for await (const _ of s) { /* drain */ }
+  await new Promise<void>((resolve) => {
+    s.readInto!({ ...sink, onEnd: (e) => (sink.onEnd(e), resolve()) });
+  });
+  assert.deepEqual(events, ["third", "end undefined"]);
   assert.equal(await s.closed, "peer closed");
+  // Read after the end: the end again, later.
+  let ended = false;
+  const again = new Promise<void>((resolve) => {
+    s.readInto!({ onChunk: () => assert.fail("no chunk"), onEnd: () => (ended = true, resolve()) });
+  });
+  assert.equal(ended, false);
+  await again;
+  assert.equal((await next()).done, true);
   listener.close();
 });

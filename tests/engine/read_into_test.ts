@@ -1,0 +1,215 @@
+// Reading a connection with a sink object: over `readInto` where the connection offers it (the
+// engine then never iterates it), else over its async iterator with for-await's rules (leaving
+// early closes the iteration, a failed read or a failing sink ends the reading once).
+import assert from "node:assert/strict";
+import { ChunkReader } from "../../src/engine/_read.ts";
+import { FixEngine } from "../../src/engine/fix_engine.ts";
+import { FIXVersion } from "../../src/engine/fix_version.ts";
+import { FixMessage } from "../../src/message/fix_message.ts";
+import { SessionId } from "../../src/session_id.ts";
+import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { MemoryTransport } from "../../src/testing.ts";
+import type {
+  ChunkSink,
+  Connection,
+  ConnectOptions,
+  Endpoint,
+  Listener,
+  Transport,
+} from "../../src/transport.ts";
+import { Inbox } from "./_waits.ts";
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Records what a reader hears; `then` reads again after each chunk, up to `max` reads. */
+class Recorder extends ChunkReader {
+  readonly heard: string[] = [];
+  readonly ended = Promise.withResolvers<void>();
+  constructor(conn: Connection, readonly onChunkThrows = false) {
+    super(conn);
+  }
+  onChunk(chunk: Uint8Array): void {
+    this.heard.push(text(chunk));
+    if (this.onChunkThrows) throw new Error("sink broke");
+    this.readNext();
+  }
+  onEnd(error?: unknown): void {
+    this.heard.push(error === undefined ? "end" : `end: ${(error as Error).message}`);
+    this.ended.resolve();
+  }
+}
+
+/** A connection over a script of reads, with or without `readInto`, counting both ways. */
+function scripted(reads: (string | Error)[], withReadInto: boolean) {
+  let i = 0;
+  const stats = { readInto: 0, next: 0, returned: 0, closedWith: undefined as string | undefined };
+  const nextRead = (): Promise<IteratorResult<Uint8Array>> => {
+    const r = reads[i++];
+    if (r === undefined) return Promise.resolve({ done: true, value: undefined });
+    if (r instanceof Error) return Promise.reject(r);
+    return Promise.resolve({ done: false, value: bytes(r) });
+  };
+  const conn: Connection = {
+    localAddr: "l:1",
+    remoteAddr: "r:2",
+    remoteHost: "r",
+    closed: Promise.resolve("closed"),
+    write: () => Promise.resolve(),
+    close: (reason?: string) => {
+      stats.closedWith ??= reason;
+    },
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+    [Symbol.asyncIterator]: () => ({
+      next: () => (stats.next++, nextRead()),
+      return: () => {
+        stats.returned++;
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    }),
+  };
+  if (withReadInto) {
+    conn.readInto = (sink: ChunkSink) => {
+      stats.readInto++;
+      nextRead().then((r) => r.done ? sink.onEnd() : sink.onChunk(r.value), (e) => sink.onEnd(e));
+    };
+  }
+  return { conn, stats };
+}
+
+Deno.test("ChunkReader: over readInto when offered, the iterator never touched", async () => {
+  const { conn, stats } = scripted(["a", "b"], true);
+  const r = new Recorder(conn);
+  r.readNext();
+  assert.deepEqual(r.heard, [], "never during the call");
+  await r.ended.promise;
+  assert.deepEqual(r.heard, ["a", "b", "end"]);
+  assert.equal(stats.readInto, 3);
+  assert.equal(stats.next, 0);
+  assert.equal(r.stop(), undefined);
+  assert.equal(stats.returned, 0);
+});
+
+Deno.test("ChunkReader: over the iterator otherwise; leaving early closes it", async () => {
+  const { conn, stats } = scripted(["a", "b"], false);
+  const r = new Recorder(conn);
+  r.readNext();
+  await r.ended.promise;
+  assert.deepEqual(r.heard, ["a", "b", "end"]);
+  assert.equal(stats.next, 3);
+  await r.stop();
+  assert.equal(stats.returned, 1);
+});
+
+Deno.test("ChunkReader: a failed read ends the reading with its error, once", async () => {
+  const { conn } = scripted(["a", new Error("reset")], false);
+  const r = new Recorder(conn);
+  r.readNext();
+  await r.ended.promise;
+  assert.deepEqual(r.heard, ["a", "end: reset"]);
+});
+
+Deno.test("ChunkReader: a failing sink closes the connection and ends the reading", async () => {
+  const { conn, stats } = scripted(["a", "b"], false);
+  const r = new Recorder(conn, true);
+  r.readNext();
+  await r.ended.promise;
+  assert.deepEqual(r.heard, ["a", "end: sink broke"]);
+  assert.equal(stats.closedWith, "reading failed: sink broke");
+});
+
+/** The memory transport's connections given `readInto`; iterating them fails the test. */
+class ReadIntoTransport implements Transport {
+  readonly #inner = new MemoryTransport();
+  readIntos = 0;
+
+  async connect(endpoint: Endpoint, options?: ConnectOptions): Promise<Connection> {
+    return this.#wrap(await this.#inner.connect(endpoint, options));
+  }
+
+  async listen(endpoint: Endpoint): Promise<Listener> {
+    const l = await this.#inner.listen(endpoint);
+    const wrap = (c: Connection) => this.#wrap(c);
+    return {
+      addr: l.addr,
+      close: () => l.close(),
+      [Symbol.asyncDispose]: () => l[Symbol.asyncDispose](),
+      async *[Symbol.asyncIterator]() {
+        for await (const c of l) yield wrap(c);
+      },
+    };
+  }
+
+  #wrap(inner: Connection): Connection {
+    const it = inner[Symbol.asyncIterator]();
+    return {
+      get localAddr() {
+        return inner.localAddr;
+      },
+      get remoteAddr() {
+        return inner.remoteAddr;
+      },
+      get remoteHost() {
+        return inner.remoteHost;
+      },
+      get closed() {
+        return inner.closed;
+      },
+      write: (b) => inner.write(b),
+      close: (reason) => inner.close(reason),
+      [Symbol.asyncDispose]: () => inner[Symbol.asyncDispose](),
+      [Symbol.asyncIterator]: () => {
+        throw new Error("the engine iterated a connection that offers readInto");
+      },
+      readInto: (sink) => {
+        this.readIntos++;
+        it.next().then((r) => r.done ? sink.onEnd() : sink.onChunk(r.value), (e) => sink.onEnd(e));
+      },
+    };
+  }
+}
+
+Deno.test("engine: connections that offer readInto are read with it, from Logon to Logout", async () => {
+  const transport = new ReadIntoTransport();
+  const acceptorEngine = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
+  });
+  const initiatorEngine = new FixEngine({ transport, storeFactory: new MemorySeqStoreFactory() });
+  const received = new Inbox();
+  const acceptor = acceptorEngine.createSession(
+    new SessionId("ACC", "INI"),
+    "",
+    FIXVersion.FIX44,
+  );
+  acceptor.setListener({ onMessage: received.push });
+  await acceptor.connect();
+  const initiator = initiatorEngine.createSession(
+    new SessionId("INI", "ACC"),
+    "",
+    FIXVersion.FIX44,
+  );
+  const errors: unknown[] = [];
+  for (const s of [acceptor, initiator]) {
+    s.setListener({ ...s.listener, onEvent: (e) => e.type === "error" && errors.push(e.error) });
+  }
+  await initiator.connect(30, "127.0.0.1", acceptorEngine.listenAddresses[0].port);
+  await initiator.waitFor("established", { signal: AbortSignal.timeout(5000) });
+  for (const id of ["a", "b", "c"]) {
+    await initiator.put(
+      new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1")
+        .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "1"),
+    );
+  }
+  await received.waitFor(3, { signal: AbortSignal.timeout(5000) });
+  assert.deepEqual(received.ids, ["a", "b", "c"]);
+  await initiator.disconnect("done");
+  // The acceptor read the Logout, answered it and waits for the next Logon.
+  await acceptor.waitFor("waitingForLogon", { signal: AbortSignal.timeout(5000) });
+  // The first Logon (engine) and every later read (both sessions) went through readInto.
+  assert.ok(transport.readIntos >= 6, `readInto calls: ${transport.readIntos}`);
+  assert.deepEqual(errors, []);
+  await initiatorEngine.stop();
+  await acceptorEngine.stop();
+});
