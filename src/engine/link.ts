@@ -149,14 +149,23 @@ interface LinkReadHandler {
 
 /** One connection's reading: its framer and where its read loop stands. */
 class LinkReader extends ChunkReader {
-  readonly framer: FixFramer;
+  /**
+   * Made at the first chunk after the Logon (or with what followed it): the sessions of a logon
+   * storm do not keep one through its young GCs.
+   */
+  framer: FixFramer | undefined;
   readonly #handler: LinkReadHandler;
   /** When the last drain ended (the read after it started). */
   endMs = 0;
   /** The link's `#framesRead` before the chunk being drained (see READ_FEW_FRAMES). */
   framesBefore: number;
 
-  constructor(conn: Connection, framer: FixFramer, handler: LinkReadHandler, framesRead: number) {
+  constructor(
+    conn: Connection,
+    framer: FixFramer | undefined,
+    handler: LinkReadHandler,
+    framesRead: number,
+  ) {
     super(conn);
     this.framer = framer;
     this.#handler = handler;
@@ -1420,14 +1429,13 @@ export class Link {
     this.#onEnded = onEnded;
     this.#endedVoid = undefined;
     this.#resolveEnded = undefined;
-    // The session's own framer: its MaxMessageSize and its dictionaries' data fields (not the
-    // one the engine read the Logon with: that one's block dies young, where handing it over
-    // kept it with every connection of a logon storm).
-    const framer = new FixFramer({
-      maxMessageSize: this.#s.maxMessageSize,
-      dataFields: this.#dataFields,
-    });
-    if (first?.rest) framer.push(first.rest);
+    // The session's own framer (not the one the engine read the Logon with: that one's block
+    // dies young, where handing it over kept it with every connection of a logon storm).
+    let framer: FixFramer | undefined;
+    if (first?.rest) {
+      framer = this.#newFramer();
+      framer.push(first.rest);
+    }
     this.#run(this.#core.connected(this.#clock.now(), conn.remoteHost));
     this.#startReading(new LinkReader(conn, framer, this.#readHandler, this.#framesRead), first);
   }
@@ -1455,7 +1463,7 @@ export class Link {
   #drainFirst(reader: LinkReader): void {
     try {
       this.#drainStartMs = this.#clock.now();
-      const d = this.#drain(reader.framer, reader.conn);
+      const d = reader.framer && this.#drain(reader.framer, reader.conn);
       if (d) d.then(() => this.#readOn(reader), (e) => this.#endReading(reader, e));
       else this.#readOn(reader);
     } catch (e) {
@@ -1467,7 +1475,9 @@ export class Link {
   #readOn(reader: LinkReader): void {
     const endMs = reader.endMs = this.#clock.now();
     this.#batchWorkMs += endMs - this.#drainStartMs;
-    if (this.#framesRead - reader.framesBefore <= READ_FEW_FRAMES && reader.framer.buffered === 0) {
+    if (
+      this.#framesRead - reader.framesBefore <= READ_FEW_FRAMES && !reader.framer?.buffered
+    ) {
       // A read of a few whole frames: the loop is caught up with the peer (a round trip, a
       // trickle), not flooded; it waits for the next bytes, which lets the other sockets in.
       this.#newReadBatch();
@@ -1484,7 +1494,7 @@ export class Link {
   #onChunk(reader: LinkReader, chunk: Uint8Array): void {
     if (this.#conn !== reader.conn) return this.#leaveReading(reader);
     try {
-      const framer = reader.framer;
+      const framer = reader.framer ??= this.#newFramer();
       framer.push(chunk);
       const now = this.#clock.now();
       if (now - reader.endMs > READ_IDLE_MS) {
@@ -1499,6 +1509,11 @@ export class Link {
     } catch (e) {
       this.#leaveReading(reader, e);
     }
+  }
+
+  /** A framer with the session's MaxMessageSize and its dictionaries' data fields. */
+  #newFramer(): FixFramer {
+    return new FixFramer({ maxMessageSize: this.#s.maxMessageSize, dataFields: this.#dataFields });
   }
 
   /** The reading ended (`e`: a failure): closes the connection and hears its end. */

@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { ChunkReader } from "../../src/engine/_read.ts";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
+import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
+import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { MemoryTransport } from "../../src/testing.ts";
@@ -213,3 +215,41 @@ Deno.test("engine: connections that offer readInto are read with it, from Logon 
   await initiatorEngine.stop();
   await acceptorEngine.stop();
 });
+
+for (const kind of ["readInto", "iteration"] as const) {
+  Deno.test(`engine: what follows the Logon in the same chunk reaches the session (${kind})`, async () => {
+    const transport = kind === "readInto" ? new ReadIntoTransport() : new MemoryTransport();
+    const engine = new FixEngine({
+      transport,
+      storeFactory: new MemorySeqStoreFactory(),
+      config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
+    });
+    const received = new Inbox();
+    const acceptor = engine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
+    acceptor.setListener({ onMessage: received.push });
+    await acceptor.connect();
+    const conn = await transport.connect({
+      host: "127.0.0.1",
+      port: engine.listenAddresses[0].port,
+    });
+    const now = formatUtcTimestamp(Date.now(), "ms");
+    const header = (m: FixMessage, seq: number) =>
+      encodeMessage(m.set(49, "INI").set(56, "ACC").set(34, seq).set(52, now), "FIX.4.4");
+    const logon = header(new FixMessage("A").set(98, 0).set(108, 30), 1);
+    const order = header(
+      new FixMessage("D").set(11, "same-chunk").set(21, "1").set(55, "X").set(54, "1")
+        .set(60, now).set(38, 100).set(40, "1"),
+      2,
+    );
+    // One write: the engine's first read takes both.
+    const both = new Uint8Array(logon.length + order.length);
+    both.set(logon);
+    both.set(order, logon.length);
+    await conn.write(both);
+    await received.waitFor(1, { signal: AbortSignal.timeout(5000) });
+    assert.deepEqual(received.ids, ["same-chunk"]);
+    assert.equal(acceptor.state, "established");
+    conn.close();
+    await engine.stop();
+  });
+}
