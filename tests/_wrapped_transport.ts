@@ -35,6 +35,8 @@ export function wrapConnection(inner: Connection, hooks: ConnectionHooks): Conne
     close: (reason) => inner.close(reason),
     [Symbol.asyncDispose]: () => inner[Symbol.asyncDispose](),
     [Symbol.asyncIterator]: () => (hooks.read ? hooks.read(inner) : inner)[Symbol.asyncIterator](),
+    // Reads pass through as the connection offers them, unless the chunks are replaced.
+    readInto: hooks.read || !inner.readInto ? undefined : (sink) => inner.readInto!(sink),
   };
 }
 

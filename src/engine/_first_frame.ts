@@ -27,9 +27,9 @@ export type FirstFrameDone = (
  *
  * One object (and its timer's callback) per connection rather than async functions: thousands
  * of connections of a logon storm wait here for their peers' Logons, and every young GC
- * meanwhile copies what each one keeps. Suspended async frames and their promises were about 1.3 KB of
- * the 5 KB an accepted connection kept before its Logon (the runtime's own pending read and
- * connection are about 2.7 KB).
+ * meanwhile copies what each one keeps. Suspended async frames and their promises were about
+ * 1.3 KB of the 5 KB an accepted connection kept before its Logon (the runtime's own pending
+ * read and connection are about 2.7 KB).
  */
 export class FirstFrameReader extends ChunkReader {
   /** Holds the bytes read; the session's framer gets what follows the frame. */

@@ -11,14 +11,8 @@ import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { MemoryTransport } from "../../src/testing.ts";
-import type {
-  ChunkSink,
-  Connection,
-  ConnectOptions,
-  Endpoint,
-  Listener,
-  Transport,
-} from "../../src/transport.ts";
+import type { ChunkSink, Connection } from "../../src/transport.ts";
+import { wrapConnection, WrappedTransport } from "../_wrapped_transport.ts";
 import { Inbox } from "./_waits.ts";
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -121,53 +115,26 @@ Deno.test("ChunkReader: a failing sink closes the connection and ends the readin
 });
 
 /** The memory transport's connections given `readInto`; iterating them fails the test. */
-class ReadIntoTransport implements Transport {
-  readonly #inner = new MemoryTransport();
+class ReadIntoTransport extends WrappedTransport {
   readIntos = 0;
 
-  async connect(endpoint: Endpoint, options?: ConnectOptions): Promise<Connection> {
-    return this.#wrap(await this.#inner.connect(endpoint, options));
-  }
-
-  async listen(endpoint: Endpoint): Promise<Listener> {
-    const l = await this.#inner.listen(endpoint);
-    const wrap = (c: Connection) => this.#wrap(c);
-    return {
-      addr: l.addr,
-      close: () => l.close(),
-      [Symbol.asyncDispose]: () => l[Symbol.asyncDispose](),
-      async *[Symbol.asyncIterator]() {
-        for await (const c of l) yield wrap(c);
-      },
-    };
-  }
-
-  #wrap(inner: Connection): Connection {
-    const it = inner[Symbol.asyncIterator]();
-    return {
-      get localAddr() {
-        return inner.localAddr;
-      },
-      get remoteAddr() {
-        return inner.remoteAddr;
-      },
-      get remoteHost() {
-        return inner.remoteHost;
-      },
-      get closed() {
-        return inner.closed;
-      },
-      write: (b) => inner.write(b),
-      close: (reason) => inner.close(reason),
-      [Symbol.asyncDispose]: () => inner[Symbol.asyncDispose](),
-      [Symbol.asyncIterator]: () => {
-        throw new Error("the engine iterated a connection that offers readInto");
-      },
-      readInto: (sink) => {
-        this.readIntos++;
-        it.next().then((r) => r.done ? sink.onEnd() : sink.onChunk(r.value), (e) => sink.onEnd(e));
-      },
-    };
+  constructor() {
+    super(new MemoryTransport(), (inner) => {
+      const it = inner[Symbol.asyncIterator]();
+      return {
+        ...wrapConnection(inner, {}),
+        [Symbol.asyncIterator]: () => {
+          throw new Error("the engine iterated a connection that offers readInto");
+        },
+        readInto: (sink: ChunkSink) => {
+          this.readIntos++;
+          it.next().then(
+            (r) => r.done ? sink.onEnd() : sink.onChunk(r.value),
+            (e) => sink.onEnd(e),
+          );
+        },
+      };
+    });
   }
 }
 
