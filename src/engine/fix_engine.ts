@@ -37,6 +37,7 @@ import { applVerIdOf, beginStringOf, type FIXVersion, parseFixVersion } from "./
 import { TimerScheduler } from "./scheduler.ts";
 import { TurnBudget } from "./_turns.ts";
 import { FirstFrameReader } from "./_first_frame.ts";
+import { paceYoungGc } from "./_gc_pacing.ts";
 import { Session, type SessionContext, type SessionInternals } from "./session.ts";
 
 /**
@@ -530,6 +531,8 @@ export class FixEngine implements AsyncDisposable {
       conn.close("source address not allowed");
       return;
     }
+    // Keeps the young collections of a logon storm small (see _gc_pacing.ts).
+    paceYoungGc();
     const dueAtMs = this.#clock.now() + this.#firstLogonTimeoutMs;
     this.#log.debug("waiting for the first Logon", { remote: conn.remoteAddr, dueAtMs });
     this.#firstReads.add(
@@ -575,6 +578,8 @@ export class FixEngine implements AsyncDisposable {
       conn.close("engine stopped");
       return;
     }
+    // The session state an admitted Logon makes lives on, as a connection's does.
+    paceYoungGc();
     let logon: FixMessage;
     try {
       logon = decodeMessage(frame);
