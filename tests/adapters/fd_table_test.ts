@@ -12,11 +12,13 @@ import { MemoryTransport } from "../../src/testing.ts";
 // The child reads its own /proc entries through cat and ls: Deno lets only --allow-all read them.
 const CHILD = `
 import { TcpTransport } from "${new URL("../../adapters/tcp.ts", import.meta.url).href}";
-const run = async (cmd, arg) => new TextDecoder().decode(
-  (await new Deno.Command(cmd, { args: [arg], stdout: "piped" }).output()).stdout,
+const run = async (cmd, ...args) => new TextDecoder().decode(
+  (await new Deno.Command(cmd, { args, stdout: "piped" }).output()).stdout,
 );
 const size = async () => Number((await run("cat", "/proc/" + Deno.pid + "/status")).match(/FDSize:\\s+(\\d+)/)[1]);
-const open = async () => (await run("ls", "/proc/" + Deno.pid + "/fd")).trim().split("\\n").length;
+// Descriptors on /dev/null (what a reservation opens): not the pipes of the cat and ls runs,
+// which the runtime may still be closing when the next one lists them.
+const open = async () => (await run("ls", "-l", "/proc/" + Deno.pid + "/fd")).split("\\n").filter((l) => l.endsWith(" -> /dev/null")).length;
 const before = { size: await size(), open: await open() };
 await new TcpTransport().reserve(Number(Deno.args[0]));
 console.log(JSON.stringify({ before, after: { size: await size(), open: await open() } }));
