@@ -8,8 +8,10 @@
 // reading: the probe's round trips show how long it delays the others. The probe is measured for
 // `seconds` without the flood, then for `seconds` with it (same run): p50, p99 and max of each.
 //
-// Run: deno run -A bench/load.ts [sessions=1000] [seconds=20] [--storm] [--file] [--flood]
+// Run: deno run -A bench/load.ts [sessions=1000] [seconds=20] [--storm] [--file] [--flood] [--pin]
 //   --file   the default file store (in a temp folder) instead of memory stores
+//   --pin    the initiators' process on the last core (taskset); run this one on the others, e.g.
+//            taskset -c 0 deno run -A bench/load.ts 5000 2 --storm --pin
 // Diagnosis: LOAD_DEBUG=1 prints progress; LOAD_PROFILE=out.cpuprofile profiles the measured
 // phase (the logons with --storm); LOAD_TICKS=1 LOAD_DEBUG=1 lists the event loop's pauses over
 // 4 ms (logons, measured phase) that were not the process waiting for a CPU, as
@@ -132,16 +134,24 @@ async function main(n: number, seconds: number): Promise<void> {
   const stormProfile = profile && storm ? await startProfile() : undefined;
   const heapFile = Deno.env.get("LOAD_HEAP");
   const heap = heapFile ? await startHeapSampling() : undefined;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL(import.meta.url).pathname,
-      "initiators",
-      String(n),
-      String(port),
-      ...SWITCHES,
-    ],
+  // --pin: the initiators on the last core (taskset), so that they do not take the engine's.
+  const initiatorsCommand = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    new URL(import.meta.url).pathname,
+    "initiators",
+    String(n),
+    String(port),
+    ...SWITCHES,
+  ];
+  if (SWITCHES.includes("--pin")) {
+    // The machine's last core ("0-1" -> 1), not this process's: it may be pinned itself.
+    const online = Deno.readTextFileSync("/sys/devices/system/cpu/online").trim();
+    initiatorsCommand.unshift("taskset", "-c", online.split(/[-,]/).at(-1)!);
+  }
+  const child = new Deno.Command(initiatorsCommand[0], {
+    args: initiatorsCommand.slice(1),
     stdin: "piped",
     stdout: "piped",
   }).spawn();
