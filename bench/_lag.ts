@@ -35,3 +35,16 @@ export function watchLag(): () => { maxMs: number; ownMs: number } {
     return { maxMs, ownMs };
   };
 }
+
+/**
+ * `command` run on the machine's last core (taskset), when `pin`: a load generator kept off the
+ * cores of the process it loads (run that one with `taskset -c 0`).
+ *
+ * @returns The command, as `Deno.Command`'s name and arguments.
+ */
+export function onLastCore(command: string[], pin: boolean): { name: string; args: string[] } {
+  if (!pin) return { name: command[0], args: command.slice(1) };
+  // The machine's last core ("0-1" -> 1), not this process's: it may be pinned itself.
+  const online = Deno.readTextFileSync("/sys/devices/system/cpu/online").trim();
+  return { name: "taskset", args: ["-c", online.split(/[-,]/).at(-1)!, ...command] };
+}

@@ -27,7 +27,7 @@ import {
   type Session,
   SessionId,
 } from "../mod.ts";
-import { runQueueWaitMs, watchLag } from "./_lag.ts";
+import { onLastCore, runQueueWaitMs, watchLag } from "./_lag.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
 /** When the CPU profile started (performance.now()), for LOAD_GAPS. */
@@ -135,7 +135,7 @@ async function main(n: number, seconds: number): Promise<void> {
   const heapFile = Deno.env.get("LOAD_HEAP");
   const heap = heapFile ? await startHeapSampling() : undefined;
   // --pin: the initiators on the last core (taskset), so that they do not take the engine's.
-  const initiatorsCommand = [
+  const initiatorsCommand = onLastCore([
     Deno.execPath(),
     "run",
     "-A",
@@ -144,14 +144,9 @@ async function main(n: number, seconds: number): Promise<void> {
     String(n),
     String(port),
     ...SWITCHES,
-  ];
-  if (SWITCHES.includes("--pin")) {
-    // The machine's last core ("0-1" -> 1), not this process's: it may be pinned itself.
-    const online = Deno.readTextFileSync("/sys/devices/system/cpu/online").trim();
-    initiatorsCommand.unshift("taskset", "-c", online.split(/[-,]/).at(-1)!);
-  }
-  const child = new Deno.Command(initiatorsCommand[0], {
-    args: initiatorsCommand.slice(1),
+  ], SWITCHES.includes("--pin"));
+  const child = new Deno.Command(initiatorsCommand.name, {
+    args: initiatorsCommand.args,
     stdin: "piped",
     stdout: "piped",
   }).spawn();

@@ -7,14 +7,18 @@
 // per round and as medians: the probe's worst round trip during the logons, and the same less
 // the time the measuring thread waited for a CPU ("own": the child competes for the 2 cores).
 //
-// Run: deno run -A bench/storm.ts [sessions=5000] [rounds=5]
+// Run: deno run -A bench/storm.ts [sessions=5000] [rounds=5] [--pin]
 //      deno run -A bench/storm.ts raw [sessions]   (one bare round, as the rounds run it)
+//   --pin  the initiators on the machine's last core; run this with taskset -c 0, e.g.
+//          taskset -c 0 deno run -A bench/storm.ts 5000 4 --pin
 // Needs enough file descriptors: ulimit -n above 2 x sessions + 100.
 import { encodeMessage, FixMessage, formatUtcTimestamp } from "../mod.ts";
-import { runQueueWaitMs, watchLag } from "./_lag.ts";
+import { onLastCore, runQueueWaitMs, watchLag } from "./_lag.ts";
 
 const RAW = Deno.args[0] === "raw";
-const ARGS = RAW ? Deno.args.slice(1) : Deno.args;
+/** --pin: the initiators on the machine's last core (run this with `taskset -c 0`). */
+const PIN = Deno.args.includes("--pin");
+const ARGS = (RAW ? Deno.args.slice(1) : Deno.args).filter((a) => a !== "--pin");
 const n = Number(ARGS[0] ?? 5000);
 const rounds = Number(ARGS[1] ?? 5);
 const print = (s: string): void => {
@@ -113,8 +117,9 @@ async function alternate(): Promise<void> {
   print("round | fixwire round trip | fixwire lateness | bare round trip | bare lateness");
   const two = (a: number, b: number) => `${a.toFixed(1)} / ${b.toFixed(1)}`;
   for (let r = 1; r <= rounds; r++) {
-    const f = await worst(["run", "-A", load, String(n), "2", "--storm"]);
-    const b = await worst(["run", "-A", here, "raw", String(n)]);
+    const pin = PIN ? ["--pin"] : [];
+    const f = await worst(["run", "-A", load, String(n), "2", "--storm", ...pin]);
+    const b = await worst(["run", "-A", here, "raw", String(n), ...pin]);
     engine.push(f);
     bare.push(b);
     print(
@@ -160,16 +165,18 @@ async function rawRound(): Promise<void> {
   };
   for (let i = 0; i < 100; i++) await pingPong();
   await new Promise((r) => setTimeout(r, 500));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./load.ts", import.meta.url).pathname,
-      "initiators",
-      String(n),
-      String(port),
-      "--storm",
-    ],
+  const initiators = onLastCore([
+    Deno.execPath(),
+    "run",
+    "-A",
+    new URL("./load.ts", import.meta.url).pathname,
+    "initiators",
+    String(n),
+    String(port),
+    "--storm",
+  ], PIN);
+  const child = new Deno.Command(initiators.name, {
+    args: initiators.args,
     stdin: "piped",
     stdout: "piped",
   }).spawn();
