@@ -6,7 +6,8 @@
  * its full size (16 MB) holds the state of thousands of them when it fills, and copying it
  * stalled every session for 10-30 ms at once. A short-lived block made per connection accepted
  * and per Logon admitted fills the young generation after a few hundred of them instead: more
- * scavenges, each copying only the state of those few hundred (2-5 ms measured).
+ * scavenges, each copying only the state of those few hundred (2-10 ms measured, wall time,
+ * against 18-33 ms in a storm of 5,000).
  *
  * @module
  */

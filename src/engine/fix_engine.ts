@@ -578,7 +578,7 @@ export class FixEngine implements AsyncDisposable {
       conn.close("engine stopped");
       return;
     }
-    // The session state an admitted Logon makes lives on, as a connection's does.
+    // The session state a routed Logon makes lives on, as a connection's does (see _gc_pacing.ts).
     paceYoungGc();
     let logon: FixMessage;
     try {
