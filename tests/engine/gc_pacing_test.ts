@@ -2,13 +2,8 @@
 // Logon admitted, none per message (bench/load.ts --storm and bench/storm.ts measure the effect).
 import assert from "node:assert/strict";
 import { paceYoungGc, PACING_SLOTS, pacingBlocks } from "../../src/engine/_gc_pacing.ts";
-import { FixEngine } from "../../src/engine/fix_engine.ts";
-import { FIXVersion } from "../../src/engine/fix_version.ts";
-import { FixMessage } from "../../src/message/fix_message.ts";
-import { SessionId } from "../../src/session_id.ts";
-import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { MemoryTransport } from "../../src/testing.ts";
-import { Inbox } from "./_waits.ts";
+import { enginePair, order } from "./_pair.ts";
 
 const timeout = () => ({ signal: AbortSignal.timeout(5000) });
 
@@ -26,43 +21,18 @@ Deno.test("engine: a block per connection accepted and per Logon admitted, none 
   // Resolves when the acceptor engine starts waiting for a connection's first Logon.
   let waiting = Promise.withResolvers<void>();
   const quiet = () => {};
-  const acceptorEngine = new FixEngine({
-    transport,
-    storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
-    logger: {
-      debug: (m) => m === "waiting for the first Logon" && waiting.resolve(),
-      info: quiet,
-      warn: quiet,
-      error: quiet,
-    },
+  const { initiator, received, port, stop } = await enginePair(transport, {
+    debug: (m) => m === "waiting for the first Logon" && waiting.resolve(),
+    info: quiet,
+    warn: quiet,
+    error: quiet,
   });
-  const received = new Inbox();
-  const acceptor = acceptorEngine.createSession(
-    new SessionId("ACC", "INI"),
-    "",
-    FIXVersion.FIX44,
-  );
-  acceptor.setListener({ onMessage: received.push });
-  await acceptor.connect();
-  const port = acceptorEngine.listenAddresses[0].port;
-  const initiatorEngine = new FixEngine({ transport, storeFactory: new MemorySeqStoreFactory() });
-  const initiator = initiatorEngine.createSession(
-    new SessionId("INI", "ACC"),
-    "",
-    FIXVersion.FIX44,
-  );
   const start = pacingBlocks().made;
   await initiator.connect(30, "127.0.0.1", port);
   await initiator.waitFor("established", timeout());
   // The acceptor's side: the connection, then its Logon. The initiator's connect makes none.
   assert.equal(pacingBlocks().made - start, 2);
-  for (let i = 0; i < 20; i++) {
-    await initiator.put(
-      new FixMessage("D").set(11, `o${i}`).set(21, "1").set(55, "X").set(54, "1")
-        .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "1"),
-    );
-  }
+  for (let i = 0; i < 20; i++) await initiator.put(order(`o${i}`));
   await received.waitFor(20, timeout());
   assert.equal(pacingBlocks().made - start, 2);
   // A connection that never sends a Logon: accepted, never admitted.
@@ -70,7 +40,6 @@ Deno.test("engine: a block per connection accepted and per Logon admitted, none 
   const silent = await transport.connect({ host: "127.0.0.1", port });
   await waiting.promise;
   silent.close();
-  await initiatorEngine.stop();
-  await acceptorEngine.stop();
+  await stop();
   assert.equal(pacingBlocks().made - start, 3);
 });

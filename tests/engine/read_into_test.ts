@@ -14,6 +14,7 @@ import { MemoryTransport } from "../../src/testing.ts";
 import type { ChunkSink, Connection } from "../../src/transport.ts";
 import { wrapConnection, WrappedTransport } from "../_wrapped_transport.ts";
 import { Inbox } from "./_waits.ts";
+import { enginePair, order } from "./_pair.ts";
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -140,37 +141,14 @@ class ReadIntoTransport extends WrappedTransport {
 
 Deno.test("engine: connections that offer readInto are read with it, from Logon to Logout", async () => {
   const transport = new ReadIntoTransport();
-  const acceptorEngine = new FixEngine({
-    transport,
-    storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
-  });
-  const initiatorEngine = new FixEngine({ transport, storeFactory: new MemorySeqStoreFactory() });
-  const received = new Inbox();
-  const acceptor = acceptorEngine.createSession(
-    new SessionId("ACC", "INI"),
-    "",
-    FIXVersion.FIX44,
-  );
-  acceptor.setListener({ onMessage: received.push });
-  await acceptor.connect();
-  const initiator = initiatorEngine.createSession(
-    new SessionId("INI", "ACC"),
-    "",
-    FIXVersion.FIX44,
-  );
+  const { acceptor, initiator, received, port, stop } = await enginePair(transport);
   const errors: unknown[] = [];
   for (const s of [acceptor, initiator]) {
     s.setListener({ ...s.listener, onEvent: (e) => e.type === "error" && errors.push(e.error) });
   }
-  await initiator.connect(30, "127.0.0.1", acceptorEngine.listenAddresses[0].port);
+  await initiator.connect(30, "127.0.0.1", port);
   await initiator.waitFor("established", { signal: AbortSignal.timeout(5000) });
-  for (const id of ["a", "b", "c"]) {
-    await initiator.put(
-      new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1")
-        .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "1"),
-    );
-  }
+  for (const id of ["a", "b", "c"]) await initiator.put(order(id));
   await received.waitFor(3, { signal: AbortSignal.timeout(5000) });
   assert.deepEqual(received.ids, ["a", "b", "c"]);
   await initiator.disconnect("done");
@@ -179,8 +157,7 @@ Deno.test("engine: connections that offer readInto are read with it, from Logon 
   // The first Logon (engine) and every later read (both sessions) went through readInto.
   assert.ok(transport.readIntos >= 6, `readInto calls: ${transport.readIntos}`);
   assert.deepEqual(errors, []);
-  await initiatorEngine.stop();
-  await acceptorEngine.stop();
+  await stop();
 });
 
 for (const kind of ["readInto", "iteration"] as const) {

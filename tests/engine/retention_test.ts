@@ -2,45 +2,24 @@
 // young-generation GCs that run while thousands of sessions log on (their pauses stall the
 // established sessions). Checked with WeakRefs after a full collection: counted, not timed.
 import assert from "node:assert/strict";
-import { FixEngine } from "../../src/engine/fix_engine.ts";
-import { FIXVersion } from "../../src/engine/fix_version.ts";
 import { TimerScheduler } from "../../src/engine/scheduler.ts";
 import type { FixMessage } from "../../src/message/fix_message.ts";
-import { SessionId } from "../../src/session_id.ts";
-import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { ManualClock, MemoryTransport } from "../../src/testing.ts";
 import { collectGarbage } from "./_gc.ts";
+import { enginePair } from "./_pair.ts";
 import { timeout } from "./_waits.ts";
 
 Deno.test("an established acceptor keeps neither the routed Logon nor its routing", async () => {
-  const transport = new MemoryTransport();
-  const acceptorEngine = new FixEngine({
-    transport,
-    storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
-  });
+  const { acceptor, initiator, port, stop } = await enginePair(new MemoryTransport());
   let routed: WeakRef<FixMessage> | undefined;
-  const acceptor = acceptorEngine.createSession(
-    new SessionId("ACC", "INI"),
-    "",
-    FIXVersion.FIX44,
-    {
-      listener: {
-        authenticate: (logon) => {
-          routed = new WeakRef(logon);
-          return undefined;
-        },
-      },
+  acceptor.setListener({
+    ...acceptor.listener,
+    authenticate: (logon) => {
+      routed = new WeakRef(logon);
+      return undefined;
     },
-  );
-  await acceptor.connect();
-  const initiatorEngine = new FixEngine({ transport, storeFactory: new MemorySeqStoreFactory() });
-  const initiator = initiatorEngine.createSession(
-    new SessionId("INI", "ACC"),
-    "",
-    FIXVersion.FIX44,
-  );
-  await initiator.connect(30, "127.0.0.1", acceptorEngine.listenAddresses[0].port);
+  });
+  await initiator.connect(30, "127.0.0.1", port);
   await acceptor.waitFor("established", timeout());
   await initiator.waitFor("established", timeout());
   await collectGarbage();
@@ -48,8 +27,7 @@ Deno.test("an established acceptor keeps neither the routed Logon nor its routin
   // Held by the engine's routing (waiting for the connection to end) or the read loop, the
   // Logon and everything decoded with it would outlive the logon.
   assert.equal(routed.deref(), undefined);
-  await initiatorEngine.stop();
-  await acceptorEngine.stop();
+  await stop();
 });
 
 Deno.test("a cancelled timer leaves the scheduler at once, with its callback", async () => {
