@@ -4,8 +4,7 @@ import assert from "node:assert/strict";
 import { paceYoungGc, PACING_SLOTS, pacingBlocks } from "../../src/engine/_gc_pacing.ts";
 import { MemoryTransport } from "../../src/testing.ts";
 import { enginePair, order } from "./_pair.ts";
-
-const timeout = () => ({ signal: AbortSignal.timeout(5000) });
+import { timeout } from "./_waits.ts";
 
 Deno.test("paceYoungGc: one block of 8,192 empty slots (32 KB) per call", () => {
   const before = pacingBlocks().made;

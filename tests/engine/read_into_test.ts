@@ -3,23 +3,19 @@
 // early closes the iteration, a failed read or a failing sink ends the reading once).
 import assert from "node:assert/strict";
 import { ChunkReader } from "../../src/engine/_read.ts";
-import { FixEngine } from "../../src/engine/fix_engine.ts";
-import { FIXVersion } from "../../src/engine/fix_version.ts";
 import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
-import { SessionId } from "../../src/session_id.ts";
-import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { MemoryTransport } from "../../src/testing.ts";
 import type { ChunkSink, Connection } from "../../src/transport.ts";
 import { wrapConnection, WrappedTransport } from "../_wrapped_transport.ts";
-import { Inbox } from "./_waits.ts";
+import { timeout } from "./_waits.ts";
 import { enginePair, order } from "./_pair.ts";
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-/** Records what a reader hears; `then` reads again after each chunk, up to `max` reads. */
+/** Records what a reader hears, reading again after each chunk (or throwing, if told to). */
 class Recorder extends ChunkReader {
   readonly heard: string[] = [];
   readonly ended = Promise.withResolvers<void>();
@@ -35,6 +31,11 @@ class Recorder extends ChunkReader {
     this.heard.push(error === undefined ? "end" : `end: ${(error as Error).message}`);
     this.ended.resolve();
   }
+}
+
+/** Hands an iteration step to a sink, as a connection's `readInto` does. */
+function deliver(step: Promise<IteratorResult<Uint8Array>>, sink: ChunkSink): void {
+  step.then((r) => r.done ? sink.onEnd() : sink.onChunk(r.value), (e) => sink.onEnd(e));
 }
 
 /** A connection over a script of reads, with or without `readInto`, counting both ways. */
@@ -68,7 +69,7 @@ function scripted(reads: (string | Error)[], withReadInto: boolean) {
   if (withReadInto) {
     conn.readInto = (sink: ChunkSink) => {
       stats.readInto++;
-      nextRead().then((r) => r.done ? sink.onEnd() : sink.onChunk(r.value), (e) => sink.onEnd(e));
+      deliver(nextRead(), sink);
     };
   }
   return { conn, stats };
@@ -129,10 +130,7 @@ class ReadIntoTransport extends WrappedTransport {
         },
         readInto: (sink: ChunkSink) => {
           this.readIntos++;
-          it.next().then(
-            (r) => r.done ? sink.onEnd() : sink.onChunk(r.value),
-            (e) => sink.onEnd(e),
-          );
+          deliver(it.next(), sink);
         },
       };
     });
@@ -147,13 +145,13 @@ Deno.test("engine: connections that offer readInto are read with it, from Logon 
     s.setListener({ ...s.listener, onEvent: (e) => e.type === "error" && errors.push(e.error) });
   }
   await initiator.connect(30, "127.0.0.1", port);
-  await initiator.waitFor("established", { signal: AbortSignal.timeout(5000) });
+  await initiator.waitFor("established", timeout());
   for (const id of ["a", "b", "c"]) await initiator.put(order(id));
-  await received.waitFor(3, { signal: AbortSignal.timeout(5000) });
+  await received.waitFor(3, timeout());
   assert.deepEqual(received.ids, ["a", "b", "c"]);
   await initiator.disconnect("done");
   // The acceptor read the Logout, answered it and waits for the next Logon.
-  await acceptor.waitFor("waitingForLogon", { signal: AbortSignal.timeout(5000) });
+  await acceptor.waitFor("waitingForLogon", timeout());
   // The first Logon (engine) and every later read (both sessions) went through readInto.
   assert.ok(transport.readIntos >= 6, `readInto calls: ${transport.readIntos}`);
   assert.deepEqual(errors, []);
@@ -163,37 +161,27 @@ Deno.test("engine: connections that offer readInto are read with it, from Logon 
 for (const kind of ["readInto", "iteration"] as const) {
   Deno.test(`engine: what follows the Logon in the same chunk reaches the session (${kind})`, async () => {
     const transport = kind === "readInto" ? new ReadIntoTransport() : new MemoryTransport();
-    const engine = new FixEngine({
-      transport,
-      storeFactory: new MemorySeqStoreFactory(),
-      config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
-    });
-    const received = new Inbox();
-    const acceptor = engine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
-    acceptor.setListener({ onMessage: received.push });
-    await acceptor.connect();
-    const conn = await transport.connect({
-      host: "127.0.0.1",
-      port: engine.listenAddresses[0].port,
-    });
+    // The initiator session stays unused: the test writes its bytes itself.
+    const { acceptor, received, port, stop } = await enginePair(transport);
+    const conn = await transport.connect({ host: "127.0.0.1", port });
     const now = formatUtcTimestamp(Date.now(), "ms");
     const header = (m: FixMessage, seq: number) =>
       encodeMessage(m.set(49, "INI").set(56, "ACC").set(34, seq).set(52, now), "FIX.4.4");
     const logon = header(new FixMessage("A").set(98, 0).set(108, 30), 1);
-    const order = header(
+    const orderFrame = header(
       new FixMessage("D").set(11, "same-chunk").set(21, "1").set(55, "X").set(54, "1")
         .set(60, now).set(38, 100).set(40, "1"),
       2,
     );
     // One write: the engine's first read takes both.
-    const both = new Uint8Array(logon.length + order.length);
+    const both = new Uint8Array(logon.length + orderFrame.length);
     both.set(logon);
-    both.set(order, logon.length);
+    both.set(orderFrame, logon.length);
     await conn.write(both);
-    await received.waitFor(1, { signal: AbortSignal.timeout(5000) });
+    await received.waitFor(1, timeout());
     assert.deepEqual(received.ids, ["same-chunk"]);
     assert.equal(acceptor.state, "established");
     conn.close();
-    await engine.stop();
+    await stop();
   });
 }
