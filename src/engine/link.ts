@@ -202,7 +202,7 @@ interface PendingWrite {
 /** A batch taken for persisting and writing, with the puts waiting for it to be persisted. */
 interface TakenBatch extends PendingWrite {
   /** The batch's put() promise, settled once persisted. */
-  persisted: Waiter | undefined;
+  persisted: PromiseWithResolvers<void> | undefined;
 }
 
 /** The batches' bytes in one buffer. */
@@ -344,7 +344,10 @@ export class Link {
   /** Resolved once the batch is written (resend blocks, closing, late messages sent). */
   #batchWaiters: Waiter[] = [];
   /** The put() promise of the batch being built (`#batch`): resolved once it is persisted. */
-  #persistWaiter: Waiter | undefined;
+  #persistWaiter: PromiseWithResolvers<void> | undefined;
+  /** The actions of the inbound message being handled (see `#inbound`), and whether in use. */
+  #inActions: Action[] = [];
+  #inActionsBusy = false;
   /** Puts waiting for room under MaxOutgoingBufferSize, in order, from `#roomHead`. */
   #roomQueue: (Waiter & { message: FixMessage })[] = [];
   #roomHead = 0;
@@ -1098,7 +1101,12 @@ export class Link {
     taken.batch.written = true;
     if (report) this.#storeFailed(e);
     const err = e instanceof Error ? e : new Error(String(e));
-    taken.persisted?.reject(err);
+    const persisted = taken.persisted;
+    if (persisted) {
+      // Handled first: a put() whose promise nobody awaits must not be an unhandled rejection.
+      persisted.promise.catch(IGNORE);
+      persisted.reject(err);
+    }
     for (const w of taken.batch.waiters) w.reject(err);
   }
 
@@ -1142,7 +1150,7 @@ export class Link {
   }
 
   /** The put() promise of the batch being built, leaving none. */
-  #takePersistWaiter(): Waiter | undefined {
+  #takePersistWaiter(): PromiseWithResolvers<void> | undefined {
     const w = this.#persistWaiter;
     this.#persistWaiter = undefined;
     return w;
@@ -1276,10 +1284,10 @@ export class Link {
   #batchPromise(): Promise<void> {
     let p = this.#batch;
     if (p === undefined) {
-      // Its resolvers are its waiter: no executor closure, no waiter object, no list.
+      // Its resolvers are its waiter: no executor closure, no waiter object, no list. Marked
+      // handled only when it fails (see #batchDropped): no derived promise per batch.
       const r = Promise.withResolvers<void>();
       p = r.promise;
-      p.catch(IGNORE);
       this.#persistWaiter = r;
       this.#batch = p;
     }
@@ -1618,7 +1626,21 @@ export class Link {
         else this.#store.appendIncoming(logged);
       }
     }
-    return this.#run(this.#core.onMessage(msg, this.#clock.now()));
+    const now = this.#clock.now();
+    if (this.#inActionsBusy) return this.#run(this.#core.onMessage(msg, now));
+    // The actions of an inbound message go into one array kept for the next (emptied by pop,
+    // which keeps its room), unless a handler's promise still holds it.
+    this.#inActionsBusy = true;
+    const out = this.#core.onMessage(msg, now, this.#inActions);
+    let r: Promise<void> | undefined;
+    try {
+      r = this.#run(out);
+    } finally {
+      if (r === undefined) { while (out.length > 0) out.pop(); }
+      else this.#inActions = [];
+      this.#inActionsBusy = false;
+    }
+    return r;
   }
 
   #close(reason: string, flush: boolean): void {

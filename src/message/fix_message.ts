@@ -231,11 +231,11 @@ export class FieldMap {
   /** Values read or set so far, one slot per field (its length is the number of fields). */
   #vals: (string | undefined)[] = NO_VALS;
   /**
-   * A decoded map not edited yet: tag, value start and value end per field, in one array
-   * (one allocation per message), never written (a clone shares it). `#tags`, `#starts` and
+   * A decoded map not edited yet: tag, value start and value end per field, a view of the
+   * decoder's index slab (no array per message), never written (a clone shares it). `#tags`, `#starts` and
    * `#ends` are built from it by the first edit (`#edit`); until then they are unused.
    */
-  #index: number[] | undefined;
+  #index: Int32Array | undefined;
   #starts: number[] | undefined;
   #ends: number[] | undefined;
   #raw: Uint8Array | undefined;
@@ -268,7 +268,7 @@ export class FieldMap {
    * @param index Tag, value start and value end of each field in wire order.
    * @returns This map.
    */
-  protected adoptIndex(raw: Uint8Array, index: number[]): this {
+  protected adoptIndex(raw: Uint8Array, index: Int32Array): this {
     this.#raw = raw;
     this.#index = index;
     this.#vals = new Array(index.length / 3);
@@ -1148,7 +1148,7 @@ export class FixMessage extends FieldMap {
    * @param index Tag, value start and value end of each field in wire order.
    * @returns The message.
    */
-  static fromFieldIndex(raw: Uint8Array, index: number[]): FixMessage {
+  static fromFieldIndex(raw: Uint8Array, index: Int32Array): FixMessage {
     return new FixMessage().adoptIndex(raw, index);
   }
 

@@ -127,12 +127,23 @@ export class CoreState {
     out: Action[],
     answering?: FixMessage,
   ): number {
+    const a = this.sequenced(m, store, now, answering);
+    out.push(a);
+    return a.seq;
+  }
+
+  /** What `sendSequenced` adds to its actions: the message numbered, stamped, to be sent. */
+  sequenced(
+    m: FixMessage,
+    store: boolean,
+    now: number,
+    answering?: FixMessage,
+  ): Extract<Action, { type: "send" }> {
     const seq = this.sender++;
     this.stamp(m, seq, now);
     if (answering) admin.reverseRoute(m, answering, this.ver);
-    out.push({ type: "send", message: m, seq, store: store ? "append" : "advance" });
     this.t.lastSentAtMs = now;
-    return seq;
+    return { type: "send", message: m, seq, store: store ? "append" : "advance" };
   }
 
   emit(event: SessionEvent, out: Action[]): void {

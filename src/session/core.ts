@@ -333,11 +333,11 @@ export class SessionCore {
    * @returns The actions.
    */
   send(message: FixMessage, nowMs: number, ref = 0, bytes = 0): Action[] {
-    const out: Action[] = [];
     if (this.#c.state === "established" && this.#c.closing === undefined) {
-      this.#c.sendSequenced(message, true, nowMs, out);
-      return out;
+      // One action: an array of exactly one (a push into [] would make room for 17).
+      return [this.#c.sequenced(message, true, nowMs)];
     }
+    const out: Action[] = [];
     this.#c.lateBytes += bytes;
     const late = { message, atMs: nowMs, ref, bytes };
     if (this.#c.s.lateDelivery === "queue") {
@@ -553,10 +553,10 @@ export class SessionCore {
    *
    * @param msg The message.
    * @param nowMs The current time.
-   * @returns The actions.
+   * @param out Where the actions are added (an empty array the caller reuses), default a new one.
+   * @returns The actions: `out`.
    */
-  onMessage(msg: FixMessage, nowMs: number): Action[] {
-    const out: Action[] = [];
+  onMessage(msg: FixMessage, nowMs: number, out: Action[] = []): Action[] {
     if (!this.#c.connected || this.#c.closing !== undefined) return out;
     this.#c.t.received(nowMs);
     try {

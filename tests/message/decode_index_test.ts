@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { FixParseError } from "../../src/message/errors.ts";
 import { FieldMap, FixMessage, type GroupSpec } from "../../src/message/fix_message.ts";
+import { encodeMessage } from "../../src/message/encoder.ts";
 import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import { buildCorpus, encode, render } from "../fuzz/_corpus.ts";
 import { garbledParts, mutate, refresh } from "../fuzz/_mutate.ts";
@@ -281,4 +282,27 @@ Deno.test("decoded values read as their UTF-8 text at every length and high-byte
       assert.equal(referenceDecode(frame).get(58), m.get(58));
     }
   }
+});
+
+Deno.test("messages decoded across many index slabs each keep their own fields", () => {
+  // Indexes are views of shared slabs (about 900 messages each): every message kept must read
+  // its own fields after thousands more were decoded, across slab changes, and a message with
+  // more fields than a slab holds gets a slab of its own.
+  const kept: [FixMessage, string][] = [];
+  const big = 5_000; // 15,000 index entries: more than a slab
+  for (let i = 0; i < 4_000; i++) {
+    const m = new FixMessage("D").set(49, "S").set(56, "T").set(34, i + 1).set(11, `order-${i}`);
+    if (i === 1_500) { for (let t = 0; t < big; t++) m.add(5000 + t, `v${t}`); }
+    kept.push([decodeMessage(encodeMessage(m)), `order-${i}`]);
+  }
+  const fields = kept[0][0].fieldCount; // 8, 9, 35, 49, 56, 34, 11, 10
+  assert.equal(fields, 8);
+  for (const [i, [m, id]] of kept.entries()) {
+    assert.equal(m.get(11), id);
+    assert.equal(m.getInt(34), i + 1);
+    assert.equal(m.fieldCount, i === 1_500 ? fields + big : fields);
+  }
+  const huge = kept[1_500][0];
+  assert.equal(huge.get(5000), "v0");
+  assert.equal(huge.get(5000 + big - 1), `v${big - 1}`);
 });

@@ -168,3 +168,18 @@ Deno.test("a failed store write fails the batches in flight after it: none of th
     );
   });
 });
+
+Deno.test("a put() nobody awaits fails with its store write without an unhandled rejection", async () => {
+  await withPipelined(1, async (c, h) => {
+    // The promise is dropped: its rejection must be handled by the engine, or Deno fails the
+    // test with "Uncaught (in promise)" at the next turn of the event loop.
+    void h.session.put(order(0));
+    await h.settle();
+    assert.equal(c.flushes.length, 1);
+    c.flushes[0].reject(new Error("disk gone"));
+    await h.settle();
+    await new Promise((r) => setTimeout(r, 0));
+    assert.ok(h.events.some((e) => e.type === "error" && `${e.error}`.includes("disk gone")));
+    assert.deepEqual(received(h, []), [], "not sent");
+  });
+});
