@@ -1503,8 +1503,8 @@ export class Link {
     if (this.#conn !== reader.conn) return this.#leaveReading(reader);
     try {
       const framer = reader.framer ??= this.#newFramer();
-      framer.push(chunk);
       const now = this.#clock.now();
+      framer.push(chunk, now);
       if (now - reader.endMs > READ_IDLE_MS) {
         // The loop waited for these bytes: a new batch (a yield would hold them up).
         this.#newReadBatch();
