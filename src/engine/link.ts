@@ -1667,14 +1667,18 @@ export class Link {
     // Puts that waited for room take the late route now.
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
     const onEnded = this.#onEnded;
-    const resolveEnded = this.#resolveEnded;
     this.#onEnded = undefined;
+    // Ended once what it leaves is persisted. Whoever asks meanwhile (`#detached`, `idle()`)
+    // waits for this same promise: one made then, and left unresolved by a resolver taken
+    // here, hung `FixEngine.stop()` with the KV store (a write in flight for milliseconds).
+    this.#endedVoid ??= new Promise<void>((resolve) => this.#resolveEnded = resolve);
+    const resolveEnded = this.#resolveEnded!;
     this.#resolveEnded = undefined;
     this.#persisted().catch(() => {}).finally(() => {
-      // Unless another connection was attached meanwhile.
+      // Unless another connection was attached meanwhile (it has a promise of its own).
       if (this.#conn === undefined) this.#attached = false;
       onEnded?.(why);
-      resolveEnded?.();
+      resolveEnded();
     });
   }
 

@@ -183,3 +183,22 @@ Deno.test("a put() nobody awaits fails with its store write without an unhandled
     assert.deepEqual(received(h, []), [], "not sent");
   });
 });
+
+Deno.test("idle() asked while a closed connection's last store write is in flight resolves when it lands", async () => {
+  await withPipelined(1, async (c, h) => {
+    // The connection ends; the link persists what it has (a write the test holds) before it
+    // counts the connection as ended. Asked in between, idle() waits for that write.
+    h.conn.close("peer gone");
+    await h.settle();
+    assert.ok(c.flushes.length >= 1, "a store write is in flight");
+    let idle = false;
+    const waiting = h.session.idle().then(() => idle = true);
+    await h.settle();
+    assert.equal(idle, false, "not idle while the write is in flight");
+    for (const f of c.flushes) f.resolve();
+    c.manual = false;
+    await h.settle();
+    assert.equal(idle, true, "idle once the write landed");
+    await waiting;
+  });
+});
