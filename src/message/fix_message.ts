@@ -271,7 +271,9 @@ export class FieldMap {
   protected adoptIndex(raw: Uint8Array, index: Int32Array): this {
     this.#raw = raw;
     this.#index = index;
-    this.#vals = new Array(index.length / 3);
+    // Its values' slots are made when a value longer than a character is first read (see
+    // #valueAtIndex): a message whose session reads only MsgType makes none.
+    this.#vals = NO_VALS;
     return this;
   }
 
@@ -285,6 +287,7 @@ export class FieldMap {
       return;
     }
     const n = x.length / 3;
+    if (this.#vals === NO_VALS) this.#vals = new Array(n);
     const tags: number[] = new Array(n), starts: number[] = new Array(n);
     const ends: number[] = new Array(n);
     for (let i = 0, k = 0; i < n; i++, k += 3) {
@@ -302,9 +305,15 @@ export class FieldMap {
     let v = this.#vals[i];
     if (v === undefined) {
       const x = this.#index;
-      v = x !== undefined
-        ? decodeBytes(this.#raw!, x[3 * i + 1], x[3 * i + 2])
-        : decodeBytes(this.#raw!, this.#starts![i], this.#ends![i]);
+      if (x === undefined) {
+        v = decodeBytes(this.#raw!, this.#starts![i], this.#ends![i]);
+      } else {
+        const start = x[3 * i + 1], end = x[3 * i + 2];
+        v = decodeBytes(this.#raw!, start, end);
+        // A one-character string is the runtime's own, made once: not worth a slot.
+        if (end - start === 1) return v;
+        if (this.#vals === NO_VALS) this.#vals = new Array(x.length / 3);
+      }
       this.#vals[i] = v;
     }
     return v;
@@ -330,7 +339,8 @@ export class FieldMap {
 
   /** Number of fields directly in this map (group entries not counted). */
   get size(): number {
-    return this.#vals.length;
+    const x = this.#index;
+    return x !== undefined ? x.length / 3 : this.#vals.length;
   }
 
   /**
@@ -383,6 +393,37 @@ export class FieldMap {
   get(tag: number): string | undefined {
     const i = this.#indexOf(tag);
     return i < 0 ? undefined : this.#valueAtIndex(i);
+  }
+
+  /**
+   * Whether the first value of a tag is `value`. A received value not read yet is compared on
+   * its bytes, without making its string (a session checks BeginString and the CompIDs of every
+   * message this way).
+   *
+   * @param tag The tag.
+   * @param value The text to compare with.
+   * @returns True when the tag is present and its first value is `value`.
+   * @example
+   * ```ts
+   * import { FixMessage } from "@fixwire/engine";
+   * new FixMessage("0").set(49, "BROKER").hasValue(49, "BROKER"); // true
+   * ```
+   */
+  hasValue(tag: number, value: string): boolean {
+    const i = this.#indexOf(tag);
+    if (i < 0) return false;
+    const x = this.#index;
+    if (x === undefined || this.#vals[i] !== undefined) return this.#valueAtIndex(i) === value;
+    const start = x[3 * i + 1];
+    const n = value.length;
+    for (let k = 0; k < n; k++) {
+      // Beyond ASCII, characters and bytes are not one to one: compared as text.
+      if (value.charCodeAt(k) >= 0x80) return this.#valueAtIndex(i) === value;
+    }
+    if (x[3 * i + 2] - start !== n) return false;
+    const raw = this.#raw!;
+    for (let k = 0; k < n; k++) if (raw[start + k] !== value.charCodeAt(k)) return false;
+    return true;
   }
 
   /**
@@ -954,7 +995,9 @@ export class FieldMap {
 
   /** Number of fields with groups expanded, as on the wire. */
   get fieldCount(): number {
-    return this.#groups ? this.#flatView()[0].length : this.#vals.length;
+    if (this.#groups) return this.#flatView()[0].length;
+    const x = this.#index;
+    return x !== undefined ? x.length / 3 : this.#vals.length;
   }
 
   /**
@@ -1033,7 +1076,7 @@ export class FieldMap {
       // so far (a decoded map has no groups).
       target.#raw = this.#raw;
       target.#index = x;
-      target.#vals = this.#vals.slice();
+      target.#vals = this.#vals === NO_VALS ? NO_VALS : this.#vals.slice();
       return target;
     }
     this.#edit();

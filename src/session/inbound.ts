@@ -41,7 +41,8 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
     onLogon(c, msg, now, out);
     return;
   }
-  if (msg.get(Tag.BeginString) !== c.begin) {
+  // Compared on the bytes received: no string per message for the usual case.
+  if (!msg.hasValue(Tag.BeginString, c.begin)) {
     c.fatal(
       `Incorrect BeginString: expected ${c.begin}, received ${msg.get(Tag.BeginString)}`,
       true,
@@ -52,12 +53,16 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
   }
   // A wrong CompID is fatal; a missing or empty one is a tag problem, answered with a Reject
   // when the message's turn comes (see `headerProblem`).
-  const sender = msg.get(Tag.SenderCompID), target = msg.get(Tag.TargetCompID);
-  if ((sender && sender !== c.id.target) || (target && target !== c.id.sender)) {
-    const tag = sender && sender !== c.id.target ? Tag.SenderCompID : Tag.TargetCompID;
-    c.sendReject(msg, R.CompIdProblem, tag, "CompID problem", now, out);
-    c.fatal("CompID problem", true, now, out);
-    return;
+  if (
+    !msg.hasValue(Tag.SenderCompID, c.id.target) || !msg.hasValue(Tag.TargetCompID, c.id.sender)
+  ) {
+    const sender = msg.get(Tag.SenderCompID), target = msg.get(Tag.TargetCompID);
+    if ((sender && sender !== c.id.target) || (target && target !== c.id.sender)) {
+      const tag = sender && sender !== c.id.target ? Tag.SenderCompID : Tag.TargetCompID;
+      c.sendReject(msg, R.CompIdProblem, tag, "CompID problem", now, out);
+      c.fatal("CompID problem", true, now, out);
+      return;
+    }
   }
   if (msgType === "4" && msg.get(Tag.GapFillFlag) !== "Y") {
     // Reset mode: processed whatever its MsgSeqNum, even missing, 0 or too low.

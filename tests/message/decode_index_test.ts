@@ -216,6 +216,41 @@ const EDITS: [string, (m: FixMessage) => unknown][] = [
   ["setInt then read", (m) => [m.setInt(34, 8).getInt(34), m.intOr(34, 0)]],
   ["set the data field", (m) => m.set(96, "xyz")],
   ["to string", (m) => m.toString()],
+  // A decoded message makes its value slots at the first read of a value longer than a
+  // character, and compares with hasValue on the bytes until then.
+  ["sizes before any read", (m) => [m.size, m.fieldCount, m.ownTagAt(3)]],
+  ["one-character reads, then longer ones", (m) => [
+    m.get(49),
+    m.get(447),
+    m.size,
+    m.get(55),
+    m.get(49),
+    m.getAll(448),
+    m.fieldCount,
+  ]],
+  ["hasValue", (m) => [
+    m.hasValue(55, "EUR/USD"),
+    m.hasValue(55, "EUR/US"),
+    m.hasValue(55, "EUR/USDX"),
+    m.hasValue(55, "EUR/USd"),
+    m.hasValue(8, "FIX.4.4"),
+    m.hasValue(49, "A"),
+    m.hasValue(999, ""),
+    m.hasValue(96, "a\x01c"),
+    m.hasValue(55, "EUR/USD\u00dc"),
+    m.get(55),
+  ]],
+  ["hasValue after a read and an edit", (m) => [
+    m.get(55),
+    m.hasValue(55, "EUR/USD"),
+    m.set(55, "\u00dc").hasValue(55, "\u00dc"),
+    m.hasValue(55, "EUR/USD"),
+    m.hasValue(34, "7"),
+  ]],
+  ["clone before any read, then read both", (m) => {
+    const c = m.clone();
+    return [c.get(55), m.hasValue(55, "EUR/USD"), fieldsOf(c), fieldsOf(m), c.size];
+  }],
 ];
 
 Deno.test("a decoded message reads and edits as one decoded into arrays does", () => {
@@ -305,4 +340,16 @@ Deno.test("messages decoded across many index slabs each keep their own fields",
   const huge = kept[1_500][0];
   assert.equal(huge.get(5000), "v0");
   assert.equal(huge.get(5000 + big - 1), `v${big - 1}`);
+});
+
+Deno.test("hasValue compares a received value beyond ASCII as its UTF-8 text", () => {
+  const m = decodeMessage(
+    new Uint8Array([...bytes("8=FIX.4.4|9=5|35=0|58="), 0xc3, 0x9c, 0x78, 1, ...bytes("10=000|")]),
+  );
+  assert.equal(m.hasValue(58, "\u00dcx"), true);
+  assert.equal(m.hasValue(58, "\u00dc"), false);
+  assert.equal(m.hasValue(58, "Ux"), false);
+  // As many ASCII characters as it has bytes: compared byte by byte.
+  assert.equal(m.hasValue(58, "abx"), false);
+  assert.equal(m.get(58), "\u00dcx");
 });
