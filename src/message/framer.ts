@@ -453,42 +453,28 @@ export class FixFramer {
   }
 }
 
-/** Entries of the largest decode whose scratch arrays are kept for the next one. */
-const SCRATCH_KEPT = 3 * 1024;
-
-/** A scratch array: filled with small integers, so it stays a packed array of them. */
-function newScratch(): number[] {
-  const a: number[] = [];
-  for (let i = 0; i < 96; i++) a.push(0);
-  return a;
-}
-
-/** Tag, value start and value end per field, gathered while decoding (see cutIndex). */
-let fieldScratch = newScratch();
 /**
- * Int32 entries of an index slab: 48 KiB, the indexes of about 900 messages of 18 fields. A
- * slab is off the JavaScript heap (a young GC neither copies nor sweeps it) and is released
- * once no message indexed in it is referenced (as the framer's blocks are).
+ * Int32 entries of an index slab: 48 KiB, the indexes of about 900 messages of 18 fields. The
+ * decoder writes each message's tag, value start and value end per field straight into the
+ * current slab, and the message keeps the slab and where its entries start: no array per
+ * message. A slab is off the JavaScript heap (a young GC neither copies nor sweeps it) and is
+ * released once no message indexed in it is referenced (as the framer's blocks are).
  */
 const INDEX_SLAB = 12 * 1024;
-/** The slab the next message's index is cut from, and where its free part starts. */
+/** The slab the next message's index goes into, and where its free part starts. */
 let indexSlab = new Int32Array(INDEX_SLAB);
 let indexSlabAt = 0;
 
 /**
- * A message's field index: the first `k` entries of `scratch` copied into a view of the current
- * index slab, one view per message instead of an array of its own (a round trip made two).
+ * A message's entries `[from, to)` no longer fit the current slab: a new one, with them copied
+ * to its start (at least twice their size, so that a huge message is not moved often).
  */
-function cutIndex(scratch: number[], k: number): Int32Array {
-  if (indexSlabAt + k > indexSlab.length) {
-    indexSlab = new Int32Array(Math.max(INDEX_SLAB, k));
-    indexSlabAt = 0;
-  }
-  const from = indexSlabAt;
-  const slab = indexSlab;
-  for (let i = 0; i < k; i++) slab[from + i] = scratch[i];
-  indexSlabAt = from + k;
-  return slab.subarray(from, from + k);
+function nextSlab(from: number, to: number): Int32Array {
+  const next = new Int32Array(Math.max(INDEX_SLAB, 2 * (to - from) + 96));
+  next.set(indexSlab.subarray(from, to));
+  indexSlab = next;
+  indexSlabAt = 0;
+  return next;
 }
 /**
  * Per data-field map: a byte per tag below 65536, 1 where the tag is a LENGTH field, and the
@@ -578,12 +564,10 @@ function decodeRange(
   const lengthTags = lengthTagsOf(dataFields);
   const minLengthTag = lastMinLength;
   scanSum = -1;
-  // The scratch array grown by a huge message is not kept alive for good.
-  if (fieldScratch.length > SCRATCH_KEPT) fieldScratch = newScratch();
-  // Tag, value start and value end per field, gathered in a buffer kept between calls and
-  // copied once at its final size into the index slab (see cutIndex).
-  const index = fieldScratch;
-  let k = 0;
+  // Tag, value start and value end per field, from `base` in the index slab (see nextSlab).
+  let index: Int32Array = indexSlab;
+  let base = indexSlabAt;
+  let k = base;
   // A field starting at or before the last SOH ends at an SOH: up to there the scans need no
   // end check (a frame from the framer ends with SOH). What follows it is reported as it is.
   let last = to - 1;
@@ -593,13 +577,18 @@ function decodeRange(
   if (head !== undefined && lengthTags[8] === 0 && lengthTags[9] === 0) {
     // The framer checked "8=FIX...<SOH>9=<digits><SOH>" and summed it: the fields the loop
     // would make of it, without reading it again (neither is a LENGTH field: no data follows).
-    index[0] = 8;
-    index[1] = from + 2;
-    index[2] = head.beginEnd;
-    index[3] = 9;
-    index[4] = head.beginEnd + 3;
-    index[5] = head.bodyStart - 1;
-    k = 6;
+    if (k + 6 > index.length) {
+      index = nextSlab(base, k);
+      k -= base;
+      base = 0;
+    }
+    index[k] = 8;
+    index[k + 1] = from + 2;
+    index[k + 2] = head.beginEnd;
+    index[k + 3] = 9;
+    index[k + 4] = head.beginEnd + 3;
+    index[k + 5] = head.bodyStart - 1;
+    k += 6;
     p = head.bodyStart;
     sum = head.sum;
   }
@@ -677,6 +666,11 @@ function decodeRange(
       }
     }
     sum += SOH;
+    if (k + 3 > index.length) {
+      index = nextSlab(base, k);
+      k -= base;
+      base = 0;
+    }
     index[k] = tag;
     index[k + 1] = vStart;
     index[k + 2] = p;
@@ -702,7 +696,9 @@ function decodeRange(
   }
   if (p < to) return unterminated(buf, from, to, p, dataTag);
   scanSum = sum;
-  const message = FixMessage.fromFieldIndex(buf, cutIndex(index, k));
+  // The entries are the message's now: the next one goes after them.
+  indexSlabAt = k;
+  const message = FixMessage.fromFieldIndex(buf, index, base, (k - base) / 3);
   if (badAt >= 0) {
     return new FixParseError(badTag === 0 ? "tag number 0 is invalid" : "tag is not a number", {
       offset: badAt,

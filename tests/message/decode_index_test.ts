@@ -1,4 +1,4 @@
-// The decoder builds one field index per message (tag, value start, value end in one array) and
+// The decoder builds one field index per message (tag, value start, value end in a shared slab) and
 // scans up to the frame's last SOH without end checks; a decoded message expands that index into
 // editable arrays on its first edit. These tests hold it to the decoder it replaced
 // (_reference_decoder.ts, whose messages start out expanded): the same fields, values, byte spans
@@ -320,7 +320,7 @@ Deno.test("decoded values read as their UTF-8 text at every length and high-byte
 });
 
 Deno.test("messages decoded across many index slabs each keep their own fields", () => {
-  // Indexes are views of shared slabs (about 900 messages each): every message kept must read
+  // Indexes are entries of shared slabs (about 900 messages each): every message kept must read
   // its own fields after thousands more were decoded, across slab changes, and a message with
   // more fields than a slab holds gets a slab of its own.
   const kept: [FixMessage, string][] = [];
