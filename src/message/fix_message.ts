@@ -228,12 +228,16 @@ export class FieldMap {
   // A new map shares the empty NO_TAGS and NO_VALS (no allocation for a decoded message, which
   // has its own index); `#edit` gives it arrays of its own before anything is written.
   #tags: number[] = NO_TAGS;
-  /** Values read or set so far, one slot per field (its length is the number of fields). */
+  /**
+   * Values read or set so far, one slot per field (its length is the number of fields), except
+   * in a decoded map not edited yet: NO_VALS until a value longer than a character is read.
+   */
   #vals: (string | undefined)[] = NO_VALS;
   /**
-   * A decoded map not edited yet: tag, value start and value end per field, a view of the
-   * decoder's index slab (no array per message), never written (a clone shares it). `#tags`, `#starts` and
-   * `#ends` are built from it by the first edit (`#edit`); until then they are unused.
+   * A decoded map not edited yet: tag, value start and value end per field, `#nx` fields from
+   * `#ix` in the decoder's index slab (no array per message), never written (a clone shares it).
+   * `#tags`, `#starts` and `#ends` are built from it by the first edit (`#edit`); until then
+   * they are unused.
    */
   #index: Int32Array | undefined;
   /** Where this map's entries start in `#index`, and how many fields it has there. */
