@@ -15,7 +15,7 @@
  */
 
 import type { SessionId } from "./session_id.ts";
-import { SeqSlots, SlabCopier } from "./_seq_slots.ts";
+import { SeqBytes } from "./_seq_slots.ts";
 
 /** One stored outgoing message. */
 export interface StoredMessage {
@@ -190,8 +190,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
  */
 export class MemorySeqStore implements SeqStore {
   #state: SeqState;
-  #messages = new SeqSlots<Uint8Array>();
-  #copier = new SlabCopier();
+  #messages = new SeqBytes();
   readonly #incoming: Uint8Array[];
   readonly #logIncoming: boolean;
   #closed = false;
@@ -239,7 +238,7 @@ export class MemorySeqStore implements SeqStore {
    */
   appendOutgoing(seqNum: number, bytes: Uint8Array): void {
     this.#assertOpen();
-    this.#messages.set(seqNum, this.#copier.copy(bytes));
+    this.#messages.set(seqNum, bytes);
     this.#state.nextSenderSeqNum = seqNum + 1;
   }
 
@@ -328,7 +327,6 @@ export class MemorySeqStore implements SeqStore {
   reset(creationTimeMs: number): Promise<void> {
     this.#assertOpen();
     this.#messages.clear();
-    this.#copier = new SlabCopier();
     this.#state = {
       nextSenderSeqNum: 1,
       nextTargetSeqNum: 1,

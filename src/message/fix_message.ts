@@ -1264,7 +1264,10 @@ export class FixMessage extends FieldMap {
   }
 
   /**
-   * A deep copy that no longer references the decoded bytes.
+   * A deep copy: editing either leaves the other as it is. The copy of a received message
+   * shares the bytes it was decoded from (never written to), so that its data fields keep their
+   * exact bytes; a received message kept, or its copy, keeps the block the connection read it
+   * into alive.
    *
    * @returns The copy.
    */
