@@ -1,9 +1,9 @@
 // Private: the memory store's messages by sequence number. Each message's bytes are copied into
 // a shared slab, and where they are (slab, offset, length) goes into a typed array indexed by
 // the number, from the first number kept: storing a message makes no JavaScript object. A view
-// per message, kept for the session's life, survived every young GC and was promoted, about 300
-// bytes a message: each scavenge then copied what the last few hundred messages left, 0.3-0.5 ms
-// instead of 0.1 (bench/e2e.ts --memory). Numbers arrive mostly ascending and dense (a session's
+// per message (about 130 bytes of heap), kept for the session's life, survived young GCs and was
+// promoted: each scavenge copied what the last few hundred messages left, 0.3-0.5 ms instead of
+// 0.1 (bench/e2e.ts --memory). Numbers arrive mostly ascending and dense (a session's
 // outgoing messages); the rare number far from the dense run (after a SequenceReset or a number
 // set by hand) goes into a map.
 
