@@ -9,6 +9,7 @@ import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { MemoryTransport } from "../../src/testing.ts";
 import { Inbox, nextEvent, timeout } from "./_waits.ts";
+import { order } from "./_pair.ts";
 
 // ---------------------------------------------------------------------------------------------
 // A small Prometheus text-format (0.0.4) parser, strict enough to catch format mistakes.
@@ -193,11 +194,6 @@ async function makePair(logger: Logger): Promise<Pair> {
       await acceptorEngine.stop();
     },
   };
-}
-
-function order(id: string): FixMessage {
-  return new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1")
-    .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "1");
 }
 
 interface Reply {
