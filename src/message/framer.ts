@@ -454,7 +454,7 @@ export class FixFramer {
 }
 
 /**
- * Int32 entries of an index slab: 48 KiB, the indexes of about 900 messages of 18 fields. The
+ * Int32 entries of an index slab: 48 KiB, the indexes of about 230 messages of 18 fields. The
  * decoder writes each message's tag, value start and value end per field straight into the
  * current slab, and the message keeps the slab and where its entries start: no array per
  * message. A slab is off the JavaScript heap (a young GC neither copies nor sweeps it) and is

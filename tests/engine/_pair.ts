@@ -3,6 +3,7 @@ import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
 import type { Session } from "../../src/engine/session.ts";
 import type { Logger } from "../../src/logger.ts";
+import type { SessionSettings } from "../../src/config/settings.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
@@ -24,32 +25,58 @@ export interface EnginePair {
   stop(): Promise<void>;
 }
 
+/** What differs between the pairs the tests need. */
+export interface EnginePairOptions {
+  /** The acceptor engine's logger (default: the engine's). */
+  acceptorLogger?: Logger;
+  /** The initiator engine's logger (default: the engine's). */
+  initiatorLogger?: Logger;
+  /** More configuration for the acceptor engine (it listens on 127.0.0.1, port 0). */
+  acceptorConfig?: Record<string, string | number | boolean>;
+  /** Configuration for the initiator engine. */
+  initiatorConfig?: Record<string, string | number | boolean>;
+  /** Settings of both sessions (credentials, for one). */
+  settings?: Partial<SessionSettings>;
+}
+
 /**
  * Registers ACC-INI on an acceptor engine listening on 127.0.0.1 and creates INI-ACC on an
  * initiator engine, both over `transport` (FIX.4.4).
  *
  * @param transport Shared by both engines.
- * @param acceptorLogger The acceptor engine's logger (default: the engine's).
+ * @param options Loggers, configuration and session settings.
  */
 export async function enginePair(
   transport: Transport,
-  acceptorLogger?: Logger,
+  options: EnginePairOptions = {},
 ): Promise<EnginePair> {
   const acceptorEngine = new FixEngine({
     transport,
     storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1" },
-    logger: acceptorLogger,
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", ...options.acceptorConfig },
+    logger: options.acceptorLogger,
   });
   const received = new Inbox();
-  const acceptor = acceptorEngine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
+  const sessionOptions = { settings: options.settings };
+  const acceptor = acceptorEngine.createSession(
+    new SessionId("ACC", "INI"),
+    "",
+    FIXVersion.FIX44,
+    sessionOptions,
+  );
   acceptor.setListener({ onMessage: received.push });
   await acceptor.connect();
-  const initiatorEngine = new FixEngine({ transport, storeFactory: new MemorySeqStoreFactory() });
+  const initiatorEngine = new FixEngine({
+    transport,
+    storeFactory: new MemorySeqStoreFactory(),
+    config: options.initiatorConfig,
+    logger: options.initiatorLogger,
+  });
   const initiator = initiatorEngine.createSession(
     new SessionId("INI", "ACC"),
     "",
     FIXVersion.FIX44,
+    sessionOptions,
   );
   return {
     acceptorEngine,

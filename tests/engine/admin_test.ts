@@ -9,7 +9,7 @@ import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { MemoryTransport } from "../../src/testing.ts";
 import { Inbox, nextEvent, timeout } from "./_waits.ts";
-import { order } from "./_pair.ts";
+import { type EnginePair, enginePair, order } from "./_pair.ts";
 
 // ---------------------------------------------------------------------------------------------
 // A small Prometheus text-format (0.0.4) parser, strict enough to catch format mistakes.
@@ -136,33 +136,21 @@ const TOKEN = `admin-${crypto.randomUUID()}`;
 const PASSWORD = "hunter2-secret";
 const CREDENTIALS = { username: "trader", password: PASSWORD };
 
-interface Pair {
-  acceptorEngine: FixEngine;
-  initiatorEngine: FixEngine;
-  acceptor: Session;
-  initiator: Session;
+interface Pair extends EnginePair {
+  /** The execution reports the initiator received. */
   reports: Inbox;
-  port: number;
-  close(): Promise<void>;
 }
 
+/** The pair with credentials and the admin endpoint; the acceptor answers each order. */
 async function makePair(logger: Logger): Promise<Pair> {
-  const transport = new MemoryTransport();
-  const acceptorEngine = new FixEngine({
-    transport,
-    storeFactory: new MemorySeqStoreFactory(),
-    logger,
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1", "Admin.Port": 0 },
-  });
-  const initiatorEngine = new FixEngine({
-    transport,
-    storeFactory: new MemorySeqStoreFactory(),
-    logger: SILENT_LOGGER,
-    config: { "Reconnect.Interval": 10 },
-  });
-  const acceptor = acceptorEngine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44, {
+  const pair = await enginePair(new MemoryTransport(), {
+    acceptorLogger: logger,
+    initiatorLogger: SILENT_LOGGER,
+    acceptorConfig: { "Admin.Port": 0 },
+    initiatorConfig: { "Reconnect.Interval": 10 },
     settings: CREDENTIALS,
   });
+  const { acceptor, initiator } = pair;
   acceptor.setListener({
     onMessage: async (m) => {
       await acceptor.put(
@@ -171,29 +159,9 @@ async function makePair(logger: Logger): Promise<Pair> {
       );
     },
   });
-  await acceptor.connect();
-  const initiator = initiatorEngine.createSession(
-    new SessionId("INI", "ACC"),
-    "",
-    FIXVersion.FIX44,
-    {
-      settings: CREDENTIALS,
-    },
-  );
   const reports = new Inbox();
   initiator.setListener({ onMessage: reports.push });
-  return {
-    acceptorEngine,
-    initiatorEngine,
-    acceptor,
-    initiator,
-    reports,
-    port: acceptorEngine.listenAddresses[0].port,
-    close: async () => {
-      await initiatorEngine.stop();
-      await acceptorEngine.stop();
-    },
-  };
+  return { ...pair, reports };
 }
 
 interface Reply {
@@ -613,7 +581,7 @@ Deno.test("admin endpoint serves metrics, sessions and messages and runs operato
   } finally {
     await admin.close();
     await admin.close(); // idempotent
-    await pair.close();
+    await pair.stop();
   }
   assert.ok(lines.some((l) => l.message === "admin endpoint closed"));
 });

@@ -21,10 +21,12 @@ Deno.test("engine: a block per connection accepted and per Logon admitted, none 
   let waiting = Promise.withResolvers<void>();
   const quiet = () => {};
   const { initiator, received, port, stop } = await enginePair(transport, {
-    debug: (m) => m === "waiting for the first Logon" && waiting.resolve(),
-    info: quiet,
-    warn: quiet,
-    error: quiet,
+    acceptorLogger: {
+      debug: (m) => m === "waiting for the first Logon" && waiting.resolve(),
+      info: quiet,
+      warn: quiet,
+      error: quiet,
+    },
   });
   const start = pacingBlocks().made;
   await initiator.connect(30, "127.0.0.1", port);
