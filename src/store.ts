@@ -175,6 +175,14 @@ export interface SeqStoreFactory {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** Whether a memory store is closed (set by the class). */
+let isClosed: (store: MemorySeqStore) => boolean;
+/**
+ * Moves a closed store's state, messages and inbound log to a new store of its session; the
+ * closed one is left empty (set by the class).
+ */
+let moveContents: (from: MemorySeqStore, to: MemorySeqStore) => void;
+
 /**
  * A transient store in memory: for tests and sessions that need no persistence.
  *
@@ -191,7 +199,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export class MemorySeqStore implements SeqStore {
   #state: SeqState;
   #messages = new SeqBytes();
-  readonly #incoming: Uint8Array[];
+  #incoming: Uint8Array[];
   readonly #logIncoming: boolean;
   #closed = false;
 
@@ -346,11 +354,25 @@ export class MemorySeqStore implements SeqStore {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+
+  static {
+    isClosed = (store) => store.#closed;
+    moveContents = (from, to) => {
+      to.#state = { ...from.#state };
+      to.#messages = from.#messages;
+      to.#incoming = from.#incoming;
+      from.#messages = new SeqBytes();
+      from.#incoming = [];
+    };
+  }
 }
 
 /**
  * Opens memory stores, one per session id. Reopening a session (in the same factory) returns
- * its state as it was closed, like a persistent store would within one process.
+ * its state as it was closed, like a persistent store would within one process: the closed
+ * store's numbers, messages and inbound log move to the new one (nothing is copied, and the
+ * factory keeps nothing else). A session's store is open once at a time: opening it again
+ * before closing it is refused, as the file store refuses it.
  *
  * @example
  * ```ts
@@ -359,10 +381,8 @@ export class MemorySeqStore implements SeqStore {
  * ```
  */
 export class MemorySeqStoreFactory implements SeqStoreFactory {
-  #stores = new Map<
-    string,
-    { state: SeqState; messages: StoredMessage[]; incoming: Uint8Array[] }
-  >();
+  /** The last store opened for each session, open or closed. */
+  #stores = new Map<string, MemorySeqStore>();
 
   /**
    * Opens a session's memory store.
@@ -370,29 +390,18 @@ export class MemorySeqStoreFactory implements SeqStoreFactory {
    * @param id The session.
    * @param options The creation time and the inbound log switch.
    * @returns The store.
+   * @throws {Error} When the session's store is open (and not closed since).
    */
-  async open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore> {
-    const saved = this.#stores.get(id.key);
-    const store = new MemorySeqStore(saved?.state.creationTimeMs ?? options.nowMs, {
-      logIncoming: options.logIncoming,
-      incoming: saved?.incoming,
-    });
-    if (saved) {
-      for (const m of saved.messages) store.appendOutgoing(m.seqNum, m.bytes);
-      store.setNextSenderSeqNum(saved.state.nextSenderSeqNum);
-      store.setNextTargetSeqNum(saved.state.nextTargetSeqNum);
-      store.setCorrectlyTerminated(saved.state.correctlyTerminated);
+  open(id: SessionId, options: SeqStoreOpenOptions): Promise<SeqStore> {
+    const last = this.#stores.get(id.key);
+    if (last !== undefined && !isClosed(last)) {
+      return Promise.reject(
+        new Error(`Cannot open store: session ${id} is already open in this factory`),
+      );
     }
-    const close = store.close.bind(store);
-    const stores = this.#stores;
-    store.close = async () => {
-      const messages: StoredMessage[] = [];
-      for await (const m of store.readOutgoing(1, Number.MAX_SAFE_INTEGER)) messages.push(m);
-      const incoming: Uint8Array[] = [];
-      for await (const m of store.readIncoming()) incoming.push(m);
-      stores.set(id.key, { state: { ...store.state }, messages, incoming });
-      await close();
-    };
-    return await Promise.resolve(store);
+    const store = new MemorySeqStore(options.nowMs, { logIncoming: options.logIncoming });
+    if (last !== undefined) moveContents(last, store);
+    this.#stores.set(id.key, store);
+    return Promise.resolve(store);
   }
 }

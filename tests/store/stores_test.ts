@@ -6,13 +6,64 @@ import {
 } from "../../adapters/file_store.ts";
 import type { Logger } from "../../src/logger.ts";
 import { SessionId } from "../../src/session_id.ts";
-import { MemorySeqStoreFactory } from "../../src/store.ts";
+import { MemorySeqStoreFactory, type SeqStore } from "../../src/store.ts";
 import { KvSeqStoreFactory } from "../../adapters/kv_store.ts";
 import { fixBytes, runSeqStoreContract } from "./contract.ts";
 
 runSeqStoreContract("memory", () => {
   const f = new MemorySeqStoreFactory();
-  return Promise.resolve({ factory: () => f, exclusive: false, cleanup: () => Promise.resolve() });
+  return Promise.resolve({ factory: () => f, exclusive: true, cleanup: () => Promise.resolve() });
+});
+
+Deno.test("memory store reopened takes the closed store's contents instead of a copy", async () => {
+  const f = new MemorySeqStoreFactory();
+  const id = new SessionId("A", "B");
+  const read = async (s: SeqStore) => {
+    const out: number[] = [];
+    for await (const m of s.readOutgoing(1, 100)) out.push(m.seqNum);
+    return out;
+  };
+  const incoming = async (s: SeqStore) => {
+    const out: string[] = [];
+    for await (const m of s.readIncoming()) out.push(new TextDecoder().decode(m));
+    return out;
+  };
+  const first = await f.open(id, { nowMs: 5, logIncoming: true });
+  first.appendOutgoing(1, fixBytes(1));
+  first.appendOutgoing(2, fixBytes(2));
+  first.appendIncoming(new TextEncoder().encode("in-1"));
+  first.setNextTargetSeqNum(2);
+  await first.close();
+  // Before it is reopened, a closed store still reads what it holds.
+  assert.deepEqual(await read(first), [1, 2]);
+
+  const second = await f.open(id, { nowMs: 9, logIncoming: true });
+  assert.deepEqual(second.state, {
+    nextSenderSeqNum: 3,
+    nextTargetSeqNum: 2,
+    creationTimeMs: 5,
+    correctlyTerminated: false,
+  });
+  assert.deepEqual(await read(second), [1, 2]);
+  assert.deepEqual(await incoming(second), ["in-1"]);
+  // Moved, not copied: the closed store holds nothing any more, so no message is kept twice.
+  assert.deepEqual(await read(first), []);
+  assert.deepEqual(await incoming(first), []);
+
+  second.appendOutgoing(3, fixBytes(3));
+  second.appendIncoming(new TextEncoder().encode("in-2"));
+  await second.close();
+  // Closing the first store again does not put it back in the factory's place.
+  await first.close();
+  const third = await f.open(id, { nowMs: 12 });
+  assert.deepEqual(await read(third), [1, 2, 3]);
+  assert.deepEqual(await incoming(third), ["in-1", "in-2"]);
+  assert.equal(third.state.nextSenderSeqNum, 4);
+  // Another session of the same factory starts empty.
+  const other = await f.open(new SessionId("A", "C"), { nowMs: 1 });
+  assert.deepEqual(await read(other), []);
+  await other.close();
+  await third.close();
 });
 
 for (const sync of ["none", "batch", "message"] as const) {
