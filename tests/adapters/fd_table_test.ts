@@ -12,8 +12,11 @@ import { MemoryTransport } from "../../src/testing.ts";
 // The child reads its own /proc entries through cat and ls: Deno lets only --allow-all read them.
 const CHILD = `
 import { TcpTransport } from "${new URL("../../adapters/tcp.ts", import.meta.url).href}";
+// stdin inherited: by default output() opens /dev/null for the run's stdin and closes it only
+// once the run has started, so the ls run could list that descriptor too (strace shows the
+// open and close around the spawn).
 const run = async (cmd, ...args) => new TextDecoder().decode(
-  (await new Deno.Command(cmd, { args, stdout: "piped" }).output()).stdout,
+  (await new Deno.Command(cmd, { args, stdin: "inherit", stdout: "piped" }).output()).stdout,
 );
 const size = async () => Number((await run("cat", "/proc/" + Deno.pid + "/status")).match(/FDSize:\\s+(\\d+)/)[1]);
 // Descriptors on /dev/null (what a reservation opens): not the pipes of the cat and ls runs,
