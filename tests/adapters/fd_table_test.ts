@@ -150,8 +150,9 @@ import { FileMessageLogFactory } from "${
 import { SessionId } from "${new URL("../../src/session_id.ts", import.meta.url).href}";
 import { encodeMessage } from "${new URL("../../src/message/encoder.ts", import.meta.url).href}";
 import { FixMessage } from "${new URL("../../src/message/fix_message.ts", import.meta.url).href}";
+// stdin inherited, as in the reservation's child above: no /dev/null of the run's own counted.
 const open = async () => new TextDecoder().decode(
-  (await new Deno.Command("ls", { args: ["/proc/" + Deno.pid + "/fd"], stdout: "piped" }).output()).stdout,
+  (await new Deno.Command("ls", { args: ["/proc/" + Deno.pid + "/fd"], stdin: "inherit", stdout: "piped" }).output()).stdout,
 ).trim().split("\\n").length;
 const directory = Deno.args[0];
 const stores = new FileSeqStoreFactory({ directory });
