@@ -387,10 +387,15 @@ export class FixFramer {
       // a CheckSum may still arrive, which makes it a BodyLength(9) problem instead.
       // While waiting, each call scans only what arrived since the last one (linear time
       // however the bytes are chunked); the patterns looked for are at most 8 bytes long.
+      // A frame is at most #max bytes long: a CheckSum(10) that would end it further on is not
+      // this message's. Looking no further than that keeps the outcome the same however the
+      // bytes were chunked (a framer holding more than #max bytes of the run gives up on it).
       const at = this.#base + start;
+      const limit = start + this.#max;
       const resume = this.#waitStart === at ? this.#waitScanned - this.#base - 8 : 0;
       const next = this.#findBegin(Math.max(start + 1, resume));
-      if (!this.#hasCheckSum(Math.max(bodyStart - 1, resume), next < 0 ? end : next)) {
+      const to = Math.min(next < 0 ? end : next, limit);
+      if (!this.#hasCheckSum(Math.max(bodyStart - 1, resume), to)) {
         if (next < 0 && end - start <= this.#max) {
           this.#waitStart = at;
           this.#waitScanned = this.#base + end;
@@ -403,8 +408,8 @@ export class FixFramer {
       // field at or after its declared end: with a BodyLength too long that is the next
       // message's, and both go as one garbled run (the peer resends the second on request).
       const stop = this.#checkSumEnd(Math.max(trailer - 1, bodyStart - 1));
-      if (stop < 0) {
-        if (end - start <= this.#max) return -1;
+      if (stop < 0 || stop > limit) {
+        if (stop < 0 && end - start <= this.#max) return -1;
         this.#resync(start + 1);
       } else {
         this.#start = stop;
