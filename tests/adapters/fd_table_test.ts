@@ -150,11 +150,13 @@ import { FileMessageLogFactory } from "${
 import { SessionId } from "${new URL("../../src/session_id.ts", import.meta.url).href}";
 import { encodeMessage } from "${new URL("../../src/message/encoder.ts", import.meta.url).href}";
 import { FixMessage } from "${new URL("../../src/message/fix_message.ts", import.meta.url).href}";
-// stdin inherited, as in the reservation's child above: no /dev/null of the run's own counted.
-const open = async () => new TextDecoder().decode(
-  (await new Deno.Command("ls", { args: ["/proc/" + Deno.pid + "/fd"], stdin: "inherit", stdout: "piped" }).output()).stdout,
-).trim().split("\\n").length;
 const directory = Deno.args[0];
+// Descriptors on files in the store's folder: not the pipes of the ls runs, which the runtime
+// may still be closing when the next one lists them (under load it did).
+const inFolder = " -> " + Deno.realPathSync(directory) + "/";
+const open = async () => new TextDecoder().decode(
+  (await new Deno.Command("ls", { args: ["-l", "/proc/" + Deno.pid + "/fd"], stdin: "inherit", stdout: "piped" }).output()).stdout,
+).split("\\n").filter((l) => l.includes(inFolder)).length;
 const stores = new FileSeqStoreFactory({ directory });
 const logs = new FileMessageLogFactory({ directory });
 const id = new SessionId("A", "B");
