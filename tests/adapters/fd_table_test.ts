@@ -155,7 +155,7 @@ const directory = Deno.args[0];
 // may still be closing when the next one lists them (under load it did).
 const inFolder = " -> " + Deno.realPathSync(directory) + "/";
 const open = async () => new TextDecoder().decode(
-  (await new Deno.Command("ls", { args: ["-l", "/proc/" + Deno.pid + "/fd"], stdin: "inherit", stdout: "piped" }).output()).stdout,
+  (await new Deno.Command("ls", { args: ["-l", "/proc/" + Deno.pid + "/fd"], stdout: "piped" }).output()).stdout,
 ).split("\\n").filter((l) => l.includes(inFolder)).length;
 const stores = new FileSeqStoreFactory({ directory });
 const logs = new FileMessageLogFactory({ directory });
