@@ -121,11 +121,33 @@ async function child(
     args: ["run", "-A", "--unstable-kv", new URL(import.meta.url).pathname, mode, ...switches],
     stdout: "piped",
   }).spawn();
+  // The port is the first line that is only digits: V8's traces (DENO_V8_FLAGS=--trace-gc) go
+  // to the same stdout, and whatever follows is copied to stderr so the child never blocks on a
+  // full pipe.
   const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  while (!text.includes("\n")) text += (await reader.read()).value ?? "";
-  reader.releaseLock();
-  return { port: Number(text.trim()), proc };
+  let port: number | undefined;
+  while (port === undefined) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`bench child "${mode}" ended before printing its port`);
+    text += value;
+    let nl: number;
+    while (port === undefined && (nl = text.indexOf("\n")) >= 0) {
+      const line = text.slice(0, nl).trim();
+      text = text.slice(nl + 1);
+      if (/^\d+$/.test(line)) port = Number(line);
+      else Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
+    }
+  }
+  const rest = text;
+  (async () => {
+    const enc = new TextEncoder();
+    if (rest) Deno.stderr.writeSync(enc.encode(rest));
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      Deno.stderr.writeSync(enc.encode(r.value));
+    }
+  })();
+  return { port, proc };
 }
 
 /**
