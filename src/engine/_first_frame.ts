@@ -14,7 +14,8 @@ import type { TimerScheduler } from "./scheduler.ts";
 
 /**
  * Hears how a first read ended: the frame, or `undefined` when the connection closed first
- * (the peer, LogonTimeFrame, the engine stopping), or the error of a failed read.
+ * (the peer, LogonTimeFrame, the engine stopping, garbled bytes: see `refused`), or the error
+ * of a failed read.
  */
 export type FirstFrameDone = (
   reader: FirstFrameReader,
@@ -38,6 +39,8 @@ export class FirstFrameReader extends ChunkReader {
   readonly #done: FirstFrameDone;
   readonly #timer: TimerHandle;
   #finished = false;
+  /** Why the reader closed the connection itself (and said so), when it did. */
+  refused: string | undefined;
 
   /**
    * Starts reading at once.
@@ -63,7 +66,8 @@ export class FirstFrameReader extends ChunkReader {
   }
 
   /**
-   * Frames what arrived; reads on until a whole frame is buffered.
+   * Frames what arrived; reads on until a whole frame is buffered. Bytes that are not a FIX
+   * message close the connection.
    *
    * @param chunk The bytes read.
    */
@@ -71,11 +75,19 @@ export class FirstFrameReader extends ChunkReader {
     if (this.#finished) return;
     const framer = this.framer;
     framer.push(chunk);
-    while (true) {
-      const f = framer.next();
-      if (f instanceof Uint8Array) return this.#finish(f);
-      if (!(f instanceof FixParseError)) break;
-      this.#log.warn("garbled bytes before Logon", { error: f.message });
+    const f = framer.next();
+    if (f instanceof Uint8Array) return this.#finish(f);
+    if (f instanceof FixParseError) {
+      // As QuickFIX does: a connection whose first bytes are not a FIX message is closed at
+      // once, with one line. Skipping the garbage instead let a peer that had not logged on make
+      // a warn line per 8 bytes it sent (`8=FIX.4.` repeated) until LogonTimeFrame.
+      this.refused = "garbled bytes before Logon";
+      this.#log.warn("garbled bytes before Logon; closing", {
+        remote: this.conn.remoteAddr,
+        error: f.message,
+      });
+      this.conn.close(this.refused);
+      return this.#finish(undefined);
     }
     this.readNext();
   }

@@ -554,7 +554,8 @@ export class FixEngine implements AsyncDisposable {
       return;
     }
     if (frame === undefined) {
-      if (!this.#stopped) {
+      // A reader that refused the connection has told why.
+      if (!this.#stopped && reader.refused === undefined) {
         this.#log.warn("connection closed before a Logon", { remote: conn.remoteAddr });
       }
       conn.close("no Logon");

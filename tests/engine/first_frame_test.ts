@@ -1,6 +1,6 @@
 // An incoming connection's first frame: read without an async frame per connection, closed at
-// LogonTimeFrame, garbled bytes skipped and told, a failed read reported once; the engine closes
-// the connections still waiting for a Logon when it stops.
+// LogonTimeFrame, closed at the first garbled bytes (told once), a failed read reported once; the
+// engine closes the connections still waiting for a Logon when it stops.
 import assert from "node:assert/strict";
 import { FirstFrameReader } from "../../src/engine/_first_frame.ts";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
@@ -9,10 +9,12 @@ import { TimerScheduler } from "../../src/engine/scheduler.ts";
 import type { Logger } from "../../src/logger.ts";
 import { encodeMessage } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
+import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory } from "../../src/store.ts";
 import { ManualClock, MemoryTransport } from "../../src/testing.ts";
 import type { Connection } from "../../src/transport.ts";
+import { answers, nextEvent, timeout } from "./_waits.ts";
 
 const LOGON = encodeMessage(
   new FixMessage("A").set(49, "INI").set(56, "ACC").set(34, 1).set(52, "20261206-10:00:00.000")
@@ -94,11 +96,8 @@ function setup() {
   return { clock, conn, reader, lines, outcomes };
 }
 
-Deno.test("first frame: a Logon split over reads, after garbled bytes, is handed over once, with what follows it", async () => {
+Deno.test("first frame: a Logon split over reads is handed over once, with what follows it", async () => {
   const { conn, reader, lines, outcomes } = setup();
-  const garbled = new TextEncoder().encode("8=FIX.4.4\x019=5\x0135=0\x0110=000\x01");
-  await conn.feed(garbled);
-  assert.deepEqual(lines, ["warn garbled bytes before Logon"]);
   await conn.feed(LOGON.subarray(0, 30));
   assert.equal(outcomes.length, 0);
   const rest = new TextEncoder().encode("8=FIX");
@@ -107,8 +106,40 @@ Deno.test("first frame: a Logon split over reads, after garbled bytes, is handed
   assert.deepEqual(outcomes[0].frame, LOGON);
   assert.deepEqual(reader.framer.takeBuffered(), rest);
   // No read after the frame: the session's read loop goes on with the connection.
-  assert.equal(conn.reads, 3);
+  assert.equal(conn.reads, 2);
   assert.equal(conn.closedWith, undefined);
+  assert.deepEqual(lines, []);
+});
+
+Deno.test("first frame: garbled bytes before the Logon close the connection at once, told once", async () => {
+  const text = new TextEncoder();
+  const cases: [string, Uint8Array][] = [
+    // A framed message with a wrong CheckSum, the Logon right behind it in the same read.
+    [
+      "bad CheckSum",
+      new Uint8Array([...text.encode("8=FIX.4.4\x019=5\x0135=0\x0110=000\x01"), ...LOGON]),
+    ],
+    ["HTTP", text.encode("GET / HTTP/1.1\r\nHost: fix\r\n\r\n")],
+    [
+      "TLS ClientHello",
+      new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03]),
+    ],
+    // What made a warn line per 8 bytes when garbage was skipped: 1 MiB of fake BeginStrings.
+    ["repeated 8=FIX.4.", text.encode("8=FIX.4.".repeat(131_072) + "\x01")],
+  ];
+  for (const [name, bytes] of cases) {
+    const { clock, conn, reader, lines, outcomes } = setup();
+    await conn.feed(bytes);
+    assert.equal(conn.closedWith, "garbled bytes before Logon", name);
+    assert.equal(reader.refused, "garbled bytes before Logon", name);
+    assert.deepEqual(outcomes, [{ frame: undefined, error: undefined }], name);
+    assert.deepEqual(lines, ["warn garbled bytes before Logon; closing"], name);
+    assert.equal(conn.reads, 1, `${name}: nothing more is read`);
+    // The LogonTimeFrame timer was cancelled: nothing more is told.
+    await clock.advance(5_000);
+    assert.equal(lines.length, 1, name);
+    assert.equal(outcomes.length, 1, name);
+  }
 });
 
 Deno.test("first frame: no Logon within LogonTimeFrame closes the connection, told once", async () => {
@@ -179,4 +210,34 @@ Deno.test("engine: stopping closes the connections still waiting for their Logon
     "peer closed",
   ]);
   assert.ok(!warnings.includes("connection closed before a Logon"), `${warnings}`);
+});
+
+Deno.test("engine: a connection that sends garbage before its Logon is closed with one line, and the next one logs on", async () => {
+  const transport = new MemoryTransport();
+  const warnings: string[] = [];
+  const noop = () => {};
+  const engine = new FixEngine({
+    transport,
+    logger: { debug: noop, info: noop, warn: (m) => void warnings.push(m), error: noop },
+    storeFactory: new MemorySeqStoreFactory(),
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogonTimeFrame: 60_000 },
+  });
+  const acceptor = engine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
+  await acceptor.connect();
+  const port = engine.listenAddresses[0].port;
+  const bad = await transport.connect({ host: "127.0.0.1", port });
+  await bad.write(new TextEncoder().encode("8=FIX.4.".repeat(8192) + "\x01"));
+  // LogonTimeFrame is a minute away: only the garbage can close it now.
+  assert.equal(await bad.closed, "peer closed");
+  assert.deepEqual(warnings, ["garbled bytes before Logon; closing"]);
+  const good = await transport.connect({ host: "127.0.0.1", port });
+  const logon = new FixMessage("A").set(49, "INI").set(56, "ACC").set(34, 1)
+    .set(52, formatUtcTimestamp(Date.now())).set(98, 0).set(108, 30);
+  const reading = answers(good);
+  await good.write(encodeMessage(logon, "FIX.4.4"));
+  await nextEvent(acceptor, "logon", timeout());
+  good.close();
+  assert.deepEqual((await reading).map((m) => m.msgType), ["A"]);
+  assert.deepEqual(warnings, ["garbled bytes before Logon; closing"]);
+  await engine.stop();
 });
