@@ -71,6 +71,12 @@ export class CoreState {
   answerNext: [number, number] | undefined;
   /** The last answer is read and queued, not yet written: new requests wait and merge. */
   answerWriting = false;
+  /** Garbled messages since the last one that was not (see `SessionCore.onGarbled`). */
+  garbledRun = 0;
+  /** Of those, the ones not told in a log line yet. */
+  garbledUntold = 0;
+  /** When the run's last log line was written. */
+  garbledToldAtMs = 0;
 
   /**
    * Creates a core.

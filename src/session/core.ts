@@ -26,6 +26,9 @@ import { tick } from "./deadlines.ts";
 import { CoreState } from "./_state.ts";
 import { deliveryFailed, inbound } from "./inbound.ts";
 
+/** How often a run of garbled messages is told in the log while it lasts (see `onGarbled`). */
+const GARBLED_LOG_INTERVAL_MS = 10_000;
+
 /** Whether the session opens the link or accepts it. */
 export type SessionRole = "initiator" | "acceptor";
 
@@ -303,6 +306,7 @@ export class SessionCore {
     this.#c.answer = undefined;
     this.#c.answerNext = undefined;
     this.#c.answerWriting = false;
+    if (this.#c.garbledRun !== 0) this.#endGarbledRun(nowMs);
     this.#c.log.info("session disconnected", { session: this.#c.name, reason: why, graceful });
     this.#c.emit({ type: "disconnected", atMs: nowMs, reason: why, graceful }, out);
     return out;
@@ -527,7 +531,8 @@ export class SessionCore {
    * A garbled message was read (ignored, as the session layer says). A well-framed message
    * whose only fault is an invalid tag number (`0=`, `-5=`, `x=`) is not garbled: the decoder's
    * error carries it (`FixParseError.decoded`), and it is processed in its turn and answered
-   * with a Reject (SessionRejectReason 0), its number consumed.
+   * with a Reject (SessionRejectReason 0), its number consumed. Each garbled message is an
+   * event; the log tells a run of them in a few lines (see `GARBLED_LOG_INTERVAL_MS`).
    *
    * @param error What was wrong.
    * @param nowMs The current time.
@@ -543,8 +548,41 @@ export class SessionCore {
       });
       return this.onMessage(msg, nowMs);
     }
-    this.#c.log.warn("garbled message ignored", { session: this.#c.name, error: error.message });
+    // One line for the first garbled message of a run (garbled messages with none between
+    // them that is not), then one every GARBLED_LOG_INTERVAL_MS that counts the others, and one
+    // when the run ends: a peer sending garbage made a line per garbled run, as often as one
+    // per 8 bytes. Each still counts in the metrics and is an event.
+    const c = this.#c;
+    if (c.garbledRun++ === 0) {
+      c.garbledToldAtMs = nowMs;
+      c.log.warn("garbled message ignored", { session: c.name, error: error.message });
+    } else if (nowMs - c.garbledToldAtMs >= GARBLED_LOG_INTERVAL_MS) {
+      c.garbledUntold++;
+      this.#tellGarbled(nowMs, error.message);
+    } else {
+      c.garbledUntold++;
+    }
     return [{ type: "event", event: { type: "garbled", atMs: nowMs, error } }];
+  }
+
+  /** Logs the garbled messages of the run not told yet. */
+  #tellGarbled(nowMs: number, lastError?: string): void {
+    const c = this.#c;
+    if (c.garbledUntold === 0) return;
+    c.log.warn("garbled messages ignored", {
+      session: c.name,
+      count: c.garbledUntold,
+      sinceMs: nowMs - c.garbledToldAtMs,
+      ...(lastError === undefined ? {} : { lastError }),
+    });
+    c.garbledUntold = 0;
+    c.garbledToldAtMs = nowMs;
+  }
+
+  /** A message that is not garbled, or the connection's end, ends a run of garbled ones. */
+  #endGarbledRun(nowMs: number): void {
+    this.#tellGarbled(nowMs);
+    this.#c.garbledRun = 0;
   }
 
   /**
@@ -558,6 +596,7 @@ export class SessionCore {
    */
   onMessage(msg: FixMessage, nowMs: number, out: Action[] = []): Action[] {
     if (!this.#c.connected || this.#c.closing !== undefined) return out;
+    if (this.#c.garbledRun !== 0) this.#endGarbledRun(nowMs);
     this.#c.t.received(nowMs);
     try {
       inbound(this.#c, msg, nowMs, out);

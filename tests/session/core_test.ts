@@ -8,11 +8,19 @@ import { decodeMessage } from "../../src/message/framer.ts";
 import { formatUtcTimestamp } from "../../src/message/timestamps.ts";
 import type { Action } from "../../src/session/actions.ts";
 import { SessionCore, type SessionRole } from "../../src/session/core.ts";
+import type { Logger } from "../../src/logger.ts";
+import { FixParseError } from "../../src/message/errors.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { body, T0 } from "./_harness.ts";
 
-function core(role: SessionRole, settings: Partial<SessionSettings> = {}, numbers = [1, 1]) {
+function core(
+  role: SessionRole,
+  settings: Partial<SessionSettings> = {},
+  numbers = [1, 1],
+  logger?: Logger,
+) {
   return new SessionCore({
+    logger,
     id: new SessionId("FW", "PEER"),
     beginString: "FIX.4.4",
     role,
@@ -153,4 +161,46 @@ Deno.test("core: a FIX.4.0 initiator resetting its numbers sends no ResetSeqNumF
   const logon = sends[0].type === "send" ? sends[0].message : undefined;
   assert.equal(logon?.get(141), undefined);
   assert.equal(logon?.get(34), "1");
+});
+
+Deno.test("core: a run of garbled messages is one log line, a count every 10 s and one at its end; each is still an event", () => {
+  const lines: string[] = [];
+  const log = (level: string) => (m: string, f?: Record<string, unknown>) => {
+    const { session: _, error: _e, lastError: _l, ...rest } = f ?? {};
+    lines.push(`${level} ${m}${Object.keys(rest).length > 0 ? " " + JSON.stringify(rest) : ""}`);
+  };
+  const logger: Logger = { debug() {}, info() {}, warn: log("warn"), error: log("error") };
+  const c = core("acceptor", {}, [1, 1], logger);
+  c.connected(T0);
+  c.admitLogon(fromPeer("A", 1, [[98, 0], [108, 30]]), T0);
+  const garbled = (at: number) =>
+    show(c.onGarbled(new FixParseError("CheckSum(10) does not match", { offset: 0 }), at));
+  // 1,000 garbled messages in 1 s: one line; each an event.
+  for (let i = 0; i < 1000; i++) assert.deepEqual(garbled(T0 + i), ["event garbled"]);
+  assert.deepEqual(lines, ["warn garbled message ignored"]);
+  // The run goes on: 10 s past its last line, a line counts those since it (999 + 2).
+  garbled(T0 + 9_999);
+  assert.equal(lines.length, 1);
+  garbled(T0 + 10_000);
+  assert.deepEqual(lines.slice(1), [
+    `warn garbled messages ignored {"count":1001,"sinceMs":10000}`,
+  ]);
+  garbled(T0 + 10_001);
+  garbled(T0 + 10_002);
+  // A message that is not garbled ends the run and tells the rest; it is processed as ever.
+  assert.deepEqual(show(c.onMessage(fromPeer("0", 2), T0 + 10_500)), ["setTarget 3"]);
+  assert.deepEqual(lines.slice(2), [`warn garbled messages ignored {"count":2,"sinceMs":500}`]);
+  // A garbled message alone is one line, as before, and nothing more at the next message.
+  garbled(T0 + 11_000);
+  c.onMessage(fromPeer("0", 3), T0 + 11_001);
+  assert.deepEqual(lines.slice(3), ["warn garbled message ignored"]);
+  // The end of the connection ends a run too.
+  garbled(T0 + 12_000);
+  garbled(T0 + 12_001);
+  c.disconnected("peer closed", T0 + 12_002);
+  assert.deepEqual(lines.slice(4), [
+    "warn garbled message ignored",
+    `warn garbled messages ignored {"count":1,"sinceMs":2}`,
+  ]);
+  assert.equal(c.nextTargetSeqNum, 4, "no garbled message took a number");
 });
