@@ -49,7 +49,10 @@ export interface FramerOptions {
  * Splits a byte stream into whole FIX messages. Feed TCP chunks with `push`, then call `next`
  * until it returns `undefined`. Garbled input yields one {@linkcode FixParseError} per garbled
  * run (its `reason`, `tag` and stream `offset` say what and where) and the framer resynchronises
- * on the next `8=FIX`, keeping the messages that follow. As in QuickFIX, a message whose
+ * on the next `8=FIX`, keeping the messages that follow. A run lasts until the framer delimits a
+ * frame again (a message, or one whose BodyLength or CheckSum is wrong): a `8=FIX` that fails in
+ * its first two fields inside it adds no error, so garbage full of fake BeginStrings is one
+ * error, not one per `8=FIX.4.`. As in QuickFIX, a message whose
  * BodyLength(9) is too long runs to the first CheckSum(10) after its declared end: the message
  * that follows goes with it (the session recovers it with a ResendRequest). A message whose
  * third field is not MsgType(35) is garbled too.
@@ -74,7 +77,11 @@ export class FixFramer {
   #base = 0; // stream offset of #buf[0]
   #max: number;
   #dataFields: ReadonlyMap<number, number>;
-  #skipping = false; // garbage was reported and no `8=FIX` has been seen since
+  /**
+   * A garbled run was reported and no frame has been delimited since: more garbage, and fake
+   * BeginStrings that fail in their first two fields, belong to that run (no error each).
+   */
+  #inGarbage = false;
   #waitStart = -1; // stream offset of a message whose CheckSum is being waited for
   #waitScanned = 0; // stream offset up to which it was scanned for CheckSum and 8=FIX
   /** The error `#locate` found (when it returns -2). */
@@ -154,7 +161,7 @@ export class FixFramer {
 
   /** Discards everything buffered (after a disconnect). */
   clear(): void {
-    this.#skipping = false;
+    this.#inGarbage = false;
     this.#base += this.#end;
     this.#buf = EMPTY_BYTES;
     this.#words = EMPTY_WORDS;
@@ -167,8 +174,8 @@ export class FixFramer {
   }
 
   /**
-   * Skips to the next `8=FIX` after `from`; keeps a possible partial match at the end. Until
-   * one is found, further garbage is skipped without another error: one error per garbled run.
+   * Skips to the next `8=FIX` after `from`; keeps a possible partial match at the end. The
+   * garbage skipped belongs to the garbled run being reported (see `#inGarbage`).
    */
   #resync(from: number): void {
     const buf = this.#buf;
@@ -176,14 +183,12 @@ export class FixFramer {
     const next = this.#findBegin(from);
     if (next >= 0) {
       this.#start = next;
-      this.#skipping = false;
       return;
     }
     // No complete "8=FIX" found: keep the last 4 bytes if they could start one.
     let keep = Math.max(from, end - 4);
     while (keep < end && buf[keep] !== 56) keep++;
     this.#start = keep;
-    this.#skipping = true;
   }
 
   /** The index of the next complete `8=FIX` at or after `from`, or -1. */
@@ -314,120 +319,151 @@ export class FixFramer {
    */
   #locate(): number {
     const buf = this.#buf;
-    const start = this.#start;
     const end = this.#end;
-    if (start === end) return -1;
-    // "8=FIX"
-    if (
-      end - start < 5 || buf[start] !== 56 || buf[start + 1] !== 61 || buf[start + 2] !== 70 ||
-      buf[start + 3] !== 73 || buf[start + 4] !== 88
-    ) {
-      const prefixAvail = Math.min(5, end - start);
-      for (let i = 0; i < prefixAvail; i++) {
-        if (buf[start + i] !== BEGIN[i]) {
-          const reported = this.#skipping;
+    // A fake BeginString inside a reported garbled run is skipped without an error: on to the
+    // next `8=FIX` (a loop, not a recursion: megabytes of `8=FIX.4.` are thousands of them).
+    for (;;) {
+      const start = this.#start;
+      if (start === end) return -1;
+      // "8=FIX"
+      if (
+        end - start < 5 || buf[start] !== 56 || buf[start + 1] !== 61 ||
+        buf[start + 2] !== 70 || buf[start + 3] !== 73 || buf[start + 4] !== 88
+      ) {
+        const prefixAvail = Math.min(5, end - start);
+        let i = 0;
+        while (i < prefixAvail && buf[start + i] === BEGIN[i]) i++;
+        // A partial "8=FIX" at the end: more bytes are needed.
+        if (i === prefixAvail) return -1;
+        this.#resync(start + 1);
+        if (this.#inGarbage) continue;
+        return this.#startGarbage("message does not start with 8=FIX", start, 8);
+      }
+      let p = start + 5;
+      // The byte sum of "8=FIX..." and "9=...", both with their SOH: the decoder takes them as
+      // read.
+      let sum = 56 + 61 + 70 + 73 + 88 + SOH + 57 + 61 + SOH;
+      while (p < end && buf[p] !== SOH) {
+        if (p - start > MAX_BEGIN_STRING) break;
+        sum += buf[p];
+        p++;
+      }
+      if (p < end && buf[p] !== SOH) {
+        this.#resync(start + 1);
+        if (this.#inGarbage) continue;
+        return this.#startGarbage("BeginString is too long", start, 8);
+      }
+      if (p >= end) return -1;
+      // "9=<digits>|"
+      if (p + 3 > end) return -1;
+      if (buf[p + 1] !== 57 || buf[p + 2] !== 61) {
+        this.#resync(start + 1);
+        if (this.#inGarbage) continue;
+        return this.#startGarbage("BodyLength(9) is not the second field", p + 1, 9);
+      }
+      let q = p + 3;
+      let bodyLength = 0;
+      let badDigit = -1;
+      while (q < end && buf[q] !== SOH) {
+        const d = buf[q] - 48;
+        if (d < 0 || d > 9 || q - p > 12) {
+          badDigit = q;
+          break;
+        }
+        bodyLength = bodyLength * 10 + d;
+        sum += d + 48;
+        q++;
+      }
+      if (badDigit >= 0) {
+        this.#resync(start + 1);
+        if (this.#inGarbage) continue;
+        return this.#startGarbage("BodyLength(9) is not a number", badDigit, 9);
+      }
+      if (q >= end) return -1;
+      if (q === p + 3) {
+        this.#resync(start + 1);
+        if (this.#inGarbage) continue;
+        return this.#startGarbage("BodyLength(9) is empty", q, 9);
+      }
+      const bodyStart = q + 1;
+      const total = bodyStart - start + bodyLength + 7;
+      if (total > this.#max) {
+        this.#resync(start + 1);
+        if (this.#inGarbage) continue;
+        return this.#startGarbage(
+          `message exceeds the maximum size of ${this.#max} bytes`,
+          start,
+          9,
+        );
+      }
+      const trailer = bodyStart + bodyLength;
+      // BodyLength(9) is trusted, as QuickFIX trusts it: the CheckSum is looked for only once
+      // the declared length has arrived.
+      if (end < trailer + 7) return -1;
+      if (
+        buf[trailer - 1] !== SOH || buf[trailer] !== 49 || buf[trailer + 1] !== 48 ||
+        buf[trailer + 2] !== 61 || buf[trailer + 6] !== SOH
+      ) {
+        // No CheckSum(10) anywhere in the frame: it is missing. Until the next message begins,
+        // a CheckSum may still arrive, which makes it a BodyLength(9) problem instead.
+        // While waiting, each call scans only what arrived since the last one (linear time
+        // however the bytes are chunked); the patterns looked for are at most 8 bytes long.
+        // A frame is at most #max bytes long: a CheckSum(10) that would end it further on is not
+        // this message's. Looking no further than that keeps the outcome the same however the
+        // bytes were chunked (a framer holding more than #max bytes of the run gives up on it).
+        const at = this.#base + start;
+        const limit = start + this.#max;
+        const resume = this.#waitStart === at ? this.#waitScanned - this.#base - 8 : 0;
+        const next = this.#findBegin(Math.max(start + 1, resume));
+        const to = Math.min(next < 0 ? end : next, limit);
+        if (!this.#hasCheckSum(Math.max(bodyStart - 1, resume), to)) {
+          if (next < 0 && end - start <= this.#max) {
+            this.#waitStart = at;
+            this.#waitScanned = this.#base + end;
+            return -1;
+          }
           this.#resync(start + 1);
-          if (reported) return this.#locate();
-          return this.#fail("message does not start with 8=FIX", start, 8);
+          this.#inGarbage = true;
+          return this.#fail("CheckSum(10) is missing", trailer, 10);
         }
-      }
-      return -1;
-    }
-    this.#skipping = false;
-    let p = start + 5;
-    // The byte sum of "8=FIX..." and "9=...", both with their SOH: the decoder takes them as read.
-    let sum = 56 + 61 + 70 + 73 + 88 + SOH + 57 + 61 + SOH;
-    while (p < end && buf[p] !== SOH) {
-      if (p - start > MAX_BEGIN_STRING) {
-        this.#resync(start + 1);
-        return this.#fail("BeginString is too long", start, 8);
-      }
-      sum += buf[p];
-      p++;
-    }
-    if (p >= end) return -1;
-    // "9=<digits>|"
-    if (p + 3 > end) return -1;
-    if (buf[p + 1] !== 57 || buf[p + 2] !== 61) {
-      this.#resync(start + 1);
-      return this.#fail("BodyLength(9) is not the second field", p + 1, 9);
-    }
-    let q = p + 3;
-    let bodyLength = 0;
-    while (q < end && buf[q] !== SOH) {
-      const d = buf[q] - 48;
-      if (d < 0 || d > 9 || q - p > 12) {
-        this.#resync(start + 1);
-        return this.#fail("BodyLength(9) is not a number", q, 9);
-      }
-      bodyLength = bodyLength * 10 + d;
-      sum += d + 48;
-      q++;
-    }
-    if (q >= end) return -1;
-    if (q === p + 3) {
-      this.#resync(start + 1);
-      return this.#fail("BodyLength(9) is empty", q, 9);
-    }
-    const bodyStart = q + 1;
-    const total = bodyStart - start + bodyLength + 7;
-    if (total > this.#max) {
-      this.#resync(start + 1);
-      return this.#fail(`message exceeds the maximum size of ${this.#max} bytes`, start, 9);
-    }
-    const trailer = bodyStart + bodyLength;
-    // BodyLength(9) is trusted, as QuickFIX trusts it: the CheckSum is looked for only once
-    // the declared length has arrived.
-    if (end < trailer + 7) return -1;
-    if (
-      buf[trailer - 1] !== SOH || buf[trailer] !== 49 || buf[trailer + 1] !== 48 ||
-      buf[trailer + 2] !== 61 || buf[trailer + 6] !== SOH
-    ) {
-      // No CheckSum(10) anywhere in the frame: it is missing. Until the next message begins,
-      // a CheckSum may still arrive, which makes it a BodyLength(9) problem instead.
-      // While waiting, each call scans only what arrived since the last one (linear time
-      // however the bytes are chunked); the patterns looked for are at most 8 bytes long.
-      // A frame is at most #max bytes long: a CheckSum(10) that would end it further on is not
-      // this message's. Looking no further than that keeps the outcome the same however the
-      // bytes were chunked (a framer holding more than #max bytes of the run gives up on it).
-      const at = this.#base + start;
-      const limit = start + this.#max;
-      const resume = this.#waitStart === at ? this.#waitScanned - this.#base - 8 : 0;
-      const next = this.#findBegin(Math.max(start + 1, resume));
-      const to = Math.min(next < 0 ? end : next, limit);
-      if (!this.#hasCheckSum(Math.max(bodyStart - 1, resume), to)) {
-        if (next < 0 && end - start <= this.#max) {
-          this.#waitStart = at;
-          this.#waitScanned = this.#base + end;
-          return -1;
+        // BodyLength(9) is wrong. As in QuickFIX, the message runs to the first CheckSum(10)
+        // field at or after its declared end: with a BodyLength too long that is the next
+        // message's, and both go as one garbled run (the peer resends the second on request).
+        const stop = this.#checkSumEnd(Math.max(trailer - 1, bodyStart - 1));
+        if (stop < 0 || stop > limit) {
+          if (stop < 0 && end - start <= this.#max) return -1;
+          this.#resync(start + 1);
+          this.#inGarbage = true;
+        } else {
+          // A frame delimited, garbled as it is: the run ends with it.
+          this.#start = stop;
+          this.#inGarbage = false;
         }
-        this.#resync(start + 1);
-        return this.#fail("CheckSum(10) is missing", trailer, 10);
+        return this.#fail("BodyLength(9) does not match the message", p + 1, 9);
       }
-      // BodyLength(9) is wrong. As in QuickFIX, the message runs to the first CheckSum(10)
-      // field at or after its declared end: with a BodyLength too long that is the next
-      // message's, and both go as one garbled run (the peer resends the second on request).
-      const stop = this.#checkSumEnd(Math.max(trailer - 1, bodyStart - 1));
-      if (stop < 0 || stop > limit) {
-        if (stop < 0 && end - start <= this.#max) return -1;
-        this.#resync(start + 1);
-      } else {
-        this.#start = stop;
-        this.#skipping = false;
-      }
-      return this.#fail("BodyLength(9) does not match the message", p + 1, 9);
+      // A frame delimited (its CheckSum and MsgType are checked next): any garbled run ends.
+      this.#inGarbage = false;
+      const head = this.#head;
+      head.beginEnd = p;
+      head.bodyStart = bodyStart;
+      head.sum = sum;
+      return trailer;
     }
-    const head = this.#head;
-    head.beginEnd = p;
-    head.bodyStart = bodyStart;
-    head.sum = sum;
-    return trailer;
   }
 
   /** `#locate`'s answer for an error: -2, with the error in `#fault`. */
   #fail(reason: string, at: number, tag?: number): number {
     this.#fault = this.#error(reason, at, tag);
     return -2;
+  }
+
+  /**
+   * Bytes that are not a message (found in the first two fields, or before `8=FIX`) outside a
+   * garbled run: the error that starts one.
+   */
+  #startGarbage(reason: string, at: number, tag?: number): number {
+    this.#inGarbage = true;
+    return this.#fail(reason, at, tag);
   }
 
   /** True when `<SOH>10=` appears in `buf[from, to)`: the frame has a CheckSum somewhere. */

@@ -379,6 +379,43 @@ Deno.test("framer reports each garbled kind with reason, tag and offset, and kee
       text(GOOD2),
     ]);
   });
+  await t.step("fake BeginStrings one after another are one garbled run", () => {
+    // Each `8=FIX.4.` fails in its first two fields (BeginString too long, BodyLength not the
+    // second field...): one error for the run, which ends at the next frame delimited.
+    const fakes = te.encode(
+      "8=FIX.4.".repeat(40) + "8=FIX.4.4\x019=x\x018=FIX.4.4\x0135=0\x01\x01",
+    );
+    assertEverySplit(between(fakes), [
+      text(GOOD1),
+      err("BeginString is too long", L, 8),
+      text(GOOD2),
+    ]);
+    // Garbage before them starts the run; they add nothing to it.
+    assertEverySplit(between(concat(te.encode("junk"), fakes)), [
+      text(GOOD1),
+      err("message does not start with 8=FIX", L, 8),
+      text(GOOD2),
+    ]);
+    // A frame delimited ends the run, garbled as it is (here its CheckSum is wrong): the fakes
+    // after it are a new run.
+    const badSum = raw("35=0|34=9|");
+    badSum[badSum.length - 2] = badSum[badSum.length - 2] === 48 ? 49 : 48;
+    assertEverySplit(between(concat(fakes, badSum, fakes)), [
+      text(GOOD1),
+      err("BeginString is too long", L, 8),
+      err("CheckSum(10) does not match", L + fakes.length + badSum.length - 7, 10),
+      err("BeginString is too long", L + fakes.length + badSum.length, 8),
+      text(GOOD2),
+    ]);
+    // A megabyte of them: one error, and the message after them.
+    const f = new FixFramer();
+    // (The SOH keeps the last one from taking GOOD1's BeginString as the rest of its own.)
+    f.push(concat(te.encode("8=FIX.4.".repeat(131_072) + "\x01"), GOOD1));
+    const out = frames(f);
+    assert.equal(out.length, 2);
+    assert.ok(out[0] instanceof FixParseError);
+    assert.equal(out[1], text(GOOD1));
+  });
   await t.step("non-numeric tag: framed, then refused by the decoder at its offset", () => {
     const bad = raw("35=0|3x=1|");
     const out = frameSplit(between(bad), 0);
