@@ -13,6 +13,13 @@ import { ChunkReader } from "./_read.ts";
 import type { TimerScheduler } from "./scheduler.ts";
 
 /**
+ * The largest first message read before its session is known (the engine's MaxMessageSize when
+ * smaller): a Logon is a few hundred bytes, and each connection that has not logged on may hold
+ * this much. With the 1 MiB of MaxMessageSize's default, 300 such connections held 351 MiB.
+ */
+export const FIRST_FRAME_MAX = 64 * 1024;
+
+/**
  * Hears how a first read ended: the frame, or `undefined` when the connection closed first
  * (the peer, LogonTimeFrame, the engine stopping, garbled bytes: see `refused`), or the error
  * of a failed read.
@@ -34,7 +41,7 @@ export type FirstFrameDone = (
  */
 export class FirstFrameReader extends ChunkReader {
   /** Holds the bytes read; the session's framer gets what follows the frame. */
-  readonly framer: FixFramer = new FixFramer();
+  readonly framer: FixFramer;
   readonly #log: Logger;
   readonly #done: FirstFrameDone;
   readonly #timer: TimerHandle;
@@ -50,6 +57,8 @@ export class FirstFrameReader extends ChunkReader {
    * @param dueAtMs When the connection is closed unless a frame came.
    * @param log Where garbled bytes and the timeout are told.
    * @param done Hears the outcome, once (shared by every reader: no closure per connection).
+   * @param maxMessageSize The largest first message: a longer one closes the connection as
+   * garbled, so that a peer that has not logged on holds no more than this in memory.
    */
   constructor(
     conn: Connection,
@@ -57,8 +66,10 @@ export class FirstFrameReader extends ChunkReader {
     dueAtMs: number,
     log: Logger,
     done: FirstFrameDone,
+    maxMessageSize = FIRST_FRAME_MAX,
   ) {
     super(conn);
+    this.framer = new FixFramer({ maxMessageSize });
     this.#log = log;
     this.#done = done;
     this.#timer = scheduler.setTimer(dueAtMs, this.#onTimeout);

@@ -36,7 +36,7 @@ import type { MessageLogFactory } from "../message_log.ts";
 import { applVerIdOf, beginStringOf, type FIXVersion, parseFixVersion } from "./fix_version.ts";
 import { TimerScheduler } from "./scheduler.ts";
 import { TurnBudget } from "./_turns.ts";
-import { FirstFrameReader } from "./_first_frame.ts";
+import { FIRST_FRAME_MAX, FirstFrameReader } from "./_first_frame.ts";
 import { paceYoungGc } from "./_gc_pacing.ts";
 import { Session, type SessionContext, type SessionInternals } from "./session.ts";
 
@@ -145,6 +145,8 @@ export class FixEngine implements AsyncDisposable {
   /** Sessions the SessionsManager let the engine create, bounded by a setting. */
   readonly #unregisteredCreated = new Set<Session>();
   readonly #firstLogonTimeoutMs: number;
+  /** The largest first message (see FIRST_FRAME_MAX). */
+  readonly #firstFrameMax: number;
   /** Bounds the Logons admitted per turn (a logon storm). */
   readonly #admissions: TurnBudget;
   /** Bounds the connections taken from the listeners per turn. */
@@ -185,7 +187,9 @@ export class FixEngine implements AsyncDisposable {
     this.#settings = this.#config.engineSettings(options.settings);
     this.#log = options.logger ?? stderrLogger(this.#settings.logLevel ?? envLogLevel() ?? "info");
     for (const [level, m, f] of early) this.#log[level](m, f);
-    this.#firstLogonTimeoutMs = this.#config.defaultSessionSettings().logonTimeoutMs;
+    const defaults = this.#config.defaultSessionSettings();
+    this.#firstLogonTimeoutMs = defaults.logonTimeoutMs;
+    this.#firstFrameMax = Math.min(defaults.maxMessageSize, FIRST_FRAME_MAX);
     this.#clock = options.clock ?? new SystemClock();
     this.#scheduler = new TimerScheduler(this.#clock);
     const now = () => this.#clock.now();
@@ -536,7 +540,14 @@ export class FixEngine implements AsyncDisposable {
     const dueAtMs = this.#clock.now() + this.#firstLogonTimeoutMs;
     this.#log.debug("waiting for the first Logon", { remote: conn.remoteAddr, dueAtMs });
     this.#firstReads.add(
-      new FirstFrameReader(conn, this.#scheduler, dueAtMs, this.#log, this.#onFirstFrame),
+      new FirstFrameReader(
+        conn,
+        this.#scheduler,
+        dueAtMs,
+        this.#log,
+        this.#onFirstFrame,
+        this.#firstFrameMax,
+      ),
     );
   }
 

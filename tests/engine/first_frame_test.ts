@@ -2,7 +2,7 @@
 // LogonTimeFrame, closed at the first garbled bytes (told once), a failed read reported once; the
 // engine closes the connections still waiting for a Logon when it stops.
 import assert from "node:assert/strict";
-import { FirstFrameReader } from "../../src/engine/_first_frame.ts";
+import { FIRST_FRAME_MAX, FirstFrameReader } from "../../src/engine/_first_frame.ts";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
 import { TimerScheduler } from "../../src/engine/scheduler.ts";
@@ -77,7 +77,7 @@ class FedConnection implements Connection {
   }
 }
 
-function setup() {
+function setup(maxMessageSize?: number) {
   const clock = new ManualClock(1_000);
   const scheduler = new TimerScheduler(clock);
   const lines: string[] = [];
@@ -92,7 +92,7 @@ function setup() {
   const reader = new FirstFrameReader(conn, scheduler, 2_000, logger, (r, frame, error) => {
     assert.equal(r.conn, conn);
     outcomes.push({ frame, error });
-  });
+  }, maxMessageSize);
   return { clock, conn, reader, lines, outcomes };
 }
 
@@ -140,6 +140,35 @@ Deno.test("first frame: garbled bytes before the Logon close the connection at o
     assert.equal(lines.length, 1, name);
     assert.equal(outcomes.length, 1, name);
   }
+});
+
+Deno.test("first frame: a first message longer than the limit closes the connection, however it comes", async () => {
+  const text = new TextEncoder();
+  // Declared longer than 1,000 bytes: closed at the first read, before the bytes come.
+  const a = setup(1_000);
+  await a.conn.feed(text.encode("8=FIX.4.4\x019=5000\x0135=A\x01"));
+  assert.equal(a.conn.closedWith, "garbled bytes before Logon");
+  assert.deepEqual(a.lines, ["warn garbled bytes before Logon; closing"]);
+  assert.equal(a.conn.reads, 1);
+  // Declared short, but no CheckSum ever comes: closed once 1,000 bytes are held.
+  const b = setup(1_000);
+  await b.conn.feed(text.encode("8=FIX.4.4\x019=20\x0135=A\x0158="));
+  const filler = new Uint8Array(100).fill(120);
+  let fed = 0;
+  while (b.conn.closedWith === undefined && fed < 5_000) {
+    await b.conn.feed(filler);
+    fed += filler.length;
+  }
+  assert.equal(b.conn.closedWith, "garbled bytes before Logon");
+  assert.ok(fed <= 1_000, `closed after ${fed} bytes of filler`);
+  assert.deepEqual(b.lines, ["warn garbled bytes before Logon; closing"]);
+  // The default is 64 KiB (FIRST_FRAME_MAX).
+  const c = setup();
+  await c.conn.feed(text.encode(`8=FIX.4.4\x019=${FIRST_FRAME_MAX}\x01`));
+  assert.equal(c.conn.closedWith, "garbled bytes before Logon");
+  const d = setup();
+  await d.conn.feed(text.encode(`8=FIX.4.4\x019=${FIRST_FRAME_MAX - 100}\x01`));
+  assert.equal(d.conn.closedWith, undefined, "within 64 KiB: read on");
 });
 
 Deno.test("first frame: no Logon within LogonTimeFrame closes the connection, told once", async () => {
@@ -240,4 +269,45 @@ Deno.test("engine: a connection that sends garbage before its Logon is closed wi
   assert.deepEqual((await reading).map((m) => m.msgType), ["A"]);
   assert.deepEqual(warnings, ["garbled bytes before Logon; closing"]);
   await engine.stop();
+});
+
+Deno.test("engine: the first message may be no longer than MaxMessageSize, nor than 64 KiB", async () => {
+  for (
+    const [max, declared, closed] of [
+      [1 << 20, 70_000, true], // the default MaxMessageSize: 64 KiB still applies
+      [1 << 20, 60_000, false],
+      [300, 400, true], // a smaller MaxMessageSize applies before the Logon too
+    ] as const
+  ) {
+    const transport = new MemoryTransport();
+    const warnings: string[] = [];
+    const noop = () => {};
+    const engine = new FixEngine({
+      transport,
+      logger: { debug: noop, info: noop, warn: (m) => void warnings.push(m), error: noop },
+      storeFactory: new MemorySeqStoreFactory(),
+      config: {
+        ListenPort: 0,
+        ListenAddress: "127.0.0.1",
+        LogonTimeFrame: 60_000,
+        MaxMessageSize: max,
+      },
+    });
+    engine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
+    await engine.start();
+    const port = engine.listenAddresses[0].port;
+    const conn = await transport.connect({ host: "127.0.0.1", port });
+    await conn.write(new TextEncoder().encode(`8=FIX.4.4\x019=${declared}\x0135=A\x01`));
+    const name = `MaxMessageSize ${max}, BodyLength ${declared}`;
+    if (closed) {
+      assert.equal(await conn.closed, "peer closed", name);
+      assert.deepEqual(warnings, ["garbled bytes before Logon; closing"], name);
+    } else {
+      // Still waiting for the rest of its Logon when the engine stops.
+      await engine.stop();
+      assert.equal(await conn.closed, "peer closed", name);
+      assert.deepEqual(warnings, [], name);
+    }
+    await engine.stop();
+  }
 });
