@@ -58,7 +58,10 @@ async function main(): Promise<number> {
     }
     return r.failures.length > 0 ? 1 : 0;
   }
-  out(`fuzz: seed ${seed}, ${inputs.toLocaleString("en")} inputs, bound ${maxInputMs} ms/input`);
+  out(
+    `fuzz: seed ${seed}, ${inputs.toLocaleString("en")} inputs, ` +
+      `bound ${maxInputMs} ms/input + ${maxInputMs} ms per MiB`,
+  );
   const garbage = garbageStream(seed, 64 << 20, 65536);
   out(
     `framer fed ${mb(garbage.fed)} of garbage (MaxMessageSize 64 KiB): ${garbage.errors} errors, ` +

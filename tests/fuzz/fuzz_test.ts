@@ -13,7 +13,7 @@ import { SessionCore } from "../../src/session/core.ts";
 import { SessionId } from "../../src/session_id.ts";
 import type { StoredMessage } from "../../src/store.ts";
 import { buildCorpus, concat, encode, type Field, render, TRICKY_DATA } from "./_corpus.ts";
-import { garbageStream, printable, runFuzz, showAction, T0 } from "./_harness.ts";
+import { garbageStream, inputBoundMs, printable, runFuzz, showAction, T0 } from "./_harness.ts";
 import { mutate, MUTATORS, refresh } from "./_mutate.ts";
 import { Rng } from "./_prng.ts";
 
@@ -399,4 +399,11 @@ Deno.test({
       );
     }
   },
+});
+
+Deno.test("fuzz: an input's time bound grows with its size, not enough to hide a quadratic step", () => {
+  assert.equal(inputBoundMs(100, 200), 100.01907348632812);
+  assert.equal(inputBoundMs(100, 1_048_576), 200);
+  // The framer bug this bound once caught: 34 KB in 2-byte chunks took 405 ms.
+  assert.ok(inputBoundMs(100, 34_000) < 405);
 });
