@@ -71,9 +71,9 @@ export class CoreState {
   answerNext: [number, number] | undefined;
   /** The last answer is read and queued, not yet written: new requests wait and merge. */
   answerWriting = false;
-  /** Garbled messages since the last one that was not (see `SessionCore.onGarbled`). */
-  garbledRun = 0;
-  /** Of those, the ones not told in a log line yet. */
+  /** The last message read was garbled (see `SessionCore.onGarbled`). */
+  garbledRun = false;
+  /** Garbled messages of the run not told in a log line yet. */
   garbledUntold = 0;
   /** When the run's last log line was written. */
   garbledToldAtMs = 0;

@@ -306,7 +306,7 @@ export class SessionCore {
     this.#c.answer = undefined;
     this.#c.answerNext = undefined;
     this.#c.answerWriting = false;
-    if (this.#c.garbledRun !== 0) this.#endGarbledRun(nowMs);
+    if (this.#c.garbledRun) this.#endGarbledRun(nowMs);
     this.#c.log.info("session disconnected", { session: this.#c.name, reason: why, graceful });
     this.#c.emit({ type: "disconnected", atMs: nowMs, reason: why, graceful }, out);
     return out;
@@ -553,14 +553,15 @@ export class SessionCore {
     // when the run ends: a peer sending garbage made a line per garbled run, as often as one
     // per 8 bytes. Each still counts in the metrics and is an event.
     const c = this.#c;
-    if (c.garbledRun++ === 0) {
+    if (!c.garbledRun) {
+      c.garbledRun = true;
       c.garbledToldAtMs = nowMs;
       c.log.warn("garbled message ignored", { session: c.name, error: error.message });
-    } else if (nowMs - c.garbledToldAtMs >= GARBLED_LOG_INTERVAL_MS) {
-      c.garbledUntold++;
-      this.#tellGarbled(nowMs, error.message);
     } else {
       c.garbledUntold++;
+      if (nowMs - c.garbledToldAtMs >= GARBLED_LOG_INTERVAL_MS) {
+        this.#tellGarbled(nowMs, error.message);
+      }
     }
     return [{ type: "event", event: { type: "garbled", atMs: nowMs, error } }];
   }
@@ -582,7 +583,7 @@ export class SessionCore {
   /** A message that is not garbled, or the connection's end, ends a run of garbled ones. */
   #endGarbledRun(nowMs: number): void {
     this.#tellGarbled(nowMs);
-    this.#c.garbledRun = 0;
+    this.#c.garbledRun = false;
   }
 
   /**
@@ -596,7 +597,7 @@ export class SessionCore {
    */
   onMessage(msg: FixMessage, nowMs: number, out: Action[] = []): Action[] {
     if (!this.#c.connected || this.#c.closing !== undefined) return out;
-    if (this.#c.garbledRun !== 0) this.#endGarbledRun(nowMs);
+    if (this.#c.garbledRun) this.#endGarbledRun(nowMs);
     this.#c.t.received(nowMs);
     try {
       inbound(this.#c, msg, nowMs, out);

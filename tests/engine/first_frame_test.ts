@@ -241,7 +241,11 @@ Deno.test("engine: stopping closes the connections still waiting for their Logon
   assert.ok(!warnings.includes("connection closed before a Logon"), `${warnings}`);
 });
 
-Deno.test("engine: a connection that sends garbage before its Logon is closed with one line, and the next one logs on", async () => {
+/**
+ * An engine listening on a memory transport with an ACC->INI acceptor registered, whose warn
+ * lines are kept; LogonTimeFrame is a minute away, so that nothing times out during a test.
+ */
+async function listening(config: Record<string, number> = {}) {
   const transport = new MemoryTransport();
   const warnings: string[] = [];
   const noop = () => {};
@@ -249,11 +253,15 @@ Deno.test("engine: a connection that sends garbage before its Logon is closed wi
     transport,
     logger: { debug: noop, info: noop, warn: (m) => void warnings.push(m), error: noop },
     storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogonTimeFrame: 60_000 },
+    config: { ListenPort: 0, ListenAddress: "127.0.0.1", LogonTimeFrame: 60_000, ...config },
   });
   const acceptor = engine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
   await acceptor.connect();
-  const port = engine.listenAddresses[0].port;
+  return { transport, warnings, engine, acceptor, port: engine.listenAddresses[0].port };
+}
+
+Deno.test("engine: a connection that sends garbage before its Logon is closed with one line, and the next one logs on", async () => {
+  const { transport, warnings, engine, acceptor, port } = await listening();
   const bad = await transport.connect({ host: "127.0.0.1", port });
   await bad.write(new TextEncoder().encode("8=FIX.4.".repeat(8192) + "\x01"));
   // LogonTimeFrame is a minute away: only the garbage can close it now.
@@ -279,23 +287,7 @@ Deno.test("engine: the first message may be no longer than MaxMessageSize, nor t
       [300, 400, true], // a smaller MaxMessageSize applies before the Logon too
     ] as const
   ) {
-    const transport = new MemoryTransport();
-    const warnings: string[] = [];
-    const noop = () => {};
-    const engine = new FixEngine({
-      transport,
-      logger: { debug: noop, info: noop, warn: (m) => void warnings.push(m), error: noop },
-      storeFactory: new MemorySeqStoreFactory(),
-      config: {
-        ListenPort: 0,
-        ListenAddress: "127.0.0.1",
-        LogonTimeFrame: 60_000,
-        MaxMessageSize: max,
-      },
-    });
-    engine.createSession(new SessionId("ACC", "INI"), "", FIXVersion.FIX44);
-    await engine.start();
-    const port = engine.listenAddresses[0].port;
+    const { transport, warnings, engine, port } = await listening({ MaxMessageSize: max });
     const conn = await transport.connect({ host: "127.0.0.1", port });
     await conn.write(new TextEncoder().encode(`8=FIX.4.4\x019=${declared}\x0135=A\x01`));
     const name = `MaxMessageSize ${max}, BodyLength ${declared}`;
