@@ -50,9 +50,10 @@ export interface FramerOptions {
  * until it returns `undefined`. Garbled input yields one {@linkcode FixParseError} per garbled
  * run (its `reason`, `tag` and stream `offset` say what and where) and the framer resynchronises
  * on the next `8=FIX`, keeping the messages that follow. A run lasts until the framer delimits a
- * frame again (a message, or one whose BodyLength or CheckSum is wrong): a `8=FIX` that fails in
- * its first two fields inside it adds no error, so garbage full of fake BeginStrings is one
- * error, not one per `8=FIX.4.`. As in QuickFIX, a message whose
+ * frame again (a message, or one whose BodyLength or CheckSum is wrong): a `8=FIX` inside it
+ * that makes no frame (its first two fields are wrong, or no CheckSum comes where its
+ * BodyLength ends nor before the next `8=FIX`) adds no error, so garbage full of fake
+ * BeginStrings is one error, not one per `8=FIX.4.`. As in QuickFIX, a message whose
  * BodyLength(9) is too long runs to the first CheckSum(10) after its declared end: the message
  * that follows goes with it (the session recovers it with a ResendRequest). A message whose
  * third field is not MsgType(35) is garbled too.
@@ -78,8 +79,8 @@ export class FixFramer {
   #max: number;
   #dataFields: ReadonlyMap<number, number>;
   /**
-   * A garbled run was reported and no frame has been delimited since: more garbage, and fake
-   * BeginStrings that fail in their first two fields, belong to that run (no error each).
+   * A garbled run was reported and no frame has been delimited since: more garbage, and
+   * BeginStrings that make no frame, belong to that run (no error each).
    */
   #inGarbage = false;
   #waitStart = -1; // stream offset of a message whose CheckSum is being waited for
@@ -423,8 +424,8 @@ export class FixFramer {
             return -1;
           }
           this.#resync(start + 1);
-          this.#inGarbage = true;
-          return this.#fail("CheckSum(10) is missing", trailer, 10);
+          if (this.#inGarbage) continue;
+          return this.#startGarbage("CheckSum(10) is missing", trailer, 10);
         }
         // BodyLength(9) is wrong. As in QuickFIX, the message runs to the first CheckSum(10)
         // field at or after its declared end: with a BodyLength too long that is the next
@@ -433,6 +434,7 @@ export class FixFramer {
         if (stop < 0 || stop > limit) {
           if (stop < 0 && end - start <= this.#max) return -1;
           this.#resync(start + 1);
+          if (this.#inGarbage) continue;
           this.#inGarbage = true;
         } else {
           // A frame delimited, garbled as it is: the run ends with it.
@@ -457,10 +459,7 @@ export class FixFramer {
     return -2;
   }
 
-  /**
-   * Bytes that are not a message (found in the first two fields, or before `8=FIX`) outside a
-   * garbled run: the error that starts one.
-   */
+  /** Bytes that make no frame, outside a garbled run: the error that starts one. */
   #startGarbage(reason: string, at: number, tag?: number): number {
     this.#inGarbage = true;
     return this.#fail(reason, at, tag);

@@ -407,6 +407,19 @@ Deno.test("framer reports each garbled kind with reason, tag and offset, and kee
       err("BeginString is too long", L + fakes.length + badSum.length, 8),
       text(GOOD2),
     ]);
+    // BeginStrings whose frames end in no CheckSum belong to the run too.
+    const noSums = te.encode("8=FIX.4.4\x019=5\x01".repeat(30));
+    assertEverySplit(between(concat(te.encode("junk"), noSums)), [
+      text(GOOD1),
+      err("message does not start with 8=FIX", L, 8),
+      text(GOOD2),
+    ]);
+    // Alone, the first of them starts the run with its own error.
+    assertEverySplit(between(noSums), [
+      text(GOOD1),
+      err("CheckSum(10) is missing", L + 19, 10),
+      text(GOOD2),
+    ]);
     // A megabyte of them: one error, and the message after them.
     const f = new FixFramer();
     // (The SOH keeps the last one from taking GOOD1's BeginString as the rest of its own.)
