@@ -103,6 +103,36 @@ Deno.bench("frame + checksum + decode + field access (x1000)", {
   sink += decodeAll(reports, readReport);
 });
 
+/** An ExecutionReport whose IDs are long, as many venues' are (UUIDs, dated IDs). */
+function longIdReport(i: number): FixMessage {
+  const hex = i.toString(16).padStart(12, "0");
+  return new FixMessage("8")
+    .set(49, "TEST2").set(56, "TEST1").set(34, i).set(52, "20261124-10:00:00.000")
+    .set(37, `20261124-ORD-${hex}`).set(11, `6f1c2a9e-4b7d-4e21-9c3a-${hex}`)
+    .set(17, `20261124-EXEC-${hex}`).set(150, "F").set(39, "2").set(55, "EUR/USD")
+    .set(54, "1").set(38, "1000").set(151, "0").set(14, "1000").set(6, "1.08215")
+    .set(1, "ACCOUNT-0042-EUR").set(60, "20261124-10:00:00.000");
+}
+const longIdReports = stream(longIdReport);
+
+/** The IDs and times an application reads from a fill: values of 16 to 36 bytes. */
+function readLongIds(m: FixMessage): number {
+  return (m.get(37)?.length ?? 0) + (m.get(11)?.length ?? 0) + (m.get(17)?.length ?? 0) +
+    (m.get(1)?.length ?? 0) + (m.get(60)?.length ?? 0);
+}
+
+Deno.bench("baseline: scan ExecutionReport with long IDs for SOH (x1000)", {
+  group: "decode ExecutionReport with long IDs",
+  baseline: true,
+}, () => {
+  sink += scan(longIdReports);
+});
+Deno.bench("frame + checksum + decode + read its IDs and TransactTime (x1000)", {
+  group: "decode ExecutionReport with long IDs",
+}, () => {
+  sink += decodeAll(longIdReports, readLongIds);
+});
+
 const prebuiltOrder = newOrder(1);
 const prebuiltReport = execReport(1);
 // The baselines of the encode groups scan exactly the bytes the encoder writes.
