@@ -85,6 +85,13 @@ export class FixFramer {
   #inGarbage = false;
   #waitStart = -1; // stream offset of a message whose CheckSum is being waited for
   #waitScanned = 0; // stream offset up to which it was scanned for CheckSum and 8=FIX
+  #waitHasSum = false; // that frame has a CheckSum(10) field: it waits for the field's end
+  // `#checkSumEnd` waiting for a CheckSum field's end: the stream offsets of its `from`, of the
+  // field (-1: none found yet), where the search for one resumes, and where the field's SOH is.
+  #sumFrom = -1;
+  #sumField = -1;
+  #sumSearched = 0;
+  #sumScanned = 0;
   /** The error `#locate` found (when it returns -2). */
   #fault: FixParseError | undefined;
   /** BeginString(8) and BodyLength(9) of the frame `#locate` found, checked and summed. */
@@ -414,13 +421,18 @@ export class FixFramer {
         // bytes were chunked (a framer holding more than #max bytes of the run gives up on it).
         const at = this.#base + start;
         const limit = start + this.#max;
-        const resume = this.#waitStart === at ? this.#waitScanned - this.#base - 8 : 0;
+        const waiting = this.#waitStart === at;
+        const resume = waiting ? this.#waitScanned - this.#base - 8 : 0;
         const next = this.#findBegin(Math.max(start + 1, resume));
         const to = Math.min(next < 0 ? end : next, limit);
-        if (!this.#hasCheckSum(Math.max(bodyStart - 1, resume), to)) {
+        if (
+          !(waiting && this.#waitHasSum) &&
+          !this.#hasCheckSum(Math.max(bodyStart - 1, resume), to)
+        ) {
           if (next < 0 && end - start <= this.#max) {
             this.#waitStart = at;
             this.#waitScanned = this.#base + end;
+            this.#waitHasSum = false;
             return -1;
           }
           this.#resync(start + 1);
@@ -432,7 +444,13 @@ export class FixFramer {
         // message's, and both go as one garbled run (the peer resends the second on request).
         const stop = this.#checkSumEnd(Math.max(trailer - 1, bodyStart - 1));
         if (stop < 0 || stop > limit) {
-          if (stop < 0 && end - start <= this.#max) return -1;
+          if (stop < 0 && end - start <= this.#max) {
+            // Waiting for the CheckSum field's end: the next call scans only what arrives.
+            this.#waitStart = at;
+            this.#waitScanned = this.#base + end;
+            this.#waitHasSum = true;
+            return -1;
+          }
           this.#resync(start + 1);
           if (this.#inGarbage) continue;
           this.#inGarbage = true;
@@ -478,17 +496,39 @@ export class FixFramer {
 
   /**
    * The end (after its SOH) of the first CheckSum(10) field starting at `from` or later, or -1
-   * when none has arrived whole.
+   * when none has arrived whole. While -1, where the search got to is kept (stream offsets):
+   * the next call for the same `from` goes on from there, so bytes dripped in are each scanned
+   * once. Rescanning from `from` made a megabyte in 512-byte chunks cost about a second.
    */
   #checkSumEnd(from: number): number {
     const buf = this.#buf;
     const end = this.#end;
-    for (let i = from; i + 3 < end; i++) {
-      if (buf[i] === SOH && buf[i + 1] === 49 && buf[i + 2] === 48 && buf[i + 3] === 61) {
-        for (let j = i + 4; j < end; j++) if (buf[j] === SOH) return j + 1;
-        return -1;
+    const base = this.#base;
+    const same = this.#sumFrom === base + from;
+    let field = same ? this.#sumField : -1;
+    let i = same ? this.#sumSearched - base : from;
+    if (field < 0) {
+      for (; i + 3 < end; i++) {
+        if (buf[i] === SOH && buf[i + 1] === 49 && buf[i + 2] === 48 && buf[i + 3] === 61) {
+          field = base + i;
+          break;
+        }
       }
     }
+    if (field >= 0) {
+      let j = field - base + 4;
+      if (same && this.#sumField === field) j = Math.max(j, this.#sumScanned - base);
+      for (; j < end; j++) {
+        if (buf[j] === SOH) {
+          this.#sumFrom = -1;
+          return j + 1;
+        }
+      }
+    }
+    this.#sumFrom = base + from;
+    this.#sumField = field;
+    this.#sumSearched = base + i;
+    this.#sumScanned = base + end;
     return -1;
   }
 }

@@ -315,6 +315,29 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "framer: a short BodyLength then a CheckSum field whose value never ends, in small chunks, takes linear time",
+  // BUG (fuzz "an input took more than 200 ms (mostly in the framer)", seed 20261216 block 3090
+  // index 1165: 1 MB in 1,999 chunks took 2.46 s): with a CheckSum(10) field after the declared
+  // body but no SOH after it yet, `#locate` (src/message/framer.ts) looked again for the next
+  // `8=FIX` and for that SOH from the frame's start on every call: 1 MiB in 512-byte chunks
+  // took 989 ms, 256 KiB 81 ms (quadratic).
+  fn() {
+    const head = new TextEncoder().encode("8=FIX.4.4\x019=3\x0135=0\x0110=");
+    const stream = new Uint8Array(1 << 20).fill(65);
+    stream.set(head);
+    const framer = new FixFramer();
+    const started = performance.now();
+    for (let i = 0; i < stream.length; i += 256) {
+      framer.push(stream.subarray(i, i + 256));
+      while (framer.next() !== undefined);
+    }
+    const ms = performance.now() - started;
+    assert.ok(ms < 300, `${ms.toFixed(0)} ms`);
+  },
+});
+
+Deno.test({
   name: "message: a binary data value survives being read and re-encoded",
   // BUG (fuzz observation "re-encoded message after its values were read does not decode:
   // data field length does not match"): reading a value caches it as a string decoded as

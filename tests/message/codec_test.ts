@@ -310,6 +310,29 @@ Deno.test("framer reports each garbled kind with reason, tag and offset, and kee
       ]);
     });
   }
+  await t.step("BodyLength -3 with a long CheckSum value: the same however finely it drips", () => {
+    // The CheckSum field's value arrives in pieces; the frame runs to its SOH, then GOOD2.
+    const bad = te.encode("8=FIX.4.4\x019=3\x0135=0\x0110=" + "7".repeat(3000) + "\x01");
+    const stream = between(bad);
+    const expected = [
+      text(GOOD1),
+      err("BodyLength(9) does not match the message", L + 10, 9),
+      text(GOOD2),
+    ];
+    for (const step of [1, 7, 64, 1000, stream.length]) {
+      const f = new FixFramer();
+      const out: Framed[] = [];
+      for (let i = 0; i < stream.length; i += step) {
+        f.push(stream.subarray(i, i + step));
+        for (let r = f.next(); r !== undefined; r = f.next()) {
+          out.push(
+            r instanceof Uint8Array ? text(r) : { reason: r.reason, tag: r.tag, offset: r.offset },
+          );
+        }
+      }
+      assert.deepEqual(out, expected, `chunks of ${step}`);
+    }
+  });
   await t.step("BodyLength +100: the framer waits for the declared length", () => {
     const stream = between(withLength("35=0|34=9|58=hello|", 100));
     assert.deepEqual(frameSplit(stream, stream.length), [text(GOOD1)]);
