@@ -429,12 +429,7 @@ export class FixFramer {
           !(waiting && this.#waitHasSum) &&
           !this.#hasCheckSum(Math.max(bodyStart - 1, resume), to)
         ) {
-          if (next < 0 && end - start <= this.#max) {
-            this.#waitStart = at;
-            this.#waitScanned = this.#base + end;
-            this.#waitHasSum = false;
-            return -1;
-          }
+          if (next < 0 && end - start <= this.#max) return this.#wait(at, false);
           this.#resync(start + 1);
           if (this.#inGarbage) continue;
           return this.#startGarbage("CheckSum(10) is missing", trailer, 10);
@@ -444,13 +439,8 @@ export class FixFramer {
         // message's, and both go as one garbled run (the peer resends the second on request).
         const stop = this.#checkSumEnd(Math.max(trailer - 1, bodyStart - 1));
         if (stop < 0 || stop > limit) {
-          if (stop < 0 && end - start <= this.#max) {
-            // Waiting for the CheckSum field's end: the next call scans only what arrives.
-            this.#waitStart = at;
-            this.#waitScanned = this.#base + end;
-            this.#waitHasSum = true;
-            return -1;
-          }
+          // Waiting for the CheckSum field's end.
+          if (stop < 0 && end - start <= this.#max) return this.#wait(at, true);
           this.#resync(start + 1);
           if (this.#inGarbage) continue;
           this.#inGarbage = true;
@@ -469,6 +459,17 @@ export class FixFramer {
       head.sum = sum;
       return trailer;
     }
+  }
+
+  /**
+   * `#locate`'s answer while the frame at stream offset `at` waits for its CheckSum (-1): the
+   * next call scans only what arrives. `hasSum`: a CheckSum field was found, not its end.
+   */
+  #wait(at: number, hasSum: boolean): number {
+    this.#waitStart = at;
+    this.#waitScanned = this.#base + this.#end;
+    this.#waitHasSum = hasSum;
+    return -1;
   }
 
   /** `#locate`'s answer for an error: -2, with the error in `#fault`. */
