@@ -357,3 +357,27 @@ Deno.test("hasValue compares a received value beyond ASCII as its UTF-8 text", (
   assert.equal(m.hasValue(58, "abx"), false);
   assert.equal(m.get(58), "\u00dcx");
 });
+
+Deno.test("values read again, short or long, read the same, and an edit after reads sticks", () => {
+  const long = "6f1c2a9e-4b7d-4e21-9c3a-000000000042";
+  const m = new FixMessage("D").set(49, "S").set(56, "T").set(34, 7).set(11, long)
+    .set(55, "EUR/USD").set(44, "1.08215").set(58, "x");
+  const frame = encodeMessage(m);
+  const d = decodeMessage(frame);
+  for (let round = 0; round < 3; round++) {
+    assert.equal(d.get(11), long);
+    assert.equal(d.get(55), "EUR/USD");
+    assert.equal(d.get(44), "1.08215");
+    assert.equal(d.get(58), "x");
+    assert.equal(d.getInt(34), 7);
+  }
+  assert.deepEqual(encodeMessage(d), frame, "reads change nothing encoded");
+  d.set(55, "GBP/USD");
+  assert.equal(d.get(55), "GBP/USD");
+  assert.equal(d.get(44), "1.08215");
+  assert.equal(d.get(11), long);
+  assert.equal(decodeMessage(encodeMessage(d)).get(55), "GBP/USD");
+  const c = d.clone();
+  assert.equal(c.get(44), "1.08215");
+  assert.equal(c.get(55), "GBP/USD");
+});
