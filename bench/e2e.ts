@@ -125,6 +125,7 @@ async function child(
   // to the same stdout, and whatever follows is copied to stderr so the child never blocks on a
   // full pipe.
   const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const enc = new TextEncoder();
   let text = "";
   let port: number | undefined;
   while (port === undefined) {
@@ -136,12 +137,11 @@ async function child(
       const line = text.slice(0, nl).trim();
       text = text.slice(nl + 1);
       if (/^\d+$/.test(line)) port = Number(line);
-      else Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
+      else Deno.stderr.writeSync(enc.encode(line + "\n"));
     }
   }
   const rest = text;
   (async () => {
-    const enc = new TextEncoder();
     if (rest) Deno.stderr.writeSync(enc.encode(rest));
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
       Deno.stderr.writeSync(enc.encode(r.value));
