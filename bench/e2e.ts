@@ -66,6 +66,9 @@ function engineOptions(
   };
 }
 const LAT = 2_000;
+/** What a child prints before its port, in one write: see `child()`. */
+const PORT_MARK = "fixwire-bench-port=";
+const PORT_RE = new RegExp(`${PORT_MARK}(\\d+)\\n`);
 const print = (s: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
 };
@@ -99,7 +102,7 @@ function roundTrips(perSec: number, rttsMs: Float64Array): RoundTrips {
 
 async function echoServer(): Promise<void> {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  print(String((l.addr as Deno.NetAddr).port));
+  print(`${PORT_MARK}${(l.addr as Deno.NetAddr).port}`);
   const c = await l.accept();
   c.setNoDelay(true);
   const buf = new Uint8Array(65536);
@@ -121,9 +124,10 @@ async function child(
     args: ["run", "-A", "--unstable-kv", new URL(import.meta.url).pathname, mode, ...switches],
     stdout: "piped",
   }).spawn();
-  // The port is the first line that is only digits: V8's traces (DENO_V8_FLAGS=--trace-gc) go
-  // to the same stdout, and whatever follows is copied to stderr so the child never blocks on a
-  // full pipe.
+  // The port comes after `PORT_MARK`, in one write of its own. V8's traces
+  // (DENO_V8_FLAGS=--trace-gc-nvp) go to the same stdout through C's buffered stdio, flushed in
+  // blocks that may end mid-line, so the mark is looked for anywhere in the text rather than as a
+  // line; everything else is copied to stderr so the child never blocks on a full pipe.
   const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const enc = new TextEncoder();
   let text = "";
@@ -132,13 +136,11 @@ async function child(
     const { value, done } = await reader.read();
     if (done) throw new Error(`bench child "${mode}" ended before printing its port`);
     text += value;
-    let nl: number;
-    while (port === undefined && (nl = text.indexOf("\n")) >= 0) {
-      const line = text.slice(0, nl).trim();
-      text = text.slice(nl + 1);
-      if (/^\d+$/.test(line)) port = Number(line);
-      else Deno.stderr.writeSync(enc.encode(line + "\n"));
-    }
+    const m = PORT_RE.exec(text);
+    if (m === null) continue;
+    port = Number(m[1]);
+    Deno.stderr.writeSync(enc.encode(text.slice(0, m.index)));
+    text = text.slice(m.index + m[0].length);
   }
   const rest = text;
   (async () => {
@@ -215,7 +217,7 @@ async function venueServer(): Promise<void> {
     },
   });
   await venue.connect();
-  print(String(server.listenAddresses[0].port));
+  print(`${PORT_MARK}${server.listenAddresses[0].port}`);
   await ended.promise;
   await server.stop();
   store.close();
