@@ -134,7 +134,10 @@ async function child(
   let port: number | undefined;
   while (port === undefined) {
     const { value, done } = await reader.read();
-    if (done) throw new Error(`bench child "${mode}" ended before printing its port`);
+    if (done) {
+      Deno.stderr.writeSync(enc.encode(text));
+      throw new Error(`bench child "${mode}" ended before printing its port`);
+    }
     text += value;
     const m = PORT_RE.exec(text);
     if (m === null) continue;

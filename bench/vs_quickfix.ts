@@ -21,6 +21,9 @@
 // validation, and encode NewOrderSingle from field values; bench/codec_rows.ts against
 // tests/interop/peer/codec_bench.cpp, decoding the same bytes.
 //
+// Before the first round and after the last: the stalls a busy loop sees on the pinned core
+// (bench/_stalls.ts), which set the tail rows on a VM.
+//
 // Needs g++ and libquickfix-dev (bash tests/interop/setup.sh, which this runs), taskset
 // (util-linux) for the pinned rows and the QuickFIX FIX44.xml for its dictionary (FIX_SPEC_XML,
 // else ../shared/fix-spec/FIX44.xml beside the repository, else /usr/share/quickfix/FIX44.xml).
