@@ -59,6 +59,24 @@ Deno.test("parseUtcTimestamp reads 9 fraction digits and other lengths exactly",
   assert.equal(formatUtcTimestamp(t.epochMs, "ns", t.subMsNanos), "20261124-10:00:05.123456789");
 });
 
+Deno.test("both parsers read a fraction of every length from 1 to 9 digits", () => {
+  const te = new TextEncoder();
+  for (let k = 1; k <= 9; k++) {
+    // "987654321" cut to k digits: the nanoseconds are those digits followed by 9 - k zeros.
+    const digits = "987654321".slice(0, k);
+    const nanos = Number(digits.padEnd(9, "0"));
+    const text = `20261124-10:00:05.${digits}`;
+    const ms = AT - 123 + Math.floor(nanos / 1_000_000);
+    assert.deepEqual(
+      parseUtcTimestamp(text),
+      { epochMs: ms, subMsNanos: nanos % 1_000_000 },
+      text,
+    );
+    const b = te.encode(`=${text}\x01`);
+    assert.equal(parseUtcTimestampBytes(b, 1, b.length - 1), ms, text);
+  }
+});
+
 Deno.test("parseUtcTimestampBytes agrees with Date for every kind of day, leap years included", () => {
   const te = new TextEncoder();
   const cases: [string, number][] = [
