@@ -100,6 +100,25 @@ function roundTrips(perSec: number, rttsMs: Float64Array): RoundTrips {
   };
 }
 
+/**
+ * The order the QuickFIX peer sends (bench/codec_rows.ts encodes the same one). Numbered IDs are
+ * made with numberToFixText: a template literal (`o${i}`) would put each new number in V8's
+ * number-to-string cache, where its string outlives the message and every young GC copies it
+ * (see the README's performance section).
+ */
+export function benchOrder(i: number): FixMessage {
+  return new FixMessage("D").set(11, "o" + numberToFixText(i)).set(21, "1").set(55, "EUR/USD")
+    .set(54, "1").set(60, "20261124-10:00:00.000").set(38, 100).set(40, "2").set(44, "1.08215");
+}
+
+/** The report the QuickFIX peer answers an order with: its ClOrdID, Symbol, Side and quantity. */
+export function benchReport(order: FixMessage, execId: number): FixMessage {
+  const clOrdId = order.get(11)!;
+  return new FixMessage("8").set(37, `O-${clOrdId}`).set(17, "E-" + numberToFixText(execId))
+    .set(11, clOrdId).set(150, "0").set(39, "0").set(55, order.get(55) ?? "X")
+    .set(54, order.get(54) ?? "1").set(151, order.get(38) ?? "0").set(14, "0").set(6, "0");
+}
+
 async function echoServer(): Promise<void> {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   print(`${PORT_MARK}${(l.addr as Deno.NetAddr).port}`);
@@ -202,18 +221,8 @@ async function venueServer(): Promise<void> {
   let e = 0;
   const ended = Promise.withResolvers<void>();
   venue.setListener({
-    // The report the QuickFIX peer sends: the order's ClOrdID, Symbol, Side and quantity. A
-    // numbered ID is made with numberToFixText: a template literal (`E-${n}`) would put each
-    // new number in V8's number-to-string cache, where its string outlives the message and
-    // every young GC copies it (see the README's performance section).
     onMessage: (o) => {
-      const clOrdId = o.get(11)!;
-      venue.put(
-        new FixMessage("8").set(37, `O-${clOrdId}`).set(17, "E-" + numberToFixText(++e))
-          .set(11, clOrdId)
-          .set(150, "0").set(39, "0").set(55, o.get(55) ?? "X").set(54, o.get(54) ?? "1")
-          .set(151, o.get(38) ?? "0").set(14, "0").set(6, "0"),
-      );
+      venue.put(benchReport(o, ++e));
     },
     onEvent: (ev) => {
       if (ev.type === "logout") ended.resolve();
@@ -266,21 +275,13 @@ export async function fixwire(
   });
   await trader.connect(30, "127.0.0.1", port);
   await trader.waitFor("established", { signal: AbortSignal.timeout(10_000) });
-  // The order the QuickFIX peer sends (bench/codec_rows.ts encodes the same one), its ClOrdID
-  // made without the number-to-string cache (see the venue).
-  const order = (i: number) =>
-    new FixMessage("D").set(11, "o" + numberToFixText(i)).set(21, "1").set(55, "EUR/USD").set(
-      54,
-      "1",
-    )
-      .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "2").set(44, "1.08215");
   // Made before the round trips: a growing array would be copied by young GCs as it grows.
   const rtts = new Float64Array(lat);
   for (let i = 0; i < warmup + lat; i++) {
     const t = performance.now();
     target = received + 1;
     const done = new Promise<void>(awaitReport);
-    trader.put(order(i));
+    trader.put(benchOrder(i));
     await done;
     if (i >= warmup) rtts[i - warmup] = performance.now() - t;
   }
@@ -291,7 +292,7 @@ export async function fixwire(
     const t0 = performance.now();
     const all = new Promise<void>((r) => wake = () => received - start >= n && r());
     for (let i = 0; i < n; i++) {
-      trader.put(order(i));
+      trader.put(benchOrder(i));
       if (i % 100 === 99) await Promise.resolve();
     }
     await all;

@@ -13,14 +13,8 @@
 //        [--memory] [--detail] [--warmup=30000] [--rounds=50]
 //   --memory  memory stores instead of the file store
 //   --detail  each anonymous mapping on its own line (V8's heap pages are 256 KB each)
-import {
-  FixEngine,
-  FixMessage,
-  FIXVersion,
-  MemorySeqStoreFactory,
-  numberToFixText,
-  SessionId,
-} from "../mod.ts";
+import { FixEngine, FIXVersion, MemorySeqStoreFactory, SessionId } from "../mod.ts";
+import { benchOrder, benchReport } from "./e2e.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
 const MODE = Deno.args.find((a) => !a.startsWith("--")) ?? "fixwire";
@@ -100,17 +94,7 @@ async function fixwireRoundTrip(): Promise<() => Promise<void>> {
   const server = new FixEngine(options("a", { ListenPort: 0, ListenAddress: "127.0.0.1" }));
   const venue = server.createSession(new SessionId("V", "T"), "", FIXVersion.FIX44);
   let e = 0;
-  // The report bench/e2e.ts's venue sends.
-  venue.setListener({
-    onMessage: (o) => {
-      const clOrdId = o.get(11)!;
-      venue.put(
-        new FixMessage("8").set(37, `O-${clOrdId}`).set(17, "E-" + numberToFixText(++e))
-          .set(11, clOrdId).set(150, "0").set(39, "0").set(55, o.get(55) ?? "X")
-          .set(54, o.get(54) ?? "1").set(151, o.get(38) ?? "0").set(14, "0").set(6, "0"),
-      );
-    },
-  });
+  venue.setListener({ onMessage: (o) => venue.put(benchReport(o, ++e)) });
   await venue.connect();
   const client = new FixEngine(options("b"));
   const trader = client.createSession(new SessionId("T", "V"), "", FIXVersion.FIX44);
@@ -130,11 +114,7 @@ async function fixwireRoundTrip(): Promise<() => Promise<void>> {
   let i = 0;
   return async () => {
     const done = new Promise<void>(awaitReport);
-    trader.put(
-      new FixMessage("D").set(11, "o" + numberToFixText(i++)).set(21, "1").set(55, "EUR/USD")
-        .set(54, "1").set(60, "20261124-10:00:00.000").set(38, 100).set(40, "2")
-        .set(44, "1.08215"),
-    );
+    trader.put(benchOrder(i++));
     await done;
   };
 }
