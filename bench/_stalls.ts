@@ -2,8 +2,9 @@
 // a loop that does nothing but read the clock, timing every gap between two reads. On a bare
 // machine the gaps are the kernel's timer ticks, a microsecond or two each. On a VM (the CI and
 // benchmark machines) each tick and host interrupt can cost tens of microseconds, and a round trip
-// that one falls into is that much longer: the tail rows of bench/vs_quickfix.ts are read beside
-// this (see the README's performance section).
+// that one falls into pays for it and again for every page it touches afterwards
+// (bench/round_trip_pages.ts): the tail rows of bench/vs_quickfix.ts are read beside this (see the
+// README's performance section).
 // Run: taskset -c 0 deno run bench/_stalls.ts [ms=2000] [--json]
 
 /** The gaps a busy loop saw. */
@@ -65,10 +66,9 @@ export function measureStalls(ms = 2000): Stalls {
 
 /** One line for a report. */
 export function describeStalls(s: Stalls): string {
-  return `${Math.round(s.perSec)} stalls a second of a busy core (median ${
-    s.p50Us.toFixed(1)
-  } µs, ` +
-    `p90 ${s.p90Us.toFixed(1)}, p99 ${s.p99Us.toFixed(1)}; ${s.lostPct.toFixed(2)}% of its time; ` +
+  const us = (v: number) => v.toFixed(1);
+  return `${Math.round(s.perSec)} stalls a second of a busy core (median ${us(s.p50Us)} µs, ` +
+    `p90 ${us(s.p90Us)}, p99 ${us(s.p99Us)}; ${s.lostPct.toFixed(2)}% of its time; ` +
     `phase concentration on the 4 ms tick ${s.tick4ms.toFixed(2)})`;
 }
 
