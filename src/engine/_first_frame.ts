@@ -19,6 +19,9 @@ import type { TimerScheduler } from "./scheduler.ts";
  */
 export const FIRST_FRAME_MAX = 64 * 1024;
 
+/** Why a connection closed by {@linkcode FirstFrameReader.evict} was. */
+export const EVICTED = "too many connections waiting for a Logon";
+
 /**
  * Hears how a first read ended: the frame, or `undefined` when the connection closed first
  * (the peer, LogonTimeFrame, the engine stopping, garbled bytes: see `refused`), or the error
@@ -46,7 +49,10 @@ export class FirstFrameReader extends ChunkReader {
   readonly #done: FirstFrameDone;
   readonly #timer: TimerHandle;
   #finished = false;
-  /** Why the reader closed the connection itself (and said so), when it did. */
+  /**
+   * Why the connection was closed before its first message by the reader (garbled bytes,
+   * LogonTimeFrame: told by the reader) or by the engine (`evict`: told by the engine).
+   */
   refused: string | undefined;
 
   /**
@@ -112,9 +118,21 @@ export class FirstFrameReader extends ChunkReader {
     this.#finish(undefined, error);
   }
 
+  /**
+   * Closes the connection to make room for a newer one (the engine's limit on connections
+   * waiting for their first message, which tells it); `refused` says so.
+   */
+  evict(): void {
+    if (this.#finished) return;
+    this.refused = EVICTED;
+    this.conn.close(EVICTED);
+  }
+
   readonly #onTimeout = (): void => {
+    // Told here, once: the engine does not tell the end of a refused connection again.
+    this.refused = "Logon timeout";
     this.#log.warn("no Logon within LogonTimeFrame; closing", { remote: this.conn.remoteAddr });
-    this.conn.close("Logon timeout");
+    this.conn.close(this.refused);
   };
 
   #finish(frame: Uint8Array | undefined, error?: unknown): void {

@@ -67,6 +67,20 @@ const BURST_SLICE_MS = 2;
  */
 const DESCRIPTORS_SPARE = 64;
 
+/**
+ * Connections that may wait for their first message at once, beyond one per acceptor session
+ * that may log on (the registered ones, and MaxUnregisteredAcceptorSessions when
+ * CreateUnregisteredAcceptorSession is on). A logon storm has every session's connection
+ * waiting at once (5,000 in bench/load.ts --storm); a peer that opens connections and sends
+ * nothing held a descriptor for each until LogonTimeFrame, without limit, until the process ran
+ * out of them (no store could open a file, no initiator connect). Past the limit the connection
+ * that has waited longest is closed: a peer that logs on sends its Logon right after connecting.
+ */
+const PENDING_SPARE = 256;
+
+/** At most one line per this long tells the connections closed to make room (see `#tellEvictions`). */
+const EVICTIONS_LOG_INTERVAL_MS = 10_000;
+
 /** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
 export interface FixEngineOptions {
   /** Transport for initiators and listeners (default: TCP). */
@@ -133,8 +147,15 @@ export class FixEngine implements AsyncDisposable {
   readonly #listeners: Listener[] = [];
   /** Logons being routed (after their first read). */
   readonly #accepting = new Set<Promise<void>>();
-  /** Incoming connections waiting for their first frame. */
+  /** Incoming connections waiting for their first frame, the longest waiting first. */
   readonly #firstReads = new Set<FirstFrameReader>();
+  /**
+   * Connections closed to make room (see PENDING_SPARE) and not yet told, the limit then, and
+   * when they were last told.
+   */
+  #evictedUntold = 0;
+  #evictedAtLimit = 0;
+  #evictionsToldAtMs = Number.NEGATIVE_INFINITY;
   #defaultContext: SessionContext | undefined;
   readonly #acceptLoops: Promise<void>[] = [];
   readonly #listenPorts = new Set<number>();
@@ -535,6 +556,12 @@ export class FixEngine implements AsyncDisposable {
       conn.close("source address not allowed");
       return;
     }
+    const limit = this.#pendingLimit();
+    if (this.#firstReads.size >= limit) this.#evictLongestWaiting(limit);
+    if (
+      this.#evictedUntold > 0 &&
+      this.#clock.now() - this.#evictionsToldAtMs >= EVICTIONS_LOG_INTERVAL_MS
+    ) this.#tellEvictions();
     // Keeps the young collections of a logon storm small (see _gc_pacing.ts).
     paceYoungGc();
     const dueAtMs = this.#clock.now() + this.#firstLogonTimeoutMs;
@@ -549,6 +576,37 @@ export class FixEngine implements AsyncDisposable {
         this.#firstFrameMax,
       ),
     );
+  }
+
+  /** How many connections may wait for their first message at once (see PENDING_SPARE). */
+  #pendingLimit(): number {
+    const s = this.#settings;
+    const unregistered = s.createUnregisteredAcceptorSession
+      ? s.maxUnregisteredAcceptorSessions
+      : 0;
+    return this.#acceptors.size + unregistered + PENDING_SPARE;
+  }
+
+  /** Closes the connection that has waited longest for its first message, to make room. */
+  #evictLongestWaiting(limit: number): void {
+    const oldest: FirstFrameReader = this.#firstReads.values().next().value!;
+    this.#firstReads.delete(oldest);
+    oldest.evict();
+    this.#evictedUntold++;
+    this.#evictedAtLimit = limit;
+  }
+
+  /**
+   * One line for the connections closed to make room since the last: the first at once, then at
+   * most one per EVICTIONS_LOG_INTERVAL_MS (a flood closes thousands), and one at `stop`.
+   */
+  #tellEvictions(): void {
+    this.#log.warn("too many connections waiting for a Logon; closed the longest waiting", {
+      limit: this.#evictedAtLimit,
+      closed: this.#evictedUntold,
+    });
+    this.#evictedUntold = 0;
+    this.#evictionsToldAtMs = this.#clock.now();
   }
 
   /** An incoming connection's first read ended: its frame is routed to its acceptor. */
@@ -841,6 +899,7 @@ export class FixEngine implements AsyncDisposable {
     await Promise.all([...this.#sessions.values()].map((s) => this.#internals.get(s)!.stop()));
     // Connections still waiting for their Logon close now (not at LogonTimeFrame).
     for (const r of this.#firstReads) r.conn.close("engine stopped");
+    if (this.#evictedUntold > 0) this.#tellEvictions();
     await Promise.allSettled([...this.#accepting]);
     await this.#reserving;
     this.#scheduler.close();
