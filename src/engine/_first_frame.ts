@@ -20,7 +20,7 @@ import type { TimerScheduler } from "./scheduler.ts";
 export const FIRST_FRAME_MAX = 64 * 1024;
 
 /** Why a connection closed by {@linkcode FirstFrameReader.evict} was. */
-export const EVICTED = "too many connections waiting for a Logon";
+const EVICTED = "too many connections waiting for a Logon";
 
 /**
  * Hears how a first read ended: the frame, or `undefined` when the connection closed first
