@@ -38,6 +38,7 @@ import { TimerScheduler } from "./scheduler.ts";
 import { TurnBudget } from "./_turns.ts";
 import { FIRST_FRAME_MAX, FirstFrameReader } from "./_first_frame.ts";
 import { paceYoungGc } from "./_gc_pacing.ts";
+import { RepeatLimitedLogger } from "./_repeat_log.ts";
 import { Session, type SessionContext, type SessionInternals } from "./session.ts";
 
 /**
@@ -78,8 +79,11 @@ const DESCRIPTORS_SPARE = 64;
  */
 const PENDING_SPARE = 256;
 
-/** At most one line per this long tells the connections closed to make room (see `#tellEvictions`). */
-const EVICTIONS_LOG_INTERVAL_MS = 10_000;
+/**
+ * How often at most each warning about a connection that has not logged on is written (see
+ * RepeatLimitedLogger): a peer can make one per connection it opens.
+ */
+const ADMIT_LOG_INTERVAL_MS = 10_000;
 
 /** Options of {@linkcode FixEngine}. Everything is optional; TCP and the file store are defaults. */
 export interface FixEngineOptions {
@@ -149,13 +153,8 @@ export class FixEngine implements AsyncDisposable {
   readonly #accepting = new Set<Promise<void>>();
   /** Incoming connections waiting for their first frame, the longest waiting first. */
   readonly #firstReads = new Set<FirstFrameReader>();
-  /**
-   * Connections closed to make room (see PENDING_SPARE) and not yet told, the limit then, and
-   * when they were last told.
-   */
-  #evictedUntold = 0;
-  #evictedAtLimit = 0;
-  #evictionsToldAtMs = Number.NEGATIVE_INFINITY;
+  /** The warnings about connections that have not logged on, each at most every 10 s. */
+  readonly #admitLog: RepeatLimitedLogger;
   #defaultContext: SessionContext | undefined;
   readonly #acceptLoops: Promise<void>[] = [];
   readonly #listenPorts = new Set<number>();
@@ -213,6 +212,7 @@ export class FixEngine implements AsyncDisposable {
     this.#firstFrameMax = Math.min(defaults.maxMessageSize, FIRST_FRAME_MAX);
     this.#clock = options.clock ?? new SystemClock();
     this.#scheduler = new TimerScheduler(this.#clock);
+    this.#admitLog = new RepeatLimitedLogger(this.#log, this.#scheduler, ADMIT_LOG_INTERVAL_MS);
     const now = () => this.#clock.now();
     this.#admissions = new TurnBudget(ADMISSIONS_PER_TURN, BURST_SLICE_MS, now);
     this.#accepts = new TurnBudget(ACCEPTS_PER_TURN, BURST_SLICE_MS, now);
@@ -550,7 +550,7 @@ export class FixEngine implements AsyncDisposable {
   #onConnection(conn: Connection): void {
     if (!this.#addressMayLogOn(conn.remoteHost)) {
       // Before any byte is read: no session here accepts this source address.
-      this.#log.warn("connection from a source address no session allows; closing", {
+      this.#admitLog.warn("connection from a source address no session allows; closing", {
         remote: conn.remoteAddr,
       });
       conn.close("source address not allowed");
@@ -558,10 +558,6 @@ export class FixEngine implements AsyncDisposable {
     }
     const limit = this.#pendingLimit();
     if (this.#firstReads.size >= limit) this.#evictLongestWaiting(limit);
-    if (
-      this.#evictedUntold > 0 &&
-      this.#clock.now() - this.#evictionsToldAtMs >= EVICTIONS_LOG_INTERVAL_MS
-    ) this.#tellEvictions();
     // Keeps the young collections of a logon storm small (see _gc_pacing.ts).
     paceYoungGc();
     const dueAtMs = this.#clock.now() + this.#firstLogonTimeoutMs;
@@ -571,7 +567,7 @@ export class FixEngine implements AsyncDisposable {
         conn,
         this.#scheduler,
         dueAtMs,
-        this.#log,
+        this.#admitLog,
         this.#onFirstFrame,
         this.#firstFrameMax,
       ),
@@ -592,21 +588,10 @@ export class FixEngine implements AsyncDisposable {
     const oldest: FirstFrameReader = this.#firstReads.values().next().value!;
     this.#firstReads.delete(oldest);
     oldest.evict();
-    this.#evictedUntold++;
-    this.#evictedAtLimit = limit;
-  }
-
-  /**
-   * One line for the connections closed to make room since the last: the first at once, then at
-   * most one per EVICTIONS_LOG_INTERVAL_MS (a flood closes thousands), and one at `stop`.
-   */
-  #tellEvictions(): void {
-    this.#log.warn("too many connections waiting for a Logon; closed the longest waiting", {
-      limit: this.#evictedAtLimit,
-      closed: this.#evictedUntold,
+    this.#admitLog.warn("too many connections waiting for a Logon; closed the longest waiting", {
+      limit,
+      remote: oldest.conn.remoteAddr,
     });
-    this.#evictedUntold = 0;
-    this.#evictionsToldAtMs = this.#clock.now();
   }
 
   /** An incoming connection's first read ended: its frame is routed to its acceptor. */
@@ -618,20 +603,20 @@ export class FixEngine implements AsyncDisposable {
     this.#firstReads.delete(reader);
     const conn = reader.conn;
     if (error !== undefined) {
-      this.#log.error("incoming connection failed", { error: `${error}` });
+      this.#admitLog.error("incoming connection failed", { error: `${error}` });
       conn.close(`${error}`);
       return;
     }
     if (frame === undefined) {
       // A reader that refused the connection has told why.
       if (!this.#stopped && reader.refused === undefined) {
-        this.#log.warn("connection closed before a Logon", { remote: conn.remoteAddr });
+        this.#admitLog.warn("connection closed before a Logon", { remote: conn.remoteAddr });
       }
       conn.close("no Logon");
       return;
     }
     const p = this.#route(conn, reader.framer, frame).catch((e) => {
-      this.#log.error("incoming connection failed", { error: `${e}` });
+      this.#admitLog.error("incoming connection failed", { error: `${e}` });
       conn.close(`${e}`);
     });
     this.#accepting.add(p);
@@ -654,18 +639,21 @@ export class FixEngine implements AsyncDisposable {
     try {
       logon = decodeMessage(frame);
     } catch (e) {
-      this.#log.warn("first message is garbled; closing", { remote, error: `${e}` });
+      this.#admitLog.warn("first message is garbled; closing", { remote, error: `${e}` });
       conn.close("garbled first message");
       return;
     }
     if (logon.msgType !== "A") {
-      this.#log.warn("first message is not a Logon; closing", { remote, msgType: logon.msgType });
+      this.#admitLog.warn("first message is not a Logon; closing", {
+        remote,
+        msgType: logon.msgType,
+      });
       conn.close("first message is not a Logon");
       return;
     }
     const sender = logon.get(56), target = logon.get(49);
     if (!sender || !target) {
-      this.#log.warn("Logon without CompIDs; closing", { remote });
+      this.#admitLog.warn("Logon without CompIDs; closing", { remote });
       conn.close("Logon without CompIDs");
       return;
     }
@@ -674,7 +662,7 @@ export class FixEngine implements AsyncDisposable {
     try {
       id = new SessionId(sender, target, qualifier || undefined);
     } catch (e) {
-      this.#log.warn("Logon with invalid CompIDs; closing", { remote, error: `${e}` });
+      this.#admitLog.warn("Logon with invalid CompIDs; closing", { remote, error: `${e}` });
       conn.close("invalid CompIDs");
       return;
     }
@@ -684,7 +672,7 @@ export class FixEngine implements AsyncDisposable {
       await this.#unregistered(id, logon, conn);
     if (!session) return;
     if (session.connected) {
-      this.#log.warn("second connection for a connected session; closing it", {
+      this.#admitLog.warn("second connection for a connected session; closing it", {
         session: id.toString(),
         remote,
       });
@@ -748,7 +736,7 @@ export class FixEngine implements AsyncDisposable {
     try {
       await conn.write(encodeMessage(logout, begin));
     } catch (e) {
-      this.#log.warn("Logout write failed", { session: id.toString(), error: `${e}` });
+      this.#admitLog.warn("Logout write failed", { session: id.toString(), error: `${e}` });
     }
     conn.close(text);
   }
@@ -759,7 +747,7 @@ export class FixEngine implements AsyncDisposable {
     conn: Connection,
   ): Promise<Session | undefined> {
     if (!this.#settings.createUnregisteredAcceptorSession) {
-      this.#log.warn("Logon for an unregistered acceptor refused", {
+      this.#admitLog.warn("Logon for an unregistered acceptor refused", {
         session: id.toString(),
         remote: conn.remoteAddr,
       });
@@ -772,7 +760,7 @@ export class FixEngine implements AsyncDisposable {
     const begin = logon.get(8) || "FIX.4.4";
     const allowed = base.allowedSourceAddresses;
     if (allowed.length > 0 && !allowed.includes(conn.remoteHost)) {
-      this.#log.warn("Logon from a source address not allowed; closing", {
+      this.#admitLog.warn("Logon from a source address not allowed; closing", {
         session: id.toString(),
         remote: conn.remoteAddr,
       });
@@ -781,7 +769,7 @@ export class FixEngine implements AsyncDisposable {
     }
     const refusal = credentialRefusal(base, logon);
     if (refusal !== undefined) {
-      this.#log.warn("Logon refused: invalid credentials", {
+      this.#admitLog.warn("Logon refused: invalid credentials", {
         session: id.toString(),
         remote: conn.remoteAddr,
       });
@@ -790,7 +778,7 @@ export class FixEngine implements AsyncDisposable {
     }
     const max = this.#settings.maxUnregisteredAcceptorSessions;
     if (this.#unregisteredCreated.size >= max) {
-      this.#log.warn("unregistered acceptor refused: too many sessions", {
+      this.#admitLog.warn("unregistered acceptor refused: too many sessions", {
         session: id.toString(),
         max,
       });
@@ -828,7 +816,7 @@ export class FixEngine implements AsyncDisposable {
       timer?.cancel();
     }
     if (!decision.accept) {
-      this.#log.warn("unregistered acceptor refused by the SessionsManager", {
+      this.#admitLog.warn("unregistered acceptor refused by the SessionsManager", {
         session: id.toString(),
         reason: decision.reason,
       });
@@ -864,7 +852,7 @@ export class FixEngine implements AsyncDisposable {
       nowMs: this.#clock.now(),
     });
     if (refused !== undefined) {
-      this.#log.warn("unregistered acceptor refused: Logon not admitted", {
+      this.#admitLog.warn("unregistered acceptor refused: Logon not admitted", {
         session: id.toString(),
         reason: refused.text,
       });
@@ -899,9 +887,9 @@ export class FixEngine implements AsyncDisposable {
     await Promise.all([...this.#sessions.values()].map((s) => this.#internals.get(s)!.stop()));
     // Connections still waiting for their Logon close now (not at LogonTimeFrame).
     for (const r of this.#firstReads) r.conn.close("engine stopped");
-    if (this.#evictedUntold > 0) this.#tellEvictions();
     await Promise.allSettled([...this.#accepting]);
     await this.#reserving;
+    this.#admitLog.flush();
     this.#scheduler.close();
   }
 

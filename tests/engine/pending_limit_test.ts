@@ -1,6 +1,7 @@
 // Connections waiting for their first message are limited: one per acceptor session that may log
-// on, plus 256. Past the limit the one that has waited longest is closed, told in at most one
-// line per 10 s; a peer that logs on still gets through.
+// on, plus 256. Past the limit the one that has waited longest is closed; a peer that logs on
+// still gets through. What peers that have not logged on cause is told at most once per 10 s per
+// kind of line.
 import assert from "node:assert/strict";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
@@ -63,7 +64,9 @@ Deno.test("engine: past the limit the connection waiting longest for a Logon is 
   await e.conns[0].closed;
   await Promise.resolve();
   assert.deepEqual(e.closed, [0]);
-  assert.deepEqual(e.warnings, [[TOLD, { limit, closed: 1 }]]);
+  assert.deepEqual(e.warnings.map(([m]) => m), [TOLD]);
+  assert.equal(e.warnings[0][1]?.limit, limit);
+  assert.equal(e.warnings[0][1]?.times, undefined);
 
   // A flood within the same 10 s: each newcomer closes the longest waiting, and nothing is told.
   await e.open(300);
@@ -72,11 +75,10 @@ Deno.test("engine: past the limit the connection waiting longest for a Logon is 
   assert.deepEqual(e.closed, Array.from({ length: 301 }, (_, i) => i));
   assert.equal(e.warnings.length, 1);
 
-  // 10 s on, the next one tells the 300 and itself.
+  // 10 s after the first line, one line tells the 300.
   await e.clock.advance(10_000);
-  await e.open(1);
-  await e.conns[301].closed;
-  assert.deepEqual(e.warnings[1], [TOLD, { limit, closed: 301 }]);
+  assert.deepEqual(e.warnings.map(([m]) => m), [TOLD, TOLD]);
+  assert.equal(e.warnings[1][1]?.times, 300);
 
   // A peer that logs on gets through: its Logon arrives before `limit` newer connections.
   const good = await e.transport.connect({ host: "127.0.0.1", port: e.port });
@@ -87,11 +89,27 @@ Deno.test("engine: past the limit the connection waiting longest for a Logon is 
   const gone = nextEvent(e.sessions[0], "disconnected", timeout());
   good.close();
   await gone;
-  // Making room for it closed one more, told when the engine stops; no connection told its own
-  // end ("connection closed before a Logon").
+  // Making room for it closed one more, within 10 s of the last line: told when the engine
+  // stops. No connection told its own end ("connection closed before a Logon").
   await e.engine.stop();
   assert.deepEqual(e.warnings.map(([m]) => m), [TOLD, TOLD, TOLD]);
-  assert.deepEqual(e.warnings[2][1], { limit, closed: 1 });
+  assert.equal(e.warnings[2][1]?.times, undefined);
+});
+
+Deno.test("engine: a flood of garbage before the Logon is told once, then once per 10 s with a count", async () => {
+  const e = await engineWith(1);
+  const garbage = new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n");
+  for (let i = 0; i < 100; i++) {
+    const c = await e.transport.connect({ host: "127.0.0.1", port: e.port });
+    await c.write(garbage);
+    await c.closed;
+  }
+  assert.deepEqual(e.warnings.map(([m]) => m), ["garbled bytes before Logon; closing"]);
+  await e.clock.advance(10_000);
+  assert.equal(e.warnings.length, 2);
+  assert.equal(e.warnings[1][1]?.times, 99);
+  await e.engine.stop();
+  assert.equal(e.warnings.length, 2);
 });
 
 Deno.test("engine: the limit on connections waiting for a Logon counts the acceptor sessions that may log on", async () => {
@@ -111,7 +129,8 @@ Deno.test("engine: the limit on connections waiting for a Logon counts the accep
     await e.conns[0].closed;
     await Promise.resolve();
     assert.deepEqual(e.closed, [0], name);
-    assert.deepEqual(e.warnings, [[TOLD, { limit, closed: 1 }]], name);
+    assert.deepEqual(e.warnings.map(([m]) => m), [TOLD], name);
+    assert.equal(e.warnings[0][1]?.limit, limit, name);
     await e.engine.stop();
   }
 });
