@@ -33,7 +33,9 @@ export class RepeatLimitedLogger implements Logger {
   readonly #scheduler: TimerScheduler;
   readonly #intervalMs: number;
   readonly #told = new Map<string, Told>();
+  /** Writes the counts due first, at `#timerAtMs`. */
   #timer: TimerHandle | undefined;
+  #timerAtMs = Number.POSITIVE_INFINITY;
 
   /**
    * Creates an instance.
@@ -69,6 +71,7 @@ export class RepeatLimitedLogger implements Logger {
   flush(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
+    this.#timerAtMs = Number.POSITIVE_INFINITY;
     const now = this.#scheduler.now();
     for (const [message, t] of this.#told) {
       if (t.suppressed > 0) this.#write(message, t, now, t.fields);
@@ -88,7 +91,7 @@ export class RepeatLimitedLogger implements Logger {
       t.level = level;
       t.suppressed++;
       t.fields = fields;
-      this.#timer ??= this.#scheduler.setTimer(t.atMs + this.#intervalMs, this.#onTimer);
+      this.#wakeAt(t.atMs + this.#intervalMs);
     }
   }
 
@@ -101,17 +104,22 @@ export class RepeatLimitedLogger implements Logger {
     this.#to[t.level](message, times > 1 ? { ...fields, times } : fields);
   }
 
+  /** Makes the timer fire by `atMs`. */
+  #wakeAt(atMs: number): void {
+    if (atMs >= this.#timerAtMs) return;
+    this.#timer?.cancel();
+    this.#timerAtMs = atMs;
+    this.#timer = this.#scheduler.setTimer(atMs, this.#onTimer);
+  }
+
   readonly #onTimer = (): void => {
     this.#timer = undefined;
+    this.#timerAtMs = Number.POSITIVE_INFINITY;
     const now = this.#scheduler.now();
-    let next = Number.POSITIVE_INFINITY;
     for (const [message, t] of this.#told) {
       if (t.suppressed === 0) continue;
       if (now - t.atMs >= this.#intervalMs) this.#write(message, t, now, t.fields);
-      else next = Math.min(next, t.atMs + this.#intervalMs);
-    }
-    if (next !== Number.POSITIVE_INFINITY) {
-      this.#timer = this.#scheduler.setTimer(next, this.#onTimer);
+      else this.#wakeAt(t.atMs + this.#intervalMs);
     }
   };
 }

@@ -74,3 +74,18 @@ Deno.test("repeat-limited log: a line after the interval tells what came before 
   log.flush();
   assert.equal(lines.length, 4);
 });
+
+Deno.test("repeat-limited log: each message's count is told when its own 10 s end", async () => {
+  const { clock, lines, log } = setup();
+  log.warn("a");
+  await clock.advance(5_000);
+  log.warn("b");
+  await clock.advance(1_000);
+  log.warn("b"); // due at 15 s
+  await clock.advance(1_000);
+  log.warn("a"); // due at 10 s: earlier than b's
+  await clock.advance(3_000);
+  assert.deepEqual(lines.slice(2), [["warn", "a", undefined]]);
+  await clock.advance(5_000);
+  assert.deepEqual(lines.slice(3), [["warn", "b", undefined]]);
+});
