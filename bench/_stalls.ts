@@ -11,9 +11,11 @@
 export interface Stalls {
   /** Gaps over the threshold per second of looping. */
   perSec: number;
-  /** Median, p90 and p99 of those gaps, µs. */
+  /** Median of those gaps, µs. */
   p50Us: number;
+  /** Their 90th percentile, µs. */
   p90Us: number;
+  /** Their 99th percentile, µs. */
   p99Us: number;
   /** Share of the loop's time lost in them, %. */
   lostPct: number;
