@@ -36,6 +36,8 @@ export class RepeatLimitedLogger implements Logger {
   /** Writes the counts due first, at `#timerAtMs`. */
   #timer: TimerHandle | undefined;
   #timerAtMs = Number.POSITIVE_INFINITY;
+  /** Closed (the engine stopped): every line is written at once, no timer is set. */
+  #closed = false;
 
   /**
    * Creates an instance.
@@ -78,7 +80,21 @@ export class RepeatLimitedLogger implements Logger {
     }
   }
 
+  /**
+   * Flushes, then writes every later line at once: after the engine's stop its scheduler sets no
+   * timer, and what a late first read logs (a connection ending as the engine stops) would
+   * otherwise stay counted and never be written.
+   */
+  close(): void {
+    this.flush();
+    this.#closed = true;
+  }
+
   #tell(level: Level, message: string, fields: LogFields | undefined): void {
+    if (this.#closed) {
+      this.#to[level](message, fields);
+      return;
+    }
     const now = this.#scheduler.now();
     const t = this.#told.get(message);
     if (t === undefined) {

@@ -889,7 +889,7 @@ export class FixEngine implements AsyncDisposable {
     for (const r of this.#firstReads) r.conn.close("engine stopped");
     await Promise.allSettled([...this.#accepting]);
     await this.#reserving;
-    this.#admitLog.flush();
+    this.#admitLog.close();
     this.#scheduler.close();
   }
 

@@ -89,3 +89,35 @@ Deno.test("repeat-limited log: each message's count is told when its own 10 s en
   await clock.advance(5_000);
   assert.deepEqual(lines.slice(3), [["warn", "b", undefined]]);
 });
+
+Deno.test("repeat-limited log: after close, what was counted is written and every later line at once", () => {
+  let timers = 0;
+  const scheduler = {
+    now: () => 0,
+    setTimer: () => {
+      timers++;
+      return { cancel() {} };
+    },
+  } as unknown as TimerScheduler;
+  const lines: [string, LogFields | undefined][] = [];
+  const noop = () => {};
+  const to = {
+    debug: noop,
+    info: noop,
+    warn: (m: string, f?: LogFields) => void lines.push([m, f]),
+    error: noop,
+  };
+  const log = new RepeatLimitedLogger(to, scheduler, 10_000);
+  log.warn("a", { n: 1 });
+  log.warn("a", { n: 2 });
+  log.warn("a", { n: 3 });
+  assert.equal(timers, 1);
+  log.close();
+  assert.deepEqual(lines, [["a", { n: 1 }], ["a", { n: 3, times: 2 }]]);
+  // The engine has stopped: its scheduler sets no timer, so nothing may wait for one.
+  log.warn("a", { n: 4 });
+  log.warn("b", { n: 1 });
+  log.warn("a", { n: 5 });
+  assert.deepEqual(lines.slice(2), [["a", { n: 4 }], ["b", { n: 1 }], ["a", { n: 5 }]]);
+  assert.equal(timers, 1);
+});
