@@ -4,7 +4,7 @@
 // benchmark machines) each tick and host interrupt can cost tens of microseconds, and a round trip
 // that one falls into pays for it and again for every page it touches afterwards
 // (bench/round_trip_pages.ts): the tail rows of bench/vs_quickfix.ts are read beside this (see the
-// README's performance section).
+// docs/performance.md).
 // Run: taskset -c 0 deno run bench/_stalls.ts [ms=2000] [--json]
 
 /** The gaps a busy loop saw. */

@@ -104,7 +104,7 @@ function roundTrips(perSec: number, rttsMs: Float64Array): RoundTrips {
  * The order the QuickFIX peer sends (bench/codec_rows.ts encodes the same one). Numbered IDs are
  * made with numberToFixText: a template literal (`o${i}`) would put each new number in V8's
  * number-to-string cache, where its string outlives the message and every young GC copies it
- * (see the README's performance section).
+ * (see docs/performance.md).
  */
 export function benchOrder(i: number): FixMessage {
   return new FixMessage("D").set(11, "o" + numberToFixText(i)).set(21, "1").set(55, "EUR/USD")

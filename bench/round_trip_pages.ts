@@ -1,8 +1,8 @@
 // How many memory pages one order -> report round trip touches, both ends in this process (Linux).
 // On a VM a core loses its TLB and caches to the host's interruptions (`bench/_stalls.ts`), and the
 // round trip a stall falls into pays again for every page it touches: the one-core p99.9 rows of
-// bench/vs_quickfix.ts follow this count more than the round trip's length (see the README's
-// performance section).
+// bench/vs_quickfix.ts follow this count more than the round trip's length (see
+// docs/performance.md).
 //
 // After `warmup` round trips: the accessed bits of every page are cleared (`/proc/self/clear_refs`),
 // one round trip runs, and the pages marked `Referenced` in `/proc/self/smaps` are counted per

@@ -51,7 +51,7 @@ const CORE = value("core") ?? "0";
  * The latency rows again with V8's young generation capped (`--max-semi-space-size`, MB), in
  * both processes of fixwire's pair and of the raw ping-pong: V8 grows it to 16 MB by default,
  * and a scavenge of it pauses about 0.5 ms; capped at 1 MB, scavenges come more often but each
- * is short (see the README's performance section). 0: not measured.
+ * is short (see docs/performance.md). 0: not measured.
  */
 const YOUNG_MB = Number(value("young") ?? 1);
 const ONLY = (value("only") ?? "throughput,latency,codec").split(",");
@@ -383,7 +383,7 @@ if (import.meta.main) {
           record(`round trip p50, ${where}`, "us", fw.p50Us, qf.p50Us, ["<=", 1]);
           record(`round trip p99, ${where}`, "us", fw.p99Us, qf.p99Us, ["<=", 1.5]);
           record(`round trip p99.9, ${where}`, "us", fw.p999Us, qf.p999Us);
-          // No goal: what the p99.9 below follows (see the README's performance section).
+          // No goal: what the p99.9 below follows (see docs/performance.md).
           record(`round trip p50, ${where}, vs raw Deno TCP ping-pong`, "us", fw.p50Us, raw.p50Us);
           record(
             `round trip p99.9, ${where}, vs raw Deno TCP ping-pong`,
