@@ -34,7 +34,17 @@ export interface PeerConfig {
   heartbeatSeconds?: number;
   resetOnLogon?: boolean;
   ssl?: { cert?: string; key?: string; ca?: string };
+  /**
+   * Validate every message received against the standard dictionaries (tests/interop/spec, the
+   * QuickFIX-format specifications): required fields, values, types, field order, repeating
+   * groups. What fails is answered with a Reject or a BusinessMessageReject, which the tests look
+   * for. Off (UseDataDictionary=N) for the benchmarks, like for like with fixwire's.
+   */
+  dictionary?: boolean;
 }
+
+/** The QuickFIX-format FIX specifications the peer validates against (copied from QuickFIX's). */
+export const SPEC_XML_DIR: string = new URL("./spec/", import.meta.url).pathname;
 
 /** A QuickFIX .cfg for one session. */
 export function quickfixConfig(o: PeerConfig): string {
@@ -48,8 +58,15 @@ export function quickfixConfig(o: PeerConfig): string {
     "NonStopSession=Y",
     `HeartBtInt=${o.heartbeatSeconds ?? 30}`,
     "ReconnectInterval=1",
-    "UseDataDictionary=N",
-    "ValidateUserDefinedFields=N",
+    ...(o.dictionary
+      ? [
+        "UseDataDictionary=Y",
+        "ValidateFieldsOutOfOrder=Y",
+        "ValidateFieldsHaveValues=Y",
+        "ValidateUserDefinedFields=Y",
+        "AllowUnknownMsgFields=N",
+      ]
+      : ["UseDataDictionary=N", "ValidateUserDefinedFields=N"]),
     "CheckLatency=N",
     `ResetOnLogon=${o.resetOnLogon ? "Y" : "N"}`,
     "SocketReuseAddress=Y",
@@ -71,6 +88,14 @@ export function quickfixConfig(o: PeerConfig): string {
     `TargetCompID=${o.targetCompId}`,
   );
   if (o.beginString === "FIXT.1.1") lines.push("DefaultApplVerID=FIX.5.0SP2");
+  if (o.dictionary && o.beginString === "FIXT.1.1") {
+    lines.push(
+      `TransportDataDictionary=${SPEC_XML_DIR}FIXT11.xml`,
+      `AppDataDictionary=${SPEC_XML_DIR}FIX50SP2.xml`,
+    );
+  } else if (o.dictionary) {
+    lines.push(`DataDictionary=${SPEC_XML_DIR}${o.beginString.replaceAll(".", "")}.xml`);
+  }
   if (o.role === "acceptor") lines.push(`SocketAcceptPort=${o.port}`);
   else lines.push("SocketConnectHost=127.0.0.1", `SocketConnectPort=${o.port}`);
   return lines.join("\n") + "\n";
@@ -102,8 +127,12 @@ export class QuickFixPeer implements AsyncDisposable {
     this.#launcher = options.launcher ?? [];
   }
 
+  /** Every peer started in this process, in the order of their first start. */
+  static readonly started: QuickFixPeer[] = [];
+
   /** Starts (or restarts) the process; its file store persists in `config.dir`. */
   async start(): Promise<void> {
+    if (!QuickFixPeer.started.includes(this)) QuickFixPeer.started.push(this);
     await Deno.mkdir(this.config.dir, { recursive: true });
     const cfg = `${this.config.dir}/peer.cfg`;
     await Deno.writeTextFile(cfg, quickfixConfig(this.config));
