@@ -279,7 +279,10 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
   c.sendQueued(now, out);
 }
 
-/** Refuses a Logon not yet accepted: an unsequenced Logout and a disconnect. */
+/**
+ * Refuses a Logon not yet accepted: a disconnect, after a Logout when `sendLogout` (numbered 1
+ * and kept out of our numbers for an unauthenticated peer; our next number otherwise).
+ */
 export function refuseLogon(
   c: CoreState,
   text: string,
@@ -289,12 +292,16 @@ export function refuseLogon(
   unauthenticated = false,
 ): void {
   c.log.warn("Logon refused", { session: c.name, reason: text });
-  if (sendLogout) {
-    // An unauthenticated peer learns nothing of our numbers.
-    const seq = unauthenticated ? 1 : c.sender;
+  if (sendLogout && unauthenticated) {
+    // An unauthenticated peer learns nothing of our numbers and uses none of them.
     const m = admin.logout(text);
-    c.stamp(m, seq, now);
-    out.push({ type: "send", message: m, seq, store: "none" });
+    c.stamp(m, 1, now);
+    out.push({ type: "send", message: m, seq: 1, store: "none" });
+  } else if (sendLogout) {
+    // The counterparty itself (a Logon numbered too low, a bad HeartBtInt): its Logout takes our
+    // next number, as QuickFIX's does. The counterparty counts it; sent again on the next
+    // message, that number would be "too low" there.
+    c.sendSequenced(admin.logout(text), false, now, out);
   }
   c.close(text, true, now, out);
 }

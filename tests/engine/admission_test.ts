@@ -1,6 +1,7 @@
 // One admission path: a registered acceptor's session admits a routed Logon before anything is
-// attached, reset or written. A refused Logon changes nothing stored, for every reason; an
-// accepted continuing Logon continues the numbers visibly.
+// attached, reset or written. A refused Logon changes nothing stored, for every reason, but for
+// the number of the Logout sent to the authenticated counterparty (it counts it); an accepted
+// continuing Logon continues the numbers visibly.
 import assert from "node:assert/strict";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
@@ -88,7 +89,7 @@ const refusals: {
 ];
 
 for (const r of refusals) {
-  Deno.test(`a Logon refused for ${r.name} changes nothing stored`, async () => {
+  Deno.test(`a Logon refused for ${r.name} changes nothing stored but its Logout's number`, async () => {
     const a = await acceptor(r.config, r.listener);
     try {
       const conn = await a.transport.connect({ host: "127.0.0.1", port: a.port });
@@ -101,13 +102,15 @@ for (const r of refusals) {
         assert.equal(
           got[0].get(34),
           r.authenticated ? "50" : "1",
-          "the Logout takes no number; an unauthenticated peer learns none",
+          "the counterparty's Logout takes our next number; an unauthenticated peer learns none",
         );
       } else {
         assert.deepEqual(got, [], "refused without a Logout");
       }
       await a.session.waitFor("waitingForLogon", { signal: AbortSignal.timeout(5000) });
-      assert.equal(a.session.nextSenderSeqNum, 50);
+      // The counterparty counted the Logout numbered 50: 50 is never sent again.
+      const sender = r.logout && r.authenticated ? 51 : 50;
+      assert.equal(a.session.nextSenderSeqNum, sender);
       assert.equal(a.session.nextTargetSeqNum, 40);
     } finally {
       await a.engine.stop();
@@ -115,7 +118,7 @@ for (const r of refusals) {
     const store = await a.factory.open(ID, { nowMs: 0 });
     assert.deepEqual(
       [store.state.nextSenderSeqNum, store.state.nextTargetSeqNum, store.state.correctlyTerminated],
-      [50, 40, true],
+      [r.logout && r.authenticated ? 51 : 50, 40, true],
     );
     await store.close();
   });

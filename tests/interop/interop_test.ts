@@ -413,6 +413,63 @@ for (const [begin, version] of VERSIONS) {
         },
       );
 
+      await t.step(
+        "numbers set by hand: skipped ones are gap-filled, a Logon numbered too low is refused",
+        async () => {
+          // fixwire's next outgoing number moved 10 ahead while disconnected (an operator's
+          // setSequenceNumbers): QuickFIX asks for the 10 it never got; fixwire never sent them
+          // and fills the gap with a SequenceReset-GapFill; orders go on.
+          await fw.session.disconnect("numbers by hand");
+          await qf.waitFor((e) => e.ev === "logout", 5000, qf.events.length - 1);
+          const skipFrom = fw.session.nextSenderSeqNum;
+          await fw.session.setSequenceNumbers({ nextSenderSeqNum: skipFrom + 10 });
+          let from = qf.events.length;
+          fw.session.connect(30, "127.0.0.1", port);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          const asked = await qf.waitFor((e) => e.ev === "admin_out" && e.type === "2", 5000, from);
+          assert.ok(asked, "QuickFIX asked for the skipped numbers");
+          const filled = await qf.waitFor(
+            (e) => e.ev === "admin_in" && e.type === "4" && e.gapfill === "Y",
+            5000,
+            from,
+          );
+          assert.equal(filled.seq, skipFrom);
+          assert.ok(Number(filled.newseqno) >= skipFrom + 10, JSON.stringify(filled));
+          const count = fw.received.length;
+          fw.session.put(order("after-gap"));
+          await until(() => fw.received.length > count, "the report after the gap");
+          assert.equal(fw.received.at(-1)!.get(11), "after-gap");
+          // fixwire's expected number moved 5 ahead: QuickFIX's Logon answer is numbered below
+          // it, which ends the session with a Logout saying so (as QuickFIX itself does).
+          await fw.session.disconnect("numbers by hand, again");
+          await qf.waitFor((e) => e.ev === "logout", 5000, qf.events.length - 1);
+          const expected = fw.session.nextTargetSeqNum;
+          await fw.session.setSequenceNumbers({ nextTargetSeqNum: expected + 5 });
+          from = qf.events.length;
+          fw.session.connect(30, "127.0.0.1", port);
+          const refused = await qf.waitFor(
+            (e) => e.ev === "admin_in" && e.type === "5",
+            10_000,
+            from,
+          );
+          assert.equal(
+            refused.text,
+            `MsgSeqNum too low, expecting ${expected + 5} but received ${expected}`,
+          );
+          assert.ok(!fw.events.some((e) => e.type === "rejectSent"));
+          // Set back by hand, the session logs on again and goes on.
+          await fw.session.disconnect("set back");
+          await fw.session.setSequenceNumbers({
+            nextTargetSeqNum: fw.session.nextTargetSeqNum - 5,
+          });
+          fw.session.connect(30, "127.0.0.1", port);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          const before = fw.received.length;
+          fw.session.put(order("realigned"));
+          await until(() => fw.received.length > before, "the report after realigning");
+        },
+      );
+
       await t.step("ResetSeqNumFlag at logon resets both sides", async () => {
         await fw.session.disconnect("reset next");
         await fw.engine.stop();
@@ -678,6 +735,67 @@ for (const [begin, version] of VERSIONS) {
           assert.deepEqual(again.map((m) => m.get(11)), ["t1", "t2", "t3"]);
           assert.ok(again.every((m) => m.get(43) === "Y"), "resent with PossDupFlag");
           await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+        },
+      );
+
+      await t.step(
+        "a Logon numbered too low is refused with a Logout QuickFIX counts; logged on again after",
+        async () => {
+          await qf.stop();
+          await fw.session.waitFor("waitingForLogon", { signal: AbortSignal.timeout(10_000) });
+          // fixwire's expected number moved 5 ahead by hand: QuickFIX's next Logon is numbered
+          // below it, and fixwire answers with a Logout saying so, as QuickFIX itself does.
+          const expected = fw.session.nextTargetSeqNum;
+          const sender = fw.session.nextSenderSeqNum;
+          await fw.session.setSequenceNumbers({ nextTargetSeqNum: expected + 5 });
+          let from = qf.events.length;
+          await qf.start();
+          const refused = await qf.waitFor(
+            (e) => e.ev === "admin_in" && e.type === "5",
+            15_000,
+            from,
+          );
+          assert.equal(
+            refused.text,
+            `MsgSeqNum too low, expecting ${expected + 5} but received ${expected}`,
+          );
+          assert.equal(refused.seq, sender);
+          assert.ok(!qf.events.slice(from).some((e) => e.ev === "logon"));
+          await qf.stop();
+          await fw.session.waitFor("waitingForLogon", { signal: AbortSignal.timeout(10_000) });
+          assert.equal(fw.session.nextTargetSeqNum, expected + 5, "the refused Logon kept none");
+          assert.equal(fw.session.nextSenderSeqNum, sender + 1, "our Logout took its number");
+          // Set back by hand. QuickFIX counted our Logout, so our Logon answer must come with
+          // the number after it (the same number again was "too low" there); QuickFIX's refused
+          // Logon and its Logout used two of its numbers, which fixwire asks for and QuickFIX
+          // gap-fills.
+          await fw.session.setSequenceNumbers({ nextTargetSeqNum: expected });
+          from = qf.events.length;
+          await qf.start();
+          await qf.waitFor((e) => e.ev === "logon", 15_000, from);
+          const answer = await qf.waitFor(
+            (e) => e.ev === "admin_in" && e.type === "A",
+            5_000,
+            from,
+          );
+          assert.equal(answer.seq, sender + 1);
+          await qf.waitFor((e) => e.ev === "admin_in" && e.type === "2", 15_000, from);
+          // (The peer's line for a message it sends does not show GapFillFlag.)
+          const filled = await qf.waitFor(
+            (e) => e.ev === "admin_out" && e.type === "4",
+            15_000,
+            from,
+          );
+          assert.equal(filled.seq, expected);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+          const seen = fw.received.length;
+          await qf.send("orders 1 z");
+          await until(() => fw.received.length > seen, "an order after logging on again");
+          assert.equal(fw.received.at(-1)!.get(11), "z1");
+          assert.ok(
+            !qf.events.slice(from).some((e) => e.ev === "admin_out" && e.type === "5"),
+            "QuickFIX did not log out",
+          );
         },
       );
 

@@ -18,9 +18,11 @@ async function fix44Validator(): Promise<(m: FixMessage) => MessageProblem[]> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Refusals before the Logon is accepted leave the store untouched
+// Refusals before the Logon is accepted keep the peer's number and what the store holds; a
+// Logout to the authenticated counterparty takes our next number (it counts it, as QuickFIX
+// does), one to an unauthenticated peer is numbered 1 and takes none
 
-Deno.test("acceptor refuses an invalid HeartBtInt with an unsequenced Logout", async () => {
+Deno.test("acceptor refuses an invalid HeartBtInt with a Logout that takes its next number", async () => {
   const store = await storeAt(7, 9);
   const h = await harness({ store });
   await h.peer.send("A", [[98, 0], [108, "x"]], { seq: 9 });
@@ -29,7 +31,7 @@ Deno.test("acceptor refuses an invalid HeartBtInt with an unsequenced Logout", a
     `35=5|49=FW|56=PEER|34=7|52=${ts(0)}|58=Invalid HeartBtInt(108)|`,
   ]);
   assert.equal(await h.done, "Invalid HeartBtInt(108)");
-  assert.equal(store.state.nextSenderSeqNum, 7);
+  assert.equal(store.state.nextSenderSeqNum, 8);
   assert.equal(store.state.nextTargetSeqNum, 9);
   await h.close();
   await store.close();
@@ -86,7 +88,7 @@ Deno.test("a Logon with ResetSeqNumFlag and MsgSeqNum above 1 is refused before 
       ts(0)
     }|58=Logon with ResetSeqNumFlag must have MsgSeqNum 1, received 9|`,
   ]);
-  assert.equal(store.state.nextSenderSeqNum, 7);
+  assert.equal(store.state.nextSenderSeqNum, 8);
   assert.equal(store.state.nextTargetSeqNum, 9);
   await h.close();
   await store.close();
@@ -205,7 +207,7 @@ Deno.test("ForceSeqNumReset=never refuses the same Logon as too low", async () =
   assert.deepEqual(h.peer.take(), [
     `35=5|49=FW|56=PEER|34=7|52=${ts(0)}|58=MsgSeqNum too low, expecting 9 but received 1|`,
   ]);
-  assert.equal(store.state.nextSenderSeqNum, 7);
+  assert.equal(store.state.nextSenderSeqNum, 8);
   assert.equal(store.state.nextTargetSeqNum, 9);
   await h.close();
   await store.close();

@@ -76,6 +76,32 @@ Deno.test("a Logon whose MsgSeqNum is too low is refused unless IgnoreSeqNumTooL
   }
 });
 
+Deno.test("a Logout refusing a Logon numbered too low takes a number, never sent again", async () => {
+  // The counterparty counts the Logout. Reused by the next Logout or Logon, the number would be
+  // too low there, and it would end that Logon in turn (seen with QuickFIX in the interop suite).
+  const store = await storeAt(7, 12);
+  const h = await harness({ store });
+  await h.peer.send("A", [[98, 0], [108, 30]], { seq: 9 });
+  await h.settle();
+  await h.reconnect();
+  await h.peer.send("A", [[98, 0], [108, 30]], { seq: 10 });
+  await h.settle();
+  assert.deepEqual(h.written.flat(), [
+    `35=5|49=FW|56=PEER|34=7|52=${ts(0)}|58=MsgSeqNum too low, expecting 12 but received 9|`,
+    `35=5|49=FW|56=PEER|34=8|52=${ts(0)}|58=MsgSeqNum too low, expecting 12 but received 10|`,
+  ]);
+  assert.deepEqual([store.state.nextSenderSeqNum, store.state.nextTargetSeqNum], [9, 12]);
+  // Realigned by hand, the next Logon is answered with the number after them.
+  await h.session.setSequenceNumbers({ nextTargetSeqNum: 11 });
+  await h.reconnect();
+  await h.peer.send("A", [[98, 0], [108, 30]], { seq: 11 });
+  await h.settle();
+  assert.equal(h.session.state, "established");
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=9|52=${ts(0)}|98=0|108=30|`]);
+  await h.close();
+  await store.close();
+});
+
 Deno.test("GapFill with NewSeqNo above expected moves expected forward", async () => {
   const h = await established();
   await h.peer.send("4", [[123, "Y"], [36, 10]], { seq: 2 });
