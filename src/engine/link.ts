@@ -629,6 +629,11 @@ export class Link {
           if (r) return r.then(() => this.#run(actions, i + 1));
           break;
         }
+        case "answerLogout": {
+          const r = this.#run(this.#core.answerPeerLogout(this.#clock.now()));
+          if (r) return r.then(() => this.#run(actions, i + 1));
+          break;
+        }
         case "resend":
           this.#startResend(a.begin, a.end);
           break;

@@ -53,6 +53,8 @@ export class CoreState {
   testReqCounter = 0;
   /** A Logout the peer sent with a sequence gap: answered once the gap is filled or times out. */
   peerLogout: FixMessage | undefined;
+  /** The gap before `peerLogout` is filled and its answer waits for the deliveries before it. */
+  peerLogoutQueued = false;
   /** Messages decoded around an invalid tag number, with their problem (answered with a Reject). */
   readonly invalid = new WeakMap<FixMessage, MessageProblem>();
   early = new Map<number, FixMessage>();
@@ -303,6 +305,7 @@ export class CoreState {
     this.resendTarget = 0;
     this.resendRequestedUpTo = 0;
     this.peerLogout = undefined;
+    this.peerLogoutQueued = false;
   }
 
   resetLogon(ours: boolean): FixMessage {

@@ -31,6 +31,12 @@ export type Action =
   | { type: "resetStore"; atMs: number }
   /** Hand an application message to the application; the next action waits for it to settle. */
   | { type: "deliver"; message: FixMessage }
+  /**
+   * Call `SessionCore.answerPeerLogout` (once every earlier `deliver` has settled): the peer's
+   * Logout waited for a gap, and what filled it may have made the application answer; those
+   * answers go out before the Logout's.
+   */
+  | { type: "answerLogout" }
   /** Read stored messages `begin..end` and feed them back with `SessionCore.resendBlock`. */
   | { type: "resend"; begin: number; end: number }
   /** Close the connection; with `flush`, once what is queued is written. */

@@ -20,7 +20,7 @@ import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
 import type { SessionState } from "./events.ts";
 import type { SessionSchedule } from "../schedule.ts";
-import { buildLogon } from "./logon.ts";
+import { buildLogon, onLogout } from "./logon.ts";
 import { resendBlock, resendDone, resendWritten } from "./resend.ts";
 import { tick } from "./deadlines.ts";
 import { CoreState } from "./_state.ts";
@@ -496,6 +496,32 @@ export class SessionCore {
       this.#c.lateBytes -= l.bytes;
     }
     this.#c.queued = [];
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The peer's Logout, answered after the deliveries before it
+
+  /**
+   * Answers the peer's Logout that waited for a gap, now filled (the `answerLogout` action,
+   * performed after the deliveries before it). Nothing when it was answered meanwhile (the
+   * logout timeout) or the connection ended.
+   *
+   * @param nowMs The current time.
+   * @returns Actions to perform.
+   */
+  answerPeerLogout(nowMs: number): Action[] {
+    const out: Action[] = [];
+    const c = this.#c;
+    c.peerLogoutQueued = false;
+    const logout = c.peerLogout;
+    if (!logout || !c.connected || c.closing !== undefined) return out;
+    try {
+      onLogout(c, logout, nowMs, out);
+    } catch (e) {
+      c.log.error("inbound message handling failed", { session: c.name, error: `${e}` });
+    }
+    c.arm(out);
     return out;
   }
 

@@ -98,7 +98,7 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
       // once they are in (or when the logout timeout ends the wait). QuickFIX confirms at
       // once and leaves the gap to the next session; the specification lets the Logout's
       // receiver fill gaps first, and fixwire does, so nothing the peer persisted is held
-      // back for a whole session (see docs/session_layer.md).
+      // back for a whole session (the README's session-layer section).
       c.log.warn("Logout received with a sequence gap; requesting the gap before answering", {
         session: c.name,
         expected,
@@ -119,6 +119,12 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
   drainEarly(c, now, out);
 }
 
+/** Whether `out` hands a message to the application (whose answers are not numbered yet). */
+function delivers(out: Action[]): boolean {
+  for (let i = 0; i < out.length; i++) if (out[i].type === "deliver") return true;
+  return false;
+}
+
 /** Processes held messages that are now in order, then checks the gap. */
 export function drainEarly(c: CoreState, now: number, out: Action[]): void {
   while (c.early.size > 0 && c.closing === undefined) {
@@ -132,8 +138,13 @@ export function drainEarly(c: CoreState, now: number, out: Action[]): void {
   }
   const logout = c.peerLogout;
   if (logout && c.closing === undefined && c.target > logout.intOr(Tag.MsgSeqNum, 0)) {
-    // The gap before the peer's Logout is filled (its own number came as a gap fill).
-    onLogout(c, logout, now, out);
+    // The gap before the peer's Logout is filled (its own number came as a gap fill). Answered
+    // once the messages that filled it are handled, so that the application's answers to them
+    // are sent in this session, before our Logout.
+    if (!c.peerLogoutQueued) {
+      c.peerLogoutQueued = true;
+      out.push({ type: "answerLogout" });
+    }
     return;
   }
   if (c.resendTarget === 0 || c.closing !== undefined) return;
@@ -198,7 +209,16 @@ export function processExpected(
       return;
     case "5":
       c.advanceTarget(seq, out);
-      onLogout(c, msg, now, out);
+      if (!c.weStartedLogout && delivers(out)) {
+        // Held messages released in this same turn (a resend filled the gap before this
+        // Logout) are handed to the application first, and what it answers to them goes out
+        // in this session, before our Logout: the answer waits for them.
+        c.peerLogout = msg;
+        if (!c.peerLogoutQueued) {
+          c.peerLogoutQueued = true;
+          out.push({ type: "answerLogout" });
+        }
+      } else onLogout(c, msg, now, out);
       return;
     default:
       onApplication(c, msg, msgType, seq, now, out);

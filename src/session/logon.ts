@@ -368,6 +368,7 @@ export function onLogonWhileEstablished(
 
 export function onLogout(c: CoreState, msg: FixMessage, now: number, out: Action[]): void {
   c.peerLogout = undefined;
+  c.peerLogoutQueued = false;
   const text = msg.get(Tag.Text);
   const byUs = c.weStartedLogout;
   if (!byUs) c.sendSequenced(admin.logout(), false, now, out);

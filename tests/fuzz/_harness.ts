@@ -693,6 +693,8 @@ class CoreDriver {
   readonly role: SessionRole;
   readonly #rec: Recorder;
   readonly #trace: ((line: string) => void) | undefined;
+  /** An `answerLogout` action was returned: the answer is asked for after the check. */
+  #answerLogout = false;
   now = T0;
   /** The next sender number the actions so far imply. */
   sender: number;
@@ -802,6 +804,10 @@ class CoreDriver {
         `closing ${this.core.closing}, close seen ${this.closed}`,
       );
     }
+    if (this.#answerLogout) {
+      this.#answerLogout = false;
+      this.run("answerPeerLogout", () => this.core.answerPeerLogout(this.now));
+    }
     return actions;
   }
 
@@ -910,6 +916,10 @@ class CoreDriver {
           if (a.error !== undefined && !(a.error instanceof Error)) {
             bad("resetSettled malformed", a);
           }
+          break;
+        case "answerLogout":
+          // Performed as the link does, after the deliveries before it (here: at once).
+          this.#answerLogout = true;
           break;
         default:
           bad("unknown action type", a);

@@ -1,7 +1,9 @@
 // A TCP transport for the interop tests that can hide plain Heartbeats (those answering no
 // TestRequest) in either direction, so each engine sees a silent counterparty and must probe it
-// with a TestRequest. It records the Heartbeats and TestRequests that pass.
+// with a TestRequest, and lose chosen messages on their way in. It records the Heartbeats and
+// TestRequests that pass.
 import { TcpTransport } from "../../adapters/tcp.ts";
+import type { FixMessage } from "../../src/message/fix_message.ts";
 import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
 import type {
   Connection,
@@ -40,6 +42,10 @@ export class MutingTransport implements Transport {
   muteOut = false;
   /** Drop the counterparty's Heartbeats that answer no TestRequest. */
   muteIn = false;
+  /** Lose each message received for which this returns true (a message lost on the way in). */
+  loseIn: ((m: FixMessage) => boolean) | undefined;
+  /** The messages lost by `loseIn`. */
+  readonly lost: FixMessage[] = [];
   /** Heartbeats and TestRequests fixwire sent (after muting). */
   readonly sent: Probe[] = [];
   /** Heartbeats and TestRequests fixwire received (after muting). */
@@ -85,7 +91,15 @@ export class MutingTransport implements Transport {
     for await (const chunk of chunks) {
       framer.push(chunk);
       for (let f = framer.next(); f !== undefined; f = framer.next()) {
-        if (f instanceof Uint8Array && keep(f, this.muteIn, this.received)) yield f.slice();
+        if (!(f instanceof Uint8Array)) continue;
+        if (this.loseIn) {
+          const m = decodeMessage(f.slice());
+          if (this.loseIn(m)) {
+            this.lost.push(m);
+            continue;
+          }
+        }
+        if (keep(f, this.muteIn, this.received)) yield f.slice();
       }
     }
   }

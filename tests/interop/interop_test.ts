@@ -470,6 +470,29 @@ for (const [begin, version] of VERSIONS) {
         },
       );
 
+      await t.step(
+        "an intraday reset: a Logon with ResetSeqNumFlag while established, confirmed",
+        async () => {
+          const from = qf.events.length;
+          await fw.session.resetSequenceNumbers({ signal: AbortSignal.timeout(10_000) });
+          const ours = await qf.waitFor((e) => e.ev === "admin_in" && e.type === "A", 5000, from);
+          assert.equal(ours.seq, 1);
+          const theirs = await qf.waitFor(
+            (e) => e.ev === "admin_out" && e.type === "A",
+            5000,
+            from,
+          );
+          assert.deepEqual([theirs.seq, theirs.reset], [1, "Y"]);
+          assert.equal(fw.session.state, "established");
+          assert.deepEqual([fw.session.nextSenderSeqNum, fw.session.nextTargetSeqNum], [2, 2]);
+          const count = fw.received.length;
+          fw.session.put(order("after-reset"));
+          await until(() => fw.received.length > count, "the report after the reset");
+          const report = fw.received.at(-1)!;
+          assert.deepEqual([report.get(11), report.get(34)], ["after-reset", "2"]);
+        },
+      );
+
       await t.step("ResetSeqNumFlag at logon resets both sides", async () => {
         await fw.session.disconnect("reset next");
         await fw.engine.stop();
@@ -576,6 +599,35 @@ for (const [begin, version] of VERSIONS) {
         assert.deepEqual(fw.received.map((m) => m.get(11)), expected);
         assert.deepEqual(qf.events.filter(isAppIn("8")).map((e) => e.clordid), expected);
       });
+
+      await t.step(
+        "an order lost on the way in is asked for again: each order delivered once, in order",
+        async () => {
+          let lose = true;
+          mute.loseIn = (m) => lose && m.msgType === "D" && m.get(11) === "m3" && !(lose = false);
+          const from = qf.events.length;
+          const seen = fw.received.length;
+          await qf.send("orders 6 m");
+          await until(
+            () => fw.received.length >= seen + 6,
+            "the m orders",
+            15_000,
+            () => describe(fw),
+          );
+          mute.loseIn = undefined;
+          assert.equal(mute.lost.length, 1);
+          const got = fw.received.slice(seen);
+          assert.deepEqual(got.map((m) => m.get(11)), ["m1", "m2", "m3", "m4", "m5", "m6"]);
+          assert.equal(got[2].get(43), "Y", "m3 came again as a PossDup resend");
+          const asked = await qf.waitFor((e) => e.ev === "admin_in" && e.type === "2", 5000, from);
+          assert.ok(asked);
+          await qf.waitForCount((e) => isAppIn("8")(e) && e.clordid!.startsWith("m"), 6);
+          // An order after them comes after the whole resend: nothing came twice before it.
+          await qf.send("orders 1 after-m");
+          await until(() => fw.received.at(-1)?.get(11) === "after-m1", "the order after them");
+          assert.equal(fw.received.length, seen + 7, "no order delivered twice");
+        },
+      );
 
       await t.step("QuickFIX killed mid-flow and restarted: gaps resent both ways", async () => {
         const seqs = () => fw.received.map((m) => m.get(34)!);
@@ -796,6 +848,47 @@ for (const [begin, version] of VERSIONS) {
             !qf.events.slice(from).some((e) => e.ev === "admin_out" && e.type === "5"),
             "QuickFIX did not log out",
           );
+        },
+      );
+
+      await t.step(
+        "a Logout right after a lost order: the gap is filled before the Logout is confirmed",
+        async () => {
+          // fixwire again on a transport that can lose a message on its way in.
+          await qf.stop();
+          await fw.engine.stop();
+          const lossy = new MutingTransport();
+          fw = await fixwireAcceptor(`${dir}/fw`, version, { port, transport: lossy });
+          let from = qf.events.length;
+          await qf.start();
+          await qf.waitFor((e) => e.ev === "logon", 15_000, from);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          let lose = true;
+          lossy.loseIn = (m) => lose && m.msgType === "D" && m.get(11) === "k2" && !(lose = false);
+          from = qf.events.length;
+          await qf.send("orders 3 k");
+          await qf.send("logout");
+          await qf.waitFor((e) => e.ev === "logout", 15_000, from);
+          // The acceptor waits for the next Logon; the Logout was answered once the gap was
+          // filled, and the session ended correctly.
+          await fw.session.waitFor("waitingForLogon", { signal: AbortSignal.timeout(15_000) });
+          const ended = fw.events.findLast((e) => e.type === "disconnected");
+          assert.ok(ended?.type === "disconnected" && ended.graceful, JSON.stringify(ended));
+          assert.equal(lossy.lost.length, 1);
+          assert.deepEqual(fw.received.map((m) => m.get(11)), ["k1", "k2", "k3"]);
+          assert.equal(fw.received[1].get(43), "Y", "k2 came again as a PossDup resend");
+          const asked = qf.events.slice(from).findIndex((e) =>
+            e.ev === "admin_in" && e.type === "2"
+          );
+          const ourLogout = qf.events.slice(from).findIndex((e) =>
+            e.ev === "admin_in" && e.type === "5"
+          );
+          assert.ok(
+            asked >= 0 && ourLogout > asked,
+            "the gap was asked for before the Logout answer",
+          );
+          // QuickFIX got the reports too, the last ones before its Logout was confirmed.
+          await qf.waitForCount((e) => isAppIn("8")(e) && e.clordid!.startsWith("k"), 3);
         },
       );
 

@@ -559,6 +559,63 @@ Deno.test("a Logout arriving with a gap gets the gap requested, then is answered
   await h.close();
 });
 
+Deno.test("a Logout arriving with a gap is answered after the application answered the gap's messages", async () => {
+  // The orders that fill the gap are delivered; the reports the application puts for them go
+  // out in this session, numbered and written before the Logout's answer.
+  // The handler runs after `established` returns (no application message before the Logon).
+  const h: Awaited<ReturnType<typeof established>> = await established({
+    handler: {
+      onMessage: (m) => void h.session.put(new FixMessage("8").set(11, m.get(11)!)),
+    },
+  });
+  await h.peer.send("5", [], { seq: 4 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=2|16=0|`]);
+  await h.peer.send("D", [[11, "a"]], { seq: 2, possDup: true, orig: T0 });
+  await h.peer.send("D", [[11, "b"]], { seq: 3, possDup: true, orig: T0 });
+  await h.peer.send("4", [[123, "Y"], [36, 5]], { seq: 4, possDup: true, orig: T0 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=8|49=FW|56=PEER|34=3|52=${ts(0)}|11=a|`,
+    `35=8|49=FW|56=PEER|34=4|52=${ts(0)}|11=b|`,
+    `35=5|49=FW|56=PEER|34=5|52=${ts(0)}|`,
+  ]);
+  assert.match(await h.done, /logout by peer/);
+  assert.equal(h.session.state, "correctlyTerminated");
+  assert.equal(h.store.state.nextSenderSeqNum, 6);
+  await h.close();
+});
+
+Deno.test("a Logout whose gap fill waits for an async handler is answered after it", async () => {
+  let release!: () => void;
+  const slow = new Promise<void>((r) => release = r);
+  // The handler runs after `established` returns (no application message before the Logon).
+  const h: Awaited<ReturnType<typeof established>> = await established({
+    handler: {
+      onMessage: async (m) => {
+        await slow;
+        await h.session.put(new FixMessage("8").set(11, m.get(11)!));
+      },
+    },
+  });
+  await h.peer.send("5", [], { seq: 3 });
+  await h.settle();
+  h.peer.take();
+  await h.peer.send("D", [[11, "a"]], { seq: 2, possDup: true, orig: T0 });
+  await h.peer.send("4", [[123, "Y"], [36, 4]], { seq: 3, possDup: true, orig: T0 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [], "nothing before the handler settles");
+  assert.equal(h.session.state, "established");
+  release();
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=8|49=FW|56=PEER|34=3|52=${ts(0)}|11=a|`,
+    `35=5|49=FW|56=PEER|34=4|52=${ts(0)}|`,
+  ]);
+  assert.match(await h.done, /logout by peer/);
+  await h.close();
+});
+
 Deno.test("a Logout arriving with a gap is answered in order when the gap is resent", async () => {
   const h = await established();
   await h.peer.send("5", [[58, "eod"]], { seq: 3 });
