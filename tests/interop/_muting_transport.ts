@@ -44,7 +44,9 @@ export class MutingTransport implements Transport {
   muteIn = false;
   /** Lose each message received for which this returns true (a message lost on the way in). */
   loseIn: ((m: FixMessage) => boolean) | undefined;
-  /** The messages lost by `loseIn`. */
+  /** Lose each message fixwire sends for which this returns true (lost on the way out). */
+  loseOut: ((m: FixMessage) => boolean) | undefined;
+  /** The messages lost by `loseIn` and `loseOut`. */
   readonly lost: FixMessage[] = [];
   /** Heartbeats and TestRequests fixwire sent (after muting). */
   readonly sent: Probe[] = [];
@@ -74,6 +76,13 @@ export class MutingTransport implements Transport {
     const kept: Uint8Array[] = [];
     for (let f = framer.next(); f !== undefined; f = framer.next()) {
       if (!(f instanceof Uint8Array)) return inner.write(bytes); // not ours to judge
+      if (this.loseOut) {
+        const m = decodeMessage(f.slice());
+        if (this.loseOut(m)) {
+          this.lost.push(m);
+          continue;
+        }
+      }
       if (keep(f, this.muteOut, this.sent)) kept.push(f.slice());
     }
     if (kept.length === 0) return Promise.resolve();

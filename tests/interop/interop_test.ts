@@ -327,6 +327,88 @@ for (const [begin, version] of VERSIONS) {
       );
 
       await t.step(
+        "QuickFIX frozen (SIGSTOP): the TestRequest goes unanswered, the link is dropped, and after SIGCONT it logs on again with nothing lost",
+        async () => {
+          // HeartBtInt is 1 s since the step before.
+          const sentFrom = mute.sent.length;
+          const eventsFrom = fw.events.length;
+          const seen = fw.received.length;
+          qf.signal("SIGSTOP");
+          try {
+            await until(
+              () => fw.events.slice(eventsFrom).some((e) => e.type === "disconnected"),
+              "fixwire to give the frozen peer up",
+              15_000,
+              () => describe(fw),
+            );
+            assert.ok(mute.sent.slice(sentFrom).some((p) => p.type === "1"), "a TestRequest");
+            // Orders put while the peer is gone wait for the next Logon.
+            for (let i = 1; i <= 5; i++) fw.session.put(order(`z${i}`));
+          } finally {
+            qf.signal("SIGCONT");
+          }
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(30_000) });
+          await until(
+            () => new Set(fw.received.slice(seen).map((m) => m.get(11))).size >= 5,
+            "a report for each order put while the peer was frozen",
+            15_000,
+            () => describe(fw),
+          );
+          const reports = fw.received.slice(seen);
+          assert.deepEqual([...new Set(reports.map((m) => m.get(11)))], [
+            "z1",
+            "z2",
+            "z3",
+            "z4",
+            "z5",
+          ]);
+          const twice = reports.filter((m, i) =>
+            reports.findIndex((r) => r.get(11) === m.get(11)) < i
+          );
+          assert.ok(
+            twice.every((m) => m.get(43) === "Y"),
+            "a report twice only as a PossDup resend",
+          );
+        },
+      );
+
+      await t.step(
+        "an order lost on its way out right before our Logout reaches QuickFIX by resend",
+        async () => {
+          let lose = true;
+          mute.loseOut = (m) => lose && m.msgType === "D" && m.get(11) === "y2" && !(lose = false);
+          const from = qf.events.length;
+          const seen = fw.received.length;
+          for (let i = 1; i <= 3; i++) fw.session.put(order(`y${i}`));
+          await fw.session.disconnect("end of day");
+          mute.loseOut = undefined;
+          assert.equal(mute.lost.filter((m) => m.get(11) === "y2").length, 1);
+          // Whether QuickFIX asked for y2 before it took our Logout or asks at the next Logon,
+          // it gets it, once, as a resend.
+          fw.session.connect(30, "127.0.0.1", port);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          const yOrders = () =>
+            qf.events.slice(from).filter((e) => isAppIn("D")(e) && e.clordid!.startsWith("y"));
+          await until(
+            () => new Set(yOrders().map((e) => e.clordid)).size >= 3,
+            "QuickFIX to see y1, y2 and y3",
+            15_000,
+            () => JSON.stringify(yOrders()),
+          );
+          const orders = yOrders();
+          assert.deepEqual([...new Set(orders.map((e) => e.clordid))].sort(), ["y1", "y2", "y3"]);
+          const y2 = orders.find((e) => e.clordid === "y2")!;
+          assert.ok(y2.possdup, "y2 came as a PossDup resend");
+          await until(
+            () => new Set(fw.received.slice(seen).map((m) => m.get(11))).size >= 3,
+            "a report for each y order",
+            15_000,
+            () => describe(fw),
+          );
+        },
+      );
+
+      await t.step(
         "SequenceReset-GapFill when the resent range holds session messages",
         async () => {
           // QuickFIX forgets what it received since a point (its expected number is set back,

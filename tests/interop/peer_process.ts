@@ -213,6 +213,11 @@ export class QuickFixPeer implements AsyncDisposable {
     await this.#stdin!.write(new TextEncoder().encode(line + "\n"));
   }
 
+  /** Sends the process a signal (`SIGSTOP` freezes it, `SIGCONT` resumes it). */
+  signal(signal: Deno.Signal): void {
+    this.#child?.kill(signal);
+  }
+
   /** Kills the process with SIGKILL. */
   async kill(): Promise<void> {
     if (!this.#child) return;
