@@ -745,7 +745,7 @@ for (const [begin, version] of VERSIONS) {
       });
 
       await t.step(
-        "heartbeats and TestRequest with HeartBtInt 1 s over a quiet period",
+        "HeartBtInt 1 s over a quiet period, TestRequests; a frozen QuickFIX given up, then back",
         async () => {
           await qf.stop();
           const quiet = new QuickFixPeer({ ...qf.config, heartbeatSeconds: 1 });
@@ -758,6 +758,32 @@ for (const [begin, version] of VERSIONS) {
             await quiet.waitForCount((e) => e.ev === "admin_out" && e.type === "0", 2, 10_000);
             await testRequestsBothWays(mute, quiet, fw.session);
             assert.equal(fw.session.state, "established");
+            // QuickFIX frozen (SIGSTOP): fixwire's TestRequest goes unanswered and it drops the
+            // link; resumed, QuickFIX finds it closed, logs on again, and orders go on.
+            const eventsFrom = fw.events.length;
+            const sentFrom = mute.sent.length;
+            quiet.signal("SIGSTOP");
+            try {
+              await until(
+                () => fw.events.slice(eventsFrom).some((e) => e.type === "disconnected"),
+                "fixwire to give the frozen peer up",
+                15_000,
+                () => describe(fw),
+              );
+              assert.ok(mute.sent.slice(sentFrom).some((p) => p.type === "1"), "a TestRequest");
+              assert.equal(fw.session.state, "waitingForLogon");
+            } finally {
+              quiet.signal("SIGCONT");
+            }
+            await fw.session.waitFor("established", { signal: AbortSignal.timeout(30_000) });
+            const seen = fw.received.length;
+            await quiet.send("orders 3 thaw");
+            await until(() => fw.received.length >= seen + 3, "the orders after thawing");
+            assert.deepEqual(fw.received.slice(seen).map((m) => m.get(11)), [
+              "thaw1",
+              "thaw2",
+              "thaw3",
+            ]);
           } finally {
             await quiet.stop();
           }
