@@ -20,11 +20,11 @@ import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
 import type { SessionState } from "./events.ts";
 import type { SessionSchedule } from "../schedule.ts";
-import { buildLogon, onLogout } from "./logon.ts";
+import { buildLogon } from "./logon.ts";
 import { resendBlock, resendDone, resendWritten } from "./resend.ts";
 import { tick } from "./deadlines.ts";
 import { CoreState } from "./_state.ts";
-import { deliveryFailed, inbound } from "./inbound.ts";
+import { answerHeldLogout, deliveryFailed, inbound } from "./inbound.ts";
 
 /** How often a run of garbled messages is told in the log while it lasts (see `onGarbled`). */
 const GARBLED_LOG_INTERVAL_MS = 10_000;
@@ -512,16 +512,14 @@ export class SessionCore {
    */
   answerPeerLogout(nowMs: number): Action[] {
     const out: Action[] = [];
-    const c = this.#c;
-    c.peerLogoutQueued = false;
-    const logout = c.peerLogout;
-    if (!logout || !c.connected || c.closing !== undefined) return out;
     try {
-      onLogout(c, logout, nowMs, out);
+      answerHeldLogout(this.#c, nowMs, out);
     } catch (e) {
-      c.log.error("inbound message handling failed", { session: c.name, error: `${e}` });
+      this.#c.log.error("inbound message handling failed", {
+        session: this.#c.name,
+        error: `${e}`,
+      });
     }
-    c.arm(out);
     return out;
   }
 
@@ -546,9 +544,6 @@ export class SessionCore {
     this.#c.arm(out);
     return out;
   }
-
-  // -------------------------------------------------------------------------------------------
-  // Outbound helpers
 
   // -------------------------------------------------------------------------------------------
   // Inbound
@@ -666,12 +661,6 @@ export class SessionCore {
     }
     return out;
   }
-
-  // -------------------------------------------------------------------------------------------
-  // Logon and logout
-
-  // -------------------------------------------------------------------------------------------
-  // Sequence resets
 
   // -------------------------------------------------------------------------------------------
   // Answering ResendRequests

@@ -119,6 +119,16 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
   drainEarly(c, now, out);
 }
 
+/** Answers the peer's Logout that waited (the `answerLogout` action; see `drainEarly`). */
+export function answerHeldLogout(c: CoreState, now: number, out: Action[]): void {
+  c.peerLogoutQueued = false;
+  const logout = c.peerLogout;
+  // Answered meanwhile (the logout timeout), or the connection ended.
+  if (!logout || !c.connected || c.closing !== undefined) return;
+  onLogout(c, logout, now, out);
+  c.arm(out);
+}
+
 /** Whether `out` hands a message to the application (whose answers are not numbered yet). */
 function delivers(out: Action[]): boolean {
   for (let i = 0; i < out.length; i++) if (out[i].type === "deliver") return true;

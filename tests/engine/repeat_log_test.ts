@@ -35,8 +35,8 @@ Deno.test("repeat-limited log: the first line of each message at once, the rest 
   assert.equal(lines.length, 4);
 });
 
-Deno.test("repeat-limited log: a line after the interval tells what came before it; flush tells the rest", () => {
-  // A scheduler whose timer is late (it never fires here): the next line comes first.
+/** A scheduler whose timers never fire: its clock is set by hand, its timers only counted. */
+function stillScheduler(): { scheduler: TimerScheduler; set(ms: number): void; timers(): number } {
   let now = 0;
   let timers = 0;
   const scheduler = {
@@ -46,6 +46,12 @@ Deno.test("repeat-limited log: a line after the interval tells what came before 
       return { cancel() {} };
     },
   } as unknown as TimerScheduler;
+  return { scheduler, set: (ms) => now = ms, timers: () => timers };
+}
+
+Deno.test("repeat-limited log: a line after the interval tells what came before it; flush tells the rest", () => {
+  // A scheduler whose timer is late (it never fires here): the next line comes first.
+  const still = stillScheduler();
   const lines: [string, LogFields | undefined][] = [];
   const noop = () => {};
   const to = {
@@ -54,16 +60,16 @@ Deno.test("repeat-limited log: a line after the interval tells what came before 
     warn: noop,
     error: noop,
   };
-  const log = new RepeatLimitedLogger(to, scheduler, 10_000);
+  const log = new RepeatLimitedLogger(to, still.scheduler, 10_000);
   log.debug("c", { n: 1 });
-  now = 10_000;
+  still.set(10_000);
   // No count pending: written at once, plainly.
   log.debug("c", { n: 2 });
   log.debug("c", { n: 3 });
   log.debug("c", { n: 4 });
   assert.deepEqual(lines, [["c", { n: 1 }], ["c", { n: 2 }]]);
-  assert.equal(timers, 1);
-  now = 20_000;
+  assert.equal(still.timers(), 1);
+  still.set(20_000);
   // This line stands for the 2 counted and itself.
   log.debug("c", { n: 5 });
   assert.deepEqual(lines[2], ["c", { n: 5, times: 3 }]);
@@ -91,14 +97,7 @@ Deno.test("repeat-limited log: each message's count is told when its own 10 s en
 });
 
 Deno.test("repeat-limited log: after close, what was counted is written and every later line at once", () => {
-  let timers = 0;
-  const scheduler = {
-    now: () => 0,
-    setTimer: () => {
-      timers++;
-      return { cancel() {} };
-    },
-  } as unknown as TimerScheduler;
+  const still = stillScheduler();
   const lines: [string, LogFields | undefined][] = [];
   const noop = () => {};
   const to = {
@@ -107,11 +106,11 @@ Deno.test("repeat-limited log: after close, what was counted is written and ever
     warn: (m: string, f?: LogFields) => void lines.push([m, f]),
     error: noop,
   };
-  const log = new RepeatLimitedLogger(to, scheduler, 10_000);
+  const log = new RepeatLimitedLogger(to, still.scheduler, 10_000);
   log.warn("a", { n: 1 });
   log.warn("a", { n: 2 });
   log.warn("a", { n: 3 });
-  assert.equal(timers, 1);
+  assert.equal(still.timers(), 1);
   log.close();
   assert.deepEqual(lines, [["a", { n: 1 }], ["a", { n: 3, times: 2 }]]);
   // The engine has stopped: its scheduler sets no timer, so nothing may wait for one.
@@ -119,5 +118,5 @@ Deno.test("repeat-limited log: after close, what was counted is written and ever
   log.warn("b", { n: 1 });
   log.warn("a", { n: 5 });
   assert.deepEqual(lines.slice(2), [["a", { n: 4 }], ["b", { n: 1 }], ["a", { n: 5 }]]);
-  assert.equal(timers, 1);
+  assert.equal(still.timers(), 1);
 });

@@ -228,6 +228,33 @@ function assertNothingRejected(before: { peers: number; sides: number }): void {
   }
 }
 
+/**
+ * Freezes the peer (SIGSTOP) until fixwire gives it up: a TestRequest unanswered, the link
+ * dropped. `meanwhile` runs while it is still frozen; it is resumed (SIGCONT) in any case.
+ */
+async function frozenUntilGivenUp(
+  peer: QuickFixPeer,
+  side: Side,
+  mute: MutingTransport,
+  meanwhile: () => void = () => {},
+): Promise<void> {
+  const sentFrom = mute.sent.length;
+  const eventsFrom = side.events.length;
+  peer.signal("SIGSTOP");
+  try {
+    await until(
+      () => side.events.slice(eventsFrom).some((e) => e.type === "disconnected"),
+      "fixwire to give the frozen peer up",
+      15_000,
+      () => describe(side),
+    );
+    assert.ok(mute.sent.slice(sentFrom).some((p) => p.type === "1"), "a TestRequest");
+    meanwhile();
+  } finally {
+    peer.signal("SIGCONT");
+  }
+}
+
 const isAppIn = (type: string) => (e: PeerEvent) => e.ev === "app_in" && e.type === type;
 
 for (const [begin, version] of VERSIONS) {
@@ -329,24 +356,12 @@ for (const [begin, version] of VERSIONS) {
       await t.step(
         "QuickFIX frozen (SIGSTOP): the TestRequest goes unanswered, the link is dropped, and after SIGCONT it logs on again with nothing lost",
         async () => {
-          // HeartBtInt is 1 s since the step before.
-          const sentFrom = mute.sent.length;
-          const eventsFrom = fw.events.length;
+          // HeartBtInt is 1 s since the step before. Orders put while the peer is gone wait
+          // for the next Logon.
           const seen = fw.received.length;
-          qf.signal("SIGSTOP");
-          try {
-            await until(
-              () => fw.events.slice(eventsFrom).some((e) => e.type === "disconnected"),
-              "fixwire to give the frozen peer up",
-              15_000,
-              () => describe(fw),
-            );
-            assert.ok(mute.sent.slice(sentFrom).some((p) => p.type === "1"), "a TestRequest");
-            // Orders put while the peer is gone wait for the next Logon.
+          await frozenUntilGivenUp(qf, fw, mute, () => {
             for (let i = 1; i <= 5; i++) fw.session.put(order(`z${i}`));
-          } finally {
-            qf.signal("SIGCONT");
-          }
+          });
           await fw.session.waitFor("established", { signal: AbortSignal.timeout(30_000) });
           await until(
             () => new Set(fw.received.slice(seen).map((m) => m.get(11))).size >= 5,
@@ -760,22 +775,14 @@ for (const [begin, version] of VERSIONS) {
             assert.equal(fw.session.state, "established");
             // QuickFIX frozen (SIGSTOP): fixwire's TestRequest goes unanswered and it drops the
             // link; resumed, QuickFIX finds it closed, logs on again, and orders go on.
-            const eventsFrom = fw.events.length;
-            const sentFrom = mute.sent.length;
-            quiet.signal("SIGSTOP");
-            try {
-              await until(
-                () => fw.events.slice(eventsFrom).some((e) => e.type === "disconnected"),
-                "fixwire to give the frozen peer up",
-                15_000,
-                () => describe(fw),
-              );
-              assert.ok(mute.sent.slice(sentFrom).some((p) => p.type === "1"), "a TestRequest");
+            let thawed = 0;
+            await frozenUntilGivenUp(quiet, fw, mute, () => {
               assert.equal(fw.session.state, "waitingForLogon");
-            } finally {
-              quiet.signal("SIGCONT");
-            }
+              thawed = quiet.events.length; // nothing comes from the frozen process
+            });
             await fw.session.waitFor("established", { signal: AbortSignal.timeout(30_000) });
+            // The peer sends orders on the sessions it saw log on: wait for its own logon line.
+            await quiet.waitFor((e) => e.ev === "logon", 30_000, thawed);
             const seen = fw.received.length;
             await quiet.send("orders 3 thaw");
             await until(() => fw.received.length >= seen + 3, "the orders after thawing");
