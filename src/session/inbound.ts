@@ -129,6 +129,14 @@ export function answerHeldLogout(c: CoreState, now: number, out: Action[]): void
   c.arm(out);
 }
 
+/** The peer's Logout, answered by the `answerLogout` action after the deliveries before it. */
+function answerAfterDeliveries(c: CoreState, logout: FixMessage, out: Action[]): void {
+  c.peerLogout = logout;
+  if (c.peerLogoutQueued) return;
+  c.peerLogoutQueued = true;
+  out.push({ type: "answerLogout" });
+}
+
 /** Whether `out` hands a message to the application (whose answers are not numbered yet). */
 function delivers(out: Action[]): boolean {
   for (let i = 0; i < out.length; i++) if (out[i].type === "deliver") return true;
@@ -137,7 +145,8 @@ function delivers(out: Action[]): boolean {
 
 /** Processes held messages that are now in order, then checks the gap. */
 export function drainEarly(c: CoreState, now: number, out: Action[]): void {
-  while (c.early.size > 0 && c.closing === undefined) {
+  // Nothing after the peer's Logout is processed before it is answered.
+  while (c.early.size > 0 && c.closing === undefined && !c.peerLogoutQueued) {
     const next = c.target;
     const held = c.early.get(next);
     // Held messages below the expected number were covered by a gap fill.
@@ -151,10 +160,7 @@ export function drainEarly(c: CoreState, now: number, out: Action[]): void {
     // The gap before the peer's Logout is filled (its own number came as a gap fill). Answered
     // once the messages that filled it are handled, so that the application's answers to them
     // are sent in this session, before our Logout.
-    if (!c.peerLogoutQueued) {
-      c.peerLogoutQueued = true;
-      out.push({ type: "answerLogout" });
-    }
+    answerAfterDeliveries(c, logout, out);
     return;
   }
   if (c.resendTarget === 0 || c.closing !== undefined) return;
@@ -223,11 +229,7 @@ export function processExpected(
         // Held messages released in this same turn (a resend filled the gap before this
         // Logout) are handed to the application first, and what it answers to them goes out
         // in this session, before our Logout: the answer waits for them.
-        c.peerLogout = msg;
-        if (!c.peerLogoutQueued) {
-          c.peerLogoutQueued = true;
-          out.push({ type: "answerLogout" });
-        }
+        answerAfterDeliveries(c, msg, out);
       } else onLogout(c, msg, now, out);
       return;
     default:

@@ -616,6 +616,21 @@ Deno.test("a Logout whose gap fill waits for an async handler is answered after 
   await h.close();
 });
 
+Deno.test("a message numbered after the peer's Logout is not handled before the Logout is answered", async () => {
+  const seen: string[] = [];
+  const h = await established({ handler: { onMessage: (m) => void seen.push(m.get(11)!) } });
+  await h.peer.send("5", [], { seq: 3 });
+  await h.peer.send("D", [[11, "after"]], { seq: 4 });
+  await h.settle();
+  h.peer.take();
+  await h.peer.send("D", [[11, "a"]], { seq: 2, possDup: true, orig: T0 });
+  await h.settle();
+  assert.deepEqual(seen, ["a"]);
+  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=3|52=${ts(0)}|`]);
+  assert.match(await h.done, /logout by peer/);
+  await h.close();
+});
+
 Deno.test("a Logout arriving with a gap is answered in order when the gap is resent", async () => {
   const h = await established();
   await h.peer.send("5", [[58, "eod"]], { seq: 3 });
