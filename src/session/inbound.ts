@@ -129,8 +129,16 @@ export function answerHeldLogout(c: CoreState, now: number, out: Action[]): void
   c.arm(out);
 }
 
-/** The peer's Logout, answered by the `answerLogout` action after the deliveries before it. */
-function answerAfterDeliveries(c: CoreState, logout: FixMessage, out: Action[]): void {
+/**
+ * Answers the peer's Logout now or, when this turn hands messages to the application (held ones
+ * released by a resend), once they are handled (the `answerLogout` action): what the application
+ * answers to them goes out in this session, before our Logout.
+ */
+function answerPeerLogout(c: CoreState, logout: FixMessage, now: number, out: Action[]): void {
+  if (!delivers(out)) {
+    onLogout(c, logout, now, out);
+    return;
+  }
   c.peerLogout = logout;
   if (c.peerLogoutQueued) return;
   c.peerLogoutQueued = true;
@@ -157,10 +165,8 @@ export function drainEarly(c: CoreState, now: number, out: Action[]): void {
   }
   const logout = c.peerLogout;
   if (logout && c.closing === undefined && c.target > logout.intOr(Tag.MsgSeqNum, 0)) {
-    // The gap before the peer's Logout is filled (its own number came as a gap fill). Answered
-    // once the messages that filled it are handled, so that the application's answers to them
-    // are sent in this session, before our Logout.
-    answerAfterDeliveries(c, logout, out);
+    // The gap before the peer's Logout is filled (its own number came as a gap fill).
+    answerPeerLogout(c, logout, now, out);
     return;
   }
   if (c.resendTarget === 0 || c.closing !== undefined) return;
@@ -225,12 +231,8 @@ export function processExpected(
       return;
     case "5":
       c.advanceTarget(seq, out);
-      if (!c.weStartedLogout && delivers(out)) {
-        // Held messages released in this same turn (a resend filled the gap before this
-        // Logout) are handed to the application first, and what it answers to them goes out
-        // in this session, before our Logout: the answer waits for them.
-        answerAfterDeliveries(c, msg, out);
-      } else onLogout(c, msg, now, out);
+      if (c.weStartedLogout) onLogout(c, msg, now, out);
+      else answerPeerLogout(c, msg, now, out);
       return;
     default:
       onApplication(c, msg, msgType, seq, now, out);

@@ -1,6 +1,6 @@
 // A TCP transport for the interop tests that can hide plain Heartbeats (those answering no
 // TestRequest) in either direction, so each engine sees a silent counterparty and must probe it
-// with a TestRequest, and lose chosen messages on their way in. It records the Heartbeats and
+// with a TestRequest, and lose chosen messages in either direction. It records the Heartbeats and
 // TestRequests that pass.
 import { TcpTransport } from "../../adapters/tcp.ts";
 import type { FixMessage } from "../../src/message/fix_message.ts";
@@ -70,19 +70,22 @@ export class MutingTransport implements Transport {
     });
   }
 
+  /** Whether `lose` takes this frame's message; a lost one is kept in `lost`. */
+  #loses(frame: Uint8Array, lose: ((m: FixMessage) => boolean) | undefined): boolean {
+    if (!lose) return false;
+    const m = decodeMessage(frame.slice());
+    if (!lose(m)) return false;
+    this.lost.push(m);
+    return true;
+  }
+
   #filterOut(bytes: Uint8Array, inner: Connection): Promise<void> {
     const framer = new FixFramer();
     framer.push(bytes);
     const kept: Uint8Array[] = [];
     for (let f = framer.next(); f !== undefined; f = framer.next()) {
       if (!(f instanceof Uint8Array)) return inner.write(bytes); // not ours to judge
-      if (this.loseOut) {
-        const m = decodeMessage(f.slice());
-        if (this.loseOut(m)) {
-          this.lost.push(m);
-          continue;
-        }
-      }
+      if (this.#loses(f, this.loseOut)) continue;
       if (keep(f, this.muteOut, this.sent)) kept.push(f.slice());
     }
     if (kept.length === 0) return Promise.resolve();
@@ -101,13 +104,7 @@ export class MutingTransport implements Transport {
       framer.push(chunk);
       for (let f = framer.next(); f !== undefined; f = framer.next()) {
         if (!(f instanceof Uint8Array)) continue;
-        if (this.loseIn) {
-          const m = decodeMessage(f.slice());
-          if (this.loseIn(m)) {
-            this.lost.push(m);
-            continue;
-          }
-        }
+        if (this.#loses(f, this.loseIn)) continue;
         if (keep(f, this.muteIn, this.received)) yield f.slice();
       }
     }

@@ -255,6 +255,12 @@ async function frozenUntilGivenUp(
   }
 }
 
+/** Matches `pred`'s first match only: a message lost once, not its resend. */
+function firstOnly(pred: (m: FixMessage) => boolean): (m: FixMessage) => boolean {
+  let done = false;
+  return (m) => !done && pred(m) && (done = true);
+}
+
 const isAppIn = (type: string) => (e: PeerEvent) => e.ev === "app_in" && e.type === type;
 
 for (const [begin, version] of VERSIONS) {
@@ -390,8 +396,7 @@ for (const [begin, version] of VERSIONS) {
       await t.step(
         "an order lost on its way out right before our Logout reaches QuickFIX by resend",
         async () => {
-          let lose = true;
-          mute.loseOut = (m) => lose && m.msgType === "D" && m.get(11) === "y2" && !(lose = false);
+          mute.loseOut = firstOnly((m) => m.msgType === "D" && m.get(11) === "y2");
           const from = qf.events.length;
           const seen = fw.received.length;
           for (let i = 1; i <= 3; i++) fw.session.put(order(`y${i}`));
@@ -700,8 +705,7 @@ for (const [begin, version] of VERSIONS) {
       await t.step(
         "an order lost on the way in is asked for again: each order delivered once, in order",
         async () => {
-          let lose = true;
-          mute.loseIn = (m) => lose && m.msgType === "D" && m.get(11) === "m3" && !(lose = false);
+          mute.loseIn = firstOnly((m) => m.msgType === "D" && m.get(11) === "m3");
           const from = qf.events.length;
           const seen = fw.received.length;
           await qf.send("orders 6 m");
@@ -978,8 +982,7 @@ for (const [begin, version] of VERSIONS) {
           await qf.start();
           await qf.waitFor((e) => e.ev === "logon", 15_000, from);
           await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
-          let lose = true;
-          lossy.loseIn = (m) => lose && m.msgType === "D" && m.get(11) === "k2" && !(lose = false);
+          lossy.loseIn = firstOnly((m) => m.msgType === "D" && m.get(11) === "k2");
           from = qf.events.length;
           await qf.send("orders 3 k");
           await qf.send("logout");
