@@ -1258,6 +1258,10 @@ export class Link {
     for (let i = 0; i < waiters.length; i++) waiters[i].resolve();
     // After the socket write: the message log never delays the counterparty.
     if (this.#mlog) this.#logWritten(outLog ? bytes : NOTHING, outLog ?? []);
+    // Not sent after a Logout exchange: the session is not correctly terminated after all.
+    if (outLog === undefined && bytes.length > 0 && this.#core.state === "correctlyTerminated") {
+      this.#run(this.#core.undelivered(this.#clock.now()));
+    }
     this.#out.recycle(bytes);
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
   }

@@ -569,8 +569,10 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Logs out gracefully: sends Logout, waits for the answer (or `LogoutTimeFrame`), disconnects,
-   * and stops reconnecting. The session ends correctly terminated.
+   * Logs out gracefully: sends Logout, waits for the answer, disconnects, and stops reconnecting.
+   * The wait ends after `LogoutTimeFrame` without an answer; each message the peer still sends
+   * in order (a backlog sent before it read our Logout) restarts it, up to 10 `LogoutTimeFrame`s
+   * in all. Confirmed, the session ends correctly terminated.
    *
    * @param reason Text(58) of the Logout.
    * @returns Resolves when disconnected.

@@ -208,13 +208,32 @@ export class CoreState {
     }
   }
 
-  /** Sends held late messages with new numbers, after a Logon. */
   /** Sends our Logout and waits for the answer (an established session). */
   startLogout(text: string | undefined, now: number, out: Action[]): void {
     this.weStartedLogout = true;
     this.sendSequenced(admin.logout(text), false, now, out);
     this.setState("waitingForConfirmLogout", now, out);
-    this.t.logoutDueAtMs = now + this.s.logoutTimeoutMs;
+    this.t.startLogoutWait(now, this.s.logoutTimeoutMs);
+  }
+
+  /**
+   * Bytes numbered for the peer did not reach it: a write failed, or the link ended before they
+   * were written. A Logout exchange does not make such a session correctly terminated: its
+   * numbers continue, and the messages are resent after the next Logon.
+   */
+  undelivered(now: number, out: Action[]): void {
+    if (this.state !== "correctlyTerminated" && !this.terminated) return;
+    this.log.warn(
+      "messages did not reach the peer after the Logout exchange; the numbers continue",
+      {
+        session: this.name,
+      },
+    );
+    if (this.terminated) {
+      this.terminated = false;
+      out.push({ type: "setTerminated", value: false });
+    }
+    this.setState("nonGracefullyTerminated", now, out);
   }
 
   /** Whether a schedule says the numbers belong to an earlier session period. */

@@ -275,6 +275,20 @@ export class SessionCore {
   }
 
   /**
+   * Bytes numbered for the peer did not reach it: a write failed, or the link ended before
+   * they were written. After a Logout exchange the session is then not correctly terminated
+   * (its numbers continue and the messages are resent after the next Logon).
+   *
+   * @param nowMs The current time.
+   * @returns The actions.
+   */
+  undelivered(nowMs: number): Action[] {
+    const out: Action[] = [];
+    this.#c.undelivered(nowMs, out);
+    return out;
+  }
+
+  /**
    * The link ended.
    *
    * @param reason Why.

@@ -11,6 +11,13 @@ import * as admin from "./admin.ts";
 import type { CoreState } from "./_state.ts";
 import { onLogout } from "./logon.ts";
 
+/**
+ * How far the peer's messages can stretch a Logout wait, in `LogoutTimeFrame`s from its start:
+ * a backlog the peer sent before our Logout is worked through, but a peer that streams on and
+ * never answers does not hold the session for ever.
+ */
+export const LOGOUT_WAIT_LIMIT = 10;
+
 /** What the heartbeat clock asks for at a given time. */
 export type HeartbeatDue = "timeout" | "testRequest" | "heartbeat" | undefined;
 
@@ -28,6 +35,8 @@ export class Deadlines {
   logonDueAtMs = -1;
   /** The Logout answer (or the gap before the peer's Logout) is due, or -1. */
   logoutDueAtMs = -1;
+  /** The Logout wait, however often the peer's messages restart it, ends by then, or -1. */
+  logoutLimitAtMs = -1;
   /** Queued writes must have drained to close gracefully, or -1. */
   closeDueAtMs = -1;
   /** The scheduled session ends (`EndTime`): a Logout is due, or -1. */
@@ -59,6 +68,30 @@ export class Deadlines {
     this.closeDueAtMs = -1;
     this.sessionEndDueAtMs = -1;
     this.#timerAtMs = -1;
+  }
+
+  /**
+   * A wait for a Logout answer (or for the gap before the peer's Logout) starts: due after
+   * `timeoutMs`, restarted by {@linkcode Deadlines.extendLogoutWait} up to
+   * `LOGOUT_WAIT_LIMIT` times `timeoutMs` from now.
+   *
+   * @param nowMs The current time.
+   * @param timeoutMs `LogoutTimeFrame`.
+   */
+  startLogoutWait(nowMs: number, timeoutMs: number): void {
+    this.logoutDueAtMs = nowMs + timeoutMs;
+    this.logoutLimitAtMs = nowMs + timeoutMs * LOGOUT_WAIT_LIMIT;
+  }
+
+  /**
+   * The peer's message in order during a Logout wait: the wait restarts, up to its limit.
+   *
+   * @param nowMs The current time.
+   * @param timeoutMs `LogoutTimeFrame`.
+   */
+  extendLogoutWait(nowMs: number, timeoutMs: number): void {
+    if (this.logoutDueAtMs < 0) return;
+    this.logoutDueAtMs = Math.min(nowMs + timeoutMs, this.logoutLimitAtMs);
   }
 
   /** The link ended: no timer is pending any more. */

@@ -105,7 +105,7 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
         received: seq,
       });
       c.peerLogout = msg;
-      c.t.logoutDueAtMs = now + c.s.logoutTimeoutMs;
+      c.t.startLogoutWait(now, c.s.logoutTimeoutMs);
     }
     onGap(c, msg, expected, seq, now, out);
     return;
@@ -190,6 +190,12 @@ export function processExpected(
   out: Action[],
 ): void {
   const seq = msg.intOr(Tag.MsgSeqNum, 0);
+  if (msgType !== "0" && msgType !== "1") {
+    // Waiting for a Logout answer (or for the gap before the peer's Logout): the peer's
+    // messages still coming in order are what it sent before it (a backlog we work through at
+    // our pace), so the wait restarts, within its limit. Heartbeats and TestRequests do not.
+    c.t.extendLogoutWait(now, c.s.logoutTimeoutMs);
+  }
   if (msgType !== "2") {
     // ResendRequests were checked when answered.
     const problem = headerProblem(c, msg);

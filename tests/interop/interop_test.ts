@@ -87,6 +87,8 @@ interface Side {
   events: SessionEvent[];
   port: number;
   log: RecentLog;
+  /** A step's own pace (awaited after each message is handled): an acceptor's only. */
+  hold?: (m: FixMessage) => Promise<void> | void;
 }
 
 /** fixwire as acceptor FW, answering orders from QF. */
@@ -115,6 +117,7 @@ async function fixwireAcceptor(
   const received: FixMessage[] = [];
   const events: SessionEvent[] = [];
   const session = engine.createSession(new SessionId("FW", "QF"), "", version);
+  const side: Side = { engine, session, received, events, port, log };
   let n = 0;
   // Messages from QF in FIX.4.2 carry ExecTransType; harmless in later versions' reports.
   session.setListener({
@@ -125,11 +128,11 @@ async function fixwireAcceptor(
         if (version !== FIXVersion.FIX42) r.remove(20);
         session.put(r);
       }
+      return side.hold?.(m);
     },
     onEvent: (e) => void events.push(e),
   });
   await session.connect();
-  const side = { engine, session, received, events, port, log };
   SIDES.push(side);
   return side;
 }
@@ -1007,6 +1010,52 @@ for (const [begin, version] of VERSIONS) {
           );
           // QuickFIX got the reports too, the last ones before its Logout was confirmed.
           await qf.waitForCount((e) => isAppIn("8")(e) && e.clordid!.startsWith("k"), 3);
+        },
+      );
+
+      await t.step(
+        "fixwire logs out in the middle of a burst and works through it before the confirmation",
+        async () => {
+          // A LogoutTimeFrame of 1 s and a handler that takes longer than that for the burst:
+          // the wait for QuickFIX's Logout answer restarts with each of its orders still coming.
+          await qf.stop();
+          await fw.engine.stop();
+          fw = await fixwireAcceptor(`${dir}/fw`, version, {
+            port,
+            config: { LogoutTimeFrame: 1000 },
+          });
+          let from = qf.events.length;
+          await qf.start();
+          await qf.waitFor((e) => e.ev === "logon", 15_000, from);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          const burst = 1500;
+          let n = 0;
+          fw.hold = async (m) => {
+            if (m.msgType !== "D") return;
+            if (++n === 100) void fw.session.disconnect("mid-burst");
+            await new Promise((r) => setTimeout(r, 1));
+          };
+          const fwFrom = fw.events.length;
+          from = qf.events.length;
+          await qf.send(`orders ${burst} u`);
+          await fw.session.waitFor("waitingForLogon", { signal: AbortSignal.timeout(30_000) });
+          fw.hold = undefined;
+          const states = fw.events.slice(fwFrom).flatMap((e) =>
+            e.type === "stateChanged" ? [e.to] : []
+          );
+          assert.deepEqual(
+            states,
+            ["waitingForConfirmLogout", "correctlyTerminated", "waitingForLogon"],
+            describe(fw),
+          );
+          assert.deepEqual(
+            fw.received.slice(-burst).map((m) => m.get(11)),
+            Array.from({ length: burst }, (_, i) => `u${i + 1}`),
+          );
+          assert.ok(qf.events.slice(from).some((e) => e.ev === "admin_in" && e.type === "5"));
+          // QuickFIX logs on again by itself and gets the reports put after our Logout, resent.
+          await qf.waitFor((e) => e.ev === "logon", 15_000, from);
+          await qf.waitForCount((e) => isAppIn("8")(e) && e.clordid!.startsWith("u"), burst);
         },
       );
 

@@ -6,7 +6,7 @@ import { FixEncoder } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { MemorySeqStore, type StoredMessage } from "../../src/store.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
-import { established, T0, ts } from "./_harness.ts";
+import { established, harness, T0, ts } from "./_harness.ts";
 
 /** Reads events until one of `type` (5 s at most). */
 async function untilEvent(
@@ -88,6 +88,30 @@ Deno.test("a Logout exchange without a gap is a correct termination", async () =
   await h.peer.send("5", [], { seq: 2 });
   await out;
   assert.equal(h.store.state.correctlyTerminated, true);
+  await h.close();
+});
+
+Deno.test("a Logout answer that never reached the peer leaves the numbers to continue", async () => {
+  const h = await harness({ role: "initiator" });
+  await h.peer.send("A", [[98, 0], [108, 30]]);
+  await h.settle();
+  h.peer.take();
+  // A zero window: our orders and the Logout answer after them stay in our buffer.
+  h.conn.blockWrites();
+  const puts = ["a", "b"].map((id) => h.session.put(new FixMessage("D").set(11, id)));
+  await h.peer.send("5", [[58, "eod"]]);
+  await h.settle();
+  assert.equal(h.session.state, "correctlyTerminated");
+  // The peer gives up waiting for our answer and closes: nothing of ours reached it.
+  await h.peer.close();
+  await Promise.all(puts);
+  await h.done;
+  await h.settle();
+  assert.equal(h.session.state, "nonGracefullyTerminated");
+  assert.equal(h.store.state.correctlyTerminated, false);
+  // The next Logon continues the numbers (no reset): the orders are resent when asked for.
+  await h.reconnect();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=5|52=${ts(0)}|98=0|108=30|`]);
   await h.close();
 });
 

@@ -685,6 +685,55 @@ Deno.test("Logout times out when the peer does not answer", async () => {
   await h.close();
 });
 
+Deno.test("the wait for the Logout answer restarts with each message the peer still sends, not with heartbeats", async () => {
+  const delivered: string[] = [];
+  const h = await established({
+    settings: { logoutTimeoutMs: 2000 },
+    handler: { onMessage: (m) => void delivered.push(m.get(11)!) },
+  });
+  const out = h.session.logout();
+  await h.settle();
+  h.peer.take();
+  // The peer's backlog, sent before it read our Logout, keeps coming.
+  await h.clock.advance(1500);
+  await h.peer.send("D", [[11, "a"]]);
+  await h.clock.advance(1900);
+  await h.peer.send("D", [[11, "b"]]);
+  await h.settle();
+  // 2000 ms after the last order; a Heartbeat meanwhile does not restart the wait.
+  await h.clock.advance(1000);
+  await h.peer.send("0", []);
+  await h.clock.advance(999);
+  assert.equal(h.session.state, "waitingForConfirmLogout");
+  assert.deepEqual(delivered, ["a", "b"]);
+  await h.clock.advance(1);
+  await h.settle();
+  await out;
+  assert.equal(await h.done, "Logout timeout");
+  assert.equal(h.clock.now(), T0 + 5400);
+  await h.close();
+});
+
+Deno.test("a peer that streams on and never answers our Logout is closed at 10 LogoutTimeFrames", async () => {
+  const h = await established({ settings: { logoutTimeoutMs: 2000 } });
+  const out = h.session.logout();
+  await h.settle();
+  for (let t = 1900; t < 20_000; t += 1900) {
+    await h.clock.advance(1900);
+    await h.peer.send("D", [[11, `s${t}`]]);
+  }
+  await h.settle();
+  // Last order at 19,000: without the limit the wait would end at 21,000.
+  await h.clock.advance(20_000 - h.clock.now() + T0 - 1);
+  assert.equal(h.session.state, "waitingForConfirmLogout");
+  await h.clock.advance(1);
+  await h.settle();
+  await out;
+  assert.equal(await h.done, "Logout timeout");
+  assert.equal(h.clock.now(), T0 + 20_000);
+  await h.close();
+});
+
 Deno.test("AllowMessageWithoutPossDupFlag ignores too-low messages", async () => {
   const h = await established({ settings: { allowMessageWithoutPossDupFlag: true } });
   await h.peer.send("0", [], { seq: 1 });
