@@ -73,6 +73,7 @@ export type {
   Listener,
   Transport,
 } from "./src/transport.ts";
+export { PEER_CLOSED } from "./src/transport.ts";
 export type { MessageLog, MessageLogFactory } from "./src/message_log.ts";
 export type {
   SeqState,

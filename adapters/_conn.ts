@@ -1,6 +1,6 @@
 // Private: a Connection over a Deno.Conn, shared by the TCP and TLS adapters.
 import { ConnectionError } from "../src/errors.ts";
-import type { ChunkSink, Connection } from "../src/transport.ts";
+import { type ChunkSink, type Connection, PEER_CLOSED } from "../src/transport.ts";
 
 /** Reads start small (idle sessions stay light) and grow while reads fill the buffer. */
 const READ_SIZE_MIN = 4 * 1024;
@@ -93,7 +93,7 @@ export class DenoConnection implements Connection {
   readonly #onRead = (n: number | null): void => {
     const sink = this.#sink!;
     if (n === null) {
-      this.close("peer closed");
+      this.close(PEER_CLOSED);
       sink.onEnd();
       return;
     }

@@ -23,7 +23,14 @@
 
 import type { Clock, TimerHandle } from "./clock.ts";
 import { ConnectionError } from "./errors.ts";
-import type { Connection, ConnectOptions, Endpoint, Listener, Transport } from "./transport.ts";
+import {
+  type Connection,
+  type ConnectOptions,
+  type Endpoint,
+  type Listener,
+  PEER_CLOSED,
+  type Transport,
+} from "./transport.ts";
 
 export type { Clock, TimerHandle } from "./clock.ts";
 export type { Connection, ConnectOptions, Endpoint, Listener, Transport } from "./transport.ts";
@@ -450,7 +457,7 @@ export class MemoryConnection implements Connection, FaultControls {
     this.#resolveClosed(reason);
     this.#failWrites(`Cannot write: connection to ${this.remoteAddr} is closed`);
     this.#wake?.();
-    if (!this.#severed) this.#peer.close("peer closed");
+    if (!this.#severed) this.#peer.close(PEER_CLOSED);
   }
 
   /**

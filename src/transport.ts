@@ -38,6 +38,9 @@ export interface ChunkSink {
   onEnd(error?: unknown): void;
 }
 
+/** The close reason of a {@linkcode Connection} the peer closed in order (end of stream). */
+export const PEER_CLOSED = "peer closed";
+
 /**
  * One bidirectional byte stream.
  *
@@ -65,7 +68,12 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
    * @param reason Why it was closed, reported by `closed`.
    */
   close(reason?: string): void;
-  /** Resolves with the reason once the connection is closed; never rejects. */
+  /**
+   * Resolves with the reason once the connection is closed; never rejects. When the peer
+   * closed in order (end of stream) the reason is {@linkcode PEER_CLOSED}: after answering the
+   * peer's Logout, the engine takes only that as proof the peer read the answer (a peer closing
+   * with bytes unread resets the connection instead).
+   */
   readonly closed: Promise<string>;
   /**
    * Optional: reads the next chunk and hands it to `sink` (never during this call). The

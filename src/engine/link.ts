@@ -26,7 +26,7 @@ import type { SessionCore } from "../session/core.ts";
 import { EventHub, type SessionEvent, type SessionState } from "../session/events.ts";
 import type { MessageLog } from "../message_log.ts";
 import type { SeqStore, StoredMessage } from "../store.ts";
-import type { Connection } from "../transport.ts";
+import { type Connection, PEER_CLOSED } from "../transport.ts";
 import { ChunkReader } from "./_read.ts";
 import { yieldToOthers } from "./_turns.ts";
 
@@ -638,7 +638,7 @@ export class Link {
           this.#startResend(a.begin, a.end);
           break;
         case "close":
-          this.#close(a.reason, a.flush);
+          this.#close(a.reason, a.flush, a.linger === true);
           break;
         case "timer":
           this.#timer?.cancel();
@@ -1259,8 +1259,8 @@ export class Link {
     // After the socket write: the message log never delays the counterparty.
     if (this.#mlog) this.#logWritten(outLog ? bytes : NOTHING, outLog ?? []);
     // Not sent after a Logout exchange: the session is not correctly terminated after all.
-    if (outLog === undefined && bytes.length > 0 && this.#core.state === "correctlyTerminated") {
-      this.#run(this.#core.undelivered(this.#clock.now()));
+    if (outLog === undefined && bytes.length > 0 && this.#core.correctlyTerminated) {
+      this.#run(this.#core.undelivered());
     }
     this.#out.recycle(bytes);
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
@@ -1652,12 +1652,14 @@ export class Link {
     return r;
   }
 
-  #close(reason: string, flush: boolean): void {
+  #close(reason: string, flush: boolean, linger: boolean): void {
     const conn = this.#conn;
     if (!conn) return;
     // Nothing more of a resend answer goes out once closing: what waited for it goes now.
     this.#release(Infinity);
     this.#closeReason ??= reason;
+    // The peer closes, or the core asks again when it stops waiting; reading goes on.
+    if (linger) return;
     if (!flush) conn.close(reason);
     else this.#whenWritten().then(() => conn.close(reason));
   }
@@ -1672,6 +1674,7 @@ export class Link {
     this.#timer?.cancel();
     this.#timer = undefined;
     const why = this.#closeReason ?? reason;
+    if (reason !== PEER_CLOSED) this.#run(this.#core.endedWithoutPeerClose());
     this.#run(this.#core.disconnected(why, this.#clock.now()));
     // Puts that waited for room take the late route now.
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();

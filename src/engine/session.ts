@@ -733,10 +733,16 @@ export class Session implements AsyncDisposable {
     if (!this.#finalized) await this.finalize();
   }
 
-  /** Graceful logout if established, then finalize (`FixEngine.stop`). */
+  /**
+   * Graceful logout if established (or, having answered the peer's Logout, waits for the peer to
+   * close, bounded by LogoutTimeFrame), then finalize (`FixEngine.stop`).
+   */
   async #stopForEngine(): Promise<void> {
     if (this.#finalized) return;
-    if (this.state === "established") await this.disconnect("engine stopping");
+    const state = this.state;
+    if (state === "established" || state === "correctlyTerminated") {
+      await this.disconnect("engine stopping");
+    }
     await this.finalize();
   }
 }

@@ -65,6 +65,8 @@ export class CoreState {
   logonCount = 0;
   sentResetFlag = false;
   weStartedLogout = false;
+  /** Closing after our answer to the peer's Logout: waiting for the peer to close. */
+  lingering = false;
   resetPending = false;
   late = new Map<number, Late>();
   queued: Late[] = [];
@@ -166,12 +168,36 @@ export class CoreState {
     this.emit({ type: "stateChanged", from, to, atMs: now }, out);
   }
 
-  /** Closes the link; with `flush`, after what is queued is written (bounded in time). */
-  close(reason: string, flush: boolean, now: number, out: Action[]): void {
+  /**
+   * Closes the link; with `flush`, after what is queued is written (bounded in time); with
+   * `linger`, once the peer closes (bounded in time; see the `close` action).
+   */
+  close(reason: string, flush: boolean, now: number, out: Action[], linger = false): void {
     if (this.closing !== undefined && flush) return;
     this.closing ??= reason;
-    out.push({ type: "close", reason: this.closing, flush });
-    if (flush) this.t.closeDueAtMs = now + this.s.logoutTimeoutMs;
+    if (linger) this.lingering = true;
+    out.push(
+      linger
+        ? { type: "close", reason: this.closing, flush, linger }
+        : { type: "close", reason: this.closing, flush },
+    );
+    if (flush) this.t.startClose(now, this.s.logoutTimeoutMs);
+    this.arm(out);
+  }
+
+  /**
+   * A message read while the link closes is not handled. While we wait for the peer to close
+   * after answering its Logout, what it still sends (Heartbeats and TestRequests aside) restarts
+   * the wait (it works through what we sent before the answer), and one numbered past what we
+   * handled makes the session not correctly terminated, so that the next Logon asks for it.
+   */
+  readWhileClosing(msg: FixMessage, now: number, out: Action[]): void {
+    const type = msg.msgType;
+    if (!this.lingering || type === "0" || type === "1") return;
+    this.t.extendClose(now, this.s.logoutTimeoutMs);
+    if (this.terminated && msg.intOr(Tag.MsgSeqNum, 0) >= this.target) {
+      this.notTerminated("the peer sent messages after its Logout; the numbers continue", out);
+    }
     this.arm(out);
   }
 
@@ -221,19 +247,19 @@ export class CoreState {
    * were written. A Logout exchange does not make such a session correctly terminated: its
    * numbers continue, and the messages are resent after the next Logon.
    */
-  undelivered(now: number, out: Action[]): void {
-    if (this.state !== "correctlyTerminated" && !this.terminated) return;
-    this.log.warn(
-      "messages did not reach the peer after the Logout exchange; the numbers continue",
-      {
-        session: this.name,
-      },
+  undelivered(out: Action[]): void {
+    this.notTerminated(
+      "messages did not reach the peer before the link ended; the numbers continue",
+      out,
     );
-    if (this.terminated) {
-      this.terminated = false;
-      out.push({ type: "setTerminated", value: false });
-    }
-    this.setState("nonGracefullyTerminated", now, out);
+  }
+
+  /** The Logout exchange did not end everything: the numbers continue on the next Logon. */
+  notTerminated(why: string, out: Action[]): void {
+    if (!this.terminated) return;
+    this.log.warn(why, { session: this.name });
+    this.terminated = false;
+    out.push({ type: "setTerminated", value: false });
   }
 
   /** Whether a schedule says the numbers belong to an earlier session period. */

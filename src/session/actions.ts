@@ -39,8 +39,13 @@ export type Action =
   | { type: "answerLogout" }
   /** Read stored messages `begin..end` and feed them back with `SessionCore.resendBlock`. */
   | { type: "resend"; begin: number; end: number }
-  /** Close the connection; with `flush`, once what is queued is written. */
-  | { type: "close"; reason: string; flush: boolean }
+  /**
+   * Close the connection; with `flush`, once what is queued is written. With `linger` (our
+   * answer to the peer's Logout), not even then: the peer closes once it has read the answer,
+   * and the core asks again, without `flush`, when it stops waiting. Reading goes on meanwhile:
+   * closing with unread bytes would reset the connection and discard what the peer has not read.
+   */
+  | { type: "close"; reason: string; flush: boolean; linger?: boolean }
   /** Call `SessionCore.onTimer` at this time (replaces any earlier request). */
   | { type: "timer"; atMs: number }
   /** Publish an event. */

@@ -240,6 +240,7 @@ export class SessionCore {
     this.#c.connected = true;
     this.#c.remoteHost = remoteHost;
     this.#c.closing = undefined;
+    this.#c.lingering = false;
     this.#c.weStartedLogout = false;
     this.#c.resetPending = false;
     this.#c.lastResendKey = "";
@@ -279,12 +280,30 @@ export class SessionCore {
    * they were written. After a Logout exchange the session is then not correctly terminated
    * (its numbers continue and the messages are resent after the next Logon).
    *
-   * @param nowMs The current time.
    * @returns The actions.
    */
-  undelivered(nowMs: number): Action[] {
+  undelivered(): Action[] {
     const out: Action[] = [];
-    this.#c.undelivered(nowMs, out);
+    this.#c.undelivered(out);
+    return out;
+  }
+
+  /**
+   * The link ended other than by the peer's orderly close: a reset, a failed read, or our own
+   * close. After we answered the peer's Logout, only its orderly close says it read the answer
+   * (closing with unread bytes resets the connection and discards them); otherwise the session
+   * is not correctly terminated.
+   *
+   * @returns The actions.
+   */
+  endedWithoutPeerClose(): Action[] {
+    const out: Action[] = [];
+    if (this.#c.lingering) {
+      this.#c.notTerminated(
+        "the peer did not close in order after our Logout answer; the numbers continue",
+        out,
+      );
+    }
     return out;
   }
 
@@ -631,7 +650,11 @@ export class SessionCore {
    * @returns The actions: `out`.
    */
   onMessage(msg: FixMessage, nowMs: number, out: Action[] = []): Action[] {
-    if (!this.#c.connected || this.#c.closing !== undefined) return out;
+    if (!this.#c.connected) return out;
+    if (this.#c.closing !== undefined) {
+      this.#c.readWhileClosing(msg, nowMs, out);
+      return out;
+    }
     if (this.#c.garbledRun) this.#endGarbledRun(nowMs);
     this.#c.t.received(nowMs);
     try {

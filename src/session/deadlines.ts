@@ -39,6 +39,8 @@ export class Deadlines {
   logoutLimitAtMs = -1;
   /** Queued writes must have drained to close gracefully, or -1. */
   closeDueAtMs = -1;
+  /** The wait for the peer to close, however often its messages restart it, ends by then. */
+  closeLimitAtMs = -1;
   /** The scheduled session ends (`EndTime`): a Logout is due, or -1. */
   sessionEndDueAtMs = -1;
   /** The time of the timer requested last, or -1 when none is pending. */
@@ -92,6 +94,30 @@ export class Deadlines {
   extendLogoutWait(nowMs: number, timeoutMs: number): void {
     if (this.logoutDueAtMs < 0) return;
     this.logoutDueAtMs = Math.min(nowMs + timeoutMs, this.logoutLimitAtMs);
+  }
+
+  /**
+   * A graceful close starts: the link closes after `timeoutMs` at the latest (restarted by
+   * {@linkcode Deadlines.extendClose} while we wait for the peer to close, up to
+   * `LOGOUT_WAIT_LIMIT` times `timeoutMs` from now).
+   *
+   * @param nowMs The current time.
+   * @param timeoutMs `LogoutTimeFrame`.
+   */
+  startClose(nowMs: number, timeoutMs: number): void {
+    this.closeDueAtMs = nowMs + timeoutMs;
+    this.closeLimitAtMs = nowMs + timeoutMs * LOGOUT_WAIT_LIMIT;
+  }
+
+  /**
+   * The peer's message while we wait for it to close: the wait restarts, up to its limit.
+   *
+   * @param nowMs The current time.
+   * @param timeoutMs `LogoutTimeFrame`.
+   */
+  extendClose(nowMs: number, timeoutMs: number): void {
+    if (this.closeDueAtMs < 0) return;
+    this.closeDueAtMs = Math.min(nowMs + timeoutMs, this.closeLimitAtMs);
   }
 
   /** The link ended: no timer is pending any more. */
@@ -175,7 +201,8 @@ export class Deadlines {
 export function tick(c: CoreState, now: number, out: Action[]): void {
   const t = c.t;
   if (t.closeDueAtMs >= 0 && now >= t.closeDueAtMs) {
-    // The queued writes did not drain in time (a peer that stopped reading): close anyway.
+    // The queued writes did not drain in time (a peer that stopped reading), or the peer did
+    // not close after our answer to its Logout: close anyway.
     t.closeDueAtMs = -1;
     out.push({ type: "close", reason: c.closing ?? "close timeout", flush: false });
     return;

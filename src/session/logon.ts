@@ -388,10 +388,12 @@ export function onLogout(c: CoreState, msg: FixMessage, now: number, out: Action
   }
   c.setState("correctlyTerminated", now, out);
   c.emit({ type: "logout", atMs: now, text, initiatedByUs: byUs }, out);
+  // Answering, we leave the close to the peer (the Logout's initiator closes once answered).
   c.close(
     byUs ? "logout confirmed" : `logout by peer${text ? `: ${text}` : ""}`,
     true,
     now,
     out,
+    !byUs,
   );
 }

@@ -633,8 +633,11 @@ const OUTBOUND_VALIDATION: ValidationSettings = {
   prohibitUndefinedTags: true,
 };
 
-/** After a `close`, until `disconnected`, only these may come (see the report on `send`). */
-const AFTER_CLOSE = new Set(["timer", "close", "event", "settle"]);
+/**
+ * After a `close`, until `disconnected`, only these may come (see the report on `send`);
+ * `setTerminated` when the peer sends on after its Logout was answered.
+ */
+const AFTER_CLOSE = new Set(["timer", "close", "event", "settle", "setTerminated"]);
 
 /** Settings varied per block. */
 function blockSettings(rng: Rng): SessionSettings {

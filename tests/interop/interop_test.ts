@@ -612,6 +612,67 @@ for (const [begin, version] of VERSIONS) {
         assert.equal(fw.session.nextTargetSeqNum, 2);
       });
 
+      await t.step(
+        "QuickFIX logs out in the middle of a burst: every order reaches it, every report comes",
+        async () => {
+          // fixwire's default: a correct termination makes the next Logon reset the numbers.
+          await fw.engine.stop();
+          fw = fixwireInitiator(`${dir}/fw`, version, port, {
+            config: { IntradayLogoutTolerance: false },
+          });
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          const burst = 2000;
+          const from = qf.events.length;
+          const fwFrom = fw.events.length;
+          const seen = fw.received.length;
+          const puts = [];
+          for (let i = 1; i <= burst; i++) puts.push(fw.session.put(order(`b${i}`)));
+          const ordersIn = () => qf.events.slice(from).filter(isAppIn("D")).length;
+          await until(() => ordersIn() >= 100, "QuickFIX's 100th order");
+          await qf.send("logout");
+          // QuickFIX's application answers every order, also after its Logout; fixwire answers
+          // the Logout after its orders and reads on until QuickFIX has read them and closes.
+          await until(
+            () => fw.events.slice(fwFrom).some((e) => e.type === "disconnected"),
+            "the end of the link",
+            30_000,
+            () => describe(fw),
+          );
+          await Promise.all(puts);
+          await qf.waitFor((e) => e.ev === "admin_in" && e.type === "5", 10_000, from);
+          assert.equal(ordersIn(), burst, "QuickFIX read every order before our Logout");
+          const ended = fw.events.findLast((e) => e.type === "disconnected");
+          assert.ok(ended?.type === "disconnected" && ended.graceful, JSON.stringify(ended));
+          // Its reports after its Logout were not handled: the numbers continue.
+          await fw.session.disconnect();
+          assert.equal(fw.session.state, "correctlyTerminated");
+          const logoutSeq = qf.events.slice(from).find((e) =>
+            e.ev === "admin_out" && e.type === "5"
+          )!.seq!;
+          assert.ok(
+            qf.events.slice(from).some((e) => e.ev === "app_out" && e.seq! > logoutSeq),
+            "QuickFIX sent reports after its Logout",
+          );
+          // QuickFIX keeps a session it logged out disabled: start it again; fixwire logs on
+          // without a reset, asks for the reports it did not handle and gets them resent.
+          await qf.stop();
+          const restart = qf.events.length;
+          await qf.start();
+          await fw.session.connect(30, "127.0.0.1", port);
+          const logon = await qf.waitFor(
+            (e) => e.ev === "admin_in" && e.type === "A",
+            15_000,
+            restart,
+          );
+          assert.notEqual(logon.reset, "Y");
+          const reports = () =>
+            new Set(
+              fw.received.slice(seen).map((m) => m.get(11)).filter((id) => id?.startsWith("b")),
+            );
+          await until(() => reports().size === burst, "every report", 30_000, () => describe(fw));
+        },
+      );
+
       await t.step("logout on both sides", async () => {
         const from = qf.events.length;
         await fw.session.disconnect("done");

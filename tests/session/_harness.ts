@@ -77,7 +77,10 @@ export class Peer {
   readonly received: FixMessage[] = [];
   readonly raw: string[] = [];
   seq = 1;
+  /** Whether the peer closes once its Logout is answered, as a Logout's initiator does. */
+  closesOnLogoutAnswer = true;
   #taken = 0;
+  #loggedOut = false;
   #framer: FixFramer;
   #reading: Promise<void>;
 
@@ -98,7 +101,12 @@ export class Peer {
         for (let f = framer.next(); f !== undefined; f = framer.next()) {
           if (!(f instanceof Uint8Array)) throw f;
           this.raw.push(new TextDecoder().decode(f).replaceAll("\x01", "|"));
-          this.received.push(decodeMessage(f.slice(), dataFields));
+          const m = decodeMessage(f.slice(), dataFields);
+          this.received.push(m);
+          // As a Logout's initiator does: closes once answered (the session waits for it).
+          if (m.msgType === "5" && this.#loggedOut && this.closesOnLogoutAnswer) {
+            conn.close("logout confirmed");
+          }
         }
       }
     })();
@@ -129,6 +137,7 @@ export class Peer {
   }
 
   async sendMessage(m: FixMessage): Promise<void> {
+    if (m.msgType === "5") this.#loggedOut = true;
     const enc = new FixEncoder(this.begin);
     enc.append(m);
     await this.conn.write(enc.take());

@@ -6,6 +6,7 @@ import { FixEncoder } from "../../src/message/encoder.ts";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { MemorySeqStore, type StoredMessage } from "../../src/store.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
+import type { MemoryConnection } from "../../src/testing.ts";
 import { established, harness, T0, ts } from "./_harness.ts";
 
 /** Reads events until one of `type` (5 s at most). */
@@ -107,12 +108,66 @@ Deno.test("a Logout answer that never reached the peer leaves the numbers to con
   await Promise.all(puts);
   await h.done;
   await h.settle();
-  assert.equal(h.session.state, "nonGracefullyTerminated");
+  assert.equal(h.session.state, "correctlyTerminated");
   assert.equal(h.store.state.correctlyTerminated, false);
   // The next Logon continues the numbers (no reset): the orders are resent when asked for.
   await h.reconnect();
   assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=5|52=${ts(0)}|98=0|108=30|`]);
   await h.close();
+});
+
+Deno.test("after answering the peer's Logout the session reads on until the peer closes", async () => {
+  const delivered: string[] = [];
+  const h = await established({
+    settings: { logoutTimeoutMs: 5000 },
+    handler: { onMessage: (m) => void delivered.push(m.get(11)!) },
+  });
+  h.peer.closesOnLogoutAnswer = false;
+  let closedAt = -1;
+  h.done.then(() => closedAt = h.clock.now());
+  await h.peer.send("5", [[58, "eod"]]);
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=5|49=FW|56=PEER|34=2|52=${ts(0)}|`]);
+  assert.equal(h.session.state, "correctlyTerminated");
+  assert.equal(h.store.state.correctlyTerminated, true);
+  // Still open: closing with the peer's bytes unread would reset the connection and discard
+  // what the peer has not read yet.
+  await h.clock.advance(1000);
+  assert.equal(closedAt, -1);
+  // The peer still answers what we sent before our answer: not handled, so the session is not
+  // correctly terminated (the next Logon asks for it), and the wait restarts.
+  await h.peer.send("8", [[11, "late"]]);
+  await h.settle();
+  assert.deepEqual(delivered, []);
+  assert.equal(h.store.state.correctlyTerminated, false);
+  await h.clock.advance(4999);
+  assert.equal(closedAt, -1);
+  await h.clock.advance(1);
+  assert.match(await h.done, /logout by peer: eod/);
+  assert.equal(closedAt, T0 + 6000);
+  assert.equal(h.store.state.nextTargetSeqNum, 3, "the late report is asked for again");
+  await h.close();
+});
+
+Deno.test("after our Logout answer only the peer's orderly close makes a correct termination", async () => {
+  for (const end of ["close", "abort", "timeout", "drop"] as const) {
+    const h = await established({ settings: { logoutTimeoutMs: 2000 } });
+    h.peer.closesOnLogoutAnswer = false;
+    await h.peer.send("5", []);
+    await h.settle();
+    assert.equal(h.store.state.correctlyTerminated, true);
+    // A peer that gave up with our bytes unread resets the connection; one that read them
+    // closes; one that does not close in time (or that we drop) may not have read them.
+    const conn = h.peer.conn as MemoryConnection;
+    if (end === "abort") conn.abort();
+    else if (end === "close") conn.close();
+    else if (end === "drop") h.session.dropConnection("operator");
+    else await h.clock.advance(2000);
+    await h.done;
+    await h.settle();
+    assert.equal(h.store.state.correctlyTerminated, end === "close", end);
+    await h.close();
+  }
 });
 
 Deno.test("overlapping ResendRequests merge into one waiting answer instead of piling up", async () => {
