@@ -605,11 +605,18 @@ for (const [begin, version] of VERSIONS) {
         fw = fixwireInitiator(`${dir}/fw`, version, port, {
           config: { ForceSeqNumReset: "always" },
         });
+        // Put before the Logon: renumbered after the reset and sent after the Logon answer.
+        for (const id of ["late1", "late2", "late3"]) fw.session.put(order(id));
         await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
         const logon = await qf.waitFor((e) => e.ev === "admin_out" && e.type === "A", 5000, from);
         assert.equal(logon.seq, 1);
         assert.equal(logon.reset, "Y");
-        assert.equal(fw.session.nextTargetSeqNum, 2);
+        await until(() => fw.received.length >= 3, "the reports of the late orders");
+        assert.deepEqual(
+          qf.events.slice(from).filter(isAppIn("D")).map((e) => [e.clordid, e.seq]),
+          [["late1", 2], ["late2", 3], ["late3", 4]],
+        );
+        assert.equal(fw.session.nextTargetSeqNum, 5);
       });
 
       await t.step(
@@ -866,6 +873,14 @@ for (const [begin, version] of VERSIONS) {
       );
 
       await t.step("ResetSeqNumFlag at logon from QuickFIX resets fixwire", async () => {
+        // Reports put while QuickFIX is away are renumbered after the reset and sent after the
+        // Logon answer.
+        const late = ["late1", "late2", "late3"].map((id, i) => {
+          const r = report(order(id), 900 + i);
+          if (version !== FIXVersion.FIX42) r.remove(20);
+          return r;
+        });
+        for (const r of late) fw.session.put(r);
         const reset = new QuickFixPeer({ ...qf.config, resetOnLogon: true });
         await reset.start();
         try {
@@ -873,8 +888,13 @@ for (const [begin, version] of VERSIONS) {
           const answer = await reset.waitFor((e) => e.ev === "admin_in" && e.type === "A", 5000);
           assert.equal(answer.seq, 1);
           await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
+          await reset.waitForCount(isAppIn("8"), 3, 10_000);
+          assert.deepEqual(
+            reset.events.filter(isAppIn("8")).map((e) => [e.clordid, e.seq, e.possdup]),
+            [["late1", 2, false], ["late2", 3, false], ["late3", 4, false]],
+          );
           assert.equal(fw.session.nextTargetSeqNum, 2);
-          assert.equal(fw.session.nextSenderSeqNum, 2);
+          assert.equal(fw.session.nextSenderSeqNum, 5);
         } finally {
           await reset.stop();
         }
