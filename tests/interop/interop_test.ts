@@ -716,6 +716,7 @@ for (const [begin, version] of VERSIONS) {
           assert.ok(!strict.events.some((e) => e.ev === "logon"));
           await bad.engine.stop();
           const engine = new FixEngine({
+            logger: new RecentLog(),
             config: { LogDirectory: `${dir}/fw-stranger`, "Reconnect.MaxTries": 0 },
           });
           const stranger = engine.createSession(new SessionId("STRANGER", "QF"), "", version);
