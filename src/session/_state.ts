@@ -194,7 +194,7 @@ export class CoreState {
   readWhileClosing(msg: FixMessage, now: number, out: Action[]): void {
     const type = msg.msgType;
     if (!this.lingering || type === "0" || type === "1") return;
-    this.t.extendClose(now, this.s.logoutTimeoutMs);
+    this.t.extendWait(now, this.s.logoutTimeoutMs);
     if (this.terminated && msg.intOr(Tag.MsgSeqNum, 0) >= this.target) {
       this.notTerminated("the peer sent messages after its Logout; the numbers continue", out);
     }

@@ -35,12 +35,10 @@ export class Deadlines {
   logonDueAtMs = -1;
   /** The Logout answer (or the gap before the peer's Logout) is due, or -1. */
   logoutDueAtMs = -1;
-  /** The Logout wait, however often the peer's messages restart it, ends by then, or -1. */
-  logoutLimitAtMs = -1;
   /** Queued writes must have drained to close gracefully, or -1. */
   closeDueAtMs = -1;
-  /** The wait for the peer to close, however often its messages restart it, ends by then. */
-  closeLimitAtMs = -1;
+  /** The Logout wait or the wait for the peer to close ends by then, however restarted. */
+  #waitLimitAtMs = -1;
   /** The scheduled session ends (`EndTime`): a Logout is due, or -1. */
   sessionEndDueAtMs = -1;
   /** The time of the timer requested last, or -1 when none is pending. */
@@ -74,50 +72,41 @@ export class Deadlines {
 
   /**
    * A wait for a Logout answer (or for the gap before the peer's Logout) starts: due after
-   * `timeoutMs`, restarted by {@linkcode Deadlines.extendLogoutWait} up to
-   * `LOGOUT_WAIT_LIMIT` times `timeoutMs` from now.
+   * `timeoutMs`, restarted by {@linkcode Deadlines.extendWait}.
    *
    * @param nowMs The current time.
    * @param timeoutMs `LogoutTimeFrame`.
    */
   startLogoutWait(nowMs: number, timeoutMs: number): void {
     this.logoutDueAtMs = nowMs + timeoutMs;
-    this.logoutLimitAtMs = nowMs + timeoutMs * LOGOUT_WAIT_LIMIT;
-  }
-
-  /**
-   * The peer's message in order during a Logout wait: the wait restarts, up to its limit.
-   *
-   * @param nowMs The current time.
-   * @param timeoutMs `LogoutTimeFrame`.
-   */
-  extendLogoutWait(nowMs: number, timeoutMs: number): void {
-    if (this.logoutDueAtMs < 0) return;
-    this.logoutDueAtMs = Math.min(nowMs + timeoutMs, this.logoutLimitAtMs);
+    this.#waitLimitAtMs = nowMs + timeoutMs * LOGOUT_WAIT_LIMIT;
   }
 
   /**
    * A graceful close starts: the link closes after `timeoutMs` at the latest (restarted by
-   * {@linkcode Deadlines.extendClose} while we wait for the peer to close, up to
-   * `LOGOUT_WAIT_LIMIT` times `timeoutMs` from now).
+   * {@linkcode Deadlines.extendWait} while we wait for the peer to close after our answer to
+   * its Logout).
    *
    * @param nowMs The current time.
    * @param timeoutMs `LogoutTimeFrame`.
    */
   startClose(nowMs: number, timeoutMs: number): void {
     this.closeDueAtMs = nowMs + timeoutMs;
-    this.closeLimitAtMs = nowMs + timeoutMs * LOGOUT_WAIT_LIMIT;
+    this.#waitLimitAtMs = nowMs + timeoutMs * LOGOUT_WAIT_LIMIT;
   }
 
   /**
-   * The peer's message while we wait for it to close: the wait restarts, up to its limit.
+   * The peer's message during a Logout wait, or while we wait for it to close: the wait
+   * restarts, up to `LOGOUT_WAIT_LIMIT` times `timeoutMs` from its start.
    *
    * @param nowMs The current time.
    * @param timeoutMs `LogoutTimeFrame`.
    */
-  extendClose(nowMs: number, timeoutMs: number): void {
-    if (this.closeDueAtMs < 0) return;
-    this.closeDueAtMs = Math.min(nowMs + timeoutMs, this.closeLimitAtMs);
+  extendWait(nowMs: number, timeoutMs: number): void {
+    if (this.logoutDueAtMs < 0 && this.closeDueAtMs < 0) return; // the usual case
+    const at = Math.min(nowMs + timeoutMs, this.#waitLimitAtMs);
+    if (this.logoutDueAtMs >= 0) this.logoutDueAtMs = at;
+    if (this.closeDueAtMs >= 0) this.closeDueAtMs = at;
   }
 
   /** The link ended: no timer is pending any more. */

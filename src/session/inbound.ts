@@ -194,7 +194,7 @@ export function processExpected(
     // Waiting for a Logout answer (or for the gap before the peer's Logout): the peer's
     // messages still coming in order are what it sent before it (a backlog we work through at
     // our pace), so the wait restarts, within its limit. Heartbeats and TestRequests do not.
-    c.t.extendLogoutWait(now, c.s.logoutTimeoutMs);
+    c.t.extendWait(now, c.s.logoutTimeoutMs);
   }
   if (msgType !== "2") {
     // ResendRequests were checked when answered.
