@@ -985,7 +985,11 @@ for (const [begin, version] of VERSIONS) {
           const seen = fw.received.length;
           await qf.start();
           await qf.waitFor((e) => e.ev === "admin_in" && e.type === "2", 15_000, from);
-          await qf.waitFor((e) => e.ev === "admin_out" && e.type === "4", 15_000, from);
+          await qf.waitFor(
+            (e) => e.ev === "admin_out" && e.type === "4" && e.gapfill === "Y",
+            15_000,
+            from,
+          );
           await until(() => fw.received.length >= seen + 3, "the resent orders");
           const again = fw.received.slice(seen);
           assert.deepEqual(again.map((m) => m.get(11)), ["t1", "t2", "t3"]);
@@ -1036,13 +1040,13 @@ for (const [begin, version] of VERSIONS) {
           );
           assert.equal(answer.seq, sender + 1);
           await qf.waitFor((e) => e.ev === "admin_in" && e.type === "2", 15_000, from);
-          // (The peer's line for a message it sends does not show GapFillFlag.)
           const filled = await qf.waitFor(
             (e) => e.ev === "admin_out" && e.type === "4",
             15_000,
             from,
           );
           assert.equal(filled.seq, expected);
+          assert.equal(filled.gapfill, "Y");
           await fw.session.waitFor("established", { signal: AbortSignal.timeout(10_000) });
           const seen = fw.received.length;
           await qf.send("orders 1 z");

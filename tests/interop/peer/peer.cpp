@@ -118,7 +118,8 @@ class Peer : public FIX::Application {
     if (quiet) return;
     emit("{\"ev\":\"admin_out\",\"type\":\"" + esc(type) + "\",\"seq\":" +
          m.getHeader().getField(34) + ",\"text\":\"" + esc(field(m, 58)) + "\",\"reset\":\"" +
-         esc(field(m, 141)) + "\"}");
+         esc(field(m, 141)) + "\",\"gapfill\":\"" + esc(field(m, 123)) + "\",\"newseqno\":\"" +
+         esc(field(m, 36)) + "\"}");
   }
   void toApp(FIX::Message& m, const FIX::SessionID&) throw(FIX::DoNotSend) override {
     if (quiet) return;
