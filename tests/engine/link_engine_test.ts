@@ -13,6 +13,7 @@ import type { SessionListener } from "../../src/sessions_manager.ts";
 import { MemorySeqStoreFactory, type SeqStore, type SeqStoreFactory } from "../../src/store.ts";
 import { FaultyTransport, ManualClock, MemoryTransport } from "../../src/testing.ts";
 import { nextEvent, timeout } from "./_waits.ts";
+import { order } from "./_pair.ts";
 
 const LOGOUT_MS = 3_000;
 
@@ -105,6 +106,43 @@ Deno.test("engine.stop() completes at the logout timeout while the peer does not
     assert.equal(stopped, false);
     await p.clock.advance(1);
     await stopping;
+  } finally {
+    await stopAll(p);
+  }
+});
+
+Deno.test("a logout in the middle of a burst: the acceptor works through it, both end correctly terminated", async () => {
+  const handled: string[] = [];
+  const ends: string[] = [];
+  const stores = new MemorySeqStoreFactory();
+  const p: Pair = await pair({
+    initiatorStores: stores,
+    acceptorListener: {
+      // Each order takes 500 ms of the acceptor's clock; it logs out at the 10th, and the 40
+      // orders take 20 s in all: 6.7 of its LogoutTimeFrames (3 s).
+      onMessage: async (m) => {
+        if (m.msgType !== "D") return;
+        handled.push(m.get(11)!);
+        if (handled.length === 10) void p.acceptor.disconnect("mid-burst");
+        await new Promise<void>((r) => p.clock.setTimer(p.clock.now() + 500, r));
+      },
+      onEvent: (e) => void (e.type === "disconnected" && ends.push(e.reason)),
+    },
+  });
+  try {
+    await logOn(p, 30);
+    const ids = Array.from({ length: 40 }, (_, i) => `o${i + 1}`);
+    await Promise.all(ids.map((id) => p.initiator.put(order(id))));
+    for (let i = 0; i < 200 && ends.length === 0; i++) await p.clock.advance(500);
+    assert.deepEqual(handled, ids);
+    assert.deepEqual(ends, ["logout confirmed"]);
+    // The initiator answered after its 40 orders and waited for the acceptor's orderly close.
+    await p.initiator.waitFor("correctlyTerminated", timeout());
+    await p.initiator.disconnect();
+    await p.initiatorEngine.stop();
+    const store = await stores.open(new SessionId("INI", "ACC"), { nowMs: Date.now() });
+    assert.equal(store.state.correctlyTerminated, true);
+    await store.close();
   } finally {
     await stopAll(p);
   }
