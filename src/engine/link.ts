@@ -1674,8 +1674,7 @@ export class Link {
     this.#timer?.cancel();
     this.#timer = undefined;
     const why = this.#closeReason ?? reason;
-    if (reason !== PEER_CLOSED) this.#run(this.#core.endedWithoutPeerClose());
-    this.#run(this.#core.disconnected(why, this.#clock.now()));
+    this.#run(this.#core.disconnected(why, this.#clock.now(), reason === PEER_CLOSED));
     // Puts that waited for room take the late route now.
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
     const onEnded = this.#onEnded;

@@ -16,6 +16,7 @@ import type { Action } from "./actions.ts";
 import * as admin from "./admin.ts";
 import type { MessageProblem, SessionCoreOptions, SessionRole } from "./core.ts";
 import { Deadlines } from "./deadlines.ts";
+import { GarbledRuns } from "./garbled.ts";
 import type { SessionEvent, SessionState } from "./events.ts";
 import { buildLogon } from "./logon.ts";
 import type { ResendAnswer } from "./resend.ts";
@@ -75,12 +76,8 @@ export class CoreState {
   answerNext: [number, number] | undefined;
   /** The last answer is read and queued, not yet written: new requests wait and merge. */
   answerWriting = false;
-  /** The last message read was garbled (see `SessionCore.onGarbled`). */
-  garbledRun = false;
-  /** Garbled messages of the run not told in a log line yet. */
-  garbledUntold = 0;
-  /** When the run's last log line was written. */
-  garbledToldAtMs = 0;
+  /** The log lines of garbled messages (see `SessionCore.onGarbled`). */
+  readonly garbled = new GarbledRuns();
 
   /**
    * Creates a core.

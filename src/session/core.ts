@@ -26,9 +26,6 @@ import { tick } from "./deadlines.ts";
 import { CoreState } from "./_state.ts";
 import { answerHeldLogout, deliveryFailed, inbound } from "./inbound.ts";
 
-/** How often a run of garbled messages is told in the log while it lasts (see `onGarbled`). */
-const GARBLED_LOG_INTERVAL_MS = 10_000;
-
 /** Whether the session opens the link or accepts it. */
 export type SessionRole = "initiator" | "acceptor";
 
@@ -289,34 +286,24 @@ export class SessionCore {
   }
 
   /**
-   * The link ended other than by the peer's orderly close: a reset, a failed read, or our own
-   * close. After we answered the peer's Logout, only its orderly close says it read the answer
-   * (closing with unread bytes resets the connection and discards them); otherwise the session
-   * is not correctly terminated.
+   * The link ended. After we answered the peer's Logout, only its orderly close says it read
+   * the answer (closing with unread bytes resets the connection and discards them); any other
+   * end (a reset, a failed read, our own close) leaves the session not correctly terminated.
    *
+   * @param reason Why.
+   * @param nowMs The current time.
+   * @param peerClosed Whether the peer closed in order (end of stream).
    * @returns The actions.
    */
-  endedWithoutPeerClose(): Action[] {
+  disconnected(reason: string, nowMs: number, peerClosed = false): Action[] {
     const out: Action[] = [];
-    if (this.#c.lingering) {
+    if (!this.#c.connected) return out;
+    if (this.#c.lingering && !peerClosed) {
       this.#c.notTerminated(
         "the peer did not close in order after our Logout answer; the numbers continue",
         out,
       );
     }
-    return out;
-  }
-
-  /**
-   * The link ended.
-   *
-   * @param reason Why.
-   * @param nowMs The current time.
-   * @returns The actions.
-   */
-  disconnected(reason: string, nowMs: number): Action[] {
-    const out: Action[] = [];
-    if (!this.#c.connected) return out;
     this.#c.connected = false;
     this.#c.t.detach();
     const graceful = this.#c.state === "correctlyTerminated";
@@ -339,7 +326,7 @@ export class SessionCore {
     this.#c.answer = undefined;
     this.#c.answerNext = undefined;
     this.#c.answerWriting = false;
-    if (this.#c.garbledRun) this.#endGarbledRun(nowMs);
+    if (this.#c.garbled.inRun) this.#c.garbled.end(this.#c.log, this.#c.name, nowMs);
     this.#c.log.info("session disconnected", { session: this.#c.name, reason: why, graceful });
     this.#c.emit({ type: "disconnected", atMs: nowMs, reason: why, graceful }, out);
     return out;
@@ -586,7 +573,7 @@ export class SessionCore {
    * whose only fault is an invalid tag number (`0=`, `-5=`, `x=`) is not garbled: the decoder's
    * error carries it (`FixParseError.decoded`), and it is processed in its turn and answered
    * with a Reject (SessionRejectReason 0), its number consumed. Each garbled message is an
-   * event; the log tells a run of them in a few lines (see `GARBLED_LOG_INTERVAL_MS`).
+   * event; the log tells a run of them in a few lines (see `GarbledRuns`).
    *
    * @param error What was wrong.
    * @param nowMs The current time.
@@ -602,42 +589,8 @@ export class SessionCore {
       });
       return this.onMessage(msg, nowMs);
     }
-    // One line for the first garbled message of a run (garbled messages with none between
-    // them that is not), then one every GARBLED_LOG_INTERVAL_MS that counts the others, and one
-    // when the run ends: a peer sending garbage made a line per garbled run, as often as one
-    // per 8 bytes. Each still counts in the metrics and is an event.
-    const c = this.#c;
-    if (!c.garbledRun) {
-      c.garbledRun = true;
-      c.garbledToldAtMs = nowMs;
-      c.log.warn("garbled message ignored", { session: c.name, error: error.message });
-    } else {
-      c.garbledUntold++;
-      if (nowMs - c.garbledToldAtMs >= GARBLED_LOG_INTERVAL_MS) {
-        this.#tellGarbled(nowMs, error.message);
-      }
-    }
+    this.#c.garbled.garbled(this.#c.log, this.#c.name, error, nowMs);
     return [{ type: "event", event: { type: "garbled", atMs: nowMs, error } }];
-  }
-
-  /** Logs the garbled messages of the run not told yet. */
-  #tellGarbled(nowMs: number, lastError?: string): void {
-    const c = this.#c;
-    if (c.garbledUntold === 0) return;
-    c.log.warn("garbled messages ignored", {
-      session: c.name,
-      count: c.garbledUntold,
-      sinceMs: nowMs - c.garbledToldAtMs,
-      ...(lastError === undefined ? {} : { lastError }),
-    });
-    c.garbledUntold = 0;
-    c.garbledToldAtMs = nowMs;
-  }
-
-  /** A message that is not garbled, or the connection's end, ends a run of garbled ones. */
-  #endGarbledRun(nowMs: number): void {
-    this.#tellGarbled(nowMs);
-    this.#c.garbledRun = false;
   }
 
   /**
@@ -655,7 +608,7 @@ export class SessionCore {
       this.#c.readWhileClosing(msg, nowMs, out);
       return out;
     }
-    if (this.#c.garbledRun) this.#endGarbledRun(nowMs);
+    if (this.#c.garbled.inRun) this.#c.garbled.end(this.#c.log, this.#c.name, nowMs);
     this.#c.t.received(nowMs);
     try {
       inbound(this.#c, msg, nowMs, out);
