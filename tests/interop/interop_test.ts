@@ -628,7 +628,7 @@ for (const [begin, version] of VERSIONS) {
             config: { IntradayLogoutTolerance: false },
           });
           await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
-          const burst = 2000;
+          const burst = 5000;
           const from = qf.events.length;
           const fwFrom = fw.events.length;
           const seen = fw.received.length;
