@@ -183,18 +183,23 @@ export class CoreState {
   }
 
   /**
-   * A message read while the link closes is not handled. While we wait for the peer to close
-   * after answering its Logout, what it still sends (Heartbeats and TestRequests aside) restarts
-   * the wait (it works through what we sent before the answer), and one numbered past what we
-   * handled makes the session not correctly terminated, so that the next Logon asks for it.
+   * A message read while the link closes is not handled: after a Logout exchange, one numbered
+   * past what we handled (Heartbeats and TestRequests aside) makes the session not correctly
+   * terminated, so that the next Logon asks for it. While we wait for the peer to close after
+   * answering its Logout, what it still sends also restarts the wait (it works through what we
+   * sent before the answer).
    */
   readWhileClosing(msg: FixMessage, now: number, out: Action[]): void {
     const type = msg.msgType;
-    if (!this.lingering || type === "0" || type === "1") return;
-    this.t.extendWait(now, this.s.logoutTimeoutMs);
+    if (type === "0" || type === "1") return;
     if (this.terminated && msg.intOr(Tag.MsgSeqNum, 0) >= this.target) {
-      this.notTerminated("the peer sent messages after its Logout; the numbers continue", out);
+      this.notTerminated(
+        "the peer sent messages after the Logout exchange; the numbers continue",
+        out,
+      );
     }
+    if (!this.lingering) return;
+    this.t.extendWait(now, this.s.logoutTimeoutMs);
     this.arm(out);
   }
 

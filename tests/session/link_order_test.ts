@@ -170,6 +170,23 @@ Deno.test("after our Logout answer only the peer's orderly close makes a correct
   }
 });
 
+Deno.test("a message the peer sends after confirming our Logout leaves the numbers to continue", async () => {
+  const h = await established();
+  const out = h.session.logout("eod");
+  await h.settle();
+  // The confirmation and an order after it in one chunk: the order is read, not handled.
+  const enc = new FixEncoder("FIX.4.4");
+  enc.append(h.peer.build("5", []));
+  enc.append(h.peer.build("D", [[11, "late"]]));
+  await h.peer.conn.write(enc.take());
+  await out;
+  await h.settle();
+  assert.equal(h.session.state, "correctlyTerminated");
+  assert.equal(h.store.state.nextTargetSeqNum, 3, "the order is asked for again");
+  assert.equal(h.store.state.correctlyTerminated, false);
+  await h.close();
+});
+
 Deno.test("overlapping ResendRequests merge into one waiting answer instead of piling up", async () => {
   const h = await established();
   for (const id of ["a", "b", "c", "d"]) await h.session.put(new FixMessage("D").set(11, id));
