@@ -190,6 +190,17 @@ export class Session implements AsyncDisposable {
     return this.#core?.nextTargetSeqNum ?? this.#store?.state.nextTargetSeqNum ?? Number.NaN;
   }
 
+  /**
+   * Whether the session is marked correctly terminated: its last Logout exchange ended with
+   * nothing left over (no gap, everything written, nothing unhandled after it, and after our
+   * answer to the peer's Logout, the peer's orderly close). An initiator's next Logon then resets
+   * the numbers, unless `IntradayLogoutTolerance=true`. `false` once the numbers must continue,
+   * also while the session state reads `correctlyTerminated`.
+   */
+  get correctlyTerminated(): boolean {
+    return this.#core?.core.correctlyTerminated ?? this.#store?.state.correctlyTerminated ?? false;
+  }
+
   /** HeartBtInt(108) in use: the negotiated one once logged on, else the configured one. */
   get heartbeatIntervalSeconds(): number {
     return this.#core?.heartbeatIntervalSeconds ?? this.#settings.heartbeatIntervalSeconds;

@@ -139,10 +139,15 @@ Deno.test("a logout in the middle of a burst: the acceptor works through it, bot
     // The initiator answered after its 40 orders and waited for the acceptor's orderly close.
     await p.initiator.waitFor("correctlyTerminated", timeout());
     await p.initiator.disconnect();
+    assert.equal(p.acceptor.correctlyTerminated, true);
+    assert.equal(p.initiator.correctlyTerminated, true);
     await p.initiatorEngine.stop();
     const store = await stores.open(new SessionId("INI", "ACC"), { nowMs: Date.now() });
     assert.equal(store.state.correctlyTerminated, true);
     await store.close();
+    // A message put after the exchange is persisted for the next Logon: the numbers continue.
+    await p.acceptor.put(new FixMessage("8").set(11, "late"));
+    assert.equal(p.acceptor.correctlyTerminated, false);
   } finally {
     await stopAll(p);
   }
