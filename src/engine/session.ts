@@ -194,8 +194,8 @@ export class Session implements AsyncDisposable {
    * Whether the session is marked correctly terminated: its last Logout exchange ended with
    * nothing left over (no gap, everything written, nothing unhandled after it, and after our
    * answer to the peer's Logout, the peer's orderly close). An initiator's next Logon then resets
-   * the numbers, unless `IntradayLogoutTolerance=true`. `false` once the numbers must continue,
-   * also while the session state reads `correctlyTerminated`.
+   * the numbers, unless `IntradayLogoutTolerance=true`. `false` once the numbers must continue;
+   * the `correctlyTerminated` state only says that the Logout exchange completed.
    */
   get correctlyTerminated(): boolean {
     return this.#core?.core.correctlyTerminated ?? this.#store?.state.correctlyTerminated ?? false;
