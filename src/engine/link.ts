@@ -638,7 +638,7 @@ export class Link {
           this.#startResend(a.begin, a.end);
           break;
         case "close":
-          this.#close(a.reason, a.flush, a.linger === true);
+          this.#close(a.reason, a.flush, a.linger);
           break;
         case "timer":
           this.#timer?.cancel();

@@ -173,11 +173,7 @@ export class CoreState {
     if (this.closing !== undefined && flush) return;
     this.closing ??= reason;
     if (linger) this.lingering = true;
-    out.push(
-      linger
-        ? { type: "close", reason: this.closing, flush, linger }
-        : { type: "close", reason: this.closing, flush },
-    );
+    out.push({ type: "close", reason: this.closing, flush, linger });
     if (flush) this.t.startClose(now, this.s.logoutTimeoutMs);
     this.arm(out);
   }
@@ -242,18 +238,6 @@ export class CoreState {
     this.sendSequenced(admin.logout(text), false, now, out);
     this.setState("waitingForConfirmLogout", now, out);
     this.t.startLogoutWait(now, this.s.logoutTimeoutMs);
-  }
-
-  /**
-   * Bytes numbered for the peer did not reach it: a write failed, or the link ended before they
-   * were written. A Logout exchange does not make such a session correctly terminated: its
-   * numbers continue, and the messages are resent after the next Logon.
-   */
-  undelivered(out: Action[]): void {
-    this.notTerminated(
-      "messages did not reach the peer before the link ended; the numbers continue",
-      out,
-    );
   }
 
   /** The Logout exchange did not end everything: the numbers continue on the next Logon. */

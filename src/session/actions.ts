@@ -45,7 +45,7 @@ export type Action =
    * and the core asks again, without `flush`, when it stops waiting. Reading goes on meanwhile:
    * closing with unread bytes would reset the connection and discard what the peer has not read.
    */
-  | { type: "close"; reason: string; flush: boolean; linger?: boolean }
+  | { type: "close"; reason: string; flush: boolean; linger: boolean }
   /** Call `SessionCore.onTimer` at this time (replaces any earlier request). */
   | { type: "timer"; atMs: number }
   /** Publish an event. */

@@ -281,7 +281,10 @@ export class SessionCore {
    */
   undelivered(): Action[] {
     const out: Action[] = [];
-    this.#c.undelivered(out);
+    this.#c.notTerminated(
+      "messages did not reach the peer before the link ended; the numbers continue",
+      out,
+    );
     return out;
   }
 
@@ -589,7 +592,7 @@ export class SessionCore {
       });
       return this.onMessage(msg, nowMs);
     }
-    this.#c.garbled.garbled(this.#c.log, this.#c.name, error, nowMs);
+    this.#c.garbled.add(this.#c.log, this.#c.name, error, nowMs);
     return [{ type: "event", event: { type: "garbled", atMs: nowMs, error } }];
   }
 

@@ -193,7 +193,7 @@ export function tick(c: CoreState, now: number, out: Action[]): void {
     // The queued writes did not drain in time (a peer that stopped reading), or the peer did
     // not close after our answer to its Logout: close anyway.
     t.closeDueAtMs = -1;
-    out.push({ type: "close", reason: c.closing ?? "close timeout", flush: false });
+    out.push({ type: "close", reason: c.closing ?? "close timeout", flush: false, linger: false });
     return;
   }
   if (c.closing !== undefined) return;

@@ -31,7 +31,7 @@ export class GarbledRuns {
    * @param error What was wrong.
    * @param nowMs The current time.
    */
-  garbled(log: Logger, session: string, error: Error, nowMs: number): void {
+  add(log: Logger, session: string, error: Error, nowMs: number): void {
     if (!this.inRun) {
       this.inRun = true;
       this.#toldAtMs = nowMs;

@@ -77,6 +77,13 @@ function report(o: FixMessage, n: number): FixMessage {
     .set(151, o.get(38) ?? "0").set(14, "0").set(6, "0");
 }
 
+/** The report for `o` in `version`: FIX.4.2 keeps ExecTransType(20), later versions have none. */
+function reportIn(version: FIXVersion, o: FixMessage, n: number): FixMessage {
+  const r = report(o, n);
+  if (version !== FIXVersion.FIX42) r.remove(20);
+  return r;
+}
+
 /** Every fixwire side made in this process, for {@linkcode assertNothingRejected}. */
 const SIDES: Side[] = [];
 
@@ -124,9 +131,7 @@ async function fixwireAcceptor(
     onMessage: (m) => {
       received.push(m);
       if (m.msgType === "D") {
-        const r = report(m, ++n);
-        if (version !== FIXVersion.FIX42) r.remove(20);
-        session.put(r);
+        session.put(reportIn(version, m, ++n));
       }
       return side.hold?.(m);
     },
@@ -653,6 +658,7 @@ for (const [begin, version] of VERSIONS) {
           // Its reports after its Logout were not handled: the numbers continue.
           await fw.session.disconnect();
           assert.equal(fw.session.state, "correctlyTerminated");
+          assert.equal(fw.session.correctlyTerminated, false);
           const logoutSeq = qf.events.slice(from).find((e) =>
             e.ev === "admin_out" && e.type === "5"
           )!.seq!;
@@ -876,12 +882,9 @@ for (const [begin, version] of VERSIONS) {
       await t.step("ResetSeqNumFlag at logon from QuickFIX resets fixwire", async () => {
         // Reports put while QuickFIX is away are renumbered after the reset and sent after the
         // Logon answer.
-        const late = ["late1", "late2", "late3"].map((id, i) => {
-          const r = report(order(id), 900 + i);
-          if (version !== FIXVersion.FIX42) r.remove(20);
-          return r;
-        });
-        for (const r of late) fw.session.put(r);
+        ["late1", "late2", "late3"].forEach((id, i) =>
+          fw.session.put(reportIn(version, order(id), 900 + i))
+        );
         const reset = new QuickFixPeer({ ...qf.config, resetOnLogon: true });
         await reset.start();
         try {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FixMessage } from "../../src/message/fix_message.ts";
 import { MessageExpiredError, OutgoingBufferFullError } from "../../src/errors.ts";
-import { established, harness, storeAt, T0, ts } from "./_harness.ts";
+import { established, type Harness, harness, storeAt, T0, ts } from "./_harness.ts";
 
 Deno.test("FIX.4.0 and FIX.4.1 ResendRequests use EndSeqNo 999999", async () => {
   for (const begin of ["FIX.4.0", "FIX.4.1"]) {
@@ -673,15 +673,21 @@ Deno.test("a confirming Logout with a gap ends the session at once", async () =>
   await h.close();
 });
 
-Deno.test("Logout times out when the peer does not answer", async () => {
-  const h = await established({ settings: { logoutTimeoutMs: 2000 } });
-  const out = h.session.logout();
-  await h.clock.advance(1999);
+/** Our Logout unanswered: still waiting 1 ms before `atMs`, closed for it at `atMs` exactly. */
+async function logoutTimesOutAt(h: Harness, out: Promise<void>, atMs: number): Promise<void> {
+  await h.clock.advance(atMs - 1 - h.clock.now());
   assert.equal(h.session.state, "waitingForConfirmLogout");
   await h.clock.advance(1);
   await h.settle();
   await out;
   assert.equal(await h.done, "Logout timeout");
+  assert.equal(h.clock.now(), atMs);
+}
+
+Deno.test("Logout times out when the peer does not answer", async () => {
+  const h = await established({ settings: { logoutTimeoutMs: 2000 } });
+  const out = h.session.logout();
+  await logoutTimesOutAt(h, out, T0 + 2000);
   await h.close();
 });
 
@@ -703,14 +709,8 @@ Deno.test("the wait for the Logout answer restarts with each message the peer st
   // 2000 ms after the last order; a Heartbeat meanwhile does not restart the wait.
   await h.clock.advance(1000);
   await h.peer.send("0", []);
-  await h.clock.advance(999);
-  assert.equal(h.session.state, "waitingForConfirmLogout");
   assert.deepEqual(delivered, ["a", "b"]);
-  await h.clock.advance(1);
-  await h.settle();
-  await out;
-  assert.equal(await h.done, "Logout timeout");
-  assert.equal(h.clock.now(), T0 + 5400);
+  await logoutTimesOutAt(h, out, T0 + 5400);
   await h.close();
 });
 
@@ -724,13 +724,7 @@ Deno.test("a peer that streams on and never answers our Logout is closed at 10 L
   }
   await h.settle();
   // Last order at 19,000: without the limit the wait would end at 21,000.
-  await h.clock.advance(20_000 - h.clock.now() + T0 - 1);
-  assert.equal(h.session.state, "waitingForConfirmLogout");
-  await h.clock.advance(1);
-  await h.settle();
-  await out;
-  assert.equal(await h.done, "Logout timeout");
-  assert.equal(h.clock.now(), T0 + 20_000);
+  await logoutTimesOutAt(h, out, T0 + 20_000);
   await h.close();
 });
 
