@@ -65,6 +65,12 @@ export class CoreState {
   duplicateResends = 0;
   logonCount = 0;
   sentResetFlag = false;
+  /**
+   * Our Logon answer carried a ResetSeqNumFlag the peer's Logon did not ask for (a new period,
+   * ForceSeqNumReset): a Logon with it and MsgSeqNum 1 as the peer's next message confirms that
+   * reset (QuickFIX answers so), and is not a new reset to answer.
+   */
+  resetEchoDue = false;
   weStartedLogout = false;
   /** Closing after our answer to the peer's Logout: waiting for the peer to close. */
   lingering = false;

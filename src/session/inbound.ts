@@ -78,6 +78,7 @@ export function inbound(c: CoreState, msg: FixMessage, now: number, out: Action[
     onLogonWhileEstablished(c, msg, seq, now, out);
     return;
   }
+  c.resetEchoDue = false;
   if (!checkSendingTime(c, msg, now, out)) return;
   const expected = c.target;
   // A ResendRequest is answered whatever its number, as QuickFIX does (`nextResendRequest`

@@ -222,6 +222,7 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
     c.t.heartbeatMs = hb * 1000;
     if (resetNow) c.resetNumbers(now, out);
     c.sentResetFlag = resetFlag;
+    c.resetEchoDue = resetFlag && !peerReset;
   } else if (c.sentResetFlag && !peerReset) {
     c.log.warn("Logon answer lacks ResetSeqNumFlag(141)=Y", { seq });
   } else if (targetReset) {
@@ -329,6 +330,17 @@ export function onLogonWhileEstablished(
       now,
       out,
     );
+    return;
+  }
+  if (c.resetEchoDue) {
+    // The peer confirms the reset our Logon answer announced (QuickFIX resets on an unrequested
+    // ResetSeqNumFlag and answers with a Logon): answering it again would start a new reset,
+    // which it would answer in turn, and so on.
+    // Its numbers restart at 1 too: a gap its Logon's old number made is void.
+    c.resetEchoDue = false;
+    c.log.info("peer confirmed the reset our Logon announced", { session: c.name });
+    c.clearInboundGap();
+    c.advanceTarget(1, out);
     return;
   }
   if (c.resetPending) {

@@ -263,6 +263,24 @@ async function frozenUntilGivenUp(
   }
 }
 
+/**
+ * A daily session time that ends about 4 s from now and starts again 3 s later (QuickFIX reads
+ * times to the second and counts the end second in session: two whole seconds out of it), as
+ * QuickFIX's `StartTime`/`EndTime` and as fixwire's configuration.
+ */
+function dailyWindow(): {
+  times: { start: string; end: string };
+  config: Record<string, string>;
+  endMs: number;
+  startMs: number;
+} {
+  const endMs = Math.ceil((Date.now() + 4000) / 1000) * 1000;
+  const startMs = endMs + 3000;
+  const hms = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+  const times = { start: hms(startMs), end: hms(endMs) };
+  return { times, config: { StartTime: times.start, EndTime: times.end }, endMs, startMs };
+}
+
 /** Matches `pred`'s first match only: a message lost once, not its resend. */
 function firstOnly(pred: (m: FixMessage) => boolean): (m: FixMessage) => boolean {
   let done = false;
@@ -1194,6 +1212,124 @@ for (const [begin, version] of VERSIONS) {
       await qf.stop();
       await Deno.remove(dir, { recursive: true });
     }
+  });
+
+  Deno.test(`interop ${begin}: a daily session ends, the next starts with fresh numbers`, async (t) => {
+    const before = { peers: QuickFixPeer.started.length, sides: SIDES.length };
+
+    await t.step(
+      "fixwire initiator, QuickFIX acceptor: late orders go out in the new period",
+      async () => {
+        const dir = await Deno.makeTempDir();
+        const w = dailyWindow();
+        const port = freePort();
+        const qf = new QuickFixPeer({
+          role: "acceptor",
+          beginString: begin as Begin,
+          senderCompId: "QF",
+          targetCompId: "FW",
+          port,
+          dir: `${dir}/qf`,
+          dictionary: true,
+          schedule: w.times,
+        });
+        await qf.start();
+        const fw = fixwireInitiator(`${dir}/fw`, version, port, { config: w.config });
+        try {
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          for (let i = 1; i <= 100; i++) fw.session.put(order(`d${i}`));
+          await until(() => fw.received.length === 100, "the day's reports", 10_000);
+          await until(() => Date.now() >= w.endMs && fw.session.state !== "established", "the end");
+          const ended = qf.events.length;
+          // Put out of session: kept, renumbered by the new period's reset, sent after its Logon.
+          for (let i = 1; i <= 20; i++) fw.session.put(order(`n${i}`));
+          await until(
+            () => fw.received.length === 120,
+            "the new period's reports",
+            15_000,
+            () => describe(fw),
+          );
+          assert.ok(Date.now() >= w.startMs);
+          const logon = qf.events.slice(ended).filter((e) => e.ev === "admin_in" && e.type === "A");
+          assert.deepEqual(logon.map((e) => [e.seq, e.reset]), [[1, "Y"]]);
+          assert.deepEqual(
+            qf.events.slice(ended).filter(isAppIn("D")).map((e) => [e.clordid, e.seq, e.possdup]),
+            Array.from({ length: 20 }, (_, i) => [`n${i + 1}`, i + 2, false]),
+          );
+          assert.equal(qf.events.filter(isAppIn("D")).length, 120, "each order once");
+          assert.equal(
+            new Set(fw.received.map((m) => m.get(11))).size,
+            120,
+          );
+          assert.equal(fw.session.nextSenderSeqNum, 22);
+          assert.equal(fw.session.nextTargetSeqNum, 22);
+        } finally {
+          await fw.engine.stop();
+          await qf.stop();
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
+
+    await t.step(
+      "QuickFIX initiator, fixwire acceptor: QuickFIX's confirmation of the announced reset is not a new reset",
+      async () => {
+        const dir = await Deno.makeTempDir();
+        const w = dailyWindow();
+        const fw = await fixwireAcceptor(`${dir}/fw`, version, { config: w.config });
+        const qf = new QuickFixPeer({
+          role: "initiator",
+          beginString: begin as Begin,
+          senderCompId: "QF",
+          targetCompId: "FW",
+          port: fw.port,
+          dir: `${dir}/qf`,
+          dictionary: true,
+          schedule: w.times,
+        });
+        try {
+          await qf.start();
+          // QuickFIX sends to the sessions it has seen log on.
+          await qf.waitFor((e) => e.ev === "logon");
+          await qf.send("orders 100 d");
+          await qf.waitForCount(isAppIn("8"), 100, 10_000);
+          await until(() => Date.now() >= w.endMs && fw.session.state !== "established", "the end");
+          const ended = qf.events.length;
+          const fwEnded = fw.events.length;
+          await qf.waitFor((e) => e.ev === "logon", 15_000, ended);
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(5_000) });
+          await qf.send("orders 20 n");
+          await until(() => fw.received.filter((m) => m.msgType === "D").length === 120, "orders");
+          await qf.waitForCount(isAppIn("8"), 120, 10_000);
+          // fixwire announces the new period's numbers in its Logon answer; QuickFIX resets
+          // and confirms with a Logon, which fixwire takes as such (answered, each side kept
+          // confirming the other's reset: ten Logons each way, then "MsgSeqNum too low").
+          // (QuickFIX's own period change before it also makes Logouts it cannot send.)
+          const next = qf.events.findIndex((e, i) =>
+            i >= ended && e.ev === "admin_out" && e.type === "A"
+          );
+          const logons = qf.events.slice(next).filter((e) => e.type === "A");
+          assert.deepEqual(
+            logons.map((e) => [e.ev, e.seq, e.reset]),
+            [["admin_out", 1, ""], ["admin_in", 1, "Y"], ["admin_out", 1, "Y"]],
+          );
+          assert.equal(fw.events.slice(fwEnded).filter((e) => e.type === "logon").length, 1);
+          assert.ok(!qf.events.slice(next).some((e) => e.type === "5"), "no Logout");
+          assert.deepEqual(
+            qf.events.slice(ended).filter(isAppIn("8")).map((e) => [e.clordid, e.seq]),
+            Array.from({ length: 20 }, (_, i) => [`n${i + 1}`, i + 2]),
+          );
+          assert.equal(fw.session.nextSenderSeqNum, 22);
+          assert.equal(fw.session.nextTargetSeqNum, 22);
+        } finally {
+          await fw.engine.stop();
+          await qf.stop();
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
+
+    await t.step("no message rejected on either side", () => assertNothingRejected(before));
   });
 }
 

@@ -41,6 +41,8 @@ export interface PeerConfig {
    * for. Off (UseDataDictionary=N) for the benchmarks, like for like with fixwire's.
    */
   dictionary?: boolean;
+  /** A daily session time (QuickFIX's `StartTime`/`EndTime`, UTC); default: non-stop. */
+  schedule?: { start: string; end: string };
 }
 
 /** The QuickFIX-format FIX specifications the peer validates against (copied from QuickFIX's). */
@@ -53,9 +55,9 @@ export function quickfixConfig(o: PeerConfig): string {
     `ConnectionType=${o.role}`,
     `FileStorePath=${o.dir}/store`,
     `FileLogPath=${o.dir}/log`,
-    "StartTime=00:00:00",
-    "EndTime=00:00:00",
-    "NonStopSession=Y",
+    ...(o.schedule
+      ? [`StartTime=${o.schedule.start}`, `EndTime=${o.schedule.end}`]
+      : ["StartTime=00:00:00", "EndTime=00:00:00", "NonStopSession=Y"]),
     `HeartBtInt=${o.heartbeatSeconds ?? 30}`,
     "ReconnectInterval=1",
     ...(o.dictionary

@@ -199,6 +199,80 @@ Deno.test("ForceSeqNumReset=always makes the acceptor reset and answer with Rese
   await store.close();
 });
 
+Deno.test("acceptor: the peer's Logon confirming a reset it did not ask for is not answered", async () => {
+  // QuickFIX resets on an unrequested ResetSeqNumFlag in the Logon answer and confirms with a
+  // Logon of its own; answered as a new reset, each side kept confirming the other's.
+  const store = await storeAt(7, 9);
+  const h = await harness({ store, settings: { forceSeqNumReset: "always" } });
+  await h.peer.send("A", [[98, 0], [108, 30]], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), []);
+  assert.equal(h.session.state, "established");
+  assert.equal(store.state.nextSenderSeqNum, 2);
+  assert.equal(store.state.nextTargetSeqNum, 2);
+  assert.deepEqual(h.events.filter((e) => e.type === "logon").length, 1);
+  // The numbers go on from there; a reset the peer asks for later is answered.
+  await h.peer.send("0", [], { seq: 2 });
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
+  assert.equal(store.state.nextSenderSeqNum, 2);
+  assert.equal(store.state.nextTargetSeqNum, 2);
+  await h.close();
+  await store.close();
+});
+
+Deno.test("acceptor: the peer's confirmation of our reset voids the gap its old numbers made", async () => {
+  // A counterparty that did not reset (no session time of its own) logs on with its old
+  // number: a gap for our fresh numbers. Its confirmation restarts its numbers at 1: nothing is
+  // missing then, and its next message is 2.
+  const store = await storeAt(7, 9);
+  const delivered: string[] = [];
+  const h = await harness({
+    store,
+    settings: { forceSeqNumReset: "always" },
+    handler: { onMessage: (m) => void delivered.push(m.get(11)!) },
+  });
+  await h.peer.send("A", [[98, 0], [108, 30]], { seq: 9 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`,
+    `35=2|49=FW|56=PEER|34=2|52=${ts(0)}|7=1|16=0|`,
+  ]);
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]], { seq: 1 });
+  await h.peer.send("0", [], { seq: 2 });
+  await h.peer.send("D", [[11, "x"]], { seq: 3 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), []);
+  assert.deepEqual(delivered, ["x"]);
+  assert.equal(store.state.nextTargetSeqNum, 4);
+  assert.equal(h.session.state, "established");
+  // Nothing is missing: its Logout ends the session correctly.
+  await h.peer.send("5", [], { seq: 4 });
+  await h.settle();
+  assert.equal(h.session.state, "correctlyTerminated");
+  assert.equal(store.state.correctlyTerminated, true);
+  await h.close();
+  await store.close();
+});
+
+Deno.test("acceptor: a reset the peer asked for is confirmed once; its next reset is answered", async () => {
+  const store = await storeAt(7, 9);
+  const h = await harness({ store });
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]], { seq: 1 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`]);
+  assert.equal(h.events.filter((e) => e.type === "logon").length, 2);
+  await h.close();
+  await store.close();
+});
+
 Deno.test("ForceSeqNumReset=never refuses the same Logon as too low", async () => {
   const store = await storeAt(7, 9);
   const h = await harness({ store, settings: { forceSeqNumReset: "never" } });

@@ -133,8 +133,8 @@ class Peer : public FIX::Application {
     if (!quiet) emit("{\"ev\":\"admin_in\",\"type\":\"" + esc(type) + "\",\"seq\":" +
          m.getHeader().getField(34) + ",\"possdup\":" +
          (field(m.getHeader(), 43) == "Y" ? "true" : "false") + ",\"text\":\"" +
-         esc(field(m, 58)) + "\",\"gapfill\":\"" + esc(field(m, 123)) + "\",\"newseqno\":\"" +
-         esc(field(m, 36)) + "\"}");
+         esc(field(m, 58)) + "\",\"reset\":\"" + esc(field(m, 141)) + "\",\"gapfill\":\"" +
+         esc(field(m, 123)) + "\",\"newseqno\":\"" + esc(field(m, 36)) + "\"}");
     if (type == "A" && !expectPassword_.empty() && field(m, 554) != expectPassword_) {
       throw FIX::RejectLogon("Invalid password");
     }
