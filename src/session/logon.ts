@@ -226,9 +226,10 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
   } else if (c.sentResetFlag && !peerReset) {
     c.log.warn("Logon answer lacks ResetSeqNumFlag(141)=Y", { seq });
   } else if (targetReset) {
-    // An unrequested ResetSeqNumFlag in the answer: the peer's numbers start again at 1.
-    c.target = 1;
-    out.push({ type: "setTarget", seq: 1 });
+    // An unrequested ResetSeqNumFlag in the answer (a new period, ForceSeqNumReset): both
+    // sides' numbers start again at 1, ours confirmed below, as QuickFIX does. Keeping ours, the
+    // acceptor asked for our old messages and we replayed them into its new sequence.
+    c.resetNumbers(now, out);
   }
   c.logonCount++;
   c.terminated = false;
@@ -253,6 +254,14 @@ export function onLogon(c: CoreState, msg: FixMessage, now: number, out: Action[
       now,
       out,
     );
+  }
+  if (targetReset) {
+    // Sent as QuickFIX sends it; an acceptor that answers it, as a new reset, is not answered.
+    const confirm = c.resetLogon(false);
+    if (confirm.has(Tag.NextExpectedMsgSeqNum)) confirm.set(Tag.NextExpectedMsgSeqNum, seq + 1);
+    c.sendSequenced(confirm, false, now, out);
+    c.sentResetFlag = true;
+    c.resetEchoDue = true;
   }
   c.t.logonDueAtMs = -1;
   c.t.sessionEndDueAtMs = schedule?.nextEndMs(now) ?? -1;

@@ -259,3 +259,33 @@ Deno.test("waitFor('established') rejects when the initiator gives up reconnecti
     await stopAll(p);
   }
 });
+
+Deno.test("an acceptor resetting at every Logon: the initiator resets too, and nothing is replayed", async () => {
+  // ForceSeqNumReset=always (or a new period) answers a Logon that did not ask for a reset with
+  // ResetSeqNumFlag. The initiator resets its own numbers too and confirms, as QuickFIX does:
+  // keeping them, it was asked for its old messages and replayed them into the new sequence.
+  const orders: string[] = [];
+  const p = await pair({
+    acceptorConfig: { ForceSeqNumReset: "always" },
+    initiatorConfig: { IntradayLogoutTolerance: "true" },
+    acceptorListener: {
+      onMessage: (m) => void (m.msgType === "D" && orders.push(m.get(11)!)),
+    },
+  });
+  try {
+    await logOn(p, 30);
+    await Promise.all(["o1", "o2", "o3"].map((id) => p.initiator.put(order(id))));
+    await p.initiator.disconnect("again");
+    assert.ok(p.initiator.nextSenderSeqNum > 4, "the numbers continue past the Logout");
+    await logOn(p, 30);
+    await p.initiator.put(order("o4"));
+    for (let i = 0; i < 50 && orders.length < 4; i++) await p.clock.advance(0);
+    assert.deepEqual(orders, ["o1", "o2", "o3", "o4"]);
+    assert.equal(p.acceptor.nextTargetSeqNum, p.initiator.nextSenderSeqNum);
+    assert.equal(p.initiator.nextTargetSeqNum, p.acceptor.nextSenderSeqNum);
+    assert.equal(p.initiator.state, "established");
+    assert.equal(p.acceptor.state, "established");
+  } finally {
+    await stopAll(p);
+  }
+});

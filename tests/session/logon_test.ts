@@ -287,21 +287,32 @@ Deno.test("ForceSeqNumReset=never refuses the same Logon as too low", async () =
   await store.close();
 });
 
-Deno.test("initiator receiving an unrequested ResetSeqNumFlag restarts the peer's numbers only", async () => {
+Deno.test("initiator receiving an unrequested ResetSeqNumFlag resets both numbers and confirms", async () => {
+  // ResetSeqNumFlag resets both sides: ours restart at 1 too, confirmed with a Logon, as QuickFIX
+  // does; messages put meanwhile are renumbered after it. An acceptor that answers the
+  // confirmation as a new reset is not answered again.
   const store = await storeAt(7, 9);
   const h = await harness({ role: "initiator", store });
   assert.deepEqual(h.peer.take(), [`35=A|49=FW|56=PEER|34=7|52=${ts(0)}|98=0|108=30|`]);
+  h.session.put(new FixMessage("D").set(11, "late"));
   await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]], { seq: 1 });
   await h.settle();
   assert.equal(h.session.state, "established");
-  assert.deepEqual(h.peer.take(), []); // no ResendRequest for the peer's old numbers
+  assert.deepEqual(h.peer.take(), [
+    `35=A|49=FW|56=PEER|34=1|52=${ts(0)}|98=0|108=30|141=Y|`,
+    `35=D|49=FW|56=PEER|34=2|52=${ts(0)}|11=late|`,
+  ]);
   assert.equal(store.state.nextTargetSeqNum, 2);
-  assert.equal(store.state.nextSenderSeqNum, 8);
-  assert.deepEqual(h.events.find((e) => e.type === "logon"), {
-    type: "logon",
-    atMs: T0,
-    reset: true,
-  });
+  assert.equal(store.state.nextSenderSeqNum, 3);
+  assert.deepEqual(h.events.filter((e) => e.type === "logon"), [
+    { type: "logon", atMs: T0, reset: true },
+  ]);
+  await h.peer.send("A", [[98, 0], [108, 30], [141, "Y"]], { seq: 1 });
+  await h.peer.send("0", [], { seq: 2 });
+  await h.settle();
+  assert.deepEqual(h.peer.take(), []);
+  assert.equal(store.state.nextTargetSeqNum, 3);
+  assert.equal(h.session.state, "established");
   await h.close();
   await store.close();
 });
