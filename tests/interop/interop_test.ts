@@ -5,7 +5,14 @@ import { TlsTransport } from "../../adapters/tls.ts";
 import { FixEngine } from "../../src/engine/fix_engine.ts";
 import { FIXVersion } from "../../src/engine/fix_version.ts";
 import type { Session } from "../../src/engine/session.ts";
-import { FixMessage } from "../../src/message/fix_message.ts";
+import {
+  appendGroup,
+  type FieldMap,
+  FixMessage,
+  type GroupSpec,
+  newGroupEntry,
+} from "../../src/message/fix_message.ts";
+import { loadDictionary } from "../../src/dictionary/load.ts";
 import { SessionId } from "../../src/session_id.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import type { Transport } from "../../src/transport.ts";
@@ -77,11 +84,114 @@ function report(o: FixMessage, n: number): FixMessage {
     .set(151, o.get(38) ?? "0").set(14, "0").set(6, "0");
 }
 
-/** The report for `o` in `version`: FIX.4.2 keeps ExecTransType(20), later versions have none. */
+/**
+ * The report for `o` in `version`: FIX.4.2 keeps ExecTransType(20), later versions have none. An
+ * order with repeating groups is answered as the QuickFIX peer answers it: its Parties back
+ * (FIX.4.4 and later), with their PartySubIDs, and two ContraBrokers.
+ */
 function reportIn(version: FIXVersion, o: FixMessage, n: number): FixMessage {
   const r = report(o, n);
   if (version !== FIXVersion.FIX42) r.remove(20);
+  const layouts = LAYOUTS.get(version);
+  if (!layouts || (!o.has(453) && !o.has(78))) return r;
+  const parties = o.getGroups(453, layouts.parties).map((p) => {
+    const entry = newGroupEntry(r).set(448, p.get(448)!).set(447, p.get(447)!)
+      .set(452, p.get(452)!);
+    const subs = p.getGroups(802, layouts.parties.nested?.get(802));
+    if (subs.length > 0) {
+      appendGroup(
+        entry,
+        802,
+        subs.map((sub) => newGroupEntry(entry).set(523, sub.get(523)!).set(803, sub.get(803)!)),
+      );
+    }
+    return entry;
+  });
+  if (parties.length > 0) appendGroup(r, 453, parties);
+  appendGroup(r, 382, [
+    newGroupEntry(r).set(375, "CB1").set(337, "T1").set(437, 40),
+    newGroupEntry(r).set(375, "CB2").set(337, "T2").set(437, 60),
+  ]);
   return r;
+}
+
+/** The groups an order carries and its report answers with, from each version's dictionary. */
+interface GroupLayouts {
+  parties: GroupSpec;
+  allocs: GroupSpec;
+  contraBrokers: GroupSpec;
+}
+
+const LAYOUTS = new Map<FIXVersion, GroupLayouts>();
+for (const [begin, version] of VERSIONS) {
+  const dict = await loadDictionary(begin === "FIXT.1.1" ? "FIX.5.0SP2" : begin);
+  const none: GroupSpec = { delimiterTag: -1, memberTags: [] };
+  LAYOUTS.set(version, {
+    // FIX.4.2's NewOrderSingle has no Parties: its orders carry NoAllocs instead.
+    parties: dict.groupLayout("D", 453) ?? none,
+    allocs: dict.groupLayout("D", 78) ?? none,
+    contraBrokers: dict.groupLayout("8", 382)!,
+  });
+}
+
+/**
+ * An order with repeating groups, as the QuickFIX peer's `group-orders` makes them: two Parties,
+ * the first with two PartySubIDs, or in FIX.4.2 two NoAllocs entries.
+ */
+function groupOrder(version: FIXVersion, id: string, k: number): FixMessage {
+  const m = order(id);
+  if (version === FIXVersion.FIX42) {
+    appendGroup(
+      m,
+      78,
+      ["ACC1", "ACC2"].map((a) => newGroupEntry(m).set(79, `${a}-${k}`).set(80, 50)),
+    );
+    return m;
+  }
+  const trader = newGroupEntry(m).set(448, `TRADER-${k}`).set(447, "D").set(452, 11);
+  appendGroup(
+    trader,
+    802,
+    [["desk-a", "9"], ["room-3", "10"]].map(([v, t]) =>
+      newGroupEntry(trader).set(523, v).set(803, t)
+    ),
+  );
+  appendGroup(m, 453, [trader, newGroupEntry(m).set(448, "FIRM").set(447, "D").set(452, 1)]);
+  return m;
+}
+
+/** The k-th group order's groups as the QuickFIX peer prints them. */
+function orderGroupsText(version: FIXVersion, k: number): string {
+  return version === FIXVersion.FIX42
+    ? `78:ACC1-${k}/50,ACC2-${k}/50`
+    : `453:TRADER-${k}/D/11[desk-a/9;room-3/10],FIRM/D/1`;
+}
+
+/** The groups of the report to the k-th group order, as the QuickFIX peer prints them. */
+function reportGroupsText(version: FIXVersion, k: number): string {
+  const brokers = "382:CB1/T1/40,CB2/T2/60";
+  return version === FIXVersion.FIX42 ? brokers : `${orderGroupsText(version, k)}|${brokers}`;
+}
+
+/** A message's groups read by fixwire with the dictionary's layouts, printed as the peer does. */
+function groupsText(version: FIXVersion, m: FixMessage): string {
+  const l = LAYOUTS.get(version)!;
+  const text = (entries: readonly FieldMap[], tags: number[], nested?: GroupSpec): string =>
+    entries.map((e) => {
+      const subs = nested ? e.getGroups(802, nested) : [];
+      const inner = subs.map((sub) => `${sub.get(523)}/${sub.get(803)}`).join(";");
+      return tags.map((t) => e.get(t) ?? "").join("/") + (inner ? `[${inner}]` : "");
+    }).join(",");
+  const parts: string[] = [];
+  const parties = m.getGroups(453, l.parties);
+  if (parties.length > 0) {
+    parts.push(`453:${text(parties, [448, 447, 452], l.parties.nested?.get(802))}`);
+  }
+  const allocs = m.getGroups(78, l.allocs);
+  if (allocs.length > 0) parts.push(`78:${text(allocs, [79, 80])}`);
+  const brokers = m.getGroups(382, l.contraBrokers);
+  if (brokers.length > 0) parts.push(`382:${text(brokers, [375, 337, 437])}`);
+  return parts.join("|");
 }
 
 /** Every fixwire side made in this process, for {@linkcode assertNothingRejected}. */
@@ -319,6 +429,29 @@ for (const [begin, version] of VERSIONS) {
         const qfIds = qf.events.filter(isAppIn("D")).map((e) => e.clordid);
         assert.deepEqual(qfIds, ids);
       });
+
+      await t.step(
+        "repeating groups both ways (nested from FIX.4.4 on), each side parsing by its dictionary",
+        async () => {
+          const from = qf.events.length;
+          const seen = fw.received.length;
+          for (let k = 1; k <= 10; k++) fw.session.put(groupOrder(version, `g${k}`, k));
+          await until(
+            () => fw.received.length >= seen + 10,
+            "the reports",
+            10_000,
+            () => describe(fw),
+          );
+          assert.deepEqual(
+            qf.events.slice(from).filter(isAppIn("D")).map((e) => [e.clordid, e.groups]),
+            Array.from({ length: 10 }, (_, i) => [`g${i + 1}`, orderGroupsText(version, i + 1)]),
+          );
+          assert.deepEqual(
+            fw.received.slice(seen).map((m) => [m.get(11), groupsText(version, m)]),
+            Array.from({ length: 10 }, (_, i) => [`g${i + 1}`, reportGroupsText(version, i + 1)]),
+          );
+        },
+      );
 
       await t.step(
         "QuickFIX killed mid-flow and restarted: gap resent, every order exactly once",
@@ -797,6 +930,24 @@ for (const [begin, version] of VERSIONS) {
         assert.deepEqual(fw.received.map((m) => m.get(11)), expected);
         assert.deepEqual(qf.events.filter(isAppIn("8")).map((e) => e.clordid), expected);
       });
+
+      await t.step(
+        "repeating groups both ways (nested from FIX.4.4 on), each side parsing by its dictionary",
+        async () => {
+          const from = qf.events.length;
+          const seen = fw.received.length;
+          await qf.send("group-orders 10 g");
+          await qf.waitForCount(isAppIn("8"), 10_010);
+          assert.deepEqual(
+            fw.received.slice(seen).map((m) => [m.get(11), groupsText(version, m)]),
+            Array.from({ length: 10 }, (_, i) => [`g${i + 1}`, orderGroupsText(version, i + 1)]),
+          );
+          assert.deepEqual(
+            qf.events.slice(from).filter(isAppIn("8")).map((e) => [e.clordid, e.groups]),
+            Array.from({ length: 10 }, (_, i) => [`g${i + 1}`, reportGroupsText(version, i + 1)]),
+          );
+        },
+      );
 
       await t.step(
         "an order lost on the way in is asked for again: each order delivered once, in order",

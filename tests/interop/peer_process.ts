@@ -13,6 +13,8 @@ export interface PeerEvent {
   gapfill?: string;
   newseqno?: string;
   reset?: string;
+  /** The repeating groups of a message received, as QuickFIX parsed them (peer.cpp's groupsOf). */
+  groups?: string;
   count?: number;
   /** Microseconds, from the `bench` and `latency` commands. */
   us?: number;

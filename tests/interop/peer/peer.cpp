@@ -6,6 +6,10 @@
 // Answers every NewOrderSingle (35=D) with an ExecutionReport (35=8), for FIX.4.2, FIX.4.4 and
 // FIXT.1.1/FIX.5.0SP2. Prints one JSON line per event on stdout. Reads commands on stdin:
 //   orders N PREFIX   send N NewOrderSingle (ClOrdID PREFIX1..PREFIXN) on every logged-on session
+//   group-orders N PREFIX  the same with repeating groups: two Parties, the first with two
+//                     PartySubIDs (FIX.4.2: two NoAllocs entries)
+// An order with groups (its own or fixwire's) is answered with its Parties (FIX.4.4 and later)
+// and two ContraBrokers; each message received prints its groups as QuickFIX parsed them.
 //   bench N           (initiator) send N orders at once, wait for their N reports, print the time
 //   latency N         (initiator) N times: send one order, wait for its report; print the median
 //                     ("us", also "p50") and the 99th and 99.9th percentiles ("p99", "p999")
@@ -61,6 +65,36 @@ static void emit(const std::string& json) {
 
 static std::string field(const FIX::FieldMap& m, int tag) {
   return m.isSetField(tag) ? m.getField(tag) : std::string();
+}
+
+// The repeating groups the tests send, as QuickFIX parsed them with its dictionary: Parties(453)
+// with their PartySubIDs(802), NoAllocs(78) (FIX.4.2's NewOrderSingle), NoContraBrokers(382).
+// "453:ID/Source/Role[SubID/Type;...],...|78:Account/Shares,...|382:Broker/Trader/Qty,...".
+static std::string groupsOf(const FIX::FieldMap& m) {
+  std::string out;
+  auto each = [&](int count, const std::vector<int>& tags, int nested,
+                  const std::vector<int>& nestedTags) {
+    const int n = static_cast<int>(m.groupCount(count));
+    if (n == 0) return;
+    if (!out.empty()) out += "|";
+    out += std::to_string(count) + ":";
+    for (int i = 1; i <= n; ++i) {
+      const FIX::FieldMap& e = m.getGroupRef(i, count);
+      if (i > 1) out += ",";
+      for (size_t k = 0; k < tags.size(); ++k) out += (k ? "/" : "") + field(e, tags[k]);
+      const int sub = nested ? static_cast<int>(e.groupCount(nested)) : 0;
+      for (int j = 1; j <= sub; ++j) {
+        const FIX::FieldMap& s = e.getGroupRef(j, nested);
+        out += j == 1 ? "[" : ";";
+        for (size_t k = 0; k < nestedTags.size(); ++k) out += (k ? "/" : "") + field(s, nestedTags[k]);
+      }
+      if (sub > 0) out += "]";
+    }
+  };
+  each(453, {448, 447, 452}, 802, {523, 803});
+  each(78, {79, 80}, 0, {});
+  each(382, {375, 337, 437}, 0, {});
+  return out;
 }
 
 class Peer : public FIX::Application {
@@ -152,7 +186,7 @@ class Peer : public FIX::Application {
     }
     if (!quiet) emit("{\"ev\":\"app_in\",\"type\":\"" + esc(type) + "\",\"seq\":" + h.getField(34) +
          ",\"possdup\":" + (field(h, 43) == "Y" ? "true" : "false") + ",\"clordid\":\"" +
-         esc(field(m, 11)) + "\"}");
+         esc(field(m, 11)) + "\",\"groups\":\"" + esc(groupsOf(m)) + "\"}");
     if (type != "D") return;
     // An application checks possible duplicates: a resent order it already answered is ignored.
     // (Benchmarks, --quiet, resend nothing and skip the check.)
@@ -175,6 +209,30 @@ class Peer : public FIX::Application {
     er.setField(151, m.isSetField(38) ? m.getField(38) : std::string("0"));
     er.setField(14, "0");
     er.setField(6, "0");
+    if (m.groupCount(453) > 0 || m.groupCount(78) > 0) {
+      // The order's Parties back (FIX.4.4 and later have them in the report), with their
+      // PartySubIDs, and two ContraBrokers.
+      for (int i = 1; i <= static_cast<int>(m.groupCount(453)); ++i) {
+        const FIX::FieldMap& src = m.getGroupRef(i, 453);
+        FIX::Group party(453, 448, FIX::message_order(448, 447, 452, 802, 0));
+        for (int tag : {448, 447, 452}) if (src.isSetField(tag)) party.setField(tag, src.getField(tag));
+        for (int j = 1; j <= static_cast<int>(src.groupCount(802)); ++j) {
+          const FIX::FieldMap& s = src.getGroupRef(j, 802);
+          FIX::Group sub(802, 523, FIX::message_order(523, 803, 0));
+          for (int tag : {523, 803}) if (s.isSetField(tag)) sub.setField(tag, s.getField(tag));
+          party.addGroup(sub);
+        }
+        er.addGroup(party);
+      }
+      const char* brokers[][3] = {{"CB1", "T1", "40"}, {"CB2", "T2", "60"}};
+      for (auto& b : brokers) {
+        FIX::Group cb(382, 375, FIX::message_order(375, 337, 437, 438, 0));
+        cb.setField(375, b[0]);
+        cb.setField(337, b[1]);
+        cb.setField(437, b[2]);
+        er.addGroup(cb);
+      }
+    }
     try {
       FIX::Session::sendToTarget(er, id);
     } catch (std::exception& e) {
@@ -203,6 +261,38 @@ FIX::Message Peer::newOrderFor(const std::string& clOrdId) {
   m.setField(40, "2");
   m.setField(44, "1.08215");
   return m;
+}
+
+// Groups for the k-th order: two Parties, the first with two PartySubIDs (FIX.4.3 and later),
+// or two NoAllocs entries (FIX.4.2, whose NewOrderSingle has no Parties).
+static void addOrderGroups(FIX::Message& m, const FIX::SessionID& id, long k) {
+  const std::string n = std::to_string(k);
+  if (id.getBeginString().getValue() == "FIX.4.2") {
+    for (const char* acct : {"ACC1", "ACC2"}) {
+      FIX::Group a(78, 79, FIX::message_order(79, 80, 0));
+      a.setField(79, std::string(acct) + "-" + n);
+      a.setField(80, "50");
+      m.addGroup(a);
+    }
+    return;
+  }
+  FIX::Group trader(453, 448, FIX::message_order(448, 447, 452, 802, 0));
+  trader.setField(448, "TRADER-" + n);
+  trader.setField(447, "D");
+  trader.setField(452, "11");
+  const char* subs[][2] = {{"desk-a", "9"}, {"room-3", "10"}};
+  for (auto& s : subs) {
+    FIX::Group sub(802, 523, FIX::message_order(523, 803, 0));
+    sub.setField(523, s[0]);
+    sub.setField(803, s[1]);
+    trader.addGroup(sub);
+  }
+  m.addGroup(trader);
+  FIX::Group firm(453, 448, FIX::message_order(448, 447, 452, 802, 0));
+  firm.setField(448, "FIRM");
+  firm.setField(447, "D");
+  firm.setField(452, "1");
+  m.addGroup(firm);
 }
 
 static FIX::Message newOrder(const FIX::SessionID& id, const std::string& clOrdId) {
@@ -252,7 +342,7 @@ int main(int argc, char** argv) {
       std::istringstream in(line);
       std::string cmd;
       in >> cmd;
-      if (cmd == "orders") {
+      if (cmd == "orders" || cmd == "group-orders") {
         long n = 0;
         std::string prefix;
         in >> n >> prefix;
@@ -261,6 +351,7 @@ int main(int argc, char** argv) {
         for (const auto& id : ids) {
           for (long k = 1; k <= n; ++k) {
             FIX::Message m = newOrder(id, prefix + std::to_string(k));
+            if (cmd == "group-orders") addOrderGroups(m, id, k);
             FIX::Session::sendToTarget(m, id);
           }
         }
