@@ -92,6 +92,7 @@ function report(o: FixMessage, n: number): FixMessage {
 function reportIn(version: FIXVersion, o: FixMessage, n: number): FixMessage {
   const r = report(o, n);
   if (version !== FIXVersion.FIX42) r.remove(20);
+  if (o.has(355)) r.set(354, o.get(354)!).set(355, o.get(355)!);
   const layouts = LAYOUTS.get(version);
   if (!layouts || (!o.has(453) && !o.has(78))) return r;
   const parties = o.getGroups(453, layouts.parties).map((p) => {
@@ -113,6 +114,16 @@ function reportIn(version: FIXVersion, o: FixMessage, n: number): FixMessage {
     newGroupEntry(r).set(375, "CB2").set(337, "T2").set(437, 60),
   ]);
   return r;
+}
+
+/** EncodedText(355) both ways: UTF-8, SOH and '=' in 10 bytes (peer.cpp's ENCODED_TEXT). */
+const ENCODED_TEXT = "\u6ce8\u6587\x01=x9";
+/** {@linkcode ENCODED_TEXT}'s bytes as the QuickFIX peer prints them. */
+const ENCODED_TEXT_HEX = "e6b3a8e69687013d7839";
+
+/** An order carrying {@linkcode ENCODED_TEXT}, as the QuickFIX peer's `data-orders` makes them. */
+function dataOrder(id: string): FixMessage {
+  return order(id).set(354, new TextEncoder().encode(ENCODED_TEXT).length).set(355, ENCODED_TEXT);
 }
 
 /** The groups an order carries and its report answers with, from each version's dictionary. */
@@ -452,6 +463,26 @@ for (const [begin, version] of VERSIONS) {
           );
         },
       );
+
+      await t.step("a data field holding SOH, '=' and UTF-8 (EncodedText) both ways", async () => {
+        const from = qf.events.length;
+        const seen = fw.received.length;
+        for (const id of ["x1", "x2", "x3"]) fw.session.put(dataOrder(id));
+        await until(
+          () => fw.received.length >= seen + 3,
+          "the reports",
+          10_000,
+          () => describe(fw),
+        );
+        assert.deepEqual(
+          qf.events.slice(from).filter(isAppIn("D")).map((e) => [e.clordid, e.data]),
+          ["x1", "x2", "x3"].map((id) => [id, ENCODED_TEXT_HEX]),
+        );
+        assert.deepEqual(
+          fw.received.slice(seen).map((m) => [m.get(11), m.get(354), m.get(355)]),
+          ["x1", "x2", "x3"].map((id) => [id, "10", ENCODED_TEXT]),
+        );
+      });
 
       await t.step(
         "QuickFIX killed mid-flow and restarted: gap resent, every order exactly once",
@@ -948,6 +979,21 @@ for (const [begin, version] of VERSIONS) {
           );
         },
       );
+
+      await t.step("a data field holding SOH, '=' and UTF-8 (EncodedText) both ways", async () => {
+        const from = qf.events.length;
+        const seen = fw.received.length;
+        await qf.send("data-orders 3 x");
+        await qf.waitForCount(isAppIn("8"), 10_013);
+        assert.deepEqual(
+          fw.received.slice(seen).map((m) => [m.get(11), m.get(354), m.get(355)]),
+          ["x1", "x2", "x3"].map((id) => [id, "10", ENCODED_TEXT]),
+        );
+        assert.deepEqual(
+          qf.events.slice(from).filter(isAppIn("8")).map((e) => [e.clordid, e.data]),
+          ["x1", "x2", "x3"].map((id) => [id, ENCODED_TEXT_HEX]),
+        );
+      });
 
       await t.step(
         "an order lost on the way in is asked for again: each order delivered once, in order",

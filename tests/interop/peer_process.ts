@@ -15,6 +15,8 @@ export interface PeerEvent {
   reset?: string;
   /** The repeating groups of a message received, as QuickFIX parsed them (peer.cpp's groupsOf). */
   groups?: string;
+  /** A message's EncodedText(355) as QuickFIX parsed it, in hex (peer.cpp's hexOf). */
+  data?: string;
   count?: number;
   /** Microseconds, from the `bench` and `latency` commands. */
   us?: number;

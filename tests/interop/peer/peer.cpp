@@ -8,8 +8,10 @@
 //   orders N PREFIX   send N NewOrderSingle (ClOrdID PREFIX1..PREFIXN) on every logged-on session
 //   group-orders N PREFIX  the same with repeating groups: two Parties, the first with two
 //                     PartySubIDs (FIX.4.2: two NoAllocs entries)
+//   data-orders N PREFIX  the same with EncodedText(355): UTF-8, SOH and '=' in 10 bytes
 // An order with groups (its own or fixwire's) is answered with its Parties (FIX.4.4 and later)
-// and two ContraBrokers; each message received prints its groups as QuickFIX parsed them.
+// and two ContraBrokers, one with EncodedText with it; each message received prints its groups
+// as QuickFIX parsed them, and its EncodedText in hex.
 //   bench N           (initiator) send N orders at once, wait for their N reports, print the time
 //   latency N         (initiator) N times: send one order, wait for its report; print the median
 //                     ("us", also "p50") and the 99th and 99.9th percentiles ("p99", "p999")
@@ -96,6 +98,20 @@ static std::string groupsOf(const FIX::FieldMap& m) {
   each(382, {375, 337, 437}, 0, {});
   return out;
 }
+
+// A data field's bytes (EncodedText(355) may hold SOH and '='), as hex.
+static std::string hexOf(const std::string& v) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : v) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// The EncodedText of `data-orders`: UTF-8, SOH and '=' in ten bytes.
+static const std::string ENCODED_TEXT("\xE6\xB3\xA8\xE6\x96\x87\x01=x9", 10);
 
 class Peer : public FIX::Application {
  public:
@@ -186,7 +202,8 @@ class Peer : public FIX::Application {
     }
     if (!quiet) emit("{\"ev\":\"app_in\",\"type\":\"" + esc(type) + "\",\"seq\":" + h.getField(34) +
          ",\"possdup\":" + (field(h, 43) == "Y" ? "true" : "false") + ",\"clordid\":\"" +
-         esc(field(m, 11)) + "\",\"groups\":\"" + esc(groupsOf(m)) + "\"}");
+         esc(field(m, 11)) + "\",\"groups\":\"" + esc(groupsOf(m)) + "\",\"data\":\"" +
+         hexOf(field(m, 355)) + "\"}");
     if (type != "D") return;
     // An application checks possible duplicates: a resent order it already answered is ignored.
     // (Benchmarks, --quiet, resend nothing and skip the check.)
@@ -209,6 +226,11 @@ class Peer : public FIX::Application {
     er.setField(151, m.isSetField(38) ? m.getField(38) : std::string("0"));
     er.setField(14, "0");
     er.setField(6, "0");
+    if (m.isSetField(355)) {
+      // EncodedText back as it came (a data field: its length first).
+      er.setField(354, std::to_string(field(m, 355).size()));
+      er.setField(355, field(m, 355));
+    }
     if (m.groupCount(453) > 0 || m.groupCount(78) > 0) {
       // The order's Parties back (FIX.4.4 and later have them in the report), with their
       // PartySubIDs, and two ContraBrokers.
@@ -342,7 +364,7 @@ int main(int argc, char** argv) {
       std::istringstream in(line);
       std::string cmd;
       in >> cmd;
-      if (cmd == "orders" || cmd == "group-orders") {
+      if (cmd == "orders" || cmd == "group-orders" || cmd == "data-orders") {
         long n = 0;
         std::string prefix;
         in >> n >> prefix;
@@ -352,6 +374,10 @@ int main(int argc, char** argv) {
           for (long k = 1; k <= n; ++k) {
             FIX::Message m = newOrder(id, prefix + std::to_string(k));
             if (cmd == "group-orders") addOrderGroups(m, id, k);
+            if (cmd == "data-orders") {
+              m.setField(354, std::to_string(ENCODED_TEXT.size()));
+              m.setField(355, ENCODED_TEXT);
+            }
             FIX::Session::sendToTarget(m, id);
           }
         }
