@@ -1596,3 +1596,107 @@ Deno.test("interop TLS: QuickFIX SSL initiator to a fixwire TLS acceptor", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("interop FIX.4.4: 20 QuickFIX sessions into one engine that creates them, crashed and restarted mid-flow", async () => {
+  // One QuickFIX process, one initiator session per CompID, into one fixwire engine whose
+  // SessionsManager creates each acceptor session at its first Logon. fixwire "crashes"
+  // (every link dropped, the engine stopped) a quarter of the way through 20 x 500 orders and
+  // starts again from its file stores; QuickFIX logs each session on again.
+  const K = 20, N = 500;
+  const dir = await Deno.makeTempDir();
+  const got = new Map<string, FixMessage[]>();
+  const rejects: SessionEvent[] = [];
+  const log = new RecentLog();
+  const start = async (port: number) => {
+    const engine: FixEngine = new FixEngine({
+      logger: log,
+      config: {
+        LogDirectory: `${dir}/fw`,
+        ListenPort: port,
+        ListenAddress: "127.0.0.1",
+        CreateUnregisteredAcceptorSession: true,
+        IntradayLogoutTolerance: true,
+      },
+      sessionsManager: {
+        onUnregisteredAcceptor: ({ sessionId }) => {
+          const received = got.get(sessionId.target) ?? [];
+          got.set(sessionId.target, received);
+          let n = 0;
+          return {
+            accept: true,
+            listener: {
+              onMessage: (m) => {
+                received.push(m);
+                const session = engine.sessions.find((s) => s.id.equals(sessionId))!;
+                session.put(reportIn(FIXVersion.FIX44, m, ++n));
+              },
+              onEvent: (e) => {
+                if (e.type === "rejectSent" || e.type === "rejectReceived") rejects.push(e);
+              },
+            },
+          };
+        },
+      },
+    });
+    await engine.start();
+    return engine;
+  };
+  let engine = await start(0);
+  const port = engine.listenAddresses[0].port;
+  const names = Array.from({ length: K }, (_, i) => `QF${i + 1}`);
+  const qf = new QuickFixPeer({
+    role: "initiator",
+    beginString: "FIX.4.4",
+    senderCompId: names[0],
+    targetCompId: "FW",
+    port,
+    dir: `${dir}/qf`,
+    dictionary: true,
+    moreSessions: names.slice(1).map((senderCompId) => ({ senderCompId, targetCompId: "FW" })),
+  });
+  const handled = () => [...got.values()].reduce((sum, ms) => sum + ms.length, 0);
+  const distinct = (ms: FixMessage[]) => new Set(ms.map((m) => m.get(11))).size;
+  try {
+    await qf.start();
+    await qf.waitForCount((e) => e.ev === "logon", K, 20_000);
+    await qf.send(`orders ${N} q`);
+    await until(() => handled() >= K * N / 4, "a quarter of the orders");
+    for (const session of engine.sessions) await session.disconnectNonGracefully("crash");
+    await engine.stop();
+    engine = await start(port);
+    await until(
+      () => [...got.values()].every((ms) => distinct(ms) === N) && got.size === K,
+      "every order on every session",
+      60_000,
+      () => log.lines.slice(-20).join("\n"),
+    );
+    for (const [name, ms] of got) {
+      const seqs = ms.map((m) => m.get(34));
+      assert.equal(new Set(seqs).size, seqs.length, `${name}: a message delivered twice`);
+      const ids = ms.map((m) => m.get(11)!);
+      // In order per session: what came after the crash was resent, in order, from where it left.
+      assert.deepEqual(ids, Array.from({ length: N }, (_, i) => `q${i + 1}`), name);
+    }
+    assert.ok(
+      [...got.values()].some((ms) => ms.some((m) => m.get(43) === "Y")),
+      "some orders came by resend",
+    );
+    const reports = new Map<string, Set<string>>();
+    await until(
+      () => {
+        reports.clear();
+        for (const e of qf.events.filter(isAppIn("8"))) {
+          reports.set(e.session!, (reports.get(e.session!) ?? new Set()).add(e.clordid!));
+        }
+        return reports.size === K && [...reports.values()].every((ids) => ids.size === N);
+      },
+      "every report on every session",
+    );
+    assertNothingRejected({ peers: QuickFixPeer.started.indexOf(qf), sides: SIDES.length });
+    assert.deepEqual(rejects, []);
+  } finally {
+    await engine.stop();
+    await qf.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

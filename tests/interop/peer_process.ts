@@ -47,6 +47,8 @@ export interface PeerConfig {
   dictionary?: boolean;
   /** A daily session time (QuickFIX's `StartTime`/`EndTime`, UTC); default: non-stop. */
   schedule?: { start: string; end: string };
+  /** More sessions of the same BeginString on the same port, by CompIDs: one process, many sessions. */
+  moreSessions?: { senderCompId: string; targetCompId: string }[];
 }
 
 /** The QuickFIX-format FIX specifications the peer validates against (copied from QuickFIX's). */
@@ -86,24 +88,26 @@ export function quickfixConfig(o: PeerConfig): string {
     if (o.ssl.ca) lines.push(`CertificationAuthoritiesFile=${o.ssl.ca}`);
     lines.push("CertificateVerifyLevel=0");
   }
-  lines.push(
-    "",
-    "[SESSION]",
-    `BeginString=${o.beginString}`,
-    `SenderCompID=${o.senderCompId}`,
-    `TargetCompID=${o.targetCompId}`,
-  );
-  if (o.beginString === "FIXT.1.1") lines.push("DefaultApplVerID=FIX.5.0SP2");
-  if (o.dictionary && o.beginString === "FIXT.1.1") {
+  for (const ids of [o, ...(o.moreSessions ?? [])]) {
     lines.push(
-      `TransportDataDictionary=${SPEC_XML_DIR}FIXT11.xml`,
-      `AppDataDictionary=${SPEC_XML_DIR}FIX50SP2.xml`,
+      "",
+      "[SESSION]",
+      `BeginString=${o.beginString}`,
+      `SenderCompID=${ids.senderCompId}`,
+      `TargetCompID=${ids.targetCompId}`,
     );
-  } else if (o.dictionary) {
-    lines.push(`DataDictionary=${SPEC_XML_DIR}${o.beginString.replaceAll(".", "")}.xml`);
+    if (o.beginString === "FIXT.1.1") lines.push("DefaultApplVerID=FIX.5.0SP2");
+    if (o.dictionary && o.beginString === "FIXT.1.1") {
+      lines.push(
+        `TransportDataDictionary=${SPEC_XML_DIR}FIXT11.xml`,
+        `AppDataDictionary=${SPEC_XML_DIR}FIX50SP2.xml`,
+      );
+    } else if (o.dictionary) {
+      lines.push(`DataDictionary=${SPEC_XML_DIR}${o.beginString.replaceAll(".", "")}.xml`);
+    }
+    if (o.role === "acceptor") lines.push(`SocketAcceptPort=${o.port}`);
+    else lines.push("SocketConnectHost=127.0.0.1", `SocketConnectPort=${o.port}`);
   }
-  if (o.role === "acceptor") lines.push(`SocketAcceptPort=${o.port}`);
-  else lines.push("SocketConnectHost=127.0.0.1", `SocketConnectPort=${o.port}`);
   return lines.join("\n") + "\n";
 }
 

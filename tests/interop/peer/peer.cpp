@@ -203,7 +203,7 @@ class Peer : public FIX::Application {
     if (!quiet) emit("{\"ev\":\"app_in\",\"type\":\"" + esc(type) + "\",\"seq\":" + h.getField(34) +
          ",\"possdup\":" + (field(h, 43) == "Y" ? "true" : "false") + ",\"clordid\":\"" +
          esc(field(m, 11)) + "\",\"groups\":\"" + esc(groupsOf(m)) + "\",\"data\":\"" +
-         hexOf(field(m, 355)) + "\"}");
+         hexOf(field(m, 355)) + "\",\"session\":\"" + esc(id.toString()) + "\"}");
     if (type != "D") return;
     // An application checks possible duplicates: a resent order it already answered is ignored.
     // (Benchmarks, --quiet, resend nothing and skip the check.)
