@@ -66,9 +66,10 @@ export class CoreState {
   logonCount = 0;
   sentResetFlag = false;
   /**
-   * Our Logon answer carried a ResetSeqNumFlag the peer's Logon did not ask for (a new period,
-   * ForceSeqNumReset): a Logon with it and MsgSeqNum 1 as the peer's next message confirms that
-   * reset (QuickFIX answers so), and is not a new reset to answer.
+   * Our last Logon announced a reset the peer did not ask for (an acceptor's answer in a new
+   * period or with ForceSeqNumReset) or confirmed one (an initiator given such an answer): a
+   * Logon with ResetSeqNumFlag and MsgSeqNum 1 as the peer's next message answers it (QuickFIX
+   * answers so), and is not a new reset to answer.
    */
   resetEchoDue = false;
   weStartedLogout = false;

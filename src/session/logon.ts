@@ -342,10 +342,10 @@ export function onLogonWhileEstablished(
     return;
   }
   if (c.resetEchoDue) {
-    // The peer confirms the reset our Logon answer announced (QuickFIX resets on an unrequested
-    // ResetSeqNumFlag and answers with a Logon): answering it again would start a new reset,
-    // which it would answer in turn, and so on.
-    // Its numbers restart at 1 too: a gap its Logon's old number made is void.
+    // The peer answers the reset our last Logon announced or confirmed (QuickFIX resets on an
+    // unrequested ResetSeqNumFlag and answers with a Logon): answering it again would start a
+    // new reset, which it would answer in turn, and so on. Its numbers restart at 1 too: a gap
+    // its Logon's old number made is void.
     c.resetEchoDue = false;
     c.log.info("peer confirmed the reset our Logon announced", { session: c.name });
     c.clearInboundGap();
