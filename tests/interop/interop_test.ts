@@ -801,6 +801,39 @@ for (const [begin, version] of VERSIONS) {
         },
       );
 
+      await t.step(
+        "an intraday reset with orders in flight both ways: each handled once, in its sequence",
+        async () => {
+          // fixwire's orders to QuickFIX and QuickFIX's own orders to fixwire (unanswered) stream
+          // while fixwire resets: what either side sent before the other's reset Logon is
+          // handled in the old numbers, what follows in the new.
+          const from = qf.events.length;
+          const seen = fw.received.length;
+          for (let i = 1; i <= 2000; i++) fw.session.put(order(`I${i}`));
+          await qf.send("orders 2000 J");
+          const js = () => fw.received.slice(seen).filter((m) => m.get(11)?.[0] === "J");
+          await until(() => js().length >= 100, "QuickFIX's orders coming in");
+          await fw.session.resetSequenceNumbers({ signal: AbortSignal.timeout(20_000) });
+          const is = () =>
+            new Set(qf.events.slice(from).filter(isAppIn("D")).map((e) => e.clordid));
+          await until(() => is().size === 2000 && js().length >= 2000, "every order both ways");
+          assert.deepEqual(
+            js().map((m) => m.get(11)),
+            Array.from({ length: 2000 }, (_, i) => `J${i + 1}`),
+          );
+          assert.equal(qf.events.slice(from).filter(isAppIn("D")).length, 2000, "none twice");
+          await until(
+            () => fw.received.slice(seen).filter((m) => m.get(11)?.[0] === "I").length === 2000,
+            "a report for each",
+          );
+          assert.equal(fw.session.state, "established");
+          assert.equal(
+            qf.events.slice(from).filter((e) => e.ev === "admin_out" && e.type === "A").length,
+            1,
+          );
+        },
+      );
+
       await t.step("ResetSeqNumFlag at logon resets both sides", async () => {
         await fw.session.disconnect("reset next");
         await fw.engine.stop();
