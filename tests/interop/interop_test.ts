@@ -1568,11 +1568,11 @@ Deno.test("interop TLS: fixwire initiator over TLS to a QuickFIX SSL acceptor", 
   });
   try {
     await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
-    for (let i = 1; i <= 100; i++) fw.session.put(order(`t${i}`));
-    await until(() => fw.received.length >= 100, "100 reports over TLS");
+    for (let i = 1; i <= 20_000; i++) fw.session.put(order(`t${i}`));
+    await until(() => fw.received.length >= 20_000, "20,000 reports over TLS");
     assert.deepEqual(
       fw.received.map((m) => m.get(11)),
-      Array.from({ length: 100 }, (_, i) => `t${i + 1}`),
+      Array.from({ length: 20_000 }, (_, i) => `t${i + 1}`),
     );
     await fw.session.disconnect("done");
   } finally {
@@ -1594,9 +1594,9 @@ Deno.test("interop TLS: QuickFIX SSL initiator to a fixwire TLS acceptor", async
   try {
     await qf.start();
     await qf.waitFor((e) => e.ev === "logon", 15_000);
-    await qf.send("orders 100 s");
-    await qf.waitForCount(isAppIn("8"), 100);
-    assert.equal(fw.received.length, 100);
+    await qf.send("orders 20000 s");
+    await qf.waitForCount(isAppIn("8"), 20_000);
+    assert.equal(fw.received.length, 20_000);
   } finally {
     await qf.stop();
     await fw.engine.stop();
