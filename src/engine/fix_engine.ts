@@ -18,7 +18,7 @@ import { FixMessage } from "../message/fix_message.ts";
 import { decodeMessage, type FixFramer } from "../message/framer.ts";
 import { formatUtcTimestamp } from "../message/timestamps.ts";
 import { SessionId } from "../session_id.ts";
-import { credentialRefusal } from "../session/admin.ts";
+import { credentialRefusal, stampPrecision } from "../session/admin.ts";
 import { logonRefusal } from "../session/logon.ts";
 import { type MessageProblem, SessionCore, type SessionRole } from "../session/core.ts";
 import { EngineStoppedError, SessionExistsError } from "../errors.ts";
@@ -731,7 +731,10 @@ export class FixEngine implements AsyncDisposable {
     text: string,
   ): Promise<void> {
     const logout = new FixMessage("5").set(49, id.sender).set(56, id.target).set(34, seqNum)
-      .set(52, formatUtcTimestamp(this.#clock.now(), settings.timestampPrecision))
+      .set(
+        52,
+        formatUtcTimestamp(this.#clock.now(), stampPrecision(begin, settings.timestampPrecision)),
+      )
       .set(58, text);
     try {
       await conn.write(encodeMessage(logout, begin));

@@ -108,15 +108,15 @@ export class CoreState {
     this.t.heartbeatMs = options.settings.heartbeatIntervalSeconds * 1000;
   }
 
-  /**
-   * A UTCTimestamp the session writes: whole seconds for FIX.4.0 and FIX.4.1 (their
-   * UTCTimestamp has no fraction), `TimestampsPrecision` from FIX.4.2 on.
-   */
+  /** A UTCTimestamp the session writes, to {@linkcode admin.stampPrecision}. */
   timestamp(now: number): string {
     // Messages sent in the same millisecond share one formatted SendingTime.
     if (now !== this.#stampMs) {
       this.#stampMs = now;
-      this.#stampText = formatUtcTimestamp(now, this.ver < 42 ? "s" : this.s.timestampPrecision);
+      this.#stampText = formatUtcTimestamp(
+        now,
+        admin.stampPrecision(this.begin, this.s.timestampPrecision),
+      );
     }
     return this.#stampText;
   }

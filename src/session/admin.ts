@@ -131,6 +131,21 @@ export function versionNumber(beginString: string): number {
 }
 
 /**
+ * The precision of the UTCTimestamps a session writes: whole seconds for FIX.4.0 and FIX.4.1
+ * (their UTCTimestamp has no fraction), the configured one from FIX.4.2 on.
+ *
+ * @param beginString BeginString(8).
+ * @param configured `TimestampsPrecision`.
+ * @returns The precision to format with.
+ */
+export function stampPrecision(
+  beginString: string,
+  configured: "ms" | "us" | "ns",
+): "s" | "ms" | "us" | "ns" {
+  return versionNumber(beginString) < 42 ? "s" : configured;
+}
+
+/**
  * Checks a Logon's Username and Password against a session's settings (the configured tags),
  * comparing in constant time.
  *

@@ -96,3 +96,20 @@ Deno.test("unregistered: an accept-all manager creates at most MaxUnregisteredAc
     await v.engine.stop();
   }
 });
+
+Deno.test("unregistered: a FIX.4.0 refusal's SendingTime has whole seconds, as FIX.4.0 writes them", async () => {
+  const v = await venue({ MaxUnregisteredAcceptorSessions: 0 });
+  try {
+    const conn = await v.connect();
+    const reading = answers(conn);
+    const m = new FixMessage("A").set(49, "OLD").set(56, "VENUE").set(34, 1)
+      .set(52, formatUtcTimestamp(Date.now(), "s")).set(98, 0).set(108, 30);
+    await conn.write(encodeMessage(m, "FIX.4.0"));
+    const got = await reading;
+    assert.equal(got.length, 1);
+    assert.equal(got[0].get(58), "Too many sessions");
+    assert.match(got[0].get(52)!, /^\d{8}-\d\d:\d\d:\d\d$/);
+  } finally {
+    await v.engine.stop();
+  }
+});
