@@ -84,6 +84,13 @@ function report(o: FixMessage, n: number): FixMessage {
     .set(151, o.get(38) ?? "0").set(14, "0").set(6, "0");
 }
 
+/** An order in `version`: FIX.4.0 and 4.1's NewOrderSingle has no TransactTime(60). */
+function orderIn(version: FIXVersion, id: string): FixMessage {
+  const m = order(id);
+  if (version === FIXVersion.FIX40 || version === FIXVersion.FIX41) m.remove(60);
+  return m;
+}
+
 /**
  * The report for `o` in `version`: FIX.4.2 keeps ExecTransType(20), later versions have none. An
  * order with repeating groups is answered as the QuickFIX peer answers it: its Parties back
@@ -91,7 +98,15 @@ function report(o: FixMessage, n: number): FixMessage {
  */
 function reportIn(version: FIXVersion, o: FixMessage, n: number): FixMessage {
   const r = report(o, n);
-  if (version !== FIXVersion.FIX42) r.remove(20);
+  const oldest = version === FIXVersion.FIX40 || version === FIXVersion.FIX41;
+  if (version !== FIXVersion.FIX42 && !oldest) r.remove(20);
+  // FIX.4.0 and 4.1 require OrderQty, LastShares and LastPx; FIX.4.0 has no ExecType or LeavesQty.
+  if (oldest) r.set(38, o.get(38) ?? "0").set(32, 0).set(31, 0);
+  if (version === FIXVersion.FIX40) {
+    r.remove(150);
+    r.remove(151);
+    r.set(17, n); // FIX.4.0's ExecID is an INT.
+  }
   if (o.has(355)) r.set(354, o.get(354)!).set(355, o.get(355)!);
   const layouts = LAYOUTS.get(version);
   if (!layouts || (!o.has(453) && !o.has(78))) return r;
@@ -416,7 +431,7 @@ const isAppIn = (type: string) => (e: PeerEvent) => e.ev === "app_in" && e.type 
  */
 function quickfix(
   role: "acceptor" | "initiator",
-  beginString: Begin,
+  beginString: PeerConfig["beginString"],
   port: number,
   dir: string,
   more: Partial<PeerConfig> = {},
@@ -1548,6 +1563,95 @@ for (const [begin, version] of VERSIONS) {
         }
       },
     );
+
+    await t.step("no message rejected on either side", () => assertNothingRejected(before));
+  });
+}
+
+for (
+  const [begin, version] of [["FIX.4.0", FIXVersion.FIX40], ["FIX.4.1", FIXVersion.FIX41]] as const
+) {
+  Deno.test(`interop ${begin}: both ways, QuickFIX killed and fixwire crashed mid-flow`, async (t) => {
+    // The oldest versions, each side validating with its dictionary: whole-second SendingTimes,
+    // no ResetSeqNumFlag, ExecutionReports with ExecTransType and LastShares.
+    const before = { peers: QuickFixPeer.started.length, sides: SIDES.length };
+
+    await t.step(
+      "fixwire initiator, QuickFIX acceptor: gap resent, heartbeats at 1 s",
+      async () => {
+        const dir = await Deno.makeTempDir();
+        const port = freePort();
+        const qf = quickfix("acceptor", begin, port, dir, { heartbeatSeconds: 1 });
+        await qf.start();
+        const fw = fixwireInitiator(`${dir}/fw`, version, port, { hb: 1 });
+        try {
+          await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
+          for (let i = 1; i <= 2000; i++) fw.session.put(orderIn(version, `k${i}`));
+          await qf.waitForCount(isAppIn("D"), 300);
+          await qf.kill();
+          await qf.start();
+          const seen = () => new Set(qf.events.filter(isAppIn("D")).map((e) => e.clordid)).size;
+          const reports = () => new Set(fw.received.map((m) => m.get(11))).size;
+          await until(
+            () => seen() === 2000 && reports() === 2000,
+            "every order and report",
+            30_000,
+            () => describe(fw),
+          );
+          assert.ok(
+            qf.events.some((e) => e.ev === "admin_out" && e.type === "2"),
+            "a resend asked",
+          );
+          // A quiet period: Heartbeats each way every second, nobody logs out.
+          const quiet = qf.events.length;
+          const beats = (ev: string) =>
+            qf.events.slice(quiet).filter((e) => e.ev === ev && e.type === "0").length;
+          await until(
+            () => beats("admin_in") >= 2 && beats("admin_out") >= 2,
+            "heartbeats",
+            10_000,
+          );
+          assert.ok(!qf.events.slice(quiet).some((e) => e.ev === "logout"));
+          await fw.session.disconnect("done");
+          assert.equal(fw.session.state, "correctlyTerminated");
+        } finally {
+          await fw.engine.stop();
+          await qf.stop();
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
+
+    await t.step("QuickFIX initiator, fixwire acceptor: fixwire crashes and restarts", async () => {
+      const dir = await Deno.makeTempDir();
+      let fw = await fixwireAcceptor(`${dir}/fw`, version);
+      const port = fw.port;
+      const qf = quickfix("initiator", begin, port, dir);
+      try {
+        await qf.start();
+        await qf.waitFor((e) => e.ev === "logon");
+        await qf.send("orders 2000 q");
+        await until(() => fw.received.length >= 300, "part of the orders");
+        await fw.session.disconnectNonGracefully("simulated crash");
+        await fw.engine.stop();
+        const kept = fw.received;
+        fw = await fixwireAcceptor(`${dir}/fw`, version, { port });
+        const all = () => [...kept, ...fw.received];
+        const reports = () => new Set(qf.events.filter(isAppIn("8")).map((e) => e.clordid)).size;
+        await until(
+          () => new Set(all().map((m) => m.get(11))).size === 2000 && reports() === 2000,
+          "every order and report across the crash",
+          30_000,
+          () => describe(fw),
+        );
+        const again = fw.received.filter((m) => kept.some((k) => k.get(11) === m.get(11)));
+        assert.ok(again.every((m) => m.get(43) === "Y"), "repeats only as PossDup resends");
+      } finally {
+        await fw.engine.stop();
+        await qf.stop();
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
 
     await t.step("no message rejected on either side", () => assertNothingRejected(before));
   });

@@ -3,7 +3,7 @@
 //   peer --config FILE --role acceptor|initiator [--ssl] [--password PW] [--quiet] [--no-log]
 //        [--memory-store]
 //
-// Answers every NewOrderSingle (35=D) with an ExecutionReport (35=8), for FIX.4.2, FIX.4.4 and
+// Answers every NewOrderSingle (35=D) with an ExecutionReport (35=8), for FIX.4.0 to FIX.4.4 and
 // FIXT.1.1/FIX.5.0SP2. Prints one JSON line per event on stdout. Reads commands on stdin:
 //   orders N PREFIX   send N NewOrderSingle (ClOrdID PREFIX1..PREFIXN) on every logged-on session
 //   group-orders N PREFIX  the same with repeating groups: two Parties, the first with two
@@ -214,16 +214,26 @@ class Peer : public FIX::Application {
     FIX::Message er;
     er.getHeader().setField(35, "8");
     const std::string begin = id.getBeginString().getValue();
+    const bool fix40 = begin == "FIX.4.0", fix41 = begin == "FIX.4.1";
     const std::string clOrdId = field(m, 11);
+    const std::string qty = m.isSetField(38) ? m.getField(38) : std::string("0");
     er.setField(37, "O-" + clOrdId);
-    er.setField(17, "E-" + std::to_string(++execId_));
+    // FIX.4.0's ExecID(17) is an INT.
+    er.setField(17, (fix40 ? "" : "E-") + std::to_string(++execId_));
     er.setField(11, clOrdId);
-    if (begin == "FIX.4.2") er.setField(20, "0");
-    er.setField(150, "0");
+    // ExecTransType(20) until FIX.4.2, ExecType(150) and LeavesQty(151) from FIX.4.1,
+    // OrderQty(38), LastShares(32) and LastPx(31) required in FIX.4.0 and 4.1.
+    if (begin == "FIX.4.2" || fix40 || fix41) er.setField(20, "0");
+    if (!fix40) er.setField(150, "0");
     er.setField(39, "0");
     er.setField(55, m.isSetField(55) ? m.getField(55) : std::string("X"));
     er.setField(54, m.isSetField(54) ? m.getField(54) : std::string("1"));
-    er.setField(151, m.isSetField(38) ? m.getField(38) : std::string("0"));
+    if (!fix40) er.setField(151, qty);
+    if (fix40 || fix41) {
+      er.setField(38, qty);
+      er.setField(32, "0");
+      er.setField(31, "0");
+    }
     er.setField(14, "0");
     er.setField(6, "0");
     if (m.isSetField(355)) {
@@ -318,8 +328,11 @@ static void addOrderGroups(FIX::Message& m, const FIX::SessionID& id, long k) {
 }
 
 static FIX::Message newOrder(const FIX::SessionID& id, const std::string& clOrdId) {
-  (void)id;
-  return Peer::newOrderFor(clOrdId);
+  FIX::Message m = Peer::newOrderFor(clOrdId);
+  // FIX.4.0 and 4.1's NewOrderSingle has no TransactTime(60).
+  const std::string begin = id.getBeginString().getValue();
+  if (begin == "FIX.4.0" || begin == "FIX.4.1") m.removeField(60);
+  return m;
 }
 
 int main(int argc, char** argv) {
