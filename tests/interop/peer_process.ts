@@ -30,7 +30,7 @@ export interface PeerEvent {
 /** Options of a QuickFIX session config. */
 export interface PeerConfig {
   role: "acceptor" | "initiator";
-  beginString: "FIX.4.0" | "FIX.4.1" | "FIX.4.2" | "FIX.4.4" | "FIXT.1.1";
+  beginString: "FIX.4.0" | "FIX.4.1" | "FIX.4.2" | "FIX.4.3" | "FIX.4.4" | "FIXT.1.1";
   senderCompId: string;
   targetCompId: string;
   port: number;
