@@ -94,7 +94,7 @@ function orderIn(version: FIXVersion, id: string): FixMessage {
 /**
  * The report for `o` in `version`: FIX.4.2 keeps ExecTransType(20), later versions have none. An
  * order with repeating groups is answered as the QuickFIX peer answers it: its Parties back
- * (FIX.4.4 and later), with their PartySubIDs, and two ContraBrokers.
+ * (FIX.4.3 and later), with their PartySubIDs, and two ContraBrokers.
  */
 function reportIn(version: FIXVersion, o: FixMessage, n: number): FixMessage {
   const r = report(o, n);
