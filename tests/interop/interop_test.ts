@@ -320,8 +320,16 @@ function fixwireInitiator(
 async function testRequestsBothWays(
   mute: MutingTransport,
   qf: QuickFixPeer,
-  session: Session,
+  side: Side,
 ): Promise<void> {
+  const session = side.session;
+  // Both sides' view when the session did not stay up.
+  const up = () =>
+    assert.equal(
+      session.state,
+      "established",
+      `${describe(side)}\nQuickFIX: ${JSON.stringify(qf.events.slice(-15))}`,
+    );
   const start = qf.events.length;
   const echoed = (probes: { type: string; testReqId?: string }[]) =>
     probes.filter((p) => p.type === "0" && p.testReqId !== undefined).map((p) => p.testReqId);
@@ -336,7 +344,7 @@ async function testRequestsBothWays(
   const qfIds = asked(mute.received.slice(receivedFrom));
   assert.ok(qfIds.length > 0);
   assert.ok(echoed(mute.sent.slice(sentFrom)).every((id) => qfIds.includes(id)), "echo");
-  assert.equal(session.state, "established");
+  up();
   // QuickFIX falls silent: fixwire sends a TestRequest, QuickFIX answers it.
   const from = qf.events.length;
   sentFrom = mute.sent.length;
@@ -348,7 +356,7 @@ async function testRequestsBothWays(
   const fwIds = asked(mute.sent.slice(sentFrom));
   assert.ok(fwIds.length > 0);
   assert.ok(echoed(mute.received.slice(receivedFrom)).every((id) => fwIds.includes(id)), "echo");
-  assert.equal(session.state, "established");
+  up();
   assert.ok(!qf.events.slice(start).some((e) => e.ev === "logout"), "nobody logged out");
 }
 
@@ -573,7 +581,7 @@ for (const [begin, version] of VERSIONS) {
           await fw.session.waitFor("established", { signal: AbortSignal.timeout(15_000) });
           await qf.waitFor((e) => e.ev === "admin_in" && e.type === "0", 5_000, from);
           await qf.waitFor((e) => e.ev === "admin_out" && e.type === "0", 5_000, from);
-          await testRequestsBothWays(mute, qf, fw.session);
+          await testRequestsBothWays(mute, qf, fw);
           assert.ok(
             qf.events.slice(from).filter((e) => e.ev === "admin_in" && e.type === "0").length >= 2,
           );
@@ -1124,7 +1132,7 @@ for (const [begin, version] of VERSIONS) {
             // The acceptor adopted HeartBtInt 1 s: Heartbeats flow both ways.
             await quiet.waitForCount((e) => e.ev === "admin_in" && e.type === "0", 2, 10_000);
             await quiet.waitForCount((e) => e.ev === "admin_out" && e.type === "0", 2, 10_000);
-            await testRequestsBothWays(mute, quiet, fw.session);
+            await testRequestsBothWays(mute, quiet, fw);
             assert.equal(fw.session.state, "established");
             // QuickFIX frozen (SIGSTOP): fixwire's TestRequest goes unanswered and it drops the
             // link; resumed, QuickFIX finds it closed, logs on again, and orders go on.
