@@ -433,6 +433,11 @@ function firstOnly(pred: (m: FixMessage) => boolean): (m: FixMessage) => boolean
 
 const isAppIn = (type: string) => (e: PeerEvent) => e.ev === "app_in" && e.type === type;
 
+/** The messages whose ClOrdID(11) starts with `prefix`: one step's orders or their reports. */
+function withPrefix(messages: FixMessage[], prefix: string): FixMessage[] {
+  return messages.filter((m) => m.get(11)?.startsWith(prefix));
+}
+
 /**
  * QuickFIX's side of the session with fixwire (QF to FW, its files under `dir/qf`), validating
  * what it receives with its standard dictionary.
@@ -539,8 +544,7 @@ for (const [begin, version] of VERSIONS) {
               qf.events.filter(isAppIn("D")).map((e) => e.clordid).filter((id) => id?.[0] === "k"),
             ).size;
           await until(
-            () =>
-              fw.received.filter((m) => m.get(11)!.startsWith("k")).length >= 3000 || ks() >= 3000,
+            () => withPrefix(fw.received, "k").length >= 3000 || ks() >= 3000,
             "every order after the restart",
           );
           await until(() => ks() >= 3000, "QuickFIX to see every order");
@@ -705,7 +709,7 @@ for (const [begin, version] of VERSIONS) {
           const seqBefore = fw.session.nextSenderSeqNum;
           const qfFrom = qf.events.length;
           for (let i = 1; i <= 3000; i++) fw.session.put(order(`c${i}`));
-          const cs = () => fw.received.filter((m) => m.get(11)!.startsWith("c")).length;
+          const cs = () => withPrefix(fw.received, "c").length;
           await until(() => cs() >= 300, "part of the burst");
           await fw.session.disconnectNonGracefully("simulated crash");
           await fw.engine.stop();
@@ -727,7 +731,7 @@ for (const [begin, version] of VERSIONS) {
             () => `${qfOrders().size} orders at QuickFIX\n${describe(fw)}`,
           );
           // ... and fixwire's application a report for each, a repeat only as a PossDup resend.
-          const reports = () => [...kept, ...fw.received].filter((m) => m.get(11)!.startsWith("c"));
+          const reports = () => withPrefix([...kept, ...fw.received], "c");
           await until(
             () => new Set(reports().map((m) => m.get(11))).size >= 3000,
             "a report for every order",
@@ -834,7 +838,7 @@ for (const [begin, version] of VERSIONS) {
           const seen = fw.received.length;
           for (let i = 1; i <= 2000; i++) fw.session.put(order(`I${i}`));
           await qf.send("orders 2000 J");
-          const js = () => fw.received.slice(seen).filter((m) => m.get(11)?.[0] === "J");
+          const js = () => withPrefix(fw.received.slice(seen), "J");
           await until(() => js().length >= 100, "QuickFIX's orders coming in");
           await fw.session.resetSequenceNumbers({ signal: AbortSignal.timeout(20_000) });
           const is = () =>
@@ -846,7 +850,7 @@ for (const [begin, version] of VERSIONS) {
           );
           assert.equal(qf.events.slice(from).filter(isAppIn("D")).length, 2000, "none twice");
           await until(
-            () => fw.received.slice(seen).filter((m) => m.get(11)?.[0] === "I").length === 2000,
+            () => withPrefix(fw.received.slice(seen), "I").length === 2000,
             "a report for each",
           );
           assert.equal(fw.session.state, "established");
@@ -1192,7 +1196,7 @@ for (const [begin, version] of VERSIONS) {
           await qf.send("orders 3000 r");
           // Counted by ClOrdID: the earlier steps delivered a varying number of orders, and a
           // kill before QuickFIX has started the burst would leave it nothing to send.
-          const rs = () => fw.received.filter((m) => m.get(11)!.startsWith("r")).length;
+          const rs = () => withPrefix(fw.received, "r").length;
           await until(() => rs() >= 300, "some of the burst");
           const restartAt = qf.events.length;
           await fw.session.disconnectNonGracefully("simulated crash");
