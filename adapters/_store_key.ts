@@ -22,8 +22,9 @@
  */
 
 import type { Logger } from "../src/logger.ts";
-import { FixFramer, tryDecodeMessage } from "../src/message/framer.ts";
+import { tryDecodeMessage } from "../src/message/framer.ts";
 import type { SessionId } from "../src/session_id.ts";
+import { logMessages } from "./_log_format.ts";
 
 /**
  * The key `id` had before keys were injective: its parts joined by `-`, as they are.
@@ -85,11 +86,10 @@ function folderSentBy(dir: string, id: SessionId): boolean {
   for (const e of Deno.readDirSync(dir)) {
     // `outgoing.log`, and the logs a reset archives (`outgoing.<time>.log`).
     if (!e.isFile || !/^outgoing(\..+)?\.log$/.test(e.name)) continue;
-    const bytes = Deno.readFileSync(`${dir}/${e.name}`);
-    const framer = new FixFramer({ maxMessageSize: bytes.length + 1 });
-    framer.push(bytes);
-    for (let m = framer.next(); m !== undefined; m = framer.next()) {
-      if (m instanceof Error || !sentBy(m, id)) return false;
+    const messages = logMessages(Deno.readFileSync(`${dir}/${e.name}`));
+    if (!messages) return false;
+    for (const m of messages) {
+      if (!sentBy(m, id)) return false;
       seen++;
     }
   }

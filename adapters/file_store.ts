@@ -1,17 +1,27 @@
 /**
  * The file store, fixwire's default: one folder per session holding
  *
- * - `outgoing.log`: every stored outgoing message, raw FIX back to back (ordinary FIX log tools
- *   read it), appended in one write per batch;
+ * - `outgoing.log`: every stored outgoing message, raw FIX back to back, appended in one write
+ *   per batch. When the next target number moved since it was last written, the batch ends
+ *   with a target record, `#T <number>` padded to 24 bytes with a newline: a round trip's two
+ *   facts (the answer sent, the number received) then take one `write`, and no state line.
+ *   Records start with `#`, never `8=`, so FIX log tools that look for `8=FIX` (fixwire's
+ *   `decode` among them) step over them; a version of fixwire before them refuses such a log as
+ *   damaged;
  * - `outgoing.idx`: the log's sparse index, fixed-width text lines `<MsgSeqNum> <byte offset>`,
  *   one per checkpoint: the first message, then one every 4096 messages or 1 MiB of log,
  *   whichever comes first. It is all the store keeps per message, in memory too: 10 million
  *   stored messages of 170 bytes make 2,442 entries (under 64 KiB), and storing a message makes
  *   no map or object entry;
- * - `state.txt`: fixed-width lines with the next sender and target numbers, the creation time
- *   and the correctly-terminated marker. A flush appends one line (no seek: one `write`), the
- *   last complete line is the state, and the file is compacted to one line on open, on close
- *   and every 65,536 lines (5 MiB), by writing a new file and renaming it over the old one;
+ * - `state.txt`: fixed-width lines with the next sender and target numbers, the creation time,
+ *   the correctly-terminated marker and the length `outgoing.log` had when the line was
+ *   written. A flush that changed what no message carries appends one line (no seek: one
+ *   `write`), the last complete line is the state, and the file is compacted to one line on
+ *   open, on close and every 65,536 lines (5 MiB), by writing a new file and renaming it over
+ *   the old one. On open, a target record at or after the line's log length is newer than the
+ *   line, and the last such gives the next target number. (A batch holding a checkpoint's
+ *   message, see below, ends with a target record while one is newer than the line, so opening,
+ *   which reads the log from its last checkpoint, always finds the newest.);
  * - `incoming.log` and `incoming.idx` (when the session logs incoming messages): inbound
  *   messages, raw, read back with `readIncoming()`, and the same kind of sparse index;
  * - `owner.lock`: held with an exclusive OS file lock (`Deno.FsFile.tryLockSync`) while the store
@@ -71,6 +81,14 @@
 
 import { StoreLockedError } from "../src/errors.ts";
 import { putDecimal } from "../src/message/_decimal.ts";
+import {
+  formatTarget,
+  isTrailer,
+  parseFrame,
+  parseTarget,
+  putAscii,
+  TARGET_RECORD,
+} from "./_log_format.ts";
 import { type Logger, SILENT_LOGGER } from "../src/logger.ts";
 import { fileStoreFolder } from "./_store_key.ts";
 
@@ -170,46 +188,17 @@ const EMPTY = new Uint8Array();
 const noop = () => {};
 
 interface LogRecord {
-  /** MsgSeqNum(34) (0 in a log read without the strict checks). */
+  /** MsgSeqNum(34) (0 in a log read without the strict checks, and in a target record). */
   seq: number;
   start: number;
   end: number;
+  /** A target record's next target number; 0 for a message. */
+  target: number;
 }
 
 /** Read counters shared by a store's readers. */
 interface ReadStats {
   bytesRead: number;
-}
-
-/**
- * The framing of the record at `p` in `buf[0..n)`: where its body and trailer start, `"torn"`
- * when it runs past `n`, or a problem text.
- */
-function parseFrame(
-  buf: Uint8Array,
-  p: number,
-  n: number,
-): { soh: number; trailer: number } | "torn" | string {
-  if (p + 2 > n) return "torn";
-  if (buf[p] !== 56 || buf[p + 1] !== 61) return "record does not start with 8=";
-  let q = p + 2;
-  while (q < n && buf[q] !== 1) q++;
-  if (q + 3 > n) return "torn";
-  if (buf[q + 1] !== 57 || buf[q + 2] !== 61) return "BodyLength(9) missing";
-  let r = q + 3, len = 0;
-  while (r < n && buf[r] !== 1) {
-    const d = buf[r] - 48;
-    if (d < 0 || d > 9) return "BodyLength(9) is not a number";
-    len = len * 10 + d;
-    r++;
-  }
-  if (r >= n) return "torn";
-  return { soh: r, trailer: r + 1 + len };
-}
-
-/** Whether `10=ddd|` is at `t`. */
-function isTrailer(buf: Uint8Array, t: number): boolean {
-  return buf[t] === 49 && buf[t + 1] === 48 && buf[t + 2] === 61 && buf[t + 6] === 1;
 }
 
 /** MsgSeqNum(34) of the body between `soh` (BodyLength's SOH) and `trailer`, or -1. */
@@ -422,6 +411,13 @@ function* recordSteps(
 ): Generator<Need, LogRecord | "torn" | string, boolean> {
   const headEnd = Math.min(r.limit, p + HEADER_MAX);
   if (!r.has(p, headEnd) && !(yield { from: p, to: headEnd })) return "torn";
+  if (strict && r.buf[p - r.at] === 35) {
+    const end = p + TARGET_RECORD;
+    if (end > r.limit) return "torn";
+    if (!r.has(p, end) && !(yield { from: p, to: end })) return "torn";
+    const target = parseTarget(r.buf, p - r.at);
+    return target > 0 ? { seq: 0, start: p, end, target } : "target record is unreadable";
+  }
   const f = parseFrame(r.buf, p - r.at, headEnd - r.at);
   if (f === "torn") return headEnd < r.limit ? "record header is too long" : "torn";
   if (typeof f === "string") return f;
@@ -434,12 +430,12 @@ function* recordSteps(
   }
   if (!r.has(p, end) && !(yield { from: p, to: end })) return "torn";
   if (!isTrailer(r.buf, trailer - r.at)) return "BodyLength(9) does not match";
-  if (!strict) return { seq: 0, start: p, end };
+  if (!strict) return { seq: 0, start: p, end, target: 0 };
   if (checksum && !checksumMatches(r.buf, p - r.at, trailer - r.at)) {
     return "CheckSum(10) does not match";
   }
   const seq = findSeq(r.buf, soh - r.at, trailer - r.at);
-  return seq > 0 ? { seq, start: p, end } : "MsgSeqNum(34) missing";
+  return seq > 0 ? { seq, start: p, end, target: 0 } : "MsgSeqNum(34) missing";
 }
 
 /** Whether a complete, valid record starts anywhere after `from`. */
@@ -590,11 +586,6 @@ class SparseIndex {
   }
 }
 
-function putAscii(out: Uint8Array, p: number, t: string): number {
-  for (let i = 0; i < t.length; i++) out[p++] = t.charCodeAt(i);
-  return p;
-}
-
 /** The first line of an index file: the format and the log generation it indexes. */
 function indexHeader(generation: string): Uint8Array {
   const out = new Uint8Array(INDEX_LINE).fill(32);
@@ -742,6 +733,16 @@ class AppendLog {
   #spare: Uint8Array | undefined;
   /** The ends list of the last batch landed, emptied, for the next batch taken. */
   #spareEnds: number[] | undefined;
+  /**
+   * A checkpoint's message is in the pending batch and no target record after it. While a
+   * target record is newer than the state line, such a batch ends with one, so that the newest
+   * is never before the last checkpoint (where reading on open starts).
+   */
+  checkpointDue = false;
+  /** The next target number of the last target record read on open (0: none)... */
+  lastTarget = 0;
+  /** ...and where it starts. */
+  lastTargetAt = -1;
 
   constructor(path: string, indexPath: string, strict: boolean) {
     this.path = path;
@@ -770,6 +771,20 @@ class AppendLog {
   }
 
   append(key: number, bytes: Uint8Array): void {
+    const at = this.#put(bytes);
+    const checkpoints = this.index.count;
+    this.#account(key, this.size + this.flyingLen + at, bytes.length);
+    if (this.index.count !== checkpoints) this.checkpointDue = true;
+  }
+
+  /** Appends a target record (TARGET_RECORD bytes) to the pending batch: no key, no checkpoint. */
+  appendTarget(record: Uint8Array): void {
+    this.#put(record);
+    this.checkpointDue = false;
+  }
+
+  /** Copies `bytes` to the end of the pending batch as one record; returns where it starts. */
+  #put(bytes: Uint8Array): number {
     const at = this.pendingLen;
     const need = at + bytes.length;
     if (need > this.pending.length) {
@@ -778,9 +793,9 @@ class AppendLog {
       this.pending = next;
     }
     this.pending.set(bytes, at);
-    this.#account(key, this.size + this.flyingLen + at, bytes.length);
     this.pendingLen = need;
     this.pendingEnds.push(need);
+    return at;
   }
 
   /** Makes the pending batch the flying one (there is none flying). */
@@ -861,6 +876,7 @@ class AppendLog {
     this.lastKey = 0;
     this.#segCount = 0;
     this.#segBytes = 0;
+    this.checkpointDue = false;
   }
 
   /**
@@ -884,6 +900,11 @@ class AppendLog {
     const loaded = this.index.count;
     const r = new LogReader(Deno.openSync(this.path, { read: true }), size, o.stats);
     const each = (rec: LogRecord) => {
+      if (rec.target > 0) {
+        this.lastTarget = rec.target;
+        this.lastTargetAt = rec.start;
+        return;
+      }
       const key = this.strict ? rec.seq : this.lastKey + 1;
       if (key <= this.lastKey) {
         throw new StoreCorruptError(
@@ -1006,8 +1027,12 @@ class AppendLog {
   }
 }
 
-/** Writes the fixed-width state line into `out` (STATE_LINE bytes), without allocating. */
-function formatState(s: SeqState, out: Uint8Array): Uint8Array {
+/**
+ * Writes the fixed-width state line into `out` (STATE_LINE bytes), without allocating. `logEnd`
+ * is `outgoing.log`'s length once the commit writing the line has written its messages: a
+ * target record from there on is newer than the line.
+ */
+function formatState(s: SeqState, out: Uint8Array, logEnd: number): Uint8Array {
   // Digits written in place: no string per number (see src/message/_decimal.ts).
   let p = putAscii(out, 0, "S ");
   p = putDecimal(out, p, s.nextSenderSeqNum);
@@ -1016,6 +1041,7 @@ function formatState(s: SeqState, out: Uint8Array): Uint8Array {
   p = putAscii(out, p, " C ");
   p = putDecimal(out, p, s.creationTimeMs);
   p = putAscii(out, p, s.correctlyTerminated ? " E 1" : " E 0");
+  p = putDecimal(out, putAscii(out, p, " L "), logEnd);
   out.fill(32, p, STATE_LINE - 1);
   out[STATE_LINE - 1] = 10;
   return out;
@@ -1029,21 +1055,35 @@ function formatState(s: SeqState, out: Uint8Array): Uint8Array {
 const STATE_COMPACT_LINES = 65536;
 
 /**
- * The state in `state.txt`: its last complete line. A torn line after it (a crash mid-append)
- * is ignored; an unreadable last complete line is damage.
+ * The state in `state.txt`: its last complete line, and the length of `outgoing.log` it was
+ * written at (0 for a line of a version that wrote no target records). A torn line after it (a
+ * crash mid-append) is ignored; an unreadable last complete line is damage.
  */
-function parseState(text: string, path: string): SeqState {
+function parseState(text: string, path: string): { state: SeqState; logEnd: number } {
   const end = text.lastIndexOf("\n");
   const start = end < 0 ? 0 : text.lastIndexOf("\n", end - 1) + 1;
   const line = end < 0 ? text : text.slice(start, end);
-  const m = /^S (\d+) T (\d+) C (-?\d+) E ([01])/.exec(line);
+  const m = /^S (\d+) T (\d+) C (-?\d+) E ([01])(?: L (\d+))?/.exec(line);
   if (!m) throw new StoreCorruptError(path, start, "state line is unreadable");
   return {
-    nextSenderSeqNum: Number(m[1]),
-    nextTargetSeqNum: Number(m[2]),
-    creationTimeMs: Number(m[3]),
-    correctlyTerminated: m[4] === "1",
+    state: {
+      nextSenderSeqNum: Number(m[1]),
+      nextTargetSeqNum: Number(m[2]),
+      creationTimeMs: Number(m[3]),
+      correctlyTerminated: m[4] === "1",
+    },
+    logEnd: Number(m[5] ?? 0),
   };
+}
+
+/** The state a line gives, with the next target number of a newer target record of the log. */
+function withTarget(
+  found: { state: SeqState; logEnd: number },
+  lastTarget: number,
+  lastTargetAt: number,
+): SeqState {
+  if (lastTarget > 0 && lastTargetAt >= found.logEnd) found.state.nextTargetSeqNum = lastTarget;
+  return found.state;
 }
 
 function exists(path: string): boolean {
@@ -1105,9 +1145,15 @@ export class FileSeqStore implements SeqStore {
   #in: AppendLog | undefined;
   #stateFile!: Deno.FsFile;
   #stateLines = 0;
+  /** The state changed other than by the next target number (which `#targetDirty` tracks). */
   #stateDirty = false;
   /** The next sender number changed other than by storing a message. */
   #senderDirty = false;
+  /** The next target number changed since a state line or target record last held it. */
+  #targetDirty = false;
+  /** A target record is newer than the last state line (`state.txt` is brought up on close). */
+  #lineBehind = false;
+  readonly #targetRecord = new Uint8Array(TARGET_RECORD);
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Why the store was closed by a failure, not by `close()`; every later use throws it. */
@@ -1205,31 +1251,34 @@ export class FileSeqStore implements SeqStore {
     const dir = this.#dir;
     const synced = this.#sync !== "none";
     const recover = { sync: synced, logger: this.#log, stats: this.#stats };
-    let state: SeqState;
+    let found: { state: SeqState; logEnd: number };
     return chain([
       () => synced ? this.#syncDir(parentOf(dir)) : undefined,
       () => {
         const statePath = `${dir}/state.txt`;
         try {
-          state = parseState(Deno.readTextFileSync(statePath), statePath);
+          found = parseState(Deno.readTextFileSync(statePath), statePath);
         } catch (e) {
           if (!(e instanceof Deno.errors.NotFound)) throw e;
-          state = {
-            nextSenderSeqNum: 1,
-            nextTargetSeqNum: 1,
-            creationTimeMs: nowMs,
-            correctlyTerminated: false,
+          found = {
+            state: {
+              nextSenderSeqNum: 1,
+              nextTargetSeqNum: 1,
+              creationTimeMs: nowMs,
+              correctlyTerminated: false,
+            },
+            logEnd: 0,
           };
         }
         this.#out = new AppendLog(`${dir}/outgoing.log`, `${dir}/outgoing.idx`, true);
-        return this.#out.open(String(state.creationTimeMs), recover);
+        return this.#out.open(String(found.state.creationTimeMs), recover);
       },
       () => {
-        if (this.#out.lastKey + 1 > state.nextSenderSeqNum) {
-          state.nextSenderSeqNum = this.#out.lastKey + 1;
-        }
+        const out = this.#out;
+        const state = withTarget(found, out.lastTarget, out.lastTargetAt);
+        if (out.lastKey + 1 > state.nextSenderSeqNum) state.nextSenderSeqNum = out.lastKey + 1;
         this.#state = state;
-        const compacted = this.#compactState(formatState(state, this.#stateLine));
+        const compacted = this.#compactState(formatState(state, this.#stateLine, out.size));
         if (!(compacted instanceof Promise)) {
           this.#stateFile = compacted;
           return undefined;
@@ -1426,7 +1475,7 @@ export class FileSeqStore implements SeqStore {
   setNextTargetSeqNum(seqNum: number): void {
     this.#assertWritable();
     this.#state.nextTargetSeqNum = seqNum;
-    this.#stateDirty = true;
+    this.#targetDirty = true;
   }
 
   /**
@@ -1509,16 +1558,33 @@ export class FileSeqStore implements SeqStore {
    * Writes the messages (one write, or one per message with `sync: "message"`), then the state
    * line (all of it, or only when the sender number moved other than by storing a message), then
    * (`all`) the inbound messages. The messages and the state line are those buffered when the
-   * commit starts, so the state line never runs ahead of the log. Synchronous in sync "none".
+   * commit starts, so the state line never runs ahead of the log. A next target number that
+   * moved goes with the messages, as a target record ending their write, whenever there are
+   * messages (and not one write per message): no state line for it then. Synchronous in sync
+   * "none".
    */
   #commitWork(all: boolean): Promise<void> | undefined {
-    const dirty = all ? this.#stateDirty : this.#senderDirty;
+    const out = this.#out;
+    let recorded = false;
+    if (
+      out.pendingLen > 0 && this.#sync !== "message" &&
+      (this.#targetDirty || (out.checkpointDue && this.#lineBehind))
+    ) {
+      out.appendTarget(formatTarget(this.#state.nextTargetSeqNum, this.#targetRecord));
+      this.#targetDirty = false;
+      recorded = true;
+    }
+    const dirty = all ? this.#stateDirty || this.#targetDirty : this.#senderDirty;
     const wasSenderDirty = this.#senderDirty;
     let line: Uint8Array | undefined;
     if (dirty) {
-      line = formatState(this.#state, this.#stateLine);
+      line = formatState(this.#state, this.#stateLine, out.end);
       this.#stateDirty = false;
       this.#senderDirty = false;
+      this.#targetDirty = false;
+      this.#lineBehind = false;
+    } else if (recorded) {
+      this.#lineBehind = true;
     }
     // In sync "none" every step is done here, in order, without a closure per commit.
     let p: Promise<void> | undefined;
@@ -1538,11 +1604,16 @@ export class FileSeqStore implements SeqStore {
     );
   }
 
-  /** A commit's messages or state line failed: the state line is written by the next one. */
+  /**
+   * A commit's messages or state line failed: the state line is written by the next one. A
+   * target record goes back with its batch (see `AppendLog.putBack`) and is written with it.
+   */
   #commitFailed(e: unknown, hadLine: boolean, wasSenderDirty: boolean): never {
     if (hadLine) {
       this.#stateDirty = true;
       this.#senderDirty ||= wasSenderDirty;
+      // The line on disk may be older than the last target record.
+      this.#lineBehind = true;
     }
     throw e;
   }
@@ -1780,6 +1851,10 @@ export class FileSeqStore implements SeqStore {
             const problem = rec === "torn" ? "record is cut short" : rec;
             throw new StoreCorruptError(log.path, p, problem, "read store");
           }
+          if (rec.target > 0) {
+            p = rec.end;
+            continue;
+          }
           if (rec.seq >= from && rec.seq <= to) {
             if (!checksumMatches(reader.buf, rec.start - reader.at, rec.end - 7 - reader.at)) {
               throw new StoreCorruptError(log.path, p, "CheckSum(10) does not match", "read store");
@@ -1791,6 +1866,11 @@ export class FileSeqStore implements SeqStore {
         } else {
           const m = log.memoryRecord(p);
           if (!m) return;
+          if (m.bytes[0] === 35) {
+            // A target record (a batch put back after a failed write holds one).
+            p = m.end;
+            continue;
+          }
           seq = messageSeq(m.bytes) as number;
           end = m.end;
           if (seq >= from && seq <= to) bytes = m.bytes.slice();
@@ -1951,7 +2031,10 @@ export class FileSeqStore implements SeqStore {
           };
           this.#stateDirty = false;
           this.#senderDirty = false;
-          return this.#writeState(formatState(this.#state, this.#stateLine));
+          this.#targetDirty = false;
+          this.#lineBehind = false;
+          // The new log is empty: any target record in it is newer than this line.
+          return this.#writeState(formatState(this.#state, this.#stateLine, 0));
         },
       ]);
     } catch (e) {
@@ -2007,6 +2090,8 @@ export class FileSeqStore implements SeqStore {
     this.#state = old.state;
     this.#stateDirty = true;
     this.#senderDirty = true;
+    // The old log's last target record may be newer than the line on disk.
+    this.#lineBehind = true;
     this.#log.warn("store reset failed and was undone", { dir: this.#dir, error: `${error}` });
   }
 
@@ -2057,9 +2142,9 @@ export class FileSeqStore implements SeqStore {
         this.#stateFile.close();
         // Left at rest as one line when possible; the appended lines already hold the state,
         // so a failure here (the folder removed, the disk full) is only logged.
-        if (this.#stateLines > 1) {
+        if (this.#stateLines > 1 || this.#lineBehind) {
           try {
-            const f = this.#compactState(formatState(this.#state, this.#stateLine));
+            const f = this.#compactState(formatState(this.#state, this.#stateLine, this.#out.end));
             (f instanceof Promise ? await f : f).close();
           } catch (e) {
             this.#log.warn("state.txt not compacted on close", { dir: this.#dir, error: `${e}` });
@@ -2196,17 +2281,22 @@ export async function readFileStore(
   dir: string,
   options: { logger?: Logger; from?: number; to?: number } = {},
 ): Promise<FileStoreContents> {
-  let state: SeqState | undefined;
+  let found: { state: SeqState; logEnd: number } | undefined;
   try {
-    state = parseState(await Deno.readTextFile(`${dir}/state.txt`), `${dir}/state.txt`);
+    found = parseState(await Deno.readTextFile(`${dir}/state.txt`), `${dir}/state.txt`);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const path = `${dir}/outgoing.log`;
   const from = options.from ?? -Infinity, to = options.to ?? Infinity;
   const messages: StoredMessage[] = [];
-  let count = 0, last = 0;
+  let count = 0, last = 0, lastTarget = 0, lastTargetAt = -1;
   const { end, size } = await scanFile(path, true, (rec, r) => {
+    if (rec.target > 0) {
+      lastTarget = rec.target;
+      lastTargetAt = rec.start;
+      return;
+    }
     count++;
     if (rec.seq > last) last = rec.seq;
     if (rec.seq >= from && rec.seq <= to) {
@@ -2214,7 +2304,9 @@ export async function readFileStore(
     }
   });
   warnTorn(options.logger, path, end, size);
-  // As on open: the next sender number is at least one past the last stored message.
+  // As on open: the next target number of a newer target record, and the next sender number
+  // at least one past the last stored message.
+  const state = found && withTarget(found, lastTarget, lastTargetAt);
   if (state && last + 1 > state.nextSenderSeqNum) state.nextSenderSeqNum = last + 1;
   return { state, messages, count, tornBytes: size - end };
 }
@@ -2258,6 +2350,7 @@ export async function readArchivedLogs(
     const messages: StoredMessage[] = [];
     let count = 0;
     const { end, size } = await scanFile(path, true, (rec, r) => {
+      if (rec.target > 0) return;
       count++;
       if (rec.seq >= from && rec.seq <= to) {
         messages.push({ seqNum: rec.seq, bytes: r.copy(rec.start, rec.end) });

@@ -39,6 +39,7 @@
  * @module
  */
 
+import { parseTarget, TARGET_RECORD } from "../adapters/_log_format.ts";
 import type { Dictionary } from "../src/dictionary/dictionary.ts";
 import {
   applVerIdToVersion,
@@ -108,6 +109,23 @@ function isBlank(b: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
     const c = b[i];
     if (c !== 32 && c !== 9 && c !== 10 && c !== 13 && c !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether `b[from, to)` holds only blanks and the file store's target records (`#T <n>` lines
+ * between the messages of `outgoing.log`, which carry its next target number): no garble.
+ */
+function onlyTargetRecords(b: Uint8Array, from: number, to: number): boolean {
+  let p = from;
+  while (p < to) {
+    if (isBlank(b, p, p + 1)) {
+      p++;
+      continue;
+    }
+    if (b[p] !== 35 || p + TARGET_RECORD > to || parseTarget(b, p) === 0) return false;
+    p += TARGET_RECORD;
   }
   return true;
 }
@@ -184,7 +202,7 @@ function* frames(
   while (p < to) {
     const start = indexOfBegin(b, p, to);
     const stop = start < 0 ? to : start;
-    if (!isBlank(b, p, stop)) {
+    if (!onlyTargetRecords(b, p, stop)) {
       while (isBlank(b, p, p + 1)) p++;
       yield {
         line: lineOf(p),

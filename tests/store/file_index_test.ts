@@ -16,6 +16,14 @@ const ID = new SessionId("A", "B");
 const PAD = `58=${"x".repeat(62)}\x01`;
 /** A stored message of about 170 bytes. */
 const message = (seq: number) => fixBytes(seq, PAD);
+/** `bytes` followed by the target record for `target` (`#T <n>`, padded to 24 bytes). */
+function withTarget(bytes: Uint8Array, target: number): Uint8Array {
+  const record = new TextEncoder().encode(`#T ${target}`.padEnd(23, " ") + "\n");
+  const out = new Uint8Array(bytes.length + record.length);
+  out.set(bytes);
+  out.set(record, bytes.length);
+  return out;
+}
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -418,10 +426,14 @@ Deno.test("file store (sync none) has written a flush when flush() returns, befo
     s.appendOutgoing(1, message(1));
     s.setNextTargetSeqNum(5);
     const flushed = s.flush();
-    assert.deepEqual(Deno.readFileSync(`${dir}/A-B/outgoing.log`), message(1));
+    // The target number goes with the message, in the same write.
+    assert.deepEqual(Deno.readFileSync(`${dir}/A-B/outgoing.log`), withTarget(message(1), 5));
+    s.setNextTargetSeqNum(6);
+    assert.equal(s.flushSync(false), true);
     assert.match(
       Deno.readTextFileSync(`${dir}/A-B/state.txt`).trimEnd().split("\n").at(-1)!,
-      / T 5 /,
+      / T 6 /,
+      "no message to go with: a state line",
     );
     await flushed;
     const reset = s.reset(2);
@@ -435,16 +447,22 @@ Deno.test("file store flushSync commits at once in sync none, and declines (writ
   await withDir(async (dir) => {
     const state = () => Deno.readTextFileSync(`${dir}/A-B/state.txt`).trimEnd().split("\n").at(-1)!;
     await t.step(
-      "sync none: the messages, then (not outgoing only) the target number",
+      "sync none: the messages with the target number, which without messages waits for all",
       async () => {
         const s = await open(dir);
         s.appendOutgoing(1, message(1));
         s.setNextTargetSeqNum(7);
         assert.equal(s.flushSync(true), true);
-        assert.deepEqual(Deno.readFileSync(`${dir}/A-B/outgoing.log`), message(1));
-        assert.doesNotMatch(state(), / T 7 /, "outgoing only: the target number waits");
+        assert.deepEqual(Deno.readFileSync(`${dir}/A-B/outgoing.log`), withTarget(message(1), 7));
+        const line = state();
+        assert.doesNotMatch(line, / T 7 /, "the record holds it: no state line");
         assert.equal(s.flushSync(false), true);
-        assert.match(state(), / T 7 /);
+        assert.equal(state(), line, "nothing left to write");
+        s.setNextTargetSeqNum(8);
+        assert.equal(s.flushSync(true), true);
+        assert.equal(state(), line, "outgoing only, no message: the target number waits");
+        assert.equal(s.flushSync(false), true);
+        assert.match(state(), / T 8 /);
         await s.reset(2);
         s.setNextTargetSeqNum(9);
         assert.equal(s.flushSync(false), true);

@@ -363,8 +363,16 @@ Deno.test("jsr:@fixwire/engine/decode runs as a command on a session's files", a
     const id = new SessionId("BUY", "SELL");
     const store = await new FileSeqStoreFactory({ directory: dir }).open(id, { nowMs: 0 });
     store.appendOutgoing(1, LOGON);
+    store.setNextTargetSeqNum(2); // the peer's Logon, answered
+    await store.flush();
     store.appendOutgoing(2, ORDER);
+    store.setNextTargetSeqNum(3);
     await store.close();
+    assert.deepEqual(
+      text(Deno.readFileSync(`${dir}/BUY-SELL/outgoing.log`)).match(/#T \d+/g),
+      ["#T 2", "#T 3"],
+      "the store's target records, between the messages",
+    );
     const log = await new FileMessageLogFactory({ directory: dir }).open(id);
     log.append("out", Date.UTC(2026, 11, 6, 9, 30), maskFrame(LOGON));
     log.append("in", Date.UTC(2026, 11, 6, 9, 30, 1), HEARTBEAT);
@@ -380,6 +388,7 @@ Deno.test("jsr:@fixwire/engine/decode runs as a command on a session's files", a
     };
     const outgoing = await run("--names", `${dir}/BUY-SELL/outgoing.log`);
     assert.equal(outgoing.code, 0, outgoing.err);
+    assert.equal(outgoing.err, "", "target records are no garble");
     assert.deepEqual(
       outgoing.out.trimEnd().split("\n").map((l) => l.slice(0, 27)),
       ["OUT BeginString(8)=FIX.4.4|", "OUT BeginString(8)=FIX.4.4|"],
