@@ -49,6 +49,14 @@ async function history(seed: number, steps: number, sync: FileSyncMode): Promise
   // The model: what is committed once a flush resolved.
   let stored: number[] = [];
   let state: SeqState = { ...s.state };
+  // The inbound numbers and markers held since the last full commit (that one's included).
+  let since = { targets: new Set([state.nextTargetSeqNum]), marks: new Set([false]) };
+  const committed = () => {
+    since = {
+      targets: new Set([state.nextTargetSeqNum]),
+      marks: new Set([state.correctlyTerminated]),
+    };
+  };
   let creation = 0;
   const where = (step: number, what: string) => `seed ${seed}, step ${step} (${sync}): ${what}`;
   try {
@@ -69,6 +77,7 @@ async function history(seed: number, steps: number, sync: FileSyncMode): Promise
           rng.int(t);
         s.setNextTargetSeqNum(next);
         state.nextTargetSeqNum = next;
+        since.targets.add(next);
       } else if (op < 77) {
         // A burst sent with nothing received: past a checkpoint (every 1 MiB of log) with the
         // inbound number still where the last target record or state line put it.
@@ -79,6 +88,7 @@ async function history(seed: number, steps: number, sync: FileSyncMode): Promise
           state.nextSenderSeqNum = seq + 1;
         }
         await s.flush();
+        committed();
       } else if (op < 80) {
         // An admin message took a number and was not stored.
         s.setNextSenderSeqNum(state.nextSenderSeqNum + 1);
@@ -87,6 +97,7 @@ async function history(seed: number, steps: number, sync: FileSyncMode): Promise
         const v = rng.chance(0.5);
         s.setCorrectlyTerminated(v);
         state.correctlyTerminated = v;
+        since.marks.add(v);
       } else if (op < 84) {
         creation++;
         await s.reset(creation);
@@ -97,16 +108,34 @@ async function history(seed: number, steps: number, sync: FileSyncMode): Promise
           creationTimeMs: creation,
           correctlyTerminated: false,
         };
+        committed();
       } else if (op < 86) {
         await s.close();
         s = await factory.open(ID, { nowMs: 0 });
         assert.deepEqual(s.state, state, where(step, "reopened"));
+        committed();
+      } else if (op < 90 && sync === "none") {
+        // What sending waits for (the link's first commit of a turn): the messages and the
+        // sender number. The inbound number and the marker may wait for the full commit; a
+        // crash now finds each at a value it had since the last full commit.
+        assert.equal(s.flushSync!(true), true);
+        const found = await afterCrash(dir, sync);
+        const { nextTargetSeqNum, correctlyTerminated, ...rest } = found.state;
+        const { nextTargetSeqNum: t, correctlyTerminated: e, ...expected } = state;
+        assert.deepEqual(rest, expected, where(step, "outgoing only: state after a crash"));
+        assert.deepEqual(found.seqs, stored, where(step, "outgoing only: messages after a crash"));
+        assert.ok(
+          since.targets.has(nextTargetSeqNum),
+          where(step, `outgoing only: target ${nextTargetSeqNum}, now ${t}`),
+        );
+        assert.ok(since.marks.has(correctlyTerminated), where(step, `marker, now ${e}`));
       } else {
         if (rng.chance(0.5) && s.flushSync) {
           if (!s.flushSync(false)) await s.flush();
         } else {
           await s.flush();
         }
+        committed();
         if (rng.chance(0.3)) {
           const found = await afterCrash(dir, sync);
           assert.deepEqual(found.state, state, where(step, "state after a crash"));
