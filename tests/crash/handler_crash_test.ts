@@ -6,18 +6,12 @@
 // duplicates and PossDup redeliveries are fine, a loss never is.
 import assert from "node:assert/strict";
 import { readFileStore } from "../../adapters/file_store.ts";
-import { FixEngine, FixMessage, FIXVersion, MemorySeqStoreFactory, SessionId } from "../../mod.ts";
-import { Inbox } from "../engine/_waits.ts";
 import { ChildProcess } from "./_child_process.ts";
+import { order, parentAcceptor } from "./_parent.ts";
 
 const CHILD = new URL("./handler_child.ts", import.meta.url);
 const ITERATIONS = 8;
 const ORDERS_PER_RUN = 4;
-
-function order(id: string): FixMessage {
-  return new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1")
-    .set(60, "20261124-10:00:00.000").set(38, 1).set(40, "1");
-}
 
 /** What the child was doing when it was killed, and what its store held afterwards. */
 interface Kill {
@@ -28,19 +22,7 @@ interface Kill {
 
 Deno.test("crash: an awaited handler never loses a message on a crash", async () => {
   const dir = await Deno.makeTempDir();
-  const engine = new FixEngine({
-    storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1", ReasonableDelayInMs: 600_000 },
-  });
-  const parent = engine.createSession(new SessionId("PARENT", "CHILD"), "", FIXVersion.FIX44);
-  const reports = new Inbox();
-  parent.setListener({
-    onMessage: (m) => {
-      if (m.msgType === "8") reports.push(m);
-    },
-  });
-  await parent.connect();
-  const port = String(engine.listenAddresses[0].port);
+  const { engine, session: parent, inbox: reports, port } = await parentAcceptor("8");
   const run = crypto.randomUUID().slice(0, 8);
   const sent: string[] = [];
   const kills: Kill[] = [];

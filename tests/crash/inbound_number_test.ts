@@ -5,34 +5,16 @@
 // once, none as a PossDup redelivery.
 import assert from "node:assert/strict";
 import { readFileStore } from "../../adapters/file_store.ts";
-import { FixEngine, FixMessage, FIXVersion, MemorySeqStoreFactory, SessionId } from "../../mod.ts";
-import { Inbox } from "../engine/_waits.ts";
 import { ChildProcess } from "./_child_process.ts";
+import { order, parentAcceptor } from "./_parent.ts";
 
 const CHILD = new URL("./answer_child.ts", import.meta.url);
 const RUNS = 3;
 const ORDERS_PER_RUN = 30;
 
-function order(id: string): FixMessage {
-  return new FixMessage("D").set(11, id).set(21, "1").set(55, "X").set(54, "1")
-    .set(60, "20261124-10:00:00.000").set(38, 1).set(40, "1");
-}
-
 Deno.test("crash: an order answered before a kill is never delivered again after the restart", async () => {
   const dir = await Deno.makeTempDir();
-  const engine = new FixEngine({
-    storeFactory: new MemorySeqStoreFactory(),
-    config: { ListenPort: 0, ListenAddress: "127.0.0.1", ReasonableDelayInMs: 600_000 },
-  });
-  const parent = engine.createSession(new SessionId("PARENT", "CHILD"), "", FIXVersion.FIX44);
-  const reports = new Inbox();
-  parent.setListener({
-    onMessage: (m) => {
-      if (m.msgType === "8") reports.push(m);
-    },
-  });
-  await parent.connect();
-  const port = String(engine.listenAddresses[0].port);
+  const { engine, session: parent, inbox: reports, port } = await parentAcceptor("8");
   const signal = () => ({ signal: AbortSignal.timeout(10_000) });
   const handled: string[] = [];
   const expecting: number[] = [];

@@ -5,15 +5,9 @@
 // fresh start.
 import assert from "node:assert/strict";
 import { readFileStore } from "../../adapters/file_store.ts";
-import {
-  decodeMessage,
-  FixEngine,
-  FIXVersion,
-  MemorySeqStoreFactory,
-  SessionId,
-} from "../../mod.ts";
-import { Inbox } from "../engine/_waits.ts";
+import { decodeMessage } from "../../mod.ts";
 import { ChildProcess } from "./_child_process.ts";
+import { parentAcceptor } from "./_parent.ts";
 
 const CHILD = new URL("./logout_child.ts", import.meta.url);
 
@@ -27,19 +21,7 @@ async function storeSummary(dir: string): Promise<string> {
 for (const end of ["killed", "stopped"]) {
   Deno.test(`crash: a message accepted by put() is delivered or reported, never dropped, across a restart (${end})`, async () => {
     const dir = await Deno.makeTempDir();
-    const engine = new FixEngine({
-      storeFactory: new MemorySeqStoreFactory(),
-      config: { ListenPort: 0, ListenAddress: "127.0.0.1", ReasonableDelayInMs: 600_000 },
-    });
-    const parent = engine.createSession(new SessionId("PARENT", "CHILD"), "", FIXVersion.FIX44);
-    const orders = new Inbox();
-    parent.setListener({
-      onMessage: (m) => {
-        if (m.msgType === "D") orders.push(m);
-      },
-    });
-    await parent.connect();
-    const port = String(engine.listenAddresses[0].port);
+    const { engine, session: parent, inbox: orders, port } = await parentAcceptor("D");
     const prefix = crypto.randomUUID().slice(0, 8);
     const id = (name: string) => (m: { get(tag: number): string | undefined }) =>
       m.get(11) === `${prefix}-${name}`;

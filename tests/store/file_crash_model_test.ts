@@ -10,6 +10,7 @@ import { SessionId } from "../../src/session_id.ts";
 import type { SeqState, SeqStore } from "../../src/store.ts";
 import { Rng } from "../fuzz/_prng.ts";
 import { fixBytesOfSize } from "./contract.ts";
+import { afterCrash } from "./_crash_copy.ts";
 
 const ID = new SessionId("A", "B");
 
@@ -19,26 +20,11 @@ async function seqNums(s: SeqStore): Promise<number[]> {
   return out;
 }
 
-/** Opens a copy of the session's files as a crash leaves them and returns what it holds. */
-async function afterCrash(
-  dir: string,
-  sync: FileSyncMode,
-): Promise<{ state: SeqState; seqs: number[] }> {
-  const copy = await Deno.makeTempDir();
-  try {
-    Deno.mkdirSync(`${copy}/A-B`);
-    for (const e of Deno.readDirSync(`${dir}/A-B`)) {
-      if (e.isFile && e.name !== "owner.lock") {
-        Deno.copyFileSync(`${dir}/A-B/${e.name}`, `${copy}/A-B/${e.name}`);
-      }
-    }
-    const s = await new FileSeqStoreFactory({ directory: copy, sync }).open(ID, { nowMs: 0 });
-    const found = { state: { ...s.state }, seqs: await seqNums(s) };
-    await s.close();
-    return found;
-  } finally {
-    await Deno.remove(copy, { recursive: true });
-  }
+/** What a crash now leaves: the reopened copy's state and stored MsgSeqNums. */
+function crashed(dir: string, sync: FileSyncMode): Promise<{ state: SeqState; seqs: number[] }> {
+  return afterCrash(dir, ID, async (s) => ({ state: { ...s.state }, seqs: await seqNums(s) }), {
+    sync,
+  });
 }
 
 async function history(seed: number, steps: number, sync: FileSyncMode): Promise<void> {
@@ -119,7 +105,7 @@ async function history(seed: number, steps: number, sync: FileSyncMode): Promise
         // sender number. The inbound number and the marker may wait for the full commit; a
         // crash now finds each at a value it had since the last full commit.
         assert.equal(s.flushSync!(true), true);
-        const found = await afterCrash(dir, sync);
+        const found = await crashed(dir, sync);
         const { nextTargetSeqNum, correctlyTerminated, ...rest } = found.state;
         const { nextTargetSeqNum: t, correctlyTerminated: e, ...expected } = state;
         assert.deepEqual(rest, expected, where(step, "outgoing only: state after a crash"));
@@ -137,14 +123,14 @@ async function history(seed: number, steps: number, sync: FileSyncMode): Promise
         }
         committed();
         if (rng.chance(0.3)) {
-          const found = await afterCrash(dir, sync);
+          const found = await crashed(dir, sync);
           assert.deepEqual(found.state, state, where(step, "state after a crash"));
           assert.deepEqual(found.seqs, stored, where(step, "messages after a crash"));
         }
       }
     }
     await s.flush();
-    const found = await afterCrash(dir, sync);
+    const found = await crashed(dir, sync);
     assert.deepEqual(found.state, state, where(steps, "state at the end"));
     assert.deepEqual(found.seqs, stored, where(steps, "messages at the end"));
     await s.close();

@@ -13,6 +13,7 @@ import type { Logger } from "../../src/logger.ts";
 import { SessionId } from "../../src/session_id.ts";
 import { fixBytes } from "./contract.ts";
 import { spyOnFiles } from "./_io_spy.ts";
+import { afterCrash } from "./_crash_copy.ts";
 
 const ID = new SessionId("A", "B");
 const message = (seq: number) => fixBytes(seq, `58=${"x".repeat(60)}\x01`);
@@ -29,18 +30,6 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-/** A copy of the session's files as a crash would leave them (no close), in a new root. */
-async function crashCopy(dir: string): Promise<string> {
-  const copy = await Deno.makeTempDir();
-  Deno.mkdirSync(`${copy}/A-B`);
-  for (const e of Deno.readDirSync(`${dir}/A-B`)) {
-    if (e.isFile && e.name !== "owner.lock") {
-      Deno.copyFileSync(`${dir}/A-B/${e.name}`, `${copy}/A-B/${e.name}`);
-    }
-  }
-  return copy;
 }
 
 async function seqNums(
@@ -82,9 +71,7 @@ for (const sync of ["none", "batch"] as const) {
       assert.equal(read.count, 5);
       assert.deepEqual(read.messages.map((m) => m.seqNum), [1, 2, 3, 4, 5]);
       assert.equal(read.state?.nextTargetSeqNum, 6, "readFileStore applies the newest record");
-      const copy = await crashCopy(dir);
-      try {
-        const again = await open(copy, sync);
+      await afterCrash(dir, ID, async (again, folder) => {
         assert.deepEqual(again.state, {
           nextSenderSeqNum: 6,
           nextTargetSeqNum: 6,
@@ -93,10 +80,8 @@ for (const sync of ["none", "batch"] as const) {
         });
         assert.deepEqual(await seqNums(again), [1, 2, 3, 4, 5]);
         await again.close();
-        assert.match(text(`${copy}/A-B/state.txt`), /^S 6 T 6 C 1 E 0 L \d+ +\n$/);
-      } finally {
-        await Deno.remove(copy, { recursive: true });
-      }
+        assert.match(text(`${folder}/state.txt`), /^S 6 T 6 C 1 E 0 L \d+ +\n$/);
+      }, { sync });
       await s.close();
       // Closed: state.txt holds the target number the records carried.
       assert.match(text(`${dir}/A-B/state.txt`), /^S 6 T 6 /);
@@ -124,25 +109,15 @@ Deno.test("file store: the newer of the state line and the last target record gi
     await s.flush(); // a record: 10
     s.setNextTargetSeqNum(4); // lowered (an operator's reset of the inbound number)
     await s.flush(); // no message: a state line, after the record
-    const copy = await crashCopy(dir);
-    try {
-      const again = await open(copy);
+    await afterCrash(dir, ID, (again) => {
       assert.equal(again.state.nextTargetSeqNum, 4, "the line is newer than the record");
-      await again.close();
-    } finally {
-      await Deno.remove(copy, { recursive: true });
-    }
+    });
     s.setNextTargetSeqNum(5);
     s.appendOutgoing(2, message(2));
     await s.flush(); // a record after that line
-    const copy2 = await crashCopy(dir);
-    try {
-      const again = await open(copy2);
+    await afterCrash(dir, ID, (again) => {
       assert.equal(again.state.nextTargetSeqNum, 5, "the record is newer than the line");
-      await again.close();
-    } finally {
-      await Deno.remove(copy2, { recursive: true });
-    }
+    });
     await s.close();
   });
 });
@@ -163,16 +138,11 @@ Deno.test("file store: the newest target record is never before the last checkpo
     const records = text(`${dir}/A-B/outgoing.log`).match(/#T \d+/g);
     assert.deepEqual(records, ["#T 77", "#T 77"]);
     assert.ok(s.stats.indexEntries >= 2);
-    const copy = await crashCopy(dir);
-    try {
-      const again = await open(copy);
+    await afterCrash(dir, ID, (again) => {
       assert.ok(again.stats.bytesReadOnOpen < 200_000, "read from the last checkpoint only");
       assert.equal(again.state.nextTargetSeqNum, 77);
       assert.equal(again.state.nextSenderSeqNum, 5001);
-      await again.close();
-    } finally {
-      await Deno.remove(copy, { recursive: true });
-    }
+    });
     await s.close();
   });
 });
@@ -192,15 +162,10 @@ Deno.test("file store (sync batch): a failed write puts its target record back; 
       assert.deepEqual(await seqNums(s), [1, 2, 3, 4, 5], "kept in memory, the record skipped");
       await s.flush();
       assert.deepEqual(await seqNums(s), [1, 2, 3, 4, 5]);
-      const copy = await crashCopy(dir);
-      try {
-        const again = await open(copy, "batch");
+      await afterCrash(dir, ID, async (again) => {
         assert.deepEqual(await seqNums(again), [1, 2, 3, 4, 5]);
         assert.equal(again.state.nextTargetSeqNum, 9);
-        await again.close();
-      } finally {
-        await Deno.remove(copy, { recursive: true });
-      }
+      }, { sync: "batch" });
       await s.close();
     } finally {
       spy.restore();
@@ -217,33 +182,34 @@ Deno.test("file store: a torn target record is cut off; damage in the middle is 
     s.setNextTargetSeqNum(8);
     s.appendOutgoing(2, message(2));
     await s.flush();
-    const copy = await crashCopy(dir);
-    const log = `${copy}/A-B/outgoing.log`;
-    try {
-      const whole = Deno.readFileSync(log);
-      Deno.truncateSync(log, whole.length - 5); // the last record torn
-      const warned: string[] = [];
-      const logger: Logger = {
-        debug() {},
-        info() {},
-        warn: (m) => void warned.push(m),
-        error() {},
-      };
-      const again = await open(copy, "none", logger);
+    const warned: string[] = [];
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      warn: (m) => void warned.push(m),
+      error() {},
+    };
+    await afterCrash(dir, ID, async (again) => {
       assert.deepEqual(warned, ["store recovered from a torn last write"]);
       assert.equal(again.state.nextTargetSeqNum, 3, "the record before it");
       assert.deepEqual(await seqNums(again), [1, 2]);
-      await again.close();
-      // A damaged record followed by a whole message: not a crash's doing.
-      const bytes = Deno.readFileSync(log);
-      const at = new TextDecoder().decode(bytes).indexOf("#T ");
-      bytes[at + 1] = 88; // "#X"
-      Deno.writeFileSync(log, bytes);
-      await assert.rejects(open(copy), StoreCorruptError);
-      await assert.rejects(readFileStore(`${copy}/A-B`), StoreCorruptError);
-    } finally {
-      await Deno.remove(copy, { recursive: true });
-    }
+    }, {
+      logger,
+      damage: (folder) => {
+        const log = `${folder}/outgoing.log`;
+        Deno.truncateSync(log, Deno.statSync(log).size - 5); // the last record torn
+      },
+    });
+    // A damaged record followed by a whole message: not a crash's doing.
+    const damaged = afterCrash(dir, ID, () => {}, {
+      damage: async (folder) => {
+        const bytes = Deno.readFileSync(`${folder}/outgoing.log`);
+        bytes[new TextDecoder().decode(bytes).indexOf("#T ") + 1] = 88; // "#X"
+        Deno.writeFileSync(`${folder}/outgoing.log`, bytes);
+        await assert.rejects(readFileStore(folder), StoreCorruptError);
+      },
+    });
+    await assert.rejects(damaged, StoreCorruptError);
     await s.close();
   });
 });
@@ -269,15 +235,10 @@ Deno.test("file store: a reset archives the records with the log; the archive re
     const [archived] = await readArchivedLogs(`${dir}/A-B`);
     assert.equal(archived.count, 3);
     assert.deepEqual(archived.messages.map((m) => m.seqNum), [1, 2, 3]);
-    const copy = await crashCopy(dir);
-    try {
-      const again = await open(copy);
+    await afterCrash(dir, ID, (again) => {
       assert.equal(again.state.nextTargetSeqNum, 2);
       assert.equal(again.state.creationTimeMs, 2);
-      await again.close();
-    } finally {
-      await Deno.remove(copy, { recursive: true });
-    }
+    });
     await s.close();
   });
 });
@@ -293,14 +254,9 @@ Deno.test("file store opens a folder whose state line has no log length (written
     s.setNextTargetSeqNum(6);
     s.appendOutgoing(3, message(3));
     await s.flush();
-    const copy = await crashCopy(dir);
-    try {
-      const again = await open(copy);
+    await afterCrash(dir, ID, (again) => {
       assert.equal(again.state.nextTargetSeqNum, 6);
-      await again.close();
-    } finally {
-      await Deno.remove(copy, { recursive: true });
-    }
+    });
     await s.close();
   });
 });

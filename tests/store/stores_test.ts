@@ -9,6 +9,7 @@ import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory, type SeqStore } from "../../src/store.ts";
 import { KvSeqStoreFactory } from "../../adapters/kv_store.ts";
 import { fixBytes, runSeqStoreContract } from "./contract.ts";
+import { afterCrash } from "./_crash_copy.ts";
 
 runSeqStoreContract("memory", () => {
   const f = new MemorySeqStoreFactory();
@@ -395,18 +396,7 @@ Deno.test("file store: a flush of stored messages alone is one write; the log gi
     assert.equal(s.state.nextSenderSeqNum, 4);
     assert.equal((await readFileStore(`${dir}/A-B`)).state?.nextSenderSeqNum, 4);
     // A crash now (no close): the reopened store continues after the last stored message.
-    const copy = await Deno.makeTempDir();
-    try {
-      Deno.mkdirSync(`${copy}/A-B`);
-      for (const f of ["state.txt", "outgoing.log"]) {
-        Deno.copyFileSync(`${dir}/A-B/${f}`, `${copy}/A-B/${f}`);
-      }
-      const again = await new FileSeqStoreFactory({ directory: copy }).open(id, { nowMs: 1 });
-      assert.equal(again.state.nextSenderSeqNum, 4);
-      await again.close();
-    } finally {
-      await Deno.remove(copy, { recursive: true });
-    }
+    await afterCrash(dir, id, (again) => assert.equal(again.state.nextSenderSeqNum, 4));
     s.setNextSenderSeqNum(7); // an admin message, never stored: the state line carries it
     await s.flush();
     assert.match(
