@@ -34,9 +34,11 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 
 async function seqNums(
   s: { readOutgoing(a: number, b: number): AsyncIterable<{ seqNum: number }> },
+  from = 1,
+  to = 1_000_000,
 ) {
   const out: number[] = [];
-  for await (const m of s.readOutgoing(1, 1_000_000)) out.push(m.seqNum);
+  for await (const m of s.readOutgoing(from, to)) out.push(m.seqNum);
   return out;
 }
 
@@ -67,6 +69,7 @@ for (const sync of ["none", "batch"] as const) {
       );
       assert.equal(log, expected.join(""));
       assert.deepEqual(await seqNums(s), [1, 2, 3, 4, 5], "a resend steps over the records");
+      assert.deepEqual(await seqNums(s, 3, 4), [3, 4]);
       const read = await readFileStore(`${dir}/A-B`);
       assert.equal(read.count, 5);
       assert.deepEqual(read.messages.map((m) => m.seqNum), [1, 2, 3, 4, 5]);
@@ -82,6 +85,12 @@ for (const sync of ["none", "batch"] as const) {
         await again.close();
         assert.match(text(`${folder}/state.txt`), /^S 6 T 6 C 1 E 0 L \d+ +\n$/);
       }, { sync });
+      // The index lost: rebuilt from the log, over the records.
+      await afterCrash(dir, ID, async (again) => {
+        assert.equal(again.state.nextTargetSeqNum, 6);
+        assert.equal(again.stats.indexEntries, 1);
+        assert.deepEqual(await seqNums(again, 2, 5), [2, 3, 4, 5]);
+      }, { sync, damage: (folder) => Deno.removeSync(`${folder}/outgoing.idx`) });
       await s.close();
       // Closed: state.txt holds the target number the records carried.
       assert.match(text(`${dir}/A-B/state.txt`), /^S 6 T 6 /);
