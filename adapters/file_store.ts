@@ -6,8 +6,8 @@
  *   with a target record, `#T <number>` padded to 24 bytes with a newline: a round trip's two
  *   facts (the answer sent, the number received) then take one `write`, and no state line.
  *   Records start with `#`, never `8=`, so FIX log tools that look for `8=FIX` (fixwire's
- *   `decode` among them) step over them; a version of fixwire before them refuses such a log as
- *   damaged;
+ *   `decode` among them) step over them ({@linkcode targetRecordAt} reads one); a version of
+ *   fixwire before them refuses such a log as damaged;
  * - `outgoing.idx`: the log's sparse index, fixed-width text lines `<MsgSeqNum> <byte offset>`,
  *   one per checkpoint: the first message, then one every 4096 messages or 1 MiB of log,
  *   whichever comes first. It is all the store keeps per message, in memory too: 10 million
@@ -101,6 +101,30 @@ import type {
   SeqStoreOpenOptions,
   StoredMessage,
 } from "../src/store.ts";
+
+/**
+ * The length of a target record in `outgoing.log` (see the module documentation): `#T`, the
+ * next target number, spaces, a newline.
+ */
+export const TARGET_RECORD_BYTES: number = TARGET_RECORD;
+
+/**
+ * The next target number the target record starting at `at` carries, or 0 when no whole target
+ * record starts there: for tools that read `outgoing.log` as a raw FIX stream.
+ *
+ * @param bytes Bytes of `outgoing.log`.
+ * @param at Where a record may start.
+ * @returns The number, or 0.
+ * @example
+ * ```ts
+ * import { targetRecordAt } from "@fixwire/engine/file-store";
+ * const log = new TextEncoder().encode("#T 42                  \n");
+ * targetRecordAt(log, 0); // 42
+ * ```
+ */
+export function targetRecordAt(bytes: Uint8Array, at: number): number {
+  return bytes[at] === 35 && at + TARGET_RECORD <= bytes.length ? parseTarget(bytes, at) : 0;
+}
 
 /** Durability level of the file store. */
 export type FileSyncMode = "none" | "batch" | "message";

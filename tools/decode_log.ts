@@ -39,7 +39,7 @@
  * @module
  */
 
-import { parseTarget, TARGET_RECORD } from "../adapters/_log_format.ts";
+import { TARGET_RECORD_BYTES, targetRecordAt } from "../adapters/file_store.ts";
 import type { Dictionary } from "../src/dictionary/dictionary.ts";
 import {
   applVerIdToVersion,
@@ -124,8 +124,8 @@ function onlyTargetRecords(b: Uint8Array, from: number, to: number): boolean {
       p++;
       continue;
     }
-    if (b[p] !== 35 || p + TARGET_RECORD > to || parseTarget(b, p) === 0) return false;
-    p += TARGET_RECORD;
+    if (p + TARGET_RECORD_BYTES > to || targetRecordAt(b, p) === 0) return false;
+    p += TARGET_RECORD_BYTES;
   }
   return true;
 }

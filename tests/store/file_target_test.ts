@@ -8,6 +8,8 @@ import {
   readArchivedLogs,
   readFileStore,
   StoreCorruptError,
+  TARGET_RECORD_BYTES,
+  targetRecordAt,
 } from "../../adapters/file_store.ts";
 import type { Logger } from "../../src/logger.ts";
 import { SessionId } from "../../src/session_id.ts";
@@ -268,4 +270,14 @@ Deno.test("file store opens a folder whose state line has no log length (written
     });
     await s.close();
   });
+});
+
+Deno.test("targetRecordAt reads a whole target record where one starts, and nothing else", () => {
+  const log = new TextEncoder().encode(record(42) + "8=FIX.4.4" + record(7).slice(0, 10));
+  assert.equal(TARGET_RECORD_BYTES, 24);
+  assert.equal(targetRecordAt(log, 0), 42);
+  assert.equal(targetRecordAt(log, 1), 0, "not where a record starts");
+  assert.equal(targetRecordAt(log, 24), 0, "a message");
+  assert.equal(targetRecordAt(log, 33), 0, "cut short by the end");
+  assert.equal(targetRecordAt(new TextEncoder().encode("#T 4x".padEnd(23) + "\n"), 0), 0);
 });
