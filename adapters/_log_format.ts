@@ -1,13 +1,15 @@
 // The records of the file store's `outgoing.log`: raw FIX messages back to back, and the
 // target records that carry the next target number in the same write as the messages. Shared by
-// the store and by the check that an old store folder holds only one session's messages.
+// the store, the check that an old store folder holds only one session's messages, and (through
+// the store's exports) tools that read the log as a raw FIX stream.
 import { putDecimal } from "../src/message/_decimal.ts";
 
 /**
- * A target record in `outgoing.log`: `#T <next target number, space-padded>\n`, 24 bytes. It
- * ends a batch of stored messages when the next target number moved since it was last written,
- * so a round trip's two facts (the message sent, the number received) take one `write`. It
- * starts with `#`, never with `8=`: FIX log tools that look for `8=FIX` step over it.
+ * The length of a target record in `outgoing.log`: `#T`, the next target number, spaces, a
+ * newline (24 bytes). A target record ends a batch of stored messages when the next target
+ * number moved since it was last written, so a round trip's two facts (the message sent, the
+ * number received) take one `write`. It starts with `#`, never with `8=`: FIX log tools that
+ * look for `8=FIX` step over it.
  */
 export const TARGET_RECORD = 24;
 
@@ -26,6 +28,24 @@ export function parseTarget(buf: Uint8Array, p: number): number {
   while (i < p + TARGET_RECORD - 1 && buf[i] >= 48 && buf[i] <= 57) v = v * 10 + buf[i++] - 48;
   while (i < p + TARGET_RECORD - 1 && buf[i] === 32) i++;
   return i === p + TARGET_RECORD - 1 ? v : 0;
+}
+
+/**
+ * The next target number the target record starting at `at` carries, or 0 when no whole target
+ * record starts there: for tools that read `outgoing.log` as a raw FIX stream.
+ *
+ * @param bytes Bytes of `outgoing.log`.
+ * @param at Where a record may start.
+ * @returns The number, or 0.
+ * @example
+ * ```ts
+ * import { targetRecordAt } from "@fixwire/engine/file-store";
+ * const log = new TextEncoder().encode("#T 42                  \n");
+ * targetRecordAt(log, 0); // 42
+ * ```
+ */
+export function targetRecordAt(bytes: Uint8Array, at: number): number {
+  return bytes[at] === 35 && at + TARGET_RECORD <= bytes.length ? parseTarget(bytes, at) : 0;
 }
 
 /**
@@ -76,7 +96,7 @@ export function logMessages(bytes: Uint8Array): Uint8Array[] | undefined {
   while (p < n) {
     if (bytes[p] === 35) {
       if (p + TARGET_RECORD > n) break;
-      if (parseTarget(bytes, p) === 0) return undefined;
+      if (targetRecordAt(bytes, p) === 0) return undefined;
       p += TARGET_RECORD;
       continue;
     }

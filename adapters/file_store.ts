@@ -102,29 +102,7 @@ import type {
   StoredMessage,
 } from "../src/store.ts";
 
-/**
- * The length of a target record in `outgoing.log` (see the module documentation): `#T`, the
- * next target number, spaces, a newline.
- */
-export const TARGET_RECORD_BYTES: number = TARGET_RECORD;
-
-/**
- * The next target number the target record starting at `at` carries, or 0 when no whole target
- * record starts there: for tools that read `outgoing.log` as a raw FIX stream.
- *
- * @param bytes Bytes of `outgoing.log`.
- * @param at Where a record may start.
- * @returns The number, or 0.
- * @example
- * ```ts
- * import { targetRecordAt } from "@fixwire/engine/file-store";
- * const log = new TextEncoder().encode("#T 42                  \n");
- * targetRecordAt(log, 0); // 42
- * ```
- */
-export function targetRecordAt(bytes: Uint8Array, at: number): number {
-  return bytes[at] === 35 && at + TARGET_RECORD <= bytes.length ? parseTarget(bytes, at) : 0;
-}
+export { TARGET_RECORD as TARGET_RECORD_BYTES, targetRecordAt } from "./_log_format.ts";
 
 /** Durability level of the file store. */
 export type FileSyncMode = "none" | "batch" | "message";

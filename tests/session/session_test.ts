@@ -532,13 +532,16 @@ for (const quick of [true, false]) {
       const stateLine = () =>
         Deno.readTextFileSync(`${dir}/FW-PEER/state.txt`).trimEnd().split("\n").at(-1)!;
       // Each store write is recorded with the number of connection writes made before it and the
-      // state line it left.
-      const log: { op: string; writesBefore: number; state: string }[] = [];
+      // state line and the outgoing log it left.
+      const outgoing = () =>
+        new TextDecoder().decode(Deno.readFileSync(`${dir}/FW-PEER/outgoing.log`))
+          .replaceAll("\x01", "|");
+      const log: { op: string; writesBefore: number; state: string; outgoing: string }[] = [];
       let writes = () => 0;
       const recorded = (op: "flush" | "flushOutgoing") => async () => {
         const writesBefore = writes();
         await (op === "flush" ? file.flush() : file.flushOutgoing!());
-        log.push({ op, writesBefore, state: stateLine() });
+        log.push({ op, writesBefore, state: stateLine(), outgoing: outgoing() });
       };
       const recordedSync = (outgoingOnly: boolean) => {
         const writesBefore = writes();
@@ -548,6 +551,7 @@ for (const quick of [true, false]) {
             op: outgoingOnly ? "flushOutgoing" : "flush",
             writesBefore,
             state: stateLine(),
+            outgoing: outgoing(),
           });
         }
         return done;
@@ -584,9 +588,9 @@ for (const quick of [true, false]) {
         const before = log.find((l) => l.op === "flushOutgoing")!;
         assert.equal(before.writesBefore, sentAt, "stored right before the write");
         assert.match(
-          new TextDecoder().decode(Deno.readFileSync(`${dir}/FW-PEER/outgoing.log`))
-            .replaceAll("\x01", "|"),
+          before.outgoing,
           /11=answer me\|[^#]*10=\d{3}\|#T 3 +\n$/,
+          "the order's number in the write before the report went out",
         );
         assert.equal(stateLine(), lineBefore, "no state line");
         // An inbound message that gets no answer is recorded all the same.

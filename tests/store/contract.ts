@@ -19,6 +19,11 @@ export function fixBytes(seq: number, extra = ""): Uint8Array {
   return out;
 }
 
+/** The file store's target record for `target` as text: `#T <n>`, padded to 24 bytes. */
+export function targetRecord(target: number): string {
+  return `#T ${target}`.padEnd(23, " ") + "\n";
+}
+
 /** A raw FIX message of exactly `size` bytes (padded with a Text(58) field). */
 export function fixBytesOfSize(seq: number, size: number): Uint8Array {
   let pad = Math.max(0, size - fixBytes(seq, "58=\x01").length);

@@ -10,7 +10,7 @@ import { SessionId } from "../../src/session_id.ts";
 import type { SeqState, SeqStore } from "../../src/store.ts";
 import { Rng } from "../fuzz/_prng.ts";
 import { fixBytesOfSize } from "./contract.ts";
-import { afterCrash } from "./_crash_copy.ts";
+import { afterCrash } from "./_dirs.ts";
 
 const ID = new SessionId("A", "B");
 

@@ -9,7 +9,8 @@ import {
   StoreCorruptError,
 } from "../../adapters/file_store.ts";
 import { SessionId } from "../../src/session_id.ts";
-import { fixBytes } from "./contract.ts";
+import { fixBytes, targetRecord } from "./contract.ts";
+import { withDir } from "./_dirs.ts";
 import { spyOnFiles } from "./_io_spy.ts";
 
 const ID = new SessionId("A", "B");
@@ -18,20 +19,11 @@ const PAD = `58=${"x".repeat(62)}\x01`;
 const message = (seq: number) => fixBytes(seq, PAD);
 /** `bytes` followed by the target record for `target` (`#T <n>`, padded to 24 bytes). */
 function withTarget(bytes: Uint8Array, target: number): Uint8Array {
-  const record = new TextEncoder().encode(`#T ${target}`.padEnd(23, " ") + "\n");
+  const record = new TextEncoder().encode(targetRecord(target));
   const out = new Uint8Array(bytes.length + record.length);
   out.set(bytes);
   out.set(record, bytes.length);
   return out;
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 function open(dir: string, sync: FileSyncMode = "none", logIncoming = false) {

@@ -13,25 +13,15 @@ import {
 } from "../../adapters/file_store.ts";
 import type { Logger } from "../../src/logger.ts";
 import { SessionId } from "../../src/session_id.ts";
-import { fixBytes } from "./contract.ts";
+import { fixBytes, targetRecord as record } from "./contract.ts";
 import { spyOnFiles } from "./_io_spy.ts";
-import { afterCrash } from "./_crash_copy.ts";
+import { afterCrash, withDir } from "./_dirs.ts";
 
 const ID = new SessionId("A", "B");
 const message = (seq: number) => fixBytes(seq, `58=${"x".repeat(60)}\x01`);
-const record = (target: number) => `#T ${target}`.padEnd(23, " ") + "\n";
 
 function open(dir: string, sync: FileSyncMode = "none", logger?: Logger) {
   return new FileSeqStoreFactory({ directory: dir, sync, logger }).open(ID, { nowMs: 1 });
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 async function seqNums(

@@ -9,7 +9,7 @@ import { SessionId } from "../../src/session_id.ts";
 import { MemorySeqStoreFactory, type SeqStore } from "../../src/store.ts";
 import { KvSeqStoreFactory } from "../../adapters/kv_store.ts";
 import { fixBytes, runSeqStoreContract } from "./contract.ts";
-import { afterCrash } from "./_crash_copy.ts";
+import { afterCrash } from "./_dirs.ts";
 
 runSeqStoreContract("memory", () => {
   const f = new MemorySeqStoreFactory();

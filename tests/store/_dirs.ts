@@ -1,5 +1,6 @@
-// A crash as the store's files show it: the session folder copied as it is (no close, the lock
-// file left behind), then opened as the next process would.
+// Folders for the file store tests: a temporary root removed afterwards, and a crash as the
+// store's files show it (the session folder copied as it is, no close, the lock file left
+// behind, then opened as the next process would).
 import {
   type FileSeqStore,
   FileSeqStoreFactory,
@@ -7,6 +8,16 @@ import {
 } from "../../adapters/file_store.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { SessionId } from "../../src/session_id.ts";
+
+/** Runs `fn` with a new temporary folder, removed afterwards whatever happens. */
+export async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 /** How the copy is opened. */
 export interface CrashCopyOptions {
