@@ -126,8 +126,13 @@ export function seqNumOf(msg: FixMessage, tag: number): number {
  * @returns The number.
  */
 export function versionNumber(beginString: string): number {
-  const m = /^FIX\.(\d)\.(\d)$/.exec(beginString);
-  return m ? Number(m[1]) * 10 + Number(m[2]) : 50;
+  // Read from the characters (no regular expression): each message's SendingTime asks.
+  if (beginString.length !== 7 || !beginString.startsWith("FIX.") || beginString[5] !== ".") {
+    return 50;
+  }
+  const major = beginString.charCodeAt(4) - 48;
+  const minor = beginString.charCodeAt(6) - 48;
+  return major >= 0 && major <= 9 && minor >= 0 && minor <= 9 ? major * 10 + minor : 50;
 }
 
 /**

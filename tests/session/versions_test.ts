@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { BusinessRejectError } from "../../src/errors.ts";
+import { stampPrecision, versionNumber } from "../../src/session/admin.ts";
 import { established, ts } from "./_harness.ts";
 
 Deno.test("Reject carries RefTagID, RefMsgType and SessionRejectReason from FIX.4.2 on only", async () => {
@@ -85,4 +86,24 @@ Deno.test("FIX.4.0 and FIX.4.1 answer a handler's plain Error with a Reject and 
     assert.equal(h.session.nextTargetSeqNum, 3);
     await h.close();
   }
+});
+
+Deno.test("versionNumber reads FIX.x.y BeginStrings and takes anything else as FIXT (5.0)", () => {
+  const cases: [string, number][] = [
+    ["FIX.4.0", 40],
+    ["FIX.4.1", 41],
+    ["FIX.4.2", 42],
+    ["FIX.4.4", 44],
+    ["FIXT.1.1", 50],
+    ["FIX.4.x", 50],
+    ["FIX.4.22", 50],
+    ["FIX-4.2", 50],
+    ["FIX.4/2", 50],
+    ["fix.4.2", 50],
+    ["", 50],
+  ];
+  for (const [begin, ver] of cases) assert.equal(versionNumber(begin), ver, begin);
+  assert.equal(stampPrecision("FIX.4.1", "us"), "s");
+  assert.equal(stampPrecision("FIX.4.2", "us"), "us");
+  assert.equal(stampPrecision("FIXT.1.1", "ns"), "ns");
 });
