@@ -397,6 +397,8 @@ export class Link {
   #batchWorkMs = 0;
   /** When the drain in progress started. */
   #drainStartMs = 0;
+  /** `#drainStartMs` was read for the drain in progress and no frame has taken it yet. */
+  #drainTimeFresh = false;
 
   /**
    * Creates a link for a session.
@@ -1085,11 +1087,13 @@ export class Link {
     if (this.#roomHead < this.#roomQueue.length) this.#admitWaiting();
   }
 
-  /** The metrics of a store write that started at `t0`. */
-  #storeWriteTook(t0: number): void {
-    const took = this.#clock.now() - t0;
+  /** The metrics of a store write that started at `t0`; returns the time it ended. */
+  #storeWriteTook(t0: number): number {
+    const now = this.#clock.now();
+    const took = now - t0;
     this.#metrics.storeWriteMs = took;
     if (took > this.#metrics.storeWriteMaxMs) this.#metrics.storeWriteMaxMs = took;
+    return now;
   }
 
   /** The store could not persist a batch: it is not sent, its puts fail. */
@@ -1117,9 +1121,10 @@ export class Link {
 
   /** A batch is persisted: its write is issued and its puts resolve. */
   #batchPersisted(taken: TakenBatch, t0: number): void {
-    this.#storeWriteTook(t0);
+    // The store write's end is the socket write's start (one clock read for both).
+    const now = this.#storeWriteTook(t0);
     const conn = this.#conn;
-    if (conn) this.#write(conn, taken);
+    if (conn) this.#write(conn, taken, now);
     else this.#written(taken.bytes, taken.batch, undefined);
     // Persisted and its write issued: an awaited put() loop fills the next batch now.
     taken.persisted?.resolve();
@@ -1167,7 +1172,7 @@ export class Link {
    * meanwhile in one write when it completes (an awaited `put()` loop makes a batch per
    * message: one write per message would cost an event-loop turn each).
    */
-  #write(conn: Connection, part: PendingWrite): void {
+  #write(conn: Connection, part: PendingWrite, now?: number): void {
     if (this.#writeConn === conn) {
       this.#waitingWrites.push(part);
       return;
@@ -1178,12 +1183,20 @@ export class Link {
       this.#waitingWrites = [];
       for (const w of old) this.#written(w.bytes, w.batch, undefined);
     }
-    this.#issue(conn, part.bytes, part);
+    this.#issue(conn, part.bytes, part, now);
   }
 
-  /** Issues one socket write of `bytes`: the batch `parts` (one, or those waiting, in order). */
-  #issue(conn: Connection, bytes: Uint8Array, parts: PendingWrite | PendingWrite[]): void {
-    if (this.#inflight++ === 0) this.#writingSinceMs = this.#clock.now();
+  /**
+   * Issues one socket write of `bytes`: the batch `parts` (one, or those waiting, in order).
+   * `now`: the time, when the caller has just read it.
+   */
+  #issue(
+    conn: Connection,
+    bytes: Uint8Array,
+    parts: PendingWrite | PendingWrite[],
+    now?: number,
+  ): void {
+    if (this.#inflight++ === 0) this.#writingSinceMs = now ?? this.#clock.now();
     this.#writeConn = conn;
     this.#metrics.bytesOut += bytes.length;
     let p: Promise<void>;
@@ -1480,7 +1493,7 @@ export class Link {
   #drainFirst(reader: LinkReader): void {
     try {
       this.#drainStartMs = this.#clock.now();
-      const d = reader.framer && this.#drain(reader.framer, reader.conn);
+      const d = reader.framer && this.#drainFrom(reader.framer, reader.conn);
       if (d) d.then(() => this.#readOn(reader), (e) => this.#endReading(reader, e));
       else this.#readOn(reader);
     } catch (e) {
@@ -1490,14 +1503,18 @@ export class Link {
 
   /** Everything read so far is handled: reads the next chunk. */
   #readOn(reader: LinkReader): void {
-    const endMs = reader.endMs = this.#clock.now();
-    this.#batchWorkMs += endMs - this.#drainStartMs;
     if (
       this.#framesRead - reader.framesBefore <= READ_FEW_FRAMES && !reader.framer?.buffered
     ) {
       // A read of a few whole frames: the loop is caught up with the peer (a round trip, a
       // trickle), not flooded; it waits for the next bytes, which lets the other sockets in.
+      // The drain's start stands for its end (a few frames take microseconds; what it is for,
+      // READ_IDLE_MS, is a millisecond): no clock read.
+      reader.endMs = this.#drainStartMs;
       this.#newReadBatch();
+    } else {
+      const endMs = reader.endMs = this.#clock.now();
+      this.#batchWorkMs += endMs - this.#drainStartMs;
     }
     reader.readNext();
   }
@@ -1520,7 +1537,7 @@ export class Link {
       }
       this.#drainStartMs = now;
       reader.framesBefore = this.#framesRead;
-      const d = this.#drain(framer, reader.conn);
+      const d = this.#drainFrom(framer, reader.conn);
       if (d) d.then(() => this.#readOn(reader), (e) => this.#leaveReading(reader, e));
       else this.#readOn(reader);
     } catch (e) {
@@ -1567,6 +1584,19 @@ export class Link {
   }
 
   /** Processes every whole frame buffered; returns a promise only when a handler is async. */
+  /**
+   * Drains from a start whose time was just read into `#drainStartMs`: the first frame takes
+   * that time instead of reading the clock again (see `#inbound`).
+   */
+  #drainFrom(framer: FixFramer, conn: Connection): Promise<void> | undefined {
+    this.#drainTimeFresh = true;
+    try {
+      return this.#drain(framer, conn);
+    } finally {
+      this.#drainTimeFresh = false;
+    }
+  }
+
   #drain(framer: FixFramer, conn: Connection): Promise<void> | undefined {
     while (this.#conn === conn) {
       if (this.#batchSpent()) {
@@ -1580,7 +1610,7 @@ export class Link {
         }
         return yieldToOthers().then(() => {
           this.#drainStartMs = this.#clock.now();
-          return this.#drain(framer, conn);
+          return this.#drainFrom(framer, conn);
         });
       }
       // Framed and decoded in one pass: a framing error, a CheckSum error or a decoding error.
@@ -1635,7 +1665,12 @@ export class Link {
         else this.#store.appendIncoming(logged);
       }
     }
-    const now = this.#clock.now();
+    // The first frame of a drain was read at its start: that clock read serves it.
+    let now: number;
+    if (this.#drainTimeFresh) {
+      this.#drainTimeFresh = false;
+      now = this.#drainStartMs;
+    } else now = this.#clock.now();
     if (this.#inActionsBusy) return this.#run(this.#core.onMessage(msg, now));
     // The actions of an inbound message go into one array kept for the next (emptied by pop,
     // which keeps its room), unless a handler's promise still holds it.
