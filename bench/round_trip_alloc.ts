@@ -22,8 +22,7 @@
 //
 // Run: deno run -A bench/round_trip_alloc.ts [--samples=20000] [--warmup=30000] [--top=20]
 import { Session as Inspector } from "node:inspector";
-import { FixEngine, FIXVersion, SessionId } from "../mod.ts";
-import { benchOrder, benchReport } from "./e2e.ts";
+import { inProcessPair } from "./_pair.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
 const value = (name: string): number | undefined => {
@@ -126,44 +125,9 @@ async function raw(): Promise<Allocation> {
 
 /** Two fixwire engines, an order answered by a report. */
 async function fixwire(): Promise<Allocation> {
-  const dir = await Deno.makeTempDir();
-  const config = (sub: string, extra: Record<string, string | number> = {}) => ({
-    config: {
-      LogDirectory: `${dir}/${sub}`,
-      LogLevel: "warn",
-      MessageLog: false,
-      "Validation.IsEnabled": false,
-      ...extra,
-    },
-  });
-  const server = new FixEngine(config("v", { ListenPort: 0, ListenAddress: "127.0.0.1" }));
-  const venue = server.createSession(new SessionId("V", "T"), "", FIXVersion.FIX44);
-  let e = 0;
-  venue.setListener({ onMessage: (o) => void venue.put(benchReport(o, ++e)) });
-  await venue.connect();
-  const client = new FixEngine(config("t"));
-  const trader = client.createSession(new SessionId("T", "V"), "", FIXVersion.FIX44);
-  // As bench/e2e.ts waits: one promise per round trip, resolved by the report.
-  let reported: (() => void) | undefined;
-  const awaitReport = (resolve: () => void) => reported = resolve;
-  trader.setListener({
-    onMessage: () => {
-      const r = reported;
-      reported = undefined;
-      r?.();
-    },
-  });
-  await trader.connect(30, "127.0.0.1", server.listenAddresses[0].port);
-  await trader.waitFor("established", { signal: AbortSignal.timeout(10_000) });
-  const result = await measure((i) => {
-    const done = new Promise<void>(awaitReport);
-    trader.put(benchOrder(i));
-    return done;
-  });
-  await trader.disconnect("done");
-  await client.stop();
-  await server.stop();
-  await Deno.remove(dir, { recursive: true });
+  const pair = await inProcessPair();
+  const result = await measure((i) => pair.roundTrip(i));
+  await pair.close();
   return result;
 }
 

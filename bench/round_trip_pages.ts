@@ -13,8 +13,8 @@
 //        [--memory] [--detail] [--warmup=30000] [--rounds=50]
 //   --memory  memory stores instead of the file store
 //   --detail  each anonymous mapping on its own line (V8's heap pages are 256 KB each)
-import { FixEngine, FIXVersion, MemorySeqStoreFactory, SessionId } from "../mod.ts";
-import { benchOrder, benchReport } from "./e2e.ts";
+import { MemorySeqStoreFactory } from "../mod.ts";
+import { inProcessPair } from "./_pair.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
 const MODE = Deno.args.find((a) => !a.startsWith("--")) ?? "fixwire";
@@ -80,43 +80,11 @@ async function rawRoundTrip(): Promise<() => Promise<void>> {
 
 /** A fixwire initiator and acceptor in this process: one order -> report per call. */
 async function fixwireRoundTrip(): Promise<() => Promise<void>> {
-  const dir = await Deno.makeTempDir();
-  const options = (sub: string, extra: Record<string, string | number> = {}) => ({
+  const pair = await inProcessPair({
     storeFactory: SWITCHES.includes("--memory") ? new MemorySeqStoreFactory() : undefined,
-    config: {
-      LogDirectory: `${dir}/${sub}`,
-      LogLevel: "warn",
-      "Validation.IsEnabled": false,
-      MessageLog: false,
-      ...extra,
-    },
   });
-  const server = new FixEngine(options("a", { ListenPort: 0, ListenAddress: "127.0.0.1" }));
-  const venue = server.createSession(new SessionId("V", "T"), "", FIXVersion.FIX44);
-  let e = 0;
-  venue.setListener({ onMessage: (o) => venue.put(benchReport(o, ++e)) });
-  await venue.connect();
-  const client = new FixEngine(options("b"));
-  const trader = client.createSession(new SessionId("T", "V"), "", FIXVersion.FIX44);
-  let reported: (() => void) | undefined;
-  trader.setListener({
-    onMessage: () => {
-      const r = reported;
-      reported = undefined;
-      r?.();
-    },
-  });
-  await trader.connect(30, "127.0.0.1", server.listenAddresses[0].port);
-  await trader.waitFor("established");
-  const awaitReport = (resolve: () => void) => {
-    reported = resolve;
-  };
   let i = 0;
-  return async () => {
-    const done = new Promise<void>(awaitReport);
-    trader.put(benchOrder(i++));
-    await done;
-  };
+  return () => pair.roundTrip(i++);
 }
 
 const roundTrip = MODE === "raw" ? await rawRoundTrip() : await fixwireRoundTrip();

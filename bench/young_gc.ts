@@ -13,7 +13,8 @@
 // numberToFixText. Per run: the round trip's p50/p99/p99.9, and the scavenges during the measured
 // round trips: how many, their median pause, what survived them, the young generation's size.
 // Run: deno run -A bench/young_gc.ts [rounds=3] [--samples=20000] [--warmup=30000]
-import { FixEngine, FixMessage, FIXVersion, numberToFixText, SessionId } from "../mod.ts";
+import { FixMessage, numberToFixText } from "../mod.ts";
+import { inProcessPair } from "./_pair.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
 const ARGS = Deno.args.filter((a) => !a.startsWith("--"));
@@ -38,63 +39,29 @@ async function child(ids: Ids): Promise<void> {
   const id = ids === "template"
     ? (prefix: string, n: number) => `${prefix}${n}`
     : (prefix: string, n: number) => prefix + numberToFixText(n);
-  const dir = await Deno.makeTempDir();
-  const config = (sub: string, extra: Record<string, string | number> = {}) => ({
-    config: {
-      LogDirectory: `${dir}/${sub}`,
-      LogLevel: "warn",
-      MessageLog: false,
-      "Validation.IsEnabled": false,
-      ...extra,
-    },
-  });
-  const server = new FixEngine(config("v", { ListenPort: 0, ListenAddress: "127.0.0.1" }));
-  const venue = server.createSession(new SessionId("V", "T"), "", FIXVersion.FIX44);
-  let e = 0;
-  venue.setListener({
-    onMessage: (o) => {
+  const pair = await inProcessPair({
+    order: (i) =>
+      new FixMessage("D").set(11, id("o", i)).set(21, "1").set(55, "EUR/USD").set(54, "1")
+        .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "2").set(44, "1.08215"),
+    report: (o, e) => {
       const clOrdId = o.get(11)!;
-      venue.put(
-        new FixMessage("8").set(37, `O-${clOrdId}`).set(17, id("E-", ++e)).set(11, clOrdId)
-          .set(150, "0").set(39, "0").set(55, "EUR/USD").set(54, "1").set(151, 100)
-          .set(14, 0).set(6, 0),
-      );
+      return new FixMessage("8").set(37, `O-${clOrdId}`).set(17, id("E-", e)).set(11, clOrdId)
+        .set(150, "0").set(39, "0").set(55, "EUR/USD").set(54, "1").set(151, 100)
+        .set(14, 0).set(6, 0);
     },
   });
-  await venue.connect();
-  const client = new FixEngine(config("t"));
-  const trader = client.createSession(new SessionId("T", "V"), "", FIXVersion.FIX44);
-  let received = 0;
-  let wake: (() => void) | undefined;
-  trader.setListener({
-    onMessage: () => {
-      received++;
-      wake?.();
-    },
-  });
-  await trader.connect(30, "127.0.0.1", server.listenAddresses[0].port);
-  await trader.waitFor("established", { signal: AbortSignal.timeout(10_000) });
   const rtts = new Float64Array(SAMPLES);
   for (let i = 0; i < WARMUP + SAMPLES; i++) {
     if (i === WARMUP) say(JSON.stringify({ fromMs: performance.now() }));
     const t = performance.now();
-    const target = received + 1;
-    const done = new Promise<void>((r) => wake = () => received >= target && r());
-    trader.put(
-      new FixMessage("D").set(11, id("o", i)).set(21, "1").set(55, "EUR/USD").set(54, "1")
-        .set(60, "20261124-10:00:00.000").set(38, 100).set(40, "2").set(44, "1.08215"),
-    );
-    await done;
+    await pair.roundTrip(i);
     if (i >= WARMUP) rtts[i - WARMUP] = performance.now() - t;
   }
   const toMs = performance.now();
   const sorted = Array.from(rtts, (ms) => ms * 1000).sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
   say(JSON.stringify({ toMs, p50: at(0.5), p99: at(0.99), p999: at(0.999) }));
-  await trader.disconnect("done");
-  await client.stop();
-  await server.stop();
-  await Deno.remove(dir, { recursive: true });
+  await pair.close();
 }
 
 /** One traced run: the round trip's percentiles and the scavenges while measuring. */
