@@ -1583,7 +1583,6 @@ export class Link {
     return this.#endedVoid ??= new Promise<void>((resolve) => this.#resolveEnded = resolve);
   }
 
-  /** Processes every whole frame buffered; returns a promise only when a handler is async. */
   /**
    * Drains from a start whose time was just read into `#drainStartMs`: the first frame takes
    * that time instead of reading the clock again (see `#inbound`).
@@ -1597,6 +1596,7 @@ export class Link {
     }
   }
 
+  /** Processes every whole frame buffered; returns a promise only when a handler is async. */
   #drain(framer: FixFramer, conn: Connection): Promise<void> | undefined {
     while (this.#conn === conn) {
       if (this.#batchSpent()) {

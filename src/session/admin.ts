@@ -126,7 +126,7 @@ export function seqNumOf(msg: FixMessage, tag: number): number {
  * @returns The number.
  */
 export function versionNumber(beginString: string): number {
-  // Read from the characters (no regular expression): each message's SendingTime asks.
+  // Read from the characters (no regular expression): each new millisecond's SendingTime asks.
   if (beginString.length !== 7 || !beginString.startsWith("FIX.") || beginString[5] !== ".") {
     return 50;
   }
