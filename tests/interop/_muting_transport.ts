@@ -18,13 +18,15 @@ import { wrapConnection, WrappedTransport } from "../_wrapped_transport.ts";
 export interface Probe {
   type: "0" | "1";
   testReqId: string | undefined;
+  /** When it passed (epoch ms): for a failure's timeline. */
+  at: number;
 }
 
 function probeOf(frame: Uint8Array): Probe | undefined {
   const m = decodeMessage(frame.slice());
   const type = m.msgType;
   if (type !== "0" && type !== "1") return undefined;
-  return { type, testReqId: m.get(112) };
+  return { type, testReqId: m.get(112), at: Date.now() };
 }
 
 /** Keeps a frame unless it is a plain Heartbeat in a muted direction; records probes. */

@@ -48,7 +48,8 @@ async function until(
 class RecentLog implements Logger {
   readonly lines: string[] = [];
   #add(level: string, message: string, fields?: LogFields): void {
-    this.lines.push(`${level} ${message} ${fields ? JSON.stringify(fields) : ""}`);
+    const at = new Date().toISOString().slice(17, 23);
+    this.lines.push(`${at} ${level} ${message} ${fields ? JSON.stringify(fields) : ""}`);
     if (this.lines.length > 200) this.lines.shift();
   }
   debug(): void {}
@@ -63,12 +64,23 @@ class RecentLog implements Logger {
   }
 }
 
+/** Seconds.milliseconds of the minute of an epoch time, for a failure's timeline. */
+function clockOf(ms: number | undefined): string {
+  return ms === undefined ? "?" : new Date(ms).toISOString().slice(17, 23);
+}
+
+/** QuickFIX's last events, each with when this process read it. */
+function peerTail(qf: QuickFixPeer, n = 15): string {
+  return JSON.stringify(qf.events.slice(-n).map((e) => ({ ...e, at: clockOf(e.at) })));
+}
+
 /** What fixwire's side looks like, for a timeout's message. */
 function describe(side: Side): string {
   const s = side.session;
   return [
     `fixwire: state ${s.state}, next sender ${s.nextSenderSeqNum}, next target ${s.nextTargetSeqNum}`,
-    `events: ${side.events.slice(-20).map((e) => e.type).join(" ")}`,
+    // Times as seconds.milliseconds of the minute, as in the log lines and QuickFIX's events.
+    `events: ${side.events.slice(-20).map((e) => `${e.type}@${clockOf(e.atMs)}`).join(" ")}`,
     ...side.log.lines.slice(-30),
   ].join("\n");
 }
@@ -328,7 +340,13 @@ async function testRequestsBothWays(
     assert.equal(
       session.state,
       "established",
-      `${describe(side)}\nQuickFIX: ${JSON.stringify(qf.events.slice(-15))}`,
+      `${describe(side)}\nQuickFIX: ${peerTail(qf)}\n` +
+        `probes sent: ${
+          JSON.stringify(mute.sent.slice(-8).map((p) => ({ ...p, at: clockOf(p.at) })))
+        }\n` +
+        `probes received: ${
+          JSON.stringify(mute.received.slice(-8).map((p) => ({ ...p, at: clockOf(p.at) })))
+        }`,
     );
   const start = qf.events.length;
   const echoed = (probes: { type: string; testReqId?: string }[]) =>

@@ -4,6 +4,8 @@
 /** One event line printed by the peer. */
 export interface PeerEvent {
   ev: string;
+  /** When this process read the event's line (epoch ms): for a failure's timeline. */
+  at?: number;
   type?: string;
   seq?: number;
   possdup?: boolean;
@@ -165,10 +167,11 @@ export class QuickFixPeer implements AsyncDisposable {
         while ((nl = buf.indexOf("\n")) >= 0) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
+          const at = Date.now();
           try {
-            this.events.push(JSON.parse(line));
+            this.events.push({ ...JSON.parse(line), at });
           } catch {
-            this.events.push({ ev: "unparsed", text: line });
+            this.events.push({ ev: "unparsed", text: line, at });
           }
           for (const w of this.#waiters) w();
         }
