@@ -48,8 +48,9 @@ async function until(
 class RecentLog implements Logger {
   readonly lines: string[] = [];
   #add(level: string, message: string, fields?: LogFields): void {
-    const at = new Date().toISOString().slice(17, 23);
-    this.lines.push(`${at} ${level} ${message} ${fields ? JSON.stringify(fields) : ""}`);
+    this.lines.push(
+      `${clockOf(Date.now())} ${level} ${message} ${fields ? JSON.stringify(fields) : ""}`,
+    );
     if (this.lines.length > 200) this.lines.shift();
   }
   debug(): void {}
@@ -69,9 +70,9 @@ function clockOf(ms: number | undefined): string {
   return ms === undefined ? "?" : new Date(ms).toISOString().slice(17, 23);
 }
 
-/** QuickFIX's last events, each with when this process read it. */
-function peerTail(qf: QuickFixPeer, n = 15): string {
-  return JSON.stringify(qf.events.slice(-n).map((e) => ({ ...e, at: clockOf(e.at) })));
+/** The last of a list of timed records (QuickFIX's events, probes), their times as clockOf's. */
+function timedTail(list: readonly { at?: number }[], n: number): string {
+  return JSON.stringify(list.slice(-n).map((e) => ({ ...e, at: clockOf(e.at) })));
 }
 
 /** What fixwire's side looks like, for a timeout's message. */
@@ -340,13 +341,8 @@ async function testRequestsBothWays(
     assert.equal(
       session.state,
       "established",
-      `${describe(side)}\nQuickFIX: ${peerTail(qf)}\n` +
-        `probes sent: ${
-          JSON.stringify(mute.sent.slice(-8).map((p) => ({ ...p, at: clockOf(p.at) })))
-        }\n` +
-        `probes received: ${
-          JSON.stringify(mute.received.slice(-8).map((p) => ({ ...p, at: clockOf(p.at) })))
-        }`,
+      `${describe(side)}\nQuickFIX: ${timedTail(qf.events, 15)}\n` +
+        `probes sent: ${timedTail(mute.sent, 8)}\nprobes received: ${timedTail(mute.received, 8)}`,
     );
   const start = qf.events.length;
   const echoed = (probes: { type: string; testReqId?: string }[]) =>
