@@ -1,4 +1,5 @@
-// Private to bench/: two fixwire engines in this process trading bench/e2e.ts's order and report.
+// Private to bench/: two fixwire engines in this process trading bench/e2e.ts's order and report,
+// and the raw TCP ping-pong they are measured against.
 import { FixEngine, type FixMessage, FIXVersion, SessionId } from "../mod.ts";
 import type { SeqStoreFactory } from "../src/store.ts";
 import { benchOrder, benchReport } from "./e2e.ts";
@@ -68,6 +69,46 @@ export async function inProcessPair(
       await client.stop();
       await server.stop();
       await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** A raw TCP ping-pong in this process: 170 bytes written, echoed back, read. */
+export interface InProcessEcho {
+  /** One write and its echo read back. */
+  roundTrip(): Promise<void>;
+  /** Closes both ends and the listener. */
+  close(): Promise<void>;
+}
+
+/** The raw baseline of bench/e2e.ts, both ends in this process over TCP on 127.0.0.1. */
+export async function inProcessEcho(): Promise<InProcessEcho> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const echo = (async () => {
+    const c = await listener.accept();
+    c.setNoDelay(true);
+    const buf = new Uint8Array(65536);
+    for (let n = await c.read(buf); n !== null; n = await c.read(buf)) {
+      for (let off = 0; off < n;) off += await c.write(buf.subarray(off, n));
+    }
+    c.close();
+  })();
+  const c = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: (listener.addr as Deno.NetAddr).port,
+  });
+  c.setNoDelay(true);
+  const msg = new Uint8Array(170).fill(65);
+  const buf = new Uint8Array(65536);
+  return {
+    async roundTrip(): Promise<void> {
+      await c.write(msg);
+      for (let got = 0; got < 170;) got += (await c.read(buf)) ?? 0;
+    },
+    async close(): Promise<void> {
+      c.close();
+      await echo;
+      listener.close();
     },
   };
 }

@@ -22,7 +22,7 @@
 //
 // Run: deno run -A bench/round_trip_alloc.ts [--samples=20000] [--warmup=30000] [--top=20]
 import { Session as Inspector } from "node:inspector";
-import { inProcessPair } from "./_pair.ts";
+import { inProcessEcho, inProcessPair } from "./_pair.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
 const value = (name: string): number | undefined => {
@@ -96,30 +96,9 @@ async function measure(roundTrip: (i: number) => Promise<void>): Promise<Allocat
 
 /** The raw ping-pong: a 170-byte write, echoed back, read. */
 async function raw(): Promise<Allocation> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const echo = (async () => {
-    const c = await listener.accept();
-    c.setNoDelay(true);
-    const buf = new Uint8Array(65536);
-    for (let n = await c.read(buf); n !== null; n = await c.read(buf)) {
-      for (let off = 0; off < n;) off += await c.write(buf.subarray(off, n));
-    }
-    c.close();
-  })();
-  const c = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: (listener.addr as Deno.NetAddr).port,
-  });
-  c.setNoDelay(true);
-  const msg = new Uint8Array(170).fill(65);
-  const buf = new Uint8Array(65536);
-  const result = await measure(async () => {
-    await c.write(msg);
-    for (let got = 0; got < 170;) got += (await c.read(buf)) ?? 0;
-  });
-  c.close();
-  await echo;
-  listener.close();
+  const echo = await inProcessEcho();
+  const result = await measure(() => echo.roundTrip());
+  await echo.close();
   return result;
 }
 

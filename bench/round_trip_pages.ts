@@ -14,7 +14,7 @@
 //   --memory  memory stores instead of the file store
 //   --detail  each anonymous mapping on its own line (V8's heap pages are 256 KB each)
 import { MemorySeqStoreFactory } from "../mod.ts";
-import { inProcessPair } from "./_pair.ts";
+import { inProcessEcho, inProcessPair } from "./_pair.ts";
 
 const SWITCHES = Deno.args.filter((a) => a.startsWith("--"));
 const MODE = Deno.args.find((a) => !a.startsWith("--")) ?? "fixwire";
@@ -58,24 +58,8 @@ function referenced(): Map<string, number> {
 
 /** A raw TCP echo in this process: one round trip of 170 bytes per call. */
 async function rawRoundTrip(): Promise<() => Promise<void>> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  (async () => {
-    const c = await l.accept();
-    c.setNoDelay(true);
-    const buf = new Uint8Array(65536);
-    for (let n = await c.read(buf); n !== null; n = await c.read(buf)) {
-      for (let off = 0; off < n;) off += await c.write(buf.subarray(off, n));
-    }
-  })();
-  const c = await Deno.connect({ hostname: "127.0.0.1", port: (l.addr as Deno.NetAddr).port });
-  c.setNoDelay(true);
-  const msg = new Uint8Array(170).fill(65);
-  const buf = new Uint8Array(65536);
-  return async () => {
-    await c.write(msg);
-    let got = 0;
-    while (got < 170) got += (await c.read(buf)) ?? 0;
-  };
+  const echo = await inProcessEcho();
+  return () => echo.roundTrip();
 }
 
 /** A fixwire initiator and acceptor in this process: one order -> report per call. */
