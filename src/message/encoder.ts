@@ -5,7 +5,6 @@
  * @module
  */
 
-import { byteSum } from "./checksum.ts";
 import { DEFAULT_DATA_FIELDS } from "./data_fields.ts";
 import type { FieldMap, FixMessage } from "./fix_message.ts";
 
@@ -124,11 +123,17 @@ function tagPrefix(tag: number): Uint8Array {
   return p;
 }
 
+/** The body fields' indexes of the message `append` is writing (never two at once). */
+let later = new Int32Array(64);
+
+function sohError(tag: number): TypeError {
+  return new TypeError(`Cannot encode tag ${tag}: the value contains SOH`);
+}
+
 /** The largest buffer an encoder keeps as its spare (see `FixEncoder.recycle`). */
 const SPARE_MAX_BYTES = 1024 * 1024;
 /** The buffer of an encoder not written to yet (shared, never written). */
 const NO_BYTES = new Uint8Array(0);
-const NO_WORDS = new Uint32Array(0);
 
 /**
  * Encodes messages back to back into one growing, reused buffer: the batch a session persists
@@ -146,19 +151,17 @@ const NO_WORDS = new Uint32Array(0);
  */
 export class FixEncoder {
   #buf: Uint8Array;
-  /** `#buf` as 32-bit words, for the checksum (same memory). */
-  #words: Uint32Array;
   /** The size of the buffer made by the first write. */
   readonly #initialSize: number;
   #len = 0;
   /** A buffer given back by `recycle`, used after the next `lend`. */
   #spare: Uint8Array | undefined;
-  #spareWords: Uint32Array = NO_WORDS;
   /** The views of a buffer lent and not yet recycled, reused when it comes back. */
   #lent: Uint8Array | undefined;
-  #lentWords: Uint32Array = NO_WORDS;
   #beginString: string;
   #dataTags: ReadonlySet<number>;
+  /** The byte sum of the message being appended, so far (CheckSum(10)). */
+  #sum = 0;
 
   /**
    * Creates an instance.
@@ -172,7 +175,6 @@ export class FixEncoder {
     // The buffer is made by the first write: an idle session's encoder costs no buffer.
     this.#initialSize = Math.max(16, initialSize);
     this.#buf = NO_BYTES;
-    this.#words = NO_WORDS;
     this.#dataTags = dataTagsOf(options.dataFields ?? DEFAULT_DATA_FIELDS);
   }
 
@@ -234,20 +236,10 @@ export class FixEncoder {
     if (this.#spare === undefined && this.#buf.length > this.#initialSize) return this.take();
     const out = this.#buf.subarray(0, this.#len);
     this.#len = 0;
-    if (this.#lent === undefined && this.#buf !== NO_BYTES) {
-      this.#lent = this.#buf;
-      this.#lentWords = this.#words;
-    }
+    if (this.#lent === undefined && this.#buf !== NO_BYTES) this.#lent = this.#buf;
     const spare = this.#spare;
-    if (spare !== undefined) {
-      this.#buf = spare;
-      this.#words = this.#spareWords;
-      this.#spare = undefined;
-      this.#spareWords = NO_WORDS;
-    } else {
-      this.#buf = NO_BYTES;
-      this.#words = NO_WORDS;
-    }
+    this.#buf = spare ?? NO_BYTES;
+    this.#spare = undefined;
     return out;
   }
 
@@ -267,14 +259,11 @@ export class FixEncoder {
     if (spare !== undefined && (spare.buffer === b || spare.length >= size)) return;
     const lent = this.#lent;
     if (lent !== undefined && lent.buffer === b) {
-      // The views made for it before: no new objects.
+      // The view made for it before: no new object.
       this.#spare = lent;
-      this.#spareWords = this.#lentWords;
       this.#lent = undefined;
-      this.#lentWords = NO_WORDS;
     } else {
       this.#spare = new Uint8Array(b as ArrayBuffer);
-      this.#spareWords = new Uint32Array(b as ArrayBuffer, 0, b.byteLength >> 2);
     }
   }
 
@@ -307,9 +296,7 @@ export class FixEncoder {
     if (this.#len === 0 && spare !== undefined && need <= spare.length) {
       // Lent and given back: written again instead of a new buffer.
       this.#buf = spare;
-      this.#words = this.#spareWords;
       this.#spare = undefined;
-      this.#spareWords = NO_WORDS;
       return;
     }
     let size = Math.max(this.#initialSize, this.#buf.length * 2);
@@ -317,33 +304,48 @@ export class FixEncoder {
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
-    this.#words = new Uint32Array(next.buffer, 0, next.length >> 2);
   }
 
-  /** Writes a value's characters after `ensure`d room; UTF-8 from the first non-ASCII one. */
+  /**
+   * Writes a value's characters after `ensure`d room and adds them to `#sum`; UTF-8 from the
+   * first non-ASCII one.
+   */
   #writeValue(tag: number, s: string): void {
     const n = s.length;
     const buf = this.#buf;
-    let p = this.#len;
+    let p = this.#len, sum = 0;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c >= 128) {
-        this.#len = p;
-        this.#writeUtf8(s.slice(i));
-        return;
-      }
-      if (c === SOH && !this.#dataTags.has(tag)) {
-        throw new TypeError(`Cannot encode tag ${tag}: the value contains SOH`);
+      // One test passes the usual characters (2-127); SOH, NUL and non-ASCII look further.
+      if (((c - 2) >>> 0) > 125) {
+        if (c >= 128) {
+          this.#len = p;
+          this.#sum += sum;
+          this.#writeUtf8(tag, s.slice(i));
+          return;
+        }
+        if (c === SOH && !this.#dataTags.has(tag)) throw sohError(tag);
       }
       buf[p++] = c;
+      sum += c;
     }
     this.#len = p;
+    this.#sum += sum;
   }
 
-  #writeUtf8(s: string): void {
+  /** Writes text as UTF-8 with room of its own, adding its bytes to `#sum`. */
+  #writeUtf8(tag: number, s: string): void {
     this.#ensure(s.length * 3 + 1);
-    const r = TEXT.encodeInto(s, this.#buf.subarray(this.#len));
-    this.#len += r.written;
+    const buf = this.#buf, from = this.#len;
+    const end = from + TEXT.encodeInto(s, buf.subarray(from)).written;
+    let sum = 0;
+    for (let k = from; k < end; k++) {
+      const b = buf[k];
+      if (b === SOH && !this.#dataTags.has(tag)) throw sohError(tag);
+      sum += b;
+    }
+    this.#len = end;
+    this.#sum += sum;
   }
 
   #writeField(map: FieldMap, i: number): void {
@@ -352,19 +354,28 @@ export class FixEncoder {
     const raw = map.valueBytesAt(i, SPAN);
     const value = raw === undefined ? map.ownValueAt(i) : "";
     const vs = SPAN[0], ve = SPAN[1];
-    // Room for the prefix, the value as ASCII (UTF-8 makes its own room) and the SOH.
+    // Room for the prefix, the value as ASCII and the SOH (UTF-8 makes room for itself and the
+    // SOH).
     this.#ensure(prefix.length + (raw === undefined ? value.length : ve - vs) + 1);
     const buf = this.#buf;
-    let p = this.#len;
-    for (let k = 0; k < prefix.length; k++) buf[p++] = prefix[k];
+    let p = this.#len, sum = SOH;
+    for (let k = 0; k < prefix.length; k++) {
+      const b = prefix[k];
+      buf[p++] = b;
+      sum += b;
+    }
     if (raw !== undefined) {
-      for (let k = vs; k < ve; k++) buf[p++] = raw[k];
+      for (let k = vs; k < ve; k++) {
+        const b = raw[k];
+        buf[p++] = b;
+        sum += b;
+      }
       this.#len = p;
     } else {
       this.#len = p;
       this.#writeValue(tag, value);
     }
-    this.#ensure(1);
+    this.#sum += sum;
     this.#buf[this.#len++] = SOH;
     const entries = map.ownGroupAt(i);
     if (entries) {
@@ -390,7 +401,8 @@ export class FixEncoder {
     }
     const begin = msg.get(8) ?? beginString ?? this.#beginString;
     const start = this.#len;
-    // Room for "8=<begin>|9=ddd|": a three-digit BodyLength, the usual one, needs no move.
+    // Room for "8=<begin>|9=ddd|": a three-digit BodyLength, the usual one, needs no move. Then
+    // "35=<type>|" (a non-ASCII type makes room for itself).
     const reserve = begin.length + 9;
     this.#ensure(reserve + 4 + msgType.length);
     this.#len += reserve;
@@ -399,13 +411,26 @@ export class FixEncoder {
     buf0[this.#len++] = 51; // 3
     buf0[this.#len++] = 53; // 5
     buf0[this.#len++] = 61; // =
+    // CheckSum(10)'s sum, added to as the bytes are written (no second pass over them).
+    this.#sum = 51 + 53 + 61 + SOH;
     this.#writeValue(35, msgType);
-    this.#ensure(1);
     this.#buf[this.#len++] = SOH;
+    // The header's fields as they come, the body's after them in their order (noted in the same
+    // pass), then the trailer's (rare: a signature).
     const n = msg.size;
-    for (let i = 0; i < n; i++) if (kindOf(msg.ownTagAt(i)) === 1) this.#writeField(msg, i);
-    for (let i = 0; i < n; i++) if (kindOf(msg.ownTagAt(i)) === 0) this.#writeField(msg, i);
-    for (let i = 0; i < n; i++) if (kindOf(msg.ownTagAt(i)) === 2) this.#writeField(msg, i);
+    if (later.length < n) later = new Int32Array(Math.max(n, later.length * 2));
+    const body = later;
+    let nBody = 0, nTrailer = 0;
+    for (let i = 0; i < n; i++) {
+      const kind = kindOf(msg.ownTagAt(i));
+      if (kind === 1) this.#writeField(msg, i);
+      else if (kind === 0) body[nBody++] = i;
+      else if (kind === 2) nTrailer++;
+    }
+    for (let j = 0; j < nBody; j++) this.#writeField(msg, body[j]);
+    if (nTrailer > 0) {
+      for (let i = 0; i < n; i++) if (kindOf(msg.ownTagAt(i)) === 2) this.#writeField(msg, i);
+    }
     const bodyLength = this.#len - bodyStart;
     const digits = bodyLength < 10
       ? 1
@@ -427,14 +452,21 @@ export class FixEncoder {
     const headStart = bodyStart + Math.max(0, headLength - reserve) - headLength;
     const buf = this.#buf;
     let h = headStart;
+    let sum = this.#sum + 56 + 61 + SOH + 57 + 61 + SOH;
     buf[h++] = 56; // 8
     buf[h++] = 61; // =
-    for (let i = 0; i < begin.length; i++) buf[h++] = begin.charCodeAt(i);
+    for (let i = 0; i < begin.length; i++) {
+      const c = begin.charCodeAt(i);
+      buf[h++] = c;
+      sum += c;
+    }
     buf[h++] = SOH;
     buf[h++] = 57; // 9
     buf[h++] = 61; // =
     for (let d = digits - 1, v = bodyLength; d >= 0; d--, v = Math.floor(v / 10)) {
-      buf[h + d] = 48 + v % 10;
+      const c = 48 + v % 10;
+      buf[h + d] = c;
+      sum += c;
     }
     h += digits;
     buf[h] = SOH;
@@ -443,7 +475,7 @@ export class FixEncoder {
       this.#len -= headStart - start;
     }
     const end = this.#len;
-    const sum = byteSum(this.#buf, this.#words, start, end) & 255;
+    sum &= 255;
     this.#ensure(7);
     const b = this.#buf;
     b[end] = 49; // 1

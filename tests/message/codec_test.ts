@@ -74,6 +74,48 @@ Deno.test("encoder refuses SOH in a non-data value but allows it in a data field
   assert.equal(d.get(10)?.length, 3);
 });
 
+Deno.test("encoder's CheckSum and BodyLength match a byte count on every path", () => {
+  // Each case against raw(), which sums the bytes written independently: header fields after
+  // body fields in the message, group entries, trailer fields, UTF-8 text, a NUL character,
+  // values still raw bytes from a decoded message, and bodies whose BodyLength has 1-5 digits.
+  const parties = new FixMessage("D").set(11, "é1").set(55, "X");
+  parties.addGroupEntry(453).set(448, "BRÖKER").set(447, "D").set(452, 1);
+  parties.addGroupEntry(453).set(448, "B2").set(447, "D").set(452, 3);
+  parties.set(34, 9).set(49, "Ä").set(93, 3).set(89, "sig").set(58, "a\x00b");
+  assert.deepEqual(
+    encodeMessage(parties, "FIXT.1.1"),
+    raw(
+      "35=D|34=9|49=Ä|11=é1|55=X|453=2|448=BRÖKER|447=D|452=1|448=B2|447=D|452=3|58=a\x00b|" +
+        "93=3|89=sig|",
+      "FIXT.1.1",
+    ),
+  );
+  for (const len of [0, 5, 80, 980, 9_990, 12_000]) {
+    const m = new FixMessage("0").set(58, "t".repeat(len)).set(34, 1);
+    assert.deepEqual(encodeMessage(m), raw(`35=0|34=1|58=${"t".repeat(len)}|`), `text ${len}`);
+  }
+  // A decoded message writes its untouched values from its bytes, its changed ones as text.
+  const decoded = decodeMessage(encodeMessage(order()));
+  decoded.set(44, "1.5").set(58, "ü");
+  assert.deepEqual(
+    encodeMessage(decoded),
+    raw(
+      "35=D|49=TEST1|56=TEST2|34=7|52=20261124-10:00:00.000|11=ord-1|21=1|55=EUR/USD|54=1|" +
+        "60=20261124-10:00:00.000|38=1000|40=2|44=1.5|58=ü|",
+    ),
+  );
+});
+
+Deno.test("encoder refuses SOH after a non-ASCII character too, and goes on after", () => {
+  const enc = new FixEncoder("FIX.4.4");
+  assert.throws(() => enc.append(new FixMessage("0").set(58, "é\x01b")), /tag 58/);
+  enc.reset();
+  enc.append(new FixMessage("0").set(34, 2));
+  assert.deepEqual(enc.take(), raw("35=0|34=2|"));
+  const data = decodeMessage(encodeMessage(new FixMessage("n").set(212, 4).set(213, "é\x01b")));
+  assert.equal(data.get(213), "é\x01b");
+});
+
 Deno.test("encoder keeps several messages back to back in one batch", () => {
   const enc = new FixEncoder("FIX.4.2");
   const a = enc.append(new FixMessage("0").set(34, 1));
