@@ -3,7 +3,7 @@
 // same run, a baseline: the same number of 170-byte messages echoed over a raw TCP socket by a
 // second process, with no FIX at all.
 // Run: deno run -A bench/e2e.ts [orders] [--memory | --kv] [--no-validation] [--no-message-log]
-//        [--warmup=N] [--samples=N] [--json [--raw]]
+//        [--warmup=N] [--samples=N] [--json [--raw]] [--dump=FILE]
 //   --memory         both engines keep sequence numbers and messages in memory (no file store)
 //   --kv             both engines keep them in Deno KV (each its own database in its temp dir)
 //   --no-validation  both engines skip dictionary validation
@@ -12,6 +12,10 @@
 //   --samples=N      N single order -> report round trips measured, one at a time (default 2000)
 //   --json           only the fixwire pair (with --raw: only the raw TCP echo), one JSON line:
 //                    {"perSec", "p50Us", "p99Us", "p999Us", "samples"}; orders may be 0
+//   --dump=FILE      with --json: each measured round trip's start (ms, performance.now()) and
+//                    length (µs) to FILE, one per line; each process prints its pid and time
+//                    origin to stderr (`fixwire-bench-origin=<pid> <ms>`), to place V8's GC
+//                    traces among them (bench/tail_causes.ts)
 // The switches show what the store and the validation cost in the same run. The acceptor answers
 // as the QuickFIX interop peer does (tests/interop/peer), for bench/vs_quickfix.ts.
 import {
@@ -33,6 +37,27 @@ const N = Number(ARGS[0] === "venue" || ARGS[0] === "echo" ? 0 : ARGS[0] ?? 100_
 function switchValue(switches: string[], name: string): number | undefined {
   const s = switches.find((a) => a.startsWith(`--${name}=`));
   return s === undefined ? undefined : Number(s.slice(name.length + 3));
+}
+
+/** The `--dump=FILE` switch's file, if given. */
+const DUMP = SWITCHES.find((a) => a.startsWith("--dump="))?.slice("--dump=".length);
+
+/** With `--dump`: this process's pid and time origin on stderr (see the header). */
+function printOrigin(): void {
+  if (DUMP === undefined) return;
+  Deno.stderr.writeSync(
+    new TextEncoder().encode(`fixwire-bench-origin=${Deno.pid} ${performance.timeOrigin}\n`),
+  );
+}
+
+/** With `--dump`: writes each round trip's start (ms) and length (µs), one per line. */
+function dumpRoundTrips(starts: Float64Array, rttsMs: Float64Array): void {
+  if (DUMP === undefined) return;
+  const lines: string[] = [];
+  for (let i = 0; i < rttsMs.length; i++) {
+    lines.push(`${starts[i].toFixed(3)} ${(rttsMs[i] * 1000).toFixed(1)}`);
+  }
+  Deno.writeTextFileSync(DUMP, lines.join("\n") + "\n");
 }
 
 /** A store for the switches given (`undefined`: the file store) and what closes it. */
@@ -120,6 +145,7 @@ export function benchReport(order: FixMessage, execId: number): FixMessage {
 }
 
 async function echoServer(): Promise<void> {
+  printOrigin();
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   print(`${PORT_MARK}${(l.addr as Deno.NetAddr).port}`);
   const c = await l.accept();
@@ -186,13 +212,19 @@ async function rawBaseline(n = N, lat = LAT, warmup = 0): Promise<RoundTrips> {
   const buf = new Uint8Array(65536);
   // Made before the round trips: a growing array would be copied by young GCs as it grows.
   const rtts = new Float64Array(lat);
+  const starts = new Float64Array(lat);
+  printOrigin();
   for (let i = 0; i < warmup + lat; i++) {
     const t = performance.now();
     await c.write(msg);
     let got = 0;
     while (got < 170) got += (await c.read(buf)) ?? 0;
-    if (i >= warmup) rtts[i - warmup] = performance.now() - t;
+    if (i >= warmup) {
+      rtts[i - warmup] = performance.now() - t;
+      starts[i - warmup] = t;
+    }
   }
+  dumpRoundTrips(starts, rtts);
   const t0 = performance.now();
   const batch = new Uint8Array(170 * 100);
   const writer = (async () => {
@@ -212,6 +244,7 @@ async function rawBaseline(n = N, lat = LAT, warmup = 0): Promise<RoundTrips> {
 }
 
 async function venueServer(): Promise<void> {
+  printOrigin();
   const dir = await Deno.makeTempDir();
   const store = await storeFor(dir, SWITCHES);
   const server = new FixEngine(
@@ -277,14 +310,20 @@ export async function fixwire(
   await trader.waitFor("established", { signal: AbortSignal.timeout(10_000) });
   // Made before the round trips: a growing array would be copied by young GCs as it grows.
   const rtts = new Float64Array(lat);
+  const starts = new Float64Array(lat);
+  printOrigin();
   for (let i = 0; i < warmup + lat; i++) {
     const t = performance.now();
     target = received + 1;
     const done = new Promise<void>(awaitReport);
     trader.put(benchOrder(i));
     await done;
-    if (i >= warmup) rtts[i - warmup] = performance.now() - t;
+    if (i >= warmup) {
+      rtts[i - warmup] = performance.now() - t;
+      starts[i - warmup] = t;
+    }
   }
+  dumpRoundTrips(starts, rtts);
   wake = undefined;
   let perSec = 0;
   if (n > 0) {
