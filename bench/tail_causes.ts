@@ -35,8 +35,8 @@ export interface GcLine {
 export interface TailCauses {
   /** The p99.9 (nearest rank), µs. */
   p999Us: number;
-  /** Scavenges (all processes) that fell into the measured round trips. */
-  scavenges: number;
+  /** Measured round trips a scavenge (of any process) fell into; two in one count once. */
+  scavenged: number;
   /** Of the slowest 0.1% (the p99.9 and above): how many a scavenge delayed. */
   worstWithScavenge: number;
   /** The slowest 0.1%: how many round trips that is. */
@@ -163,7 +163,7 @@ export function causes(
   const hit = [...scavenged].map((i) => trips[i].us).sort((a, b) => a - b);
   return {
     p999Us: trips[order[worst - 1]].us,
-    scavenges: scavenged.size,
+    scavenged: scavenged.size,
     worst,
     worstWithScavenge: order.slice(0, worst).filter((i) => scavenged.has(i)).length,
     scavengeUs: hit.length === 0 ? [0, 0, 0] : [hit[0], hit[hit.length >> 1], hit[hit.length - 1]],
@@ -173,11 +173,10 @@ export function causes(
 
 function line(name: string, c: TailCauses): string {
   const [lo, mid, hi] = c.scavengeUs;
-  return `${name.padEnd(9)} p99.9 ${c.p999Us.toFixed(0).padStart(4)} µs; scavenges ${
-    String(c.scavenges).padStart(3)
-  }, their round trips ${lo.toFixed(0)}-${hi.toFixed(0)} µs (median ${
-    mid.toFixed(0)
-  }); slowest ${c.worst}: ${c.worstWithScavenge} with a scavenge; over 1 ms without: ${c.overOneMsOther}`;
+  const p999 = c.p999Us.toFixed(0).padStart(4);
+  return `${name.padEnd(9)} p99.9 ${p999} µs; scavenged round trips ${c.scavenged}, ` +
+    `${lo.toFixed(0)}-${hi.toFixed(0)} µs (median ${mid.toFixed(0)}); slowest ${c.worst}: ` +
+    `${c.worstWithScavenge} with a scavenge; over 1 ms without one: ${c.overOneMsOther}`;
 }
 
 if (import.meta.main) {

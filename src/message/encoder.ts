@@ -156,7 +156,7 @@ export class FixEncoder {
   #len = 0;
   /** A buffer given back by `recycle`, used after the next `lend`. */
   #spare: Uint8Array | undefined;
-  /** The views of a buffer lent and not yet recycled, reused when it comes back. */
+  /** The view of a buffer lent and not yet recycled, reused when it comes back. */
   #lent: Uint8Array | undefined;
   #beginString: string;
   #dataTags: ReadonlySet<number>;

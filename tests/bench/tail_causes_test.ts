@@ -28,7 +28,7 @@ Deno.test("tail causes: scavenges are placed on the round trips they delayed, in
   gcs.push({ pid: "1", ms: Math.floor(1_000 + 7_700 * 0.05 + 8), scavenge: false });
   const origins = new Map([["1", 5_000], ["2", 5_100]]);
   const c = causes(trips(slow), gcs, origins, "1");
-  assert.equal(c.scavenges, 9);
+  assert.equal(c.scavenged, 9);
   assert.equal(c.worst, 10);
   // The slowest 10: the 1.5 ms and 400 µs ones, the nine scavenged ones, less one of them.
   assert.equal(c.worstWithScavenge, 8);
