@@ -4,6 +4,7 @@
 // delayed, and the slowest round trips are counted by cause: a scavenge in one process or the
 // other, or none (V8's background compiler, the machine's own stalls: see docs/performance.md).
 // Run: deno run -A bench/tail_causes.ts [rounds=3] [--samples=20000] [--warmup=30000] [--core=0]
+//        [--v8-flags=FLAGS]   (V8 flags for every process of both programs, beside --trace-gc)
 const ARGS = Deno.args.filter((a) => !a.startsWith("--"));
 const ROUNDS = Number(ARGS[0] ?? 3);
 const option = (name: string, fallback: number): number => {
@@ -13,6 +14,7 @@ const option = (name: string, fallback: number): number => {
 const SAMPLES = option("samples", 20_000);
 const WARMUP = option("warmup", 30_000);
 const CORE = option("core", 0);
+const V8_FLAGS = Deno.args.find((a) => a.startsWith("--v8-flags="))?.slice("--v8-flags=".length);
 const print = (s: string): void => {
   Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
 };
@@ -73,7 +75,7 @@ async function run(
         `--dump=${dump}`,
         ...mode,
       ],
-      env: { DENO_V8_FLAGS: "--trace-gc" },
+      env: { DENO_V8_FLAGS: V8_FLAGS ? `--trace-gc,${V8_FLAGS}` : "--trace-gc" },
       stdout: "piped",
       stderr: "piped",
     }).output();
