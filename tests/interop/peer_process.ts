@@ -221,6 +221,17 @@ export class QuickFixPeer implements AsyncDisposable {
     );
   }
 
+  /**
+   * Waits until every event the peer printed before now has been read: it is asked for an empty
+   * batch of orders (`orders 0`), whose `sent` line it prints after them. What fixwire saw of the
+   * peer (a message it answered) says nothing of when the peer's own line about it is read here.
+   */
+  async caughtUp(ms = 15_000): Promise<void> {
+    const from = this.events.length;
+    await this.send("orders 0 sync");
+    await this.waitFor((e) => e.ev === "sent" && e.count === 0, ms, from);
+  }
+
   /** Sends a command line. */
   async send(line: string): Promise<void> {
     await this.#stdin!.write(new TextEncoder().encode(line + "\n"));
