@@ -510,6 +510,7 @@ for (const [begin, version] of VERSIONS) {
             10_000,
             () => describe(fw),
           );
+          await qf.caughtUp();
           assert.deepEqual(
             qf.events.slice(from).filter(isAppIn("D")).map((e) => [e.clordid, e.groups]),
             Array.from({ length: 10 }, (_, i) => [`P${i + 1}`, orderGroupsText(version, i + 1)]),
@@ -531,6 +532,7 @@ for (const [begin, version] of VERSIONS) {
           10_000,
           () => describe(fw),
         );
+        await qf.caughtUp();
         assert.deepEqual(
           qf.events.slice(from).filter(isAppIn("D")).map((e) => [e.clordid, e.data]),
           ["X1", "X2", "X3"].map((id) => [id, ENCODED_TEXT_HEX]),
@@ -892,6 +894,7 @@ for (const [begin, version] of VERSIONS) {
         assert.equal(logon.seq, 1);
         assert.equal(logon.reset, "Y");
         await until(() => fw.received.length >= 3, "the reports of the late orders");
+        await qf.caughtUp();
         assert.deepEqual(
           qf.events.slice(from).filter(isAppIn("D")).map((e) => [e.clordid, e.seq]),
           [["late1", 2], ["late2", 3], ["late3", 4]],
