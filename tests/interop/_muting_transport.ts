@@ -1,7 +1,15 @@
-// A TCP transport for the interop tests that can hide plain Heartbeats (those answering no
+// A TCP transport for the interop tests that can silence plain Heartbeats (those answering no
 // TestRequest) in either direction, so each engine sees a silent counterparty and must probe it
 // with a TestRequest, and lose chosen messages in either direction. It records the Heartbeats and
 // TestRequests that pass.
+//
+// fixwire's own Heartbeats are held back, not dropped: they go out, in order, before the next
+// message fixwire sends (as a stalled TCP link delivers them late), so QuickFIX's TestRequest is
+// answered in sequence. Dropped, they left a gap that made the answer too high, and QuickFIX 1.15
+// neither counts a message too high as heard from nor waits with its timeout check, which it runs
+// after every message: its TestRequest may go at up to 2.2 s of silence (checks a second apart,
+// HeartBtInt 1 s), leaving the answer 0.2 s before the 2.4 s timeout. The counterparty's
+// Heartbeats are dropped: fixwire counts anything it receives as heard from, and asks for the gap.
 import { TcpTransport } from "../../adapters/tcp.ts";
 import type { FixMessage } from "../../src/message/fix_message.ts";
 import { decodeMessage, FixFramer } from "../../src/message/framer.ts";
@@ -29,18 +37,34 @@ function probeOf(frame: Uint8Array): Probe | undefined {
   return { type, testReqId: m.get(112), at: Date.now() };
 }
 
+function isPlainHeartbeat(p: Probe | undefined): boolean {
+  return p !== undefined && p.type === "0" && p.testReqId === undefined;
+}
+
 /** Keeps a frame unless it is a plain Heartbeat in a muted direction; records probes. */
 function keep(frame: Uint8Array, muted: boolean, log: Probe[]): boolean {
   const p = probeOf(frame);
   if (!p) return true;
-  if (muted && p.type === "0" && p.testReqId === undefined) return false;
+  if (muted && isPlainHeartbeat(p)) return false;
   log.push(p);
   return true;
 }
 
-/** TCP with switches that drop plain Heartbeats sent or received by fixwire. */
+/** Writes the frames kept, in one write (none: nothing). */
+function writeAll(inner: Connection, kept: Uint8Array[]): Promise<void> {
+  if (kept.length === 0) return Promise.resolve();
+  const out = new Uint8Array(kept.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of kept) {
+    out.set(f, at);
+    at += f.length;
+  }
+  return inner.write(out);
+}
+
+/** TCP with switches that hold back plain Heartbeats fixwire sends and drop those it receives. */
 export class MutingTransport implements Transport {
-  /** Drop fixwire's own Heartbeats that answer no TestRequest. */
+  /** Hold back fixwire's own Heartbeats that answer no TestRequest (see the module's notes). */
   muteOut = false;
   /** Drop the counterparty's Heartbeats that answer no TestRequest. */
   muteIn = false;
@@ -55,6 +79,8 @@ export class MutingTransport implements Transport {
   /** Heartbeats and TestRequests fixwire received (after muting). */
   readonly received: Probe[] = [];
   readonly #inner = new WrappedTransport(new TcpTransport(), (c) => this.#wrap(c));
+  /** fixwire's Heartbeats held back while `muteOut`, in the order sent. */
+  #held: Uint8Array[] = [];
 
   connect(endpoint: Endpoint, options?: ConnectOptions): Promise<Connection> {
     return this.#inner.connect(endpoint, options);
@@ -84,20 +110,39 @@ export class MutingTransport implements Transport {
   #filterOut(bytes: Uint8Array, inner: Connection): Promise<void> {
     const framer = new FixFramer();
     framer.push(bytes);
+    const frames: Uint8Array[] = [];
     const kept: Uint8Array[] = [];
     for (let f = framer.next(); f !== undefined; f = framer.next()) {
-      if (!(f instanceof Uint8Array)) return inner.write(bytes); // not ours to judge
+      if (!(f instanceof Uint8Array)) {
+        // Not ours to judge: written as it came, after what was held back before.
+        this.#release(kept);
+        kept.push(bytes);
+        return writeAll(inner, kept);
+      }
+      frames.push(f);
+    }
+    for (const f of frames) {
       if (this.#loses(f, this.loseOut)) continue;
-      if (keep(f, this.muteOut, this.sent)) kept.push(f.slice());
+      const probe = probeOf(f);
+      if (this.muteOut && isPlainHeartbeat(probe)) {
+        this.#held.push(f.slice());
+        continue;
+      }
+      this.#release(kept);
+      if (probe) this.sent.push(probe);
+      kept.push(f.slice());
     }
-    if (kept.length === 0) return Promise.resolve();
-    const out = new Uint8Array(kept.reduce((n, f) => n + f.length, 0));
-    let at = 0;
-    for (const f of kept) {
-      out.set(f, at);
-      at += f.length;
+    if (!this.muteOut) this.#release(kept);
+    return writeAll(inner, kept);
+  }
+
+  /** The Heartbeats held back go out now, ahead of what follows. */
+  #release(kept: Uint8Array[]): void {
+    for (const f of this.#held) {
+      this.sent.push(probeOf(f)!);
+      kept.push(f);
     }
-    return inner.write(out);
+    this.#held = [];
   }
 
   async *#filterIn(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
