@@ -79,8 +79,8 @@ export class MutingTransport implements Transport {
   /** Heartbeats and TestRequests fixwire received (after muting). */
   readonly received: Probe[] = [];
   readonly #inner = new WrappedTransport(new TcpTransport(), (c) => this.#wrap(c));
-  /** fixwire's Heartbeats held back while `muteOut`, in the order sent. */
-  #held: Uint8Array[] = [];
+  /** fixwire's Heartbeats held back while `muteOut`, per connection, in the order sent. */
+  readonly #held = new WeakMap<Connection, Uint8Array[]>();
 
   connect(endpoint: Endpoint, options?: ConnectOptions): Promise<Connection> {
     return this.#inner.connect(endpoint, options);
@@ -115,7 +115,7 @@ export class MutingTransport implements Transport {
     for (let f = framer.next(); f !== undefined; f = framer.next()) {
       if (!(f instanceof Uint8Array)) {
         // Not ours to judge: written as it came, after what was held back before.
-        this.#release(kept);
+        this.#release(inner, kept);
         kept.push(bytes);
         return writeAll(inner, kept);
       }
@@ -125,24 +125,31 @@ export class MutingTransport implements Transport {
       if (this.#loses(f, this.loseOut)) continue;
       const probe = probeOf(f);
       if (this.muteOut && isPlainHeartbeat(probe)) {
-        this.#held.push(f.slice());
+        const held = this.#held.get(inner);
+        if (held) held.push(f.slice());
+        else this.#held.set(inner, [f.slice()]);
         continue;
       }
-      this.#release(kept);
+      this.#release(inner, kept);
       if (probe) this.sent.push(probe);
       kept.push(f.slice());
     }
-    if (!this.muteOut) this.#release(kept);
+    if (!this.muteOut) this.#release(inner, kept);
     return writeAll(inner, kept);
   }
 
-  /** The Heartbeats held back go out now, ahead of what follows. */
-  #release(kept: Uint8Array[]): void {
-    for (const f of this.#held) {
+  /**
+   * The Heartbeats held back on this connection go out now, ahead of what follows (a connection
+   * that ends first loses them, as a broken link would).
+   */
+  #release(inner: Connection, kept: Uint8Array[]): void {
+    const held = this.#held.get(inner);
+    if (!held) return;
+    this.#held.delete(inner);
+    for (const f of held) {
       this.sent.push(probeOf(f)!);
       kept.push(f);
     }
-    this.#held = [];
   }
 
   async *#filterIn(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
