@@ -108,10 +108,17 @@ export interface RoundTrips {
   samples: number;
 }
 
-/** The nearest-rank percentile: the ceil(q * n)-th smallest (the QuickFIX peer's rule too). */
-function rank(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1];
+/**
+ * Where the nearest-rank percentile `q` of `n` values lies: the ceil(q * n)-th smallest, 1-based
+ * (the QuickFIX peer's rule too).
+ */
+export function rankOf(n: number, q: number): number {
+  return Math.min(n, Math.max(1, Math.ceil(q * n)));
+}
+
+/** The nearest-rank percentile `q` of values sorted in ascending order (0 when there are none). */
+export function rank(sorted: number[], q: number): number {
+  return sorted.length === 0 ? 0 : sorted[rankOf(sorted.length, q) - 1];
 }
 
 function roundTrips(perSec: number, rttsMs: Float64Array): RoundTrips {
