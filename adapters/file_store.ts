@@ -1637,7 +1637,8 @@ export class FileSeqStore implements SeqStore {
         throw e;
       }
       log.landed();
-      log.persistIndex(this.#log);
+      // Called only with a checkpoint to write (see `otherNumberText` in fix_message.ts).
+      if (log.index.persisted < log.index.count) log.persistIndex(this.#log);
       return undefined;
     }
     return this.#writeLogAsync(log);
@@ -1668,7 +1669,7 @@ export class FileSeqStore implements SeqStore {
       throw e;
     }
     log.landed();
-    log.persistIndex(this.#log);
+    if (log.index.persisted < log.index.count) log.persistIndex(this.#log);
   }
 
   #failWrite(log: AppendLog, e: unknown, cut: unknown): void {

@@ -208,6 +208,18 @@ async function child(
 }
 
 /**
+ * Arrays for `warmup` + `lat` round trips, made before them (a growing array would be copied by
+ * young GCs as it grows), and views of the last `lat`. Every round trip is recorded, the warm-up
+ * ones too: a loop that starts recording only after its warm-up runs code its optimized version
+ * has never seen, and V8 deoptimizes and recompiles it inside the measured round trips.
+ */
+function roundTripArrays(warmup: number, lat: number) {
+  const all = new Float64Array(warmup + lat);
+  const allStarts = new Float64Array(warmup + lat);
+  return { all, allStarts, rtts: all.subarray(warmup), starts: allStarts.subarray(warmup) };
+}
+
+/**
  * Raw TCP to an echo process: `warmup` + `lat` single 170-byte round trips, then `n` messages
  * pipelined.
  */
@@ -217,19 +229,15 @@ async function rawBaseline(n = N, lat = LAT, warmup = 0): Promise<RoundTrips> {
   const c = await Deno.connect({ hostname: "127.0.0.1", port });
   c.setNoDelay(true);
   const buf = new Uint8Array(65536);
-  // Made before the round trips: a growing array would be copied by young GCs as it grows.
-  const rtts = new Float64Array(lat);
-  const starts = new Float64Array(lat);
+  const { rtts, starts, all, allStarts } = roundTripArrays(warmup, lat);
   printOrigin();
   for (let i = 0; i < warmup + lat; i++) {
     const t = performance.now();
     await c.write(msg);
     let got = 0;
     while (got < 170) got += (await c.read(buf)) ?? 0;
-    if (i >= warmup) {
-      rtts[i - warmup] = performance.now() - t;
-      starts[i - warmup] = t;
-    }
+    all[i] = performance.now() - t;
+    allStarts[i] = t;
   }
   dumpRoundTrips(starts, rtts);
   const t0 = performance.now();
@@ -315,9 +323,7 @@ export async function fixwire(
   });
   await trader.connect(30, "127.0.0.1", port);
   await trader.waitFor("established", { signal: AbortSignal.timeout(10_000) });
-  // Made before the round trips: a growing array would be copied by young GCs as it grows.
-  const rtts = new Float64Array(lat);
-  const starts = new Float64Array(lat);
+  const { rtts, starts, all, allStarts } = roundTripArrays(warmup, lat);
   printOrigin();
   for (let i = 0; i < warmup + lat; i++) {
     const t = performance.now();
@@ -325,10 +331,8 @@ export async function fixwire(
     const done = new Promise<void>(awaitReport);
     trader.put(benchOrder(i));
     await done;
-    if (i >= warmup) {
-      rtts[i - warmup] = performance.now() - t;
-      starts[i - warmup] = t;
-    }
+    all[i] = performance.now() - t;
+    allStarts[i] = t;
   }
   dumpRoundTrips(starts, rtts);
   wake = undefined;

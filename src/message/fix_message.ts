@@ -70,6 +70,17 @@ export function numberToFixText(n: number): string {
   // Without V8's number-to-string cache (see _decimal.ts): a new sequence number or ID per
   // message would otherwise keep a young string alive in it until overwritten.
   if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n) return decimalText(n);
+  return otherNumberText(n);
+}
+
+/**
+ * `numberToFixText` of anything but a whole number from 0 on. Kept out of it: V8 optimizes a
+ * function after calls worth some thousand times its bytecode's length, and a call that
+ * returns early counts only the bytecode before its return, so rare paths kept in a function
+ * called per message delay its optimization into the steady state (a millisecond's compile
+ * then, on the core the round trip needs).
+ */
+function otherNumberText(n: number): string {
   if (!Number.isFinite(n)) throw new RangeError(`Cannot write number: "${n}" is not finite`);
   const s = String(n);
   if (s.indexOf("e") < 0) return s;
@@ -665,6 +676,11 @@ export class FieldMap {
       const b = this.#ix + 3 * i;
       return parseUtcTimestampBytes(this.#raw!, x[b + 1], x[b + 2]);
     }
+    return this.#timestampMsAt(i);
+  }
+
+  /** `timestampMsOr` of a message not decoded in one pass (kept out: see `otherNumberText`). */
+  #timestampMsAt(i: number): number {
     const starts = this.#starts;
     if (this.#raw !== undefined && starts !== undefined && starts[i] >= 0) {
       return parseUtcTimestampBytes(this.#raw, starts[i], this.#ends![i]);

@@ -138,9 +138,10 @@ export class FixFramer {
       const pending = this.#end - this.#start;
       let size = BLOCK;
       if (nowMs !== undefined) {
-        if (nowMs - this.#blockAtMs <= BUSY_FILL_MS) {
-          size = this.#blockSize = Math.min(this.#blockSize * 2, BUSY_BLOCK);
-        } else this.#blockSize = BLOCK;
+        // Both sizes computed, one chosen: a branch first taken after V8 optimized this method
+        // (a busy read after many quiet ones) deoptimized it and had it compiled again.
+        const doubled = Math.min(this.#blockSize * 2, BUSY_BLOCK);
+        size = this.#blockSize = nowMs - this.#blockAtMs <= BUSY_FILL_MS ? doubled : BLOCK;
         this.#blockAtMs = nowMs;
       }
       const next = new Uint8Array(Math.max(size, (pending + n) * 2));

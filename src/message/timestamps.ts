@@ -11,12 +11,25 @@ export type TimestampPrecision = "s" | "ms" | "us" | "ns";
 function pad2(n: number): string {
   return n < 10 ? "0" + n : "" + n;
 }
-function pad3(n: number): string {
-  return n < 10 ? "00" + n : n < 100 ? "0" + n : "" + n;
+
+/** Three digits of 0..999 (a millisecond, a microsecond's part), with no branch. */
+function threeDigits(n: number): string {
+  const h = (n / 100) | 0;
+  const t = ((n - h * 100) / 10) | 0;
+  return String.fromCharCode(48 + h, 48 + t, 48 + n - h * 100 - t * 10);
 }
 
 let cachedSecond = Number.NaN;
 let cachedPrefix = "";
+let prefixCalls = 0;
+
+/** `YYYYMMDD-HH:MM:SS` of the second starting at `second` * 1000 epoch milliseconds. */
+function secondPrefix(second: number): string {
+  const d = new Date(second * 1000);
+  return `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}-${
+    pad2(d.getUTCHours())
+  }:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+}
 
 /**
  * Formats epoch milliseconds as a FIX UTCTimestamp `YYYYMMDD-HH:MM:SS[.sss[sss[sss]]]`.
@@ -41,18 +54,19 @@ export function formatUtcTimestamp(
   if (!Number.isFinite(epochMs)) throw new RangeError(`Cannot format timestamp: "${epochMs}"`);
   const ms = Math.floor(epochMs);
   const second = Math.floor(ms / 1000);
-  if (second !== cachedSecond) {
-    const d = new Date(second * 1000);
-    cachedPrefix = `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}-${
-      pad2(d.getUTCHours())
-    }:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+  // Made again every 64th call too, not only when the second changes: a session formats its
+  // SendingTime once a millisecond, and a path first taken after V8 optimized the function
+  // (the next second) deoptimized it and had it compiled again a second or two later, in the
+  // steady state. Taken from the start, the path is in the optimized code.
+  if (second !== cachedSecond || (++prefixCalls & 63) === 0) {
+    cachedPrefix = secondPrefix(second);
     cachedSecond = second;
   }
   if (precision === "s") return cachedPrefix;
-  const milli = pad3(ms - second * 1000);
+  const milli = threeDigits(ms - second * 1000);
   if (precision === "ms") return `${cachedPrefix}.${milli}`;
   const sub = Math.max(0, Math.min(999_999, Math.floor(subMsNanos)));
-  if (precision === "us") return `${cachedPrefix}.${milli}${pad3(Math.floor(sub / 1000))}`;
+  if (precision === "us") return `${cachedPrefix}.${milli}${threeDigits(Math.floor(sub / 1000))}`;
   return `${cachedPrefix}.${milli}${String(sub).padStart(6, "0")}`;
 }
 

@@ -27,6 +27,29 @@ Deno.test("formatUtcTimestamp writes every precision exactly", () => {
   assert.throws(() => formatUtcTimestamp(Number.NaN, "s"), RangeError);
 });
 
+/** The UTCTimestamp of `ms` to the millisecond, from `Date`'s ISO text. */
+function isoStamp(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2026-11-24T10:00:05.123Z
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 23)}`;
+}
+
+Deno.test("formatUtcTimestamp writes every millisecond of two seconds and their microseconds", () => {
+  const base = Date.UTC(2026, 11, 31, 23, 59, 59, 0); // the last second of a year, then the next
+  for (let ms = 0; ms < 2000; ms++) {
+    // Interleaved with another day's stamp: the cached prefix is kept per second, and made
+    // again every 64th call (see formatUtcTimestamp).
+    assert.equal(formatUtcTimestamp(base + ms, "ms"), isoStamp(base + ms));
+    assert.equal(formatUtcTimestamp(AT, "ms"), "20261124-10:00:05.123");
+    const sub = (ms * 7919) % 1_000_000;
+    assert.equal(
+      formatUtcTimestamp(base + ms, "us", sub),
+      isoStamp(base + ms) + String(Math.floor(sub / 1000)).padStart(3, "0"),
+    );
+  }
+  assert.equal(formatUtcTimestamp(base + 1005, "ms"), "20270101-00:00:00.005");
+  assert.equal(formatUtcTimestamp(base + 1050, "us", 9_999), "20270101-00:00:00.050009");
+});
+
 Deno.test("parseUtcTimestamp reads 9 fraction digits and other lengths exactly", () => {
   assert.deepEqual(parseUtcTimestamp("20261124-10:00:05.123456789"), {
     epochMs: AT,
