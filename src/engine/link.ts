@@ -1092,8 +1092,8 @@ export class Link {
     const now = this.#clock.now();
     const took = now - t0;
     this.#metrics.storeWriteMs = took;
-    // Without a branch: a new maximum is rare after the first writes, and a store that ran
-    // only then has no feedback, so V8 deoptimized the group commit at the first new maximum.
+    // Without a branch: a new maximum is rare after the first writes, so the assignment had
+    // no type feedback when V8 optimized the group commit, which it deoptimized at the next one.
     this.#metrics.storeWriteMaxMs = Math.max(this.#metrics.storeWriteMaxMs, took);
     return now;
   }

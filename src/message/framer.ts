@@ -139,7 +139,8 @@ export class FixFramer {
       let size = BLOCK;
       if (nowMs !== undefined) {
         // Both sizes computed, one chosen: a branch first taken after V8 optimized this method
-        // (a busy read after many quiet ones) deoptimized it and had it compiled again.
+        // (a quiet read after many busy ones, or the reverse) deoptimized it and had it
+        // compiled again.
         const doubled = Math.min(this.#blockSize * 2, BUSY_BLOCK);
         size = this.#blockSize = nowMs - this.#blockAtMs <= BUSY_FILL_MS ? doubled : BLOCK;
         this.#blockAtMs = nowMs;
